@@ -1,0 +1,128 @@
+//! The HTTP client for mon-server's API, with the CLI's error messages and exit codes.
+
+use crate::Outcome;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Where the server is and which token to send.
+#[derive(Debug)]
+pub(crate) struct Client {
+    server: String,
+    token: Option<String>,
+}
+
+impl Client {
+    pub(crate) fn new(server: &str, token: Option<&str>) -> Self {
+        Client {
+            server: server.trim_end_matches('/').to_string(),
+            token: token.map(String::from),
+        }
+    }
+
+    /// The server's base URL.
+    pub(crate) fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// GETs `path` and parses JSON. Errors say what to do: exit 3 for an unreachable server
+    /// or a refused request, exit 2 for a malformed server URL or an unknown name (404).
+    pub(crate) fn get_json(&self, path: &str) -> Result<Value, Outcome> {
+        self.request(reqwest::Method::GET, path, None)
+    }
+
+    /// POSTs a JSON body (or none) to `path` and parses the JSON answer.
+    pub(crate) fn post_json(&self, path: &str, body: Option<&Value>) -> Result<Value, Outcome> {
+        self.request(reqwest::Method::POST, path, body)
+    }
+
+    /// DELETEs `path` and parses the JSON answer.
+    pub(crate) fn delete_json(&self, path: &str) -> Result<Value, Outcome> {
+        self.request(reqwest::Method::DELETE, path, None)
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, Outcome> {
+        let url = format!("{}{path}", self.server);
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| Outcome::Usage(format!("cannot build an HTTP client: {e}")))?;
+        let mut request = client.request(method, &url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().map_err(|e| {
+            if e.is_builder() {
+                Outcome::Usage(format!(
+                    "invalid server URL {:?}: use http://host:port",
+                    self.server
+                ))
+            } else {
+                Outcome::Unreachable(format!(
+                    "cannot reach {}: {} (is mon-server running? set --server or MON_SERVER)",
+                    self.server,
+                    root_cause(&e)
+                ))
+            }
+        })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            let body: Value = response.json().unwrap_or(Value::Null);
+            let message = body["error"]["message"].as_str().unwrap_or("refused");
+            return Err(Outcome::Unreachable(format!(
+                "{} from {url}: {message} (set MON_TOKEN or --token)",
+                status.as_u16()
+            )));
+        }
+        let text = response.text().map_err(|e| {
+            Outcome::Unreachable(format!("{url} did not answer: {}", root_cause(&e)))
+        })?;
+        let body: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .map_err(|e| Outcome::Unreachable(format!("{url} did not answer JSON: {e}")))?
+        };
+        if !status.is_success() {
+            let message = body["error"]["message"].as_str().unwrap_or("no message");
+            return Err(
+                if status == reqwest::StatusCode::NOT_FOUND
+                    || status == reqwest::StatusCode::BAD_REQUEST
+                {
+                    Outcome::Usage(format!("{} from {url}: {message}", status.as_u16()))
+                } else {
+                    Outcome::Unreachable(format!("{} from {url}: {message}", status.as_u16()))
+                },
+            );
+        }
+        Ok(body)
+    }
+}
+
+/// Percent-encodes one URL path segment or query value.
+pub(crate) fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

@@ -1,0 +1,478 @@
+//! `mon`: the command-line client of mon-server, and local tools that need no server.
+//!
+//! Exit codes: 0 ok, 1 unhealthy (where that is the question), 2 usage or configuration
+//! error, 3 server unreachable or the request refused.
+
+// The CLI's output is its interface.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod alerts;
+mod checks;
+mod client;
+mod config_cmd;
+mod metrics;
+mod observe;
+mod output;
+mod probe;
+mod push;
+mod status;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Operate a mon server, or check configuration and probe dependencies locally.
+#[derive(Debug, Parser)]
+#[command(name = "mon", version, about, propagate_version = true)]
+struct Cli {
+    /// The server's base URL.
+    #[arg(
+        long,
+        global = true,
+        env = "MON_SERVER",
+        default_value = "http://127.0.0.1:8480"
+    )]
+    server: String,
+    /// A bearer token (needed when the server has tokens configured).
+    #[arg(long, global = true, env = "MON_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    output: Format,
+    /// Never colour the output (also: the NO_COLOR environment variable).
+    #[arg(long, global = true)]
+    no_color: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// Stable JSON for scripts.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the server's overall status and every check (exit 1 when unhealthy).
+    #[command(
+        after_help = "Examples:\n  mon status\n  mon status --server http://10.0.0.5:8480 --json"
+    )]
+    Status {
+        /// Print JSON (the same as --output json).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List checks, or show one check's recent results.
+    #[command(subcommand)]
+    Checks(ChecksCommand),
+    /// List, show, acknowledge and resolve alerts.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Mute notifications for matching alerts for a while.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+    /// Alert rules and their current state.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Notification channels: their health, and a test send.
+    #[command(subcommand)]
+    Channels(ChannelsCommand),
+    /// Stored time series: list them, query one as a table or a terminal chart.
+    #[command(subcommand)]
+    Metrics(MetricsCommand),
+    /// Tracked errors, grouped by fingerprint.
+    #[command(subcommand)]
+    Errors(ErrorsCommand),
+    /// Search stored log records (WARN and above by default, and ingested `log` events).
+    #[command(subcommand)]
+    Logs(LogsCommand),
+    /// Work with configuration files (no server needed).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run the checks of a configuration once, here, and print a table (exit 1 when any is unhealthy).
+    #[command(
+        after_help = "Examples:\n  mon probe -c mon.yaml\n  mon probe -c mon.yaml --only api --only cache"
+    )]
+    Probe {
+        /// The configuration file whose checks to run.
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        /// Run only this check (repeatable).
+        #[arg(long, value_name = "NAME")]
+        only: Vec<String>,
+    },
+    /// Push application events to the server (`POST /api/v1/events`; needs an ingest token).
+    #[command(
+        after_help = "Examples:\n  mon events send --type gauge --set name=queue_depth --set value=3 --set labels.queue=stt\n  \
+echo '{\"type\":\"call_started\",\"call_id\":\"c1\"}' | mon events send\n  mon events send < events.ndjson"
+    )]
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Ping a heartbeat check (for cron jobs: `--start` before, plain ping after success, `--fail` on failure).
+    #[command(
+        after_help = "Example:\n  mon heartbeat nightly-backup --start && backup.sh && mon heartbeat nightly-backup || mon heartbeat nightly-backup --fail"
+    )]
+    Heartbeat {
+        /// The heartbeat check's name.
+        name: String,
+        /// The job started (measures its run time).
+        #[arg(long, conflicts_with = "fail")]
+        start: bool,
+        /// The job failed.
+        #[arg(long)]
+        fail: bool,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  mon completions bash > /etc/bash_completion.d/mon")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChecksCommand {
+    /// Every check with its status, latency and message.
+    #[command(after_help = "Example:\n  mon checks list")]
+    List,
+    /// One check: its state and recent results with a latency sparkline.
+    #[command(after_help = "Example:\n  mon checks show api --limit 50")]
+    Show {
+        /// The check's name.
+        name: String,
+        /// How many recent results to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Open alerts (exit 1 when any is firing), or filtered by state and severity.
+    #[command(
+        after_help = "Examples:\n  mon alerts list\n  mon alerts list --state all --severity critical"
+    )]
+    List {
+        /// pending | firing | acknowledged | resolved | all (default: the open ones).
+        #[arg(long)]
+        state: Option<String>,
+        /// info | warning | error | critical.
+        #[arg(long)]
+        severity: Option<String>,
+    },
+    /// One alert with its history.
+    #[command(after_help = "Example:\n  mon alerts show 7f3a…")]
+    Show {
+        /// The alert's id.
+        id: String,
+    },
+    /// Acknowledge a firing alert: reminders stop (needs an admin token).
+    #[command(
+        after_help = "Example:\n  mon alerts ack 7f3a… --comment \"restarting the SIP trunk\""
+    )]
+    Ack {
+        /// The alert's id.
+        id: String,
+        /// Why, for the alert's history.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Who (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Resolve an open alert by hand (needs an admin token).
+    #[command(after_help = "Example:\n  mon alerts resolve 7f3a… --comment \"fixed\"")]
+    Resolve {
+        /// The alert's id.
+        id: String,
+        /// Why, for the alert's history.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Who (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SilenceCommand {
+    /// Silence alerts whose labels match (needs an admin token).
+    #[command(
+        after_help = "Example:\n  mon silence add --match service=livekit --match severity!=critical --for 2h --comment \"maintenance\""
+    )]
+    Add {
+        /// label=value or label!=value (repeatable; `alertname` and `severity` work too).
+        #[arg(long = "match", value_name = "MATCHER", required = true)]
+        matchers: Vec<String>,
+        /// How long, e.g. 30m or 2h.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// Who (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Every silence, active or ended.
+    #[command(after_help = "Example:\n  mon silence list --output json")]
+    List,
+    /// End a silence now (needs an admin token).
+    #[command(after_help = "Example:\n  mon silence expire 1732370000000-1")]
+    Expire {
+        /// The silence's id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Every rule: state (ok, pending, firing, no_data, error), severity, expression, last value.
+    #[command(after_help = "Example:\n  mon rules list")]
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChannelsCommand {
+    /// Every channel: last success, last error, consecutive failures, queued notifications.
+    #[command(after_help = "Example:\n  mon channels list")]
+    List,
+    /// Send a test notification through one channel (needs an admin token).
+    #[command(after_help = "Example:\n  mon channels test ops_webhook")]
+    Test {
+        /// The channel's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MetricsCommand {
+    /// Every stored series (name and labels).
+    #[command(after_help = "Example:\n  mon metrics list")]
+    List,
+    /// Points of one series over a time range (resolution chosen by range: raw, 1m or 1h).
+    #[command(
+        after_help = "Examples:\n  mon metrics query cpu_percent --since 1h --chart\n  \
+mon metrics query request_latency_ms --since 24h --label endpoint=/api/rooms --step 1h"
+    )]
+    Query {
+        /// The series name.
+        name: String,
+        /// Start of the range: a duration ago (1h, 7d) or an RFC 3339 time.
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// A label the series must have (repeatable).
+        #[arg(long = "label", value_name = "K=V")]
+        labels: Vec<String>,
+        /// Bucket size (default: the resolution's own).
+        #[arg(long)]
+        step: Option<String>,
+        /// Draw a chart instead of a table.
+        #[arg(long)]
+        chart: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ErrorsCommand {
+    /// Error groups, most recent first: count, kind, last seen, message.
+    #[command(after_help = "Example:\n  mon errors list --since 1h")]
+    List {
+        /// Only groups seen since (RFC 3339 time or a duration ago: 30m, 24h).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many groups.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One error group with its sample contexts.
+    #[command(after_help = "Example:\n  mon errors show 3f9c2a1b7e4d5c60")]
+    Show {
+        /// The group's fingerprint.
+        fingerprint: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogsCommand {
+    /// Full-text search; every word must match.
+    #[command(
+        after_help = "Examples:\n  mon logs search \"sip trunk\" --level error --since 1h\n  mon logs search \"\" --call-id c-42"
+    )]
+    Search {
+        /// Words to find (empty: every record that matches the filters).
+        query: String,
+        /// The lowest level: trace, debug, info, warn or error.
+        #[arg(long)]
+        level: Option<String>,
+        /// Only records of this call.
+        #[arg(long)]
+        call_id: Option<String>,
+        /// Only records since (RFC 3339 time or a duration ago).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Send events: from `--type` and `--set key=value` flags, or JSON / NDJSON on stdin.
+    #[command(
+        after_help = "Examples:\n  mon events send --type counter --set name=retries --set labels.provider=deepgram\n  mon events send < events.ndjson"
+    )]
+    Send {
+        /// The event type (request, call_started, call_ended, error, voice_quality, ai_usage, gauge, counter, heartbeat, log).
+        #[arg(long = "type", value_name = "TYPE")]
+        event_type: Option<String>,
+        /// A field of the event (repeatable); numbers and booleans are sent as such; `labels.k=v` fills a map.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        fields: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file; prints every error with line:column (exit 2 on errors).
+    #[command(after_help = "Example:\n  mon config check mon.yaml")]
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+    /// Print the resolved configuration (defaults, ${VAR} and MON__ overrides applied; secrets masked).
+    #[command(after_help = "Example:\n  mon config show mon.yaml")]
+    Show {
+        /// The file to show; the built-in default without one.
+        file: Option<PathBuf>,
+    },
+}
+
+/// What a command ended with.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Done; the answer is good.
+    Ok,
+    /// Done; something is unhealthy.
+    Unhealthy,
+    /// Bad usage or configuration (exit 2).
+    Usage(String),
+    /// The server could not be reached or refused the request (exit 3).
+    Unreachable(String),
+}
+
+/// What every command gets: where the server is and how to print.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) client: client::Client,
+    pub(crate) format: Format,
+    pub(crate) color: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let color =
+        !cli.no_color && std::env::var_os("NO_COLOR").is_none() && output::stdout_is_terminal();
+    let format = match &cli.command {
+        Command::Status { json: true } => Format::Json,
+        _ => cli.output,
+    };
+    let ctx = Ctx {
+        client: client::Client::new(&cli.server, cli.token.as_deref()),
+        format,
+        color,
+    };
+    let outcome = match cli.command {
+        Command::Status { .. } => status::run(&ctx),
+        Command::Checks(ChecksCommand::List) => checks::list(&ctx),
+        Command::Checks(ChecksCommand::Show { name, limit }) => checks::show(&ctx, &name, limit),
+        Command::Alerts(AlertsCommand::List { state, severity }) => {
+            alerts::list(&ctx, state.as_deref(), severity.as_deref())
+        }
+        Command::Alerts(AlertsCommand::Show { id }) => alerts::show(&ctx, &id),
+        Command::Alerts(AlertsCommand::Ack { id, comment, by }) => {
+            alerts::act(&ctx, &id, "ack", by.as_deref(), comment.as_deref())
+        }
+        Command::Alerts(AlertsCommand::Resolve { id, comment, by }) => {
+            alerts::act(&ctx, &id, "resolve", by.as_deref(), comment.as_deref())
+        }
+        Command::Silence(SilenceCommand::Add {
+            matchers,
+            duration,
+            comment,
+            by,
+        }) => alerts::silence_add(&ctx, &matchers, &duration, &comment, by.as_deref()),
+        Command::Silence(SilenceCommand::List) => alerts::silence_list(&ctx),
+        Command::Silence(SilenceCommand::Expire { id }) => alerts::silence_expire(&ctx, &id),
+        Command::Rules(RulesCommand::List) => alerts::rules(&ctx),
+        Command::Channels(ChannelsCommand::List) => alerts::channels(&ctx),
+        Command::Channels(ChannelsCommand::Test { name }) => alerts::channel_test(&ctx, &name),
+        Command::Metrics(MetricsCommand::List) => metrics::list(&ctx),
+        Command::Metrics(MetricsCommand::Query {
+            name,
+            since,
+            labels,
+            step,
+            chart,
+        }) => {
+            let query = metrics::SeriesQuery {
+                name: &name,
+                since: &since,
+                labels: &labels,
+                step: step.as_deref(),
+                chart,
+            };
+            metrics::query(&ctx, &query)
+        }
+        Command::Errors(ErrorsCommand::List { since, limit }) => {
+            observe::errors_list(&ctx, since.as_deref(), limit)
+        }
+        Command::Errors(ErrorsCommand::Show { fingerprint }) => {
+            observe::errors_show(&ctx, &fingerprint)
+        }
+        Command::Logs(LogsCommand::Search {
+            query,
+            level,
+            call_id,
+            since,
+            limit,
+        }) => {
+            let filter = observe::LogFilter {
+                text: &query,
+                level: level.as_deref(),
+                call_id: call_id.as_deref(),
+                since: since.as_deref(),
+                limit,
+            };
+            observe::logs_search(&ctx, &filter)
+        }
+        Command::Config(ConfigCommand::Check { file }) => config_cmd::check(&file),
+        Command::Config(ConfigCommand::Show { file }) => config_cmd::show(file.as_deref(), format),
+        Command::Probe { config, only } => probe::run(&ctx, &config, &only),
+        Command::Events(EventsCommand::Send { event_type, fields }) => {
+            push::send_events(&ctx, event_type.as_deref(), &fields)
+        }
+        Command::Heartbeat { name, start, fail } => push::heartbeat(&ctx, &name, start, fail),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "mon", &mut std::io::stdout());
+            Outcome::Ok
+        }
+    };
+    match outcome {
+        Outcome::Ok => ExitCode::SUCCESS,
+        Outcome::Unhealthy => ExitCode::from(1),
+        Outcome::Usage(message) => {
+            eprintln!("mon: {message}");
+            ExitCode::from(2)
+        }
+        Outcome::Unreachable(message) => {
+            eprintln!("mon: {message}");
+            ExitCode::from(3)
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! `mon metrics list` and `mon metrics query NAME --since 1h [--label k=v]`: series as a table
+//! or a terminal chart.
+
+use crate::client::encode;
+use crate::output::{print_json, sparkline, table};
+use crate::{Ctx, Format, Outcome};
+use serde_json::Value;
+
+pub(crate) fn list(ctx: &Ctx) -> Outcome {
+    let answer = match ctx.client.get_json("/api/v1/metrics") {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    match ctx.format {
+        Format::Json => print_json(&answer),
+        Format::Table => {
+            let rows: Vec<Vec<String>> = answer["series"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| {
+                    vec![
+                        s["name"].as_str().unwrap_or("?").to_string(),
+                        labels(&s["labels"]),
+                    ]
+                })
+                .collect();
+            print!("{}", table(&["NAME", "LABELS"], &rows, &[]));
+        }
+    }
+    Outcome::Ok
+}
+
+fn labels(v: &Value) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// What to query.
+#[derive(Debug)]
+pub(crate) struct SeriesQuery<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) since: &'a str,
+    pub(crate) labels: &'a [String],
+    pub(crate) step: Option<&'a str>,
+    pub(crate) chart: bool,
+}
+
+pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
+    if let Some(bad) = q.labels.iter().find(|l| !l.contains('=')) {
+        return Outcome::Usage(format!("--label {bad:?}: expected key=value"));
+    }
+    let mut path = format!(
+        "/api/v1/metrics/query?name={}&from={}",
+        encode(q.name),
+        encode(q.since)
+    );
+    if !q.labels.is_empty() {
+        path.push_str(&format!("&labels={}", encode(&q.labels.join(","))));
+    }
+    if let Some(step) = q.step {
+        path.push_str(&format!("&step={}", encode(step)));
+    }
+    let answer = match ctx.client.get_json(&path) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let series = answer["series"].as_array().cloned().unwrap_or_default();
+    match ctx.format {
+        Format::Json => print_json(&answer),
+        Format::Table if series.is_empty() => println!("no data for {} since {}", q.name, q.since),
+        Format::Table => {
+            for s in &series {
+                let points = s["points"].as_array().cloned().unwrap_or_default();
+                let values: Vec<f64> = points
+                    .iter()
+                    .map(|p| p["avg"].as_f64().unwrap_or(f64::NAN))
+                    .collect();
+                println!(
+                    "{}{{{}}} ({} resolution, {} points)",
+                    s["name"].as_str().unwrap_or(q.name),
+                    labels(&s["labels"]),
+                    s["resolution"].as_str().unwrap_or("?"),
+                    points.len()
+                );
+                if q.chart {
+                    print!("{}", chart(&values, 8));
+                } else {
+                    println!("{}", sparkline(&values));
+                    let rows: Vec<Vec<String>> = points
+                        .iter()
+                        .map(|p| {
+                            vec![
+                                p["ts"].as_str().unwrap_or("").to_string(),
+                                num(&p["avg"]),
+                                num(&p["min"]),
+                                num(&p["max"]),
+                                p["count"].to_string(),
+                            ]
+                        })
+                        .collect();
+                    print!(
+                        "{}",
+                        table(
+                            &["TIME", "AVG", "MIN", "MAX", "COUNT"],
+                            &rows,
+                            &[1, 2, 3, 4]
+                        )
+                    );
+                }
+            }
+        }
+    }
+    Outcome::Ok
+}
+
+fn num(v: &Value) -> String {
+    v.as_f64()
+        .map_or_else(|| "-".to_string(), |f| format!("{f:.2}"))
+}
+
+/// A `height`-row bar chart of `values` (oldest left), with the max and min on the axis.
+pub(crate) fn chart(values: &[f64], height: usize) -> String {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (Some(min), Some(max)) = (
+        finite.iter().copied().reduce(f64::min),
+        finite.iter().copied().reduce(f64::max),
+    ) else {
+        return String::new();
+    };
+    let span = if max > min { max - min } else { 1.0 };
+    let levels: Vec<usize> = values
+        .iter()
+        .map(|v| {
+            if v.is_finite() {
+                1 + (((v - min) / span) * (height - 1) as f64).round() as usize
+            } else {
+                0
+            }
+        })
+        .collect();
+    let label_width = format!("{max:.2}").len().max(format!("{min:.2}").len());
+    let mut out = String::new();
+    for row in (1..=height).rev() {
+        let label = match row {
+            r if r == height => format!("{max:.2}"),
+            1 => format!("{min:.2}"),
+            _ => String::new(),
+        };
+        let bars: String = levels
+            .iter()
+            .map(|&l| if l >= row { '█' } else { ' ' })
+            .collect();
+        out.push_str(&format!("{label:>label_width$} │{}\n", bars.trim_end()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_scale_between_min_and_max() {
+        assert_eq!(
+            chart(&[1.0, 2.0, 3.0], 3),
+            "3.00 │  █\n     │ ██\n1.00 │███\n"
+        );
+        assert_eq!(chart(&[], 3), "");
+        assert_eq!(chart(&[5.0, f64::NAN], 2), "5.00 │\n5.00 │█\n");
+    }
+}

@@ -1,0 +1,154 @@
+//! Output helpers: aligned tables, status colours (only on a terminal), sparklines, JSON.
+
+use serde_json::Value;
+use std::io::IsTerminal;
+
+/// Whether stdout is a terminal (colour and progress are only for people).
+pub(crate) fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Prints a value as pretty JSON (the stable, documented output of `--output json`).
+pub(crate) fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
+}
+
+/// A status word, coloured on a terminal: green healthy, yellow degraded, red unhealthy.
+pub(crate) fn status_word(status: &str, color: bool) -> String {
+    let code = match status {
+        "healthy" | "ok" | "resolved" => "32",
+        "degraded" | "unknown" | "pending" | "warning" => "33",
+        "unhealthy" | "firing" | "critical" | "error" => "31",
+        _ => return status.to_string(),
+    };
+    if color {
+        format!("\x1b[{code}m{status}\x1b[0m")
+    } else {
+        status.to_string()
+    }
+}
+
+/// Visible width of a cell (ANSI colour codes take no space).
+fn width(cell: &str) -> usize {
+    let mut n = 0;
+    let mut in_escape = false;
+    for c in cell.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
+/// An aligned table; columns listed in `right` are right-aligned; trailing spaces trimmed.
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width(cell));
+        }
+    }
+    let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[i].saturating_sub(width(cell)));
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if right.contains(&i) {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&pad);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A one-line chart of values, oldest first: `▁▂▄█`.
+pub(crate) fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (Some(min), Some(max)) = (
+        finite.iter().copied().reduce(f64::min),
+        finite.iter().copied().reduce(f64::max),
+    ) else {
+        return String::new();
+    };
+    values
+        .iter()
+        .map(|v| {
+            if !v.is_finite() {
+                ' '
+            } else if max <= min {
+                BARS[0]
+            } else {
+                let i = ((v - min) / (max - min) * 7.0).round();
+                BARS[(i as usize).min(7)]
+            }
+        })
+        .collect()
+}
+
+/// `12 ms`, `1.2 s`, or `-`.
+pub(crate) fn latency(ms: Option<f64>) -> String {
+    match ms {
+        Some(ms) if ms >= 1000.0 => format!("{:.1} s", ms / 1000.0),
+        Some(ms) => format!("{ms:.0} ms"),
+        None => "-".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_and_ignore_colour_codes() {
+        let rows = vec![
+            vec![
+                "host".to_string(),
+                status_word("healthy", true),
+                "201 ms".to_string(),
+            ],
+            vec![
+                "api-gateway".to_string(),
+                status_word("unhealthy", false),
+                "-".to_string(),
+            ],
+        ];
+        let text = table(&["CHECK", "STATUS", "LATENCY"], &rows, &[2]);
+        let plain: String = text.replace("\x1b[32m", "").replace("\x1b[0m", "");
+        assert_eq!(
+            plain,
+            "CHECK        STATUS     LATENCY\nhost         healthy     201 ms\napi-gateway  unhealthy        -\n"
+        );
+    }
+
+    #[test]
+    fn sparklines_scale_to_the_range() {
+        assert_eq!(sparkline(&[1.0, 5.0, 9.0]), "▁▅█");
+        assert_eq!(sparkline(&[3.0, 3.0]), "▁▁");
+        assert_eq!(sparkline(&[]), "");
+        assert_eq!(sparkline(&[f64::NAN, 2.0, 4.0]), " ▁█");
+    }
+
+    #[test]
+    fn latencies_read_well() {
+        assert_eq!(latency(Some(12.4)), "12 ms");
+        assert_eq!(latency(Some(1234.0)), "1.2 s");
+        assert_eq!(latency(None), "-");
+    }
+}

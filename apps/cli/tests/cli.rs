@@ -1,0 +1,582 @@
+//! The real `mon` binary against a real `mon-server` (and locally): golden table output,
+//! parsed JSON, every exit code, an unreachable server and a wrong token.
+
+use mon_tests::Server;
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mon(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mon"))
+        .args(args)
+        .env_remove("MON_SERVER")
+        .env_remove("MON_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("mon runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+/// Compares with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites the file.
+fn golden(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("write golden");
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+/// Latencies vary from run to run: numbers become `N` and runs of spaces one space
+/// (column alignment itself is unit-tested in `output.rs`).
+fn normalise(table: &str) -> String {
+    table
+        .lines()
+        .map(|line| {
+            line.split_whitespace()
+                .map(|w| {
+                    if w.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                        "N"
+                    } else {
+                        w
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// A port where nothing listens.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    port
+}
+
+const TOKENS: &str =
+    "  auth:\n    tokens:\n      - { name: ops, token: admin-token-1234, role: admin }\n";
+
+fn server_config(down_port: u16) -> String {
+    format!(
+        "server:\n  listen: 127.0.0.1:{{port}}\n  public_paths: [/health/live]\n{TOKENS}storage:\n  path: {{dir}}/mon.db\n\
+         checks:\n  - name: down\n    type: http\n    url: http://127.0.0.1:{down_port}/\n    interval: 1s\n    timeout: 1s\n    critical: true\n\
+         metrics:\n  host: false\n"
+    )
+}
+
+#[test]
+fn status_and_checks_against_a_real_server() {
+    let server = Server::start(&server_config(closed_port()));
+    let url = server.url();
+
+    // Without the token: exit 3 and what to do.
+    let out = mon(&["status", "--server", &url]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("401 from")
+            && text(&out.stderr).contains("set MON_TOKEN or --token"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A wrong token: the same.
+    let out = mon(&["status", "--server", &url, "--token", "wrong"]);
+    assert_eq!(out.status.code(), Some(3));
+
+    // With the token: the critical check is down, so the system is unhealthy: exit 1.
+    let out = mon(&[
+        "status",
+        "--server",
+        &url,
+        "--token",
+        "admin-token-1234",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["status"], "unhealthy");
+    assert_eq!(json["server"], url.as_str());
+    let names: Vec<&str> = json["checks_detail"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["down", "mon"]);
+
+    let out = mon(&[
+        "checks",
+        "list",
+        "--server",
+        &url,
+        "--token",
+        "admin-token-1234",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = normalise(&text(&out.stdout));
+    let table: String = table
+        .lines()
+        .map(|l| {
+            if l.starts_with("down") {
+                l.split("connection")
+                    .next()
+                    .unwrap_or(l)
+                    .trim_end()
+                    .to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    golden("checks_list.txt", &(table + "\n"));
+
+    // Results are written in small batches: wait until some are stored.
+    let json = wait_for("stored results of `down`", || {
+        let out = mon(&[
+            "checks",
+            "show",
+            "down",
+            "--limit",
+            "3",
+            "--server",
+            &url,
+            "--token",
+            "admin-token-1234",
+            "--output",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "an unhealthy check exits 1: {}",
+            text(&out.stderr)
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        json["results"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+            .then_some(json)
+    });
+    assert_eq!(json["check"]["name"], "down");
+    assert!(
+        json["results"].as_array().is_some_and(|r| r.len() <= 3),
+        "{json}"
+    );
+
+    let out = mon(&[
+        "checks",
+        "show",
+        "nope",
+        "--server",
+        &url,
+        "--token",
+        "admin-token-1234",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown check is a usage error"
+    );
+    assert!(
+        text(&out.stderr).contains("no check named \"nope\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_unreachable_server_exits_3() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let out = mon(&["status", "--server", &url]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!("mon: cannot reach {url}:")) && err.contains("MON_SERVER"),
+        "{err}"
+    );
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write");
+    path.display().to_string()
+}
+
+#[test]
+fn config_check_lists_every_error_with_line_and_column() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = write(
+        dir.path(),
+        "mon.yaml",
+        "checks:\n  - name: a\n    type: system\n  - name: a\n    type: system\nserver:\n  auth:\n    tokens:\n      - { name: x, token: \"${NOPE:-}\", role: read }\n",
+    );
+    let out = mon(&["config", "check", &file]);
+    assert_eq!(out.status.code(), Some(2));
+    golden(
+        "config_check_errors.txt",
+        &text(&out.stderr).replace(&file, "mon.yaml"),
+    );
+
+    let good = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/mon.yaml");
+    let out = mon(&["config", "check", good.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(": ok ("),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn config_show_masks_secrets() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = write(
+        dir.path(),
+        "mon.yaml",
+        "server:\n  auth:\n    tokens:\n      - { name: ops, token: very-secret-token, role: admin }\n\
+         checks:\n  - name: api\n    type: http\n    url: http://user:pa55word@127.0.0.1:9/\n    headers: { Authorization: Bearer abc.def }\n",
+    );
+    let out = mon(&["config", "show", &file, "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    for secret in ["very-secret-token", "pa55word", "abc.def"] {
+        assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
+    }
+    let json: Value = serde_json::from_str(&shown).expect("JSON");
+    assert_eq!(
+        json["server"]["listen"], "127.0.0.1:8480",
+        "defaults are resolved"
+    );
+    let out = mon(&["config", "show"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("path: ./mon-data/mon.db"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn probe_runs_checks_locally_and_exits_1_when_unhealthy() {
+    let up = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let up_port = up.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in up.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let file = write(
+        dir.path(),
+        "mon.yaml",
+        &format!(
+            "checks:\n  - name: up\n    type: http\n    url: http://127.0.0.1:{up_port}/\n  - name: down\n    type: http\n    url: http://127.0.0.1:{}/\n    timeout: 2s\n",
+            closed_port()
+        ),
+    );
+    let out = mon(&["probe", "-c", &file]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.starts_with("CHECK  STATUS"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("up ") && l.contains("healthy")),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("down ") && l.contains("unhealthy")),
+        "{table}"
+    );
+
+    let out = mon(&["probe", "-c", &file, "--only", "up", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["results"].as_array().map(Vec::len), Some(1));
+    assert_eq!(json["results"][0]["outcome"]["status"], "healthy");
+
+    let out = mon(&["probe", "-c", &file, "--only", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no check named \"nope\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_and_completions() {
+    let out = mon(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = mon(&["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).contains("complete") && text(&out.stdout).contains("mon"),
+        "a bash completion script"
+    );
+}
+
+/// Polls `f` until it returns `Some` (20 s at most).
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn alerts_silences_rules_and_channels() {
+    let config = format!(
+        "server:\n  listen: 127.0.0.1:{{port}}\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nchecks: []\n\
+         metrics:\n  interval: 1s\n\
+         alerting:\n  evaluation_interval: 1s\n  default_rules: false\n  rules:\n    - name: Always\n      expr: cpu_percent >= 0.0\n      severity: critical\n      labels: {{ service: voice }}\n"
+    );
+    let server = Server::start(&config);
+    let url = server.url();
+    let with = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--server", &url, "--token", "admin-token-1234"]);
+        mon(&all)
+    };
+    let id = wait_for("the Always alert to fire", || {
+        let out = with(&["alerts", "list", "--output", "json"]);
+        let json: Value = serde_json::from_slice(&out.stdout).ok()?;
+        let alert = json["alerts"]
+            .as_array()?
+            .iter()
+            .find(|a| a["state"] == "firing")?
+            .clone();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a firing alert makes `alerts list` exit 1"
+        );
+        alert["id"].as_str().map(String::from)
+    });
+
+    let out = with(&["alerts", "list"]);
+    let listed = text(&out.stdout);
+    assert!(
+        listed.starts_with("ID") && listed.contains("Always") && listed.contains("service=voice"),
+        "{listed}"
+    );
+
+    let out = with(&["rules", "list", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let rules: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(rules["rules"][0]["name"], "Always");
+    assert_eq!(rules["rules"][0]["state"], "firing");
+
+    let out = with(&["alerts", "ack", &id, "--comment", "on it", "--by", "alice"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = with(&["alerts", "show", &id, "--output", "json"]);
+    let alert: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(alert["state"], "acknowledged");
+    assert_eq!(alert["acknowledged_by"], "alice");
+    let history = alert["history"].to_string();
+    assert!(history.contains("alice: on it"), "{history}");
+
+    // Acknowledging twice is a conflict, refused by the server.
+    let out = with(&["alerts", "ack", &id]);
+    assert_ne!(out.status.code(), Some(0));
+
+    let out = with(&[
+        "silence",
+        "add",
+        "--match",
+        "service=voice",
+        "--for",
+        "2h",
+        "--comment",
+        "maintenance",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = with(&["silence", "list", "--output", "json"]);
+    let silences: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let silence = &silences["silences"][0];
+    assert_eq!(silence["active"], true, "{silences}");
+    assert_eq!(silence["comment"], "maintenance");
+    let sid = silence["id"].as_str().expect("id").to_string();
+    let out = with(&["silence", "expire", &sid]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = with(&["silence", "list", "--output", "json"]);
+    let silences: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(silences["silences"][0]["active"], false, "{silences}");
+    let out = with(&["silence", "add", "--match", "nonsense", "--for", "1h"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = with(&["channels", "list", "--output", "json"]);
+    let channels: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(channels["channels"][0]["name"], "log", "{channels}");
+    let out = with(&["channels", "test", "log"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // Host metrics are stored as series every second.
+    let points = wait_for("stored cpu_percent points", || {
+        let out = with(&[
+            "metrics",
+            "query",
+            "cpu_percent",
+            "--since",
+            "10m",
+            "--output",
+            "json",
+        ]);
+        let json: Value = serde_json::from_slice(&out.stdout).ok()?;
+        let n = json["series"][0]["points"].as_array()?.len();
+        (n >= 2).then_some(n)
+    });
+    assert!(points >= 2);
+    let out = with(&[
+        "metrics",
+        "query",
+        "cpu_percent",
+        "--since",
+        "10m",
+        "--chart",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(" │"), "{}", text(&out.stdout));
+    let out = with(&["metrics", "list", "--output", "json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        list["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .any(|s| s["name"] == "cpu_percent"),
+        "{list}"
+    );
+    let out = with(&["metrics", "query", "cpu_percent", "--label", "novalue"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = with(&["alerts", "resolve", &id, "--comment", "done"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Without the admin token, a state change is refused: exit 3.
+    let out = mon(&["alerts", "resolve", &id, "--server", &url]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+#[test]
+fn events_heartbeats_errors_and_logs() {
+    let config = format!(
+        "server:\n  listen: 127.0.0.1:{{port}}\n{TOKENS}storage:\n  path: {{dir}}/mon.db\n\
+         checks:\n  - name: nightly\n    type: heartbeat\n    period: 1h\n    critical: false\nmetrics:\n  host: false\n"
+    );
+    let server = Server::start(&config);
+    let url = server.url();
+    let with = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--server", &url, "--token", "admin-token-1234"]);
+        mon(&all)
+    };
+    let out = with(&["heartbeat", "nightly", "--start"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = with(&["heartbeat", "nightly"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = with(&["checks", "show", "nightly", "--output", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["check"]["status"], "healthy", "{json}");
+    let out = with(&["heartbeat", "no-such-heartbeat"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown heartbeat is a usage error"
+    );
+
+    let out = with(&[
+        "events",
+        "send",
+        "--type",
+        "error",
+        "--set",
+        "kind=TtsTimeout",
+        "--set",
+        "message=tts timed out after 5000 ms",
+        "--set",
+        "context.call_id=c-42",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "accepted 1 event(s)");
+    let out = with(&[
+        "events",
+        "send",
+        "--type",
+        "log",
+        "--set",
+        "level=warn",
+        "--set",
+        "message=jitter buffer overflow",
+        "--set",
+        "call_id=c-42",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = with(&["events", "send", "--type", "nope"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a rejected batch is a usage error: {}",
+        text(&out.stderr)
+    );
+
+    let fingerprint = wait_for("the error group", || {
+        let out = with(&["errors", "list", "--output", "json"]);
+        let json: Value = serde_json::from_slice(&out.stdout).ok()?;
+        let group = json["errors"]
+            .as_array()?
+            .iter()
+            .find(|e| e["kind"] == "TtsTimeout")?
+            .clone();
+        group["fingerprint"].as_str().map(String::from)
+    });
+    let out = with(&["errors", "show", &fingerprint]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).starts_with("TtsTimeout ×1"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let found = wait_for("the log record", || {
+        let out = with(&[
+            "logs",
+            "search",
+            "jitter",
+            "--call-id",
+            "c-42",
+            "--output",
+            "json",
+        ]);
+        let json: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (json["count"].as_u64()? >= 1).then_some(json)
+    });
+    assert_eq!(found["logs"][0]["message"], "jitter buffer overflow");
+    let out = with(&["logs", "search", "jitter", "--level", "loud"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

@@ -1,0 +1,399 @@
+//! The alerting API: `/api/v1/alerts` (list with filters, stats, get with history,
+//! ack, resolve), `/api/v1/silences` (create, list, expire), `/api/v1/rules`,
+//! `/api/v1/channels` (+ test send), and the seed-compatible `GET /health/alerts`
+//! and `POST /health/alerts/{id}/resolve`. The auth layer requires admin for every
+//! POST and DELETE here.
+
+use crate::api::{parse_limit, parse_since};
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use mon_alerting::{ActionError, Matcher, Silence};
+use mon_core::{Alert, AlertState, Notification, Severity, Transition};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The alerting routes.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/alerts/stats", get(stats))
+        .route("/api/v1/alerts/{id}", get(get_alert))
+        .route("/api/v1/alerts/{id}/ack", post(ack))
+        .route("/api/v1/alerts/{id}/resolve", post(resolve))
+        .route("/api/v1/silences", get(list_silences).post(create_silence))
+        .route("/api/v1/silences/{id}", delete(expire_silence))
+        .route("/api/v1/rules", get(rules))
+        .route("/api/v1/channels", get(channels))
+        .route("/api/v1/channels/{name}/test", post(test_channel))
+        .route("/health/alerts", get(health_alerts))
+        .route("/health/alerts/{id}/resolve", post(resolve))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertFilter {
+    /// pending | firing | acknowledged | resolved | all (default: open ones).
+    state: Option<String>,
+    severity: Option<String>,
+    rule: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/alerts`: open alerts (most severe first), or with
+/// `state=resolved|all` the most recent from the store; filtered by severity and rule.
+async fn list_alerts(
+    State(state): State<AppState>,
+    Query(filter): Query<AlertFilter>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = parse_limit(filter.limit.as_deref())?;
+    let severity = filter
+        .severity
+        .as_deref()
+        .map(|s| {
+            Severity::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "severity={s:?} is not one of info, warning, error, critical"
+                ))
+            })
+        })
+        .transpose()?;
+    let wanted: Option<AlertState> = match filter.state.as_deref() {
+        None | Some("all") => None,
+        Some(s) => Some(serde_json::from_value(json!(s)).map_err(|_| {
+            ApiError::bad_request(format!(
+                "state={s:?} is not one of pending, firing, acknowledged, resolved, all"
+            ))
+        })?),
+    };
+    let from_store = matches!(filter.state.as_deref(), Some("all" | "resolved"));
+    let alerts: Vec<Alert> = if from_store {
+        state
+            .store
+            .recent_alerts(limit.saturating_mul(4))
+            .await
+            .map_err(|e| ApiError::internal("reading alerts failed", &e))?
+    } else {
+        state.alerts.alerts()
+    };
+    let alerts: Vec<Alert> = alerts
+        .into_iter()
+        .filter(|a| wanted.is_none_or(|w| a.state == w))
+        .filter(|a| severity.is_none_or(|s| a.severity == s))
+        .filter(|a| filter.rule.as_deref().is_none_or(|r| a.rule == r))
+        .take(limit)
+        .collect();
+    Ok(Json(json!({ "alerts": alerts })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    /// Response times of alerts that fired since then (default: 30 days ago).
+    since: Option<String>,
+}
+
+/// `GET /api/v1/alerts/stats?since=`: open alerts by state and severity; mean
+/// times to acknowledge and to resolve (from the stored history).
+async fn stats(
+    State(state): State<AppState>,
+    Query(query): Query<StatsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let since = match query.since.as_deref() {
+        Some(text) => parse_since(text)?,
+        None => Utc::now() - chrono::TimeDelta::days(30),
+    };
+    Ok(Json(json!(state.alerts.stats(since).await)))
+}
+
+/// `GET /api/v1/alerts/{id}`: the alert (open or from history) and its transitions.
+async fn get_alert(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let alert = match state.alerts.alert(&id) {
+        Some(alert) => Some(alert),
+        None => state
+            .store
+            .alert(&id)
+            .await
+            .map_err(|e| ApiError::internal("reading the alert failed", &e))?,
+    };
+    let Some(alert) = alert else {
+        return Err(ApiError::not_found(format!("no alert with id {id:?}")));
+    };
+    let history = state
+        .store
+        .alert_events(&id)
+        .await
+        .map_err(|e| ApiError::internal("reading the alert history failed", &e))?;
+    let mut body = json!(alert);
+    body["history"] = json!(history);
+    Ok(Json(body))
+}
+
+/// Who acts, from the optional body `{"by": "..."}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Actor {
+    by: Option<String>,
+    comment: Option<String>,
+}
+
+/// Who acts (default `api`) and what they said.
+fn actor(body: Option<Json<Actor>>) -> (String, Option<String>) {
+    let Json(a) = body.unwrap_or_default();
+    let by =
+        a.by.filter(|b| !b.trim().is_empty())
+            .unwrap_or_else(|| "api".to_string());
+    (by, a.comment.filter(|c| !c.trim().is_empty()))
+}
+
+fn action_error(e: ActionError) -> ApiError {
+    match e {
+        ActionError::NotFound(_) => ApiError::not_found(e.to_string()),
+        ActionError::Conflict { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+        }
+        _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+/// `POST /api/v1/alerts/{id}/ack`.
+async fn ack(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Option<Json<Actor>>,
+) -> Result<Json<Alert>, ApiError> {
+    let (by, comment) = actor(body);
+    state
+        .alerts
+        .acknowledge(&id, &by, comment.as_deref())
+        .await
+        .map(Json)
+        .map_err(action_error)
+}
+
+/// `POST /api/v1/alerts/{id}/resolve` and the seed's `POST /health/alerts/{id}/resolve`.
+async fn resolve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Option<Json<Actor>>,
+) -> Result<Json<Alert>, ApiError> {
+    let (by, comment) = actor(body);
+    state
+        .alerts
+        .resolve(&id, &by, comment.as_deref())
+        .await
+        .map(Json)
+        .map_err(action_error)
+}
+
+/// `GET /api/v1/silences`: every silence, with `active` computed now.
+async fn list_silences(State(state): State<AppState>) -> Json<Value> {
+    let now = Utc::now();
+    let silences: Vec<Value> = state
+        .alerts
+        .silences()
+        .into_iter()
+        .map(|s| {
+            let active = s.active(now);
+            let mut v = json!(s);
+            v["active"] = json!(active);
+            v
+        })
+        .collect();
+    Json(json!({ "silences": silences }))
+}
+
+/// The body of `POST /api/v1/silences`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSilence {
+    matchers: Vec<Matcher>,
+    starts_at: Option<DateTime<Utc>>,
+    /// Either `ends_at` or `duration` (e.g. `2h`).
+    ends_at: Option<DateTime<Utc>>,
+    duration: Option<String>,
+    created_by: String,
+    #[serde(default)]
+    comment: String,
+}
+
+static SILENCE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// `POST /api/v1/silences` → 201 with the silence.
+async fn create_silence(
+    State(state): State<AppState>,
+    Json(new): Json<NewSilence>,
+) -> Result<(StatusCode, Json<Silence>), ApiError> {
+    if new.matchers.is_empty() {
+        return Err(ApiError::bad_request(
+            "a silence needs at least one matcher, e.g. {\"name\": \"service\", \"value\": \"api\"}",
+        ));
+    }
+    if new.created_by.trim().is_empty() {
+        return Err(ApiError::bad_request("created_by must name who silences"));
+    }
+    let starts_at = new.starts_at.unwrap_or_else(Utc::now);
+    let ends_at = match (new.ends_at, new.duration.as_deref()) {
+        (Some(end), None) => end,
+        (None, Some(text)) => {
+            let d = mon_core::duration::parse(text).map_err(|_| {
+                ApiError::bad_request(format!("duration={text:?} is not a duration such as 2h"))
+            })?;
+            starts_at
+                + chrono::Duration::from_std(d)
+                    .map_err(|_| ApiError::bad_request("duration is too long"))?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give exactly one of ends_at (RFC 3339) or duration (e.g. 2h)",
+            ));
+        }
+    };
+    if ends_at <= starts_at {
+        return Err(ApiError::bad_request("ends_at must be after starts_at"));
+    }
+    let n = SILENCE_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let silence = Silence {
+        id: format!("sil-{:x}-{n}", Utc::now().timestamp_millis()),
+        matchers: new.matchers,
+        starts_at,
+        ends_at,
+        created_by: new.created_by,
+        comment: new.comment,
+    };
+    state
+        .alerts
+        .add_silence(silence.clone())
+        .await
+        .map_err(action_error)?;
+    Ok((StatusCode::CREATED, Json(silence)))
+}
+
+/// `DELETE /api/v1/silences/{id}`: ends it now.
+async fn expire_silence(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Silence>, ApiError> {
+    state
+        .alerts
+        .expire_silence(&id)
+        .await
+        .map_err(action_error)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no silence with id {id:?}")))
+}
+
+/// `GET /api/v1/rules`.
+async fn rules(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "rules": state.alerts.rules_status() }))
+}
+
+/// `GET /api/v1/channels`: each channel's delivery state.
+async fn channels(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "channels": state.alerts.channels_status() }))
+}
+
+/// `POST /api/v1/channels/{name}/test`: sends a test notification now (not
+/// through the outbox) and reports the channel's answer.
+async fn test_channel(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(channel) = state
+        .alerts
+        .channels()
+        .into_iter()
+        .find(|c| c.name() == name)
+    else {
+        return Err(ApiError::not_found(format!("no channel named {name:?}")));
+    };
+    let now = Utc::now();
+    let labels = BTreeMap::from([("test".to_string(), "true".to_string())]);
+    let alert = Alert {
+        id: format!("test-{}", now.timestamp_millis()),
+        fingerprint: Alert::fingerprint_of("mon test notification", &labels),
+        rule: "mon test notification".to_string(),
+        severity: Severity::Info,
+        state: AlertState::Firing,
+        labels,
+        annotations: BTreeMap::from([(
+            "summary".to_string(),
+            "A test notification from mon: this channel works.".to_string(),
+        )]),
+        value: None,
+        started_at: now,
+        updated_at: now,
+        resolved_at: None,
+        acknowledged_by: None,
+        silenced: false,
+    };
+    let notification = Notification {
+        idempotency_key: format!("{}:test:{}", alert.fingerprint, now.timestamp_millis()),
+        alerts: vec![alert],
+        transition: Transition::Test,
+    };
+    match tokio::time::timeout(channel.timeout, channel.notifier.send(&notification)).await {
+        Ok(Ok(())) => Ok(Json(json!({ "channel": name, "ok": true }))),
+        Ok(Err(e)) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "channel_failed",
+            format!("channel {name:?}: {e}"),
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "channel_timeout",
+            format!("channel {name:?} did not answer in time"),
+        )),
+    }
+}
+
+/// `GET /health/alerts` in the seed's shape: active alerts and a summary.
+async fn health_alerts(State(state): State<AppState>) -> Json<Value> {
+    let active = state.alerts.active_alerts();
+    let stats = state.alerts.stats(DateTime::<Utc>::UNIX_EPOCH).await;
+    let alerts: Vec<Value> = active
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id,
+                "name": a.rule,
+                "severity": a.severity,
+                "status": "active",
+                "state": a.state,
+                "message": a.annotations.get("summary").or_else(|| a.annotations.get("description")).cloned().unwrap_or_else(|| a.rule.clone()),
+                "component": a.labels.get("check").or_else(|| a.labels.get("service")),
+                "labels": a.labels,
+                "value": a.value,
+                "created_at": a.started_at,
+                "updated_at": a.updated_at,
+            })
+        })
+        .collect();
+    let by_severity: BTreeMap<&str, usize> = Severity::ALL
+        .iter()
+        .map(|s| {
+            (
+                s.as_str(),
+                active.iter().filter(|a| a.severity == *s).count(),
+            )
+        })
+        .collect();
+    Json(json!({
+        "alerts": alerts,
+        "summary": {
+            "total_active": active.len(),
+            "total_resolved": stats.response.resolved,
+            "active_by_severity": by_severity,
+        }
+    }))
+}

@@ -1,0 +1,206 @@
+//! The HTTP surface: health endpoints (from mon-health), `/metrics`, and `/api/v1`.
+
+use crate::app::AppState;
+use crate::auth::{self, Auth};
+use crate::error::ApiError;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use mon_config::LimitsConfig;
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// Builds the whole router: health (public probes), metrics and the versioned API, behind auth.
+pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Router {
+    let api = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/checks", get(checks))
+        .route("/api/v1/checks/{name}", get(check))
+        .route("/api/v1/checks/{name}/results", get(check_results))
+        .with_state(state.clone());
+    Router::new()
+        .merge(mon_health::router(state.health.clone()))
+        .merge(mon_health::heartbeat_router(state.health.clone()))
+        .merge(api)
+        .merge(crate::logs::router(state.clone()))
+        .merge(crate::ingest::router(state.clone()))
+        .merge(crate::alerts_api::router(state.clone()))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::require_role,
+        ))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(axum::middleware::map_response(json_errors))
+        // Outermost: every request (and every log line while serving it) gets a request_id.
+        .layer(axum::middleware::from_fn(mon_logging::request_id_layer))
+}
+
+/// Turns the plain-text or empty error answers of layers and extractors (405, 408, 413...)
+/// into the API's JSON error shape, so clients parse every error the same way.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text.trim().to_string()
+    };
+    ApiError::new(status, code, message).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /api/v1/status, /health, /metrics")
+}
+
+/// OpenMetrics by default (and whenever the scraper accepts it, as Prometheus does); the
+/// classic text format for a client that asks for `text/plain` only.
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let prometheus_text =
+        accept.contains("text/plain") && !accept.contains("application/openmetrics-text");
+    let text = state
+        .metrics
+        .encode(prometheus_text)
+        .map_err(|e| ApiError::internal("encoding metrics failed", &e))?;
+    let content_type = if prometheus_text {
+        mon_metrics::PROMETHEUS_TEXT_CONTENT_TYPE
+    } else {
+        mon_metrics::OPENMETRICS_CONTENT_TYPE
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}
+
+async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let summary = state.health.summary();
+    let firing = state.alerts.active_alerts().len();
+    Json(json!({
+        "status": summary.status,
+        "timestamp": summary.timestamp,
+        "version": env!("CARGO_PKG_VERSION"),
+        "started_at": state.started_at,
+        "uptime_seconds": (Utc::now() - state.started_at).num_seconds(),
+        "checks": {
+            "healthy": summary.healthy_components,
+            "total": summary.total_components,
+            "health_percentage": summary.health_percentage,
+        },
+        "alerts": { "active": firing },
+        "store": { "queue_depth": state.store.queue_depth() },
+        "exporters": state.ingest.exporters.snapshot(),
+        "snapshot": state.hub.current().values,
+    }))
+}
+
+async fn checks(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({ "checks": state.health.detailed().checks }))
+}
+
+async fn check(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let check = state
+        .health
+        .check(&name)
+        .ok_or_else(|| unknown_check(&name))?;
+    // The same entry shape as in `/api/v1/checks` and `/health/detailed`.
+    Ok(Json(json!(check.entry())))
+}
+
+fn unknown_check(name: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no check named {name:?}; GET /api/v1/checks lists them"
+    ))
+}
+
+/// `?since=` (RFC 3339 time, or a duration ago such as `1h`) and `?limit=` (default 100, at most 10,000).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResultsQuery {
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+const MAX_LIMIT: usize = 10_000;
+
+pub(crate) fn parse_since(text: &str) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let ago = mon_core::duration::parse(text).map_err(|_| {
+        ApiError::bad_request(format!(
+            "since={text:?} is neither an RFC 3339 time (2026-01-01T00:00:00Z) nor a duration ago (30m, 24h)"
+        ))
+    })?;
+    let ago = chrono::Duration::from_std(ago)
+        .map_err(|_| ApiError::bad_request(format!("since={text:?} is too far back")))?;
+    Ok(Utc::now() - ago)
+}
+
+pub(crate) fn parse_limit(text: Option<&str>) -> Result<usize, ApiError> {
+    let Some(text) = text else { return Ok(100) };
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(format!(
+            "limit={text:?} must be a whole number from 1 to {MAX_LIMIT}"
+        ))),
+    }
+}
+
+async fn check_results(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    query: Result<Query<ResultsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if state.health.check(&name).is_none() {
+        return Err(unknown_check(&name));
+    }
+    let since = query.since.as_deref().map(parse_since).transpose()?;
+    let limit = parse_limit(query.limit.as_deref())?;
+    let rows = state
+        .store
+        .check_results(&name, since, limit)
+        .await
+        .map_err(|e| ApiError::internal("reading check results failed", &e))?;
+    let results: Vec<_> = rows.into_iter().map(|r| r.outcome).collect();
+    Ok(Json(
+        json!({ "check": name, "count": results.len(), "results": results }),
+    ))
+}

@@ -1,0 +1,449 @@
+//! Composition: opens the store, starts checks, collectors and the alert engine,
+//! builds the HTTP router, and shuts everything down in order.
+
+use crate::{api, auth, metrics, self_check::SelfCheck};
+use axum::Router;
+use mon_alerting::AlertEngine;
+use mon_config::Config;
+use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions};
+use mon_metrics::{CheckSnapshot, HostCollectorOptions, SnapshotHub};
+use mon_store::{CheckResultRow, Sample, Store, WriteBatch};
+use prometheus_client::registry::Registry;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Why the server could not start. Each message names the address or path involved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error(
+        "cannot listen on {addr}: {source} (is another server using it? set server.listen or MON__SERVER__LISTEN)"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error("{0}")]
+    Store(#[from] mon_store::StoreError),
+    /// A check could not be built.
+    #[error("check {name:?}: {message}")]
+    Check {
+        /// The check's name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The alerting section could not be built.
+    #[error("alerting: {0}")]
+    Alerting(String),
+    /// The logging section (error tracking, log search) is invalid.
+    #[error("{0}")]
+    Logging(#[from] mon_logging::LoggingError),
+    /// Serving failed after start.
+    #[error("the HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Everything request handlers read.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) health: HealthRegistry,
+    pub(crate) alerts: AlertEngine,
+    pub(crate) hub: SnapshotHub,
+    pub(crate) metrics: metrics::Exposition,
+    pub(crate) started_at: chrono::DateTime<chrono::Utc>,
+    /// Error tracking and log search: where ingested `error` and `log` events go.
+    pub(crate) logs: crate::logs::LogIngest,
+    /// Application events: the recorders `POST /api/v1/events` feeds.
+    pub(crate) ingest: crate::ingest::Ingest,
+}
+
+/// A started server: its router and its background tasks.
+#[derive(Debug)]
+pub struct App {
+    router: Router,
+    store: Store,
+    stop: watch::Sender<bool>,
+    /// Tasks that end by themselves once `stop` is set, in the order to await them.
+    tasks: Vec<JoinHandle<()>>,
+    /// The retention loop, which has no stop signal of its own: aborted at shutdown.
+    retention: JoinHandle<()>,
+    /// Series rollups and their retention, aborted at shutdown like `retention`.
+    series_maintenance: JoinHandle<()>,
+}
+
+/// A future that completes when `stop` turns true (or its sender is gone).
+fn stopped(stop: &watch::Sender<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut rx = stop.subscribe();
+    async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    }
+}
+
+impl App {
+    /// Opens the store and starts every background part described by `config`.
+    pub async fn start(config: Config) -> Result<App, StartError> {
+        let store = Store::open(&config.storage.path, config.storage.store_options())?;
+        let (stop, _) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mut registry = Registry::default();
+        let hub = SnapshotHub::new();
+
+        // Checks.
+        let health = HealthRegistry::new();
+        let mut scheduler = Scheduler::new(health.clone(), SchedulerOptions::default());
+        if config.server.self_check {
+            let check = SelfCheck::new(store.clone());
+            scheduler
+                .add(
+                    "mon",
+                    Arc::new(check),
+                    Duration::from_secs(30),
+                    Duration::from_secs(10),
+                    true,
+                )
+                .map_err(|e| StartError::Check {
+                    name: "mon".into(),
+                    message: e.to_string(),
+                })?;
+        }
+        for check in &config.checks {
+            scheduler.add_config(check).map_err(|e| StartError::Check {
+                name: check.name.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        health.register_metrics(&mut registry);
+        let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
+        tasks.push(scheduler.spawn(results_tx, stopped(&stop)));
+
+        // Host metrics: into the snapshot, /metrics and the store.
+        let (samples_tx, samples_rx) = mpsc::channel::<Vec<Sample>>(64);
+        if config.metrics.host {
+            let options = HostCollectorOptions {
+                disk_path: config
+                    .metrics
+                    .disk_path
+                    .clone()
+                    .or_else(|| store_dir(&config)),
+            };
+            let host = mon_metrics::HostMetrics::register(&mut registry);
+            tasks.push(mon_metrics::spawn_host_collector(
+                hub.clone(),
+                config.metrics.interval,
+                options,
+                host,
+                move |sample| {
+                    let now = chrono::Utc::now();
+                    let samples = sample
+                        .values()
+                        .into_iter()
+                        .map(|(name, value)| Sample {
+                            name,
+                            labels: Default::default(),
+                            ts: now,
+                            value,
+                        })
+                        .collect();
+                    // A full queue drops this round of samples rather than blocking the collector.
+                    let _ = samples_tx.try_send(samples);
+                },
+                stopped(&stop),
+            ));
+        }
+
+        // Persistence of results and samples, and the checks' view in the snapshot.
+        tasks.push(tokio::spawn(persist(
+            store.clone(),
+            health.clone(),
+            hub.clone(),
+            results_rx,
+            samples_rx,
+        )));
+
+        // Alerting.
+        // A check's `depends_on` parent being down mutes its children's alerts.
+        let mut alerting = config.alerting.clone();
+        alerting
+            .inhibit_rules
+            .push(mon_alerting::Inhibition::dependencies(
+                config
+                    .checks
+                    .iter()
+                    .map(|c| (c.name.clone(), c.depends_on.clone())),
+            ));
+        let alerts = alerting
+            .build_with_store(store.clone())
+            .map_err(|e| StartError::Alerting(e.to_string()))?;
+        alerts.register_metrics(&mut registry);
+        tasks.push(alerts.clone().spawn(
+            hub.clone(),
+            config.alerting.evaluation_interval,
+            stopped(&stop),
+        ));
+
+        // Uptime per check, from the stored results.
+        tasks.push(crate::uptime::spawn(
+            store.clone(),
+            health.clone(),
+            stopped(&stop),
+        ));
+
+        // Error tracking and log search: mon's own records and ingested events.
+        let (logs, logs_task) = crate::logs::LogIngest::start(
+            &config.logging,
+            store.clone(),
+            hub.clone(),
+            stopped(&stop),
+        )?;
+        tasks.push(logs_task);
+        logs.register_metrics(&mut registry);
+        if let Some(global) = mon_logging::global() {
+            global.add_sink(crate::logs::own_logs_sink(&logs));
+            global.stats().register(&mut registry);
+        }
+
+        // Application metrics: recorders fed by ingest, into the snapshot, /metrics and series.
+        let recorder = mon_metrics::Recorder::new(mon_metrics::RecorderOptions {
+            slow_request_threshold: config.metrics.slow_request_threshold,
+            rule_window: config.metrics.rule_window,
+            max_series: config.metrics.max_series,
+            ..Default::default()
+        });
+        let ingest = crate::ingest::Ingest::new(
+            recorder.clone(),
+            config.server.limits.max_body_bytes,
+            &mut registry,
+        );
+        tasks.push(mon_metrics::spawn_publisher(
+            recorder.clone(),
+            hub.clone(),
+            Duration::from_secs(1),
+            stopped(&stop),
+        ));
+        tasks.push(crate::ingest::spawn_sampler(
+            recorder,
+            store.clone(),
+            config.metrics.resolution,
+            stopped(&stop),
+        ));
+
+        // Retention.
+        let retention = store.spawn_retention(config.storage.retention.clone());
+        let series_maintenance = store.spawn_series_maintenance(config.metrics.series.clone());
+
+        let exposition = metrics::Exposition::new(registry, store.clone());
+        tasks.extend(mon_metrics::spawn_exporters(
+            &config.metrics.exporters,
+            {
+                let exposition = exposition.clone();
+                Arc::new(move || exposition.encode(true))
+            },
+            {
+                let recorder = ingest.recorder.clone();
+                Arc::new(move || serde_json::to_value(recorder.report()).unwrap_or_default())
+            },
+            ingest.exporters.clone(),
+            || stopped(&stop),
+        ));
+        // The parts that are not checks, in `/health/detailed` too.
+        let channels = alerts.clone();
+        health.add_section(
+            "channels",
+            Arc::new(move || serde_json::json!(channels.channels_status())),
+        );
+        let exporters = ingest.exporters.clone();
+        health.add_section(
+            "exporters",
+            Arc::new(move || serde_json::json!(exporters.snapshot())),
+        );
+        let state = AppState {
+            store: store.clone(),
+            health: health.clone(),
+            alerts,
+            hub,
+            metrics: exposition,
+            started_at: chrono::Utc::now(),
+            logs,
+            ingest,
+        };
+        let auth = auth::Auth::new(
+            config.server.auth.tokens.clone(),
+            config.server.public_paths.clone(),
+        );
+        let router = api::router(state, auth, &config.server.limits);
+        Ok(App {
+            router,
+            store,
+            stop,
+            tasks,
+            retention,
+            series_maintenance,
+        })
+    }
+
+    /// The HTTP router (health, API, metrics), ready to serve or to test with `oneshot`.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Stops background work, then flushes and closes the store.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.retention.abort();
+        self.series_maintenance.abort();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        if let Err(e) = self.store.close().await {
+            tracing::error!(error = %e, "closing the store failed");
+        }
+    }
+}
+
+/// The directory holding the store, for the default `disk_percent` mount.
+fn store_dir(config: &Config) -> Option<std::path::PathBuf> {
+    let parent = config.storage.path.parent()?;
+    Some(if parent.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        parent.to_path_buf()
+    })
+}
+
+/// Writes check results and host samples to the store in batches, and mirrors the
+/// checks into the rule snapshot. Ends when both channels are closed, after a last write.
+async fn persist(
+    store: Store,
+    health: HealthRegistry,
+    hub: SnapshotHub,
+    mut results: mpsc::Receiver<CheckResult>,
+    mut samples: mpsc::Receiver<Vec<Sample>>,
+) {
+    // The checks' view is copied into the snapshot at most every PUBLISH_CHECKS, so that
+    // many checks (each result O(checks) to publish and evaluate) stay cheap.
+    const PUBLISH_CHECKS: Duration = Duration::from_secs(1);
+    let mut publish_at: Option<tokio::time::Instant> = None;
+    const WRITE_EVERY: Duration = Duration::from_millis(100);
+    let mut last_write = tokio::time::Instant::now()
+        .checked_sub(WRITE_EVERY)
+        .unwrap_or_else(tokio::time::Instant::now);
+    let (mut results_open, mut samples_open) = (true, true);
+    while results_open || samples_open {
+        let mut batch = WriteBatch::default();
+        tokio::select! {
+            () = tokio::time::sleep_until(publish_at.unwrap_or_else(tokio::time::Instant::now)), if publish_at.is_some() => {
+                publish_at = None;
+                publish_checks(&health, &hub);
+            }
+            r = results.recv(), if results_open => match r {
+                Some(r) => batch.check_results.push(CheckResultRow { check: r.check, outcome: r.outcome }),
+                None => results_open = false,
+            },
+            s = samples.recv(), if samples_open => match s {
+                Some(s) => batch.samples.extend(s),
+                None => samples_open = false,
+            },
+        }
+        // Check results trickle in one by one: at most one write per WRITE_EVERY. A result
+        // after a quiet spell is written at once; under load they gather into one write.
+        if !batch.check_results.is_empty() {
+            tokio::time::sleep_until(last_write + WRITE_EVERY).await;
+            last_write = tokio::time::Instant::now();
+        }
+        while let Ok(r) = results.try_recv() {
+            batch.check_results.push(CheckResultRow {
+                check: r.check,
+                outcome: r.outcome,
+            });
+        }
+        while let Ok(s) = samples.try_recv() {
+            batch.samples.extend(s);
+        }
+        if !batch.check_results.is_empty() && publish_at.is_none() {
+            publish_at = Some(tokio::time::Instant::now() + PUBLISH_CHECKS);
+        }
+        if !batch.is_empty()
+            && let Err(e) = store.write(batch).await
+        {
+            tracing::error!(error = %e, "writing check results and samples failed");
+        }
+    }
+    if publish_at.is_some() {
+        publish_checks(&health, &hub);
+    }
+}
+
+/// Copies the checks' current state into the snapshot rules read.
+fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
+    let checks = health
+        .briefs()
+        .into_iter()
+        .map(|c| {
+            (
+                c.name,
+                CheckSnapshot {
+                    status: c.status,
+                    latency_ms: c.latency_ms,
+                    critical: c.critical,
+                },
+            )
+        })
+        .collect();
+    // Also derives `health_percentage`, `healthy_checks` and `total_checks`.
+    hub.set_checks(checks);
+}
+
+/// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,
+/// then shuts down gracefully (in-flight requests finish, the store is flushed).
+pub async fn run(config: Config) -> Result<(), StartError> {
+    let addr = config.server.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let grace = config.server.shutdown_timeout;
+    let app = App::start(config).await?;
+    tracing::info!(%addr, "mon-server listening");
+    let served = axum::serve(listener, app.router())
+        .with_graceful_shutdown(shutdown_signal())
+        .into_future();
+    let result = served.await.map_err(StartError::Serve);
+    tracing::info!("shutting down");
+    if tokio::time::timeout(grace, app.shutdown()).await.is_err() {
+        tracing::warn!(timeout = %mon_core::duration::format(grace), "shutdown took too long; exiting anyway");
+    }
+    // The last lines reach the log files before the process exits.
+    if let Some(logs) = mon_logging::global() {
+        let _ = tokio::task::spawn_blocking(|| logs.flush()).await;
+    }
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

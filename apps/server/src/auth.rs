@@ -1,0 +1,141 @@
+//! Bearer-token authorization: `read` for GET, `ingest` for pushes, `admin` for state changes.
+//!
+//! Liveness and readiness are always public; `server.public_paths` lists more. With no
+//! tokens configured, reads are open and state-changing calls are refused, because a
+//! monitoring server must not accept changes from anyone who can reach it.
+
+use crate::error::ApiError;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use mon_config::{Role, TokenConfig};
+use std::sync::Arc;
+
+/// The configured tokens and public paths.
+#[derive(Debug, Clone)]
+pub(crate) struct Auth {
+    tokens: Arc<Vec<TokenConfig>>,
+    public_paths: Arc<Vec<String>>,
+}
+
+/// Paths that are public whatever the configuration says: probes must always work.
+const ALWAYS_PUBLIC: &[&str] = &["/health/live", "/health/ready"];
+
+impl Auth {
+    /// Builds the authorizer from `server.auth.tokens` and `server.public_paths`.
+    pub(crate) fn new(tokens: Vec<TokenConfig>, public_paths: Vec<String>) -> Self {
+        Auth {
+            tokens: Arc::new(tokens),
+            public_paths: Arc::new(public_paths),
+        }
+    }
+
+    /// The role a request needs, by method and path.
+    fn required_role(method: &Method, path: &str) -> Role {
+        let ingest = path == "/api/v1/events" || path.starts_with("/api/v1/heartbeat/");
+        match (method, ingest) {
+            (&Method::GET | &Method::HEAD, _) => Role::Read,
+            (_, true) => Role::Ingest,
+            _ => Role::Admin,
+        }
+    }
+
+    fn is_public(&self, path: &str) -> bool {
+        ALWAYS_PUBLIC.contains(&path) || self.public_paths.iter().any(|p| p == path)
+    }
+
+    /// The role of the presented token: `Ok(None)` without a token, `Err` for an unknown one.
+    /// Comparison is constant-time in the token's content.
+    fn role_of(&self, request: &Request) -> Result<Option<Role>, ApiError> {
+        let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let presented = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+        self.tokens
+            .iter()
+            .find(|t| constant_time_eq(t.token.expose().as_bytes(), presented.as_bytes()))
+            .map(|t| Some(t.role))
+            .ok_or_else(|| unauthorized("unknown token"))
+    }
+
+    fn authorize(&self, request: &Request) -> Result<(), ApiError> {
+        let path = request.uri().path();
+        let required = Self::required_role(request.method(), path);
+        if required == Role::Read && (self.tokens.is_empty() || self.is_public(path)) {
+            return Ok(());
+        }
+        match self.role_of(request)? {
+            Some(role) if role.allows(required) => Ok(()),
+            Some(role) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this call needs a token with the {required:?} role; yours has {role:?}")
+                    .to_lowercase(),
+            )),
+            None if self.tokens.iter().any(|t| t.role.allows(required)) => Err(unauthorized(
+                "this call needs a bearer token: send `Authorization: Bearer <token>`",
+            )),
+            None => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "this call needs a token with the {} role and none is configured: add one under server.auth.tokens",
+                    format!("{required:?}").to_lowercase()
+                ),
+            )),
+        }
+    }
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+    }
+    diff == 0
+}
+
+/// The axum middleware.
+pub(crate) async fn require_role(
+    State(auth): State<Auth>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    auth.authorize(&request)?;
+    Ok(next.run(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_by_method_and_path() {
+        for (method, path, want) in [
+            (Method::GET, "/api/v1/status", Role::Read),
+            (Method::POST, "/api/v1/events", Role::Ingest),
+            (Method::POST, "/api/v1/heartbeat/backup", Role::Ingest),
+            (Method::POST, "/api/v1/alerts/1/ack", Role::Admin),
+            (Method::DELETE, "/api/v1/silences/1", Role::Admin),
+        ] {
+            assert_eq!(Auth::required_role(&method, path), want, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+}

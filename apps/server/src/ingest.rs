@@ -1,0 +1,642 @@
+//! `POST /api/v1/events`: application events in (JSON array or NDJSON, gzip accepted),
+//! validated as one atomic batch, persisted, then handed to every part of mon that uses
+//! them by [`dispatch`]. Also `GET /api/v1/snapshot`, the sampler that turns the
+//! recorder into stored time series, and `GET /api/v1/metrics[/query]`.
+//!
+//! Answers: 200 `{"accepted": n}`; 400 `invalid_event` naming the event's index, field
+//! and reason (nothing of the batch is kept); 413 over `server.limits.max_body_bytes`
+//! (compressed or not); 429 `busy` with `Retry-After` when the store writer is saturated.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use mon_core::Event;
+use mon_metrics::{Recorder, Window};
+use mon_store::{AppEventRow, Sample, Store, StoreError, WriteBatch};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::time::Duration;
+
+/// The ingest side of the server: the recorder events feed, and mon's own ingest counters.
+#[derive(Debug, Clone)]
+pub(crate) struct Ingest {
+    /// The application recorders (rolling windows, `/metrics` families).
+    pub(crate) recorder: Recorder,
+    /// The largest body accepted after gzip decompression.
+    max_body_bytes: usize,
+    /// The exporters' last successes and errors (in `GET /api/v1/status`).
+    pub(crate) exporters: mon_metrics::ExportStatus,
+    events: Family<TypeLabel, Counter>,
+    rejected: Family<ReasonLabel, Counter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TypeLabel {
+    r#type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: String,
+}
+
+impl Ingest {
+    /// Builds the ingest state and registers `mon_ingest_*` in `registry`.
+    pub(crate) fn new(recorder: Recorder, max_body_bytes: usize, registry: &mut Registry) -> Self {
+        let events = Family::<TypeLabel, Counter>::default();
+        let rejected = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "mon_ingest_events",
+            "Application events accepted by POST /api/v1/events, by type",
+            events.clone(),
+        );
+        registry.register(
+            "mon_ingest_rejected_batches",
+            "Event batches refused by POST /api/v1/events, by reason (invalid, busy, store)",
+            rejected.clone(),
+        );
+        recorder.register(registry);
+        Ingest {
+            recorder,
+            max_body_bytes,
+            exporters: mon_metrics::ExportStatus::default(),
+            events,
+            rejected,
+        }
+    }
+
+    fn reject(&self, reason: &str) {
+        self.rejected
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+}
+
+/// The ingest, snapshot and series routes.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/events", post(ingest))
+        .route("/api/v1/snapshot", get(snapshot))
+        .route("/api/v1/metrics", get(series_list))
+        .route("/api/v1/metrics/query", get(series_query))
+        .with_state(state)
+}
+
+/// Hands one accepted (and already persisted) event to every part of mon that uses it.
+///
+/// One arm per event kind: to give a kind more consumers, add a call in its arm.
+fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
+    let ts = event.timestamp().unwrap_or(now);
+    let record = |event: &Event| {
+        if let Err(e) = state.ingest.recorder.record(event) {
+            // Validation ran before the batch was accepted; only a series limit reached
+            // meanwhile by another batch can land here.
+            tracing::warn!(error = %e, "an accepted event could not be recorded");
+        }
+    };
+    match event {
+        Event::Request { .. }
+        | Event::CallStarted { .. }
+        | Event::CallEnded { .. }
+        | Event::VoiceQuality { .. }
+        | Event::AiUsage { .. }
+        | Event::Gauge { .. }
+        | Event::Counter { .. } => record(event),
+        Event::Error {
+            kind,
+            message,
+            context,
+            ..
+        } => {
+            // Metrics (errors by kind, errors_per_minute), then error tracking and search.
+            record(event);
+            state.logs.error_event(kind, message, context, ts);
+        }
+        Event::Log {
+            level,
+            message,
+            call_id,
+            fields,
+            ..
+        } => state
+            .logs
+            .log_event(level, message, call_id.as_deref(), fields, ts),
+        Event::Heartbeat { name, .. } => {
+            if let Err(e) =
+                state
+                    .health
+                    .heartbeat(name, mon_health::HeartbeatSignal::Success, Some(ts))
+            {
+                tracing::warn!(error = %e, "an ingested heartbeat could not be recorded");
+            }
+        }
+        // LiveKit webhooks arrive verified on their own endpoint; nothing to do here yet.
+        Event::Livekit { .. } => {}
+        _ => {}
+    }
+}
+
+/// Whether an event kind is kept in the `app_events` table. Errors and logs are stored
+/// (masked) by error tracking and log search instead; heartbeats by their check.
+fn persisted(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Request { .. }
+            | Event::CallStarted { .. }
+            | Event::CallEnded { .. }
+            | Event::VoiceQuality { .. }
+            | Event::AiUsage { .. }
+            | Event::Gauge { .. }
+            | Event::Counter { .. }
+    )
+}
+
+fn invalid(index: usize, field: &str, reason: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_event",
+        format!("event {index}, field {field:?}: {reason}; nothing of the batch was accepted"),
+    )
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!(
+            "the decompressed body is over {limit} bytes (server.limits.max_body_bytes); send smaller batches"
+        ),
+    )
+}
+
+/// The body as sent, or gunzipped when `Content-Encoding: gzip` (bounded by `limit`).
+fn decode_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .trim()
+        .to_ascii_lowercase();
+    match encoding.as_str() {
+        "identity" | "" => Ok(body.to_vec()),
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::new();
+            let read = flate2::read::GzDecoder::new(body)
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out);
+            match read {
+                Ok(n) if n > limit => Err(too_large(limit)),
+                Ok(_) => Ok(out),
+                Err(e) => Err(ApiError::bad_request(format!(
+                    "the body is not valid gzip ({e}); send it uncompressed or with Content-Encoding: gzip"
+                ))),
+            }
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Content-Encoding {other:?} is not supported; use gzip or none"),
+        )),
+    }
+}
+
+/// Parses a JSON array or NDJSON body into events, validating every one.
+pub(crate) fn parse_events(body: &[u8]) -> Result<Vec<Event>, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
+    let values: Vec<Value> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(text).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not a JSON array of events: {e}"),
+            )
+        })?
+    } else {
+        let mut values = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            values.push(serde_json::from_str(line).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    format!(
+                        "line {} (event {}) is not a JSON object: {e}",
+                        n + 1,
+                        values.len()
+                    ),
+                )
+            })?);
+        }
+        values
+    };
+    if values.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body holds no events; send a JSON array or one JSON object per line",
+        ));
+    }
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| to_event(i, v))
+        .collect()
+}
+
+/// Turns one JSON value into a validated event, or says which field is wrong.
+fn to_event(index: usize, value: Value) -> Result<Event, ApiError> {
+    let Some(object) = value.as_object() else {
+        return Err(invalid(
+            index,
+            "type",
+            "an event must be a JSON object with a \"type\"",
+        ));
+    };
+    let event = match serde_json::from_value::<Event>(value.clone()) {
+        Ok(event) => event,
+        Err(e) => {
+            let message = e.to_string();
+            let field = quoted_field(&message).unwrap_or_else(|| {
+                // "invalid type/value" does not name the field: find the one whose removal
+                // changes the error.
+                object
+                    .keys()
+                    .filter(|k| *k != "type")
+                    .find(|k| {
+                        let mut without = object.clone();
+                        without.remove(*k);
+                        serde_json::from_value::<Event>(Value::Object(without))
+                            .map_or_else(|e2| e2.to_string() != message, |_| true)
+                    })
+                    .cloned()
+                    .unwrap_or_else(|| "type".to_owned())
+            });
+            return Err(invalid(index, &field, message));
+        }
+    };
+    validate(&event).map_err(|(field, reason)| invalid(index, field, reason))?;
+    Ok(event)
+}
+
+/// The field a serde message names: `missing field `x``, `unknown field `x``, or `type`
+/// for an unknown variant.
+fn quoted_field(message: &str) -> Option<String> {
+    if message.starts_with("unknown variant") || message.contains("missing field `type`") {
+        return Some("type".to_owned());
+    }
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+/// Range and shape checks serde cannot express.
+fn validate(event: &Event) -> Result<(), (&'static str, String)> {
+    fn non_empty(field: &'static str, v: &str) -> Result<(), (&'static str, String)> {
+        if v.trim().is_empty() {
+            Err((field, "must not be empty".to_owned()))
+        } else {
+            Ok(())
+        }
+    }
+    fn range(field: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), (&'static str, String)> {
+        if (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err((field, format!("{v} is out of range [{lo}, {hi}]")))
+        }
+    }
+    fn metric(name: &str, labels: &BTreeMap<String, String>) -> Result<(), (&'static str, String)> {
+        mon_metrics::validate_metric_name(name).map_err(|e| ("name", e.to_string()))?;
+        for label in labels.keys() {
+            mon_metrics::validate_label_name(name, label).map_err(|e| ("labels", e.to_string()))?;
+        }
+        Ok(())
+    }
+    const MAX: f64 = f64::MAX;
+    match event {
+        Event::Request {
+            endpoint,
+            method,
+            status,
+            latency_ms,
+            ..
+        } => {
+            non_empty("endpoint", endpoint)?;
+            non_empty("method", method)?;
+            range("status", f64::from(*status), 100.0, 599.0)?;
+            range("latency_ms", *latency_ms, 0.0, MAX)
+        }
+        Event::CallStarted { call_id, .. } => non_empty("call_id", call_id),
+        Event::CallEnded {
+            call_id,
+            duration_seconds,
+            ..
+        } => {
+            non_empty("call_id", call_id)?;
+            range("duration_seconds", *duration_seconds, 0.0, MAX)
+        }
+        Event::Error { kind, .. } => non_empty("kind", kind),
+        Event::VoiceQuality {
+            conversation_id,
+            latency_ms,
+            packet_loss,
+            jitter_ms,
+            mos,
+            ..
+        } => {
+            non_empty("conversation_id", conversation_id)?;
+            range("latency_ms", *latency_ms, 0.0, MAX)?;
+            range("packet_loss", *packet_loss, 0.0, 1.0)?;
+            range("jitter_ms", *jitter_ms, 0.0, MAX)?;
+            range("mos", *mos, 1.0, 5.0)
+        }
+        Event::AiUsage {
+            provider,
+            service,
+            model,
+            units,
+            cost_usd,
+            latency_ms,
+            ..
+        } => {
+            non_empty("provider", provider)?;
+            non_empty("model", model)?;
+            if !matches!(service.as_str(), "stt" | "llm" | "tts") {
+                return Err(("service", format!("{service:?} must be stt, llm or tts")));
+            }
+            range("units", *units, 0.0, MAX)?;
+            range("cost_usd", *cost_usd, 0.0, MAX)?;
+            range("latency_ms", *latency_ms, 0.0, MAX)
+        }
+        Event::Gauge { name, labels, .. } => metric(name, labels),
+        Event::Counter {
+            name,
+            value,
+            labels,
+            ..
+        } => {
+            metric(name.strip_suffix("_total").unwrap_or(name), labels)?;
+            range("value", *value, 0.0, MAX)
+        }
+        Event::Heartbeat { name, .. } => non_empty("name", name),
+        Event::Log { level, .. } => non_empty("level", level),
+        _ => Ok(()),
+    }
+}
+
+/// `POST /api/v1/events`.
+async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Response> {
+    let ingest = &state.ingest;
+    let body = decode_body(&headers, &body, ingest.max_body_bytes).map_err(|e| {
+        ingest.reject("invalid");
+        e.into_response()
+    })?;
+    let events = parse_events(&body).map_err(|e| {
+        ingest.reject("invalid");
+        e.into_response()
+    })?;
+    if let Some((i, name)) = events.iter().enumerate().find_map(|(i, e)| match e {
+        Event::Heartbeat { name, .. } if state.health.check(name).is_none() => Some((i, name)),
+        _ => None,
+    }) {
+        ingest.reject("invalid");
+        return Err(invalid(
+            i,
+            "name",
+            format!("no heartbeat check named {name:?} is configured"),
+        )
+        .into_response());
+    }
+    let now = Utc::now();
+    let mut batch = WriteBatch::default();
+    for event in events.iter().filter(|e| persisted(e)) {
+        batch.app_events.push(AppEventRow {
+            ts: event.timestamp().unwrap_or(now),
+            kind: event.type_name().to_owned(),
+            body: serde_json::to_string(event).unwrap_or_default(),
+        });
+    }
+    let committed = match state.store.try_write(batch) {
+        Ok(ticket) => ticket.await,
+        Err(e) => Err(e),
+    };
+    match committed {
+        Ok(()) => {}
+        Err(StoreError::Busy { capacity }) => {
+            ingest.reject("busy");
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "busy",
+                format!(
+                    "the store writer is saturated ({capacity} batches queued); retry after 1 second"
+                ),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return Err(response);
+        }
+        Err(e) => {
+            ingest.reject("store");
+            return Err(ApiError::internal("storing the events failed", &e).into_response());
+        }
+    }
+    for event in &events {
+        dispatch(&state, event, now);
+        ingest
+            .events
+            .get_or_create(&TypeLabel {
+                r#type: event.type_name().to_owned(),
+            })
+            .inc();
+    }
+    Ok(Json(json!({ "accepted": events.len() })))
+}
+
+/// `GET /api/v1/snapshot`: the rule snapshot (every source) plus the recorder's report
+/// (windows, per-endpoint maps, calls, errors, slow requests).
+async fn snapshot(State(state): State<AppState>) -> Json<Value> {
+    let snapshot = state.hub.current();
+    let report = state.ingest.recorder.report();
+    Json(json!({
+        "taken_at": snapshot.taken_at,
+        "values": snapshot.values,
+        "checks": snapshot.checks,
+        "rule_window": report.rule_window,
+        "windows": report.windows,
+        "endpoints": report.endpoints,
+        "calls": report.calls,
+        "errors_by_kind": report.errors_by_kind,
+        "recent_errors": report.recent_errors,
+        "slow_requests": report.slow_requests,
+    }))
+}
+
+/// `GET /api/v1/metrics`: every stored series.
+async fn series_list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let series = state
+        .store
+        .series_list()
+        .await
+        .map_err(|e| ApiError::internal("listing series failed", &e))?;
+    let list: Vec<Value> = series
+        .into_iter()
+        .map(|s| json!({ "name": s.name, "labels": s.labels }))
+        .collect();
+    Ok(Json(json!({ "count": list.len(), "series": list })))
+}
+
+/// `?name=` (required), `labels=k=v,k2=v2`, `from=` / `to=` (RFC 3339 or a duration ago;
+/// default the last hour), `step=` (a duration).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesQuery {
+    name: Option<String>,
+    labels: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    step: Option<String>,
+}
+
+/// `GET /api/v1/metrics/query`.
+async fn series_query(
+    State(state): State<AppState>,
+    query: Result<Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| {
+        ApiError::bad_request("name= is required; GET /api/v1/metrics lists series")
+    })?;
+    let mut labels = BTreeMap::new();
+    for pair in q
+        .labels
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "labels: {pair:?} is not key=value (labels=endpoint=/x,method=GET)"
+            ))
+        })?;
+        labels.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    let now = Utc::now();
+    let from = match q.from.as_deref() {
+        Some(t) => crate::api::parse_since(t)?,
+        None => now - chrono::Duration::hours(1),
+    };
+    let to = match q.to.as_deref() {
+        Some(t) => crate::api::parse_since(t)?,
+        None => now,
+    };
+    let step = q
+        .step
+        .as_deref()
+        .map(|s| {
+            mon_core::duration::parse(s).map_err(|_| {
+                ApiError::bad_request(format!("step={s:?} is not a duration (10s, 1m, 1h)"))
+            })
+        })
+        .transpose()?;
+    if to < from {
+        return Err(ApiError::bad_request(format!(
+            "from ({from}) is after to ({to})"
+        )));
+    }
+    let series = state
+        .store
+        .query_series(&name, &labels, from, to, step)
+        .await
+        .map_err(|e| match e {
+            StoreError::InvalidInput { reason } => ApiError::bad_request(reason),
+            e => ApiError::internal("querying series failed", &e),
+        })?;
+    Ok(Json(
+        json!({ "name": name, "from": from, "to": to, "series": series }),
+    ))
+}
+
+/// The samples the recorder contributes every resolution tick: the rule variables it
+/// publishes (no labels) and per-endpoint request figures of the 1-minute window.
+pub(crate) fn recorder_samples(recorder: &Recorder, now: DateTime<Utc>) -> Vec<Sample> {
+    let mut out: Vec<Sample> = recorder
+        .snapshot_values()
+        .into_iter()
+        .map(|(name, value)| Sample {
+            name,
+            labels: BTreeMap::new(),
+            ts: now,
+            value,
+        })
+        .collect();
+    for (endpoint, stats) in recorder.request_stats(Window::OneMinute).1 {
+        let labels = BTreeMap::from([("endpoint".to_owned(), endpoint)]);
+        let mut push = |name: &str, v: Option<f64>| {
+            if let Some(value) = v.filter(|v| v.is_finite()) {
+                out.push(Sample {
+                    name: name.to_owned(),
+                    labels: labels.clone(),
+                    ts: now,
+                    value,
+                });
+            }
+        };
+        push("endpoint_requests_per_min", Some(stats.rate_per_min));
+        push("endpoint_avg_latency_ms", stats.avg);
+        push("endpoint_p95_latency_ms", stats.p95);
+        push(
+            "endpoint_error_rate_percent",
+            (stats.count > 0).then_some(stats.failure_percent),
+        );
+    }
+    out
+}
+
+/// Every `resolution`, writes [`recorder_samples`] to the store, until `stop` completes.
+pub(crate) fn spawn_sampler(
+    recorder: Recorder,
+    store: Store,
+    resolution: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(resolution.max(Duration::from_secs(1)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = ticker.tick() => {
+                    let samples = recorder_samples(&recorder, Utc::now());
+                    if let Err(e) = store.write(WriteBatch::from_samples(samples)).await {
+                        tracing::warn!(error = %e, "writing application series failed");
+                    }
+                }
+            }
+        }
+    })
+}

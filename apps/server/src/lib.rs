@@ -1,0 +1,18 @@
+//! mon-server as a library: the composition of mon's crates into one running server.
+//!
+//! `main.rs` only parses arguments and calls [`run`]; tests build the same
+//! [`App`] and drive its router directly.
+
+mod alerts_api;
+mod api;
+mod app;
+mod auth;
+mod error;
+mod ingest;
+mod logs;
+mod metrics;
+mod self_check;
+mod uptime;
+
+pub use app::{App, StartError, run};
+pub use error::ApiError;

@@ -1,0 +1,284 @@
+//! Alerting through the real server: host metrics cross a rule's threshold, the
+//! alert fires and reaches a loopback webhook; the alerts, silences, rules and
+//! channels API (and the seed's `/health/alerts`) answer in their documented
+//! shapes, with admin required for every change.
+
+mod common;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use common::call_json as call;
+use mon_config::{Config, Environment, load_text};
+use mon_server::App;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = "
+server:
+  listen: 127.0.0.1:0
+  auth:
+    tokens:
+      - { name: ops, token: admin-token-123, role: admin }
+      - { name: grafana, token: read-token-456, role: read }
+storage:
+  path: {dir}/mon.db
+metrics:
+  interval: 1s
+alerting:
+  evaluation_interval: 1s
+  default_rules: false
+  rules:
+    - name: Busy Host
+      expr: cpu_percent >= 0
+      severity: critical
+      labels: { service: api }
+      annotations: { summary: 'CPU at {{ value }}%' }
+    - name: Room Creation Failures
+      expr: room_creation_failures > 5
+  custom_variables: [room_creation_failures]
+  channels:
+    - { name: hook, type: webhook, url: 'http://{receiver}/hook' }
+";
+
+const ADMIN: Option<&str> = Some("admin-token-123");
+const READ: Option<&str> = Some("read-token-456");
+
+type Received = Arc<Mutex<Vec<Value>>>;
+
+async fn receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            post(|State(r): State<Received>, body: String| async move {
+                r.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+                StatusCode::OK
+            }),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, received)
+}
+
+async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn transitions(received: &Received) -> Vec<String> {
+    received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["transition"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_fire_notify_and_are_managed_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, received) = receiver().await;
+    let text = CONFIG
+        .replace("{dir}", &dir.path().display().to_string())
+        .replace("{receiver}", &addr);
+    let config: Config = load_text(&text, "test.yaml", &Environment::default()).unwrap();
+    let app = App::start(config).await.unwrap();
+
+    // The host collector publishes cpu_percent; the rule fires and the webhook hears it.
+    let mut alerts = Value::Null;
+    wait_for("a firing alert", async || {
+        alerts = call(&app, "GET", "/api/v1/alerts?state=firing", READ, None)
+            .await
+            .1;
+        alerts["alerts"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let alert = alerts["alerts"][0].clone();
+    let id = alert["id"].as_str().unwrap().to_string();
+    assert_eq!(alert["rule"], "Busy Host");
+    assert_eq!(alert["severity"], "critical");
+    assert!(
+        alert["annotations"]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("CPU at ")
+    );
+    wait_for("the firing notification", async || {
+        transitions(&received) == ["firing"]
+    })
+    .await;
+    assert_eq!(received.lock().unwrap()[0]["alerts"][0]["id"], id.as_str());
+
+    // Seed-compatible summary.
+    let (status, health) = call(&app, "GET", "/health/alerts", READ, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health["summary"]["total_active"], 1);
+    assert_eq!(health["summary"]["active_by_severity"]["critical"], 1);
+    assert_eq!(health["alerts"][0]["status"], "active");
+    assert_eq!(health["alerts"][0]["component"], "api");
+
+    // Rules: the one with a pushed variable nobody pushed yet is no_data.
+    let (_, rules) = call(&app, "GET", "/api/v1/rules", READ, None).await;
+    let states: Vec<(&str, &str)> = rules["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("Busy Host", "firing"),
+            ("Room Creation Failures", "no_data")
+        ]
+    );
+
+    // Filters.
+    for (uri, want) in [
+        ("/api/v1/alerts?severity=critical", 1),
+        ("/api/v1/alerts?severity=warning", 0),
+        ("/api/v1/alerts?rule=Busy%20Host", 1),
+        ("/api/v1/alerts?state=pending", 0),
+    ] {
+        let (status, body) = call(&app, "GET", uri, READ, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(body["alerts"].as_array().unwrap().len(), want, "{uri}");
+    }
+    for uri in [
+        "/api/v1/alerts?severity=urgent",
+        "/api/v1/alerts?state=sleeping",
+    ] {
+        let (status, body) = call(&app, "GET", uri, READ, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(body["error"]["code"], "bad_request");
+    }
+
+    // Acknowledge: admin only.
+    let ack = format!("/api/v1/alerts/{id}/ack");
+    assert_eq!(
+        call(&app, "POST", &ack, None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&app, "POST", &ack, READ, None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, acked) = call(&app, "POST", &ack, ADMIN, Some(json!({ "by": "alice" }))).await;
+    assert_eq!(status, StatusCode::OK, "{acked}");
+    assert_eq!(acked["state"], "acknowledged");
+    assert_eq!(acked["acknowledged_by"], "alice");
+    let (status, again) = call(&app, "POST", &ack, ADMIN, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    wait_for("the acknowledged notification", async || {
+        transitions(&received) == ["firing", "acknowledged"]
+    })
+    .await;
+
+    // Resolve through the seed's path; the history shows every step.
+    let (status, resolved) = call(
+        &app,
+        "POST",
+        &format!("/health/alerts/{id}/resolve"),
+        ADMIN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(resolved["state"], "resolved");
+    let (status, one) = call(&app, "GET", &format!("/api/v1/alerts/{id}"), READ, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["state"], "resolved");
+    let kinds: Vec<&str> = one["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["firing", "acknowledged", "resolved"]);
+    let (status, _) = call(&app, "GET", "/api/v1/alerts/nope", READ, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, history) = call(&app, "GET", "/api/v1/alerts?state=resolved", READ, None).await;
+    assert!(
+        history["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id.as_str())
+    );
+
+    // Silences.
+    let (status, silence) = call(
+        &app,
+        "POST",
+        "/api/v1/silences",
+        ADMIN,
+        Some(json!({
+            "matchers": [{ "name": "service", "value": "api" }],
+            "duration": "1h",
+            "created_by": "alice",
+            "comment": "maintenance"
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{silence}");
+    let silence_id = silence["id"].as_str().unwrap().to_string();
+    let (_, list) = call(&app, "GET", "/api/v1/silences", READ, None).await;
+    assert_eq!(list["silences"][0]["active"], true);
+    for bad in [
+        json!({ "matchers": [], "duration": "1h", "created_by": "a" }),
+        json!({ "matchers": [{ "name": "a", "value": "b" }], "created_by": "a" }),
+        json!({ "matchers": [{ "name": "a", "value": "b" }], "duration": "soon", "created_by": "a" }),
+    ] {
+        let (status, body) = call(&app, "POST", "/api/v1/silences", ADMIN, Some(bad.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let (status, expired) = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/silences/{silence_id}"),
+        ADMIN,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{expired}");
+    let (_, list) = call(&app, "GET", "/api/v1/silences", READ, None).await;
+    assert_eq!(list["silences"][0]["active"], false);
+
+    // Channels: delivery state and a test send.
+    let (_, channels) = call(&app, "GET", "/api/v1/channels", READ, None).await;
+    let hook = &channels["channels"][0];
+    assert_eq!(
+        (hook["name"].as_str(), hook["kind"].as_str()),
+        (Some("hook"), Some("webhook"))
+    );
+    assert!(hook["delivered"].as_u64().unwrap() >= 2, "{hook}");
+    assert_eq!(hook["consecutive_failures"], 0);
+    let (status, tested) = call(&app, "POST", "/api/v1/channels/hook/test", ADMIN, None).await;
+    assert_eq!(
+        (status, tested["ok"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    assert!(transitions(&received).contains(&"test".to_string()));
+    let (status, _) = call(&app, "POST", "/api/v1/channels/nope/test", ADMIN, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (_, stats) = call(&app, "GET", "/api/v1/alerts/stats?since=1h", READ, None).await;
+    assert_eq!(stats["acknowledged"], 1, "{stats}");
+    assert_eq!(stats["resolved"], 1, "{stats}");
+    assert!(
+        stats["mean_time_to_acknowledge_seconds"].as_f64().unwrap() >= 0.0,
+        "{stats}"
+    );
+    assert!(stats["mean_time_to_resolve_seconds"].is_number(), "{stats}");
+    let (_, health) = call(&app, "GET", "/health/alerts", READ, None).await;
+    assert_eq!(health["summary"]["total_resolved"], 1);
+    let (status, _) = call(&app, "GET", "/api/v1/alerts/stats?since=soon", READ, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    app.shutdown().await;
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the server's integration tests: one request through the real router.
+
+// Each test binary uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use mon_server::App;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// Sends one request (with an optional bearer token and JSON body) through the app's
+/// router; returns the status and the body parsed as JSON (`Null` when it is not).
+pub(crate) async fn call_json(
+    app: &App,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(v) => {
+            request = request.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app
+        .router()
+        .oneshot(request.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// [`call_json`] without a body.
+pub(crate) async fn call(
+    app: &App,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
+    call_json(app, method, uri, token, None).await
+}

@@ -1,0 +1,259 @@
+//! The `webhook` channel: POSTs each notification as JSON to a URL — mon's own
+//! body (documented in docs/alerting.md) or, with `format: alertmanager`,
+//! Alertmanager's webhook v4 body — with custom headers, an `Idempotency-Key`
+//! header, and an HMAC-SHA256 signature of the body when a secret is set.
+
+use super::http::{self, Answer};
+use super::{Channel, DEFAULT_SEND_TIMEOUT};
+use crate::AlertingError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use mon_core::{Alert, AlertState, Notification, Notifier, NotifyError, Secret, Severity};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The header carrying the body's signature: `sha256=<hex HMAC-SHA256(secret, body)>`.
+pub const SIGNATURE_HEADER: &str = "X-Mon-Signature";
+
+/// The header carrying the notification's idempotency key.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// `type: webhook`.
+///
+/// ```yaml
+/// - name: ops_webhook
+///   type: webhook
+///   url: https://hooks.example.com/mon
+///   headers: { X-Team: voice }
+///   secret: ${WEBHOOK_SECRET}
+///   format: mon            # or alertmanager
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookChannelConfig {
+    /// Unique channel name.
+    pub name: String,
+    /// Where to POST.
+    pub url: String,
+    /// Extra headers sent with every request.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Shared secret for the `X-Mon-Signature` header; absent: unsigned.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// Body shape: `mon` (default) or `alertmanager` (webhook v4).
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// Only alerts of these severities; absent: all.
+    #[serde(default)]
+    pub severities: Option<Vec<Severity>>,
+    /// Whether resolutions are sent too.
+    #[serde(default = "default_true")]
+    pub send_resolved: bool,
+    /// How long one request may take.
+    #[serde(default = "default_timeout", with = "mon_core::duration")]
+    pub timeout: Duration,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_timeout() -> Duration {
+    DEFAULT_SEND_TIMEOUT
+}
+
+/// The body a webhook sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    /// mon's body: `{version, transition, idempotency_key, receiver, alerts}`.
+    #[default]
+    Mon,
+    /// Alertmanager's webhook v4 body.
+    Alertmanager,
+}
+
+impl WebhookChannelConfig {
+    /// Builds the channel.
+    pub fn build(&self) -> Result<Channel, AlertingError> {
+        let invalid = |message: String| AlertingError::InvalidChannel {
+            channel: self.name.clone(),
+            message,
+        };
+        http::check_url(&self.url).map_err(invalid)?;
+        let client = http::client(self.timeout).map_err(invalid)?;
+        Ok(Channel {
+            kind: "webhook".to_string(),
+            severities: self.severities.clone(),
+            send_resolved: self.send_resolved,
+            timeout: self.timeout,
+            ..Channel::new(Arc::new(WebhookNotifier {
+                config: self.clone(),
+                client,
+            }))
+        })
+    }
+}
+
+/// Sends notifications to a webhook.
+#[derive(Debug, Clone)]
+pub struct WebhookNotifier {
+    config: WebhookChannelConfig,
+    client: reqwest::Client,
+}
+
+/// mon's webhook body for `notification`, as sent by channel `receiver`.
+pub fn mon_body(receiver: &str, notification: &Notification) -> Value {
+    json!({
+        "version": "1",
+        "receiver": receiver,
+        "transition": notification.transition,
+        "idempotency_key": notification.idempotency_key,
+        "alerts": notification.alerts,
+    })
+}
+
+/// Alertmanager's webhook v4 body for `notification`.
+pub fn alertmanager_body(receiver: &str, notification: &Notification) -> Value {
+    let alerts: Vec<Value> = notification.alerts.iter().map(alertmanager_alert).collect();
+    let common = |pick: fn(&Alert) -> &BTreeMap<String, String>| {
+        let mut common: BTreeMap<String, String> = notification
+            .alerts
+            .first()
+            .map(|a| alert_labels(a, pick))
+            .unwrap_or_default();
+        for alert in &notification.alerts {
+            let labels = alert_labels(alert, pick);
+            common.retain(|k, v| labels.get(k) == Some(v));
+        }
+        common
+    };
+    let firing = notification
+        .alerts
+        .iter()
+        .any(|a| a.state != AlertState::Resolved);
+    json!({
+        "version": "4",
+        "groupKey": notification.idempotency_key,
+        "truncatedAlerts": 0,
+        "status": if firing { "firing" } else { "resolved" },
+        "receiver": receiver,
+        "groupLabels": {},
+        "commonLabels": common(|a| &a.labels),
+        "commonAnnotations": common(|a| &a.annotations),
+        "externalURL": "",
+        "alerts": alerts,
+    })
+}
+
+/// Labels as Alertmanager knows them: the alert's labels plus `alertname` and
+/// `severity` (annotations pass through unchanged).
+fn alert_labels(
+    alert: &Alert,
+    pick: fn(&Alert) -> &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut map = pick(alert).clone();
+    if std::ptr::eq(pick(alert), &alert.labels) {
+        map.insert("alertname".to_string(), alert.rule.clone());
+        map.insert("severity".to_string(), alert.severity.to_string());
+    }
+    map
+}
+
+/// One alert in Alertmanager's shape (also what `POST /api/v2/alerts` takes).
+pub fn alertmanager_alert(alert: &Alert) -> Value {
+    let ends: Option<DateTime<Utc>> = alert.resolved_at;
+    json!({
+        "status": if alert.state == AlertState::Resolved { "resolved" } else { "firing" },
+        "labels": alert_labels(alert, |a| &a.labels),
+        "annotations": alert.annotations,
+        "startsAt": alert.started_at.to_rfc3339(),
+        "endsAt": ends.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |t| t.to_rfc3339()),
+        "generatorURL": "",
+        "fingerprint": alert.fingerprint,
+    })
+}
+
+/// `sha256=<hex>` of HMAC-SHA256(`secret`, `body`).
+pub fn signature(secret: &Secret, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+#[async_trait]
+impl Notifier for WebhookNotifier {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
+        let body = match self.config.format {
+            WebhookFormat::Mon => mon_body(&self.config.name, notification),
+            WebhookFormat::Alertmanager => alertmanager_body(&self.config.name, notification),
+        };
+        let body = body.to_string().into_bytes();
+        let mut headers: Vec<(String, String)> = self
+            .config
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        headers.push((
+            IDEMPOTENCY_HEADER.to_string(),
+            notification.idempotency_key.clone(),
+        ));
+        if let Some(secret) = &self.config.secret {
+            headers.push((SIGNATURE_HEADER.to_string(), signature(secret, &body)));
+        }
+        let answer: Answer = http::post(&self.client, &self.config.url, &headers, body).await?;
+        http::classify("the webhook", &answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_hmac_sha256_hex() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature(&Secret::new("Jefe"), b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn config_errors() {
+        for (yaml, want) in [
+            (
+                "name: w\nurl: ftp://x/\n",
+                "url must be http:// or https://",
+            ),
+            ("name: w\nurl: not a url\n", "url is not a valid URL"),
+        ] {
+            let config: WebhookChannelConfig = serde_yaml_ng::from_str(yaml).unwrap();
+            let err = config.build().unwrap_err().to_string();
+            assert!(err.contains(want), "{yaml}: {err}");
+        }
+        let err = serde_yaml_ng::from_str::<WebhookChannelConfig>(
+            "name: w\nurl: http://x/\nformat: xml\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown variant `xml`"), "{err}");
+    }
+}

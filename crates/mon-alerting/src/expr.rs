@@ -1,0 +1,403 @@
+//! Rule conditions in CEL (the Common Expression Language, `cel` crate): parsing,
+//! the free variables a condition reads (checked against the catalog when the rule
+//! is built), the value and threshold shown in alerts, and evaluation against the
+//! snapshot with "no data" kept apart from "false".
+//!
+//! The seeds' rules are CEL as written: `avg_api_latency_ms > 5000`,
+//! `connection_success_rate < 0.8`. Richer ones work too:
+//! `error_rate_percent > 10 && request_rate_per_min > 1`,
+//! `checks.api.status == "unhealthy"`, or, with `each: checks`,
+//! `check.status == "unhealthy"`.
+
+use crate::Snapshot;
+use cel::common::ast::{EntryExpr, Expr as Node, operators};
+use cel::objects::Map;
+use cel::{Context, Env, ExecutionError, IdedExpr, Program, Value};
+use mon_metrics::CheckSnapshot;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+
+/// The CEL standard environment, built once and shared by every evaluation.
+static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
+
+/// Why an expression could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExprError {
+    /// 1-based column where parsing failed.
+    pub column: usize,
+    /// What is wrong there.
+    pub message: String,
+}
+
+/// A parsed rule condition: a CEL expression that must yield `true` or `false`.
+#[derive(Clone)]
+pub struct Expr {
+    source: String,
+    program: Arc<Program>,
+    variables: Vec<String>,
+    threshold: Option<f64>,
+    /// The side of a top-level comparison that is not the constant: its value is
+    /// what the alert shows.
+    measured: Option<Arc<IdedExpr>>,
+}
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Expr").field(&self.source).finish()
+    }
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+/// The result of evaluating a condition once.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome {
+    /// A variable it needs has no value.
+    NoData,
+    /// Evaluated: whether it holds, and the value.
+    Value { holds: bool, value: Option<f64> },
+    /// It could not be evaluated.
+    Error(String),
+}
+
+impl Expr {
+    /// Parses `source` as CEL. The error carries the 1-based column.
+    pub fn parse(source: &str) -> Result<Expr, ExprError> {
+        if source.trim().is_empty() {
+            return Err(ExprError {
+                column: 1,
+                message: "the expression is empty".to_string(),
+            });
+        }
+        let program = ENV.compile(source).map_err(|errors| {
+            let first = errors.errors.first();
+            ExprError {
+                // cel reports 1-based columns.
+                column: first.map_or(1, |e| usize::try_from(e.pos.1).unwrap_or(1).max(1)),
+                message: first.map_or_else(|| "syntax error".to_string(), |e| e.msg.clone()),
+            }
+        })?;
+        let root = program.expression();
+        let mut variables = BTreeSet::new();
+        free_variables(root, &mut Vec::new(), &mut variables);
+        let (threshold, measured) = comparison(root);
+        Ok(Expr {
+            source: source.to_string(),
+            variables: variables.into_iter().collect(),
+            threshold,
+            measured: measured.map(|m| Arc::new(m.clone())),
+            program: Arc::new(program),
+        })
+    }
+
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The top-level variables it reads (`checks` for `checks.api.status`), sorted.
+    pub fn variables(&self) -> &[String] {
+        &self.variables
+    }
+
+    /// The constant of a top-level comparison (`5000` in `avg_api_latency_ms > 5000`).
+    pub fn threshold(&self) -> Option<f64> {
+        self.threshold
+    }
+
+    /// Evaluates against `context` (see [`context`]). A variable without a value
+    /// (or a map key that is absent) is [`Outcome::NoData`].
+    pub(crate) fn evaluate(&self, context: &Context<'_, '_>) -> Outcome {
+        match self.program.execute(context) {
+            Ok(Value::Bool(holds)) => {
+                let value = self
+                    .measured
+                    .as_ref()
+                    .and_then(|m| Value::resolve(m, context).ok())
+                    .and_then(|v| number(&v));
+                Outcome::Value { holds, value }
+            }
+            Ok(other) => Outcome::Error(format!(
+                "the expression must be true or false, it gave {other:?}"
+            )),
+            Err(ExecutionError::UndeclaredReference(_) | ExecutionError::NoSuchKey(_)) => {
+                Outcome::NoData
+            }
+            Err(e) => Outcome::Error(e.to_string()),
+        }
+    }
+}
+
+/// A CEL number as f64.
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Float(v) => Some(*v),
+        #[allow(clippy::cast_precision_loss)] // thresholds are far below 2^53
+        Value::Int(v) => Some(*v as f64),
+        #[allow(clippy::cast_precision_loss)]
+        Value::UInt(v) => Some(*v as f64),
+        _ => None,
+    }
+}
+
+/// For a top-level `a OP constant` (or `constant OP a`): the constant and `a`.
+fn comparison(root: &IdedExpr) -> (Option<f64>, Option<&IdedExpr>) {
+    let Node::Call(call) = &root.expr else {
+        return (None, None);
+    };
+    let ops = [
+        operators::GREATER,
+        operators::GREATER_EQUALS,
+        operators::LESS,
+        operators::LESS_EQUALS,
+        operators::EQUALS,
+        operators::NOT_EQUALS,
+    ];
+    if !ops.contains(&call.func_name.as_str()) || call.args.len() != 2 {
+        return (None, None);
+    }
+    let constant = |e: &IdedExpr| match &e.expr {
+        Node::Literal(_) => Value::resolve(e, &Context::with_env(ENV.clone()))
+            .ok()
+            .and_then(|v| number(&v)),
+        _ => None,
+    };
+    match (constant(&call.args[0]), constant(&call.args[1])) {
+        (None, Some(t)) => (Some(t), Some(&call.args[0])),
+        (Some(t), None) => (Some(t), Some(&call.args[1])),
+        _ => (None, None),
+    }
+}
+
+/// Collects identifiers not bound by a comprehension (`exists`, `all`, `map`...).
+fn free_variables(e: &IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<String>) {
+    match &e.expr {
+        Node::Ident(name) => {
+            if !bound.contains(name) {
+                out.insert(name.clone());
+            }
+        }
+        Node::Call(call) => {
+            if let Some(target) = &call.target {
+                free_variables(target, bound, out);
+            }
+            for arg in &call.args {
+                free_variables(arg, bound, out);
+            }
+        }
+        Node::Select(select) => free_variables(&select.operand, bound, out),
+        Node::List(list) => {
+            for element in &list.elements {
+                free_variables(element, bound, out);
+            }
+        }
+        Node::Map(map) => {
+            for entry in &map.entries {
+                if let EntryExpr::MapEntry(entry) = &entry.expr {
+                    free_variables(&entry.key, bound, out);
+                    free_variables(&entry.value, bound, out);
+                }
+            }
+        }
+        Node::Struct(s) => {
+            for entry in &s.entries {
+                if let EntryExpr::StructField(field) = &entry.expr {
+                    free_variables(&field.value, bound, out);
+                }
+            }
+        }
+        Node::Comprehension(c) => {
+            free_variables(&c.iter_range, bound, out);
+            let added = [Some(&c.iter_var), c.iter_var2.as_ref(), Some(&c.accu_var)];
+            let before = bound.len();
+            bound.extend(added.into_iter().flatten().cloned());
+            for part in [&c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                free_variables(part, bound, out);
+            }
+            bound.truncate(before);
+        }
+        Node::Literal(_) | Node::Unspecified => {}
+    }
+}
+
+/// One check as CEL sees it: `{name, status, latency_ms, critical}` (`latency_ms`
+/// absent when unknown).
+pub(crate) fn check_value(name: &str, check: &CheckSnapshot) -> Value {
+    let mut fields: HashMap<String, Value> = HashMap::from([
+        ("name".to_string(), Value::from(name.to_string())),
+        (
+            "status".to_string(),
+            Value::from(check.status.as_str().to_string()),
+        ),
+        ("critical".to_string(), Value::Bool(check.critical)),
+    ]);
+    if let Some(latency) = check.latency_ms {
+        fields.insert("latency_ms".to_string(), Value::Float(latency));
+    }
+    Value::Map(Map::from(fields))
+}
+
+/// The variables of `snapshot` as a CEL context: every value by name, and
+/// `checks` (a map of check name → [`check_value`]) when there are checks.
+pub(crate) fn context(snapshot: &Snapshot) -> Context<'static, 'static> {
+    let mut context = Context::with_env(ENV.clone());
+    for (name, value) in &snapshot.values {
+        context.add_variable_from_value(name.clone(), Value::Float(*value));
+    }
+    if !snapshot.checks.is_empty() {
+        let checks: HashMap<String, Value> = snapshot
+            .checks
+            .iter()
+            .map(|(name, check)| (name.clone(), check_value(name, check)))
+            .collect();
+        context.add_variable_from_value("checks", Value::Map(Map::from(checks)));
+    }
+    context
+}
+
+/// The known name closest to `name` (edit distance at most a third of its length), for
+/// "did you mean" hints.
+pub(crate) fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, _)| *d <= name.chars().count().div_ceil(3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mon_core::Status;
+
+    fn snapshot() -> Snapshot {
+        let mut s = Snapshot::default();
+        s.set("avg_api_latency_ms", 6200.0);
+        s.set("connection_success_rate", 0.75);
+        s.set("request_rate_per_min", 0.0);
+        s.checks.insert(
+            "api".into(),
+            CheckSnapshot {
+                status: Status::Unhealthy,
+                latency_ms: Some(12.5),
+                critical: true,
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn evaluates_expressions_against_the_snapshot() {
+        let s = snapshot();
+        let ctx = context(&s);
+        let v = |holds, value| Outcome::Value { holds, value };
+        for (expr, want) in [
+            ("avg_api_latency_ms > 5000", v(true, Some(6200.0))),
+            ("avg_api_latency_ms > 5000.5", v(true, Some(6200.0))),
+            ("5000 < avg_api_latency_ms", v(true, Some(6200.0))),
+            ("connection_success_rate < 0.8", v(true, Some(0.75))),
+            ("connection_success_rate >= 0.8", v(false, Some(0.75))),
+            ("avg_api_latency_ms / 1000.0 > 5", v(true, Some(6.2))),
+            (
+                "avg_api_latency_ms > 5000 && connection_success_rate < 0.5",
+                v(false, None),
+            ),
+            ("checks.api.status == 'unhealthy'", v(true, None)),
+            ("checks.api.latency_ms > 10", v(true, Some(12.5))),
+            (
+                "checks.exists(c, checks[c].status == 'unhealthy')",
+                v(true, None),
+            ),
+            ("room_creation_failures > 5", Outcome::NoData),
+            ("checks.stt.status == 'healthy'", Outcome::NoData),
+            (
+                "avg_api_latency_ms + 1.0",
+                Outcome::Error(
+                    "the expression must be true or false, it gave Float(6201.0)".into(),
+                ),
+            ),
+            (
+                // CEL does not mix int and double in arithmetic (comparisons are fine).
+                "avg_api_latency_ms + 1 > 0",
+                Outcome::Error("Unsupported binary operator 'add': Float(6200.0), Int(1)".into()),
+            ),
+        ] {
+            let parsed = Expr::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e:?}"));
+            assert_eq!(parsed.evaluate(&ctx), want, "{expr}");
+        }
+        let no_checks = context(&Snapshot::default());
+        assert_eq!(
+            Expr::parse("checks.api.status == 'unhealthy'")
+                .unwrap()
+                .evaluate(&no_checks),
+            Outcome::NoData
+        );
+    }
+
+    #[test]
+    fn knows_its_variables_and_threshold() {
+        for (expr, variables, threshold) in [
+            (
+                "avg_api_latency_ms > 5000",
+                &["avg_api_latency_ms"][..],
+                Some(5000.0),
+            ),
+            (
+                "0.8 > connection_success_rate",
+                &["connection_success_rate"],
+                Some(0.8),
+            ),
+            ("a > 1 && b < 2", &["a", "b"], None),
+            ("checks.exists(c, checks[c].critical)", &["checks"], None),
+            ("check.status == 'unhealthy'", &["check"], None),
+        ] {
+            let parsed = Expr::parse(expr).unwrap();
+            assert_eq!(parsed.variables(), variables, "{expr}");
+            assert_eq!(parsed.threshold(), threshold, "{expr}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_have_a_column() {
+        for (expr, column) in [("cpu_percent >> 80", 14), ("", 1), ("cpu_percent > ", 15)] {
+            let err = Expr::parse(expr).unwrap_err();
+            assert_eq!(err.column, column, "{expr}: {err:?}");
+            assert!(!err.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn suggests_the_closest_name() {
+        let known = ["cpu_percent", "memory_percent", "avg_api_latency_ms"];
+        for (name, want) in [
+            ("cpu_precent", Some("cpu_percent")),
+            ("avg_api_latency", Some("avg_api_latency_ms")),
+            ("memory", None),
+            ("zzz", None),
+        ] {
+            assert_eq!(closest(name, known), want, "{name}");
+        }
+    }
+}

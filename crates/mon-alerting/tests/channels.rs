@@ -1,0 +1,263 @@
+//! Slack, PagerDuty and webhook (`format: alertmanager`) channels through the
+//! outbox against loopback receivers that answer as the real services do: Slack's
+//! 200 `ok`, 429 + `Retry-After` and 400 `invalid_payload`; PagerDuty's 202, 500
+//! and 400; Alertmanager's webhook v4 body shape.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use mon_alerting::{AlertEngine, AlertingConfig, Snapshot};
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One scripted answer: status, Retry-After, body.
+type Answer = (u16, Option<&'static str>, &'static str);
+
+/// Path, headers, JSON body and arrival time of one request.
+type Request = (String, HeaderMap, Value, Instant);
+
+#[derive(Clone, Default)]
+struct Script {
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+    /// Path, headers, JSON body and arrival time of every request.
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+async fn answer(State(s): State<Script>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    s.requests.lock().unwrap().push((
+        uri.path().to_string(),
+        headers,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+        Instant::now(),
+    ));
+    let (status, retry_after, text) = s
+        .answers
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or((200, None, "ok"));
+    let mut response = (StatusCode::from_u16(status).unwrap(), text.to_string()).into_response();
+    if let Some(after) = retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", after.parse().unwrap());
+    }
+    response
+}
+
+async fn receiver(answers: &[Answer]) -> (String, Script) {
+    let script = Script::default();
+    script
+        .answers
+        .lock()
+        .unwrap()
+        .extend(answers.iter().copied());
+    let app = Router::new().fallback(answer).with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), script)
+}
+
+fn build(channel: &str, description: &str) -> AlertEngine {
+    let config: AlertingConfig = serde_yaml_ng::from_str(&format!(
+        "default_rules: false
+rules:
+  - name: Memory Critical
+    expr: memory_percent > 90
+    severity: critical
+    labels: {{ service: api }}
+    annotations: {{ summary: 'Memory at {{{{ value }}}}%' }}
+    description: '{description}'
+channels:
+  - {channel}
+retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
+"
+    ))
+    .unwrap();
+    config.build().unwrap()
+}
+
+async fn fire(engine: &AlertEngine) {
+    engine.start_delivery();
+    let mut s = Snapshot::default();
+    s.set("memory_percent", 95.0);
+    engine.evaluate_and_record(&s, chrono::Utc::now()).await;
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_honours_retry_after_and_posts_block_kit() {
+    let (url, script) = receiver(&[(429, Some("1"), "rate_limited"), (200, None, "ok")]).await;
+    let long = "x".repeat(5000);
+    let engine = build(
+        &format!("{{ name: slack, type: slack, webhook_url: '{url}/services/T0/B0/secret' }}"),
+        &long,
+    );
+    fire(&engine).await;
+    wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
+    let requests = script.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "one 429, then delivered");
+    assert!(
+        requests[1].3 - requests[0].3 >= Duration::from_millis(900),
+        "Retry-After: 1 was honoured"
+    );
+    let body = &requests[1].2;
+    assert_eq!(body["text"], "[FIRING] Memory Critical (critical)");
+    let attachment = &body["attachments"][0];
+    assert_eq!(attachment["color"], "#a30200");
+    assert_eq!(attachment["blocks"][0]["type"], "header");
+    let section = attachment["blocks"][1]["text"]["text"].as_str().unwrap();
+    assert_eq!(
+        section.chars().count(),
+        3000,
+        "a section holds at most 3,000 characters"
+    );
+    assert!(section.starts_with("Memory at 95%\nxxx"));
+    let status = &engine.channels_status()[0];
+    assert!(status.last_error.as_deref().unwrap().contains("429"));
+    assert!(
+        !status.last_error.as_deref().unwrap().contains("secret"),
+        "{status:?}"
+    );
+    engine.stop_delivery();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_refusals_are_not_retried() {
+    for (status, reason) in [
+        (400, "invalid_payload"),
+        (403, "action_prohibited"),
+        (404, "no_service"),
+        (410, "channel_is_archived"),
+    ] {
+        let (url, script) = receiver(&[(status, None, reason)]).await;
+        let engine = build(
+            &format!("{{ name: slack, type: slack, webhook_url: '{url}/x' }}"),
+            "d",
+        );
+        fire(&engine).await;
+        wait_for("the refusal", || engine.channels_status()[0].failed == 1).await;
+        assert_eq!(script.requests.lock().unwrap().len(), 1, "{status}");
+        let error = engine.channels_status()[0].last_error.clone().unwrap();
+        assert!(
+            error.contains(&format!("answered {status}: {reason}")),
+            "{error}"
+        );
+        engine.stop_delivery();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagerduty_events_v2_with_retry_on_5xx_only() {
+    let accepted = r#"{"status":"success","message":"Event processed","dedup_key":"k"}"#;
+    let (url, script) = receiver(&[(500, None, "oops"), (202, None, accepted)]).await;
+    let engine = build(
+        &format!(
+            "{{ name: pd, type: pagerduty, routing_key: R0UTING, url: '{url}', source: voice-1 }}"
+        ),
+        "d",
+    );
+    fire(&engine).await;
+    wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
+    let requests = script.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2);
+    let (path, _, event, _) = &requests[1];
+    assert_eq!(path, "/v2/enqueue");
+    assert_eq!(event["routing_key"], "R0UTING");
+    assert_eq!(event["event_action"], "trigger");
+    assert_eq!(event["payload"]["severity"], "critical");
+    assert_eq!(event["payload"]["source"], "voice-1");
+    assert_eq!(
+        event["payload"]["summary"],
+        "Memory Critical: Memory at 95%"
+    );
+    assert!(event["dedup_key"].as_str().unwrap().starts_with("mon-"));
+
+    // Acknowledge and resolve carry the same dedup_key.
+    let id = engine.active_alerts()[0].id.clone();
+    engine.acknowledge(&id, "ops", None).await.unwrap();
+    engine.resolve(&id, "ops", None).await.unwrap();
+    wait_for("ack and resolve", || {
+        engine.channels_status()[0].delivered == 3
+    })
+    .await;
+    let requests = script.requests.lock().unwrap().clone();
+    let actions: Vec<(&str, &str)> = requests[1..]
+        .iter()
+        .map(|r| {
+            (
+                r.2["event_action"].as_str().unwrap(),
+                r.2["dedup_key"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let key = actions[0].1;
+    assert_eq!(
+        actions,
+        [("trigger", key), ("acknowledge", key), ("resolve", key)]
+    );
+    engine.stop_delivery();
+
+    let (url, script) = receiver(&[(400, None, r#"{"status":"invalid event"}"#)]).await;
+    let engine = build(
+        &format!("{{ name: pd, type: pagerduty, routing_key: R, url: '{url}' }}"),
+        "d",
+    );
+    fire(&engine).await;
+    wait_for("the refusal", || engine.channels_status()[0].failed == 1).await;
+    assert_eq!(script.requests.lock().unwrap().len(), 1);
+    engine.stop_delivery();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_headers_and_alertmanager_v4_body() {
+    let (url, script) = receiver(&[]).await;
+    let engine = build(
+        &format!(
+            "{{ name: am-hook, type: webhook, url: '{url}/hook', format: alertmanager, headers: {{ X-Team: voice }} }}"
+        ),
+        "d",
+    );
+    fire(&engine).await;
+    wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
+    let requests = script.requests.lock().unwrap().clone();
+    let (_, headers, body, _) = &requests[0];
+    assert_eq!(headers["x-team"], "voice");
+    assert_eq!(headers["content-type"], "application/json");
+    assert!(
+        headers["idempotency-key"]
+            .to_str()
+            .unwrap()
+            .contains(":firing:")
+    );
+    assert!(
+        headers.get("x-mon-signature").is_none(),
+        "no secret, no signature"
+    );
+    assert_eq!(body["version"], "4");
+    assert_eq!(body["status"], "firing");
+    assert_eq!(body["receiver"], "am-hook");
+    assert_eq!(body["truncatedAlerts"], 0);
+    assert_eq!(body["commonLabels"]["alertname"], "Memory Critical");
+    assert_eq!(body["commonLabels"]["service"], "api");
+    let alert = &body["alerts"][0];
+    assert_eq!(alert["status"], "firing");
+    assert_eq!(alert["labels"]["severity"], "critical");
+    assert_eq!(alert["annotations"]["summary"], "Memory at 95%");
+    assert_eq!(alert["endsAt"], "0001-01-01T00:00:00Z");
+    assert!(alert["startsAt"].as_str().unwrap().contains('T'));
+    assert!(alert["fingerprint"].is_string());
+    engine.stop_delivery();
+}

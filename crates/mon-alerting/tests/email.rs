@@ -1,0 +1,162 @@
+//! The email channel against a real SMTP server we did not write: aiosmtpd
+//! (`pip install aiosmtpd`, see .ci/run) started by the test with a fresh
+//! self-signed certificate, STARTTLS and AUTH required. The received message is
+//! checked: envelope, AUTH, TLS, subject, text and HTML parts, Message-ID.
+
+use mon_alerting::{AlertEngine, AlertingConfig, Snapshot};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The SMTP server process; killed when dropped.
+struct Smtp(Child);
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_smtp(dir: &Path, port: u16) -> Smtp {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+    let mut child = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+        .arg(script)
+        .arg(port.to_string())
+        .arg(dir.join("cert.pem"))
+        .arg(dir.join("key.pem"))
+        .arg(dir.join("received.jsonl"))
+        .args(["mon", "pa55"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs (the aiosmtpd test server)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "the SMTP server did not start: is aiosmtpd installed (pip install aiosmtpd)?"
+    );
+    Smtp(child)
+}
+
+fn engine(dir: &Path, port: u16, password: &str) -> AlertEngine {
+    let config: AlertingConfig = serde_yaml_ng::from_str(&format!(
+        "default_rules: false
+rules:
+  - name: Memory Critical
+    expr: memory_percent > 90
+    severity: critical
+    annotations: {{ summary: 'Memory at {{{{ value }}}}% <high>' }}
+channels:
+  - name: mail
+    type: email
+    host: 127.0.0.1
+    port: {port}
+    tls: starttls
+    ca_file: {ca}
+    username: mon
+    password: {password}
+    from: 'mon <alerts@example.com>'
+    to: [oncall@example.com, sre@example.com]
+    timeout: 10s
+retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
+",
+        ca = dir.join("cert.pem").display()
+    ))
+    .unwrap();
+    config.build().unwrap()
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn fire(engine: &AlertEngine) {
+    engine.start_delivery();
+    let mut s = Snapshot::default();
+    s.set("memory_percent", 95.0);
+    engine.evaluate_and_record(&s, chrono::Utc::now()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mails_through_a_real_smtp_server_with_starttls_and_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _smtp = start_smtp(dir.path(), port);
+    let engine = engine(dir.path(), port, "pa55");
+    fire(&engine).await;
+    wait_for("the mail", || engine.channels_status()[0].delivered == 1).await;
+    let text = std::fs::read_to_string(dir.path().join("received.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let mail = &lines[0];
+    assert_eq!(mail["from"], "alerts@example.com");
+    assert_eq!(
+        mail["to"],
+        serde_json::json!(["oncall@example.com", "sre@example.com"])
+    );
+    assert_eq!(mail["authenticated"], true);
+    assert_eq!(mail["login"], "mon");
+    assert_eq!(mail["tls"], true);
+    assert_eq!(mail["subject"], "[FIRING] Memory Critical (critical)");
+    assert!(
+        mail["message_id"].as_str().unwrap().ends_with("@mon>"),
+        "{mail}"
+    );
+    let data = mail["data"].as_str().unwrap();
+    assert!(
+        data.contains("Content-Type: multipart/alternative"),
+        "{data}"
+    );
+    let text = mail["text"].as_str().unwrap();
+    assert!(text.contains("summary: Memory at 95% <high>"), "{text}");
+    let html = mail["html"].as_str().unwrap();
+    assert!(
+        html.contains("<td>Memory at 95% &lt;high&gt;</td>"),
+        "{html}"
+    );
+    engine.stop_delivery();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_refused_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _smtp = start_smtp(dir.path(), port);
+    let engine = engine(dir.path(), port, "wrong");
+    fire(&engine).await;
+    wait_for("the refusal", || engine.channels_status()[0].failed == 1).await;
+    let status = &engine.channels_status()[0];
+    assert!(
+        status.last_error.as_deref().unwrap().contains("535"),
+        "{status:?}"
+    );
+    assert!(
+        !status.last_error.as_deref().unwrap().contains("wrong"),
+        "no password in errors"
+    );
+    assert!(!dir.path().join("received.jsonl").exists());
+    engine.stop_delivery();
+}

@@ -1,0 +1,348 @@
+//! The delivery outbox against a real loopback webhook receiver and a real SQLite
+//! store: a receiver that is down then back gets every notification exactly once;
+//! a restart in the middle of the outage changes nothing; a refusal is not
+//! retried; a hanging channel does not delay another.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use mon_alerting::{AlertEngine, AlertingConfig, Channel, Snapshot};
+use mon_core::{Notification, Notifier, NotifyError, async_trait};
+use mon_store::{Store, StoreOptions};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the receiver got: idempotency key, signature header, body.
+type Received = Arc<Mutex<Vec<(String, Option<String>, serde_json::Value)>>>;
+
+#[derive(Clone)]
+struct Receiver {
+    received: Received,
+    answer: Arc<AtomicU16>,
+}
+
+async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let status = StatusCode::from_u16(r.answer.load(Ordering::SeqCst)).unwrap();
+    if status.is_success() {
+        r.received.lock().unwrap().push((
+            header("idempotency-key").unwrap_or_default(),
+            header("x-mon-signature"),
+            serde_json::from_str(&body).unwrap(),
+        ));
+    }
+    status
+}
+
+/// Starts the receiver on `addr` (answering `answer`).
+async fn start_receiver(addr: SocketAddr, answer: u16) -> Receiver {
+    let receiver = Receiver {
+        received: Arc::default(),
+        answer: Arc::new(AtomicU16::new(answer)),
+    };
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    receiver
+}
+
+/// A loopback address nobody listens on (yet).
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn config(addr: SocketAddr) -> AlertingConfig {
+    serde_yaml_ng::from_str(&format!(
+        "default_rules: false
+rules:
+  - {{ name: A, expr: cpu_percent > 80, labels: {{ service: api }} }}
+  - {{ name: B, expr: memory_percent > 90, severity: critical }}
+  - {{ name: C, expr: disk_percent > 85 }}
+channels:
+  - name: hook
+    type: webhook
+    url: http://{addr}/hook
+    secret: s3cret
+    timeout: 2s
+retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
+"
+    ))
+    .unwrap()
+}
+
+fn snapshot(cpu: f64) -> Snapshot {
+    let mut s = Snapshot::default();
+    s.set("cpu_percent", cpu);
+    s.set("memory_percent", 95.0);
+    s.set("disk_percent", 90.0);
+    s
+}
+
+fn failures(engine: &AlertEngine) -> u32 {
+    engine.channels_status()[0].consecutive_failures
+}
+
+/// The first idempotency key the receiver got.
+fn received_key(receiver: &Receiver) -> String {
+    receiver.received.lock().unwrap()[0].0.clone()
+}
+
+/// Each key received, and how often.
+fn counts(received: &Received) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (key, _, _) in received.lock().unwrap().iter() {
+        *counts.entry(key.clone()).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_loses_nothing_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("mon.db"), StoreOptions::default()).unwrap();
+    let addr = free_addr();
+    let engine = config(addr).build_with_store(store.clone()).unwrap();
+    engine.start_delivery();
+
+    // Three alerts fire, A resolves: four notifications while the receiver is down.
+    engine
+        .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
+        .await;
+    engine
+        .evaluate_and_record(&snapshot(10.0), chrono::Utc::now())
+        .await;
+    wait_for("failed attempts", || failures(&engine) >= 3).await;
+    let status = &engine.channels_status()[0];
+    assert_eq!(status.queued, 4);
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("could not connect"),
+        "{status:?}"
+    );
+    assert!(
+        !status.last_error.as_deref().unwrap().contains("/hook"),
+        "no URL path in errors"
+    );
+
+    let receiver = start_receiver(addr, 200).await;
+    wait_for("all four delivered", || {
+        engine.channels_status()[0].queued == 0
+    })
+    .await;
+    let counts = counts(&receiver.received);
+    assert_eq!(counts.len(), 4, "{counts:?}");
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    let status = &engine.channels_status()[0];
+    assert_eq!((status.delivered, status.consecutive_failures), (4, 0));
+    assert!(status.last_success.is_some());
+
+    // The body is documented mon JSON, signed.
+    let received = receiver.received.lock().unwrap().clone();
+    let (key, signature, body) = &received[0];
+    assert_eq!(body["version"], "1");
+    assert_eq!(body["receiver"], "hook");
+    assert_eq!(body["transition"], "firing");
+    assert_eq!(&body["idempotency_key"], key.as_str());
+    assert_eq!(body["alerts"][0]["rule"], "A");
+    assert_eq!(body["alerts"][0]["labels"]["service"], "api");
+    let expected = mon_alerting::channels::webhook::signature(
+        &mon_core::Secret::new("s3cret"),
+        serde_json::to_string(body).unwrap().as_bytes(),
+    );
+    assert_eq!(signature.as_deref(), Some(expected.as_str()));
+    let transitions: Vec<&str> = received
+        .iter()
+        .map(|(_, _, b)| b["transition"].as_str().unwrap())
+        .collect();
+    assert_eq!(transitions.iter().filter(|t| **t == "resolved").count(), 1);
+    for (key, _, _) in &received {
+        assert_eq!(
+            store
+                .notification_state_blocking("hook", key)
+                .unwrap()
+                .as_deref(),
+            Some("delivered")
+        );
+    }
+    engine.stop_delivery();
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_outage_neither_forgets_nor_resends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mon.db");
+    let addr = free_addr();
+
+    // First life: three alerts fire while the receiver is down.
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let engine = config(addr).build_with_store(store.clone()).unwrap();
+    let workers = engine.start_delivery();
+    let fired = engine
+        .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
+        .await;
+    assert_eq!(fired.len(), 3);
+    wait_for("a failed attempt", || failures(&engine) >= 1).await;
+    engine.stop_delivery();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    drop(engine);
+    store.close().await.unwrap();
+    drop(store);
+
+    // Second life: the incident and the queue are back; the receiver too.
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let engine = config(addr).build_with_store(store.clone()).unwrap();
+    assert_eq!(engine.active_alerts().len(), 3, "open alerts restored");
+    assert_eq!(
+        engine.channels_status()[0].queued,
+        3,
+        "undelivered notifications restored"
+    );
+    let receiver = start_receiver(addr, 200).await;
+    engine.start_delivery();
+    // Still firing: no new firing notification.
+    let changes = engine
+        .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
+        .await;
+    assert!(changes.is_empty(), "{changes:?}");
+    wait_for("the queue drained", || {
+        engine.channels_status()[0].queued == 0
+    })
+    .await;
+    let got = counts(&receiver.received);
+    assert_eq!(got.len(), 3);
+    assert!(got.values().all(|n| *n == 1), "{got:?}");
+    engine.stop_delivery();
+    drop(engine);
+    store.close().await.unwrap();
+    drop(store);
+
+    // Third life: nothing left to send, nothing re-sent.
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    assert!(store.pending_notifications_blocking().unwrap().is_empty());
+    let engine = config(addr).build_with_store(store.clone()).unwrap();
+    assert_eq!(engine.channels_status()[0].queued, 0);
+    assert_eq!(engine.active_alerts().len(), 3);
+    assert!(
+        engine
+            .evaluate(&snapshot(95.0), chrono::Utc::now())
+            .is_empty()
+    );
+
+    // Retention (90 days by default) removes delivered notifications, not open alerts.
+    let key = received_key(&receiver);
+    assert!(
+        store
+            .notification_state_blocking("hook", &key)
+            .unwrap()
+            .is_some()
+    );
+    engine
+        .prune_history(chrono::Utc::now() + chrono::TimeDelta::days(91))
+        .await;
+    assert_eq!(
+        store.notification_state_blocking("hook", &key).unwrap(),
+        None
+    );
+    assert_eq!(store.open_alerts_blocking().unwrap().len(), 3);
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_is_not_retried() {
+    let addr = free_addr();
+    let receiver = start_receiver(addr, 400).await;
+    let mut config = config(addr);
+    config.rules.truncate(1);
+    let engine = config.build().unwrap();
+    engine.start_delivery();
+    engine
+        .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
+        .await;
+    wait_for("the refusal", || engine.channels_status()[0].failed == 1).await;
+    let status = &engine.channels_status()[0];
+    assert_eq!((status.queued, status.consecutive_failures), (0, 1));
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("answered 400"),
+        "{status:?}"
+    );
+    assert!(receiver.received.lock().unwrap().is_empty());
+    engine.stop_delivery();
+}
+
+/// A channel that never answers.
+struct Hanging;
+
+#[async_trait]
+impl Notifier for Hanging {
+    fn name(&self) -> &str {
+        "hanging"
+    }
+    async fn send(&self, _: &Notification) -> Result<(), NotifyError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_channel_does_not_delay_another() {
+    let addr = free_addr();
+    let receiver = start_receiver(addr, 200).await;
+    let config = config(addr);
+    let built = config.build().unwrap();
+    let mut channels: Vec<Channel> = built.channels();
+    channels.push(Channel {
+        timeout: Duration::from_secs(3600),
+        ..Channel::new(Arc::new(Hanging))
+    });
+    let rules = config
+        .effective_rules()
+        .iter()
+        .map(|r| mon_alerting::Rule::from_config(r, &[]).unwrap())
+        .collect();
+    let engine = AlertEngine::new(rules, channels);
+    engine.start_delivery();
+    engine
+        .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
+        .await;
+    wait_for("the webhook got all three", || {
+        receiver.received.lock().unwrap().len() == 3
+    })
+    .await;
+    let statuses = engine.channels_status();
+    assert_eq!(
+        (statuses[1].name.as_str(), statuses[1].queued),
+        ("hanging", 3)
+    );
+    engine.stop_delivery();
+}

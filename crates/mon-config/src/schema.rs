@@ -1,0 +1,318 @@
+//! The `mon.yaml` schema: top-level sections and the server-level settings.
+//!
+//! Check, alerting and logging settings are the config structs of their own crates
+//! (`mon_health::CheckConfig`, `mon_alerting::AlertingConfig`, `mon_logging::LoggingConfig`).
+
+use mon_core::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A whole `mon.yaml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP server: listen address, auth tokens, limits.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The SQLite store: path, retention.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// Log output: level and format.
+    #[serde(default)]
+    pub logging: mon_logging::LoggingConfig,
+    /// The health checks, each with a unique `name` and a `type`.
+    #[serde(default)]
+    pub checks: Vec<mon_health::CheckConfig>,
+    /// Metric collection.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// Alert rules and notification channels.
+    #[serde(default)]
+    pub alerting: mon_alerting::AlertingConfig,
+}
+
+/// `server:` — the HTTP API, dashboard and health endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Bearer tokens and their roles.
+    pub auth: AuthConfig,
+    /// Paths answered without a token even when tokens are configured.
+    pub public_paths: Vec<String>,
+    /// Whether to run the built-in `mon` self check (store writable, writer keeping up).
+    pub self_check: bool,
+    /// Request limits.
+    pub limits: LimitsConfig,
+    /// How long a graceful shutdown waits for in-flight requests and the store flush.
+    #[serde(with = "mon_core::duration")]
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8480)),
+            auth: AuthConfig::default(),
+            public_paths: ["/health", "/health/live", "/health/ready", "/metrics"]
+                .map(String::from)
+                .to_vec(),
+            self_check: true,
+            limits: LimitsConfig::default(),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `server.auth:` — who may call the API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The accepted bearer tokens. With none, reads are open and state-changing calls are refused.
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// One bearer token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (shown in audit records, never the token itself).
+    pub name: String,
+    /// The token; write `${VAR}` rather than the value.
+    pub token: Secret,
+    /// What it may do.
+    pub role: Role,
+}
+
+/// What a token may do. `admin` may do everything; `ingest` may push events and read; `read` may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// GET endpoints.
+    Read,
+    /// Event ingest and heartbeats, plus reads.
+    Ingest,
+    /// Everything, including state changes (ack, silence, resolve).
+    Admin,
+}
+
+impl Role {
+    /// Whether a token of this role may do what `required` needs.
+    pub fn allows(self, required: Role) -> bool {
+        self >= required
+    }
+}
+
+/// `server.limits:`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered 408.
+    #[serde(with = "mon_core::duration")]
+    pub request_timeout: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `storage:` — the SQLite store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// The database file; its directory is created when missing.
+    pub path: PathBuf,
+    /// `normal` (default: an acknowledged write survives a crash of mon) or `full` (also a power loss).
+    pub synchronous: mon_store::Synchronous,
+    /// How many write batches may wait for the writer before producers are slowed down.
+    pub queue_capacity: usize,
+    /// How long each kind of data is kept, and how often pruning runs.
+    pub retention: mon_store::RetentionPolicy,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            path: PathBuf::from("./mon-data/mon.db"),
+            synchronous: mon_store::Synchronous::Normal,
+            queue_capacity: mon_store::StoreOptions::default().queue_capacity,
+            retention: mon_store::RetentionPolicy::default(),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The store options these settings select (the rest at their defaults).
+    pub fn store_options(&self) -> mon_store::StoreOptions {
+        mon_store::StoreOptions {
+            synchronous: self.synchronous,
+            queue_capacity: self.queue_capacity,
+            ..mon_store::StoreOptions::default()
+        }
+    }
+}
+
+/// `metrics:` — what mon collects itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Collect host metrics (CPU, memory, disk, network, mon's own process).
+    pub host: bool,
+    /// How often host metrics are collected and stored.
+    #[serde(with = "mon_core::duration")]
+    pub interval: Duration,
+    /// The mount whose usage is `disk_percent` (default: the one holding the store).
+    pub disk_path: Option<PathBuf>,
+    /// A pushed request at least this slow is kept as a slow-request event (seed: 1s).
+    #[serde(with = "mon_core::duration")]
+    pub slow_request_threshold: Duration,
+    /// The rolling window (`1m`, `5m` or `15m`) rule variables such as
+    /// `avg_api_latency_ms` are computed over.
+    pub rule_window: mon_metrics::Window,
+    /// How often application metrics are sampled into stored time series.
+    #[serde(with = "mon_core::duration")]
+    pub resolution: Duration,
+    /// At most this many series per kind (endpoints, AI models, custom label sets).
+    pub max_series: usize,
+    /// Rollups (1m, 1h) and their retention; raw samples follow `storage.retention.samples`.
+    pub series: mon_store::SeriesPolicy,
+    /// Pushgateway and JSON exporters (none by default).
+    pub exporters: mon_metrics::ExportersConfig,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            host: true,
+            interval: Duration::from_secs(10),
+            disk_path: None,
+            slow_request_threshold: Duration::from_secs(1),
+            rule_window: mon_metrics::Window::FiveMinutes,
+            resolution: Duration::from_secs(10),
+            max_series: 1000,
+            series: mon_store::SeriesPolicy::default(),
+            exporters: mon_metrics::ExportersConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Checks what serde cannot: unique names, valid values across fields.
+    /// Returns `(key path, message)` pairs; empty when all is well.
+    pub(crate) fn validate(&self) -> Vec<(String, String)> {
+        let mut errors = Vec::new();
+        let mut seen = BTreeMap::new();
+        for (i, check) in self.checks.iter().enumerate() {
+            let path = format!("checks[{i}]");
+            match check.validate() {
+                Ok(()) => {}
+                Err(mon_health::HealthError::InvalidConfig { field, message, .. }) => {
+                    errors.push((format!("{path}.{field}"), message));
+                }
+                Err(e) => errors.push((path.clone(), e.to_string())),
+            }
+            if let Some(first) = seen.insert(check.name.clone(), i) {
+                errors.push((
+                    format!("{path}.name"),
+                    format!("duplicate check name {:?} (also checks[{first}]): check names must be unique", check.name),
+                ));
+            }
+        }
+        if let Err(mon_health::HealthError::InvalidConfig {
+            check,
+            field,
+            message,
+        }) = mon_health::validate_dependencies(&self.checks)
+        {
+            let at = self.checks.iter().position(|c| c.name == check);
+            errors.push((
+                at.map_or_else(|| "checks".into(), |i| format!("checks[{i}].{field}")),
+                message,
+            ));
+        }
+        let mut names = BTreeMap::new();
+        for (i, token) in self.server.auth.tokens.iter().enumerate() {
+            let path = format!("server.auth.tokens[{i}]");
+            if token.token.expose().trim().is_empty() {
+                errors.push((
+                    format!("{path}.token"),
+                    format!(
+                        "token {:?} is empty (is its environment variable set?)",
+                        token.name
+                    ),
+                ));
+            }
+            if let Some(first) = names.insert(token.name.clone(), i) {
+                errors.push((
+                    format!("{path}.name"),
+                    format!(
+                        "duplicate token name {:?} (also server.auth.tokens[{first}])",
+                        token.name
+                    ),
+                ));
+            }
+        }
+        if let Err(e) = self.storage.store_options().validate() {
+            errors.push(("storage".into(), e.to_string()));
+        }
+        if let Err(e) = self.storage.retention.validate() {
+            errors.push(("storage.retention".into(), e.to_string()));
+        }
+        if self.server.limits.max_body_bytes == 0 {
+            errors.push((
+                "server.limits.max_body_bytes".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if let Err(e) = self.alerting.build() {
+            errors.push((self.alerting_error_path(&e), e.to_string()));
+        }
+        for (key, message) in self.logging.validate() {
+            errors.push((format!("logging.{key}"), message));
+        }
+        errors
+    }
+
+    /// The key path an alerting error is about, for its line:column.
+    fn alerting_error_path(&self, e: &mon_alerting::AlertingError) -> String {
+        use mon_alerting::AlertingError as E;
+        let rule = |name: &str| self.alerting.rules.iter().rposition(|r| r.name == name);
+        let channel = |name: &str| {
+            self.alerting
+                .channels
+                .iter()
+                .rposition(|c| c.name() == name)
+        };
+        let path = match e {
+            E::InvalidExpression { rule: name, .. } | E::UnknownVariable { rule: name, .. } => {
+                rule(name).map(|i| format!("rules[{i}].expr"))
+            }
+            E::UnknownChannel { route, .. } => Some(format!("routes[{route}].channels")),
+            E::InvalidTemplate {
+                rule: name,
+                annotation,
+                ..
+            } => rule(name).map(|i| format!("rules[{i}].annotations.{annotation}")),
+            E::InvalidRule { rule: name, .. } => rule(name).map(|i| format!("rules[{i}]")),
+            E::DuplicateRule { name } => rule(name).map(|i| format!("rules[{i}].name")),
+            E::InvalidChannel { channel: name, .. } => {
+                channel(name).map(|i| format!("channels[{i}]"))
+            }
+            E::DuplicateChannel { name } => channel(name).map(|i| format!("channels[{i}].name")),
+            E::ZeroEvaluationInterval => Some("evaluation_interval".to_string()),
+            _ => None,
+        };
+        path.map_or_else(|| "alerting".to_string(), |p| format!("alerting.{p}"))
+    }
+}

@@ -1,0 +1,253 @@
+//! Configuration errors as a table: input → the exact message an operator sees.
+
+use super::*;
+
+fn env() -> Environment {
+    Environment::from_vars([("ADMIN_TOKEN", "s3cret-admin-token")])
+}
+
+/// Loads `yaml` as `mon.yaml` and returns the error text (or "ok").
+fn load(yaml: &str, env: &Environment) -> String {
+    match load_text(yaml, "mon.yaml", env) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn config_errors_table() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "servr:\n  listen: 127.0.0.1:1\n",
+            "mon.yaml:1:1: servr: unknown field `servr`, expected one of `server`",
+        ),
+        (
+            "server:\n  lisen: x\n",
+            "mon.yaml:2:3: server.lisen: unknown field `lisen`, expected one of `listen`",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n  - name: b\n    type: http\n    url: http://x\n    timout: 3s\n",
+            "mon.yaml:7:5: checks[1].timout: unknown field `timout`, expected one of `url`",
+        ),
+        (
+            "checks:\n  - name: a\n    type: nope\n",
+            "mon.yaml:3:5: checks[0].type: unknown variant `nope`, expected one of `http`, `tcp`",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n    depends_on: [b]\n  - name: b\n    type: system\n    depends_on: [a]\n",
+            "mon.yaml:4:5: checks[0].depends_on: dependency cycle a -> b -> a",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n    depends_on: [redis]\n",
+            "mon.yaml:4:18: checks[0].depends_on[0]: there is no check named \"redis\"",
+        ),
+        (
+            "checks:\n  - name: a\n    type: http\n    url: http://x/\n    body_regex: \"(\"\n",
+            "mon.yaml:5:5: checks[0].body_regex: not a valid regular expression",
+        ),
+        (
+            "checks:\n  - name: a\n    type: http\n    url: http://x/\n    json: { \"$.[\": ok }\n",
+            "mon.yaml:5:13: checks[0].json.$.[: \"$.[\" is not a JSONPath expression",
+        ),
+        (
+            "checks:\n  - name: a\n    type: redis\n    url: redis://:${REDIS_PASSWORD}@127.0.0.1\n",
+            "mon.yaml:4:19: environment variable `REDIS_PASSWORD` is not set",
+        ),
+        (
+            "checks:\n  - name: a\n    type: postgres\n    url: mysql://127.0.0.1/db\n",
+            "mon.yaml:4:5: checks[0].url: unsupported scheme \"mysql\"",
+        ),
+        (
+            "checks:\n  - name: a\n    type: heartbeat\n",
+            "mon.yaml:2:5: checks[0]: missing field `period`",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n    failure_threshold: 0\n",
+            "mon.yaml:4:5: checks[0].failure_threshold: must be at least 1",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n    interval: 5x\n",
+            "mon.yaml:4:5: checks[0].interval: invalid duration \"5x\"",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n    interval: 30\n",
+            "mon.yaml:4:5: checks[0].interval: invalid",
+        ),
+        (
+            "checks:\n  - name: a\n    type: http\n    url: not a url\n",
+            "mon.yaml:4:5: checks[0].url: relative URL without a base: \"not a url\"",
+        ),
+        (
+            "checks:\n  - name: a\n    type: http\n    url: ftp://x/\n",
+            "mon.yaml:4:5: checks[0].url: ",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n  - name: a\n    type: system\n",
+            "mon.yaml:4:5: checks[1].name: duplicate check name \"a\" (also checks[0])",
+        ),
+        (
+            "checks:\n  - name: has space\n    type: system\n",
+            "mon.yaml:2:5: checks[0].name: ",
+        ),
+        (
+            "server:\n  listen: localhost\n",
+            "mon.yaml:2:11: server.listen: invalid socket address syntax",
+        ),
+        (
+            "storage:\n  path: ${DATA_DIR}/mon.db\n",
+            "mon.yaml:2:9: environment variable `DATA_DIR` is not set",
+        ),
+        (
+            "server:\n  auth:\n    tokens:\n      - { name: ops, token: \"${EMPTY:-}\", role: admin }\n",
+            "mon.yaml:4:22: server.auth.tokens[0].token: token \"ops\" is empty",
+        ),
+        (
+            "server:\n  auth:\n    tokens:\n      - { name: ops, token: x, role: root }\n",
+            "mon.yaml:4:38: server.auth.tokens[0].role: unknown variant `root`, expected one of `read`, `ingest`, `admin`",
+        ),
+        (
+            "alerting:\n  rules:\n    - name: r\n      expr: cpu_percent >> 80\n",
+            "mon.yaml:4:7: alerting.rules[0].expr: rule \"r\": invalid expression \"cpu_percent >> 80\" at column",
+        ),
+        (
+            "alerting:\n  rules:\n    - name: r\n      expr: cpu_precent > 80\n",
+            "mon.yaml:4:7: alerting.rules[0].expr: rule \"r\": unknown variable `cpu_precent`; did you mean `cpu_percent`?",
+        ),
+        (
+            "alerting:\n  channels: [{ name: ops, type: log }]\n  routes: [{ channels: [opz] }]\n",
+            "mon.yaml:3:14: alerting.routes[0].channels: routes[0]: no channel named \"opz\"; did you mean \"ops\"?",
+        ),
+        (
+            "alerting:\n  rules:\n    - name: r\n      expr: cpu_percent > 80\n      severity: urgent\n",
+            "mon.yaml:5:7: alerting.rules[0].severity: unknown severity \"urgent\"",
+        ),
+        (
+            "checks: [\n",
+            "mon.yaml:2:1: did not find expected node content",
+        ),
+        ("storage:\n  queue_capacity: 0\n", "mon.yaml:1:1: storage: "),
+        (
+            "logging:\n  mask_patterns: [\"sk-(\"]\n",
+            "mon.yaml:2:19: logging.mask_patterns[0]: \"sk-(\" is not a valid regular expression (unclosed group)",
+        ),
+        (
+            "logging:\n  errors: { sample_rate: 1.5 }\n",
+            "mon.yaml:2:13: logging.errors.sample_rate: 1.5 is not between 0 and 1",
+        ),
+        (
+            "logging:\n  retention: { audit: 365 }\n",
+            "mon.yaml:2:16: logging.retention.audit: invalid duration \"365\"",
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(yaml, expected)| {
+            let got = load(yaml, &env());
+            (!got.starts_with(expected))
+                .then(|| format!("input:\n{yaml}\n got: {got}\nwant: {expected}…"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = load(
+        "server:\n  auth:\n    tokens:\n      - { name: a, token: \"${X:-}\", role: read }\n\
+         checks:\n  - name: a\n    type: system\n  - name: a\n    type: system\n",
+        &env(),
+    );
+    assert_eq!(text.lines().count(), 2, "{text}");
+    let text = load("a: ${ONE}\nb: ${TWO}\n", &env());
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
+
+#[test]
+fn secrets_never_appear_in_errors() {
+    let text = load(
+        "server:\n  auth:\n    tokens:\n      - { name: ops, token: \"${ADMIN_TOKEN}\", role: admin }\n  lisen: x\n",
+        &env(),
+    );
+    assert!(text.contains("server.lisen"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+    let config = load_text(
+        "server:\n  auth:\n    tokens:\n      - { name: ops, token: \"${ADMIN_TOKEN}\", role: admin }\n",
+        "mon.yaml",
+        &env(),
+    )
+    .unwrap();
+    assert_eq!(
+        config.server.auth.tokens[0].token.expose(),
+        "s3cret-admin-token"
+    );
+    assert!(!format!("{config:?}").contains("s3cret"));
+    assert!(
+        !serde_json::to_string(&config.server)
+            .unwrap()
+            .contains("s3cret")
+    );
+}
+
+#[test]
+fn environment_overrides_apply_on_top_of_the_file() {
+    let env = Environment::from_vars([
+        ("MON__SERVER__LISTEN", "127.0.0.1:9999"),
+        ("MON__CHECKS__0__INTERVAL", "5s"),
+        ("MON__STORAGE__PATH", "/tmp/other.db"),
+    ]);
+    let config = load_text(
+        "checks:\n  - name: host\n    type: system\n",
+        "mon.yaml",
+        &env,
+    )
+    .unwrap();
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:9999");
+    assert_eq!(config.checks[0].interval, std::time::Duration::from_secs(5));
+    assert_eq!(
+        config.storage.path,
+        std::path::PathBuf::from("/tmp/other.db")
+    );
+
+    let bad = Environment::from_vars([("MON__SERVER__LISTEN", "nowhere")]);
+    let text = load("server:\n  listen: 127.0.0.1:1\n", &bad);
+    assert!(
+        text.starts_with(
+            "<environment>: after applying MON__SERVER__LISTEN: invalid socket address"
+        ),
+        "{text}"
+    );
+    let typo = Environment::from_vars([("MON__SERVER__LISTN", "127.0.0.1:1")]);
+    let text = load("", &typo);
+    assert!(text.contains("unknown field `listn`"), "{text}");
+}
+
+#[test]
+fn builtin_default_is_valid_and_as_documented() {
+    let config = Config::builtin().unwrap();
+    assert_eq!(config.server.listen.to_string(), "127.0.0.1:8480");
+    assert_eq!(
+        config.storage.path,
+        std::path::PathBuf::from("./mon-data/mon.db")
+    );
+    assert!(config.metrics.host && config.server.self_check && config.alerting.default_rules);
+    assert_eq!(config.checks.len(), 1);
+    assert_eq!(config.checks[0].kind.name(), "system");
+    assert_eq!(config.alerting.channels.len(), 1);
+    // An empty file is the struct defaults, which is valid too.
+    assert_eq!(load("", &env()), "ok");
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/mon.yaml");
+    let config =
+        Config::load(Some(&path), &Environment::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.checks.len() >= 2);
+    assert!(
+        config
+            .alerting
+            .rules
+            .iter()
+            .any(|r| r.expr == "avg_api_latency_ms > 5000")
+    );
+}

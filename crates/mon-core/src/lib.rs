@@ -1,0 +1,25 @@
+//! mon-core: the model and the traits every other mon crate speaks.
+//!
+//! This crate is deliberately small and stable so that an extension crate (a new
+//! notification channel, a new check kind) can depend on it alone. It has no
+//! runtime, no HTTP server, no database: only data types (including [`Secret`], a string
+//! that never prints) and two traits, [`HealthCheck`] and [`Notifier`].
+
+mod alert;
+mod check;
+pub mod duration;
+mod event;
+mod notify;
+mod secret;
+mod status;
+
+pub use alert::{Alert, AlertState, Severity};
+pub use check::{CheckOutcome, HealthCheck};
+pub use event::Event;
+pub use notify::{Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
+pub use secret::Secret;
+pub use status::Status;
+
+/// Re-exported so that implementors of [`HealthCheck`] and [`Notifier`] use the
+/// same macro version as mon itself.
+pub use async_trait::async_trait;

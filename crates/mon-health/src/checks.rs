@@ -1,0 +1,202 @@
+//! The check kinds and the one place where a kind is registered.
+//!
+//! To add a kind: write `checks/<kind>.rs` with its config struct
+//! (`#[serde(deny_unknown_fields)]`), an implementation of [`KindConfig`] and
+//! its tests; then add one variant to [`CheckKind`] and one arm to
+//! [`CheckKind::as_kind`]. Nothing else needs to change.
+
+mod command;
+mod dns;
+mod heartbeat;
+pub(crate) mod http;
+mod mysql;
+mod postgres;
+mod redis;
+mod system;
+mod tcp;
+mod tls;
+
+pub use command::CommandCheckConfig;
+pub use dns::DnsCheckConfig;
+pub(crate) use heartbeat::Heartbeats;
+pub use heartbeat::{HeartbeatCheckConfig, HeartbeatSignal};
+pub use http::{HttpCheckConfig, StatusRange};
+pub use mysql::MysqlCheckConfig;
+pub use postgres::PostgresCheckConfig;
+pub use redis::RedisCheckConfig;
+pub use system::SystemCheckConfig;
+pub use tcp::TcpCheckConfig;
+pub use tls::TlsCertificateCheckConfig;
+
+use crate::HealthError;
+use mon_core::HealthCheck;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+
+/// The kind of a check, selected by `type:` in config, with its own settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CheckKind {
+    /// `type: http`: requests a URL and checks the status code, body and latency.
+    Http(HttpCheckConfig),
+    /// `type: tcp`: opens a TCP connection.
+    Tcp(TcpCheckConfig),
+    /// `type: dns`: resolves a host name.
+    Dns(DnsCheckConfig),
+    /// `type: tls_certificate`: days until a server's certificate expires.
+    TlsCertificate(TlsCertificateCheckConfig),
+    /// `type: redis`: `PING`.
+    Redis(RedisCheckConfig),
+    /// `type: postgres`: `SELECT 1`.
+    Postgres(PostgresCheckConfig),
+    /// `type: mysql`: `SELECT 1` on MySQL or MariaDB.
+    Mysql(MysqlCheckConfig),
+    /// `type: system`: CPU, memory and disk usage of this host against thresholds.
+    System(SystemCheckConfig),
+    /// `type: heartbeat`: pings pushed by jobs (a dead man's switch).
+    Heartbeat(HeartbeatCheckConfig),
+    /// `type: command`: runs a program; healthy on exit status 0.
+    Command(CommandCheckConfig),
+}
+
+impl CheckKind {
+    /// The registry: every kind's config, seen through [`KindConfig`].
+    pub(crate) fn as_kind(&self) -> &dyn KindConfig {
+        match self {
+            CheckKind::Http(config) => config,
+            CheckKind::Tcp(config) => config,
+            CheckKind::Dns(config) => config,
+            CheckKind::TlsCertificate(config) => config,
+            CheckKind::Redis(config) => config,
+            CheckKind::Postgres(config) => config,
+            CheckKind::Mysql(config) => config,
+            CheckKind::System(config) => config,
+            CheckKind::Heartbeat(config) => config,
+            CheckKind::Command(config) => config,
+        }
+    }
+
+    /// The kind's name as written after `type:` (`http`, `system`...).
+    pub fn name(&self) -> &'static str {
+        self.as_kind().kind()
+    }
+}
+
+/// What [`KindConfig::build`] gets from the common part of [`CheckConfig`](crate::CheckConfig).
+#[derive(Debug)]
+pub(crate) struct BuildContext<'a> {
+    /// The check's name, for error messages.
+    pub(crate) name: &'a str,
+    /// The check's timeout, for clients that take one.
+    pub(crate) timeout: Duration,
+    /// Where `heartbeat` checks find their pings (the registry's).
+    pub(crate) heartbeats: &'a Heartbeats,
+}
+
+/// Implemented by every kind's config struct.
+pub(crate) trait KindConfig {
+    /// The kind's name as written after `type:`.
+    fn kind(&self) -> &'static str;
+    /// Checks the kind's fields; `check` is the check's name, for the error.
+    fn validate(&self, check: &str) -> Result<(), HealthError>;
+    /// Builds the runnable check. Called after `validate` succeeded.
+    fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn HealthCheck>, HealthError>;
+}
+
+/// Splits `host:port` (`[v6]:port` for IPv6); the error says what to write instead.
+pub(crate) fn split_host_port(address: &str) -> Result<(String, u16), String> {
+    let bad = || {
+        format!("{address:?} is not host:port; write it like 127.0.0.1:6379 or db.internal:5432")
+    };
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if host.is_empty() || host.contains(char::is_whitespace) || host.contains('/') {
+        return Err(bad());
+    }
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    if port == 0 {
+        return Err(bad());
+    }
+    Ok((host.to_owned(), port))
+}
+
+/// Validates a database URL: one of `schemes`, and a host.
+pub(crate) fn database_url(check: &str, url: &Url, schemes: &[&str]) -> Result<(), HealthError> {
+    let shown = http::redact_url(url);
+    if !schemes.contains(&url.scheme()) {
+        return Err(HealthError::invalid(
+            check,
+            "url",
+            format!(
+                "unsupported scheme {:?} in {shown:?}: use a {}:// URL",
+                url.scheme(),
+                schemes[0]
+            ),
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(HealthError::invalid(
+            check,
+            "url",
+            format!("{shown:?} has no host"),
+        ));
+    }
+    Ok(())
+}
+
+/// `message` with the URL's password (and its percent-decoded form) replaced.
+pub(crate) fn scrub(message: String, url: &Url) -> String {
+    let Some(password) = url.password().filter(|p| !p.is_empty()) else {
+        return message;
+    };
+    let mut message = message.replace(password, "<redacted>");
+    let decoded: String = url::form_urlencoded::parse(format!("p={password}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    if !decoded.is_empty() {
+        message = message.replace(&decoded, "<redacted>");
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_cases() {
+        let cases = [
+            ("127.0.0.1:6379", Ok(("127.0.0.1", 6379))),
+            ("db.internal:5432", Ok(("db.internal", 5432))),
+            ("[::1]:443", Ok(("::1", 443))),
+            ("example.com", Err(())),
+            ("example.com:0", Err(())),
+            (":80", Err(())),
+            ("http://x:80", Err(())),
+            ("host:http", Err(())),
+        ];
+        for (input, want) in cases {
+            let got = split_host_port(input);
+            match want {
+                Ok((host, port)) => assert_eq!(got, Ok((host.to_owned(), port)), "{input}"),
+                Err(()) => assert!(got.is_err(), "{input}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn scrub_removes_the_password() {
+        let url: Url = "redis://:p%40ss@127.0.0.1/".parse().unwrap();
+        assert_eq!(
+            scrub("auth p%40ss / p@ss failed".into(), &url),
+            "auth <redacted> / <redacted> failed"
+        );
+    }
+}

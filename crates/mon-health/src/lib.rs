@@ -1,0 +1,71 @@
+//! mon-health: mon's health checks, their scheduler, status aggregation and the axum health router.
+//!
+//! - [`CheckConfig`] is one entry of `checks:` in mon.yaml; [`CheckConfig::build`]
+//!   turns it into a runnable [`HealthCheck`](mon_core::HealthCheck). Each kind
+//!   lives in its own module under `checks/` and is registered in [`CheckKind`].
+//! - [`Scheduler`] runs checks on their intervals (timeouts, a concurrency
+//!   limit, panic isolation) and records outcomes in a [`HealthRegistry`].
+//! - [`HealthRegistry`] holds every check's latest state — with flap control
+//!   (`failure_threshold` / `success_threshold`), thresholds over a window and
+//!   `depends_on` — and answers the summary, detailed and per-check views and
+//!   the Prometheus metrics.
+//! - [`router`] serves `/health`, `/health/live`, `/health/ready`,
+//!   `/health/detailed` and `/health/checks/{name}` from a registry;
+//!   [`heartbeat_router`] serves the `POST /api/v1/heartbeat/{name}` pings of
+//!   `heartbeat` checks.
+//!
+//! The kinds: `http`, `tcp`, `dns`, `tls_certificate`, `redis`, `postgres`,
+//! `mysql`, `system`, `heartbeat`, `command` (docs/checks.md), plus any
+//! [`HealthCheck`](mon_core::HealthCheck) added with [`Scheduler::add`].
+//!
+//! Mounting the health endpoints in an application:
+//!
+//! ```no_run
+//! use mon_health::{CheckConfig, HealthRegistry, Scheduler, SchedulerOptions};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let checks: Vec<CheckConfig> = serde_json::from_str(
+//!     r#"[{"name": "api", "type": "http", "url": "http://127.0.0.1:9000/health", "interval": "10s"},
+//!         {"name": "host", "type": "system", "critical": false}]"#,
+//! )?;
+//!
+//! let registry = HealthRegistry::new();
+//! let mut scheduler = Scheduler::new(registry.clone(), SchedulerOptions::default());
+//! for check in &checks {
+//!     scheduler.add_config(check)?;
+//! }
+//! let (results, _received) = tokio::sync::mpsc::channel(256);
+//! let _checks = scheduler.spawn(results, std::future::pending::<()>());
+//!
+//! let app = axum::Router::new()
+//!     .route("/", axum::routing::get(|| async { "my voice agent" }))
+//!     .merge(mon_health::router(registry));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+
+mod aggregate;
+mod checks;
+mod config;
+mod error;
+mod registry;
+mod router;
+mod scheduler;
+#[cfg(test)]
+mod test_support;
+
+pub use aggregate::{HealthSummary, health_percentage, overall_status};
+pub use checks::{
+    CheckKind, CommandCheckConfig, DnsCheckConfig, HeartbeatCheckConfig, HeartbeatSignal,
+    HttpCheckConfig, MysqlCheckConfig, PostgresCheckConfig, RedisCheckConfig, StatusRange,
+    SystemCheckConfig, TcpCheckConfig, TlsCertificateCheckConfig,
+};
+pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
+pub use error::HealthError;
+pub use registry::{
+    CheckBrief, CheckEntry, CheckPolicy, CheckState, DetailedHealth, HealthRegistry, Section,
+    Transition, Uptime,
+};
+pub use router::{heartbeat_router, router};
+pub use scheduler::{CheckResult, Scheduler, SchedulerOptions};

@@ -1,0 +1,71 @@
+//! Flap control end to end: a real HTTP check against a loopback server whose
+//! answer the test flips, run by the real scheduler one round at a time.
+
+use mon_core::Status;
+use mon_health::{CheckConfig, HealthRegistry, Scheduler, SchedulerOptions};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+/// A server answering `GET /` with whatever status code `code` holds.
+async fn flippable_server() -> (std::net::SocketAddr, Arc<AtomicU16>) {
+    let code = Arc::new(AtomicU16::new(200));
+    let shared = Arc::clone(&code);
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let code = shared.load(Ordering::SeqCst);
+            async move { axum::http::StatusCode::from_u16(code).unwrap_or_default() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, code)
+}
+
+#[tokio::test]
+async fn failure_and_success_thresholds_hold_the_status_back() {
+    let (addr, code) = flippable_server().await;
+    let check: CheckConfig = serde_json::from_value(serde_json::json!({
+        "name": "api", "type": "http", "url": format!("http://{addr}/"),
+        "failure_threshold": 3, "success_threshold": 2
+    }))
+    .unwrap();
+    let registry = HealthRegistry::new();
+    let mut scheduler = Scheduler::new(registry.clone(), SchedulerOptions::default());
+    scheduler.add_config(&check).unwrap();
+
+    // (status code the server answers, reported status, observed status, transition)
+    let steps: &[(u16, Status, Status, Option<&str>)] = &[
+        (200, Status::Healthy, Status::Healthy, None),
+        (500, Status::Healthy, Status::Unhealthy, Some("failing")),
+        (500, Status::Healthy, Status::Unhealthy, Some("failing")),
+        (500, Status::Unhealthy, Status::Unhealthy, None),
+        (500, Status::Unhealthy, Status::Unhealthy, None),
+        (200, Status::Unhealthy, Status::Healthy, Some("recovering")),
+        (200, Status::Healthy, Status::Healthy, None),
+        // A blip shorter than the threshold is never reported.
+        (503, Status::Healthy, Status::Unhealthy, Some("failing")),
+        (200, Status::Healthy, Status::Healthy, None),
+        (503, Status::Healthy, Status::Unhealthy, Some("failing")),
+        (503, Status::Healthy, Status::Unhealthy, Some("failing")),
+        (200, Status::Healthy, Status::Healthy, None),
+    ];
+    for (i, (answer, reported, observed, transition)) in steps.iter().enumerate() {
+        code.store(*answer, Ordering::SeqCst);
+        scheduler.run_once().await;
+        let entry = registry.check("api").unwrap().entry();
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(
+            (entry.status, entry.observed_status),
+            (*reported, *observed),
+            "step {i} (HTTP {answer}): {json}"
+        );
+        assert_eq!(json["transition"].as_str(), *transition, "step {i}: {json}");
+        if transition.is_some() {
+            assert!(json["reason"].as_str().is_some(), "step {i}: {json}");
+        }
+        let summary = registry.summary();
+        assert_eq!(summary.status, *reported, "step {i}");
+    }
+}

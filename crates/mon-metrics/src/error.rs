@@ -1,0 +1,59 @@
+//! `MetricsError`: what can go wrong in mon-metrics.
+
+/// An error from mon-metrics.
+///
+/// Collecting host metrics never fails as a whole (a value the platform cannot
+/// give is left out of the sample); errors are reserved for operations a caller
+/// can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetricsError {
+    /// The metrics registry could not be written as OpenMetrics text.
+    #[error(
+        "could not encode the metrics registry as OpenMetrics text ({0}); \
+         a metric or label value in the registry cannot be written, check custom collectors"
+    )]
+    Encode(#[from] std::fmt::Error),
+    /// A custom metric cannot be recorded as asked.
+    #[error("metric {name:?}: {reason}")]
+    InvalidMetric {
+        /// The metric name as given.
+        name: String,
+        /// What is wrong and what to send instead.
+        reason: String,
+    },
+    /// A custom metric (or the set of custom metrics) reached its series limit.
+    #[error(
+        "metric {name:?}: the limit of {max} series is reached; use fewer distinct names or label values \
+         (metrics.max_series raises it)"
+    )]
+    TooManySeries {
+        /// The metric name.
+        name: String,
+        /// The limit.
+        max: usize,
+    },
+    /// An exporter could not deliver.
+    #[error("exporter {exporter}: {reason}")]
+    Export {
+        /// The exporter (`pushgateway`, `json_file`, `json_http`).
+        exporter: &'static str,
+        /// What failed.
+        reason: String,
+        /// Whether the next attempt may succeed (network, 5xx).
+        retryable: bool,
+    },
+}
+
+impl MetricsError {
+    /// Whether trying the same operation again can help. Only a failed
+    /// export can succeed later; encoding and bad input are deterministic.
+    pub fn retryable(&self) -> bool {
+        match self {
+            MetricsError::Encode(_)
+            | MetricsError::InvalidMetric { .. }
+            | MetricsError::TooManySeries { .. } => false,
+            MetricsError::Export { retryable, .. } => *retryable,
+        }
+    }
+}

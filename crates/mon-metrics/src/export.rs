@@ -1,0 +1,358 @@
+//! Exporters: push the exposition to a Prometheus Pushgateway
+//! (`PUT /metrics/job/<job>/instance/<instance>`) and write the metrics report as JSON to
+//! a file (atomically: a temporary file renamed over the target) and/or POST it to an
+//! HTTP endpoint, each on its own interval. Every exporter's last success and last error
+//! are kept in [`ExportStatus`] for the status API.
+
+use crate::MetricsError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::time::MissedTickBehavior;
+
+/// `metrics.exporters:` — where mon sends its metrics besides `GET /metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportersConfig {
+    /// Push the exposition to a Prometheus Pushgateway.
+    pub pushgateway: Option<PushgatewayConfig>,
+    /// Write the metrics report as JSON to a file and/or POST it to a URL.
+    pub json: Option<JsonExportConfig>,
+}
+
+/// `metrics.exporters.pushgateway:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushgatewayConfig {
+    /// The Pushgateway's base URL, e.g. `http://127.0.0.1:9091`.
+    pub url: String,
+    /// The `job` grouping label.
+    #[serde(default = "default_job")]
+    pub job: String,
+    /// The `instance` grouping label.
+    #[serde(default = "default_job")]
+    pub instance: String,
+    /// How often to push (seed default 15s).
+    #[serde(default = "default_push_interval", with = "mon_core::duration")]
+    pub interval: Duration,
+}
+
+/// `metrics.exporters.json:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonExportConfig {
+    /// Write the report to this file (atomically replaced each time).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// POST the report to this URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// How often to export (seed default 30s).
+    #[serde(default = "default_json_interval", with = "mon_core::duration")]
+    pub interval: Duration,
+}
+
+fn default_job() -> String {
+    "mon".to_owned()
+}
+
+fn default_push_interval() -> Duration {
+    Duration::from_secs(15)
+}
+
+fn default_json_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// The outcome history of one exporter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ExporterState {
+    /// When it last delivered.
+    pub last_success: Option<DateTime<Utc>>,
+    /// When it last failed.
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Why it last failed.
+    pub last_error: Option<String>,
+    /// Deliveries that succeeded.
+    pub successes: u64,
+    /// Deliveries that failed.
+    pub failures: u64,
+}
+
+/// The state of every exporter by name (`pushgateway`, `json_file`, `json_http`).
+/// Cloning shares it.
+#[derive(Debug, Clone, Default)]
+pub struct ExportStatus(Arc<Mutex<BTreeMap<&'static str, ExporterState>>>);
+
+impl ExportStatus {
+    /// A copy of every exporter's state.
+    pub fn snapshot(&self) -> BTreeMap<&'static str, ExporterState> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn note(&self, exporter: &'static str, result: &Result<(), MetricsError>) {
+        let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = all.entry(exporter).or_default();
+        match result {
+            Ok(()) => {
+                state.last_success = Some(Utc::now());
+                state.successes += 1;
+            }
+            Err(e) => {
+                state.last_error_at = Some(Utc::now());
+                state.last_error = Some(e.to_string());
+                state.failures += 1;
+                tracing::warn!(exporter, error = %e, "metrics export failed");
+            }
+        }
+    }
+}
+
+fn export_error(exporter: &'static str, reason: String, retryable: bool) -> MetricsError {
+    MetricsError::Export {
+        exporter,
+        reason,
+        retryable,
+    }
+}
+
+/// Pushes `body` (Prometheus text format) to the Pushgateway, replacing the group.
+pub async fn push_to_gateway(
+    client: &reqwest::Client,
+    config: &PushgatewayConfig,
+    body: String,
+) -> Result<(), MetricsError> {
+    let url = format!(
+        "{}/metrics/job/{}/instance/{}",
+        config.url.trim_end_matches('/'),
+        path_segment(&config.job),
+        path_segment(&config.instance)
+    );
+    let response = client
+        .put(&url)
+        .header("content-type", crate::PROMETHEUS_TEXT_CONTENT_TYPE)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| export_error("pushgateway", format!("PUT {url}: {e}"), true))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let text = response.text().await.unwrap_or_default();
+    Err(export_error(
+        "pushgateway",
+        format!("PUT {url} answered {status}: {}", text.trim()),
+        status.is_server_error(),
+    ))
+}
+
+/// Percent-encodes what a URL path segment cannot hold as is.
+fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Writes `json` to `path` atomically: a temporary file in the same directory, then a
+/// rename over the target, so readers never see a half-written file.
+pub fn write_json_atomically(path: &Path, json: &serde_json::Value) -> Result<(), MetricsError> {
+    let err = |reason: String| export_error("json_file", reason, true);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| err(format!("creating {}: {e}", dir.display())))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "metrics.json".to_owned());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let text = serde_json::to_vec_pretty(json).map_err(|e| err(e.to_string()))?;
+    std::fs::write(&tmp, text).map_err(|e| err(format!("writing {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(format!(
+            "renaming {} to {}: {e}",
+            tmp.display(),
+            path.display()
+        ))
+    })
+}
+
+async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    json: &serde_json::Value,
+) -> Result<(), MetricsError> {
+    let response = client
+        .post(url)
+        .json(json)
+        .send()
+        .await
+        .map_err(|e| export_error("json_http", format!("POST {url}: {e}"), true))?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(export_error(
+            "json_http",
+            format!("POST {url} answered {status}"),
+            status.is_server_error(),
+        ))
+    }
+}
+
+/// What the exporters read at each tick.
+pub type TextSource = Arc<dyn Fn() -> Result<String, MetricsError> + Send + Sync>;
+/// The JSON report source.
+pub type JsonSource = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
+
+/// Starts one task per configured exporter; each runs until the future made by `stop`
+/// completes.
+pub fn spawn_exporters<S>(
+    config: &ExportersConfig,
+    prometheus_text: TextSource,
+    report: JsonSource,
+    status: ExportStatus,
+    stop: impl Fn() -> S,
+) -> Vec<tokio::task::JoinHandle<()>>
+where
+    S: Future<Output = ()> + Send + 'static,
+{
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+    let mut tasks = Vec::new();
+    if let Some(push) = config.pushgateway.clone() {
+        let (client, status, text) = (client.clone(), status.clone(), prometheus_text);
+        tasks.push(every(push.interval, stop(), move || {
+            let (client, status, text, push) =
+                (client.clone(), status.clone(), text.clone(), push.clone());
+            async move {
+                let result = match text() {
+                    Ok(body) => push_to_gateway(&client, &push, body).await,
+                    Err(e) => Err(e),
+                };
+                status.note("pushgateway", &result);
+            }
+        }));
+    }
+    if let Some(json) = config.json.clone() {
+        tasks.push(every(json.interval, stop(), move || {
+            let (client, status, report, json) =
+                (client.clone(), status.clone(), report.clone(), json.clone());
+            async move {
+                let body = report();
+                if let Some(path) = &json.path {
+                    let path = path.clone();
+                    let body = body.clone();
+                    let result =
+                        tokio::task::spawn_blocking(move || write_json_atomically(&path, &body))
+                            .await
+                            .unwrap_or_else(|e| {
+                                Err(export_error("json_file", e.to_string(), true))
+                            });
+                    status.note("json_file", &result);
+                }
+                if let Some(url) = &json.url {
+                    status.note("json_http", &post_json(&client, url, &body).await);
+                }
+            }
+        }));
+    }
+    tasks
+}
+
+fn every<F, Fut>(
+    interval: Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+    mut run: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(100)));
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = ticker.tick() => run().await,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_file_is_replaced_atomically() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out/metrics.json");
+        write_json_atomically(&path, &serde_json::json!({"a": 1})).expect("first write");
+        write_json_atomically(&path, &serde_json::json!({"a": 2})).expect("second write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).ok(),
+            Some(serde_json::json!({"a": 2}))
+        );
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["metrics.json"]);
+    }
+
+    #[test]
+    fn grouping_labels_are_escaped_in_the_path() {
+        assert_eq!(path_segment("voice agent/1"), "voice%20agent%2F1");
+        assert_eq!(path_segment("mon-1.a_b~"), "mon-1.a_b~");
+    }
+
+    #[tokio::test]
+    async fn status_records_success_and_error() {
+        let status = ExportStatus::default();
+        let client = reqwest::Client::new();
+        // Nothing listens on port 9 of loopback (discard, closed): a connection error.
+        let config = PushgatewayConfig {
+            url: "http://127.0.0.1:9".into(),
+            job: default_job(),
+            instance: default_job(),
+            interval: default_push_interval(),
+        };
+        let result = push_to_gateway(&client, &config, String::new()).await;
+        assert!(result.as_ref().is_err_and(MetricsError::retryable));
+        status.note("pushgateway", &result);
+        status.note("json_file", &Ok(()));
+        let s = status.snapshot();
+        assert_eq!(s["pushgateway"].failures, 1);
+        assert!(
+            s["pushgateway"]
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("PUT http://127.0.0.1:9/metrics/job/mon/instance/mon"))
+        );
+        assert_eq!(s["json_file"].successes, 1);
+        assert!(s["json_file"].last_success.is_some());
+    }
+}

@@ -1,0 +1,77 @@
+//! mon-metrics: mon's in-process metrics — the host collector, the rule snapshot
+//! and OpenMetrics exposition.
+//!
+//! # The rule snapshot
+//!
+//! A [`Snapshot`] is what alert rules and dashboards read: a flat map of named
+//! `f64` variables (`cpu_percent`, `memory_percent`, `avg_api_latency_ms`, ...) plus a
+//! per-check map (`status`, `latency_ms`, `critical`) for "component unhealthy"
+//! conditions. Every variable is documented in [`CATALOG`] with its unit and the
+//! part of mon that fills it; the names are also constants in [`vars`].
+//! A variable whose producer is not running is *absent* (a rule over it has no
+//! data), never zero.
+//!
+//! The [`SnapshotHub`] holds the latest snapshot. Each producer publishes under
+//! its own source name and replaces only its own values:
+//!
+//! ```
+//! use mon_metrics::{SnapshotHub, vars};
+//!
+//! let hub = SnapshotHub::new();
+//! hub.publish_values("host", [(vars::CPU_PERCENT.to_owned(), 37.5)]);
+//! hub.publish_values("ingest", [(vars::ACTIVE_CALLS.to_owned(), 4.0)]);
+//!
+//! let snapshot = hub.current();
+//! assert_eq!(snapshot.get("cpu_percent"), Some(37.5));
+//! assert_eq!(snapshot.get("active_calls"), Some(4.0));
+//! assert_eq!(snapshot.get("avg_mos"), None); // nobody published it
+//! ```
+//!
+//! A reader that should react to new data (the alert engine) holds a
+//! [`SnapshotSubscription`] from [`SnapshotHub::subscribe`] and awaits
+//! [`SnapshotSubscription::changed`]. In JSON a snapshot reads
+//! `{"taken_at": "...", "values": {"cpu_percent": 37.5}, "checks": {"api":
+//! {"status": "healthy", "latency_ms": 12.0, "critical": true}}}`.
+//!
+//! # Host metrics and exposition
+//!
+//! [`HostCollector`] reads CPU, memory, swap, disk, load, network and mon's own
+//! process through sysinfo; [`spawn_host_collector`] runs it on an interval,
+//! publishes to the hub under [`HOST_SOURCE`], and updates the [`HostMetrics`]
+//! gauges, which [`encode_openmetrics`] writes as OpenMetrics text for `GET /metrics`
+//! (served with [`OPENMETRICS_CONTENT_TYPE`]).
+
+mod catalog;
+mod error;
+mod export;
+mod exposition;
+mod host;
+mod recorder;
+mod report;
+mod snapshot;
+pub mod vars;
+mod window;
+
+pub use catalog::{CATALOG, VariableInfo, VariableSource, lookup};
+pub use error::MetricsError;
+pub use export::{
+    ExportStatus, ExporterState, ExportersConfig, JsonExportConfig, JsonSource, PushgatewayConfig,
+    TextSource, push_to_gateway, spawn_exporters, write_json_atomically,
+};
+pub use exposition::{
+    HostMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, encode_openmetrics,
+    encode_prometheus_text,
+};
+pub use host::{
+    DiskSample, HOST_SOURCE, HostCollector, HostCollectorOptions, HostSample, spawn_host_collector,
+};
+pub use recorder::{
+    CounterHandle, CustomKind, ErrorRecord, OVERFLOW_LABEL, PerfTimer, Recorder, RecorderOptions,
+    SlowRequest, validate_label_name, validate_name as validate_metric_name,
+};
+pub use report::{CallTotals, INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
+pub use snapshot::{CHECKS_SOURCE, CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription};
+pub use window::{Window, WindowStats};
+
+/// Re-exported so users register their own metrics with the same version mon uses.
+pub use prometheus_client;

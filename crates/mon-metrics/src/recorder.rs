@@ -1,0 +1,1061 @@
+//! [`Recorder`]: the application recorders (requests, calls, errors, voice quality, AI
+//! usage, timers, custom counters/gauges/histograms) and their rolling windows.
+//!
+//! Concurrency: every series (an endpoint, an AI provider/service/model, an operation, a
+//! custom label set) has its own small lock; a record takes a *shared* read lock on the
+//! series map (exclusive only the first time a series appears) and that series' lock.
+//! There is no global lock on the request hot path. Calls, errors and voice quality —
+//! one event per call or turn, orders of magnitude rarer than requests — share one lock
+//! per kind.
+
+use crate::MetricsError;
+use crate::window::{Acc, Ring, Window, WindowStats, slot_of};
+use chrono::{DateTime, Utc};
+use mon_core::Event;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Upper bounds of latency histograms, in seconds (Prometheus' defaults).
+pub(crate) const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Upper bounds of the call duration histogram, in seconds.
+pub(crate) const CALL_BUCKETS: &[f64] = &[5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
+/// Upper bounds of the MOS histogram.
+pub(crate) const MOS_BUCKETS: &[f64] = &[1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0];
+
+/// How the recorder behaves. Defaults: slow over 1 s, rules read the 5 m window, 100
+/// slow requests and errors kept, 1,000 series per kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecorderOptions {
+    /// A request at least this slow is kept as a slow-request event.
+    pub slow_request_threshold: Duration,
+    /// The window the rule-snapshot variables (`avg_api_latency_ms`...) are computed over.
+    pub rule_window: Window,
+    /// How many recent slow requests and recent errors are kept.
+    pub keep_recent: usize,
+    /// At most this many series per kind (endpoints, AI models, operations, label sets
+    /// of one custom metric); beyond it new ones are folded into `other` (or refused for
+    /// custom metrics), so a misbehaving client cannot exhaust memory.
+    pub max_series: usize,
+}
+
+impl Default for RecorderOptions {
+    fn default() -> Self {
+        RecorderOptions {
+            slow_request_threshold: Duration::from_secs(1),
+            rule_window: Window::FiveMinutes,
+            keep_recent: 100,
+            max_series: 1000,
+        }
+    }
+}
+
+/// A cumulative histogram with fixed bucket bounds, for exposition.
+#[derive(Debug, Clone)]
+pub(crate) struct Histo {
+    pub(crate) bounds: &'static [f64],
+    /// Per-bucket counts (not cumulative); the last one is `+Inf`.
+    pub(crate) counts: Vec<u64>,
+    pub(crate) sum: f64,
+    pub(crate) count: u64,
+}
+
+impl Histo {
+    fn new(bounds: &'static [f64]) -> Histo {
+        Histo {
+            bounds,
+            counts: vec![0; bounds.len() + 1],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    fn observe(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        let i = self
+            .bounds
+            .iter()
+            .position(|b| v <= *b)
+            .unwrap_or(self.bounds.len());
+        self.counts[i] += 1;
+        self.sum += v;
+        self.count += 1;
+    }
+}
+
+/// One endpoint: its rolling latency window and cumulative counters.
+#[derive(Debug)]
+pub(crate) struct EndpointState {
+    pub(crate) ring: Ring,
+    /// Requests by (method, status).
+    pub(crate) by_status: Vec<(String, u16, u64)>,
+    pub(crate) duration: Histo,
+    pub(crate) request_bytes: u64,
+    pub(crate) response_bytes: u64,
+    pub(crate) slow: u64,
+}
+
+/// One AI provider/service/model.
+#[derive(Debug)]
+pub(crate) struct AiState {
+    pub(crate) ring: Ring,
+    pub(crate) requests: u64,
+    pub(crate) units: f64,
+    pub(crate) cost_usd: f64,
+    pub(crate) latency: Histo,
+}
+
+/// One timed operation (`perf_timer`).
+#[derive(Debug)]
+pub(crate) struct OpState {
+    pub(crate) ring: Ring,
+    pub(crate) duration: Histo,
+}
+
+/// Calls: the active set and rolling windows.
+#[derive(Debug, Default)]
+pub(crate) struct CallState {
+    pub(crate) active: HashMap<String, SystemTime>,
+    pub(crate) started: Ring,
+    /// Durations (seconds) of ended calls; a failed call is a failure.
+    pub(crate) ended: Ring,
+    pub(crate) started_total: u64,
+    pub(crate) succeeded_total: u64,
+    pub(crate) failed_total: u64,
+    pub(crate) duration: Option<Histo>,
+}
+
+/// Errors by kind and the most recent ones.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorState {
+    pub(crate) ring: Ring,
+    pub(crate) by_kind: BTreeMap<String, u64>,
+    pub(crate) recent: VecDeque<ErrorRecord>,
+}
+
+/// Voice quality windows.
+#[derive(Debug, Default)]
+pub(crate) struct VoiceState {
+    pub(crate) mos: Ring,
+    pub(crate) latency_ms: Ring,
+    pub(crate) packet_loss: Ring,
+    pub(crate) jitter_ms: Ring,
+    pub(crate) mos_histo: Option<Histo>,
+    pub(crate) samples_total: u64,
+}
+
+/// A request slower than the threshold, kept as an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlowRequest {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The HTTP method.
+    pub method: String,
+    /// The response status.
+    pub status: u16,
+    /// How long it took, in milliseconds.
+    pub latency_ms: f64,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// An application error as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// The error class, e.g. `STT_TIMEOUT`.
+    pub kind: String,
+    /// What went wrong.
+    pub message: String,
+    /// Extra context (call id...).
+    pub context: BTreeMap<String, serde_json::Value>,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// The kind of a custom metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CustomKind {
+    /// Only goes up.
+    Counter,
+    /// Set to the current value.
+    Gauge,
+    /// A distribution of observed values (latency buckets, in base units).
+    Histogram,
+}
+
+/// The value cell of one custom series.
+#[derive(Debug)]
+pub(crate) enum CustomCell {
+    /// An `f64` stored as bits: counters add with a compare-and-swap loop, gauges store.
+    Value(AtomicU64),
+    Histogram(Mutex<Histo>),
+}
+
+/// A custom series' labels, sorted by name.
+pub(crate) type LabelPairs = Vec<(String, String)>;
+
+/// A custom metric: its kind and its series by label set.
+#[derive(Debug)]
+pub(crate) struct CustomFamily {
+    pub(crate) kind: CustomKind,
+    pub(crate) series: RwLock<HashMap<LabelPairs, Arc<CustomCell>>>,
+}
+
+/// Series keyed by name, each behind its own lock.
+pub(crate) type SeriesMap<K, V> = RwLock<HashMap<K, Arc<Mutex<V>>>>;
+
+/// The shared state of a [`Recorder`].
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) options: RecorderOptions,
+    pub(crate) endpoints: SeriesMap<String, EndpointState>,
+    pub(crate) ai: SeriesMap<(String, String, String), AiState>,
+    pub(crate) ops: SeriesMap<String, OpState>,
+    pub(crate) calls: Mutex<CallState>,
+    pub(crate) errors: Mutex<ErrorState>,
+    pub(crate) voice: Mutex<VoiceState>,
+    pub(crate) slow: Mutex<VecDeque<SlowRequest>>,
+    pub(crate) custom: RwLock<BTreeMap<String, Arc<CustomFamily>>>,
+}
+
+/// The application recorders: what a voice agent calls to record its requests, calls,
+/// errors, voice quality and AI usage, and what `POST /api/v1/events` feeds.
+///
+/// Cloning is cheap (an `Arc`); every clone records into the same state. Rolling windows
+/// (1 m, 5 m, 15 m) come from [`Recorder::report`], the rule-snapshot variables from
+/// [`Recorder::snapshot_values`], and the Prometheus families from registering
+/// [`Recorder::register`].
+///
+/// ```
+/// use mon_metrics::Recorder;
+/// use std::time::Duration;
+///
+/// let rec = Recorder::default();
+/// rec.track_request("/api/rooms", "POST", 201, Duration::from_millis(84), 512, 128);
+/// rec.call_started("call-1");
+/// rec.call_ended("call-1", Duration::from_secs(61), true);
+/// {
+///     let _timer = rec.perf_timer("stt_transcribe"); // recorded when dropped
+/// }
+/// rec.counter("retries_total", &[("provider", "deepgram")], 1.0).unwrap();
+/// assert_eq!(rec.snapshot_values()["active_calls"], 0.0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::new(RecorderOptions::default())
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: every update leaves the state consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The series `key` of `map`, created with `new` when absent. When the map already holds
+/// `max` series, an absent key is replaced by `overflow` (or `None` is returned).
+fn series<K, V, Q>(
+    map: &SeriesMap<K, V>,
+    key: &Q,
+    max: usize,
+    overflow: impl FnOnce() -> Option<K>,
+    to_owned: impl FnOnce(&Q) -> K,
+    new: impl Fn() -> V,
+) -> Option<Arc<Mutex<V>>>
+where
+    K: Hash + Eq + std::borrow::Borrow<Q>,
+    Q: Hash + Eq + ?Sized,
+{
+    if let Some(s) = map.read().unwrap_or_else(PoisonError::into_inner).get(key) {
+        return Some(Arc::clone(s));
+    }
+    let mut w = map.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(s) = w.get(key) {
+        return Some(Arc::clone(s));
+    }
+    let owned = if w.len() >= max {
+        overflow()?
+    } else {
+        to_owned(key)
+    };
+    Some(Arc::clone(
+        w.entry(owned)
+            .or_insert_with(|| Arc::new(Mutex::new(new()))),
+    ))
+}
+
+/// The label value that stands for series beyond `max_series`.
+pub const OVERFLOW_LABEL: &str = "other";
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn system_time(ts: Option<DateTime<Utc>>) -> SystemTime {
+    ts.map_or_else(SystemTime::now, SystemTime::from)
+}
+
+/// Checks a custom metric name: Prometheus syntax, and not in mon's own `mon_` namespace.
+///
+/// # Errors
+/// [`MetricsError::InvalidMetric`] saying what is wrong.
+pub fn validate_name(name: &str) -> Result<(), MetricsError> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':');
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+        return Err(MetricsError::InvalidMetric {
+            name: name.to_owned(),
+            reason: "a metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*".to_owned(),
+        });
+    }
+    if name.starts_with("mon_") {
+        return Err(MetricsError::InvalidMetric {
+            name: name.to_owned(),
+            reason: "names starting with mon_ are reserved for mon's own metrics".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a custom metric's label name (Prometheus syntax, not reserved).
+///
+/// # Errors
+/// [`MetricsError::InvalidMetric`] saying what is wrong.
+pub fn validate_label_name(metric: &str, label: &str) -> Result<(), MetricsError> {
+    let mut chars = label.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !label.starts_with("__")
+        && label != "le";
+    if ok {
+        Ok(())
+    } else {
+        Err(MetricsError::InvalidMetric {
+            name: metric.to_owned(),
+            reason: format!(
+                "label name {label:?} must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __ and not be le"
+            ),
+        })
+    }
+}
+
+impl Recorder {
+    /// A recorder with nothing recorded yet.
+    pub fn new(options: RecorderOptions) -> Recorder {
+        Recorder {
+            inner: Arc::new(Inner {
+                options,
+                endpoints: RwLock::default(),
+                ai: RwLock::default(),
+                ops: RwLock::default(),
+                calls: Mutex::default(),
+                errors: Mutex::default(),
+                voice: Mutex::default(),
+                slow: Mutex::default(),
+                custom: RwLock::default(),
+            }),
+        }
+    }
+
+    /// The options it was built with.
+    pub fn options(&self) -> &RecorderOptions {
+        &self.inner.options
+    }
+
+    /// Records one HTTP/API request. A status ≥ 500 counts as a failure; a request at
+    /// least `slow_request_threshold` long is also kept as a [`SlowRequest`].
+    pub fn track_request(
+        &self,
+        endpoint: &str,
+        method: &str,
+        status: u16,
+        latency: Duration,
+        request_bytes: u64,
+        response_bytes: u64,
+    ) {
+        self.request_at(
+            None,
+            endpoint,
+            method,
+            status,
+            ms(latency),
+            request_bytes,
+            response_bytes,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn request_at(
+        &self,
+        at: Option<SystemTime>,
+        endpoint: &str,
+        method: &str,
+        status: u16,
+        latency_ms: f64,
+        request_bytes: u64,
+        response_bytes: u64,
+    ) {
+        // One clock read on the hot path: "now" is also the event's time unless given.
+        let now_time = SystemTime::now();
+        let at = at.unwrap_or(now_time);
+        let now = slot_of(now_time);
+        let Some(state) = series(
+            &self.inner.endpoints,
+            endpoint,
+            self.inner.options.max_series,
+            || Some(OVERFLOW_LABEL.to_owned()),
+            str::to_owned,
+            || EndpointState {
+                ring: Ring::default(),
+                by_status: Vec::new(),
+                duration: Histo::new(LATENCY_BUCKETS),
+                request_bytes: 0,
+                response_bytes: 0,
+                slow: 0,
+            },
+        ) else {
+            return;
+        };
+        let slow = latency_ms >= ms(self.inner.options.slow_request_threshold);
+        {
+            let mut s = lock(&state);
+            s.ring.record(slot_of(at), now, latency_ms, status >= 500);
+            let known = s.by_status.len();
+            match s
+                .by_status
+                .iter_mut()
+                .find(|(m, st, _)| *st == status && m == method)
+            {
+                Some(entry) => entry.2 += 1,
+                // Methods are few; an unbounded set of them folds into "other".
+                None if known < 64 => s.by_status.push((method.to_owned(), status, 1)),
+                None => match s
+                    .by_status
+                    .iter_mut()
+                    .find(|(m, st, _)| *st == status && m == OVERFLOW_LABEL)
+                {
+                    Some(entry) => entry.2 += 1,
+                    None => s.by_status.push((OVERFLOW_LABEL.to_owned(), status, 1)),
+                },
+            }
+            s.duration.observe(latency_ms / 1000.0);
+            s.request_bytes += request_bytes;
+            s.response_bytes += response_bytes;
+            s.slow += u64::from(slow);
+        }
+        if slow {
+            let mut recent = lock(&self.inner.slow);
+            if recent.len() >= self.inner.options.keep_recent {
+                recent.pop_front();
+            }
+            if self.inner.options.keep_recent > 0 {
+                recent.push_back(SlowRequest {
+                    endpoint: endpoint.to_owned(),
+                    method: method.to_owned(),
+                    status,
+                    latency_ms,
+                    at: at.into(),
+                });
+            }
+        }
+    }
+
+    /// Records that call `call_id` began.
+    pub fn call_started(&self, call_id: &str) {
+        self.call_started_at(SystemTime::now(), call_id);
+    }
+
+    fn call_started_at(&self, at: SystemTime, call_id: &str) {
+        let now = slot_of(SystemTime::now());
+        let mut calls = lock(&self.inner.calls);
+        calls.started.record(slot_of(at), now, 1.0, false);
+        calls.started_total += 1;
+        // A call that never ends must not grow the set forever.
+        if calls.active.len() < self.inner.options.max_series.saturating_mul(100) {
+            calls.active.insert(call_id.to_owned(), at);
+        }
+    }
+
+    /// Records that call `call_id` ended after `duration`, successfully or not.
+    pub fn call_ended(&self, call_id: &str, duration: Duration, success: bool) {
+        self.call_ended_at(SystemTime::now(), call_id, duration.as_secs_f64(), success);
+    }
+
+    fn call_ended_at(&self, at: SystemTime, call_id: &str, seconds: f64, success: bool) {
+        let now = slot_of(SystemTime::now());
+        let mut calls = lock(&self.inner.calls);
+        calls.active.remove(call_id);
+        calls.ended.record(slot_of(at), now, seconds, !success);
+        if success {
+            calls.succeeded_total += 1;
+        } else {
+            calls.failed_total += 1;
+        }
+        calls
+            .duration
+            .get_or_insert_with(|| Histo::new(CALL_BUCKETS))
+            .observe(seconds);
+    }
+
+    /// Records an application error of class `kind`.
+    pub fn record_error(
+        &self,
+        kind: &str,
+        message: &str,
+        context: &BTreeMap<String, serde_json::Value>,
+    ) {
+        self.error_at(SystemTime::now(), kind, message, context);
+    }
+
+    fn error_at(
+        &self,
+        at: SystemTime,
+        kind: &str,
+        message: &str,
+        context: &BTreeMap<String, serde_json::Value>,
+    ) {
+        let now = slot_of(SystemTime::now());
+        let max = self.inner.options.max_series;
+        let keep = self.inner.options.keep_recent;
+        let mut errors = lock(&self.inner.errors);
+        errors.ring.record(slot_of(at), now, 1.0, true);
+        let kind_key = if errors.by_kind.len() >= max && !errors.by_kind.contains_key(kind) {
+            OVERFLOW_LABEL
+        } else {
+            kind
+        };
+        *errors.by_kind.entry(kind_key.to_owned()).or_default() += 1;
+        if errors.recent.len() >= keep {
+            errors.recent.pop_front();
+        }
+        if keep > 0 {
+            errors.recent.push_back(ErrorRecord {
+                kind: kind.to_owned(),
+                message: message.to_owned(),
+                context: context.clone(),
+                at: at.into(),
+            });
+        }
+    }
+
+    /// Records the voice quality of a conversation turn.
+    pub fn voice_quality(
+        &self,
+        conversation_id: &str,
+        latency_ms: f64,
+        packet_loss: f64,
+        jitter_ms: f64,
+        mos: f64,
+    ) {
+        self.voice_at(
+            SystemTime::now(),
+            conversation_id,
+            latency_ms,
+            packet_loss,
+            jitter_ms,
+            mos,
+        );
+    }
+
+    fn voice_at(
+        &self,
+        at: SystemTime,
+        _conversation_id: &str,
+        latency_ms: f64,
+        packet_loss: f64,
+        jitter_ms: f64,
+        mos: f64,
+    ) {
+        let (now, slot) = (slot_of(SystemTime::now()), slot_of(at));
+        let mut v = lock(&self.inner.voice);
+        v.mos.record(slot, now, mos, false);
+        v.latency_ms.record(slot, now, latency_ms, false);
+        v.packet_loss.record(slot, now, packet_loss, false);
+        v.jitter_ms.record(slot, now, jitter_ms, false);
+        v.mos_histo
+            .get_or_insert_with(|| Histo::new(MOS_BUCKETS))
+            .observe(mos);
+        v.samples_total += 1;
+    }
+
+    /// Records one use of an AI provider: `service` is `stt`, `llm` or `tts`; `units` are
+    /// tokens, characters or seconds of audio.
+    pub fn ai_usage(
+        &self,
+        provider: &str,
+        service: &str,
+        model: &str,
+        units: f64,
+        cost_usd: f64,
+        latency: Duration,
+    ) {
+        self.ai_at(
+            SystemTime::now(),
+            provider,
+            service,
+            model,
+            units,
+            cost_usd,
+            ms(latency),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ai_at(
+        &self,
+        at: SystemTime,
+        provider: &str,
+        service: &str,
+        model: &str,
+        units: f64,
+        cost_usd: f64,
+        latency_ms: f64,
+    ) {
+        let now = slot_of(SystemTime::now());
+        let key = (provider.to_owned(), service.to_owned(), model.to_owned());
+        let overflow = (
+            OVERFLOW_LABEL.to_owned(),
+            service.to_owned(),
+            OVERFLOW_LABEL.to_owned(),
+        );
+        let Some(state) = series(
+            &self.inner.ai,
+            &key,
+            self.inner.options.max_series,
+            || Some(overflow),
+            Clone::clone,
+            || AiState {
+                ring: Ring::default(),
+                requests: 0,
+                units: 0.0,
+                cost_usd: 0.0,
+                latency: Histo::new(LATENCY_BUCKETS),
+            },
+        ) else {
+            return;
+        };
+        let mut s = lock(&state);
+        s.ring.record(slot_of(at), now, latency_ms, false);
+        s.requests += 1;
+        if units.is_finite() {
+            s.units += units;
+        }
+        if cost_usd.is_finite() {
+            s.cost_usd += cost_usd;
+        }
+        s.latency.observe(latency_ms / 1000.0);
+    }
+
+    /// A timer for operation `name`: its duration is recorded when the guard is dropped
+    /// (or [`PerfTimer::stop`] is called), as `mon_app_operation_duration_seconds`.
+    pub fn perf_timer(&self, name: &str) -> PerfTimer {
+        PerfTimer {
+            recorder: self.clone(),
+            name: name.to_owned(),
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    /// Records that operation `name` took `duration` (what [`PerfTimer`] does on drop).
+    pub fn record_duration(&self, name: &str, duration: Duration) {
+        let now = slot_of(SystemTime::now());
+        let Some(state) = series(
+            &self.inner.ops,
+            name,
+            self.inner.options.max_series,
+            || Some(OVERFLOW_LABEL.to_owned()),
+            str::to_owned,
+            || OpState {
+                ring: Ring::default(),
+                duration: Histo::new(LATENCY_BUCKETS),
+            },
+        ) else {
+            return;
+        };
+        let mut s = lock(&state);
+        s.ring.record(now, now, ms(duration), false);
+        s.duration.observe(duration.as_secs_f64());
+    }
+
+    /// The cell of custom series `name{labels}` of kind `kind`, created on first use.
+    fn custom_cell(
+        &self,
+        name: &str,
+        kind: CustomKind,
+        labels: &[(&str, &str)],
+    ) -> Result<Arc<CustomCell>, MetricsError> {
+        let family = {
+            let read = self
+                .inner
+                .custom
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            read.get(name).cloned()
+        };
+        let family = match family {
+            Some(f) => f,
+            None => {
+                validate_name(name)?;
+                for (label, _) in labels {
+                    validate_label_name(name, label)?;
+                }
+                let mut w = self
+                    .inner
+                    .custom
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if w.len() >= self.inner.options.max_series && !w.contains_key(name) {
+                    return Err(MetricsError::TooManySeries {
+                        name: name.to_owned(),
+                        max: self.inner.options.max_series,
+                    });
+                }
+                Arc::clone(w.entry(name.to_owned()).or_insert_with(|| {
+                    Arc::new(CustomFamily {
+                        kind,
+                        series: RwLock::default(),
+                    })
+                }))
+            }
+        };
+        if family.kind != kind {
+            return Err(MetricsError::InvalidMetric {
+                name: name.to_owned(),
+                reason: format!(
+                    "it is already a {} and cannot be recorded as a {}",
+                    serde_json::to_value(family.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    serde_json::to_value(kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                ),
+            });
+        }
+        let mut key: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        key.sort();
+        if let Some(cell) = family
+            .series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(Arc::clone(cell));
+        }
+        for (label, _) in &key {
+            validate_label_name(name, label)?;
+        }
+        let mut w = family
+            .series
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if w.len() >= self.inner.options.max_series && !w.contains_key(&key) {
+            return Err(MetricsError::TooManySeries {
+                name: name.to_owned(),
+                max: self.inner.options.max_series,
+            });
+        }
+        Ok(Arc::clone(w.entry(key).or_insert_with(|| {
+            Arc::new(match kind {
+                CustomKind::Histogram => {
+                    CustomCell::Histogram(Mutex::new(Histo::new(LATENCY_BUCKETS)))
+                }
+                CustomKind::Counter | CustomKind::Gauge => {
+                    CustomCell::Value(AtomicU64::new(0f64.to_bits()))
+                }
+            })
+        })))
+    }
+
+    /// Adds `by` (≥ 0) to custom counter `name{labels}`. Prometheus shows it as
+    /// `name_total` (a trailing `_total` in `name` is not doubled).
+    ///
+    /// # Errors
+    /// [`MetricsError::InvalidMetric`] for a bad name or label, a negative or non-finite
+    /// increment, or a name already used by another kind; [`MetricsError::TooManySeries`].
+    pub fn counter(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        by: f64,
+    ) -> Result<(), MetricsError> {
+        if !(by.is_finite() && by >= 0.0) {
+            return Err(MetricsError::InvalidMetric {
+                name: name.to_owned(),
+                reason: format!(
+                    "a counter only goes up: the increment {by} must be a finite number ≥ 0"
+                ),
+            });
+        }
+        let name = name.strip_suffix("_total").unwrap_or(name);
+        let handle = CounterHandle(self.custom_cell(name, CustomKind::Counter, labels)?);
+        handle.inc_by(by);
+        Ok(())
+    }
+
+    /// A handle on custom counter `name{labels}` that increments without any lookup.
+    ///
+    /// # Errors
+    /// As [`Recorder::counter`].
+    pub fn counter_handle(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<CounterHandle, MetricsError> {
+        let name = name.strip_suffix("_total").unwrap_or(name);
+        Ok(CounterHandle(self.custom_cell(
+            name,
+            CustomKind::Counter,
+            labels,
+        )?))
+    }
+
+    /// Sets custom gauge `name{labels}` to `value`.
+    ///
+    /// # Errors
+    /// As [`Recorder::counter`] (a non-finite value is refused).
+    pub fn gauge(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) -> Result<(), MetricsError> {
+        if !value.is_finite() {
+            return Err(MetricsError::InvalidMetric {
+                name: name.to_owned(),
+                reason: format!("the value {value} is not a finite number"),
+            });
+        }
+        if let CustomCell::Value(v) = &*self.custom_cell(name, CustomKind::Gauge, labels)? {
+            v.store(value.to_bits(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Observes `value` (in base units, e.g. seconds) in custom histogram `name{labels}`.
+    ///
+    /// # Errors
+    /// As [`Recorder::gauge`].
+    pub fn histogram(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) -> Result<(), MetricsError> {
+        if !value.is_finite() {
+            return Err(MetricsError::InvalidMetric {
+                name: name.to_owned(),
+                reason: format!("the value {value} is not a finite number"),
+            });
+        }
+        if let CustomCell::Histogram(h) = &*self.custom_cell(name, CustomKind::Histogram, labels)? {
+            lock(h).observe(value);
+        }
+        Ok(())
+    }
+
+    /// Records one application [`Event`] as the matching recorder call, at the event's
+    /// own timestamp when it has one. Events that carry no metrics (heartbeat, log,
+    /// LiveKit) are ignored here; their own subsystems handle them.
+    ///
+    /// # Errors
+    /// [`MetricsError::InvalidMetric`] / [`MetricsError::TooManySeries`] for a custom
+    /// gauge or counter that cannot be recorded.
+    pub fn record(&self, event: &Event) -> Result<(), MetricsError> {
+        let at = system_time(event.timestamp());
+        match event {
+            Event::Request {
+                endpoint,
+                method,
+                status,
+                latency_ms,
+                request_bytes,
+                response_bytes,
+                ..
+            } => self.request_at(
+                Some(at),
+                endpoint,
+                method,
+                *status,
+                *latency_ms,
+                request_bytes.unwrap_or(0),
+                response_bytes.unwrap_or(0),
+            ),
+            Event::CallStarted { call_id, .. } => self.call_started_at(at, call_id),
+            Event::CallEnded {
+                call_id,
+                duration_seconds,
+                success,
+                ..
+            } => self.call_ended_at(at, call_id, *duration_seconds, *success),
+            Event::Error {
+                kind,
+                message,
+                context,
+                ..
+            } => self.error_at(at, kind, message, context),
+            Event::VoiceQuality {
+                conversation_id,
+                latency_ms,
+                packet_loss,
+                jitter_ms,
+                mos,
+                ..
+            } => self.voice_at(
+                at,
+                conversation_id,
+                *latency_ms,
+                *packet_loss,
+                *jitter_ms,
+                *mos,
+            ),
+            Event::AiUsage {
+                provider,
+                service,
+                model,
+                units,
+                cost_usd,
+                latency_ms,
+                ..
+            } => self.ai_at(at, provider, service, model, *units, *cost_usd, *latency_ms),
+            Event::Gauge {
+                name,
+                value,
+                labels,
+                ..
+            } => {
+                let labels: Vec<(&str, &str)> = labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                self.gauge(name, &labels, *value)?;
+            }
+            Event::Counter {
+                name,
+                value,
+                labels,
+                ..
+            } => {
+                let labels: Vec<(&str, &str)> = labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                self.counter(name, &labels, *value)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The slow requests kept, oldest first.
+    pub fn slow_requests(&self) -> Vec<SlowRequest> {
+        lock(&self.inner.slow).iter().cloned().collect()
+    }
+
+    /// The recent errors kept, oldest first.
+    pub fn recent_errors(&self) -> Vec<ErrorRecord> {
+        lock(&self.inner.errors).recent.iter().cloned().collect()
+    }
+
+    /// Request statistics of `window`, overall and per endpoint.
+    pub fn request_stats(&self, window: Window) -> (WindowStats, BTreeMap<String, WindowStats>) {
+        let now = slot_of(SystemTime::now());
+        let endpoints: Vec<(String, Arc<Mutex<EndpointState>>)> = self
+            .inner
+            .endpoints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .collect();
+        let mut overall = Acc::default();
+        let mut per = BTreeMap::new();
+        for (name, state) in endpoints {
+            let s = lock(&state);
+            s.ring.accumulate(now, window, &mut overall);
+            per.insert(name, s.ring.stats(now, window));
+        }
+        (overall.finish(window), per)
+    }
+}
+
+/// Records the time from its creation to its drop as operation `name`'s duration.
+#[derive(Debug)]
+#[must_use = "the timer records when it is dropped; bind it with `let _timer = ...`"]
+pub struct PerfTimer {
+    recorder: Recorder,
+    name: String,
+    started: Instant,
+    done: bool,
+}
+
+impl PerfTimer {
+    /// Stops the timer now and returns the measured duration.
+    pub fn stop(mut self) -> Duration {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Duration {
+        let elapsed = self.started.elapsed();
+        if !self.done {
+            self.done = true;
+            self.recorder.record_duration(&self.name, elapsed);
+        }
+        elapsed
+    }
+}
+
+impl Drop for PerfTimer {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// A custom counter series, incremented without a lookup (one atomic operation).
+#[derive(Debug, Clone)]
+pub struct CounterHandle(Arc<CustomCell>);
+
+impl CounterHandle {
+    /// Adds `by`; a negative or non-finite increment is ignored.
+    pub fn inc_by(&self, by: f64) {
+        if !(by.is_finite() && by >= 0.0) {
+            return;
+        }
+        if let CustomCell::Value(v) = &*self.0 {
+            let _ = v.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + by).to_bits())
+            });
+        }
+    }
+
+    /// The current total.
+    pub fn get(&self) -> f64 {
+        match &*self.0 {
+            CustomCell::Value(v) => f64::from_bits(v.load(Ordering::Relaxed)),
+            CustomCell::Histogram(_) => 0.0,
+        }
+    }
+}

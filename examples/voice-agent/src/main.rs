@@ -1,0 +1,89 @@
+//! An example voice agent instrumented with mon-logging: one `init`, then a call scope,
+//! operation scopes, LiveKit error codes, perf timers, audit logging and error tracking.
+//!
+//! ```sh
+//! ENVIRONMENT=production cargo run -p voice-agent            # JSON lines on stderr
+//! MON_LOG_DIR=/tmp/agent-logs cargo run -p voice-agent       # and app/ errors/ audit/ performance/ files
+//! ```
+
+use mon_logging::codes::livekit;
+use mon_logging::{LoggingConfig, audit_log, call_scope, operation_scope, perf_timer};
+use serde_json::json;
+use std::time::Duration;
+use tracing::Instrument as _;
+
+/// What can fail in this toy agent.
+#[derive(Debug, thiserror::Error)]
+enum AgentError {
+    /// The text-to-speech provider did not answer.
+    #[error("TTS provider timed out after {0} ms")]
+    TtsTimeout(u64),
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), mon_logging::LoggingError> {
+    let config = LoggingConfig {
+        app: Some("voice-agent".into()),
+        dir: std::env::var_os("MON_LOG_DIR").map(Into::into),
+        ..LoggingConfig::default()
+    };
+    let logs = mon_logging::init(&config)?;
+    for (call_id, caller) in [("ast-123-456", "+15550100"), ("ast-123-457", "+15550101")] {
+        handle_call(call_id, caller)
+            .instrument(call_scope(call_id))
+            .await;
+    }
+    tracing::info!(
+        room_creation_failures = logs.stats().code_count(livekit::ROOM_CREATION_FAILED.code),
+        "done"
+    );
+    logs.flush();
+    Ok(())
+}
+
+/// One SIP call: every line logged in here carries its `call_id`.
+async fn handle_call(call_id: &str, caller: &str) {
+    tracing::info!(caller, "SIP call received");
+    let room = format!("sip-call-{call_id}");
+    mon_logging::log_room_event("room_created", &room, &json!({ "participants_limit": 2 }));
+    mon_logging::log_sip_event("call_connected", call_id, &json!({ "trunk": "main-trunk" }));
+
+    // Operation scopes add `operation`, `service` and a generated `operation_id`; spawned
+    // work keeps them when instrumented with the current span.
+    let transcript = tokio::spawn(
+        async {
+            let _timer = perf_timer("stt_transcription");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            "hello".to_string()
+        }
+        .instrument(operation_scope("transcribe", "stt")),
+    )
+    .await
+    .unwrap_or_default();
+    tracing::info!(transcript = transcript.as_str(), "transcribed");
+
+    let speech = async {
+        let timer = perf_timer("tts_synthesis");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let elapsed = timer.stop();
+        if call_id.ends_with('7') {
+            Err(AgentError::TtsTimeout(elapsed.as_millis() as u64 + 5000))
+        } else {
+            Ok(())
+        }
+    }
+    .instrument(operation_scope("synthesize", "tts"))
+    .await;
+    if let Err(e) = speech {
+        // Grouped by kind + normalised message + location in mon's error tracking.
+        mon_logging::record_error("TtsTimeout", &e);
+        tracing::error!(error_code = %livekit::ROOM_CREATION_FAILED, room = room.as_str(), "could not move the call to a fallback room");
+    }
+
+    // Secrets are masked in every output.
+    tracing::info!(api_key = "sk-live-abcdef", "provider configured");
+    audit_log(
+        "Call completed",
+        &json!({ "call_id": call_id, "caller": caller, "duration_sec": 42.5, "cost_usd": 0.031 }),
+    );
+}

@@ -1,0 +1,123 @@
+//! Architecture invariants (DESIGN §2), enforced by reading the manifests:
+//! mon-core depends on no mon crate and no runtime; middle crates only on the edges
+//! the design allows; nothing depends on the binaries; no OpenSSL anywhere.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Package name → names in its `[dependencies]` table (normal dependencies only).
+fn manifests() -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for dir in ["crates", "apps", "examples"] {
+        for entry in std::fs::read_dir(root().join(dir)).expect("dir") {
+            let manifest = entry.expect("entry").path().join("Cargo.toml");
+            let Ok(text) = std::fs::read_to_string(&manifest) else {
+                continue;
+            };
+            let mut name = None;
+            let mut deps = Vec::new();
+            let mut section = String::new();
+            for line in text.lines().map(str::trim) {
+                if line.starts_with('[') {
+                    section = line.to_string();
+                } else if section == "[package]" && line.starts_with("name") {
+                    name = line.split('"').nth(1).map(String::from);
+                } else if section == "[dependencies]" && !line.is_empty() && !line.starts_with('#')
+                {
+                    let dep = line.split(['=', '.', ' ']).next().unwrap_or("").to_string();
+                    deps.push(dep);
+                }
+            }
+            out.insert(name.expect("package name"), deps);
+        }
+    }
+    out
+}
+
+#[test]
+fn dependency_rule_holds() {
+    let manifests = manifests();
+    let middle = [
+        "mon-store",
+        "mon-health",
+        "mon-metrics",
+        "mon-alerting",
+        "mon-logging",
+    ];
+    // The only edges between mon crates the design allows, besides "anything → mon-core".
+    let allowed: &[(&str, &str)] = &[
+        ("mon-health", "mon-store"),
+        ("mon-metrics", "mon-store"),
+        ("mon-alerting", "mon-store"),
+        ("mon-logging", "mon-store"),
+        ("mon-alerting", "mon-metrics"),
+    ];
+    let mut violations = Vec::new();
+    for (package, deps) in &manifests {
+        for dep in deps {
+            let is_mon = dep.starts_with("mon-");
+            let bad = match package.as_str() {
+                "mon-core" => {
+                    is_mon
+                        || ["axum", "rusqlite", "tokio", "reqwest", "hyper"].contains(&dep.as_str())
+                }
+                p if middle.contains(&p) => {
+                    is_mon && dep != "mon-core" && !allowed.contains(&(p, dep.as_str()))
+                }
+                "custom-notifier" => is_mon && dep != "mon-core",
+                _ => false,
+            };
+            // Nothing depends on the binaries.
+            if bad || dep == "mon-server" || dep == "mon-cli" {
+                violations.push(format!("{package} -> {dep}"));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "dependency rule broken: {violations:?}"
+    );
+    assert!(
+        manifests.contains_key("mon-core") && manifests.len() >= 9,
+        "manifests not found: {manifests:?}"
+    );
+}
+
+#[test]
+fn no_openssl_in_the_dependency_tree() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root())
+        .args([
+            "tree",
+            "--workspace",
+            "--edges",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.contains("rustls"), "expected rustls in the tree");
+    let openssl: Vec<&str> = tree
+        .lines()
+        .filter(|l| l.starts_with("openssl") || l.starts_with("native-tls"))
+        .collect();
+    assert!(
+        openssl.is_empty(),
+        "OpenSSL in the dependency tree: {openssl:?}"
+    );
+}
