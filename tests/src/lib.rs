@@ -17,7 +17,9 @@ pub fn bin_dir() -> PathBuf {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
             let status = Command::new(cargo)
                 .current_dir(&root)
-                .args(["build", "--quiet", "-p", "mon-server", "-p", "mon-cli"])
+                // The same command as `cargo xtask ci`, so that after it this is a no-op
+                // rather than a second link of the binaries with other features.
+                .args(["build", "--quiet", "--workspace", "--bins", "--locked"])
                 .status()
                 .expect("cargo runs");
             assert!(status.success(), "building mon-server and mon failed");

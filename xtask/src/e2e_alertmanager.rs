@@ -2,7 +2,7 @@
 //! alerts of mon-server's `alertmanager` channel: a rule that always holds fires,
 //! and the alert appears in Alertmanager's `GET /api/v2/alerts` with mon's labels.
 
-use super::{Server, TempDir, apt_install, free_port, http_get, project_root, run};
+use super::{Server, TempDir, apt_install, free_port, http_get, project_root};
 use anyhow::{Context, Result, bail};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ impl Drop for Alertmanager {
 
 pub(crate) fn alertmanager() -> Result<()> {
     apt_install(&["prometheus-alertmanager"])?;
-    run("cargo", &["build", "--locked", "-p", "mon-server"])?;
+    crate::build_bins()?;
     let dir = TempDir::new()?;
     let am_port = free_port()?;
     let am_config = dir.0.join("alertmanager.yml");

@@ -2,7 +2,7 @@
 //! Redis, PostgreSQL and MariaDB, and reports every check through `/health/detailed`,
 //! `mon status` and a heartbeat pinged over HTTP.
 
-use super::{Server, project_root, run};
+use super::{Server, project_root};
 use anyhow::{Context, Result, bail};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -26,10 +26,7 @@ fn entry_status<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 }
 
 pub(crate) fn checks() -> Result<()> {
-    run(
-        "cargo",
-        &["build", "--locked", "-p", "mon-server", "-p", "mon-cli"],
-    )?;
+    crate::build_bins()?;
     let root = project_root();
     let server = Server::start_with(
         &root.join("target/debug/mon-server"),

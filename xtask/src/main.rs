@@ -78,7 +78,7 @@ fn ci() -> Result<()> {
         ],
     )?;
     // The end-to-end tests run the real binaries: build them first.
-    run("cargo", &["build", "--workspace", "--bins", "--locked"])?;
+    build_bins()?;
     if has("cargo", "nextest") || has("cargo-nextest", "--version") {
         run(
             "cargo",
@@ -107,6 +107,12 @@ fn ci() -> Result<()> {
         bail!("cargo doc found problems");
     }
     Ok(())
+}
+
+/// Builds every binary of the workspace in the debug profile: one command everywhere
+/// (also in `tests/src/lib.rs`), so that the binaries are linked once with one feature set.
+fn build_bins() -> Result<()> {
+    run("cargo", &["build", "--workspace", "--bins", "--locked"])
 }
 
 /// Installs Debian packages that are missing (needs root, as on CI and the dev machines).
@@ -280,7 +286,7 @@ impl Drop for TempDir {
 /// End-to-end checks against real, Debian-packaged tools.
 fn e2e() -> Result<()> {
     apt_install(&["prometheus"])?;
-    run("cargo", &["build", "--locked", "-p", "mon-server"])?;
+    build_bins()?;
     let server = Server::start(&project_root().join("target/debug/mon-server"))?;
 
     // OpenMetrics by default, as Prometheus scrapes it.
