@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A task runner reports on the terminal.
 
 mod bench_checks;
+mod bench_wrk;
 mod e2e_alertmanager;
 mod e2e_checks;
 mod e2e_logs;
@@ -28,7 +29,7 @@ fn main() -> Result<()> {
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | e2e | bench [store|rss|checks]>");
+            eprintln!("usage: cargo xtask <ci | e2e | bench [store|rss|checks|wrk]>");
             std::process::exit(2);
         }
     }
@@ -346,6 +347,9 @@ fn bench(args: &[String]) -> Result<()> {
     }
     if matches!(which, "all" | "rss") {
         rss()?;
+    }
+    if matches!(which, "all" | "wrk") {
+        bench_wrk::wrk()?;
     }
     Ok(())
 }

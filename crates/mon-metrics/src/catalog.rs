@@ -120,7 +120,15 @@ pub const CATALOG: &[VariableInfo] = &[
     // LiveKit
     var(vars::ACTIVE_ROOMS, "count", LiveKit, "LiveKit rooms open."),
     var(vars::ACTIVE_PARTICIPANTS, "count", LiveKit, "LiveKit participants connected."),
-    var(vars::CONNECTION_SUCCESS_RATE, "ratio", LiveKit, "Share of LiveKit connection attempts that succeeded over the rule window."),
+    var(vars::CONNECTION_SUCCESS_RATE, "ratio", LiveKit, "Share of LiveKit connection attempts that succeeded over the rule window: joined / (joined + aborted), from webhooks."),
+    var(vars::ROOM_CREATION_FAILURES, "count", LiveKit, "Room-creation errors (LK1301) applications reported over the rule window."),
+    var(vars::ROOMS_STARTED, "count", LiveKit, "LiveKit rooms started over the rule window (room_started webhooks)."),
+    var(vars::ROOMS_FINISHED, "count", LiveKit, "LiveKit rooms finished over the rule window (room_finished webhooks)."),
+    var(vars::PARTICIPANTS_JOINED, "count", LiveKit, "LiveKit participants joined over the rule window (participant_joined webhooks)."),
+    var(vars::PARTICIPANTS_LEFT, "count", LiveKit, "LiveKit participants left over the rule window (participant_left webhooks)."),
+    var(vars::PARTICIPANTS_ABORTED, "count", LiveKit, "LiveKit participant connections aborted over the rule window."),
+    var(vars::EGRESS_FAILURES, "count", LiveKit, "LiveKit egress that ended with EGRESS_FAILED over the rule window."),
+    var(vars::AVG_ROOM_DURATION_SECONDS, "seconds", LiveKit, "Mean duration of the LiveKit rooms that finished over the rule window."),
 ];
 
 /// The catalog entry for `name`, if the variable is documented.
@@ -166,6 +174,7 @@ mod tests {
             ("active_rooms", "count"),
             ("active_participants", "count"),
             ("connection_success_rate", "ratio"),
+            ("room_creation_failures", "count"),
             ("avg_mos", "mos"),
             ("health_percentage", "percent"),
         ] {

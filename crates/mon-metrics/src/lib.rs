@@ -46,6 +46,7 @@ mod error;
 mod export;
 mod exposition;
 mod host;
+mod livekit;
 mod recorder;
 mod report;
 mod snapshot;
@@ -64,6 +65,9 @@ pub use exposition::{
 };
 pub use host::{
     DiskSample, HOST_SOURCE, HostCollector, HostCollectorOptions, HostSample, spawn_host_collector,
+};
+pub use livekit::{
+    LIVEKIT_SOURCE, LivekitMetrics, LivekitTotals, WEBHOOK_EVENTS, spawn_livekit_publisher,
 };
 pub use recorder::{
     CounterHandle, CustomKind, ErrorRecord, OVERFLOW_LABEL, PerfTimer, Recorder, RecorderOptions,

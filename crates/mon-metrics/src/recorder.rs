@@ -9,7 +9,7 @@
 //! per kind.
 
 use crate::MetricsError;
-use crate::window::{Acc, Ring, Window, WindowStats, slot_of};
+use crate::window::{Acc, Ring, Window, WindowStats, current_slot, slot_of};
 use chrono::{DateTime, Utc};
 use mon_core::Event;
 use serde::{Deserialize, Serialize};
@@ -211,7 +211,7 @@ pub(crate) struct CustomFamily {
 }
 
 /// Series keyed by name, each behind its own lock.
-pub(crate) type SeriesMap<K, V> = RwLock<HashMap<K, Arc<Mutex<V>>>>;
+pub(crate) type SeriesMap<K, V> = RwLock<HashMap<K, Arc<Mutex<V>>, foldhash::fast::RandomState>>;
 
 /// The shared state of a [`Recorder`].
 #[derive(Debug)]
@@ -265,36 +265,44 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The series `key` of `map`, created with `new` when absent. When the map already holds
-/// `max` series, an absent key is replaced by `overflow` (or `None` is returned).
-fn series<K, V, Q>(
+/// Runs `f` on the series `key` of `map`, created with `new` when absent. When the map
+/// already holds `max` series, an absent key is replaced by `overflow` (or nothing is
+/// done and `None` returned). An existing series is updated under the map's shared lock
+/// and its own: no reference count is touched on the hot path.
+fn with_series<K, V, Q, R>(
     map: &SeriesMap<K, V>,
     key: &Q,
     max: usize,
     overflow: impl FnOnce() -> Option<K>,
     to_owned: impl FnOnce(&Q) -> K,
     new: impl Fn() -> V,
-) -> Option<Arc<Mutex<V>>>
+    f: impl FnOnce(&mut V) -> R,
+) -> Option<R>
 where
     K: Hash + Eq + std::borrow::Borrow<Q>,
     Q: Hash + Eq + ?Sized,
 {
-    if let Some(s) = map.read().unwrap_or_else(PoisonError::into_inner).get(key) {
-        return Some(Arc::clone(s));
+    {
+        let read = map.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = read.get(key) {
+            return Some(f(&mut lock(s)));
+        }
     }
     let mut w = map.write().unwrap_or_else(PoisonError::into_inner);
-    if let Some(s) = w.get(key) {
-        return Some(Arc::clone(s));
-    }
-    let owned = if w.len() >= max {
-        overflow()?
+    let owned = if w.contains_key(key) {
+        None
+    } else if w.len() >= max {
+        Some(overflow()?)
     } else {
-        to_owned(key)
+        Some(to_owned(key))
     };
-    Some(Arc::clone(
-        w.entry(owned)
+    let state = match owned {
+        Some(owned) => w
+            .entry(owned)
             .or_insert_with(|| Arc::new(Mutex::new(new()))),
-    ))
+        None => w.get(key)?,
+    };
+    Some(f(&mut lock(state)))
 }
 
 /// The label value that stands for series beyond `max_series`.
@@ -412,11 +420,11 @@ impl Recorder {
         request_bytes: u64,
         response_bytes: u64,
     ) {
-        // One clock read on the hot path: "now" is also the event's time unless given.
-        let now_time = SystemTime::now();
-        let at = at.unwrap_or(now_time);
-        let now = slot_of(now_time);
-        let Some(state) = series(
+        // One cheap clock read on the hot path: "now" is also the event's slot unless given.
+        let now = current_slot();
+        let slot = at.map_or(now, slot_of);
+        let slow = latency_ms >= ms(self.inner.options.slow_request_threshold);
+        let recorded = with_series(
             &self.inner.endpoints,
             endpoint,
             self.inner.options.max_series,
@@ -430,35 +438,34 @@ impl Recorder {
                 response_bytes: 0,
                 slow: 0,
             },
-        ) else {
-            return;
-        };
-        let slow = latency_ms >= ms(self.inner.options.slow_request_threshold);
-        {
-            let mut s = lock(&state);
-            s.ring.record(slot_of(at), now, latency_ms, status >= 500);
-            let known = s.by_status.len();
-            match s
-                .by_status
-                .iter_mut()
-                .find(|(m, st, _)| *st == status && m == method)
-            {
-                Some(entry) => entry.2 += 1,
-                // Methods are few; an unbounded set of them folds into "other".
-                None if known < 64 => s.by_status.push((method.to_owned(), status, 1)),
-                None => match s
+            |s| {
+                s.ring.record(slot, now, latency_ms, status >= 500);
+                let known = s.by_status.len();
+                match s
                     .by_status
                     .iter_mut()
-                    .find(|(m, st, _)| *st == status && m == OVERFLOW_LABEL)
+                    .find(|(m, st, _)| *st == status && m == method)
                 {
                     Some(entry) => entry.2 += 1,
-                    None => s.by_status.push((OVERFLOW_LABEL.to_owned(), status, 1)),
-                },
-            }
-            s.duration.observe(latency_ms / 1000.0);
-            s.request_bytes += request_bytes;
-            s.response_bytes += response_bytes;
-            s.slow += u64::from(slow);
+                    // Methods are few; an unbounded set of them folds into "other".
+                    None if known < 64 => s.by_status.push((method.to_owned(), status, 1)),
+                    None => match s
+                        .by_status
+                        .iter_mut()
+                        .find(|(m, st, _)| *st == status && m == OVERFLOW_LABEL)
+                    {
+                        Some(entry) => entry.2 += 1,
+                        None => s.by_status.push((OVERFLOW_LABEL.to_owned(), status, 1)),
+                    },
+                }
+                s.duration.observe(latency_ms / 1000.0);
+                s.request_bytes += request_bytes;
+                s.response_bytes += response_bytes;
+                s.slow += u64::from(slow);
+            },
+        );
+        if recorded.is_none() {
+            return;
         }
         if slow {
             let mut recent = lock(&self.inner.slow);
@@ -471,7 +478,7 @@ impl Recorder {
                     method: method.to_owned(),
                     status,
                     latency_ms,
-                    at: at.into(),
+                    at: at.unwrap_or_else(SystemTime::now).into(),
                 });
             }
         }
@@ -483,7 +490,7 @@ impl Recorder {
     }
 
     fn call_started_at(&self, at: SystemTime, call_id: &str) {
-        let now = slot_of(SystemTime::now());
+        let now = current_slot();
         let mut calls = lock(&self.inner.calls);
         calls.started.record(slot_of(at), now, 1.0, false);
         calls.started_total += 1;
@@ -499,7 +506,7 @@ impl Recorder {
     }
 
     fn call_ended_at(&self, at: SystemTime, call_id: &str, seconds: f64, success: bool) {
-        let now = slot_of(SystemTime::now());
+        let now = current_slot();
         let mut calls = lock(&self.inner.calls);
         calls.active.remove(call_id);
         calls.ended.record(slot_of(at), now, seconds, !success);
@@ -531,7 +538,7 @@ impl Recorder {
         message: &str,
         context: &BTreeMap<String, serde_json::Value>,
     ) {
-        let now = slot_of(SystemTime::now());
+        let now = current_slot();
         let max = self.inner.options.max_series;
         let keep = self.inner.options.keep_recent;
         let mut errors = lock(&self.inner.errors);
@@ -583,7 +590,7 @@ impl Recorder {
         jitter_ms: f64,
         mos: f64,
     ) {
-        let (now, slot) = (slot_of(SystemTime::now()), slot_of(at));
+        let (now, slot) = (current_slot(), slot_of(at));
         let mut v = lock(&self.inner.voice);
         v.mos.record(slot, now, mos, false);
         v.latency_ms.record(slot, now, latency_ms, false);
@@ -628,14 +635,14 @@ impl Recorder {
         cost_usd: f64,
         latency_ms: f64,
     ) {
-        let now = slot_of(SystemTime::now());
+        let now = current_slot();
         let key = (provider.to_owned(), service.to_owned(), model.to_owned());
         let overflow = (
             OVERFLOW_LABEL.to_owned(),
             service.to_owned(),
             OVERFLOW_LABEL.to_owned(),
         );
-        let Some(state) = series(
+        with_series(
             &self.inner.ai,
             &key,
             self.inner.options.max_series,
@@ -648,19 +655,18 @@ impl Recorder {
                 cost_usd: 0.0,
                 latency: Histo::new(LATENCY_BUCKETS),
             },
-        ) else {
-            return;
-        };
-        let mut s = lock(&state);
-        s.ring.record(slot_of(at), now, latency_ms, false);
-        s.requests += 1;
-        if units.is_finite() {
-            s.units += units;
-        }
-        if cost_usd.is_finite() {
-            s.cost_usd += cost_usd;
-        }
-        s.latency.observe(latency_ms / 1000.0);
+            |s| {
+                s.ring.record(slot_of(at), now, latency_ms, false);
+                s.requests += 1;
+                if units.is_finite() {
+                    s.units += units;
+                }
+                if cost_usd.is_finite() {
+                    s.cost_usd += cost_usd;
+                }
+                s.latency.observe(latency_ms / 1000.0);
+            },
+        );
     }
 
     /// A timer for operation `name`: its duration is recorded when the guard is dropped
@@ -676,8 +682,8 @@ impl Recorder {
 
     /// Records that operation `name` took `duration` (what [`PerfTimer`] does on drop).
     pub fn record_duration(&self, name: &str, duration: Duration) {
-        let now = slot_of(SystemTime::now());
-        let Some(state) = series(
+        let now = current_slot();
+        with_series(
             &self.inner.ops,
             name,
             self.inner.options.max_series,
@@ -687,12 +693,11 @@ impl Recorder {
                 ring: Ring::default(),
                 duration: Histo::new(LATENCY_BUCKETS),
             },
-        ) else {
-            return;
-        };
-        let mut s = lock(&state);
-        s.ring.record(now, now, ms(duration), false);
-        s.duration.observe(duration.as_secs_f64());
+            |s| {
+                s.ring.record(now, now, ms(duration), false);
+                s.duration.observe(duration.as_secs_f64());
+            },
+        );
     }
 
     /// The cell of custom series `name{labels}` of kind `kind`, created on first use.
@@ -982,7 +987,7 @@ impl Recorder {
 
     /// Request statistics of `window`, overall and per endpoint.
     pub fn request_stats(&self, window: Window) -> (WindowStats, BTreeMap<String, WindowStats>) {
-        let now = slot_of(SystemTime::now());
+        let now = current_slot();
         let endpoints: Vec<(String, Arc<Mutex<EndpointState>>)> = self
             .inner
             .endpoints

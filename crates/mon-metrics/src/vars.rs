@@ -62,8 +62,25 @@ pub const AVG_MOS: &str = "avg_mos";
 pub const ACTIVE_ROOMS: &str = "active_rooms";
 /// LiveKit participants connected.
 pub const ACTIVE_PARTICIPANTS: &str = "active_participants";
-/// Share of LiveKit connection attempts that succeeded over the rule window, 0–1.
+/// Share of LiveKit connection attempts that succeeded over the rule window, 0–1:
+/// joined / (joined + connection aborted), from webhooks.
 pub const CONNECTION_SUCCESS_RATE: &str = "connection_success_rate";
+/// Room-creation errors (`LK1301`) applications reported over the rule window.
+pub const ROOM_CREATION_FAILURES: &str = "room_creation_failures";
+/// LiveKit rooms started over the rule window (webhooks).
+pub const ROOMS_STARTED: &str = "rooms_started";
+/// LiveKit rooms finished over the rule window (webhooks).
+pub const ROOMS_FINISHED: &str = "rooms_finished";
+/// LiveKit participants joined over the rule window (webhooks).
+pub const PARTICIPANTS_JOINED: &str = "participants_joined";
+/// LiveKit participants left over the rule window (webhooks).
+pub const PARTICIPANTS_LEFT: &str = "participants_left";
+/// LiveKit participant connections aborted over the rule window (webhooks).
+pub const PARTICIPANTS_ABORTED: &str = "participants_aborted";
+/// LiveKit egress that ended with `EGRESS_FAILED` over the rule window (webhooks).
+pub const EGRESS_FAILURES: &str = "egress_failures";
+/// Mean duration of the LiveKit rooms that finished over the rule window, seconds.
+pub const AVG_ROOM_DURATION_SECONDS: &str = "avg_room_duration_seconds";
 
 /// Median API request latency over the rule window, milliseconds.
 pub const P50_API_LATENCY_MS: &str = "p50_api_latency_ms";
