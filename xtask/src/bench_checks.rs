@@ -2,8 +2,10 @@
 //! server — CPU seconds of mon-server per 1,000 probes and its resident memory.
 //!
 //! The target server is a small thread-per-connection HTTP/1.1 responder in this
-//! process, so its own CPU time is not counted. mon-server (release) runs with host
-//! metrics off and every check persisted to its SQLite store, as in production.
+//! process that keeps connections open, as most servers do, so its own CPU time is not
+//! counted. mon-server (release) runs with host metrics off and every check persisted
+//! to its SQLite store, as in production. Two runs: the checks' default (a fresh
+//! connection per probe) and `keep_alive: true`.
 
 use super::{Server, TempDir, project_root, run};
 use anyhow::{Context, Result, bail};
@@ -28,17 +30,22 @@ fn target() -> Result<(u16, Arc<AtomicU64>)> {
             let Ok(mut stream) = stream else { continue };
             let counter = Arc::clone(&counter);
             std::thread::spawn(move || {
-                let mut request = Vec::new();
+                let mut pending = Vec::new();
                 let mut buf = [0u8; 2048];
-                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                // One answer per request, until the client closes the connection.
+                loop {
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{\"status\":\"ok\"}";
+                        if stream.write_all(answer).is_err() {
+                            return;
+                        }
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
                     match stream.read(&mut buf) {
                         Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
                     }
-                }
-                let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 15\r\nconnection: close\r\n\r\n{\"status\":\"ok\"}";
-                if stream.write_all(answer).is_ok() {
-                    counter.fetch_add(1, Ordering::Relaxed);
                 }
             });
         }
@@ -78,18 +85,25 @@ fn rss_kib(pid: u32) -> Result<u64> {
         .parse()?)
 }
 
-/// Runs the benchmark and prints the figures.
+/// Runs the benchmark, both ways, and prints the figures.
 pub(crate) fn checks() -> Result<()> {
     run(
         "cargo",
         &["build", "--release", "--locked", "-p", "mon-server"],
     )?;
     let (port, served) = target()?;
+    for keep_alive in [false, true] {
+        measure(port, &served, keep_alive)?;
+    }
+    Ok(())
+}
+
+fn measure(port: u16, served: &AtomicU64, keep_alive: bool) -> Result<()> {
     let dir = TempDir::new()?;
     let mut yaml = String::from("server:\n  self_check: false\nmetrics:\n  host: false\nchecks:\n");
     for i in 0..CHECKS {
         yaml.push_str(&format!(
-            "  - {{ name: c{i}, type: http, url: \"http://127.0.0.1:{port}/c{i}\", interval: 10s, timeout: 5s }}\n"
+            "  - {{ name: c{i}, type: http, url: \"http://127.0.0.1:{port}/c{i}\", interval: 10s, timeout: 5s, keep_alive: {keep_alive} }}\n"
         ));
     }
     let config = dir.0.join("bench-checks.yaml");
@@ -123,8 +137,13 @@ pub(crate) fn checks() -> Result<()> {
     // Tick and probe counts are far below 2^53: the conversions are exact.
     let cpu_seconds = (cpu1 - cpu0) as f64 / ticks;
     let per_thousand = cpu_seconds / probes as f64 * 1000.0;
+    let connections = if keep_alive {
+        "keep_alive: true"
+    } else {
+        "a fresh connection per probe (default)"
+    };
     println!(
-        "bench checks: {CHECKS} http checks every 10s; {probes} probes in {:.1}s ({:.1}/s); \
+        "bench checks: {CHECKS} http checks every 10s, {connections}; {probes} probes in {:.1}s ({:.1}/s); \
          mon-server used {cpu_seconds:.2} CPU-s = {per_thousand:.3} CPU-s per 1,000 probes \
          (target <= 0.2); RSS {:.1} MB (target < 60)",
         elapsed.as_secs_f64(),

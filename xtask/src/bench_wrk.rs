@@ -47,7 +47,16 @@ pub(crate) fn wrk() -> Result<()> {
     // wrk needs at least one connection per thread.
     for (threads, connections) in [("1", "1"), ("2", "16"), ("2", "64")] {
         let output = Command::new("wrk")
-            .args(["-t", threads, "-c", connections, "-d", "15s", "--latency", "-s"])
+            .args([
+                "-t",
+                threads,
+                "-c",
+                connections,
+                "-d",
+                "15s",
+                "--latency",
+                "-s",
+            ])
             .arg(&script)
             .arg(&url)
             .output()

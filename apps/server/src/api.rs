@@ -37,6 +37,8 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
             auth,
             auth::require_role,
         ))
+        // Authenticated by its LiveKit signature instead of a bearer token.
+        .merge(crate::livekit::router(state.clone()))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

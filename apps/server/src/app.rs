@@ -64,6 +64,8 @@ pub(crate) struct AppState {
     pub(crate) logs: crate::logs::LogIngest,
     /// Application events: the recorders `POST /api/v1/events` feeds.
     pub(crate) ingest: crate::ingest::Ingest,
+    /// LiveKit webhooks and room-creation errors.
+    pub(crate) livekit: crate::livekit::Livekit,
 }
 
 /// A started server: its router and its background tasks.
@@ -229,6 +231,16 @@ impl App {
             Duration::from_secs(1),
             stopped(&stop),
         ));
+        // LiveKit: webhook and room-error metrics, into the snapshot and /metrics.
+        let livekit_metrics = mon_metrics::LivekitMetrics::new(config.metrics.rule_window);
+        livekit_metrics.register(&mut registry);
+        tasks.push(mon_metrics::spawn_livekit_publisher(
+            livekit_metrics.clone(),
+            hub.clone(),
+            Duration::from_secs(1),
+            stopped(&stop),
+        ));
+        let livekit = crate::livekit::Livekit::new(livekit_metrics, config.livekit_webhook_keys());
         tasks.push(crate::ingest::spawn_sampler(
             recorder,
             store.clone(),
@@ -274,6 +286,7 @@ impl App {
             started_at: chrono::Utc::now(),
             logs,
             ingest,
+            livekit,
         };
         let auth = auth::Auth::new(
             config.server.auth.tokens.clone(),
@@ -337,6 +350,8 @@ async fn persist(
         .checked_sub(WRITE_EVERY)
         .unwrap_or_else(tokio::time::Instant::now);
     let (mut results_open, mut samples_open) = (true, true);
+    // Variables checks report in `details.variables` (livekit, prometheus).
+    let mut variables = crate::livekit::CheckVariables::default();
     while results_open || samples_open {
         let mut batch = WriteBatch::default();
         tokio::select! {
@@ -345,7 +360,10 @@ async fn persist(
                 publish_checks(&health, &hub);
             }
             r = results.recv(), if results_open => match r {
-                Some(r) => batch.check_results.push(CheckResultRow { check: r.check, outcome: r.outcome }),
+                Some(r) => {
+                    variables.observe(&hub, &r.check, &r.outcome);
+                    batch.check_results.push(CheckResultRow { check: r.check, outcome: r.outcome });
+                }
                 None => results_open = false,
             },
             s = samples.recv(), if samples_open => match s {
@@ -360,6 +378,7 @@ async fn persist(
             last_write = tokio::time::Instant::now();
         }
         while let Ok(r) = results.try_recv() {
+            variables.observe(&hub, &r.check, &r.outcome);
             batch.check_results.push(CheckResultRow {
                 check: r.check,
                 outcome: r.outcome,

@@ -126,6 +126,10 @@ fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
             // Metrics (errors by kind, errors_per_minute), then error tracking and search.
             record(event);
             state.logs.error_event(kind, message, context, ts);
+            // LK1301 also counts into room_creation_failures.
+            state
+                .livekit
+                .error_event(&state.hub, kind, context, ts.into());
         }
         Event::Log {
             level,
@@ -145,8 +149,13 @@ fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
                 tracing::warn!(error = %e, "an ingested heartbeat could not be recorded");
             }
         }
-        // LiveKit webhooks arrive verified on their own endpoint; nothing to do here yet.
-        Event::Livekit { .. } => {}
+        // Already verified by the application that forwards it (with an ingest token);
+        // LiveKit's own webhooks go to POST /api/v1/webhooks/livekit.
+        Event::Livekit { event, payload, .. } => {
+            state
+                .livekit
+                .webhook_event(&state.hub, event, payload, ts.into());
+        }
         _ => {}
     }
 }
@@ -491,6 +500,7 @@ async fn snapshot(State(state): State<AppState>) -> Json<Value> {
         "errors_by_kind": report.errors_by_kind,
         "recent_errors": report.recent_errors,
         "slow_requests": report.slow_requests,
+        "livekit": state.livekit.metrics.totals(),
     }))
 }
 

@@ -9,6 +9,7 @@ mod app;
 mod auth;
 mod error;
 mod ingest;
+mod livekit;
 mod logs;
 mod metrics;
 mod self_check;

@@ -7,7 +7,7 @@ use crate::channels::Channel;
 use crate::delivery::{ChannelStatus, Outbox, RetryPolicy};
 use crate::expr::{self, Outcome};
 use crate::routing::{Inhibition, Route};
-use crate::rule::{NoDataPolicy, Rule};
+use crate::rule::{EachMemo, NoDataPolicy, Rule};
 use crate::silence::{MaintenanceWindow, Silence};
 use chrono::{DateTime, TimeDelta, Utc};
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
@@ -15,7 +15,7 @@ use mon_store::{AlertWrite, ResponseTimes, Store, WriteBatch};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -226,6 +226,8 @@ struct Slot {
     sent: VecDeque<DateTime<Utc>>,
     /// The last firing notification per fingerprint, for `cooldown`.
     last_fired: BTreeMap<String, DateTime<Utc>>,
+    /// Outcomes per check of an `each: checks` rule, kept between evaluations.
+    memo: EachMemo,
 }
 
 struct Instance {
@@ -294,6 +296,7 @@ impl AlertEngine {
                 instances: BTreeMap::new(),
                 sent: VecDeque::new(),
                 last_fired: BTreeMap::new(),
+                memo: EachMemo::default(),
             })
             .collect();
         let outbox = Outbox::new(channels, options.retry, options.store.clone());
@@ -325,8 +328,16 @@ impl AlertEngine {
     /// `keep_firing_for`, a pending one cleared. A failed evaluation → rule state
     /// `error`, and its alerts are left as they were.
     pub fn evaluate(&self, snapshot: &Snapshot, now: DateTime<Utc>) -> Vec<AlertChange> {
-        let context = expr::context(snapshot);
         let mut inner = self.lock();
+        let context = {
+            let read: BTreeSet<&str> = inner
+                .slots
+                .iter()
+                .filter(|s| s.rule.enabled())
+                .flat_map(|s| s.rule.variables().iter().map(String::as_str))
+                .collect();
+            expr::context(snapshot, Some(&read))
+        };
         let mut changes = Vec::new();
         for slot in inner.slots.iter_mut().filter(|s| s.rule.enabled()) {
             slot.step(snapshot, &context, now, &mut changes);
@@ -803,7 +814,7 @@ impl Slot {
         changes: &mut Vec<AlertChange>,
     ) {
         self.last_evaluated = Some(now);
-        let outcomes = self.rule.evaluate(snapshot, context);
+        let outcomes = self.rule.evaluate(snapshot, context, &mut self.memo);
         let mut seen = Vec::with_capacity(outcomes.len());
         let (mut any_error, mut any_value, mut last_value) = (None, false, None);
         for (extra, outcome) in outcomes {

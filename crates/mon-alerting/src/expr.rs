@@ -10,6 +10,7 @@
 //! `check.status == "unhealthy"`.
 
 use crate::Snapshot;
+use crate::rule::CHECKS_VARIABLE;
 use cel::common::ast::{EntryExpr, Expr as Node, operators};
 use cel::objects::Map;
 use cel::{Context, Env, ExecutionError, IdedExpr, Program, Value};
@@ -242,20 +243,27 @@ pub(crate) fn check_value(name: &str, check: &CheckSnapshot) -> Value {
     Value::Map(Map::from(fields))
 }
 
-/// The variables of `snapshot` as a CEL context: every value by name, and
-/// `checks` (a map of check name → [`check_value`]) when there are checks.
-pub(crate) fn context(snapshot: &Snapshot) -> Context<'static, 'static> {
+/// The variables of `snapshot` as a CEL context: every value by name, and `checks` (a
+/// map of check name → [`check_value`]) when there are checks — or, with `only`, just
+/// the variables named there (what the rules read: building the rest costs time).
+pub(crate) fn context(
+    snapshot: &Snapshot,
+    only: Option<&BTreeSet<&str>>,
+) -> Context<'static, 'static> {
+    let wanted = |name: &str| only.is_none_or(|only| only.contains(name));
     let mut context = Context::with_env(ENV.clone());
     for (name, value) in &snapshot.values {
-        context.add_variable_from_value(name.clone(), Value::Float(*value));
+        if wanted(name) {
+            context.add_variable_from_value(name.clone(), Value::Float(*value));
+        }
     }
-    if !snapshot.checks.is_empty() {
+    if wanted(CHECKS_VARIABLE) && !snapshot.checks.is_empty() {
         let checks: HashMap<String, Value> = snapshot
             .checks
             .iter()
             .map(|(name, check)| (name.clone(), check_value(name, check)))
             .collect();
-        context.add_variable_from_value("checks", Value::Map(Map::from(checks)));
+        context.add_variable_from_value(CHECKS_VARIABLE, Value::Map(Map::from(checks)));
     }
     context
 }
@@ -311,7 +319,7 @@ mod tests {
     #[test]
     fn evaluates_expressions_against_the_snapshot() {
         let s = snapshot();
-        let ctx = context(&s);
+        let ctx = context(&s, None);
         let v = |holds, value| Outcome::Value { holds, value };
         for (expr, want) in [
             ("avg_api_latency_ms > 5000", v(true, Some(6200.0))),
@@ -347,7 +355,7 @@ mod tests {
             let parsed = Expr::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e:?}"));
             assert_eq!(parsed.evaluate(&ctx), want, "{expr}");
         }
-        let no_checks = context(&Snapshot::default());
+        let no_checks = context(&Snapshot::default(), None);
         assert_eq!(
             Expr::parse("checks.api.status == 'unhealthy'")
                 .unwrap()

@@ -6,9 +6,11 @@ use crate::expr::{self, Expr, Outcome};
 use crate::template::{Context, Template};
 use crate::{AlertingError, Snapshot};
 use mon_core::Severity;
+use mon_metrics::CheckSnapshot;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,7 +162,9 @@ pub fn default_rules() -> Vec<RuleConfig> {
     vec![
         rule(
             "System Unhealthy",
-            "checks.exists(c, checks[c].critical && checks[c].status == 'unhealthy')",
+            // Counts derived once per publish: cheap with thousands of checks, unlike
+            // `checks.exists(...)` over the whole map at every evaluation.
+            "critical_unhealthy_checks > 0",
             0,
             Severity::Critical,
             "A critical component is unhealthy",
@@ -168,8 +172,7 @@ pub fn default_rules() -> Vec<RuleConfig> {
         ),
         rule(
             "System Degraded",
-            "checks.exists(c, checks[c].status in ['degraded', 'unhealthy']) && \
-             !checks.exists(c, checks[c].critical && checks[c].status == 'unhealthy')",
+            "degraded_checks + unhealthy_checks > 0 && critical_unhealthy_checks == 0",
             0,
             Severity::Error,
             "The system is degraded",
@@ -510,21 +513,42 @@ impl Rule {
         &self,
         snapshot: &Snapshot,
         context: &cel::Context<'_, '_>,
+        memo: &mut EachMemo,
     ) -> Vec<InstanceOutcome> {
         match (&self.condition, self.each) {
-            (RuleCondition::Expr(e), Some(Each::Checks)) if !snapshot.checks.is_empty() => snapshot
-                .checks
-                .iter()
-                .map(|(name, check)| {
-                    let mut scope = context.new_inner_scope();
-                    scope.add_variable_from_value(
-                        EACH_CHECK_VARIABLE,
-                        expr::check_value(name, check),
-                    );
+            (RuleCondition::Expr(e), Some(Each::Checks)) if !snapshot.checks.is_empty() => {
+                let inputs = memo_inputs(e, snapshot);
+                if inputs.is_none() || inputs != memo.inputs {
+                    memo.items.clear();
+                }
+                memo.inputs = inputs;
+                let mut outcomes = Vec::with_capacity(snapshot.checks.len());
+                for (name, check) in &snapshot.checks {
+                    let outcome = match memo.items.get(name.as_str()) {
+                        Some((seen, outcome)) if seen == check => outcome.clone(),
+                        _ => {
+                            let mut scope = context.new_inner_scope();
+                            scope.add_variable_from_value(
+                                EACH_CHECK_VARIABLE,
+                                expr::check_value(name, check),
+                            );
+                            let outcome = e.evaluate(&scope);
+                            if inputs.is_some() {
+                                memo.items
+                                    .insert(name.clone(), (check.clone(), outcome.clone()));
+                            }
+                            outcome
+                        }
+                    };
                     let labels = BTreeMap::from([(EACH_CHECK_VARIABLE.to_string(), name.clone())]);
-                    (labels, e.evaluate(&scope))
-                })
-                .collect(),
+                    outcomes.push((labels, outcome));
+                }
+                if memo.items.len() > snapshot.checks.len() {
+                    memo.items
+                        .retain(|name, _| snapshot.checks.contains_key(name));
+                }
+                outcomes
+            }
             (RuleCondition::Expr(_), Some(Each::Checks)) => {
                 vec![(BTreeMap::new(), Outcome::NoData)]
             }
@@ -538,6 +562,15 @@ impl Rule {
                 };
                 vec![(BTreeMap::new(), outcome)]
             }
+        }
+    }
+
+    /// The top-level variables its expression reads (none for a closure, which reads
+    /// the snapshot itself): only these are put in the evaluation context.
+    pub(crate) fn variables(&self) -> &[String] {
+        match &self.condition {
+            RuleCondition::Expr(e) => e.variables(),
+            RuleCondition::Fn(_) => &[],
         }
     }
 
@@ -559,11 +592,36 @@ impl Rule {
     }
 }
 
+/// What an `each: checks` rule computed last time, per check, with the inputs it was
+/// computed from. A check whose state is unchanged, in a snapshot whose other variables
+/// the expression reads are unchanged, keeps its outcome without being evaluated again:
+/// with 1,000 checks, an evaluation re-runs the expression only for the few checks that
+/// reported since the last one.
+#[derive(Debug, Default)]
+pub(crate) struct EachMemo {
+    /// A hash of the values of the expression's variables other than `check`; `None`
+    /// when the expression reads the `checks` map (then nothing is remembered).
+    inputs: Option<u64>,
+    items: HashMap<String, (CheckSnapshot, Outcome)>,
+}
+
+/// The hash of the values `e` reads besides `check`, or `None` when it reads `checks`.
+fn memo_inputs(e: &Expr, snapshot: &Snapshot) -> Option<u64> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for variable in e.variables() {
+        match variable.as_str() {
+            EACH_CHECK_VARIABLE => {}
+            CHECKS_VARIABLE => return None,
+            name => snapshot.get(name).map(f64::to_bits).hash(&mut hasher),
+        }
+    }
+    Some(hasher.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use mon_core::Status;
-    use mon_metrics::CheckSnapshot;
 
     #[test]
     fn rule_config_reads_yaml_with_defaults() {
@@ -749,9 +807,9 @@ mod tests {
         )
         .unwrap();
         let mut snapshot = Snapshot::default();
-        let context = expr::context(&snapshot);
+        let context = expr::context(&snapshot, None);
         assert_eq!(
-            rule.evaluate(&snapshot, &context),
+            rule.evaluate(&snapshot, &context, &mut EachMemo::default()),
             vec![(BTreeMap::new(), Outcome::NoData)]
         );
         for (name, status) in [("api", Status::Unhealthy), ("cache", Status::Healthy)] {
@@ -764,10 +822,10 @@ mod tests {
                 },
             );
         }
-        let context = expr::context(&snapshot);
+        let context = expr::context(&snapshot, None);
         let label = |n: &str| BTreeMap::from([("check".to_string(), n.to_string())]);
         assert_eq!(
-            rule.evaluate(&snapshot, &context),
+            rule.evaluate(&snapshot, &context, &mut EachMemo::default()),
             vec![
                 (
                     label("api"),
@@ -788,10 +846,50 @@ mod tests {
     }
 
     #[test]
+    fn remembered_outcomes_follow_the_check_and_the_other_variables() {
+        let rule = Rule::from_config(
+            &RuleConfig {
+                each: Some(Each::Checks),
+                ..RuleConfig::new("slow", "check.latency_ms > slow_ms")
+            },
+            &["slow_ms".to_string()],
+        )
+        .unwrap();
+        let check = |latency: f64| CheckSnapshot {
+            status: Status::Healthy,
+            latency_ms: Some(latency),
+            critical: false,
+        };
+        let mut snapshot = Snapshot::default();
+        snapshot.set("slow_ms", 100.0);
+        snapshot.checks.insert("a".into(), check(50.0));
+        snapshot.checks.insert("b".into(), check(150.0));
+        let mut memo = EachMemo::default();
+        let holds = |memo: &mut EachMemo, snapshot: &Snapshot| -> Vec<bool> {
+            rule.evaluate(snapshot, &expr::context(snapshot, None), memo)
+                .into_iter()
+                .map(|(_, o)| matches!(o, Outcome::Value { holds: true, .. }))
+                .collect()
+        };
+        assert_eq!(holds(&mut memo, &snapshot), [false, true]);
+        assert_eq!(memo.items.len(), 2);
+        // One check changes: its outcome follows, the other's is kept.
+        snapshot.checks.insert("a".into(), check(120.0));
+        assert_eq!(holds(&mut memo, &snapshot), [true, true]);
+        // Another variable the expression reads changes: every check is evaluated again.
+        snapshot.set("slow_ms", 130.0);
+        assert_eq!(holds(&mut memo, &snapshot), [false, true]);
+        // A check that went away is forgotten.
+        snapshot.checks.remove("b");
+        assert_eq!(holds(&mut memo, &snapshot), [false]);
+        assert_eq!(memo.items.len(), 1);
+    }
+
+    #[test]
     fn closures_evaluate_and_panics_are_errors() {
         let mut snapshot = Snapshot::default();
         snapshot.set("cpu_percent", 85.0);
-        let context = expr::context(&snapshot);
+        let context = expr::context(&snapshot, None);
         let closure = Rule::from_fn("queue", Severity::Warning, |s| {
             s.get("cpu_percent").map(|v| RuleValue {
                 holds: v > 50.0,
@@ -799,7 +897,7 @@ mod tests {
             })
         });
         assert_eq!(
-            closure.evaluate(&snapshot, &context)[0].1,
+            closure.evaluate(&snapshot, &context, &mut EachMemo::default())[0].1,
             Outcome::Value {
                 holds: true,
                 value: Some(85.0)
@@ -807,12 +905,17 @@ mod tests {
         );
         let empty = Snapshot::default();
         assert_eq!(
-            closure.evaluate(&empty, &expr::context(&empty))[0].1,
+            closure.evaluate(
+                &empty,
+                &expr::context(&empty, None),
+                &mut EachMemo::default()
+            )[0]
+            .1,
             Outcome::NoData
         );
         let panicking = Rule::from_fn("bad", Severity::Warning, |_| panic!("bug in a rule"));
         assert_eq!(
-            panicking.evaluate(&snapshot, &context)[0].1,
+            panicking.evaluate(&snapshot, &context, &mut EachMemo::default())[0].1,
             Outcome::Error("the rule's condition panicked".into())
         );
     }

@@ -11,12 +11,14 @@
 //! ```
 
 mod error;
+mod livekit;
 mod locate;
 mod overrides;
 mod schema;
 mod substitute;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use livekit::{LivekitConfig, LivekitWebhookConfig};
 pub use schema::{
     AuthConfig, Config, LimitsConfig, MetricsConfig, Role, ServerConfig, StorageConfig, TokenConfig,
 };

@@ -32,6 +32,9 @@ pub struct Config {
     /// Alert rules and notification channels.
     #[serde(default)]
     pub alerting: mon_alerting::AlertingConfig,
+    /// The LiveKit webhook receiver (keys default to the first `livekit` check's).
+    #[serde(default)]
+    pub livekit: crate::LivekitConfig,
 }
 
 /// `server:` — the HTTP API, dashboard and health endpoints.
@@ -281,6 +284,7 @@ impl Config {
         for (key, message) in self.logging.validate() {
             errors.push((format!("logging.{key}"), message));
         }
+        errors.extend(self.validate_livekit());
         errors
     }
 

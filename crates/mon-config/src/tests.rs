@@ -251,3 +251,42 @@ fn the_example_config_is_valid() {
             .any(|r| r.expr == "avg_api_latency_ms > 5000")
     );
 }
+
+#[test]
+fn the_livekit_example_config_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/livekit.yaml");
+    let config =
+        Config::load(Some(&path), &Environment::default()).unwrap_or_else(|e| panic!("{e}"));
+    let kinds: Vec<&str> = config.checks.iter().map(|c| c.kind.name()).collect();
+    assert_eq!(kinds, ["livekit", "prometheus"]);
+    // Seed 000's rules, as written.
+    for expr in [
+        "avg_api_latency_ms > 5000",
+        "connection_success_rate < 0.8",
+        "room_creation_failures > 5",
+        "active_rooms > 100",
+    ] {
+        assert!(
+            config.alerting.rules.iter().any(|r| r.expr == expr),
+            "{expr} missing"
+        );
+    }
+    let (key, secret) = config.livekit_webhook_keys().expect("webhook keys");
+    assert_eq!((key.as_str(), secret.expose()), ("devkey", "secret"));
+}
+
+#[test]
+fn livekit_webhook_keys_default_to_the_first_livekit_check() {
+    let yaml = "checks:\n  - { name: lk, type: livekit, url: 'https://lk.example', api_key: k1, api_secret: s1 }\n";
+    let config = load_text(yaml, "mon.yaml", &env()).unwrap();
+    let (key, secret) = config.livekit_webhook_keys().unwrap();
+    assert_eq!((key.as_str(), secret.expose()), ("k1", "s1"));
+    assert!(Config::builtin().unwrap().livekit_webhook_keys().is_none());
+    assert!(
+        load(
+            "livekit:\n  webhook: { api_key: '', api_secret: x }\n",
+            &env()
+        )
+        .contains("livekit.webhook.api_key")
+    );
+}

@@ -9,8 +9,10 @@ mod command;
 mod dns;
 mod heartbeat;
 pub(crate) mod http;
+pub(crate) mod livekit;
 mod mysql;
 mod postgres;
+mod prometheus;
 mod redis;
 mod system;
 mod tcp;
@@ -21,8 +23,11 @@ pub use dns::DnsCheckConfig;
 pub(crate) use heartbeat::Heartbeats;
 pub use heartbeat::{HeartbeatCheckConfig, HeartbeatSignal};
 pub use http::{HttpCheckConfig, StatusRange};
+pub use livekit::token as livekit_token;
+pub use livekit::{LivekitCheckConfig, LivekitService};
 pub use mysql::MysqlCheckConfig;
 pub use postgres::PostgresCheckConfig;
+pub use prometheus::{Aggregate, PrometheusCheckConfig, SeriesMapping};
 pub use redis::RedisCheckConfig;
 pub use system::SystemCheckConfig;
 pub use tcp::TcpCheckConfig;
@@ -60,6 +65,10 @@ pub enum CheckKind {
     Heartbeat(HeartbeatCheckConfig),
     /// `type: command`: runs a program; healthy on exit status 0.
     Command(CommandCheckConfig),
+    /// `type: livekit`: LiveKit's services over Twirp, with rooms and participants.
+    Livekit(LivekitCheckConfig),
+    /// `type: prometheus`: scrapes a metrics endpoint into snapshot variables.
+    Prometheus(PrometheusCheckConfig),
 }
 
 impl CheckKind {
@@ -76,6 +85,8 @@ impl CheckKind {
             CheckKind::System(config) => config,
             CheckKind::Heartbeat(config) => config,
             CheckKind::Command(config) => config,
+            CheckKind::Livekit(config) => config,
+            CheckKind::Prometheus(config) => config,
         }
     }
 

@@ -15,7 +15,7 @@
 //!   `heartbeat` checks.
 //!
 //! The kinds: `http`, `tcp`, `dns`, `tls_certificate`, `redis`, `postgres`,
-//! `mysql`, `system`, `heartbeat`, `command` (docs/checks.md), plus any
+//! `mysql`, `system`, `heartbeat`, `command`, `livekit`, `prometheus` (docs/checks.md), plus any
 //! [`HealthCheck`](mon_core::HealthCheck) added with [`Scheduler::add`].
 //!
 //! Mounting the health endpoints in an application:
@@ -57,9 +57,10 @@ mod test_support;
 
 pub use aggregate::{HealthSummary, health_percentage, overall_status};
 pub use checks::{
-    CheckKind, CommandCheckConfig, DnsCheckConfig, HeartbeatCheckConfig, HeartbeatSignal,
-    HttpCheckConfig, MysqlCheckConfig, PostgresCheckConfig, RedisCheckConfig, StatusRange,
-    SystemCheckConfig, TcpCheckConfig, TlsCertificateCheckConfig,
+    Aggregate, CheckKind, CommandCheckConfig, DnsCheckConfig, HeartbeatCheckConfig,
+    HeartbeatSignal, HttpCheckConfig, LivekitCheckConfig, LivekitService, MysqlCheckConfig,
+    PostgresCheckConfig, PrometheusCheckConfig, RedisCheckConfig, SeriesMapping, StatusRange,
+    SystemCheckConfig, TcpCheckConfig, TlsCertificateCheckConfig, livekit_token,
 };
 pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
 pub use error::HealthError;

@@ -1,5 +1,5 @@
 //! The axum health router (`/health`, `/health/live`, `/health/ready`, `/health/detailed`,
-//! `/health/checks/{name}`) and the heartbeat ping router (`POST /api/v1/heartbeat/{name}`).
+//! `/health/checks/{name}`, `/health/livekit`) and the heartbeat ping router (`POST /api/v1/heartbeat/{name}`).
 
 use crate::{HealthError, HealthRegistry, HeartbeatSignal};
 use axum::extract::{Path, State};
@@ -19,6 +19,7 @@ use serde_json::json;
 /// | `GET /health/ready` | 200 `{"ready":true}` once every check has run, else 503 with the `pending` checks |
 /// | `GET /health/detailed` | summary plus every check; 200 or 503 like `/health` |
 /// | `GET /health/checks/{name}` | one check; 404 `{"error":{"code":"not_found",...}}` if there is none |
+/// | `GET /health/livekit` | the `livekit` checks: status, per-service status, rooms and participants; 200 or 503 like `/health`, 404 without a `livekit` check |
 ///
 /// Mount it with `.merge(mon_health::router(registry))`.
 pub fn router(registry: HealthRegistry) -> Router {
@@ -28,6 +29,7 @@ pub fn router(registry: HealthRegistry) -> Router {
         .route("/health/ready", get(ready))
         .route("/health/detailed", get(detailed))
         .route("/health/checks/{name}", get(check))
+        .route("/health/livekit", get(livekit))
         .with_state(registry)
 }
 
@@ -111,6 +113,15 @@ async fn detailed(State(registry): State<HealthRegistry>) -> Response {
     let mut detailed = registry.detailed();
     detailed.sections = registry.sections();
     (http_status(detailed.summary.status), Json(detailed)).into_response()
+}
+
+async fn livekit(State(registry): State<HealthRegistry>) -> Response {
+    match crate::checks::livekit::health_view(&registry.checks()) {
+        Some((status, body)) => (http_status(status), Json(body)).into_response(),
+        None => not_found(
+            "no livekit check is configured; add one with `type: livekit` to checks".to_owned(),
+        ),
+    }
 }
 
 async fn check(State(registry): State<HealthRegistry>, Path(name): Path<String>) -> Response {

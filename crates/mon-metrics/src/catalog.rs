@@ -92,6 +92,9 @@ pub const CATALOG: &[VariableInfo] = &[
     var(vars::HEALTH_PERCENTAGE, "percent", Health, "Share of checks whose latest status is healthy."),
     var(vars::HEALTHY_CHECKS, "count", Health, "Number of checks whose latest status is healthy."),
     var(vars::TOTAL_CHECKS, "count", Health, "Number of checks with a result in the snapshot."),
+    var(vars::DEGRADED_CHECKS, "count", Health, "Number of checks whose latest status is degraded."),
+    var(vars::UNHEALTHY_CHECKS, "count", Health, "Number of checks whose latest status is unhealthy."),
+    var(vars::CRITICAL_UNHEALTHY_CHECKS, "count", Health, "Number of checks marked critical whose latest status is unhealthy."),
     // application events (filled by the ingest pipeline)
     var(vars::AVG_API_LATENCY_MS, "milliseconds", Ingest, "Mean API request latency over the rule window."),
     var(vars::P95_API_LATENCY_MS, "milliseconds", Ingest, "95th percentile API request latency over the rule window."),

@@ -40,6 +40,13 @@
 //! publishes to the hub under [`HOST_SOURCE`], and updates the [`HostMetrics`]
 //! gauges, which [`encode_openmetrics`] writes as OpenMetrics text for `GET /metrics`
 //! (served with [`OPENMETRICS_CONTENT_TYPE`]).
+//!
+//! # LiveKit
+//!
+//! [`LivekitMetrics`] counts verified LiveKit webhooks (rooms, participants, aborted
+//! connections, egress failures, room durations) and room-creation errors, for
+//! `/metrics` (`mon_livekit_*`) and the snapshot (`connection_success_rate`,
+//! `room_creation_failures`, ...) under [`LIVEKIT_SOURCE`].
 
 mod catalog;
 mod error;

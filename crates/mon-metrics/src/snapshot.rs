@@ -103,9 +103,18 @@ struct HubState {
 }
 
 impl HubState {
-    fn replace_source(&mut self, source: &str, values: BTreeMap<String, f64>) {
+    /// Replaces `source`'s values; false (and nothing done) when they are the same.
+    fn replace_source(&mut self, source: &str, values: BTreeMap<String, f64>) -> bool {
+        if self
+            .sources
+            .get(source)
+            .is_some_and(|(_, old)| *old == values)
+        {
+            return false;
+        }
         self.seq += 1;
         self.sources.insert(source.to_owned(), (self.seq, values));
+        true
     }
 
     fn merged(&self) -> Snapshot {
@@ -141,22 +150,25 @@ impl SnapshotHub {
     }
 
     /// Replaces every value published earlier under `source` with `values` and
-    /// wakes subscribers. Non-finite values are dropped (see [`Snapshot::set`]);
-    /// an empty `values` withdraws the source.
+    /// wakes subscribers — unless nothing changed: a producer may publish on a timer
+    /// without making every rule re-evaluate. Non-finite values are dropped (see
+    /// [`Snapshot::set`]); an empty `values` withdraws the source.
     pub fn publish_values(&self, source: &str, values: impl IntoIterator<Item = (String, f64)>) {
         let values: BTreeMap<String, f64> =
             values.into_iter().filter(|(_, v)| v.is_finite()).collect();
         self.update(|state| state.replace_source(source, values));
     }
 
-    /// Replaces the checks map and wakes subscribers. Also publishes the variables
+    /// Replaces the checks map and wakes subscribers (unless nothing changed). Also
+    /// publishes the variables
     /// derived from it under source [`CHECKS_SOURCE`]: `health_percentage`,
     /// `healthy_checks` and `total_checks` (absent when there are no checks).
     pub fn set_checks(&self, checks: BTreeMap<String, CheckSnapshot>) {
         let derived = health_values(&checks);
         self.update(|state| {
+            let changed = state.checks != checks;
             state.checks = checks;
-            state.replace_source(CHECKS_SOURCE, derived);
+            state.replace_source(CHECKS_SOURCE, derived) || changed
         });
     }
 
@@ -173,7 +185,7 @@ impl SnapshotHub {
         }
     }
 
-    fn update(&self, change: impl FnOnce(&mut HubState)) {
+    fn update(&self, change: impl FnOnce(&mut HubState) -> bool) {
         // A panic in another thread while holding the lock cannot leave the state
         // half-written (every change is a whole-map replacement), so poisoning is ignored.
         let mut state = self
@@ -181,9 +193,10 @@ impl SnapshotHub {
             .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        change(&mut state);
-        // Sent while the lock is held so that subscribers see publishes in order.
-        self.inner.tx.send_replace(Arc::new(state.merged()));
+        if change(&mut state) {
+            // Sent while the lock is held so that subscribers see publishes in order.
+            self.inner.tx.send_replace(Arc::new(state.merged()));
+        }
     }
 }
 
@@ -193,16 +206,26 @@ fn health_values(checks: &BTreeMap<String, CheckSnapshot>) -> BTreeMap<String, f
     if total == 0 {
         return BTreeMap::new();
     }
-    let healthy = checks
-        .values()
-        .filter(|c| c.status == Status::Healthy)
-        .count();
+    let count = |f: fn(&CheckSnapshot) -> bool| checks.values().filter(|c| f(c)).count() as f64;
+    let healthy = count(|c| c.status == Status::Healthy);
     BTreeMap::from([
         (vars::TOTAL_CHECKS.to_owned(), total as f64),
-        (vars::HEALTHY_CHECKS.to_owned(), healthy as f64),
+        (vars::HEALTHY_CHECKS.to_owned(), healthy),
+        (
+            vars::DEGRADED_CHECKS.to_owned(),
+            count(|c| c.status == Status::Degraded),
+        ),
+        (
+            vars::UNHEALTHY_CHECKS.to_owned(),
+            count(|c| c.status == Status::Unhealthy),
+        ),
+        (
+            vars::CRITICAL_UNHEALTHY_CHECKS.to_owned(),
+            count(|c| c.critical && c.status == Status::Unhealthy),
+        ),
         (
             vars::HEALTH_PERCENTAGE.to_owned(),
-            healthy as f64 * 100.0 / total as f64,
+            healthy * 100.0 / total as f64,
         ),
     ])
 }

@@ -42,6 +42,12 @@ pub const HEALTH_PERCENTAGE: &str = "health_percentage";
 pub const HEALTHY_CHECKS: &str = "healthy_checks";
 /// Number of checks in the snapshot.
 pub const TOTAL_CHECKS: &str = "total_checks";
+/// Number of checks whose last status is degraded.
+pub const DEGRADED_CHECKS: &str = "degraded_checks";
+/// Number of checks whose last status is unhealthy.
+pub const UNHEALTHY_CHECKS: &str = "unhealthy_checks";
+/// Number of checks marked critical whose last status is unhealthy.
+pub const CRITICAL_UNHEALTHY_CHECKS: &str = "critical_unhealthy_checks";
 
 /// Mean API request latency over the rule window, milliseconds.
 pub const AVG_API_LATENCY_MS: &str = "avg_api_latency_ms";

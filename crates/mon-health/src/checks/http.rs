@@ -68,6 +68,14 @@ pub struct HttpCheckConfig {
     /// 3xx answer is judged like any other status code.
     #[serde(default = "defaults::yes")]
     pub follow_redirects: bool,
+    /// Whether to keep the connection open between runs and reuse it (default
+    /// `false`). By default every run opens a fresh connection, so the latency
+    /// includes connecting (and the TLS handshake) and a server that stopped accepting
+    /// connections is noticed. With `true`, a run reuses the previous run's connection
+    /// while the server keeps it open: less work for mon and the server, and the
+    /// latency is then the request alone.
+    #[serde(default)]
+    pub keep_alive: bool,
 }
 
 /// The defaults of [`HttpCheckConfig`], in one place.
@@ -96,6 +104,7 @@ impl HttpCheckConfig {
             max_latency: None,
             verify_tls: defaults::yes(),
             follow_redirects: defaults::yes(),
+            keep_alive: false,
         }
     }
 }
@@ -207,13 +216,19 @@ impl KindConfig for HttpCheckConfig {
         } else {
             reqwest::redirect::Policy::none()
         };
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(ctx.timeout)
-            .connect_timeout(ctx.timeout)
+            .connect_timeout(ctx.timeout);
+        let builder = if self.keep_alive {
+            // One idle connection, kept for as long as the server keeps it.
+            builder.pool_max_idle_per_host(1).pool_idle_timeout(None)
+        } else {
             // Every run opens a fresh connection, so the latency includes the
             // connect (and TLS handshake) and a server that stopped accepting
             // connections is noticed even if an old keep-alive one still works.
-            .pool_max_idle_per_host(0)
+            builder.pool_max_idle_per_host(0)
+        };
+        let client = builder
             .danger_accept_invalid_certs(!self.verify_tls)
             // Hands the server's certificate to the check, for its expiry date.
             .tls_info(true)
@@ -748,6 +763,48 @@ mod tests {
 
     async fn probe(url: String, tweak: impl FnOnce(&mut HttpCheckConfig)) -> CheckOutcome {
         build(&url, Duration::from_secs(5), tweak).check().await
+    }
+
+    #[tokio::test]
+    async fn keep_alive_reuses_the_connection_and_the_default_does_not() {
+        use axum::extract::ConnectInfo;
+        use std::collections::BTreeSet;
+        use std::sync::Mutex;
+        let peers = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&peers);
+        let app = Router::new().route(
+            "/ok",
+            get(
+                move |ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                    seen.lock().unwrap().push(peer);
+                    "fine"
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        });
+        let url = format!("http://{addr}/ok");
+        for keep_alive in [false, true] {
+            peers.lock().unwrap().clear();
+            let check = build(&url, Duration::from_secs(5), |h| h.keep_alive = keep_alive);
+            for _ in 0..3 {
+                let outcome = check.check().await;
+                assert_eq!(outcome.status, Status::Healthy, "{outcome:?}");
+            }
+            let connections: BTreeSet<SocketAddr> = peers.lock().unwrap().iter().copied().collect();
+            assert_eq!(
+                connections.len(),
+                if keep_alive { 1 } else { 3 },
+                "keep_alive {keep_alive}: {connections:?}"
+            );
+        }
     }
 
     #[tokio::test]

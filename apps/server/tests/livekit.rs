@@ -1,0 +1,388 @@
+//! LiveKit in the server: `POST /api/v1/webhooks/livekit` accepts only a correctly signed
+//! webhook (and records nothing otherwise), LK1301 errors and forwarded `livekit` events
+//! feed the snapshot, and check-reported variables (a `prometheus` scrape) reach it too.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{call, call_json};
+use mon_config::{Config, Environment, load_text};
+use mon_health::livekit_token::{body_sha256, webhook_token};
+use mon_server::App;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant, SystemTime};
+use tower::ServiceExt;
+
+const KEY: &str = "APIwebhookKey";
+const SECRET: &str = "webhook-secret-abcdef0123456789";
+const ADMIN: &str = "admin-token-123";
+const INGEST: &str = "ingest-token-789";
+
+const CONFIG: &str = "
+server:
+  listen: 127.0.0.1:0
+  self_check: false
+  auth:
+    tokens:
+      - { name: ops, token: admin-token-123, role: admin }
+      - { name: agent, token: ingest-token-789, role: ingest }
+storage:
+  path: {dir}/mon.db
+metrics:
+  host: false
+{extra}
+";
+
+async fn app(dir: &tempfile::TempDir, extra: &str) -> App {
+    let text = CONFIG
+        .replace("{dir}", &dir.path().display().to_string())
+        .replace("{extra}", extra);
+    let config: Config =
+        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
+    App::start(config).await.expect("app starts")
+}
+
+fn webhook_config() -> String {
+    format!("livekit:\n  webhook:\n    api_key: {KEY}\n    api_secret: {SECRET}\n")
+}
+
+/// Posts `body` to the webhook endpoint with `authorization` (if any), as LiveKit does.
+async fn post_webhook(app: &App, authorization: Option<&str>, body: &str) -> (StatusCode, Value) {
+    let mut request = Request::post("/api/v1/webhooks/livekit")
+        .header("content-type", "application/webhook+json");
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let response = app
+        .router()
+        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn snapshot(app: &App) -> Value {
+    let (status, body) = call(app, "GET", "/api/v1/snapshot", Some(ADMIN)).await;
+    assert_eq!(status, StatusCode::OK);
+    body
+}
+
+async fn metrics_text(app: &App) -> String {
+    let response = app
+        .router()
+        .oneshot(
+            Request::get("/metrics")
+                .header("authorization", format!("Bearer {ADMIN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn joined(identity: &str) -> String {
+    json!({
+        "event": "participant_joined",
+        "room": {"sid": "RM_1", "name": "support", "creationTime": "1700000000"},
+        "participant": {"sid": "PA_1", "identity": identity, "joinedAt": "1700000005"},
+        "id": "EV_1",
+        "createdAt": "1700000005"
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn only_a_correctly_signed_webhook_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, &webhook_config()).await;
+    let body = joined("caller");
+    let now = SystemTime::now();
+    let good = webhook_token(KEY, SECRET, body.as_bytes(), now).unwrap();
+
+    // Valid: accepted without any bearer token (the signature is the authentication).
+    let (status, answer) = post_webhook(&app, Some(&good), &body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"accepted": true, "event": "participant_joined"})
+    );
+    let snap = snapshot(&app).await;
+    assert_eq!(snap["values"]["participants_joined"], 1.0, "{snap}");
+    assert_eq!(snap["values"]["connection_success_rate"], 1.0, "{snap}");
+    assert_eq!(snap["livekit"]["participants_joined"], 1, "{snap}");
+
+    // Everything else: 401 and nothing recorded.
+    let altered = joined("intruder");
+    let cases: Vec<(&str, Option<String>, &str)> = vec![
+        (
+            "wrong secret",
+            Some(webhook_token(KEY, "another-secret", body.as_bytes(), now).unwrap()),
+            &body,
+        ),
+        (
+            "wrong key",
+            Some(webhook_token("APIother", SECRET, body.as_bytes(), now).unwrap()),
+            &body,
+        ),
+        ("body altered after signing", Some(good.clone()), &altered),
+        (
+            "expired token",
+            Some(
+                webhook_token(
+                    KEY,
+                    SECRET,
+                    body.as_bytes(),
+                    now - Duration::from_secs(10 * 60),
+                )
+                .unwrap(),
+            ),
+            &body,
+        ),
+        ("missing header", None, &body),
+        ("Bearer prefix", Some(format!("Bearer {good}")), &body),
+        (
+            "bearer token of mon",
+            Some(format!("Bearer {ADMIN}")),
+            &body,
+        ),
+        ("garbage", Some("not.a.jwt".to_owned()), &body),
+    ];
+    for (what, authorization, body) in &cases {
+        let (status, answer) = post_webhook(&app, authorization.as_deref(), body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {answer}");
+        assert_eq!(answer["error"]["code"], "unauthorized", "{what}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(!message.contains(SECRET), "{what}: {message}");
+    }
+    let snap = snapshot(&app).await;
+    assert_eq!(
+        snap["values"]["participants_joined"], 1.0,
+        "nothing more recorded: {snap}"
+    );
+    assert_eq!(snap["livekit"]["events"], 1, "{snap}");
+    let text = metrics_text(&app).await;
+    assert!(
+        text.contains("mon_livekit_participants_joined_total 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mon_livekit_webhook_events_total{event=\"participant_joined\"} 1"),
+        "{text}"
+    );
+
+    // The body hash claim is what ties the token to the body.
+    assert_eq!(body_sha256(body.as_bytes()).len(), 44);
+}
+
+#[tokio::test]
+async fn webhooks_update_rooms_aborts_egress_and_durations() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, &webhook_config()).await;
+    let events = [
+        json!({"event": "room_started", "room": {"sid": "RM_9", "name": "sales", "creationTime": "1700000000"}, "createdAt": "1700000000"}),
+        json!({"event": "participant_joined", "room": {"sid": "RM_9"}, "participant": {"identity": "a"}}),
+        json!({"event": "participant_joined", "room": {"sid": "RM_9"}, "participant": {"identity": "b"}}),
+        json!({"event": "participant_joined", "room": {"sid": "RM_9"}, "participant": {"identity": "c"}}),
+        json!({"event": "participant_connection_aborted", "room": {"sid": "RM_9"}, "participant": {"identity": "d"}}),
+        json!({"event": "participant_left", "room": {"sid": "RM_9"}, "participant": {"identity": "a"}}),
+        json!({"event": "egress_ended", "egressInfo": {"egressId": "EG_1", "status": "EGRESS_FAILED", "error": "upload failed"}}),
+        json!({"event": "room_finished", "room": {"sid": "RM_9", "name": "sales", "creationTime": "1700000000"}, "createdAt": "1700000090"}),
+    ];
+    for event in &events {
+        let body = event.to_string();
+        let token = webhook_token(KEY, SECRET, body.as_bytes(), SystemTime::now()).unwrap();
+        let (status, answer) = post_webhook(&app, Some(&token), &body).await;
+        assert_eq!(status, StatusCode::OK, "{event}: {answer}");
+    }
+    let values = snapshot(&app).await["values"].clone();
+    for (name, want) in [
+        ("rooms_started", 1.0),
+        ("rooms_finished", 1.0),
+        ("participants_joined", 3.0),
+        ("participants_left", 1.0),
+        ("participants_aborted", 1.0),
+        ("egress_failures", 1.0),
+        ("connection_success_rate", 0.75),
+        ("avg_room_duration_seconds", 90.0),
+    ] {
+        assert_eq!(values[name].as_f64(), Some(want), "{name}: {values}");
+    }
+    // A signed body that is not a webhook: 400, nothing recorded.
+    let body = "{\"room\": {}}";
+    let token = webhook_token(KEY, SECRET, body.as_bytes(), SystemTime::now()).unwrap();
+    let (status, _) = post_webhook(&app, Some(&token), body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn room_creation_errors_and_forwarded_events_reach_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&dir, "").await;
+    let events = json!([
+        {"type": "error", "kind": "LK1301", "message": "room creation failed"},
+        {"type": "error", "kind": "RoomError", "message": "room creation failed", "context": {"error_code": "LK1301"}},
+        {"type": "error", "kind": "LK1302", "message": "room not found"},
+        {"type": "livekit", "event": "participant_joined", "payload": {}},
+        {"type": "livekit", "event": "participant_connection_aborted", "payload": {}},
+    ]);
+    let (status, answer) =
+        call_json(&app, "POST", "/api/v1/events", Some(INGEST), Some(events)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let values = snapshot(&app).await["values"].clone();
+    assert_eq!(values["room_creation_failures"], 2.0, "{values}");
+    assert_eq!(values["connection_success_rate"], 0.5, "{values}");
+    let text = metrics_text(&app).await;
+    assert!(
+        text.contains("mon_livekit_room_creation_failures_total 2"),
+        "{text}"
+    );
+
+    // Without livekit.webhook nor a livekit check, webhooks are refused.
+    let body = joined("x");
+    let token = webhook_token(KEY, SECRET, body.as_bytes(), SystemTime::now()).unwrap();
+    let (status, answer) = post_webhook(&app, Some(&token), &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+}
+
+#[tokio::test]
+async fn webhook_keys_default_to_the_first_livekit_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let extra = format!(
+        "checks:\n  - {{ name: livekit, type: livekit, url: 'http://{closed}', api_key: {KEY}, api_secret: {SECRET}, interval: 1h, timeout: 1s }}\n"
+    );
+    let app = app(&dir, &extra).await;
+    let body = joined("agent");
+    let token = webhook_token(KEY, SECRET, body.as_bytes(), SystemTime::now()).unwrap();
+    let (status, answer) = post_webhook(&app, Some(&token), &body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // The check itself runs against a closed port: /health/livekit shows it down.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (status, answer) = loop {
+        let (status, answer) = call(&app, "GET", "/health/livekit", Some(ADMIN)).await;
+        if answer["services"]["room"].is_object() || Instant::now() > deadline {
+            break (status, answer);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["status"], "unhealthy", "{answer}");
+    assert_eq!(
+        answer["services"]["room"]["status"], "unhealthy",
+        "{answer}"
+    );
+    assert_eq!(
+        answer["services"]["room"]["error_code"], "connect",
+        "{answer}"
+    );
+    assert_eq!(answer["active_rooms"], Value::Null, "{answer}");
+    assert!(!answer.to_string().contains(SECRET));
+}
+
+#[test]
+fn an_empty_webhook_secret_is_a_config_error() {
+    let text = "livekit:\n  webhook:\n    api_key: k\n    api_secret: ${LK_SECRET:-}\n";
+    let err = load_text(text, "mon.yaml", &Environment::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("livekit.webhook.api_secret"), "{err}");
+}
+
+/// A loopback Prometheus endpoint with LiveKit's quality metrics.
+async fn exposition_server() -> std::net::SocketAddr {
+    let text = "# TYPE livekit_quality_score gauge\nlivekit_quality_score{room=\"a\"} 4.2\n# TYPE livekit_jitter_us gauge\nlivekit_jitter_us 12000\n";
+    let app =
+        axum::Router::new().route("/metrics", axum::routing::get(move || async move { text }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+#[tokio::test]
+async fn a_prometheus_scrape_fills_snapshot_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = exposition_server().await;
+    let extra = format!(
+        "checks:\n  - {{ name: lk-metrics, type: prometheus, url: 'http://{addr}/metrics', interval: 1h }}\n"
+    );
+    let app = app(&dir, &extra).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let values = loop {
+        let values = snapshot(&app).await["values"].clone();
+        if values.get("avg_mos").is_some() || Instant::now() > deadline {
+            break values;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(values["avg_mos"], 4.2, "{values}");
+    assert_eq!(values["avg_jitter_ms"], 12.0, "{values}");
+    assert!(
+        values.get("avg_packet_loss").is_none(),
+        "absent series stay absent: {values}"
+    );
+}
+
+#[tokio::test]
+async fn seed_rules_fire_on_webhook_and_error_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "{}alerting:\n  evaluation_interval: 1s\n  default_rules: false\n  rules:\n    - {{ name: Low Success Rate, expr: connection_success_rate < 0.8, severity: error, labels: {{ service: connection }}, cooldown: 10m }}\n    - {{ name: Room Creation Failures, expr: room_creation_failures > 5, severity: critical, labels: {{ service: room }}, cooldown: 5m }}\n",
+        webhook_config()
+    );
+    let app = app(&dir, &extra).await;
+    for event in ["participant_joined", "participant_connection_aborted"] {
+        let body = json!({"event": event, "room": {"sid": "RM_1"}}).to_string();
+        let token = webhook_token(KEY, SECRET, body.as_bytes(), SystemTime::now()).unwrap();
+        assert_eq!(
+            post_webhook(&app, Some(&token), &body).await.0,
+            StatusCode::OK
+        );
+    }
+    let errors: Vec<Value> = (0..6)
+        .map(|i| json!({"type": "error", "kind": "LK1301", "message": format!("room {i} not created")}))
+        .collect();
+    let (status, _) = call_json(
+        &app,
+        "POST",
+        "/api/v1/events",
+        Some(INGEST),
+        Some(Value::Array(errors)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut rules: Vec<String> = Vec::new();
+    while Instant::now() < deadline {
+        let (_, alerts) = call(&app, "GET", "/api/v1/alerts?state=firing", Some(ADMIN)).await;
+        rules = alerts["alerts"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x["rule"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if rules.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    rules.sort();
+    assert_eq!(rules, ["Low Success Rate", "Room Creation Failures"]);
+}

@@ -1,0 +1,173 @@
+//! The `prometheus` check against a loopback server serving a text exposition.
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use mon_core::Status;
+use mon_health::CheckConfig;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+/// A LiveKit-like exposition: histograms for packet loss and jitter, a gauge for quality.
+const EXPOSITION: &str = r#"# HELP livekit_packet_loss_percent Packet loss percentage
+# TYPE livekit_packet_loss_percent histogram
+livekit_packet_loss_percent_bucket{direction="incoming",kind="audio",le="1"} 3
+livekit_packet_loss_percent_bucket{direction="incoming",kind="audio",le="+Inf"} 4
+livekit_packet_loss_percent_sum{direction="incoming",kind="audio"} 6
+livekit_packet_loss_percent_count{direction="incoming",kind="audio"} 4
+livekit_packet_loss_percent_bucket{direction="outgoing",kind="audio",le="1"} 0
+livekit_packet_loss_percent_bucket{direction="outgoing",kind="audio",le="+Inf"} 1
+livekit_packet_loss_percent_sum{direction="outgoing",kind="audio"} 4
+livekit_packet_loss_percent_count{direction="outgoing",kind="audio"} 1
+# HELP livekit_jitter_us Jitter in microseconds
+# TYPE livekit_jitter_us histogram
+livekit_jitter_us_bucket{kind="audio",le="+Inf"} 2
+livekit_jitter_us_sum{kind="audio"} 50000
+livekit_jitter_us_count{kind="audio"} 2
+# HELP livekit_quality_score Connection quality score
+# TYPE livekit_quality_score gauge
+livekit_quality_score{room="a"} 4.5
+livekit_quality_score{room="b"} 3.5
+# TYPE livekit_room_total gauge
+livekit_room_total{node_id="ND_1"} 7
+"#;
+
+async fn serve(body: &'static str, status: StatusCode) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let accepts = Arc::new(Mutex::new(Vec::new()));
+    let seen = accepts.clone();
+    let app = Router::new().route(
+        "/metrics",
+        get(move |headers: HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let accept = headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                seen.lock().unwrap().push(accept.to_owned());
+                (
+                    status,
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    body,
+                )
+                    .into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, accepts)
+}
+
+fn config(addr: SocketAddr, extra: Value) -> CheckConfig {
+    let mut value = json!({"name": "lk-metrics", "type": "prometheus", "url": format!("http://{addr}/metrics")});
+    if let (Value::Object(v), Value::Object(extra)) = (&mut value, extra) {
+        v.extend(extra);
+    }
+    serde_json::from_value(value).unwrap()
+}
+
+#[tokio::test]
+async fn livekit_defaults_map_quality_metrics_to_voice_variables() {
+    let (addr, accepts) = serve(EXPOSITION, StatusCode::OK).await;
+    let outcome = config(addr, json!({})).build().unwrap().check().await;
+    assert_eq!(outcome.status, Status::Healthy, "{outcome:?}");
+    let vars = &outcome.details["variables"];
+    // Packet loss: (6 + 4) / (4 + 1) = 2 % → 0.02; jitter 25000 µs → 25 ms; quality mean 4.0.
+    assert!(
+        (vars["avg_packet_loss"].as_f64().unwrap() - 0.02).abs() < 1e-12,
+        "{vars}"
+    );
+    assert!(
+        (vars["avg_jitter_ms"].as_f64().unwrap() - 25.0).abs() < 1e-9,
+        "{vars}"
+    );
+    assert_eq!(vars["avg_mos"], 4.0, "{vars}");
+    assert_eq!(outcome.details["missing"], json!([]));
+    assert!(
+        outcome.message.contains("3 of 3 series mapped"),
+        "{}",
+        outcome.message
+    );
+    assert!(
+        accepts.lock().unwrap()[0].starts_with("text/plain"),
+        "asks for the text format"
+    );
+}
+
+#[tokio::test]
+async fn chosen_series_with_labels_and_aggregates() {
+    let (addr, _) = serve(EXPOSITION, StatusCode::OK).await;
+    let series = json!({"series": [
+        {"metric": "livekit_packet_loss_percent", "labels": {"direction": "outgoing"}, "variable": "outgoing_loss_percent"},
+        {"metric": "livekit_quality_score", "aggregate": "min", "variable": "worst_quality"},
+        {"metric": "livekit_room_total", "aggregate": "sum", "variable": "livekit_rooms"},
+        {"metric": "livekit_not_there", "variable": "nothing"},
+    ]});
+    let outcome = config(addr, series).build().unwrap().check().await;
+    assert_eq!(outcome.status, Status::Healthy, "{outcome:?}");
+    assert_eq!(
+        outcome.details["variables"],
+        json!({"outgoing_loss_percent": 4.0, "worst_quality": 3.5, "livekit_rooms": 7.0})
+    );
+    assert_eq!(outcome.details["missing"], json!(["livekit_not_there"]));
+}
+
+#[tokio::test]
+async fn errors_and_non_expositions_are_unhealthy() {
+    let (addr, _) = serve(EXPOSITION, StatusCode::SERVICE_UNAVAILABLE).await;
+    let outcome = config(addr, json!({})).build().unwrap().check().await;
+    assert_eq!(outcome.status, Status::Unhealthy);
+    assert!(outcome.message.contains("HTTP 503"), "{}", outcome.message);
+    assert_eq!(outcome.details["variables"], json!({}));
+
+    let (addr, _) = serve("<html>hello</html>\n", StatusCode::OK).await;
+    let outcome = config(addr, json!({})).build().unwrap().check().await;
+    assert_eq!(outcome.status, Status::Unhealthy);
+    assert!(
+        outcome.message.contains("no samples"),
+        "{}",
+        outcome.message
+    );
+}
+
+#[test]
+fn config_errors_name_the_field() {
+    let cases = [
+        (json!({"series": []}), "series"),
+        (
+            json!({"series": [{"metric": "a-b", "variable": "x"}]}),
+            "series[0].metric",
+        ),
+        (
+            json!({"series": [{"metric": "a", "variable": "Bad Name"}]}),
+            "series[0].variable",
+        ),
+        (
+            json!({"series": [{"metric": "a", "variable": "x", "scale": 0.0}]}),
+            "series[0].scale",
+        ),
+        (
+            json!({"series": [{"metric": "a", "variable": "x"}, {"metric": "b", "variable": "x"}]}),
+            "series[1].variable",
+        ),
+        (json!({"url": "ftp://x/metrics"}), "url"),
+    ];
+    for (change, field) in cases {
+        let mut value =
+            json!({"name": "p", "type": "prometheus", "url": "http://127.0.0.1:6789/metrics"});
+        if let (Value::Object(v), Value::Object(c)) = (&mut value, change) {
+            v.extend(c);
+        }
+        let config: CheckConfig = serde_json::from_value(value).unwrap();
+        match config.validate() {
+            Err(mon_health::HealthError::InvalidConfig { field: got, .. }) => {
+                assert_eq!(got, field)
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+}
