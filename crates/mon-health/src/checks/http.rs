@@ -10,10 +10,10 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::json;
 use serde_json_path::JsonPath;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::error::Error as _;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -211,31 +211,13 @@ impl KindConfig for HttpCheckConfig {
             .map_err(|e| build_error(e.to_string()))?;
         let json = parse_json_paths(&self.json).map_err(|(_, message)| build_error(message))?;
         let headers = parse_headers(&self.headers).map_err(|(_, message)| build_error(message))?;
-        let redirect = if self.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        };
-        let builder = reqwest::Client::builder()
-            .timeout(ctx.timeout)
-            .connect_timeout(ctx.timeout);
-        let builder = if self.keep_alive {
-            // One idle connection, kept for as long as the server keeps it.
-            builder.pool_max_idle_per_host(1).pool_idle_timeout(None)
-        } else {
-            // Every run opens a fresh connection, so the latency includes the
-            // connect (and TLS handshake) and a server that stopped accepting
-            // connections is noticed even if an old keep-alive one still works.
-            builder.pool_max_idle_per_host(0)
-        };
-        let client = builder
-            .danger_accept_invalid_certs(!self.verify_tls)
-            // Hands the server's certificate to the check, for its expiry date.
-            .tls_info(true)
-            .redirect(redirect)
-            .user_agent(concat!("mon-health/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| build_error(error_chain(&e)))?;
+        let client = ClientSettings {
+            verify_tls: self.verify_tls,
+            follow_redirects: self.follow_redirects,
+            keep_alive: self.keep_alive,
+        }
+        .shared_client()
+        .map_err(|e| build_error(error_chain(&e)))?;
         Ok(Arc::new(HttpCheck {
             client,
             method,
@@ -250,6 +232,54 @@ impl KindConfig for HttpCheckConfig {
             max_latency: self.max_latency,
             timeout: ctx.timeout,
         }))
+    }
+}
+
+/// The settings in which HTTP clients differ. Checks with the same settings share one
+/// client — its TLS configuration and connection pool — so that a thousand checks do
+/// not hold a thousand of each; the timeout is set on each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ClientSettings {
+    verify_tls: bool,
+    follow_redirects: bool,
+    keep_alive: bool,
+}
+
+/// How long an idle kept-alive connection is kept for the next run.
+const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(300);
+
+impl ClientSettings {
+    /// The process's client for these settings, built on first use.
+    fn shared_client(self) -> Result<reqwest::Client, reqwest::Error> {
+        static CLIENTS: LazyLock<Mutex<HashMap<ClientSettings, reqwest::Client>>> =
+            LazyLock::new(Mutex::default);
+        let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = clients.get(&self) {
+            return Ok(client.clone());
+        }
+        let builder = if self.keep_alive {
+            // Idle connections are kept (per host) for the next run of any check.
+            reqwest::Client::builder().pool_idle_timeout(KEEP_ALIVE_IDLE)
+        } else {
+            // Every run opens a fresh connection, so the latency includes the
+            // connect (and TLS handshake) and a server that stopped accepting
+            // connections is noticed even if an old keep-alive one still works.
+            reqwest::Client::builder().pool_max_idle_per_host(0)
+        };
+        let redirect = if self.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let client = builder
+            .danger_accept_invalid_certs(!self.verify_tls)
+            // Hands the server's certificate to the check, for its expiry date.
+            .tls_info(true)
+            .redirect(redirect)
+            .user_agent(concat!("mon-health/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        clients.insert(self, client.clone());
+        Ok(client)
     }
 }
 
@@ -495,6 +525,7 @@ impl HttpCheck {
         let mut request = self
             .client
             .request(self.method.clone(), self.url.clone())
+            .timeout(self.timeout)
             .headers(self.headers.clone());
         if let Some(body) = &self.body {
             request = request.body(body.clone());
