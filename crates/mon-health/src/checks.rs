@@ -107,6 +107,21 @@ pub(crate) struct BuildContext<'a> {
     pub(crate) heartbeats: &'a Heartbeats,
 }
 
+/// The error and its sources, `: `-separated, each part once (pass a reqwest error
+/// `without_url()`: its text would otherwise carry the URL and its secrets).
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// Implemented by every kind's config struct.
 pub(crate) trait KindConfig {
     /// The kind's name as written after `type:`.

@@ -33,7 +33,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::time::MissedTickBehavior;
 
 /// The hub source under which LiveKit webhook and room-error variables are published.
 pub const LIVEKIT_SOURCE: &str = "livekit";
@@ -385,17 +384,7 @@ pub fn spawn_livekit_publisher(
     interval: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                () = &mut stop => return,
-                _ = ticker.tick() => metrics.publish(&hub),
-            }
-        }
-    })
+    crate::snapshot::spawn_every(interval, stop, move || metrics.publish(&hub))
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use std::future::Future;
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
-use tokio::time::MissedTickBehavior;
 
 /// The hub source under which [`spawn_publisher`] publishes the recorder's variables.
 pub const INGEST_SOURCE: &str = "ingest";
@@ -241,16 +240,8 @@ pub fn spawn_publisher(
     interval: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                () = &mut stop => return,
-                _ = ticker.tick() => hub.publish_values(INGEST_SOURCE, recorder.snapshot_values()),
-            }
-        }
+    crate::snapshot::spawn_every(interval, stop, move || {
+        hub.publish_values(INGEST_SOURCE, recorder.snapshot_values());
     })
 }
 

@@ -200,6 +200,26 @@ impl SnapshotHub {
     }
 }
 
+/// Calls `publish` at once and then every `interval`, until `stop` completes: the
+/// periodic publishers of the recorders' variables (so that windows age out).
+pub(crate) fn spawn_every(
+    interval: std::time::Duration,
+    stop: impl Future<Output = ()> + Send + 'static,
+    publish: impl Fn() + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => return,
+                _ = ticker.tick() => publish(),
+            }
+        }
+    })
+}
+
 /// The health variables derived from a checks map.
 fn health_values(checks: &BTreeMap<String, CheckSnapshot>) -> BTreeMap<String, f64> {
     let total = checks.len();

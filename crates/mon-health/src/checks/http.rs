@@ -1,7 +1,7 @@
 //! `type: http`: requests a URL and judges the status code, the body and the latency.
 
 use super::tls::CertificateFacts;
-use super::{BuildContext, KindConfig};
+use super::{BuildContext, KindConfig, error_chain};
 use crate::HealthError;
 use chrono::Utc;
 use mon_core::{CheckOutcome, HealthCheck, Status, async_trait};
@@ -457,20 +457,6 @@ fn looks_secret(key: &str) -> bool {
     ];
     let key = key.to_ascii_lowercase();
     SECRET_WORDS.iter().any(|word| key.contains(word))
-}
-
-/// The error and its sources, `: `-separated, without the URL reqwest puts in its own text.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 /// Formats a latency for messages: `3.2ms`, `1.25s`.

@@ -252,14 +252,7 @@ impl PrometheusCheck {
                 mon_core::duration::format(self.timeout)
             )
         } else {
-            let e = e.without_url();
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text = format!("{text}: {s}");
-                source = s.source();
-            }
-            text
+            crate::checks::error_chain(&e.without_url())
         }
     }
 }

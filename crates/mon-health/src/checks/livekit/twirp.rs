@@ -152,14 +152,7 @@ fn transport(e: reqwest::Error) -> TwirpError {
     if e.is_timeout() {
         TwirpError::Timeout
     } else {
-        let e = e.without_url();
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            text = format!("{text}: {s}");
-            source = s.source();
-        }
-        TwirpError::Connect(text)
+        TwirpError::Connect(crate::checks::error_chain(&e.without_url()))
     }
 }
 
