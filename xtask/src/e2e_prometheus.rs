@@ -1,7 +1,8 @@
 //! e2e step: application events pushed to the real mon-server reach the Debian
 //! `prometheus` (scraping `/metrics`, queried through its HTTP API) and the Debian
 //! `prometheus-pushgateway` (mon's Pushgateway exporter); `promtool check metrics` stays
-//! clean with the application families present.
+//! clean with the application families present; every PromQL target of the dashboards'
+//! Grafana exports evaluates in that Prometheus.
 
 use super::{Server, TempDir, apt_install, free_port, http_get, http_get_accepting, project_root};
 use anyhow::{Context, Result, bail};
@@ -150,6 +151,8 @@ pub(crate) fn prometheus() -> Result<()> {
         },
     )?;
 
+    grafana_queries_evaluate(server.port, prom_port)?;
+
     // The Pushgateway holds what mon pushed, under job="mon-e2e".
     wait_for(
         "the pushed metrics in the Pushgateway",
@@ -171,4 +174,60 @@ pub(crate) fn prometheus() -> Result<()> {
     }
     eprintln!("e2e: Prometheus scrapes mon's series; the Pushgateway received mon's push");
     Ok(())
+}
+
+/// Every PromQL target of every built-in dashboard's Grafana export evaluates in the real
+/// Prometheus (a syntax or type error there is an `"status":"error"` answer).
+fn grafana_queries_evaluate(mon_port: u16, prom_port: u16) -> Result<()> {
+    let ids = [
+        "system_overview",
+        "api_performance",
+        "ai_services",
+        "infrastructure",
+        "calls_voice_quality",
+        "livekit",
+    ];
+    let mut count = 0;
+    for id in ids {
+        let path = format!("/api/v1/dashboards/{id}/grafana");
+        let (status, body) = http_call(mon_port, "GET", &path, "e2e-ingest-token", "")?;
+        if status != 200 {
+            bail!("GET {path} answered {status}: {body}");
+        }
+        let dashboard: serde_json::Value =
+            serde_json::from_str(&body).with_context(|| format!("{path} is not JSON"))?;
+        let targets = dashboard["panels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["targets"].as_array().into_iter().flatten());
+        for target in targets {
+            let expr = target["expr"].as_str().context("a target without expr")?;
+            let (status, _, answer) = http_get(
+                prom_port,
+                &format!("/api/v1/query?query={}", percent_encode(expr)),
+            )?;
+            if status != 200 || !answer.contains("\"status\":\"success\"") {
+                bail!("{id}: Prometheus rejected {expr:?} ({status}): {answer}");
+            }
+            count += 1;
+        }
+    }
+    if count < 30 {
+        bail!("only {count} PromQL targets in the Grafana exports");
+    }
+    eprintln!("e2e: all {count} PromQL targets of the Grafana exports evaluate in Prometheus");
+    Ok(())
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, for a query string.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

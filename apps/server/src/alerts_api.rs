@@ -1,6 +1,6 @@
 //! The alerting API: `/api/v1/alerts` (list with filters, stats, get with history,
 //! ack, resolve), `/api/v1/silences` (create, list, expire), `/api/v1/rules`,
-//! `/api/v1/channels` (+ test send), and the seed-compatible `GET /health/alerts`
+//! `/api/v1/channels` (+ test send), and `GET /health/alerts`
 //! and `POST /health/alerts/{id}/resolve`. The auth layer requires admin for every
 //! POST and DELETE here.
 

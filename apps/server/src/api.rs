@@ -32,6 +32,7 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(crate::logs::router(state.clone()))
         .merge(crate::ingest::router(state.clone()))
         .merge(crate::alerts_api::router(state.clone()))
+        .merge(crate::dashboards::router(state.clone()))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             auth,
@@ -39,6 +40,8 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         ))
         // Authenticated by its LiveKit signature instead of a bearer token.
         .merge(crate::livekit::router(state.clone()))
+        // Public by design: only checks marked `public: true` appear.
+        .merge(crate::status_page::router(state.clone()))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -173,6 +176,29 @@ pub(crate) fn parse_since(text: &str) -> Result<DateTime<Utc>, ApiError> {
     let ago = chrono::Duration::from_std(ago)
         .map_err(|_| ApiError::bad_request(format!("since={text:?} is too far back")))?;
     Ok(Utc::now() - ago)
+}
+
+/// `from=` / `to=` of a range query (each RFC 3339 or a duration ago); default the last
+/// hour up to `now`. A range that ends before it starts is 400.
+pub(crate) fn parse_from_to(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let from = match from {
+        Some(t) => parse_since(t)?,
+        None => now - chrono::Duration::hours(1),
+    };
+    let to = match to {
+        Some(t) => parse_since(t)?,
+        None => now,
+    };
+    if to < from {
+        return Err(ApiError::bad_request(format!(
+            "from ({from}) is after to ({to})"
+        )));
+    }
+    Ok((from, to))
 }
 
 pub(crate) fn parse_limit(text: Option<&str>) -> Result<usize, ApiError> {

@@ -69,6 +69,10 @@ pub(crate) struct AppState {
     pub(crate) ingest: crate::ingest::Ingest,
     /// LiveKit webhooks and room-creation errors.
     pub(crate) livekit: crate::livekit::Livekit,
+    /// The built-in dashboards followed by the configured ones.
+    pub(crate) dashboards: Arc<Vec<mon_metrics::DashboardConfig>>,
+    /// Names of the checks marked `public: true`, in config order (status page, badges).
+    pub(crate) public_checks: Arc<Vec<String>>,
 }
 
 /// A started server: its router and its background tasks.
@@ -319,6 +323,15 @@ impl App {
             logs,
             ingest,
             livekit,
+            dashboards: Arc::new(crate::dashboards::all(&config.dashboards)),
+            public_checks: Arc::new(
+                config
+                    .checks
+                    .iter()
+                    .filter(|c| c.public)
+                    .map(|c| c.name.clone())
+                    .collect(),
+            ),
         };
         let auth = auth::Auth::new(
             config.server.auth.tokens.clone(),

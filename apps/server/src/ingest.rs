@@ -554,15 +554,7 @@ async fn series_query(
         })?;
         labels.insert(k.trim().to_owned(), v.trim().to_owned());
     }
-    let now = Utc::now();
-    let from = match q.from.as_deref() {
-        Some(t) => crate::api::parse_since(t)?,
-        None => now - chrono::Duration::hours(1),
-    };
-    let to = match q.to.as_deref() {
-        Some(t) => crate::api::parse_since(t)?,
-        None => now,
-    };
+    let (from, to) = crate::api::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
     let step = q
         .step
         .as_deref()
@@ -572,11 +564,6 @@ async fn series_query(
             })
         })
         .transpose()?;
-    if to < from {
-        return Err(ApiError::bad_request(format!(
-            "from ({from}) is after to ({to})"
-        )));
-    }
     let series = state
         .store
         .query_series(&name, &labels, from, to, step)

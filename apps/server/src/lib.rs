@@ -7,12 +7,14 @@ mod alerts_api;
 mod api;
 mod app;
 mod auth;
+mod dashboards;
 mod error;
 mod ingest;
 mod livekit;
 mod logs;
 mod metrics;
 mod self_check;
+mod status_page;
 mod uptime;
 
 pub use app::{App, StartError, run};

@@ -115,7 +115,7 @@ async fn alerts_fire_notify_and_are_managed_through_the_api() {
     .await;
     assert_eq!(received.lock().unwrap()[0]["alerts"][0]["id"], id.as_str());
 
-    // Seed-compatible summary.
+    // The summary.
     let (status, health) = call(&app, "GET", "/health/alerts", READ, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["summary"]["total_active"], 1);

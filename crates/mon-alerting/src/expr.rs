@@ -3,7 +3,7 @@
 //! is built), the value and threshold shown in alerts, and evaluation against the
 //! snapshot with "no data" kept apart from "false".
 //!
-//! The seeds' rules are CEL as written: `avg_api_latency_ms > 5000`,
+//! The usual voice-agent rules are CEL as written: `avg_api_latency_ms > 5000`,
 //! `connection_success_rate < 0.8`. Richer ones work too:
 //! `error_rate_percent > 10 && request_rate_per_min > 1`,
 //! `checks.api.status == "unhealthy"`, or, with `each: checks`,

@@ -143,7 +143,7 @@ impl RuleConfig {
     }
 }
 
-/// The built-in rules (seed thresholds), on unless `default_rules: false`.
+/// The built-in rules, on unless `default_rules: false`.
 pub fn default_rules() -> Vec<RuleConfig> {
     let rule =
         |name: &str, expr: &str, minutes: u64, severity, summary: &str, description: &str| {
@@ -272,7 +272,7 @@ pub type RuleFn = Arc<dyn Fn(&Snapshot) -> Option<RuleValue> + Send + Sync>;
 pub enum RuleCondition {
     /// A CEL expression from the configuration.
     Expr(Expr),
-    /// A closure (rules written in code, seed style).
+    /// A closure (rules written in code).
     Fn(RuleFn),
 }
 
@@ -414,7 +414,7 @@ impl Rule {
         })
     }
 
-    /// A rule written in code (seed style): fires at once while `condition`
+    /// A rule written in code: fires at once while `condition`
     /// returns a value that holds. Use [`Rule::with_condition`] for `for`, labels
     /// and annotations.
     pub fn from_fn(
@@ -751,7 +751,7 @@ mod tests {
             Err(AlertingError::InvalidExpression { column: 14, .. }) => {}
             other => panic!("{other:?}"),
         }
-        // The seeds' rules build as written.
+        // The usual voice-agent rules build as written.
         for expr in [
             "avg_api_latency_ms > 5000",
             "connection_success_rate < 0.8",

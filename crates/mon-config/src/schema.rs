@@ -35,6 +35,9 @@ pub struct Config {
     /// The LiveKit webhook receiver (keys default to the first `livekit` check's).
     #[serde(default)]
     pub livekit: crate::LivekitConfig,
+    /// Custom dashboards, served beside the built-in ones (docs/dashboards.md).
+    #[serde(default)]
+    pub dashboards: Vec<mon_metrics::DashboardConfig>,
 }
 
 /// `server:` — the HTTP API, dashboard and health endpoints.
@@ -285,6 +288,9 @@ impl Config {
             errors.push((format!("logging.{key}"), message));
         }
         errors.extend(self.validate_livekit());
+        for (key, message) in mon_metrics::validate_dashboards(&self.dashboards) {
+            errors.push((format!("dashboards{key}"), message));
+        }
         errors
     }
 

@@ -259,7 +259,7 @@ fn the_livekit_example_config_is_valid() {
         Config::load(Some(&path), &Environment::default()).unwrap_or_else(|e| panic!("{e}"));
     let kinds: Vec<&str> = config.checks.iter().map(|c| c.kind.name()).collect();
     assert_eq!(kinds, ["livekit", "prometheus"]);
-    // Seed 000's rules, as written.
+    // The usual LiveKit rules, as written.
     for expr in [
         "avg_api_latency_ms > 5000",
         "connection_success_rate < 0.8",

@@ -7,7 +7,7 @@ use std::fmt;
 
 /// How bad an alert is. Ordered: `Info < Warning < Error < Critical`.
 ///
-/// Config also accepts the seeds' other scale: `low` → info, `medium` → warning,
+/// Config also accepts the other common scale: `low` → info, `medium` → warning,
 /// `high` → error. It always serializes to the first scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

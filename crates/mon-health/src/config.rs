@@ -39,6 +39,10 @@ pub struct CheckConfig {
     /// A non-critical check failing only makes the system degraded.
     #[serde(default = "defaults::critical")]
     pub critical: bool,
+    /// Whether the check appears on the public status page (`/status`) and has
+    /// badges (`/badge/{name}/...`), readable without a token (default `false`).
+    #[serde(default)]
+    pub public: bool,
     /// Unhealthy runs in a row before the check is reported unhealthy (default 3).
     /// Until then it keeps its previous status, marked `failing`. The first run
     /// of a check is reported as it is.
@@ -90,7 +94,7 @@ mod defaults {
     }
 }
 
-/// `thresholds:` of a check — seed 001's `HealthThreshold`, judged over the runs
+/// `thresholds:` of a check — a `HealthThreshold`, judged over the runs
 /// of the last `window`. Breaking any limit makes a healthy check degraded.
 ///
 /// ```yaml
@@ -166,6 +170,7 @@ impl CheckConfig {
             interval: defaults::interval(),
             timeout: defaults::timeout(),
             critical: defaults::critical(),
+            public: false,
             failure_threshold: defaults::failure_threshold(),
             success_threshold: defaults::success_threshold(),
             depends_on: Vec::new(),
@@ -400,7 +405,7 @@ mod tests {
         assert_eq!(
             (system.cpu_warning, system.cpu_critical),
             (80.0, 95.0),
-            "seed 004 defaults"
+            "the documented defaults"
         );
         assert_eq!(
             (system.memory_warning, system.memory_critical),

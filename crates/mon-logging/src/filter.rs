@@ -14,7 +14,7 @@ pub const DEFAULT_LEVEL: &str = "info";
 /// 3. `config.level`: the same as `LOG_LEVEL`;
 /// 4. `info`.
 ///
-/// `LOG_LEVEL` and `config.level` accept the Python names the seeds use
+/// `LOG_LEVEL` and `config.level` accept the Python level names too
 /// (`WARNING`, `CRITICAL`) and reject a bare word that is not a level, which
 /// `RUST_LOG` would read as a target name. `env` looks up an environment
 /// variable; pass `&|name| std::env::var(name).ok()` for the real one.

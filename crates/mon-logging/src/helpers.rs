@@ -1,4 +1,4 @@
-//! Domain helpers of the seeds: [`log_api_call`], [`log_room_event`], [`log_sip_event`],
+//! Domain helpers for voice agents: [`log_api_call`], [`log_room_event`], [`log_sip_event`],
 //! [`perf_timer`] (to the performance stream), [`audit_log`] (to the audit stream) and
 //! [`record_error`] (to error tracking).
 

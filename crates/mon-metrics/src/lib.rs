@@ -41,6 +41,12 @@
 //! gauges, which [`encode_openmetrics`] writes as OpenMetrics text for `GET /metrics`
 //! (served with [`OPENMETRICS_CONTENT_TYPE`]).
 //!
+//! # Dashboards
+//!
+//! [`builtin_dashboards`] returns the six built-in dashboards as data ([`DashboardConfig`]:
+//! panels of a [`PanelKind`] reading one variable, with thresholds and a layout);
+//! [`validate_dashboards`] checks custom ones from `mon.yaml`. mon-server serves them.
+//!
 //! # LiveKit
 //!
 //! [`LivekitMetrics`] counts verified LiveKit webhooks (rooms, participants, aborted
@@ -49,6 +55,7 @@
 //! `room_creation_failures`, ...) under [`LIVEKIT_SOURCE`].
 
 mod catalog;
+mod dashboards;
 mod error;
 mod export;
 mod exposition;
@@ -61,6 +68,10 @@ pub mod vars;
 mod window;
 
 pub use catalog::{CATALOG, VariableInfo, VariableSource, lookup};
+pub use dashboards::{
+    BUILTIN_IDS, Colour, DashboardConfig, ENDPOINT_SERIES, PanelConfig, PanelKind,
+    builtin_dashboards, known_metric, validate_dashboards,
+};
 pub use error::MetricsError;
 pub use export::{
     ExportStatus, ExporterState, ExportersConfig, JsonExportConfig, JsonSource, PushgatewayConfig,

@@ -44,7 +44,7 @@ pub struct WindowReport {
     pub jitter_ms: WindowStats,
 }
 
-/// Cumulative call counters (seed 004's call metrics), since mon started.
+/// Cumulative call counters, since mon started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CallTotals {

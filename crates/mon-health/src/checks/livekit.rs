@@ -628,8 +628,8 @@ impl HealthCheck for LivekitCheck {
     }
 }
 
-/// The body of `GET /health/livekit` from the `livekit` checks' latest results (seed 000's
-/// shape): the overall `status`, each service's `status` (`healthy`, `unhealthy` or
+/// The body of `GET /health/livekit` from the `livekit` checks' latest results: the
+/// overall `status`, each service's `status` (`healthy`, `unhealthy` or
 /// `not_configured`) with its latency and error code, and `active_rooms` /
 /// `active_participants`. `None` when no `livekit` check is configured.
 ///

@@ -44,7 +44,7 @@ pub struct SystemCheckConfig {
     pub disk_path: Option<PathBuf>,
 }
 
-/// The defaults, in one place (from the seed's threshold table).
+/// The defaults, in one place (the usual host thresholds).
 impl Default for SystemCheckConfig {
     fn default() -> Self {
         SystemCheckConfig {

@@ -1,0 +1,118 @@
+//! Dashboard API latency: `GET /api/v1/dashboards/{id}?range=24h` over loopback HTTP for
+//! every built-in dashboard, on a store holding a day of samples (every 10 s, rolled up
+//! to 1-minute buckets) for each panel's variable and 10 endpoints.
+//! `cargo bench -p mon-server --bench dashboards`.
+
+// A benchmark's figures are its output.
+#![allow(clippy::print_stdout)]
+
+use mon_config::{Config, Environment, load_text};
+use mon_server::App;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+fn get(port: u16, path: &str) -> (u16, usize) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer bench-token\r\n\r\n"
+    )
+    .expect("write");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read");
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text.len())
+}
+
+/// Writes a day of 10-second samples for every metric the built-in dashboards read,
+/// then rolls them up as the server's maintenance would.
+async fn fill(path: &std::path::Path) {
+    let store = mon_store::Store::open(path, mon_store::StoreOptions::default()).expect("open");
+    let now = chrono::Utc::now();
+    let mut series: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    for d in mon_metrics::builtin_dashboards() {
+        for p in d.panels {
+            let Some(metric) = p.metric else { continue };
+            if metric.starts_with("endpoint_") {
+                for e in 0..10 {
+                    let labels = BTreeMap::from([("endpoint".to_owned(), format!("/api/e{e}"))]);
+                    series.push((metric.clone(), labels));
+                }
+            } else {
+                series.push((metric, BTreeMap::new()));
+            }
+        }
+    }
+    series.sort();
+    series.dedup();
+    for (name, labels) in &series {
+        let samples: Vec<mon_store::Sample> = (0..8640)
+            .map(|i| mon_store::Sample {
+                name: name.clone(),
+                labels: labels.clone(),
+                ts: now - chrono::Duration::seconds(10 * i),
+                value: (i % 100) as f64,
+            })
+            .collect();
+        store
+            .write(mon_store::WriteBatch::from_samples(samples))
+            .await
+            .expect("write");
+    }
+    let policy = mon_store::SeriesPolicy::default();
+    for h in 0..=25 {
+        for m in (0..60).step_by(2) {
+            let at = now - chrono::Duration::hours(h) + chrono::Duration::minutes(m);
+            store.series_maintenance(&policy, at).await.expect("rollup");
+        }
+    }
+    println!("filled {} series x 8,640 samples", series.len());
+    store.close().await.expect("close");
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(fill(&dir.path().join("mon.db")));
+    let text = format!(
+        "server:\n  listen: 127.0.0.1:0\n  self_check: false\n  \
+         auth:\n    tokens:\n      - {{ name: bench, token: bench-token, role: read }}\n\
+         storage:\n  path: {}/mon.db\nmetrics:\n  host: false\n",
+        dir.path().display()
+    );
+    let config: Config = load_text(&text, "bench.yaml", &Environment::default()).expect("config");
+    let (port, app) = runtime.block_on(async {
+        let app = App::start(config).await.expect("app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let router = app.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        (port, app)
+    });
+    for id in mon_metrics::BUILTIN_IDS {
+        let path = format!("/api/v1/dashboards/{id}?range=24h");
+        let mut best = f64::MAX;
+        let mut bytes = 0;
+        for _ in 0..10 {
+            let started = Instant::now();
+            let (status, len) = get(port, &path);
+            assert_eq!(status, 200, "{path}");
+            best = best.min(started.elapsed().as_secs_f64() * 1000.0);
+            bytes = len;
+        }
+        println!("GET {path}: {best:.1} ms (best of 10), {bytes} bytes");
+    }
+    runtime.block_on(app.shutdown());
+}

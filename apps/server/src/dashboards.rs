@@ -1,0 +1,560 @@
+//! `GET /api/v1/dashboards[/{id}[/grafana]]`: the built-in and configured dashboards
+//! with current values, colours and series from the store, and as Grafana JSON.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use mon_metrics::{DashboardConfig, PanelConfig, PanelKind};
+use mon_store::{SeriesPoints, StoreError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The dashboard routes (read role, behind the token layer).
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/dashboards", get(list))
+        .route("/api/v1/dashboards/{id}", get(show))
+        .route("/api/v1/dashboards/{id}/grafana", get(grafana))
+        .with_state(state)
+}
+
+/// The built-in dashboards followed by the configured ones.
+pub(crate) fn all(custom: &[DashboardConfig]) -> Vec<DashboardConfig> {
+    let mut all = mon_metrics::builtin_dashboards();
+    all.extend(custom.iter().cloned());
+    all
+}
+
+fn find<'a>(state: &'a AppState, id: &str) -> Result<&'a DashboardConfig, ApiError> {
+    state.dashboards.iter().find(|d| d.id == id).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no dashboard with id {id:?}; GET /api/v1/dashboards lists them"
+        ))
+    })
+}
+
+async fn list(State(state): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> = state
+        .dashboards
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "title": d.title,
+                "description": d.description,
+                "panels": d.panels.len(),
+                "builtin": mon_metrics::BUILTIN_IDS.contains(&d.id.as_str()),
+                // Definitions are loaded with the configuration, at start.
+                "updated_at": state.started_at,
+            })
+        })
+        .collect();
+    Json(json!({ "dashboards": list }))
+}
+
+/// `?range=` (a duration back from now: `1h`, `24h`, `7d`) or `?from=` / `?to=`
+/// (RFC 3339 or a duration ago); default the last hour.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeQuery {
+    range: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The longest range a dashboard may ask for (the 1-hour rollups' default retention).
+const MAX_RANGE: Duration = Duration::from_secs(90 * 24 * 3600);
+/// Points per series a dashboard answer aims at, whatever the range.
+const POINTS: u32 = 300;
+
+fn parse_range(
+    q: &RangeQuery,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    if let Some(range) = q.range.as_deref() {
+        if q.from.is_some() || q.to.is_some() {
+            return Err(ApiError::bad_request(
+                "give either range= or from=/to=, not both",
+            ));
+        }
+        let length = mon_core::duration::parse(range)
+            .ok()
+            .filter(|d| !d.is_zero() && *d <= MAX_RANGE)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "range={range:?} must be a duration from 1s to 90d (1h, 24h, 7d)"
+                ))
+            })?;
+        let length = chrono::Duration::from_std(length)
+            .map_err(|_| ApiError::bad_request(format!("range={range:?} is too long")))?;
+        return Ok((now - length, now));
+    }
+    crate::api::parse_from_to(q.from.as_deref(), q.to.as_deref(), now)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let dashboard = find(&state, &id)?;
+    let now = Utc::now();
+    let (from, to) = parse_range(&query, now)?;
+    // Under 1 ms (a tiny or empty range): the resolution's own buckets.
+    let step =
+        Some((to - from).to_std().unwrap_or_default() / POINTS).filter(|s| s.as_millis() >= 1);
+    let snapshot = state.hub.current();
+    let mut panels = Vec::with_capacity(dashboard.panels.len());
+    for panel in &dashboard.panels {
+        let mut out = json!({
+            "id": panel.id,
+            "title": panel.title,
+            "description": panel.description,
+            "panel_type": panel.kind,
+            "chart_type": panel.kind,
+            "layout": { "width": panel.width, "height": panel.height },
+            "unit": panel.unit(),
+            "threshold_warning": panel.warning,
+            "threshold_critical": panel.critical,
+        });
+        match panel.kind {
+            PanelKind::StatusGrid => out["checks"] = status_grid(&state),
+            PanelKind::AlertList => out["alerts"] = json!(state.alerts.active_alerts()),
+            _ => {
+                let metric = panel.metric.as_deref().unwrap_or_default();
+                let series = state
+                    .store
+                    .query_series(metric, &panel.labels, from, to, step)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::InvalidInput { reason } => ApiError::bad_request(reason),
+                        e => ApiError::internal("querying dashboard series failed", &e),
+                    })?;
+                let current = panel
+                    .labels
+                    .is_empty()
+                    .then(|| snapshot.get(metric))
+                    .flatten();
+                out["metrics"] = panel_metrics(panel, series, current, snapshot.taken_at);
+            }
+        }
+        panels.push(out);
+    }
+    Ok(Json(json!({
+        "id": dashboard.id,
+        "title": dashboard.title,
+        "description": dashboard.description,
+        "refresh_interval": dashboard.refresh_interval,
+        "created_at": state.started_at,
+        "updated_at": now,
+        "range": { "from": from, "to": to },
+        "panels": panels,
+    })))
+}
+
+/// One entry per series (one per endpoint for a table); a variable without stored
+/// points yet still gets one entry with its current snapshot value.
+fn panel_metrics(
+    panel: &PanelConfig,
+    series: Vec<SeriesPoints>,
+    current: Option<f64>,
+    taken_at: DateTime<Utc>,
+) -> Value {
+    let metric = panel.metric.as_deref().unwrap_or_default();
+    let entry = |labels: &BTreeMap<String, String>,
+                 value: Option<f64>,
+                 timestamp: Option<DateTime<Utc>>,
+                 points: Vec<Value>| {
+        json!({
+            "name": metric,
+            "labels": labels,
+            "value": value,
+            "unit": panel.unit(),
+            "timestamp": timestamp,
+            "chart_type": panel.kind,
+            "color": value.map(|v| panel.colour(v)),
+            "threshold_warning": panel.warning,
+            "threshold_critical": panel.critical,
+            "series": points,
+        })
+    };
+    if series.is_empty() {
+        return json!([entry(
+            &panel.labels,
+            current,
+            current.map(|_| taken_at),
+            Vec::new()
+        )]);
+    }
+    let single = series.len() == 1;
+    let entries: Vec<Value> = series
+        .into_iter()
+        .map(|s| {
+            let last = s.points.last().map(|p| (p.avg, p.ts));
+            // The snapshot is fresher than the last stored point for an unlabelled variable.
+            let (value, ts) = match (single, current) {
+                (true, Some(v)) => (Some(v), Some(taken_at)),
+                _ => (last.map(|l| l.0), last.map(|l| l.1)),
+            };
+            let points: Vec<Value> = s
+                .points
+                .iter()
+                .map(|p| json!({ "ts": p.ts, "value": p.avg, "min": p.min, "max": p.max }))
+                .collect();
+            entry(&s.labels, value, ts, points)
+        })
+        .collect();
+    json!(entries)
+}
+
+fn status_colour(status: mon_core::Status) -> &'static str {
+    match status {
+        mon_core::Status::Healthy => "green",
+        mon_core::Status::Degraded => "yellow",
+        mon_core::Status::Unhealthy => "red",
+        _ => "grey",
+    }
+}
+
+fn status_grid(state: &AppState) -> Value {
+    let checks: Vec<Value> = state
+        .health
+        .detailed()
+        .checks
+        .into_iter()
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "kind": c.kind,
+                "status": c.status,
+                "color": status_colour(c.status),
+                "critical": c.critical,
+                "latency_ms": c.latency_ms,
+                "message": c.message,
+                "uptime": c.uptime,
+            })
+        })
+        .collect();
+    json!(checks)
+}
+
+async fn grafana(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let dashboard = find(&state, &id)?;
+    Ok(Json(grafana_json(dashboard)))
+}
+
+/// The Grafana datasource reference every panel and target uses.
+fn datasource() -> Value {
+    json!({ "type": "prometheus", "uid": "${datasource}" })
+}
+
+/// The dashboard as Grafana JSON (schema version 39) over a Prometheus data source
+/// chosen by the `datasource` template variable.
+pub(crate) fn grafana_json(dashboard: &DashboardConfig) -> Value {
+    let (mut x, mut y, mut row_height) = (0u32, 0u32, 0u32);
+    let mut panels = Vec::new();
+    for (i, panel) in dashboard.panels.iter().enumerate() {
+        let (w, h) = (u32::from(panel.width), u32::from(panel.height));
+        if x + w > 24 {
+            x = 0;
+            y += row_height;
+            row_height = 0;
+        }
+        let grid = json!({ "x": x, "y": y, "w": w, "h": h });
+        x += w;
+        row_height = row_height.max(h);
+        panels.push(grafana_panel(&dashboard.id, panel, i + 1, grid));
+    }
+    json!({
+        "uid": format!("mon-{}", dashboard.id).chars().take(40).collect::<String>(),
+        "title": format!("mon: {}", dashboard.title),
+        "description": dashboard.description,
+        "tags": ["mon"],
+        "timezone": "browser",
+        "editable": true,
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": format!("{}s", dashboard.refresh_interval),
+        "time": { "from": "now-6h", "to": "now" },
+        "templating": { "list": [{
+            "name": "datasource",
+            "label": "Prometheus",
+            "type": "datasource",
+            "query": "prometheus",
+            "current": {},
+            "hide": 0,
+            "refresh": 1,
+            "regex": "",
+            "options": [],
+        }]},
+        "annotations": { "list": [] },
+        "panels": panels,
+    })
+}
+
+fn grafana_unit(unit: &str) -> &'static str {
+    match unit {
+        "percent" => "percent",
+        "ratio" => "percentunit",
+        "bytes" => "bytes",
+        "bytes_per_second" => "Bps",
+        "milliseconds" => "ms",
+        "seconds" => "s",
+        "usd" => "currencyUSD",
+        _ => "short",
+    }
+}
+
+fn grafana_panel(dashboard: &str, panel: &PanelConfig, id: usize, grid: Value) -> Value {
+    let base = |kind: &str| {
+        json!({
+            "id": id,
+            "type": kind,
+            "title": panel.title,
+            "description": panel.description,
+            "gridPos": grid,
+        })
+    };
+    match panel.kind {
+        PanelKind::AlertList => {
+            let mut p = base("alertlist");
+            p["options"] =
+                json!({ "stateFilter": { "firing": true, "pending": true }, "maxItems": 20 });
+            p
+        }
+        PanelKind::StatusGrid => {
+            let mut p = base("stat");
+            p["datasource"] = datasource();
+            p["targets"] = json!([{ "refId": "A", "datasource": datasource(), "expr": "mon_check_up", "legendFormat": "{{check}}", "instant": true }]);
+            p["fieldConfig"] = json!({ "defaults": {
+                "mappings": [{ "type": "value", "options": {
+                    "0": { "text": "DOWN", "color": "red" },
+                    "1": { "text": "UP", "color": "green" },
+                }}],
+                "color": { "mode": "thresholds" },
+                "thresholds": { "mode": "absolute", "steps": [
+                    { "color": "red", "value": null }, { "color": "green", "value": 1 },
+                ]},
+            }, "overrides": [] });
+            p["options"] = json!({ "colorMode": "background", "graphMode": "none", "textMode": "value_and_name" });
+            p
+        }
+        kind => {
+            let metric = panel.metric.as_deref().unwrap_or_default();
+            let Some(expr) = promql(metric, &panel.labels) else {
+                let mut p = base("text");
+                p["options"] = json!({ "mode": "markdown", "content": format!(
+                    "`{metric}` is not exported on mon's `/metrics`; see `/api/v1/dashboards/{dashboard}`."
+                )});
+                return p;
+            };
+            let grafana_kind = match kind {
+                PanelKind::Gauge => "gauge",
+                PanelKind::Timeseries => "timeseries",
+                PanelKind::Table => "table",
+                _ => "stat",
+            };
+            let mut p = base(grafana_kind);
+            let table = kind == PanelKind::Table;
+            p["datasource"] = datasource();
+            p["targets"] = json!([{
+                "refId": "A",
+                "datasource": datasource(),
+                "expr": expr,
+                "legendFormat": if metric.starts_with("endpoint_") { "{{endpoint}}" } else { "__auto" },
+                "instant": table,
+                "range": !table,
+                "format": if table { "table" } else { "time_series" },
+            }]);
+            p["fieldConfig"] = json!({
+                "defaults": { "unit": grafana_unit(panel.unit()), "thresholds": thresholds(panel) },
+                "overrides": [],
+            });
+            p
+        }
+    }
+}
+
+/// Grafana threshold steps from the panel's; low-is-bad thresholds are reversed.
+fn thresholds(panel: &PanelConfig) -> Value {
+    let mut steps = Vec::new();
+    match (panel.warning, panel.critical) {
+        (Some(w), Some(c)) if c < w => {
+            steps.push(json!({ "color": "red", "value": null }));
+            steps.push(json!({ "color": "yellow", "value": c }));
+            steps.push(json!({ "color": "green", "value": w }));
+        }
+        (w, c) => {
+            steps.push(json!({ "color": "green", "value": null }));
+            if let Some(w) = w {
+                steps.push(json!({ "color": "yellow", "value": w }));
+            }
+            if let Some(c) = c {
+                steps.push(json!({ "color": "red", "value": c }));
+            }
+        }
+    }
+    json!({ "mode": "absolute", "steps": steps })
+}
+
+/// The label matcher of an endpoint series' labels, e.g. `{endpoint="/api/rooms"}`.
+fn matcher(labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{{{}}}", pairs.join(","))
+}
+
+/// PromQL over mon's `/metrics` families giving the same value, in the same unit, as a
+/// snapshot variable or endpoint series; `None` for those with no exported family.
+pub(crate) fn promql(metric: &str, labels: &BTreeMap<String, String>) -> Option<String> {
+    let rate = |name: &str| format!("sum(rate({name}[5m]))");
+    let mean = |hist: &str, scale: &str| {
+        format!("{scale}sum(rate({hist}_sum[5m])) / sum(rate({hist}_count[5m]))")
+    };
+    let quantile = |q: &str, sel: &str, by: &str| {
+        format!(
+            "1000 * histogram_quantile({q}, sum by (le{by}) (rate(mon_app_request_duration_seconds_bucket{sel}[5m])))"
+        )
+    };
+    let m = matcher(labels);
+    let expr = match metric {
+        "cpu_percent" => "100 * mon_host_cpu_usage_ratio".to_owned(),
+        "memory_percent" => {
+            "100 * mon_host_memory_used_bytes / mon_host_memory_total_bytes".to_owned()
+        }
+        "memory_used_bytes" => "mon_host_memory_used_bytes".to_owned(),
+        "memory_available_bytes" => "mon_host_memory_available_bytes".to_owned(),
+        "memory_total_bytes" => "mon_host_memory_total_bytes".to_owned(),
+        "swap_percent" => "100 * mon_host_swap_used_ratio".to_owned(),
+        "disk_percent" => "100 * mon_host_disk_used_ratio".to_owned(),
+        "disk_free_bytes" => "mon_host_disk_free_bytes".to_owned(),
+        "disk_total_bytes" => "mon_host_disk_total_bytes".to_owned(),
+        "load_average_1m" => "mon_host_load1".to_owned(),
+        "load_average_5m" => "mon_host_load5".to_owned(),
+        "load_average_15m" => "mon_host_load15".to_owned(),
+        "network_rx_bytes_per_second" => "mon_host_network_receive_bytes_per_second".to_owned(),
+        "network_tx_bytes_per_second" => "mon_host_network_transmit_bytes_per_second".to_owned(),
+        "process_cpu_percent" => "100 * mon_process_cpu_usage_ratio".to_owned(),
+        "process_resident_memory_bytes" => "mon_process_resident_memory_bytes".to_owned(),
+        "health_percentage" => "100 * avg(mon_check_up)".to_owned(),
+        "healthy_checks" => "sum(mon_check_up)".to_owned(),
+        "total_checks" => "count(mon_check_up)".to_owned(),
+        "unhealthy_checks" => "count(mon_check_up == 0) or vector(0)".to_owned(),
+        "request_rate_per_min" => format!("60 * {}", rate("mon_app_requests_total")),
+        "error_rate_percent" => format!(
+            "100 * {} / {}",
+            rate("mon_app_requests_total{status=~\"5..\"}"),
+            rate("mon_app_requests_total")
+        ),
+        "avg_api_latency_ms" => mean("mon_app_request_duration_seconds", "1000 * "),
+        "p50_api_latency_ms" => quantile("0.5", "", ""),
+        "p95_api_latency_ms" => quantile("0.95", "", ""),
+        "p99_api_latency_ms" => quantile("0.99", "", ""),
+        "slow_requests" => "sum(increase(mon_app_slow_requests_total[5m]))".to_owned(),
+        "active_calls" => "mon_app_calls_active".to_owned(),
+        "total_calls" => "mon_app_calls_started_total".to_owned(),
+        "successful_calls" => "sum(mon_app_calls_ended_total{result=\"success\"})".to_owned(),
+        "failed_calls" => "sum(mon_app_calls_ended_total{result=\"failure\"})".to_owned(),
+        "calls_per_minute" => format!("60 * {}", rate("mon_app_calls_started_total")),
+        "call_success_rate" => format!(
+            "{} / {}",
+            rate("mon_app_calls_ended_total{result=\"success\"}"),
+            rate("mon_app_calls_ended_total")
+        ),
+        "avg_call_duration_seconds" => mean("mon_app_call_duration_seconds", ""),
+        "avg_mos" => mean("mon_app_voice_mos", ""),
+        "avg_response_time_ms" => mean("mon_app_ai_latency_seconds", "1000 * "),
+        "ai_cost_usd" => "sum(mon_app_ai_cost_usd_total)".to_owned(),
+        "total_errors" => "sum(mon_app_errors_total)".to_owned(),
+        "errors_per_minute" => format!("60 * {}", rate("mon_app_errors_total")),
+        "connection_success_rate" => format!(
+            "{} / ({} + {})",
+            rate("mon_livekit_participants_joined_total"),
+            rate("mon_livekit_participants_joined_total"),
+            rate("mon_livekit_participants_aborted_total")
+        ),
+        "room_creation_failures" => {
+            "increase(mon_livekit_room_creation_failures_total[5m])".to_owned()
+        }
+        "rooms_started" => "increase(mon_livekit_rooms_started_total[5m])".to_owned(),
+        "rooms_finished" => "increase(mon_livekit_rooms_finished_total[5m])".to_owned(),
+        "participants_joined" => "increase(mon_livekit_participants_joined_total[5m])".to_owned(),
+        "participants_left" => "increase(mon_livekit_participants_left_total[5m])".to_owned(),
+        "participants_aborted" => "increase(mon_livekit_participants_aborted_total[5m])".to_owned(),
+        "egress_failures" => "increase(mon_livekit_egress_failures_total[5m])".to_owned(),
+        "avg_room_duration_seconds" => mean("mon_livekit_room_duration_seconds", ""),
+        "endpoint_requests_per_min" => {
+            format!("60 * sum by (endpoint) (rate(mon_app_requests_total{m}[5m]))")
+        }
+        "endpoint_avg_latency_ms" => format!(
+            "1000 * sum by (endpoint) (rate(mon_app_request_duration_seconds_sum{m}[5m])) / sum by (endpoint) (rate(mon_app_request_duration_seconds_count{m}[5m]))"
+        ),
+        "endpoint_p95_latency_ms" => quantile("0.95", &m, ", endpoint"),
+        "endpoint_error_rate_percent" => {
+            let mut failed = labels.clone();
+            failed.insert("status".to_owned(), String::new());
+            let failed = matcher(&failed).replace("status=\"\"", "status=~\"5..\"");
+            format!(
+                "100 * sum by (endpoint) (rate(mon_app_requests_total{failed}[5m])) / sum by (endpoint) (rate(mon_app_requests_total{m}[5m]))"
+            )
+        }
+        _ => return None,
+    };
+    Some(expr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_positions_wrap_at_24_columns() {
+        let d = &mon_metrics::builtin_dashboards()[0];
+        let g = grafana_json(d);
+        let pos: Vec<(u64, u64)> = g["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["gridPos"]["x"].as_u64().unwrap(),
+                    p["gridPos"]["y"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        // widths 6, 12, 6 | 8, 8, 8
+        assert_eq!(pos, [(0, 0), (6, 0), (18, 0), (0, 6), (8, 6), (16, 6)]);
+    }
+
+    #[test]
+    fn low_is_bad_thresholds_reverse_the_grafana_steps() {
+        let d = &mon_metrics::builtin_dashboards()[0];
+        let t = thresholds(&d.panels[0]); // health 80 / 60
+        assert_eq!(t["steps"][0]["color"], "red");
+        assert_eq!(t["steps"][2]["value"], 80.0);
+        assert_eq!(d.panels[0].colour(70.0), mon_metrics::Colour::Yellow);
+    }
+
+    #[test]
+    fn endpoint_labels_become_matchers() {
+        let labels = BTreeMap::from([("endpoint".to_owned(), "/a\"b".to_owned())]);
+        let e = promql("endpoint_error_rate_percent", &labels).unwrap();
+        assert!(e.contains(r#"{endpoint="/a\"b",status=~"5.."}"#), "{e}");
+        assert_eq!(promql("no_such", &labels), None);
+    }
+}
