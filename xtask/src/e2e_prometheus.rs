@@ -179,14 +179,28 @@ pub(crate) fn prometheus() -> Result<()> {
 /// Every PromQL target of every built-in dashboard's Grafana export evaluates in the real
 /// Prometheus (a syntax or type error there is an `"status":"error"` answer).
 fn grafana_queries_evaluate(mon_port: u16, prom_port: u16) -> Result<()> {
-    let ids = [
-        "system_overview",
-        "api_performance",
-        "ai_services",
-        "infrastructure",
-        "calls_voice_quality",
-        "livekit",
-    ];
+    // Every dashboard the server offers (the six built-in ones without custom config).
+    let (status, body) = http_call(
+        mon_port,
+        "GET",
+        "/api/v1/dashboards",
+        "e2e-ingest-token",
+        "",
+    )?;
+    if status != 200 {
+        bail!("GET /api/v1/dashboards answered {status}: {body}");
+    }
+    let list: serde_json::Value =
+        serde_json::from_str(&body).context("/api/v1/dashboards is not JSON")?;
+    let ids: Vec<&str> = list["dashboards"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    if ids.len() < 6 {
+        bail!("GET /api/v1/dashboards lists {ids:?}: the six built-in dashboards are missing");
+    }
     let mut count = 0;
     for id in ids {
         let path = format!("/api/v1/dashboards/{id}/grafana");

@@ -6,28 +6,15 @@
 // A benchmark's figures are its output.
 #![allow(clippy::print_stdout)]
 
-use mon_config::{Config, Environment, load_text};
-use mon_server::App;
+mod common;
+
+use common::{request, serve};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Instant;
 
 fn get(port: u16, path: &str) -> (u16, usize) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer bench-token\r\n\r\n"
-    )
-    .expect("write");
-    let mut text = String::new();
-    stream.read_to_string(&mut text).expect("read");
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text.len())
+    let (status, body) = request(port, "GET", path, "");
+    (status, body.len())
 }
 
 /// Writes a day of 10-second samples for every metric the built-in dashboards read,
@@ -90,17 +77,7 @@ fn main() {
          storage:\n  path: {}/mon.db\nmetrics:\n  host: false\n",
         dir.path().display()
     );
-    let config: Config = load_text(&text, "bench.yaml", &Environment::default()).expect("config");
-    let (port, app) = runtime.block_on(async {
-        let app = App::start(config).await.expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let router = app.router();
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        (port, app)
-    });
+    let (port, app) = serve(&runtime, &text);
     for id in mon_metrics::BUILTIN_IDS {
         let path = format!("/api/v1/dashboards/{id}?range=24h");
         let mut best = f64::MAX;

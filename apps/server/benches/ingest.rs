@@ -6,10 +6,9 @@
 // A benchmark's figures are its output.
 #![allow(clippy::print_stdout)]
 
-use mon_config::{Config, Environment, load_text};
-use mon_server::App;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use common::{request, serve};
 use std::time::Instant;
 
 const BATCH: usize = 1000;
@@ -28,29 +27,6 @@ fn batch_body(n: usize) -> String {
     format!("[{}]", events.join(","))
 }
 
-fn request(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer bench-token\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut text = String::new();
-    stream.read_to_string(&mut text).expect("read");
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -64,17 +40,7 @@ fn main() {
          storage:\n  path: {}/mon.db\nmetrics:\n  host: false\n  max_series: 20000\n",
         dir.path().display()
     );
-    let config: Config = load_text(&text, "bench.yaml", &Environment::default()).expect("config");
-    let (port, app) = runtime.block_on(async {
-        let app = App::start(config).await.expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let router = app.router();
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        (port, app)
-    });
+    let (port, app) = serve(&runtime, &text);
 
     let bodies: Vec<String> = (0..BATCHES).map(batch_body).collect();
     let started = Instant::now();
