@@ -33,6 +33,7 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(crate::ingest::router(state.clone()))
         .merge(crate::alerts_api::router(state.clone()))
         .merge(crate::dashboards::router(state.clone()))
+        .merge(auth::whoami_router(auth.clone()))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             auth,
@@ -42,6 +43,8 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(crate::livekit::router(state.clone()))
         // Public by design: only checks marked `public: true` appear.
         .merge(crate::status_page::router(state.clone()))
+        // The web UI's page and static assets hold no data; its API calls carry the token.
+        .merge(crate::ui::router())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -104,6 +104,26 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
+/// `GET /api/v1/auth/whoami`: `{"role"}` of the presented token (`null` without one) and
+/// `reads_open` (true when reads need no token). Behind the token layer like every GET, so an
+/// unknown token is 401 there; the web UI uses it to show admin actions only to admins.
+pub(crate) fn whoami_router(auth: Auth) -> axum::Router {
+    axum::Router::new()
+        .route("/api/v1/auth/whoami", axum::routing::get(whoami))
+        .with_state(auth)
+}
+
+async fn whoami(
+    State(auth): State<Auth>,
+    request: Request,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let role = auth.role_of(&request)?;
+    let reads_open = auth.tokens.is_empty() || auth.is_public(request.uri().path());
+    Ok(axum::Json(
+        serde_json::json!({ "role": role, "reads_open": reads_open }),
+    ))
+}
+
 /// The axum middleware.
 pub(crate) async fn require_role(
     State(auth): State<Auth>,

@@ -15,6 +15,7 @@ mod logs;
 mod metrics;
 mod self_check;
 mod status_page;
+mod ui;
 mod uptime;
 
 pub use app::{App, StartError, run};

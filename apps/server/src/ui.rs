@@ -1,0 +1,56 @@
+//! The web UI: `GET /` and its static assets under `/ui/`, embedded in the binary so the
+//! server works offline (no CDN, no build step).
+//!
+//! Mounted outside the token layer: the page and scripts hold no data; the page's own
+//! API calls carry the token the user entered.
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+const INDEX: &str = include_str!("../assets/index.html");
+const APP_JS: &str = include_str!("../assets/app.js");
+const APP_CSS: &str = include_str!("../assets/app.css");
+const UPLOT_JS: &str = include_str!("../assets/vendor/uplot/uPlot.iife.min.js");
+const UPLOT_CSS: &str = include_str!("../assets/vendor/uplot/uPlot.min.css");
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Revalidate on every load: the page and app change with each release.
+const NO_CACHE: &str = "no-cache";
+/// The vendored library changes only with a new mon version; a day is safe.
+const LONG: &str = "public, max-age=86400";
+
+/// The UI routes.
+pub(crate) fn router() -> Router {
+    Router::new()
+        .route("/", get(|| async { asset(INDEX, HTML, NO_CACHE) }))
+        .route("/ui/app.js", get(|| async { asset(APP_JS, JS, NO_CACHE) }))
+        .route(
+            "/ui/app.css",
+            get(|| async { asset(APP_CSS, CSS, NO_CACHE) }),
+        )
+        .route(
+            "/ui/vendor/uplot.js",
+            get(|| async { asset(UPLOT_JS, JS, LONG) }),
+        )
+        .route(
+            "/ui/vendor/uplot.css",
+            get(|| async { asset(UPLOT_CSS, CSS, LONG) }),
+        )
+}
+
+fn asset(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}

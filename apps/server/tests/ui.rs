@@ -1,0 +1,303 @@
+//! The embedded web UI: `/` and its assets under `/ui/`, served without a token, offline
+//! (no external URLs), small; every API call the page makes exists; `GET /api/v1/auth/whoami`.
+
+mod common;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{call, call_json};
+use mon_config::{Config, Environment, load_text};
+use mon_server::App;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const CONFIG: &str = "
+server:
+  listen: 127.0.0.1:0
+  self_check: false
+  auth:
+    tokens:
+      - { name: ops, token: admin-token-123, role: admin }
+      - { name: grafana, token: read-token-456, role: read }
+storage:
+  path: {dir}/mon.db
+checks:
+  - name: api
+    type: tcp
+    address: {open}
+    interval: 200ms
+metrics:
+  interval: 1s
+";
+
+const ADMIN: &str = "admin-token-123";
+const READ: &str = "read-token-456";
+
+/// The assets, their content types, and whether they may be cached for long.
+const ASSETS: &[(&str, &str)] = &[
+    ("/", "text/html"),
+    ("/ui/app.js", "text/javascript"),
+    ("/ui/app.css", "text/css"),
+    ("/ui/vendor/uplot.js", "text/javascript"),
+    ("/ui/vendor/uplot.css", "text/css"),
+];
+
+struct Server {
+    app: App,
+    _dir: tempfile::TempDir,
+}
+
+async fn server(config: &str) -> Server {
+    let dir = tempfile::tempdir().expect("dir");
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let text = config
+        .replace("{dir}", &dir.path().display().to_string())
+        .replace("{open}", &open.local_addr().expect("addr").to_string());
+    let config: Config =
+        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
+    // A real loopback service for the `api` check: accepts and closes connections.
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = open.accept().await {
+            drop(conn);
+        }
+    });
+    let app = App::start(config).await.expect("app starts");
+    Server { app, _dir: dir }
+}
+
+/// One GET without a token: status, content type, cache control and the body as text.
+async fn get_raw(app: &App, uri: &str) -> (StatusCode, String, String, String) {
+    let request = Request::builder()
+        .uri(uri)
+        .body(Body::empty())
+        .expect("request");
+    let response = app.router().oneshot(request).await.expect("response");
+    let status = response.status();
+    let header_text = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let content_type = header_text(header::CONTENT_TYPE);
+    let cache = header_text(header::CACHE_CONTROL);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    let text = String::from_utf8(bytes.to_vec()).expect("assets are UTF-8");
+    (status, content_type, cache, text)
+}
+
+/// The values of `attr="..."` in an HTML text.
+fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
+    let needle = format!("{attr}=\"");
+    html.match_indices(&needle)
+        .filter_map(|(i, _)| {
+            let rest = &html[i + needle.len()..];
+            rest.find('"').map(|end| &rest[..end])
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_are_served_without_a_token_offline_and_small() {
+    let s = server(CONFIG).await;
+    let mut total = 0;
+    let mut bodies = Vec::new();
+    for (path, want_type) in ASSETS {
+        let (status, content_type, cache, body) = get_raw(&s.app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path} without a token");
+        assert!(
+            content_type.starts_with(want_type),
+            "{path}: content type {content_type:?}, want {want_type}"
+        );
+        let want_cache = if path.starts_with("/ui/vendor/") {
+            "max-age"
+        } else {
+            "no-cache"
+        };
+        assert!(
+            cache.contains(want_cache),
+            "{path}: cache-control {cache:?}"
+        );
+        assert!(!body.is_empty(), "{path} is empty");
+        total += body.len();
+        bodies.push((*path, body));
+    }
+    // Shown with `--nocapture`: the first-load size is worth seeing as it changes.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("first page load: {total} bytes (index + app.js + app.css + uPlot js/css)");
+    }
+    assert!(
+        total < 300 * 1024,
+        "the first load is {total} bytes, over 300 KB"
+    );
+
+    for (path, body) in &bodies {
+        // The vendored library opens with its license comment naming its home page.
+        let checked = if *path == "/ui/vendor/uplot.js" {
+            assert!(
+                body.starts_with("/*!"),
+                "uplot.js starts with its license comment"
+            );
+            let end = body.find("*/").expect("license comment ends");
+            // The vendored README names the version that is really embedded.
+            let readme = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("assets/vendor/uplot/README.md"),
+            )
+            .expect("vendor README");
+            let version = body[..end]
+                .split("(v")
+                .nth(1)
+                .and_then(|v| v.split(')').next())
+                .expect("version in the license comment");
+            assert!(
+                readme.contains(&format!("uPlot {version} ")),
+                "assets/vendor/uplot/README.md does not name uPlot {version}"
+            );
+            &body[end + 2..]
+        } else {
+            body.as_str()
+        };
+        for scheme in ["http://", "https://"] {
+            assert!(
+                !checked.contains(scheme),
+                "{path} refers to an external URL ({scheme}): the UI must work offline"
+            );
+        }
+    }
+
+    // The page loads only assets under /ui/ and links to its own routes or the status page.
+    let index = &bodies[0].1;
+    let sources = attribute_values(index, "src");
+    let styles: Vec<&str> = attribute_values(index, "href")
+        .into_iter()
+        .filter(|h| h.ends_with(".css"))
+        .collect();
+    assert_eq!(sources, ["/ui/vendor/uplot.js", "/ui/app.js"]);
+    assert_eq!(styles, ["/ui/vendor/uplot.css", "/ui/app.css"]);
+    for href in attribute_values(index, "href") {
+        assert!(
+            href.starts_with("/ui/") || href.starts_with('#') || href == "/status",
+            "index links to {href:?}"
+        );
+    }
+    // An unknown path under /ui/ is not an asset.
+    assert_eq!(
+        get_raw(&s.app, "/ui/nope.js").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// The `["METHOD", "/api/v1/..."]` entries of app.js's API table.
+fn api_table(js: &str) -> Vec<(String, String)> {
+    js.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let (_, rest) = line.split_once(": [\"")?;
+            let (method, rest) = rest.split_once("\", \"")?;
+            let (path, _) = rest.split_once('"')?;
+            Some((method.to_owned(), path.to_owned()))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_call_of_the_page_exists() {
+    let s = server(CONFIG).await;
+    let js = get_raw(&s.app, "/ui/app.js").await.3;
+    let table = api_table(&js);
+    assert!(table.len() >= 10, "API table of app.js: {table:?}");
+    // Every API path in the script is in the table, so the checks below cover them all.
+    assert_eq!(
+        js.matches("\"/api/v1/").count(),
+        table.len(),
+        "app.js names an /api/v1/ path outside its API table"
+    );
+    for (method, template) in &table {
+        let path = if template.starts_with("/api/v1/dashboards/") {
+            template.replace("{id}", "system_overview")
+        } else {
+            template
+                .replace("{name}", "api")
+                .replace("{id}", "no-such-alert")
+        };
+        assert!(!path.contains('{'), "untested placeholder in {template}");
+        match method.as_str() {
+            "GET" => {
+                let uri = if path == "/api/v1/metrics/query" {
+                    format!("{path}?name=cpu_percent&from=1h")
+                } else {
+                    path.clone()
+                };
+                let (status, body) = call(&s.app, "GET", &uri, Some(READ)).await;
+                assert_eq!(
+                    status,
+                    StatusCode::OK,
+                    "GET {uri} with a read token: {body}"
+                );
+            }
+            "POST" if path == "/api/v1/silences" => {
+                // The body the page sends.
+                let body = json!({
+                    "matchers": [{ "name": "alertname", "value": "High CPU" }],
+                    "duration": "1h", "created_by": "web-ui", "comment": "from the test",
+                });
+                let (status, answer) =
+                    call_json(&s.app, "POST", &path, Some(ADMIN), Some(body)).await;
+                assert_eq!(status, StatusCode::CREATED, "POST {path}: {answer}");
+            }
+            "POST" => {
+                let (status, answer) = call_json(
+                    &s.app,
+                    "POST",
+                    &path,
+                    Some(ADMIN),
+                    Some(json!({"by": "web-ui"})),
+                )
+                .await;
+                // The route exists: the 404 is about the alert, not the endpoint.
+                assert_eq!(status, StatusCode::NOT_FOUND, "POST {path}: {answer}");
+                let message = answer["error"]["message"].as_str().unwrap_or_default();
+                assert!(
+                    !message.contains("no such endpoint"),
+                    "POST {path}: {message}"
+                );
+            }
+            other => panic!("unexpected method {other} for {template}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_names_the_role_of_the_token() {
+    let s = server(CONFIG).await;
+    for (token, role) in [(ADMIN, "admin"), (READ, "read")] {
+        let (status, body) = call(&s.app, "GET", "/api/v1/auth/whoami", Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body, json!({ "role": role, "reads_open": false }));
+    }
+    let (status, body) = call(&s.app, "GET", "/api/v1/auth/whoami", Some("wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        !body.to_string().contains("wrong"),
+        "the answer never echoes a token: {body}"
+    );
+    let (status, _) = call(&s.app, "GET", "/api/v1/auth/whoami", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Without configured tokens reads are open: no role, reads_open.
+    let open = server(&CONFIG.replace(
+        "  auth:\n    tokens:\n      - { name: ops, token: admin-token-123, role: admin }\n      - { name: grafana, token: read-token-456, role: read }\n",
+        "",
+    ))
+    .await;
+    let (status, body) = call(&open.app, "GET", "/api/v1/auth/whoami", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({ "role": Value::Null, "reads_open": true }));
+}
