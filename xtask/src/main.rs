@@ -9,6 +9,7 @@
 mod bench_checks;
 mod bench_wrk;
 mod e2e_alertmanager;
+mod e2e_browser;
 mod e2e_checks;
 mod e2e_logs;
 mod e2e_prometheus;
@@ -26,10 +27,11 @@ fn main() -> Result<()> {
     std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("e2e") if args.get(1).map(String::as_str) == Some("browser") => e2e_browser::browser(),
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | e2e | bench [store|rss|checks|wrk]>");
+            eprintln!("usage: cargo xtask <ci | e2e [browser] | bench [store|rss|checks|wrk]>");
             std::process::exit(2);
         }
     }
@@ -318,9 +320,10 @@ fn e2e() -> Result<()> {
     e2e_alertmanager::alertmanager()?;
     e2e_logs::logs()?;
     e2e_prometheus::prometheus()?;
+    e2e_browser::browser()?;
     // Any failure above has returned an error; these are the steps that passed:
-    // OpenMetrics, promtool, checks, Alertmanager, logs, Prometheus + Pushgateway.
-    println!("e2e: 6 passed, 0 failed");
+    // OpenMetrics, promtool, checks, Alertmanager, logs, Prometheus + Pushgateway, browser.
+    println!("e2e: 7 passed, 0 failed");
     Ok(())
 }
 
