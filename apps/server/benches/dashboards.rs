@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{request, serve};
+use common::{fill_day, request, serve};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -21,7 +21,6 @@ fn get(port: u16, path: &str) -> (u16, usize) {
 /// then rolls them up as the server's maintenance would.
 async fn fill(path: &std::path::Path) {
     let store = mon_store::Store::open(path, mon_store::StoreOptions::default()).expect("open");
-    let now = chrono::Utc::now();
     let mut series: Vec<(String, BTreeMap<String, String>)> = Vec::new();
     for d in mon_metrics::builtin_dashboards() {
         for p in d.panels {
@@ -38,27 +37,7 @@ async fn fill(path: &std::path::Path) {
     }
     series.sort();
     series.dedup();
-    for (name, labels) in &series {
-        let samples: Vec<mon_store::Sample> = (0..8640)
-            .map(|i| mon_store::Sample {
-                name: name.clone(),
-                labels: labels.clone(),
-                ts: now - chrono::Duration::seconds(10 * i),
-                value: (i % 100) as f64,
-            })
-            .collect();
-        store
-            .write(mon_store::WriteBatch::from_samples(samples))
-            .await
-            .expect("write");
-    }
-    let policy = mon_store::SeriesPolicy::default();
-    for h in 0..=25 {
-        for m in (0..60).step_by(2) {
-            let at = now - chrono::Duration::hours(h) + chrono::Duration::minutes(m);
-            store.series_maintenance(&policy, at).await.expect("rollup");
-        }
-    }
+    fill_day(&store, &series, |i| (i % 100) as f64).await;
     println!("filled {} series x 8,640 samples", series.len());
     store.close().await.expect("close");
 }

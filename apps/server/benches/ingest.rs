@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{request, serve};
+use common::{fill_day, request, serve};
 use std::time::Instant;
 
 const BATCH: usize = 1000;
@@ -141,29 +141,16 @@ fn main() {
             mon_store::StoreOptions::default(),
         )
         .expect("open");
+        let series: Vec<_> = (0..100)
+            .map(|s| {
+                (
+                    "bench_series".to_owned(),
+                    [("s".to_owned(), s.to_string())].into(),
+                )
+            })
+            .collect();
+        fill_day(&store, &series, |i| i as f64).await;
         let now = chrono::Utc::now();
-        for s in 0..100 {
-            let samples: Vec<mon_store::Sample> = (0..8640)
-                .map(|i| mon_store::Sample {
-                    name: "bench_series".into(),
-                    labels: [("s".to_owned(), s.to_string())].into(),
-                    ts: now - chrono::Duration::seconds(10 * i),
-                    value: i as f64,
-                })
-                .collect();
-            store
-                .write(mon_store::WriteBatch::from_samples(samples))
-                .await
-                .expect("write");
-        }
-        // Roll the whole day up, one hour-window pass at a time.
-        let policy = mon_store::SeriesPolicy::default();
-        for h in 0..=25 {
-            for m in (0..60).step_by(2) {
-                let at = now - chrono::Duration::hours(h) + chrono::Duration::minutes(m);
-                store.series_maintenance(&policy, at).await.expect("rollup");
-            }
-        }
         let mut best = f64::MAX;
         for _ in 0..10 {
             let started = Instant::now();

@@ -3,12 +3,11 @@
 
 mod common;
 use axum::http::StatusCode;
-use common::{call, call_json};
+use common::{call, call_json, wait_for};
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CONFIG: &str = "
@@ -76,14 +75,6 @@ async fn server() -> Server {
     });
     let app = App::start(config).await.expect("app starts");
     Server { app, _dir: dir }
-}
-
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn panel<'a>(dashboard: &'a Value, id: &str) -> &'a Value {

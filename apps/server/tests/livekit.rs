@@ -6,12 +6,12 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{call, call_json};
+use common::{call, call_json, wait_for};
 use mon_config::{Config, Environment, load_text};
 use mon_health::livekit_token::{body_sha256, webhook_token};
 use mon_server::App;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use tower::ServiceExt;
 
 const KEY: &str = "APIwebhookKey";
@@ -272,14 +272,12 @@ async fn webhook_keys_default_to_the_first_livekit_check() {
     let (status, answer) = post_webhook(&app, Some(&token), &body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     // The check itself runs against a closed port: /health/livekit shows it down.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (status, answer) = loop {
-        let (status, answer) = call(&app, "GET", "/health/livekit", Some(ADMIN)).await;
-        if answer["services"]["room"].is_object() || Instant::now() > deadline {
-            break (status, answer);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    wait_for("the livekit check's first result", async || {
+        let (_, answer) = call(&app, "GET", "/health/livekit", Some(ADMIN)).await;
+        answer["services"]["room"].is_object()
+    })
+    .await;
+    let (status, answer) = call(&app, "GET", "/health/livekit", Some(ADMIN)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
     assert_eq!(answer["status"], "unhealthy", "{answer}");
     assert_eq!(
@@ -322,14 +320,11 @@ async fn a_prometheus_scrape_fills_snapshot_variables() {
         "checks:\n  - {{ name: lk-metrics, type: prometheus, url: 'http://{addr}/metrics', interval: 1h }}\n"
     );
     let app = app(&dir, &extra).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let values = loop {
-        let values = snapshot(&app).await["values"].clone();
-        if values.get("avg_mos").is_some() || Instant::now() > deadline {
-            break values;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    wait_for("the scraped values in the snapshot", async || {
+        snapshot(&app).await["values"].get("avg_mos").is_some()
+    })
+    .await;
+    let values = snapshot(&app).await["values"].clone();
     assert_eq!(values["avg_mos"], 4.2, "{values}");
     assert_eq!(values["avg_jitter_ms"], 12.0, "{values}");
     assert!(
@@ -366,23 +361,19 @@ async fn seed_rules_fire_on_webhook_and_error_data() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut rules: Vec<String> = Vec::new();
-    while Instant::now() < deadline {
+    let firing = async || -> Vec<String> {
         let (_, alerts) = call(&app, "GET", "/api/v1/alerts?state=firing", Some(ADMIN)).await;
-        rules = alerts["alerts"]
+        alerts["alerts"]
             .as_array()
             .map(|a| {
                 a.iter()
                     .filter_map(|x| x["rule"].as_str().map(str::to_owned))
                     .collect()
             })
-            .unwrap_or_default();
-        if rules.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .unwrap_or_default()
+    };
+    wait_for("two firing alerts", async || firing().await.len() == 2).await;
+    let mut rules = firing().await;
     rules.sort();
     assert_eq!(rules, ["Low Success Rate", "Room Creation Failures"]);
 }

@@ -48,3 +48,35 @@ pub(crate) fn request(port: u16, method: &str, path: &str, body: &str) -> (u16, 
         .unwrap_or_default();
     (status, body)
 }
+
+/// Writes a day of 10-second samples (8,640) for each of `series` into `store`, the
+/// `i`-th sample back in time valued `value(i)`, then rolls the day up one hour-window
+/// pass at a time, as the server's maintenance would.
+pub(crate) async fn fill_day(
+    store: &mon_store::Store,
+    series: &[(String, std::collections::BTreeMap<String, String>)],
+    value: impl Fn(i64) -> f64,
+) {
+    let now = chrono::Utc::now();
+    for (name, labels) in series {
+        let samples: Vec<mon_store::Sample> = (0..8640)
+            .map(|i| mon_store::Sample {
+                name: name.clone(),
+                labels: labels.clone(),
+                ts: now - chrono::Duration::seconds(10 * i),
+                value: value(i),
+            })
+            .collect();
+        store
+            .write(mon_store::WriteBatch::from_samples(samples))
+            .await
+            .expect("write");
+    }
+    let policy = mon_store::SeriesPolicy::default();
+    for h in 0..=25 {
+        for m in (0..60).step_by(2) {
+            let at = now - chrono::Duration::hours(h) + chrono::Duration::minutes(m);
+            store.series_maintenance(&policy, at).await.expect("rollup");
+        }
+    }
+}

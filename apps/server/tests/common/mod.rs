@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use mon_server::App;
 use serde_json::Value;
+use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 /// Sends one request (with an optional bearer token and JSON body) through the app's
@@ -52,4 +53,13 @@ pub(crate) async fn call(
     token: Option<&str>,
 ) -> (StatusCode, Value) {
     call_json(app, method, uri, token, None).await
+}
+
+/// Polls `done` every 50 ms until it holds; fails the test after 30 s, naming `what`.
+pub(crate) async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
