@@ -22,6 +22,39 @@ use std::time::Duration;
 /// How long one send may take before it counts as failed, unless the channel says otherwise.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where mon itself is reached (`server.external_url`), for the links channels put
+/// in their messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    external_url: String,
+}
+
+impl Links {
+    /// Links under `external_url` (a trailing `/` is dropped).
+    pub fn new(external_url: &str) -> Links {
+        Links {
+            external_url: external_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// mon's external URL, without a trailing `/`.
+    pub fn external_url(&self) -> &str {
+        &self.external_url
+    }
+
+    /// The web UI's alert list.
+    pub fn alerts(&self) -> String {
+        format!("{}/#/alerts", self.external_url)
+    }
+}
+
+impl Default for Links {
+    /// The default listen address, `http://127.0.0.1:8480`.
+    fn default() -> Self {
+        Links::new("http://127.0.0.1:8480")
+    }
+}
+
 /// A notifier and the notifications it receives.
 #[derive(Clone)]
 pub struct Channel {
@@ -35,6 +68,10 @@ pub struct Channel {
     pub send_resolved: bool,
     /// How long one send may take; a send that takes longer is abandoned and counted as a timeout.
     pub timeout: Duration,
+    /// For receivers that forget alerts they do not hear again (Alertmanager): every
+    /// open alert it was told about is sent again, in one [`Transition::Reminder`]
+    /// notification, at least this often. `None`: only transitions are sent.
+    pub resend_interval: Option<Duration>,
 }
 
 impl Channel {
@@ -46,6 +83,7 @@ impl Channel {
             severities: None,
             send_resolved: true,
             timeout: DEFAULT_SEND_TIMEOUT,
+            resend_interval: None,
         }
     }
 
@@ -72,6 +110,7 @@ impl fmt::Debug for Channel {
             .field("severities", &self.severities)
             .field("send_resolved", &self.send_resolved)
             .field("timeout", &self.timeout)
+            .field("resend_interval", &self.resend_interval)
             .finish()
     }
 }
@@ -126,8 +165,8 @@ impl ChannelConfig {
         }
     }
 
-    /// Builds the channel.
-    pub fn build(&self) -> Result<Channel, AlertingError> {
+    /// Builds the channel; `links` are put in its messages.
+    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
         if self.name().trim().is_empty() {
             return Err(AlertingError::InvalidChannel {
                 channel: String::new(),
@@ -136,11 +175,11 @@ impl ChannelConfig {
         }
         match self {
             ChannelConfig::Log(c) => Ok(c.build()),
-            ChannelConfig::Webhook(c) => c.build(),
-            ChannelConfig::Slack(c) => c.build(),
-            ChannelConfig::Pagerduty(c) => c.build(),
-            ChannelConfig::Alertmanager(c) => c.build(),
-            ChannelConfig::Email(c) => c.build(),
+            ChannelConfig::Webhook(c) => c.build(links),
+            ChannelConfig::Slack(c) => c.build(links),
+            ChannelConfig::Pagerduty(c) => c.build(links),
+            ChannelConfig::Alertmanager(c) => c.build(links),
+            ChannelConfig::Email(c) => c.build(links),
         }
     }
 }
@@ -184,7 +223,7 @@ mod tests {
             serde_yaml_ng::from_str("name: ops_log\ntype: log\nseverities: [error, critical]\n")
                 .unwrap();
         assert_eq!((config.name(), config.kind()), ("ops_log", "log"));
-        let channel = config.build().unwrap();
+        let channel = config.build(&Links::default()).unwrap();
         assert_eq!(channel.name(), "ops_log");
         assert_eq!(
             channel.severities,
@@ -211,7 +250,7 @@ mod tests {
         let unnamed: ChannelConfig = serde_yaml_ng::from_str("name: ''\ntype: log\n").unwrap();
         assert!(
             unnamed
-                .build()
+                .build(&Links::default())
                 .unwrap_err()
                 .to_string()
                 .contains("a channel of type log has no name")

@@ -1,7 +1,7 @@
 //! [`AlertingConfig`]: the `alerting` section of mon's configuration, and how it
 //! becomes an [`AlertEngine`].
 
-use crate::channels::ChannelConfig;
+use crate::channels::{ChannelConfig, Links};
 use crate::channels::log::LogChannelConfig;
 use crate::delivery::RetryPolicy;
 use crate::engine::EngineOptions;
@@ -97,16 +97,22 @@ impl AlertingConfig {
 
     /// Checks everything and builds an engine that keeps its state in memory.
     pub fn build(&self) -> Result<AlertEngine, AlertingError> {
-        self.build_with(None)
+        self.build_with(None, &Links::default())
     }
 
     /// Checks everything and builds an engine that persists alerts, silences and
     /// its outbox in `store`, restoring them from it.
     pub fn build_with_store(&self, store: Store) -> Result<AlertEngine, AlertingError> {
-        self.build_with(Some(store))
+        self.build_with(Some(store), &Links::default())
     }
 
-    fn build_with(&self, store: Option<Store>) -> Result<AlertEngine, AlertingError> {
+    /// Checks everything and builds an engine, persisting to `store` when given,
+    /// whose channels link to mon at `links` (`server.external_url`).
+    pub fn build_with(
+        &self,
+        store: Option<Store>,
+        links: &Links,
+    ) -> Result<AlertEngine, AlertingError> {
         if self.evaluation_interval.is_zero() {
             return Err(AlertingError::ZeroEvaluationInterval);
         }
@@ -131,7 +137,7 @@ impl AlertingConfig {
                     name: config.name().to_string(),
                 });
             }
-            channels.push(config.build()?);
+            channels.push(config.build(links)?);
         }
         for (index, route) in self.routes.iter().enumerate() {
             if let Some(unknown) = route.channels.iter().find(|c| !names.contains(c.as_str())) {

@@ -1,13 +1,18 @@
 //! The delivery outbox: one queue and one worker per channel. A notification is
 //! committed to the store's `notifications` table before it is tried; the worker
-//! sends the head of its queue with the channel's timeout, retries retryable
-//! failures with exponential backoff and jitter (honouring `Retry-After`), gives up
-//! at once on refusals, and records every outcome. Channels never wait for each
-//! other; within one channel, notifications go out in order.
+//! sends the head of its queue with the channel's timeout, gives up at once on
+//! refusals, and records every outcome. A retryable failure makes the whole lane
+//! wait (exponential backoff with jitter, or the receiver's `Retry-After`) before
+//! the head is tried again: what is queued behind the head waits for it, in order,
+//! and goes out right after it once the receiver answers. Channels never wait for
+//! each other.
+//!
+//! A crash during a send leaves the notification queued: the next start sends it
+//! again with the same idempotency key (at least once, never silently lost).
 
 use crate::channels::Channel;
 use chrono::{DateTime, Utc};
-use mon_core::Notification;
+use mon_core::{Alert, Notification, Transition};
 use mon_store::{AlertWrite, OutboxState, PendingNotification, Store, WriteBatch};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -109,8 +114,10 @@ pub struct ChannelStatus {
 
 struct Queued {
     notification: Arc<Notification>,
+    /// Attempts made so far (for `max_attempts` and the store).
     attempts: u32,
-    not_before: Option<Instant>,
+    /// Whether it has a row in the store (re-sends of open alerts have none).
+    durable: bool,
 }
 
 struct Lane {
@@ -118,6 +125,8 @@ struct Lane {
     queue: Mutex<VecDeque<Queued>>,
     wake: Notify,
     status: Mutex<ChannelStatus>,
+    /// When open alerts were last queued for a re-send (channels with a `resend_interval`).
+    last_resend: Mutex<Option<Instant>>,
 }
 
 /// The queues and their workers. Cheap to clone.
@@ -149,6 +158,7 @@ impl Outbox {
                     channel,
                     queue: Mutex::new(VecDeque::new()),
                     wake: Notify::new(),
+                    last_resend: Mutex::new(None),
                 })
             })
             .collect();
@@ -185,15 +195,52 @@ impl Outbox {
         &self.metrics
     }
 
-    /// Queues `notification` on `lane` and wakes its worker.
+    /// Queues `notification` (already in the store, when there is one) on `lane`
+    /// and wakes its worker.
     pub(crate) fn push(&self, lane: usize, notification: Notification) {
+        self.enqueue(lane, notification, true);
+    }
+
+    fn enqueue(&self, lane: usize, notification: Notification, durable: bool) {
         let lane = &self.lanes[lane];
         lock(&lane.queue).push_back(Queued {
             notification: Arc::new(notification),
             attempts: 0,
-            not_before: None,
+            durable,
         });
         lane.wake.notify_one();
+    }
+
+    /// The lanes whose channel has a `resend_interval` that has passed since their
+    /// last re-send, and that have no re-send still queued (a receiver that is down
+    /// gets one, not one per interval).
+    pub(crate) fn resend_due(&self) -> Vec<usize> {
+        let now = Instant::now();
+        (0..self.lanes.len())
+            .filter(|&i| {
+                let lane = &self.lanes[i];
+                lane.channel.resend_interval.is_some_and(|every| {
+                    lock(&lane.last_resend).is_none_or(|last| now >= last + every)
+                        && lock(&lane.queue).iter().all(|q| q.durable)
+                })
+            })
+            .collect()
+    }
+
+    /// Queues a re-send of the open `alerts` on `lane`: one reminder holding them
+    /// all, kept in memory only (after a restart the first re-send covers it).
+    pub(crate) fn resend(&self, lane: usize, alerts: Vec<Alert>) {
+        *lock(&self.lanes[lane].last_resend) = Some(Instant::now());
+        if alerts.is_empty() {
+            return;
+        }
+        let key = format!("resend:{}", Utc::now().timestamp_millis());
+        let notification = Notification {
+            alerts,
+            transition: Transition::Reminder,
+            idempotency_key: key,
+        };
+        self.enqueue(lane, notification, false);
     }
 
     /// Queues a notification read back from the store (a channel that no longer
@@ -208,7 +255,7 @@ impl Outbox {
                 lock(&self.lanes[lane].queue).push_back(Queued {
                     notification: Arc::new(row.notification),
                     attempts: row.attempts,
-                    not_before: None,
+                    durable: true,
                 });
             }
             None => tracing::warn!(
@@ -275,20 +322,26 @@ enum Attempt {
 
 impl Worker {
     async fn run(mut self) {
+        // When the lane may try its head again after a retryable failure. The lane
+        // waits, not each notification: once the head goes through, the rest of the
+        // queue follows at once.
+        let mut retry_at: Option<Instant> = None;
+        // Retryable failures in a row, for the backoff.
+        let mut streak: u32 = 0;
         loop {
             if *self.stop.borrow() {
                 break;
             }
             let head = lock(&self.lane.queue)
                 .front()
-                .map(|q| (q.notification.clone(), q.attempts, q.not_before));
-            let Some((notification, attempts, not_before)) = head else {
+                .map(|q| (q.notification.clone(), q.attempts, q.durable));
+            let Some((notification, attempts, durable)) = head else {
                 tokio::select! {
                     () = self.lane.wake.notified() => continue,
                     _ = self.stop.changed() => break,
                 }
             };
-            if let Some(at) = not_before
+            if let Some(at) = retry_at.take()
                 && at > Instant::now()
             {
                 tokio::select! {
@@ -298,7 +351,7 @@ impl Worker {
                 continue;
             }
             let attempts = attempts + 1;
-            let outcome = self.attempt(&notification, attempts).await;
+            let outcome = self.attempt(&notification, attempts, streak + 1).await;
             let now = Utc::now();
             let (state, error) = {
                 let mut queue = lock(&self.lane.queue);
@@ -306,6 +359,7 @@ impl Worker {
                 match &outcome {
                     Attempt::Delivered => {
                         queue.pop_front();
+                        streak = 0;
                         status.last_success = Some(now);
                         status.consecutive_failures = 0;
                         status.delivered += 1;
@@ -314,8 +368,9 @@ impl Worker {
                     Attempt::Retry(wait, message) => {
                         if let Some(head) = queue.front_mut() {
                             head.attempts = attempts;
-                            head.not_before = Some(Instant::now() + *wait);
                         }
+                        streak += 1;
+                        retry_at = Some(Instant::now() + *wait);
                         status.last_error = Some(message.clone());
                         status.last_error_at = Some(now);
                         status.consecutive_failures += 1;
@@ -323,6 +378,7 @@ impl Worker {
                     }
                     Attempt::GiveUp(message) => {
                         queue.pop_front();
+                        streak = 0;
                         status.last_error = Some(message.clone());
                         status.last_error_at = Some(now);
                         status.consecutive_failures += 1;
@@ -331,7 +387,7 @@ impl Worker {
                     }
                 }
             };
-            if let Some(store) = &self.store {
+            if let (Some(store), true) = (&self.store, durable) {
                 let batch = WriteBatch::from_alerting(vec![AlertWrite::Attempt {
                     channel: self.lane.channel.name().to_string(),
                     key: notification.idempotency_key.clone(),
@@ -351,7 +407,9 @@ impl Worker {
         );
     }
 
-    async fn attempt(&self, notification: &Notification, attempts: u32) -> Attempt {
+    /// One send of `notification` (its `attempts`-th); `streak` counts the lane's
+    /// retryable failures in a row including this one, should it fail.
+    async fn attempt(&self, notification: &Notification, attempts: u32, streak: u32) -> Attempt {
         let channel = &self.lane.channel;
         let name = channel.name();
         let rule = notification.alerts.first().map_or("", |a| a.rule.as_str());
@@ -391,7 +449,7 @@ impl Worker {
         if give_up {
             Attempt::GiveUp(error)
         } else {
-            let wait = retry_after.unwrap_or_else(|| self.retry.backoff(attempts));
+            let wait = retry_after.unwrap_or_else(|| self.retry.backoff(streak));
             Attempt::Retry(wait, error)
         }
     }

@@ -448,6 +448,34 @@ impl AlertEngine {
         }
     }
 
+    /// Queues a re-send of the open alerts whose firing was notified to each channel
+    /// with a due `resend_interval` (Alertmanager forgets alerts it does not hear
+    /// again); the evaluation loop calls it every second.
+    pub fn resend_open_alerts(&self) {
+        let lanes = self.outbox.resend_due();
+        if lanes.is_empty() {
+            return;
+        }
+        // Taken and queued under the lock: a resolution removes the alert under the
+        // same lock and is queued after, so a re-send never overtakes it.
+        let inner = self.lock();
+        let open: Vec<&Alert> = inner
+            .slots
+            .iter()
+            .flat_map(|s| s.instances.values())
+            .filter(|i| i.notified && i.alert.state.is_active())
+            .map(|i| &i.alert)
+            .collect();
+        for lane in lanes {
+            let alerts = open
+                .iter()
+                .filter(|a| self.route(a, Transition::Firing).contains(&lane))
+                .map(|a| (*a).clone())
+                .collect();
+            self.outbox.resend(lane, alerts);
+        }
+    }
+
     /// The lanes (channel indexes) a notification goes to: those of the first
     /// matching routes (all channels when none matches), filtered by each channel's
     /// severities and `send_resolved`.

@@ -31,7 +31,7 @@ mod run;
 mod silence;
 mod template;
 
-pub use channels::{Channel, ChannelConfig};
+pub use channels::{Channel, ChannelConfig, Links};
 pub use config::AlertingConfig;
 pub use delivery::{ChannelStatus, RetryPolicy};
 pub use engine::{

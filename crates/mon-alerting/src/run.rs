@@ -45,6 +45,9 @@ impl fmt::Debug for SnapshotSource {
 /// How often stored alert history is pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// How often the loop looks for channels due a re-send of open alerts.
+const RESEND_CHECK: Duration = Duration::from_secs(1);
+
 /// The shortest interval the loop accepts (tokio refuses zero).
 const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -68,6 +71,8 @@ impl AlertEngine {
             ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
             let mut prune = tokio::time::interval(PRUNE_EVERY);
             prune.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            let mut resend = tokio::time::interval(RESEND_CHECK);
+            resend.set_missed_tick_behavior(MissedTickBehavior::Delay);
             tokio::pin!(shutdown);
             loop {
                 let snapshot = tokio::select! {
@@ -75,6 +80,10 @@ impl AlertEngine {
                     () = &mut shutdown => break,
                     _ = prune.tick() => {
                         self.prune_history(Utc::now()).await;
+                        continue;
+                    }
+                    _ = resend.tick() => {
+                        self.resend_open_alerts();
                         continue;
                     }
                     _ = ticker.tick() => reader.current(),

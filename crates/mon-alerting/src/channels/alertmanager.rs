@@ -1,18 +1,27 @@
 //! The `alertmanager` channel: forwards alerts to a Prometheus Alertmanager (or an
-//! HA cluster of them) with `POST /api/v2/alerts`. Firing alerts are sent without
-//! `endsAt` (Alertmanager resolves them after its `resolve_timeout` unless they are
-//! sent again: give the rule a `repeat_interval` shorter than that); resolved ones
-//! with `endsAt`. Acknowledgements have no Alertmanager equivalent and are skipped.
+//! HA cluster of them) with `POST /api/v2/alerts`, keeping to its client contract:
+//! an open alert is posted again every `resend_interval` with `endsAt` four
+//! intervals ahead (as Prometheus does), so Alertmanager keeps it active while mon
+//! does and lets it expire only if mon stops talking; a resolution is posted with
+//! `endsAt` set to when it resolved. Alertmanager has no acknowledgement: an
+//! acknowledged alert stays active there, posted again like any open alert, with
+//! the annotation `acknowledged_by` (annotations do not change its identity, so
+//! Alertmanager neither resolves nor re-pages it).
 
 use super::http;
-use super::{Channel, DEFAULT_SEND_TIMEOUT};
+use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
 use crate::AlertingError;
 use async_trait::async_trait;
-use mon_core::{Alert, AlertState, Notification, Notifier, NotifyError, Severity, Transition};
+use chrono::{DateTime, TimeDelta, Utc};
+use mon_core::{Alert, AlertState, Notification, Notifier, NotifyError, Severity};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How many `resend_interval`s an alert posted to Alertmanager stays valid there.
+pub const VALIDITY_INTERVALS: u32 = 4;
 
 /// `type: alertmanager`.
 ///
@@ -20,6 +29,7 @@ use std::time::Duration;
 /// - name: am
 ///   type: alertmanager
 ///   urls: [http://alertmanager-1:9093, http://alertmanager-2:9093]
+///   resend_interval: 1m
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,15 +44,24 @@ pub struct AlertmanagerChannelConfig {
     /// How long one request may take.
     #[serde(default = "default_timeout", with = "mon_core::duration")]
     pub timeout: Duration,
+    /// How often open alerts (firing or acknowledged) are posted again. Each post
+    /// is valid for four intervals (`endsAt`), so Alertmanager resolves an alert on
+    /// its own only when mon has been silent that long, whatever its `resolve_timeout`.
+    #[serde(default = "default_resend_interval", with = "mon_core::duration")]
+    pub resend_interval: Duration,
 }
 
 fn default_timeout() -> Duration {
     DEFAULT_SEND_TIMEOUT
 }
 
+fn default_resend_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
 impl AlertmanagerChannelConfig {
-    /// Builds the channel.
-    pub fn build(&self) -> Result<Channel, AlertingError> {
+    /// Builds the channel; alerts link to mon's alert list under `links`.
+    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
         let invalid = |message: String| AlertingError::InvalidChannel {
             channel: self.name.clone(),
             message,
@@ -55,15 +74,23 @@ impl AlertmanagerChannelConfig {
         for url in &self.urls {
             http::check_url(url).map_err(invalid)?;
         }
+        if self.resend_interval < Duration::from_secs(1) {
+            return Err(invalid(format!(
+                "resend_interval must be at least 1s, not {}",
+                mon_core::duration::format(self.resend_interval)
+            )));
+        }
         let client = http::client(self.timeout).map_err(invalid)?;
         Ok(Channel {
             kind: "alertmanager".to_string(),
             severities: self.severities.clone(),
-            // Alertmanager must hear resolutions, or it keeps alerts until resolve_timeout.
+            // Alertmanager must hear resolutions, or it keeps alerts until they expire.
             send_resolved: true,
             timeout: self.timeout,
+            resend_interval: Some(self.resend_interval),
             ..Channel::new(Arc::new(AlertmanagerNotifier {
                 config: self.clone(),
+                links: links.clone(),
                 client,
             }))
         })
@@ -74,24 +101,45 @@ impl AlertmanagerChannelConfig {
 #[derive(Debug, Clone)]
 pub struct AlertmanagerNotifier {
     config: AlertmanagerChannelConfig,
+    links: Links,
     client: reqwest::Client,
 }
 
-/// One alert as `POST /api/v2/alerts` takes it (`postableAlert`).
-pub fn postable(alert: &Alert) -> Value {
+/// Labels as Alertmanager knows them: the alert's labels plus `alertname` (the
+/// rule) and `severity`. They make the alert's identity there.
+pub fn labels(alert: &Alert) -> BTreeMap<String, String> {
     let mut labels = alert.labels.clone();
     labels.insert("alertname".to_string(), alert.rule.clone());
     labels.insert("severity".to_string(), alert.severity.to_string());
-    let mut out = json!({
-        "labels": labels,
-        "annotations": alert.annotations,
-        "startsAt": alert.started_at.to_rfc3339(),
-    });
-    if alert.state == AlertState::Resolved {
-        let ends = alert.resolved_at.unwrap_or(alert.updated_at);
-        out["endsAt"] = json!(ends.to_rfc3339());
+    labels
+}
+
+/// Annotations as Alertmanager gets them: the alert's, plus `acknowledged_by`
+/// once someone acknowledged it.
+pub fn annotations(alert: &Alert) -> BTreeMap<String, String> {
+    let mut annotations = alert.annotations.clone();
+    if let Some(by) = &alert.acknowledged_by {
+        annotations.insert("acknowledged_by".to_string(), by.clone());
     }
-    out
+    annotations
+}
+
+/// One alert as `POST /api/v2/alerts` takes it (`postableAlert`), posted at `now`:
+/// an open alert ends `valid_for` later unless posted again, a resolved one ended
+/// when it resolved.
+pub fn postable(alert: &Alert, links: &Links, now: DateTime<Utc>, valid_for: Duration) -> Value {
+    let ends = if alert.state == AlertState::Resolved {
+        alert.resolved_at.unwrap_or(alert.updated_at)
+    } else {
+        now + TimeDelta::from_std(valid_for).unwrap_or(TimeDelta::MAX)
+    };
+    json!({
+        "labels": labels(alert),
+        "annotations": annotations(alert),
+        "startsAt": alert.started_at.to_rfc3339(),
+        "endsAt": ends.to_rfc3339(),
+        "generatorURL": links.alerts(),
+    })
 }
 
 #[async_trait]
@@ -101,13 +149,16 @@ impl Notifier for AlertmanagerNotifier {
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
-        if notification.transition == Transition::Acknowledged {
-            return Ok(());
-        }
-        let body: Vec<Value> = notification.alerts.iter().map(postable).collect();
+        let now = Utc::now();
+        let valid_for = self.config.resend_interval * VALIDITY_INTERVALS;
+        let body: Vec<Value> = notification
+            .alerts
+            .iter()
+            .map(|a| postable(a, &self.links, now, valid_for))
+            .collect();
         let body = Value::Array(body).to_string();
         // Every member must hear it; the first failure is reported and the whole
-        // notification retried (Alertmanager deduplicates what it already has).
+        // notification retried (Alertmanager merges what it already has).
         for url in &self.config.urls {
             let endpoint = format!("{}/api/v2/alerts", url.trim_end_matches('/'));
             let answer =
@@ -115,5 +166,82 @@ impl Notifier for AlertmanagerNotifier {
             http::classify("Alertmanager", &answer)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(state: AlertState) -> Alert {
+        let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
+        let start = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        Alert {
+            id: "a1".into(),
+            fingerprint: Alert::fingerprint_of("Slow", &labels),
+            rule: "Slow".into(),
+            severity: Severity::Warning,
+            state,
+            labels,
+            annotations: BTreeMap::from([("summary".to_string(), "slow".to_string())]),
+            value: Some(1.0),
+            started_at: start,
+            updated_at: start + TimeDelta::minutes(5),
+            resolved_at: (state == AlertState::Resolved).then(|| start + TimeDelta::minutes(9)),
+            acknowledged_by: (state == AlertState::Acknowledged).then(|| "ops".to_string()),
+            silenced: false,
+        }
+    }
+
+    #[test]
+    fn open_alerts_end_in_the_future_resolved_ones_when_they_resolved() {
+        let links = Links::new("https://mon.example.com/");
+        let now = DateTime::parse_from_rfc3339("2026-01-01T10:10:00Z")
+            .unwrap()
+            .to_utc();
+        let valid = Duration::from_secs(240);
+        // (state, endsAt, acknowledged_by)
+        for (state, ends, acknowledged) in [
+            (AlertState::Firing, "2026-01-01T10:14:00+00:00", None),
+            (AlertState::Acknowledged, "2026-01-01T10:14:00+00:00", Some("ops")),
+            (AlertState::Resolved, "2026-01-01T10:09:00+00:00", None),
+        ] {
+            let body = postable(&alert(state), &links, now, valid);
+            assert_eq!(body["endsAt"], ends, "{state}");
+            assert_eq!(body["startsAt"], "2026-01-01T10:00:00+00:00", "{state}");
+            assert_eq!(
+                body["annotations"]["acknowledged_by"].as_str(),
+                acknowledged,
+                "{state}"
+            );
+            assert_eq!(
+                body["labels"],
+                json!({"alertname": "Slow", "service": "api", "severity": "warning"}),
+                "the identity never changes: {state}"
+            );
+            assert_eq!(body["generatorURL"], "https://mon.example.com/#/alerts");
+        }
+    }
+
+    #[test]
+    fn config_errors() {
+        for (yaml, want) in [
+            ("name: am\nurls: []\n", "urls is empty"),
+            ("name: am\nurls: ['ftp://x']\n", "url must be http:// or https://"),
+            (
+                "name: am\nurls: ['http://x:9093']\nresend_interval: 500ms\n",
+                "resend_interval must be at least 1s, not 500ms",
+            ),
+        ] {
+            let config: AlertmanagerChannelConfig = serde_yaml_ng::from_str(yaml).unwrap();
+            let err = config.build(&Links::default()).unwrap_err().to_string();
+            assert!(err.contains(want), "{yaml}: {err}");
+        }
+        let config: AlertmanagerChannelConfig =
+            serde_yaml_ng::from_str("name: am\nurls: ['http://x:9093']\n").unwrap();
+        let channel = config.build(&Links::default()).unwrap();
+        assert_eq!(channel.resend_interval, Some(Duration::from_secs(60)));
     }
 }

@@ -3,7 +3,7 @@
 //! multipart message holding a text and an HTML part. The notification's
 //! idempotency key is the Message-ID, so receiving systems can drop duplicates.
 
-use super::{Channel, DEFAULT_SEND_TIMEOUT};
+use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
 use crate::AlertingError;
 use async_trait::async_trait;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
@@ -89,8 +89,9 @@ fn default_timeout() -> Duration {
 }
 
 impl EmailChannelConfig {
-    /// Builds the channel: addresses parsed, CA file read, transport configured.
-    pub fn build(&self) -> Result<Channel, AlertingError> {
+    /// Builds the channel: addresses parsed, CA file read, transport configured;
+    /// messages link to mon under `links`.
+    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
         let invalid = |message: String| AlertingError::InvalidChannel {
             channel: self.name.clone(),
             message,
@@ -155,6 +156,7 @@ impl EmailChannelConfig {
             timeout: self.timeout,
             ..Channel::new(Arc::new(EmailNotifier {
                 name: self.name.clone(),
+                links: links.clone(),
                 from,
                 to,
                 transport: transport.build(),
@@ -167,6 +169,7 @@ impl EmailChannelConfig {
 #[derive(Clone)]
 pub struct EmailNotifier {
     name: String,
+    links: Links,
     from: Mailbox,
     to: Vec<Mailbox>,
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -188,8 +191,8 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Subject, text body and HTML body of a notification.
-pub fn render(notification: &Notification) -> (String, String, String) {
+/// Subject, text body and HTML body of a notification, linking to mon under `links`.
+pub fn render(notification: &Notification, links: &Links) -> (String, String, String) {
     let transition = notification.transition.as_str().to_uppercase();
     let subject = match notification.alerts.as_slice() {
         [one] => format!("[{transition}] {} ({})", one.rule, one.severity),
@@ -231,7 +234,12 @@ pub fn render(notification: &Notification) -> (String, String, String) {
         text.push('\n');
         html.push_str("</table>");
     }
-    html.push_str("</body></html>");
+    let url = links.alerts();
+    text.push_str(&format!("Alerts in mon: {url}\n"));
+    html.push_str(&format!(
+        "<p><a href=\"{}\">Alerts in mon</a></p></body></html>",
+        escape(&url)
+    ));
     (subject, text, html)
 }
 
@@ -242,7 +250,7 @@ impl Notifier for EmailNotifier {
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
-        let (subject, text, html) = render(notification);
+        let (subject, text, html) = render(notification, &self.links);
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(subject)

@@ -4,7 +4,7 @@
 //! PagerDuty answers 202 when it accepted the event; only 429 and 5xx are retried.
 
 use super::http;
-use super::{Channel, DEFAULT_SEND_TIMEOUT};
+use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
 use crate::AlertingError;
 use async_trait::async_trait;
 use mon_core::{Alert, Notification, Notifier, NotifyError, Secret, Severity, Transition};
@@ -61,8 +61,8 @@ fn default_timeout() -> Duration {
 }
 
 impl PagerDutyChannelConfig {
-    /// Builds the channel.
-    pub fn build(&self) -> Result<Channel, AlertingError> {
+    /// Builds the channel; events link to mon under `links` (`client_url`, `links`).
+    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
         let invalid = |message: String| AlertingError::InvalidChannel {
             channel: self.name.clone(),
             message,
@@ -80,6 +80,7 @@ impl PagerDutyChannelConfig {
             ..Channel::new(Arc::new(PagerDutyNotifier {
                 endpoint: format!("{}/v2/enqueue", self.url.trim_end_matches('/')),
                 config: self.clone(),
+                links: links.clone(),
                 client,
             }))
         })
@@ -90,6 +91,7 @@ impl PagerDutyChannelConfig {
 #[derive(Debug, Clone)]
 pub struct PagerDutyNotifier {
     config: PagerDutyChannelConfig,
+    links: Links,
     endpoint: String,
     client: reqwest::Client,
 }
@@ -103,8 +105,14 @@ pub fn dedup_key(alert: &Alert) -> String {
     )
 }
 
-/// The event for one alert.
-pub fn event(routing_key: &str, source: &str, transition: Transition, alert: &Alert) -> Value {
+/// The event for one alert; a trigger names mon as its client and links to it under `links`.
+pub fn event(
+    routing_key: &str,
+    source: &str,
+    links: &Links,
+    transition: Transition,
+    alert: &Alert,
+) -> Value {
     let action = match transition {
         Transition::Acknowledged => "acknowledge",
         Transition::Resolved => "resolve",
@@ -132,6 +140,9 @@ pub fn event(routing_key: &str, source: &str, transition: Transition, alert: &Al
                 "value": alert.value,
             },
         });
+        event["client"] = json!("mon");
+        event["client_url"] = json!(links.alerts());
+        event["links"] = json!([{ "href": links.alerts(), "text": "Alert in mon" }]);
     }
     event
 }
@@ -148,6 +159,7 @@ impl Notifier for PagerDutyNotifier {
             let body = event(
                 self.config.routing_key.expose(),
                 source,
+                &self.links,
                 notification.transition,
                 alert,
             );

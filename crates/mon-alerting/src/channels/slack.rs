@@ -4,7 +4,7 @@
 //! reason (`invalid_payload`, `no_service`...), never retried.
 
 use super::http;
-use super::{Channel, DEFAULT_SEND_TIMEOUT};
+use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
 use crate::AlertingError;
 use async_trait::async_trait;
 use mon_core::{Notification, Notifier, NotifyError, Secret, Severity, Transition};
@@ -50,8 +50,8 @@ fn default_timeout() -> Duration {
 }
 
 impl SlackChannelConfig {
-    /// Builds the channel.
-    pub fn build(&self) -> Result<Channel, AlertingError> {
+    /// Builds the channel; messages link to mon under `links`.
+    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
         let invalid = |message: String| AlertingError::InvalidChannel {
             channel: self.name.clone(),
             message: message.replace("url", "webhook_url"),
@@ -65,6 +65,7 @@ impl SlackChannelConfig {
             timeout: self.timeout,
             ..Channel::new(Arc::new(SlackNotifier {
                 config: self.clone(),
+                links: links.clone(),
                 client,
             }))
         })
@@ -75,6 +76,7 @@ impl SlackChannelConfig {
 #[derive(Debug, Clone)]
 pub struct SlackNotifier {
     config: SlackChannelConfig,
+    links: Links,
     client: reqwest::Client,
 }
 
@@ -99,8 +101,8 @@ fn clip(text: &str, max: usize) -> String {
     out
 }
 
-/// The Block Kit message for `notification`.
-pub fn message(notification: &Notification) -> Value {
+/// The Block Kit message for `notification`, linking to mon under `links`.
+pub fn message(notification: &Notification, links: &Links) -> Value {
     let transition = notification.transition;
     let attachments: Vec<Value> = notification
         .alerts
@@ -139,7 +141,7 @@ pub fn message(notification: &Notification) -> Value {
             if let Some(url) = alert.annotations.get("runbook_url") {
                 blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&format!("Runbook: <{url}>"), SECTION_LIMIT) } }));
             }
-            blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("mon · started {} · {}", alert.started_at.format("%Y-%m-%d %H:%M:%S UTC"), alert.fingerprint) }] }));
+            blocks.push(json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("<{}|mon> · started {} · {}", links.alerts(), alert.started_at.format("%Y-%m-%d %H:%M:%S UTC"), alert.fingerprint) }] }));
             json!({ "color": colour(alert.severity, transition), "blocks": blocks })
         })
         .collect();
@@ -165,7 +167,7 @@ impl Notifier for SlackNotifier {
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
-        let body = message(notification).to_string().into_bytes();
+        let body = message(notification, &self.links).to_string().into_bytes();
         let headers = [(
             super::webhook::IDEMPOTENCY_HEADER.to_string(),
             notification.idempotency_key.clone(),

@@ -2,12 +2,19 @@
 //! body (documented in docs/alerting.md) or, with `format: alertmanager`,
 //! Alertmanager's webhook v4 body — with custom headers, an `Idempotency-Key`
 //! header, and an HMAC-SHA256 signature of the body when a secret is set.
+//!
+//! In the Alertmanager shape, mon groups by alert instance: `groupLabels` are the
+//! alert's labels (with `alertname` and `severity`), `groupKey` is derived from
+//! them as Alertmanager derives it (`{}:{alertname="…", …}`), so it stays the same
+//! across the firing, acknowledgement, reminders and resolution of an alert. An
+//! acknowledgement is the same group still `firing`, its alert carrying the
+//! annotation `acknowledged_by` (webhook v4 has no acknowledged status).
 
 use super::http::{self, Answer};
-use super::{Channel, DEFAULT_SEND_TIMEOUT};
+use super::alertmanager::{annotations, labels};
+use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
 use crate::AlertingError;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use mon_core::{Alert, AlertState, Notification, Notifier, NotifyError, Secret, Severity};
 use serde::{Deserialize, Serialize};
@@ -80,8 +87,8 @@ pub enum WebhookFormat {
 }
 
 impl WebhookChannelConfig {
-    /// Builds the channel.
-    pub fn build(&self) -> Result<Channel, AlertingError> {
+    /// Builds the channel; bodies link to mon under `links`.
+    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
         let invalid = |message: String| AlertingError::InvalidChannel {
             channel: self.name.clone(),
             message,
@@ -95,6 +102,7 @@ impl WebhookChannelConfig {
             timeout: self.timeout,
             ..Channel::new(Arc::new(WebhookNotifier {
                 config: self.clone(),
+                links: links.clone(),
                 client,
             }))
         })
@@ -105,77 +113,82 @@ impl WebhookChannelConfig {
 #[derive(Debug, Clone)]
 pub struct WebhookNotifier {
     config: WebhookChannelConfig,
+    links: Links,
     client: reqwest::Client,
 }
 
 /// mon's webhook body for `notification`, as sent by channel `receiver`.
-pub fn mon_body(receiver: &str, notification: &Notification) -> Value {
+pub fn mon_body(receiver: &str, links: &Links, notification: &Notification) -> Value {
     json!({
         "version": "1",
         "receiver": receiver,
         "transition": notification.transition,
         "idempotency_key": notification.idempotency_key,
+        "external_url": links.external_url(),
+        "alerts_url": links.alerts(),
         "alerts": notification.alerts,
     })
 }
 
+/// The labels (or annotations, by `pick`) that every alert of `alerts` has with the same value.
+fn common(
+    alerts: &[Alert],
+    pick: fn(&Alert) -> BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut iter = alerts.iter().map(pick);
+    let mut common = iter.next().unwrap_or_default();
+    for other in iter {
+        common.retain(|k, v| other.get(k) == Some(v));
+    }
+    common
+}
+
+/// Alertmanager's group key for a group with `group_labels` under its root route:
+/// `{}:{name="value", …}`.
+pub fn group_key(group_labels: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = group_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+    format!("{{}}:{{{}}}", pairs.join(", "))
+}
+
 /// Alertmanager's webhook v4 body for `notification`.
-pub fn alertmanager_body(receiver: &str, notification: &Notification) -> Value {
-    let alerts: Vec<Value> = notification.alerts.iter().map(alertmanager_alert).collect();
-    let common = |pick: fn(&Alert) -> &BTreeMap<String, String>| {
-        let mut common: BTreeMap<String, String> = notification
-            .alerts
-            .first()
-            .map(|a| alert_labels(a, pick))
-            .unwrap_or_default();
-        for alert in &notification.alerts {
-            let labels = alert_labels(alert, pick);
-            common.retain(|k, v| labels.get(k) == Some(v));
-        }
-        common
-    };
+pub fn alertmanager_body(receiver: &str, links: &Links, notification: &Notification) -> Value {
+    let alerts: Vec<Value> = notification
+        .alerts
+        .iter()
+        .map(|a| alertmanager_alert(a, links))
+        .collect();
     let firing = notification
         .alerts
         .iter()
         .any(|a| a.state != AlertState::Resolved);
+    // A group is one alert instance: its labels group it (and are the common ones).
+    let group_labels = common(&notification.alerts, labels);
     json!({
         "version": "4",
-        "groupKey": notification.idempotency_key,
+        "groupKey": group_key(&group_labels),
         "truncatedAlerts": 0,
         "status": if firing { "firing" } else { "resolved" },
         "receiver": receiver,
-        "groupLabels": {},
-        "commonLabels": common(|a| &a.labels),
-        "commonAnnotations": common(|a| &a.annotations),
-        "externalURL": "",
+        "groupLabels": &group_labels,
+        "commonLabels": &group_labels,
+        "commonAnnotations": common(&notification.alerts, annotations),
+        "externalURL": links.external_url(),
         "alerts": alerts,
     })
 }
 
-/// Labels as Alertmanager knows them: the alert's labels plus `alertname` and
-/// `severity` (annotations pass through unchanged).
-fn alert_labels(
-    alert: &Alert,
-    pick: fn(&Alert) -> &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut map = pick(alert).clone();
-    if std::ptr::eq(pick(alert), &alert.labels) {
-        map.insert("alertname".to_string(), alert.rule.clone());
-        map.insert("severity".to_string(), alert.severity.to_string());
-    }
-    map
-}
-
-/// One alert in Alertmanager's shape (also what `POST /api/v2/alerts` takes).
-pub fn alertmanager_alert(alert: &Alert) -> Value {
-    let ends: Option<DateTime<Utc>> = alert.resolved_at;
+/// One alert in Alertmanager's webhook shape (`endsAt` is Go's zero time while it fires).
+pub fn alertmanager_alert(alert: &Alert, links: &Links) -> Value {
     json!({
         "status": if alert.state == AlertState::Resolved { "resolved" } else { "firing" },
-        "labels": alert_labels(alert, |a| &a.labels),
-        "annotations": alert.annotations,
+        "labels": labels(alert),
+        "annotations": annotations(alert),
         "startsAt": alert.started_at.to_rfc3339(),
-        "endsAt": ends.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |t| t.to_rfc3339()),
-        "generatorURL": "",
+        "endsAt": alert.resolved_at.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |t| t.to_rfc3339()),
+        "generatorURL": links.alerts(),
         "fingerprint": alert.fingerprint,
     })
 }
@@ -202,8 +215,10 @@ impl Notifier for WebhookNotifier {
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
         let body = match self.config.format {
-            WebhookFormat::Mon => mon_body(&self.config.name, notification),
-            WebhookFormat::Alertmanager => alertmanager_body(&self.config.name, notification),
+            WebhookFormat::Mon => mon_body(&self.config.name, &self.links, notification),
+            WebhookFormat::Alertmanager => {
+                alertmanager_body(&self.config.name, &self.links, notification)
+            }
         };
         let body = body.to_string().into_bytes();
         let mut headers: Vec<(String, String)> = self
@@ -247,7 +262,7 @@ mod tests {
             ("name: w\nurl: not a url\n", "url is not a valid URL"),
         ] {
             let config: WebhookChannelConfig = serde_yaml_ng::from_str(yaml).unwrap();
-            let err = config.build().unwrap_err().to_string();
+            let err = config.build(&Links::default()).unwrap_err().to_string();
             assert!(err.contains(want), "{yaml}: {err}");
         }
         let err = serde_yaml_ng::from_str::<WebhookChannelConfig>(
