@@ -218,8 +218,9 @@ impl App {
                     .iter()
                     .map(|c| (c.name.clone(), c.depends_on.clone())),
             ));
+        let links = mon_alerting::Links::new(&config.server.external_url());
         let alerts = alerting
-            .build_with_store(store.clone())
+            .build_with(Some(store.clone()), &links)
             .map_err(|e| StartError::Alerting(e.to_string()))?;
         alerts.register_metrics(&mut registry);
         tasks.push(alerts.clone().spawn(

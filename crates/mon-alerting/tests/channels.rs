@@ -1,14 +1,15 @@
 //! Slack, PagerDuty and webhook (`format: alertmanager`) channels through the
 //! outbox against loopback receivers that answer as the real services do: Slack's
 //! 200 `ok`, 429 + `Retry-After` and 400 `invalid_payload`; PagerDuty's 202, 500
-//! and 400; Alertmanager's webhook v4 body shape.
+//! and 400; Alertmanager's webhook v4 body shape, its group stable from firing to
+//! resolution. Every message links to mon's external URL.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use mon_alerting::{AlertEngine, AlertingConfig, Snapshot};
+use mon_alerting::{AlertEngine, AlertingConfig, Links, Snapshot};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -79,8 +80,11 @@ retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
 "
     ))
     .unwrap();
-    config.build().unwrap()
+    config.build_with(None, &Links::new(EXTERNAL_URL)).unwrap()
 }
+
+/// `server.external_url` of the engines built here.
+const EXTERNAL_URL: &str = "https://mon.example.com/voice";
 
 async fn fire(engine: &AlertEngine) {
     engine.start_delivery();
@@ -118,6 +122,14 @@ async fn slack_honours_retry_after_and_posts_block_kit() {
     let attachment = &body["attachments"][0];
     assert_eq!(attachment["color"], "#a30200");
     assert_eq!(attachment["blocks"][0]["type"], "header");
+    let context = attachment["blocks"].as_array().unwrap().last().unwrap();
+    assert!(
+        context["elements"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("<{EXTERNAL_URL}/#/alerts|mon>")),
+        "{context}"
+    );
     let section = attachment["blocks"][1]["text"]["text"].as_str().unwrap();
     assert_eq!(
         section.chars().count(),
@@ -184,6 +196,10 @@ async fn pagerduty_events_v2_with_retry_on_5xx_only() {
         "Memory Critical: Memory at 95%"
     );
     assert!(event["dedup_key"].as_str().unwrap().starts_with("mon-"));
+    assert_eq!(event["client"], "mon");
+    let alerts_url = format!("{EXTERNAL_URL}/#/alerts");
+    assert_eq!(event["client_url"], alerts_url.as_str());
+    assert_eq!(event["links"][0]["href"], alerts_url.as_str());
 
     // Acknowledge and resolve carry the same dedup_key.
     let id = engine.active_alerts()[0].id.clone();
@@ -232,7 +248,15 @@ async fn webhook_headers_and_alertmanager_v4_body() {
     );
     fire(&engine).await;
     wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
+    let id = engine.active_alerts()[0].id.clone();
+    engine.acknowledge(&id, "ops", None).await.unwrap();
+    engine.resolve(&id, "ops", None).await.unwrap();
+    wait_for("ack and resolve", || {
+        engine.channels_status()[0].delivered == 3
+    })
+    .await;
     let requests = script.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 3);
     let (_, headers, body, _) = &requests[0];
     assert_eq!(headers["x-team"], "voice");
     assert_eq!(headers["content-type"], "application/json");
@@ -247,17 +271,68 @@ async fn webhook_headers_and_alertmanager_v4_body() {
         "no secret, no signature"
     );
     assert_eq!(body["version"], "4");
-    assert_eq!(body["status"], "firing");
     assert_eq!(body["receiver"], "am-hook");
     assert_eq!(body["truncatedAlerts"], 0);
-    assert_eq!(body["commonLabels"]["alertname"], "Memory Critical");
-    assert_eq!(body["commonLabels"]["service"], "api");
+    assert_eq!(body["externalURL"], EXTERNAL_URL);
+    let labels = serde_json::json!({
+        "alertname": "Memory Critical",
+        "service": "api",
+        "severity": "critical",
+    });
+    assert_eq!(body["groupLabels"], labels, "one group per alert instance");
+    assert_eq!(body["commonLabels"], labels);
+    assert_eq!(
+        body["groupKey"],
+        r#"{}:{alertname="Memory Critical", service="api", severity="critical"}"#
+    );
     let alert = &body["alerts"][0];
-    assert_eq!(alert["status"], "firing");
-    assert_eq!(alert["labels"]["severity"], "critical");
     assert_eq!(alert["annotations"]["summary"], "Memory at 95%");
     assert_eq!(alert["endsAt"], "0001-01-01T00:00:00Z");
+    assert_eq!(alert["generatorURL"], format!("{EXTERNAL_URL}/#/alerts"));
     assert!(alert["startsAt"].as_str().unwrap().contains('T'));
     assert!(alert["fingerprint"].is_string());
+
+    // Firing, acknowledgement, resolution: one group, one alert; the
+    // acknowledgement is that alert, still firing, acknowledged — not a new firing.
+    // (idempotency key part, status, alert status, acknowledged_by, ends)
+    let messages: Vec<(String, &str, &str, Option<&str>, bool)> = requests
+        .iter()
+        .map(|(_, headers, body, _)| {
+            assert_eq!(body["groupKey"], requests[0].2["groupKey"]);
+            assert_eq!(body["groupLabels"], labels);
+            assert_eq!(body["externalURL"], EXTERNAL_URL);
+            let alert = &body["alerts"][0];
+            assert_eq!(alert["fingerprint"], requests[0].2["alerts"][0]["fingerprint"]);
+            assert_eq!(alert["startsAt"], requests[0].2["alerts"][0]["startsAt"]);
+            let key = headers["idempotency-key"].to_str().unwrap();
+            (
+                key.split(':').nth(1).unwrap().to_string(),
+                body["status"].as_str().unwrap(),
+                alert["status"].as_str().unwrap(),
+                alert["annotations"]["acknowledged_by"].as_str(),
+                alert["endsAt"] != "0001-01-01T00:00:00Z",
+            )
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            ("firing".to_string(), "firing", "firing", None, false),
+            (
+                "acknowledged".to_string(),
+                "firing",
+                "firing",
+                Some("ops"),
+                false
+            ),
+            (
+                "resolved".to_string(),
+                "resolved",
+                "resolved",
+                Some("ops"),
+                true
+            ),
+        ]
+    );
     engine.stop_delivery();
 }

@@ -1,7 +1,8 @@
 //! The delivery outbox against a real loopback webhook receiver and a real SQLite
 //! store: a receiver that is down then back gets every notification exactly once;
-//! a restart in the middle of the outage changes nothing; a refusal is not
-//! retried; a hanging channel does not delay another.
+//! once it answers again the rest of the queue follows at once, in order; a
+//! restart in the middle of the outage changes nothing; a refusal is not retried;
+//! a hanging channel does not delay another.
 
 use axum::Router;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use mon_core::{Notification, Notifier, NotifyError, async_trait};
 use mon_store::{Store, StoreOptions};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,8 @@ type Received = Arc<Mutex<Vec<(String, Option<String>, serde_json::Value)>>>;
 struct Receiver {
     received: Received,
     answer: Arc<AtomicU16>,
+    /// Requests still to refuse with 503 before answering `answer`.
+    failures_left: Arc<AtomicU32>,
 }
 
 async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
@@ -32,7 +35,15 @@ async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> St
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let status = StatusCode::from_u16(r.answer.load(Ordering::SeqCst)).unwrap();
+    let failing = r
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    let status = if failing {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::from_u16(r.answer.load(Ordering::SeqCst)).unwrap()
+    };
     if status.is_success() {
         r.received.lock().unwrap().push((
             header("idempotency-key").unwrap_or_default(),
@@ -45,9 +56,15 @@ async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> St
 
 /// Starts the receiver on `addr` (answering `answer`).
 async fn start_receiver(addr: SocketAddr, answer: u16) -> Receiver {
+    start_failing_receiver(addr, 0, answer).await
+}
+
+/// Starts the receiver on `addr`: `failures` requests get 503, then `answer`.
+async fn start_failing_receiver(addr: SocketAddr, failures: u32, answer: u16) -> Receiver {
     let receiver = Receiver {
         received: Arc::default(),
         answer: Arc::new(AtomicU16::new(answer)),
+        failures_left: Arc::new(AtomicU32::new(failures)),
     };
     let app = Router::new()
         .route("/hook", post(hook))
@@ -65,8 +82,12 @@ fn free_addr() -> SocketAddr {
         .unwrap()
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+async fn wait_for(what: &str, done: impl FnMut() -> bool) {
+    wait_within(what, Duration::from_secs(20), done).await;
+}
+
+async fn wait_within(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -189,6 +210,58 @@ async fn an_outage_loses_nothing_and_duplicates_nothing() {
             Some("delivered")
         );
     }
+    engine.stop_delivery();
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_the_receiver_answers_the_rest_of_the_queue_follows_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("mon.db"), StoreOptions::default()).unwrap();
+    let addr = free_addr();
+    // The receiver refuses twice; the backoff (1.5 s, then 3 s) is longer than what
+    // the rest of the queue may take once the head went through.
+    let receiver = start_failing_receiver(addr, 2, 200).await;
+    let mut config = config(addr);
+    config.retry.initial_backoff = Duration::from_millis(1500);
+    config.retry.max_backoff = Duration::from_secs(10);
+    let engine = config.build_with_store(store.clone()).unwrap();
+    let fired = engine
+        .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
+        .await;
+    let resolved = engine
+        .evaluate_and_record(&snapshot(10.0), chrono::Utc::now())
+        .await;
+    let expected: Vec<String> = fired
+        .iter()
+        .chain(&resolved)
+        .map(|c| c.idempotency_key())
+        .collect();
+    assert_eq!(expected.len(), 4);
+    engine.start_delivery();
+
+    wait_for("the first delivery", || {
+        !receiver.received.lock().unwrap().is_empty()
+    })
+    .await;
+    assert_eq!(receiver.failures_left.load(Ordering::SeqCst), 0);
+    wait_within("the rest of the queue", Duration::from_secs(1), || {
+        receiver.received.lock().unwrap().len() == 4
+    })
+    .await;
+    let got: Vec<String> = receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(key, _, _)| key.clone())
+        .collect();
+    assert_eq!(got, expected, "in the order they were queued, once each");
+    let status = &engine.channels_status()[0];
+    assert_eq!(
+        (status.delivered, status.consecutive_failures, status.queued),
+        (4, 0, 0)
+    );
     engine.stop_delivery();
     store.close().await.unwrap();
 }

@@ -46,6 +46,11 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address and port to listen on.
     pub listen: SocketAddr,
+    /// The absolute http(s) URL people reach mon at (behind a proxy: the proxy's),
+    /// used for the links in notifications (Slack, email, PagerDuty, webhooks,
+    /// Alertmanager). Absent: `http://` + `listen` (`localhost` for an unspecified
+    /// address such as `0.0.0.0`).
+    pub external_url: Option<String>,
     /// Bearer tokens and their roles.
     pub auth: AuthConfig,
     /// Paths answered without a token even when tokens are configured.
@@ -63,6 +68,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8480)),
+            external_url: None,
             auth: AuthConfig::default(),
             public_paths: ["/health", "/health/live", "/health/ready", "/metrics"]
                 .map(String::from)
@@ -70,6 +76,38 @@ impl Default for ServerConfig {
             self_check: true,
             limits: LimitsConfig::default(),
             shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// `external_url`, or the URL derived from `listen`; without a trailing `/`.
+    pub fn external_url(&self) -> String {
+        match &self.external_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None if self.listen.ip().is_unspecified() => {
+                format!("http://localhost:{}", self.listen.port())
+            }
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Why `external_url` is not an absolute http(s) URL, if it is not.
+    fn external_url_error(&self) -> Option<String> {
+        let url = self.external_url.as_deref()?;
+        match url::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                (u.query().is_some() || u.fragment().is_some()).then(|| {
+                    format!("{url:?} must not have a query or fragment; give the base URL")
+                })
+            }
+            Ok(u) => Some(format!(
+                "{url:?} must be an absolute http:// or https:// URL, not {}:",
+                u.scheme()
+            )),
+            Err(e) => Some(format!(
+                "{url:?} is not an absolute http(s) URL ({e}); write e.g. https://mon.example.com"
+            )),
         }
     }
 }
@@ -274,6 +312,9 @@ impl Config {
         }
         if let Err(e) = self.storage.retention.validate() {
             errors.push(("storage.retention".into(), e.to_string()));
+        }
+        if let Some(message) = self.server.external_url_error() {
+            errors.push(("server.external_url".into(), message));
         }
         if self.server.limits.max_body_bytes == 0 {
             errors.push((

@@ -94,6 +94,22 @@ fn config_errors_table() {
             "mon.yaml:2:11: server.listen: invalid socket address syntax",
         ),
         (
+            "server:\n  external_url: mon.example.com\n",
+            "mon.yaml:2:17: server.external_url: \"mon.example.com\" is not an absolute http(s) URL (relative URL without a base)",
+        ),
+        (
+            "server:\n  external_url: ftp://mon.example.com\n",
+            "mon.yaml:2:17: server.external_url: \"ftp://mon.example.com\" must be an absolute http:// or https:// URL, not ftp:",
+        ),
+        (
+            "server:\n  external_url: https://mon.example.com/?a=1\n",
+            "mon.yaml:2:17: server.external_url: \"https://mon.example.com/?a=1\" must not have a query or fragment",
+        ),
+        (
+            "alerting:\n  channels:\n    - { name: am, type: alertmanager, urls: ['http://x:9093'], resend_interval: 0s }\n",
+            "mon.yaml:3:7: alerting.channels[0]: channel \"am\": resend_interval must be at least 1s, not 0s",
+        ),
+        (
             "storage:\n  path: ${DATA_DIR}/mon.db\n",
             "mon.yaml:2:9: environment variable `DATA_DIR` is not set",
         ),
@@ -148,6 +164,24 @@ fn config_errors_table() {
         })
         .collect();
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn external_url_defaults_to_the_listen_address() {
+    for (yaml, want) in [
+        ("{}", "http://127.0.0.1:8480"),
+        ("server: { listen: '10.0.0.5:9000' }", "http://10.0.0.5:9000"),
+        ("server: { listen: '0.0.0.0:8480' }", "http://localhost:8480"),
+        ("server: { listen: '[::]:8480' }", "http://localhost:8480"),
+        ("server: { listen: '[::1]:8480' }", "http://[::1]:8480"),
+        (
+            "server: { external_url: 'https://mon.example.com/ops/' }",
+            "https://mon.example.com/ops",
+        ),
+    ] {
+        let config = load_text(yaml, "mon.yaml", &env()).unwrap();
+        assert_eq!(config.server.external_url(), want, "{yaml}");
+    }
 }
 
 #[test]
