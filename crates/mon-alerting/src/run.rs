@@ -53,10 +53,11 @@ const MIN_INTERVAL: Duration = Duration::from_millis(10);
 
 impl AlertEngine {
     /// Starts the evaluation loop on the current Tokio runtime: evaluates at once,
-    /// then every `interval` and right after each publish to the hub, and notifies
-    /// records changes (store, outbox). Starts the delivery workers too. Ends when
-    /// `shutdown` completes, stopping the workers; what is still queued stays in
-    /// the store for the next start.
+    /// then every `interval` and right after each publish to the hub, and records
+    /// changes (store, outbox); every second it also queues the re-sends of open
+    /// alerts that channels with a `resend_interval` are due. Starts the delivery
+    /// workers too. Ends when `shutdown` completes, stopping the workers; what is
+    /// still queued stays in the store for the next start.
     pub fn spawn(
         self,
         source: impl Into<SnapshotSource>,

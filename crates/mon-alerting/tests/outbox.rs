@@ -1,5 +1,5 @@
 //! The delivery outbox against a real loopback webhook receiver and a real SQLite
-//! store: a receiver that is down then back gets every notification exactly once;
+//! store: a receiver that is down then back gets every notification, once each;
 //! once it answers again the rest of the queue follows at once, in order; a
 //! restart in the middle of the outage changes nothing; a refusal is not retried;
 //! a hanging channel does not delay another.
