@@ -2,7 +2,8 @@
 //! outbox against loopback receivers that answer as the real services do: Slack's
 //! 200 `ok`, 429 + `Retry-After` and 400 `invalid_payload`; PagerDuty's 202, 500
 //! and 400; Alertmanager's webhook v4 body shape, its group stable from firing to
-//! resolution. Every message links to mon's external URL.
+//! resolution; the Alertmanager channel re-sending open (also acknowledged) alerts
+//! with `endsAt` ahead. Every message links to mon's external URL.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -335,4 +336,84 @@ async fn webhook_headers_and_alertmanager_v4_body() {
         ]
     );
     engine.stop_delivery();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alertmanager_keeps_hearing_open_alerts_acknowledged_ones_too() {
+    let (url, script) = receiver(&[]).await;
+    let engine = build(
+        &format!("{{ name: am, type: alertmanager, urls: ['{url}'], resend_interval: 1s }}"),
+        "d",
+    );
+    let holds = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let source = {
+        let holds = holds.clone();
+        mon_alerting::SnapshotSource::from_fn(move || {
+            let mut s = Snapshot::default();
+            let on = holds.load(std::sync::atomic::Ordering::SeqCst);
+            s.set("memory_percent", if on { 95.0 } else { 10.0 });
+            s
+        })
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = engine.clone().spawn(source, Duration::from_millis(100), async {
+        let _ = stopped.await;
+    });
+    // (arrival, endsAt, acknowledged_by) of every post of the alert.
+    let posts = || -> Vec<(Instant, chrono::DateTime<chrono::Utc>, Option<String>)> {
+        script
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.0 == "/api/v2/alerts")
+            .flat_map(|r| {
+                r.2.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| {
+                        assert_eq!(a["labels"]["alertname"], "Memory Critical");
+                        assert_eq!(a["generatorURL"], format!("{EXTERNAL_URL}/#/alerts"));
+                        (
+                            r.3,
+                            a["endsAt"].as_str().unwrap().parse().unwrap(),
+                            a["annotations"]["acknowledged_by"].as_str().map(String::from),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    wait_for("the firing post", || !posts().is_empty()).await;
+    let (_, ends, by) = posts()[0].clone();
+    assert_eq!(by, None);
+    assert!(ends > chrono::Utc::now() + chrono::TimeDelta::seconds(2), "valid for 4 × 1 s");
+
+    let id = engine.active_alerts()[0].id.clone();
+    engine.acknowledge(&id, "ops", None).await.unwrap();
+    // Acknowledged, it is posted at once and then every second, always ending ahead.
+    wait_for("three posts after the acknowledgement", || {
+        posts().iter().filter(|p| p.2.as_deref() == Some("ops")).count() >= 3
+    })
+    .await;
+    let acked: Vec<_> = posts()
+        .into_iter()
+        .filter(|p| p.2.as_deref() == Some("ops"))
+        .collect();
+    for (at, ends, _) in &acked {
+        let now = chrono::Utc::now() - chrono::TimeDelta::from_std(at.elapsed()).unwrap();
+        assert!(*ends > now + chrono::TimeDelta::seconds(3), "{ends} vs {now}");
+    }
+
+    // The condition stops holding: the resolution ends the alert when it resolved.
+    holds.store(false, std::sync::atomic::Ordering::SeqCst);
+    wait_for("the resolution", || {
+        posts()
+            .last()
+            .is_some_and(|p| p.1 <= chrono::Utc::now() && p.2.as_deref() == Some("ops"))
+    })
+    .await;
+    assert!(engine.active_alerts().is_empty());
+    stop.send(()).unwrap();
+    task.await.unwrap();
 }

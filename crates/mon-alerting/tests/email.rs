@@ -1,7 +1,7 @@
 //! The email channel against a real SMTP server we did not write: aiosmtpd
 //! (`pip install aiosmtpd`, see .ci/run) started by the test with a fresh
 //! self-signed certificate, STARTTLS and AUTH required. The received message is
-//! checked: envelope, AUTH, TLS, subject, text and HTML parts, Message-ID.
+//! checked: envelope, AUTH, TLS, subject, text and HTML parts, links, Message-ID.
 
 use mon_alerting::{AlertEngine, AlertingConfig, Snapshot};
 use std::io::{BufRead, BufReader};
@@ -71,7 +71,8 @@ retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
         ca = dir.join("cert.pem").display()
     ))
     .unwrap();
-    config.build().unwrap()
+    let links = mon_alerting::Links::new("https://mon.example.com/a&b");
+    config.build_with(None, &links).unwrap()
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -135,6 +136,15 @@ async fn mails_through_a_real_smtp_server_with_starttls_and_auth() {
     let html = mail["html"].as_str().unwrap();
     assert!(
         html.contains("<td>Memory at 95% &lt;high&gt;</td>"),
+        "{html}"
+    );
+    // Both parts link to mon's alert list under server.external_url.
+    assert!(
+        text.contains("Alerts in mon: https://mon.example.com/a&b/#/alerts"),
+        "{text}"
+    );
+    assert!(
+        html.contains("<a href=\"https://mon.example.com/a&amp;b/#/alerts\">"),
         "{html}"
     );
     engine.stop_delivery();

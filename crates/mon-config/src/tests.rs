@@ -95,15 +95,15 @@ fn config_errors_table() {
         ),
         (
             "server:\n  external_url: mon.example.com\n",
-            "mon.yaml:2:17: server.external_url: \"mon.example.com\" is not an absolute http(s) URL (relative URL without a base)",
+            "mon.yaml:2:3: server.external_url: \"mon.example.com\" is not an absolute http(s) URL (relative URL without a base)",
         ),
         (
             "server:\n  external_url: ftp://mon.example.com\n",
-            "mon.yaml:2:17: server.external_url: \"ftp://mon.example.com\" must be an absolute http:// or https:// URL, not ftp:",
+            "mon.yaml:2:3: server.external_url: \"ftp://mon.example.com\" must be an absolute http:// or https:// URL, not ftp:",
         ),
         (
             "server:\n  external_url: https://mon.example.com/?a=1\n",
-            "mon.yaml:2:17: server.external_url: \"https://mon.example.com/?a=1\" must not have a query or fragment",
+            "mon.yaml:2:3: server.external_url: \"https://mon.example.com/?a=1\" must not have a query or fragment",
         ),
         (
             "alerting:\n  channels:\n    - { name: am, type: alertmanager, urls: ['http://x:9093'], resend_interval: 0s }\n",
