@@ -71,7 +71,9 @@ fn capture_server() -> Result<(u16, Captured)> {
             if reader.read_exact(&mut body).is_ok()
                 && let Ok(json) = serde_json::from_slice(&body)
             {
-                sink.lock().unwrap_or_else(|e| e.into_inner()).push((path, json));
+                sink.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((path, json));
             }
             let _ = (&stream)
                 .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -215,8 +217,7 @@ alerting:
         bail!("acknowledging the alert answered {status}: {body}");
     }
     wait_until("the acknowledgement in Alertmanager", || {
-        Ok(am_alert(am_port)?
-            .is_some_and(|a| a["annotations"]["acknowledged_by"] == "e2e-oncall"))
+        Ok(am_alert(am_port)?.is_some_and(|a| a["annotations"]["acknowledged_by"] == "e2e-oncall"))
     })?;
 
     // Twice resolve_timeout later it must still be active, every time we look.

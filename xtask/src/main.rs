@@ -34,7 +34,9 @@ fn main() -> Result<()> {
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | e2e [browser | alertmanager] | bench [store|rss|checks|wrk]>");
+            eprintln!(
+                "usage: cargo xtask <ci | e2e [browser | alertmanager] | bench [store|rss|checks|wrk]>"
+            );
             std::process::exit(2);
         }
     }

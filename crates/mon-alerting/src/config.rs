@@ -1,8 +1,8 @@
 //! [`AlertingConfig`]: the `alerting` section of mon's configuration, and how it
 //! becomes an [`AlertEngine`].
 
-use crate::channels::{ChannelConfig, Links};
 use crate::channels::log::LogChannelConfig;
+use crate::channels::{ChannelConfig, Links};
 use crate::delivery::RetryPolicy;
 use crate::engine::EngineOptions;
 use crate::expr::closest;

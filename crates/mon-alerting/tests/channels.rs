@@ -303,7 +303,10 @@ async fn webhook_headers_and_alertmanager_v4_body() {
             assert_eq!(body["groupLabels"], labels);
             assert_eq!(body["externalURL"], EXTERNAL_URL);
             let alert = &body["alerts"][0];
-            assert_eq!(alert["fingerprint"], requests[0].2["alerts"][0]["fingerprint"]);
+            assert_eq!(
+                alert["fingerprint"],
+                requests[0].2["alerts"][0]["fingerprint"]
+            );
             assert_eq!(alert["startsAt"], requests[0].2["alerts"][0]["startsAt"]);
             let key = headers["idempotency-key"].to_str().unwrap();
             (
@@ -356,9 +359,11 @@ async fn alertmanager_keeps_hearing_open_alerts_acknowledged_ones_too() {
         })
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = engine.clone().spawn(source, Duration::from_millis(100), async {
-        let _ = stopped.await;
-    });
+    let task = engine
+        .clone()
+        .spawn(source, Duration::from_millis(100), async {
+            let _ = stopped.await;
+        });
     // (arrival, endsAt, acknowledged_by) of every post of the alert.
     let posts = || -> Vec<(Instant, chrono::DateTime<chrono::Utc>, Option<String>)> {
         script
@@ -377,7 +382,9 @@ async fn alertmanager_keeps_hearing_open_alerts_acknowledged_ones_too() {
                         (
                             r.3,
                             a["endsAt"].as_str().unwrap().parse().unwrap(),
-                            a["annotations"]["acknowledged_by"].as_str().map(String::from),
+                            a["annotations"]["acknowledged_by"]
+                                .as_str()
+                                .map(String::from),
                         )
                     })
                     .collect::<Vec<_>>()
@@ -387,13 +394,20 @@ async fn alertmanager_keeps_hearing_open_alerts_acknowledged_ones_too() {
     wait_for("the firing post", || !posts().is_empty()).await;
     let (_, ends, by) = posts()[0].clone();
     assert_eq!(by, None);
-    assert!(ends > chrono::Utc::now() + chrono::TimeDelta::seconds(2), "valid for 4 × 1 s");
+    assert!(
+        ends > chrono::Utc::now() + chrono::TimeDelta::seconds(2),
+        "valid for 4 × 1 s"
+    );
 
     let id = engine.active_alerts()[0].id.clone();
     engine.acknowledge(&id, "ops", None).await.unwrap();
     // Acknowledged, it is posted at once and then every second, always ending ahead.
     wait_for("three posts after the acknowledgement", || {
-        posts().iter().filter(|p| p.2.as_deref() == Some("ops")).count() >= 3
+        posts()
+            .iter()
+            .filter(|p| p.2.as_deref() == Some("ops"))
+            .count()
+            >= 3
     })
     .await;
     let acked: Vec<_> = posts()
@@ -402,7 +416,10 @@ async fn alertmanager_keeps_hearing_open_alerts_acknowledged_ones_too() {
         .collect();
     for (at, ends, _) in &acked {
         let now = chrono::Utc::now() - chrono::TimeDelta::from_std(at.elapsed()).unwrap();
-        assert!(*ends > now + chrono::TimeDelta::seconds(3), "{ends} vs {now}");
+        assert!(
+            *ends > now + chrono::TimeDelta::seconds(3),
+            "{ends} vs {now}"
+        );
     }
 
     // The condition stops holding: the resolution ends the alert when it resolved.

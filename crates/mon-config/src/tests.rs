@@ -170,8 +170,14 @@ fn config_errors_table() {
 fn external_url_defaults_to_the_listen_address() {
     for (yaml, want) in [
         ("{}", "http://127.0.0.1:8480"),
-        ("server: { listen: '10.0.0.5:9000' }", "http://10.0.0.5:9000"),
-        ("server: { listen: '0.0.0.0:8480' }", "http://localhost:8480"),
+        (
+            "server: { listen: '10.0.0.5:9000' }",
+            "http://10.0.0.5:9000",
+        ),
+        (
+            "server: { listen: '0.0.0.0:8480' }",
+            "http://localhost:8480",
+        ),
         ("server: { listen: '[::]:8480' }", "http://localhost:8480"),
         ("server: { listen: '[::1]:8480' }", "http://[::1]:8480"),
         (

@@ -205,7 +205,11 @@ mod tests {
         // (state, endsAt, acknowledged_by)
         for (state, ends, acknowledged) in [
             (AlertState::Firing, "2026-01-01T10:14:00+00:00", None),
-            (AlertState::Acknowledged, "2026-01-01T10:14:00+00:00", Some("ops")),
+            (
+                AlertState::Acknowledged,
+                "2026-01-01T10:14:00+00:00",
+                Some("ops"),
+            ),
             (AlertState::Resolved, "2026-01-01T10:09:00+00:00", None),
         ] {
             let body = postable(&alert(state), &links, now, valid);
@@ -229,7 +233,10 @@ mod tests {
     fn config_errors() {
         for (yaml, want) in [
             ("name: am\nurls: []\n", "urls is empty"),
-            ("name: am\nurls: ['ftp://x']\n", "url must be http:// or https://"),
+            (
+                "name: am\nurls: ['ftp://x']\n",
+                "url must be http:// or https://",
+            ),
             (
                 "name: am\nurls: ['http://x:9093']\nresend_interval: 500ms\n",
                 "resend_interval must be at least 1s, not 500ms",

@@ -10,8 +10,8 @@
 //! acknowledgement is the same group still `firing`, its alert carrying the
 //! annotation `acknowledged_by` (webhook v4 has no acknowledged status).
 
-use super::http::{self, Answer};
 use super::alertmanager::{annotations, labels};
+use super::http::{self, Answer};
 use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
 use crate::AlertingError;
 use async_trait::async_trait;
