@@ -94,6 +94,18 @@ async fn fire(engine: &AlertEngine) {
     engine.evaluate_and_record(&s, chrono::Utc::now()).await;
 }
 
+/// "ops" acknowledges then resolves the one open alert; waits until the channel
+/// delivered three notifications (firing, acknowledged, resolved).
+async fn acknowledge_and_resolve(engine: &AlertEngine) {
+    let id = engine.active_alerts()[0].id.clone();
+    engine.acknowledge(&id, "ops", None).await.unwrap();
+    engine.resolve(&id, "ops", None).await.unwrap();
+    wait_for("ack and resolve", || {
+        engine.channels_status()[0].delivered == 3
+    })
+    .await;
+}
+
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
@@ -203,13 +215,7 @@ async fn pagerduty_events_v2_with_retry_on_5xx_only() {
     assert_eq!(event["links"][0]["href"], alerts_url.as_str());
 
     // Acknowledge and resolve carry the same dedup_key.
-    let id = engine.active_alerts()[0].id.clone();
-    engine.acknowledge(&id, "ops", None).await.unwrap();
-    engine.resolve(&id, "ops", None).await.unwrap();
-    wait_for("ack and resolve", || {
-        engine.channels_status()[0].delivered == 3
-    })
-    .await;
+    acknowledge_and_resolve(&engine).await;
     let requests = script.requests.lock().unwrap().clone();
     let actions: Vec<(&str, &str)> = requests[1..]
         .iter()
@@ -249,13 +255,7 @@ async fn webhook_headers_and_alertmanager_v4_body() {
     );
     fire(&engine).await;
     wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
-    let id = engine.active_alerts()[0].id.clone();
-    engine.acknowledge(&id, "ops", None).await.unwrap();
-    engine.resolve(&id, "ops", None).await.unwrap();
-    wait_for("ack and resolve", || {
-        engine.channels_status()[0].delivered == 3
-    })
-    .await;
+    acknowledge_and_resolve(&engine).await;
     let requests = script.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 3);
     let (_, headers, body, _) = &requests[0];
