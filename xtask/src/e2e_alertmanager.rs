@@ -7,7 +7,9 @@
 //! resolves it and Alertmanager drops it. Meanwhile mon's `webhook` channel with
 //! `format: alertmanager` sends one group (a stable `groupKey`) through firing,
 //! acknowledgement and resolution, with `externalURL` = `server.external_url`, in
-//! the same shape as the real Alertmanager's own webhook, which this step captures.
+//! the same shape as the real Alertmanager's own webhook, which this step captures:
+//! grouping by every label there (`group_by: ['...']`) gives the same `groupKey`
+//! and `groupLabels` as mon's one group per alert.
 
 use super::{Server, TempDir, apt_install, free_port, http, http_get, project_root};
 use anyhow::{Context, Result, bail};
@@ -116,7 +118,7 @@ pub(crate) fn alertmanager() -> Result<()> {
         &am_config,
         format!(
             "global: {{ resolve_timeout: {RESOLVE_TIMEOUT_S}s }}
-route: {{ receiver: capture, group_wait: 1s, group_interval: 1s, repeat_interval: 1h }}
+route: {{ receiver: capture, group_by: ['...'], group_wait: 1s, group_interval: 1s, repeat_interval: 1h }}
 receivers:
   - name: capture
     webhook_configs: [{{ url: 'http://127.0.0.1:{capture_port}/alertmanager', send_resolved: true }}]
@@ -275,8 +277,8 @@ alerting:
     )?;
     eprintln!(
         "e2e: webhook format alertmanager: one stable groupKey through firing, \
-         acknowledgement and resolution; externalURL = server.external_url; same fields \
-         as Alertmanager's own webhook"
+         acknowledgement and resolution, equal to the real Alertmanager's (group_by all \
+         labels); externalURL = server.external_url; same fields as its own webhook"
     );
     Ok(())
 }
@@ -320,6 +322,26 @@ fn check_webhook_group(mon: &[Value], real: &[Value]) -> Result<()> {
     let Some(reference) = real.first() else {
         bail!("the real Alertmanager sent no webhook");
     };
+    // The same group as Alertmanager forms when it groups by every label.
+    for field in ["groupKey", "groupLabels", "commonLabels"] {
+        if mon[0][field] != reference[field] {
+            bail!(
+                "{field}: mon sent {}, Alertmanager {}",
+                mon[0][field],
+                reference[field]
+            );
+        }
+    }
+    for field in ["status", "startsAt", "endsAt", "generatorURL"] {
+        let canonical = |v: &Value| v.as_str().map(canonical_time);
+        if canonical(&mon[0]["alerts"][0][field]) != canonical(&reference["alerts"][0][field]) {
+            bail!(
+                "alerts[0].{field} of the firing message: mon sent {}, Alertmanager {}",
+                mon[0]["alerts"][0][field],
+                reference["alerts"][0][field]
+            );
+        }
+    }
     let keys = |v: &Value| -> BTreeSet<String> {
         v.as_object()
             .map(|o| o.keys().cloned().collect())
@@ -342,6 +364,22 @@ fn check_webhook_group(mon: &[Value], real: &[Value]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// An RFC 3339 time without trailing zeros in its fraction (Go's `RFC3339Nano`
+/// drops them); other text unchanged.
+fn canonical_time(text: &str) -> String {
+    match text.strip_suffix('Z').and_then(|t| t.split_once('.')) {
+        Some((seconds, fraction)) => {
+            let fraction = fraction.trim_end_matches('0');
+            if fraction.is_empty() {
+                format!("{seconds}Z")
+            } else {
+                format!("{seconds}.{fraction}Z")
+            }
+        }
+        None => text.to_string(),
+    }
 }
 
 /// Polls `done` every 200 ms for up to 30 s.

@@ -12,7 +12,7 @@ use super::http;
 use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
 use crate::AlertingError;
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use mon_core::{Alert, AlertState, Notification, Notifier, NotifyError, Severity};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -124,6 +124,11 @@ pub fn annotations(alert: &Alert) -> BTreeMap<String, String> {
     annotations
 }
 
+/// A time as Alertmanager writes it: RFC 3339 in UTC with `Z`.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
 /// One alert as `POST /api/v2/alerts` takes it (`postableAlert`), posted at `now`:
 /// an open alert ends `valid_for` later unless posted again, a resolved one ended
 /// when it resolved.
@@ -136,8 +141,8 @@ pub fn postable(alert: &Alert, links: &Links, now: DateTime<Utc>, valid_for: Dur
     json!({
         "labels": labels(alert),
         "annotations": annotations(alert),
-        "startsAt": alert.started_at.to_rfc3339(),
-        "endsAt": ends.to_rfc3339(),
+        "startsAt": timestamp(alert.started_at),
+        "endsAt": timestamp(ends),
         "generatorURL": links.alerts(),
     })
 }
@@ -204,17 +209,17 @@ mod tests {
         let valid = Duration::from_secs(240);
         // (state, endsAt, acknowledged_by)
         for (state, ends, acknowledged) in [
-            (AlertState::Firing, "2026-01-01T10:14:00+00:00", None),
+            (AlertState::Firing, "2026-01-01T10:14:00Z", None),
             (
                 AlertState::Acknowledged,
-                "2026-01-01T10:14:00+00:00",
+                "2026-01-01T10:14:00Z",
                 Some("ops"),
             ),
-            (AlertState::Resolved, "2026-01-01T10:09:00+00:00", None),
+            (AlertState::Resolved, "2026-01-01T10:09:00Z", None),
         ] {
             let body = postable(&alert(state), &links, now, valid);
             assert_eq!(body["endsAt"], ends, "{state}");
-            assert_eq!(body["startsAt"], "2026-01-01T10:00:00+00:00", "{state}");
+            assert_eq!(body["startsAt"], "2026-01-01T10:00:00Z", "{state}");
             assert_eq!(
                 body["annotations"]["acknowledged_by"].as_str(),
                 acknowledged,

@@ -10,7 +10,7 @@
 //! acknowledgement is the same group still `firing`, its alert carrying the
 //! annotation `acknowledged_by` (webhook v4 has no acknowledged status).
 
-use super::alertmanager::{annotations, labels};
+use super::alertmanager::{annotations, labels, timestamp};
 use super::http::{self, Answer};
 use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
 use crate::AlertingError;
@@ -186,8 +186,8 @@ pub fn alertmanager_alert(alert: &Alert, links: &Links) -> Value {
         "status": if alert.state == AlertState::Resolved { "resolved" } else { "firing" },
         "labels": labels(alert),
         "annotations": annotations(alert),
-        "startsAt": alert.started_at.to_rfc3339(),
-        "endsAt": alert.resolved_at.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |t| t.to_rfc3339()),
+        "startsAt": timestamp(alert.started_at),
+        "endsAt": alert.resolved_at.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), timestamp),
         "generatorURL": links.alerts(),
         "fingerprint": alert.fingerprint,
     })
