@@ -1,8 +1,9 @@
 //! The delivery outbox against a real loopback webhook receiver and a real SQLite
 //! store: a receiver that is down then back gets every notification, once each;
 //! once it answers again the rest of the queue follows at once, in order; a
-//! restart in the middle of the outage changes nothing; a refusal is not retried;
-//! a hanging channel does not delay another.
+//! restart in the middle of the outage changes nothing; a send cut short by a stop
+//! is repeated with the same idempotency key; a refusal is not retried; a hanging
+//! channel does not delay another.
 
 use axum::Router;
 use axum::extract::State;
@@ -13,7 +14,7 @@ use mon_core::{Notification, Notifier, NotifyError, async_trait};
 use mon_store::{Store, StoreOptions};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,9 @@ struct Receiver {
     answer: Arc<AtomicU16>,
     /// Requests still to refuse with 503 before answering `answer`.
     failures_left: Arc<AtomicU32>,
+    /// While set, a request is received (and kept) but never answered, as when the
+    /// sender dies in the middle of a send.
+    stall: Arc<AtomicBool>,
 }
 
 async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
@@ -44,12 +48,15 @@ async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> St
     } else {
         StatusCode::from_u16(r.answer.load(Ordering::SeqCst)).unwrap()
     };
-    if status.is_success() {
+    if status.is_success() || r.stall.load(Ordering::SeqCst) {
         r.received.lock().unwrap().push((
             header("idempotency-key").unwrap_or_default(),
             header("x-mon-signature"),
             serde_json::from_str(&body).unwrap(),
         ));
+    }
+    if r.stall.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
     }
     status
 }
@@ -65,6 +72,7 @@ async fn start_failing_receiver(addr: SocketAddr, failures: u32, answer: u16) ->
         received: Arc::default(),
         answer: Arc::new(AtomicU16::new(answer)),
         failures_left: Arc::new(AtomicU32::new(failures)),
+        stall: Arc::default(),
     };
     let app = Router::new()
         .route("/hook", post(hook))
@@ -345,6 +353,56 @@ async fn a_restart_mid_outage_neither_forgets_nor_resends() {
         None
     );
     assert_eq!(store.open_alerts_blocking().unwrap().len(), 3);
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_cut_short_is_sent_again_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mon.db");
+    let addr = free_addr();
+    let receiver = start_receiver(addr, 200).await;
+    receiver.stall.store(true, Ordering::SeqCst);
+    let mut config = config(addr);
+    config.rules.truncate(1);
+
+    // The receiver gets the notification, but mon stops before hearing the answer.
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let engine = config.build_with_store(store.clone()).unwrap();
+    let workers = engine.start_delivery();
+    engine
+        .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
+        .await;
+    wait_for("the receiver got it", || {
+        !receiver.received.lock().unwrap().is_empty()
+    })
+    .await;
+    engine.stop_delivery();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    drop(engine);
+    store.close().await.unwrap();
+    drop(store);
+
+    // Next start: the same notification, with the same idempotency key.
+    receiver.stall.store(false, Ordering::SeqCst);
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let engine = config.build_with_store(store.clone()).unwrap();
+    engine.start_delivery();
+    wait_for("the repeat", || engine.channels_status()[0].delivered == 1).await;
+    let got = counts(&receiver.received);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (key, n) = got.into_iter().next().unwrap();
+    assert_eq!(n, 2, "at least once: the cut send is repeated");
+    assert_eq!(
+        store
+            .notification_state_blocking("hook", &key)
+            .unwrap()
+            .as_deref(),
+        Some("delivered")
+    );
+    engine.stop_delivery();
     store.close().await.unwrap();
 }
 
