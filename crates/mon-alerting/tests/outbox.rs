@@ -129,6 +129,16 @@ fn snapshot(cpu: f64) -> Snapshot {
     s
 }
 
+/// Stops delivery (the workers finish their attempt), then the engine and the store.
+async fn shut_down(engine: AlertEngine, workers: Vec<tokio::task::JoinHandle<()>>, store: Store) {
+    engine.stop_delivery();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    drop(engine);
+    store.close().await.unwrap();
+}
+
 fn failures(engine: &AlertEngine) -> u32 {
     engine.channels_status()[0].consecutive_failures
 }
@@ -289,13 +299,7 @@ async fn a_restart_mid_outage_neither_forgets_nor_resends() {
         .await;
     assert_eq!(fired.len(), 3);
     wait_for("a failed attempt", || failures(&engine) >= 1).await;
-    engine.stop_delivery();
-    for worker in workers {
-        worker.await.unwrap();
-    }
-    drop(engine);
-    store.close().await.unwrap();
-    drop(store);
+    shut_down(engine, workers, store).await;
 
     // Second life: the incident and the queue are back; the receiver too.
     let store = Store::open(&path, StoreOptions::default()).unwrap();
@@ -377,13 +381,7 @@ async fn a_send_cut_short_is_sent_again_with_the_same_key() {
         !receiver.received.lock().unwrap().is_empty()
     })
     .await;
-    engine.stop_delivery();
-    for worker in workers {
-        worker.await.unwrap();
-    }
-    drop(engine);
-    store.close().await.unwrap();
-    drop(store);
+    shut_down(engine, workers, store).await;
 
     // Next start: the same notification, with the same idempotency key.
     receiver.stall.store(false, Ordering::SeqCst);
