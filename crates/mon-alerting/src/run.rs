@@ -106,7 +106,9 @@ impl AlertEngine {
 
 impl AlertEngine {
     /// Starts the delivery workers without the evaluation loop (for engines whose
-    /// `evaluate`/`record` are called by hand). Idempotent: later calls, and a later
+    /// `evaluate`/`record` are called by hand; call
+    /// [`resend_open_alerts`](AlertEngine::resend_open_alerts) every second too when a
+    /// channel has a `resend_interval`). Idempotent: later calls, and a later
     /// [`spawn`](AlertEngine::spawn), start nothing more.
     pub fn start_delivery(&self) -> Vec<JoinHandle<()>> {
         self.outbox.start()
