@@ -7,6 +7,7 @@ use crate::snapshot::SnapshotHub;
 use crate::vars;
 use crate::window::{Acc, Window, WindowStats, slot_of};
 use chrono::{DateTime, Utc};
+use mon_core::LabelValue;
 use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
@@ -311,9 +312,9 @@ impl prometheus_client::collector::Collector for AppCollector {
             for (method, status, n) in by_status {
                 let status = status.to_string();
                 let labels = [
-                    ("endpoint", endpoint.as_str()),
-                    ("method", method.as_str()),
-                    ("status", status.as_str()),
+                    ("endpoint", LabelValue(endpoint.as_str())),
+                    ("method", LabelValue(method.as_str())),
+                    ("status", LabelValue(status.as_str())),
                 ];
                 counter_u64(&mut f.encode_family(&labels)?, *n)?;
             }
@@ -325,7 +326,7 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Histogram,
         )?;
         for (endpoint, _, h, _) in &endpoints {
-            histogram(&mut f.encode_family(&[("endpoint", endpoint.as_str())])?, h)?;
+            histogram(&mut f.encode_family(&[("endpoint", LabelValue(endpoint.as_str()))])?, h)?;
         }
         for (name, help, pick) in [
             (
@@ -347,7 +348,7 @@ impl prometheus_client::collector::Collector for AppCollector {
             let mut f = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (endpoint, _, _, sizes) in &endpoints {
                 let v = [sizes.0, sizes.1, sizes.2][pick];
-                counter_u64(&mut f.encode_family(&[("endpoint", endpoint.as_str())])?, v)?;
+                counter_u64(&mut f.encode_family(&[("endpoint", LabelValue(endpoint.as_str()))])?, v)?;
             }
         }
 
@@ -374,11 +375,11 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Counter,
         )?;
         counter_u64(
-            &mut f.encode_family(&[("result", "success")])?,
+            &mut f.encode_family(&[("result", LabelValue("success"))])?,
             totals.successful_calls,
         )?;
         counter_u64(
-            &mut f.encode_family(&[("result", "failure")])?,
+            &mut f.encode_family(&[("result", LabelValue("failure"))])?,
             totals.failed_calls,
         )?;
         if let Some(h) = &call_duration {
@@ -399,7 +400,7 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Counter,
         )?;
         for (kind, n) in &by_kind {
-            counter_u64(&mut f.encode_family(&[("kind", kind.as_str())])?, *n)?;
+            counter_u64(&mut f.encode_family(&[("kind", LabelValue(kind.as_str()))])?, *n)?;
         }
 
         let (mos, voice_total) = {
@@ -494,7 +495,7 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Histogram,
         )?;
         for (op, h) in &ops {
-            histogram(&mut f.encode_family(&[("operation", op.as_str())])?, h)?;
+            histogram(&mut f.encode_family(&[("operation", LabelValue(op.as_str()))])?, h)?;
         }
 
         let custom: Vec<_> = inner
@@ -531,6 +532,10 @@ impl prometheus_client::collector::Collector for AppCollector {
                 if labels.is_empty() {
                     custom_value(&mut f, &cell, family.kind)?;
                 } else {
+                    let labels: Vec<(&str, LabelValue<&str>)> = labels
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), LabelValue(v.as_str())))
+                        .collect();
                     custom_value(&mut f.encode_family(&labels)?, &cell, family.kind)?;
                 }
             }
@@ -544,11 +549,11 @@ fn ai_labels<'a>(
     provider: &'a str,
     service: &'a str,
     model: &'a str,
-) -> [(&'static str, &'a str); 3] {
+) -> [(&'static str, LabelValue<&'a str>); 3] {
     [
-        ("provider", provider),
-        ("service", service),
-        ("model", model),
+        ("provider", LabelValue(provider)),
+        ("service", LabelValue(service)),
+        ("model", LabelValue(model)),
     ]
 }
 
