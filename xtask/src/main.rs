@@ -28,10 +28,16 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("e2e") if args.get(1).map(String::as_str) == Some("browser") => e2e_browser::browser(),
+        Some("e2e") if args.get(1).map(String::as_str) == Some("prometheus") => {
+            build_bins()?;
+            e2e_prometheus::prometheus()
+        }
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | e2e [browser] | bench [store|rss|checks|wrk]>");
+            eprintln!(
+                "usage: cargo xtask <ci | e2e [browser|prometheus] | bench [store|rss|checks|wrk]>"
+            );
             std::process::exit(2);
         }
     }

@@ -368,7 +368,10 @@ fn validate(event: &Event, max_label_bytes: usize) -> Result<(), (String, String
         if (lo..=hi).contains(&v) {
             Ok(())
         } else {
-            Err((field.to_owned(), format!("{v} is out of range [{lo}, {hi}]")))
+            Err((
+                field.to_owned(),
+                format!("{v} is out of range [{lo}, {hi}]"),
+            ))
         }
     }
     let label = |field: &str, v: &str| -> Result<(), (String, String)> {
@@ -587,9 +590,7 @@ fn custom_admission(recorder: &Recorder, events: &[Event]) -> Result<Vec<usize>,
     for (i, event) in events.iter().enumerate() {
         let (name, kind, labels) = match event {
             Event::Gauge { name, labels, .. } => (name, mon_metrics::CustomKind::Gauge, labels),
-            Event::Counter { name, labels, .. } => {
-                (name, mon_metrics::CustomKind::Counter, labels)
-            }
+            Event::Counter { name, labels, .. } => (name, mon_metrics::CustomKind::Counter, labels),
             _ => continue,
         };
         let labels: Vec<(&str, &str)> = labels

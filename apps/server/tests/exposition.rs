@@ -99,7 +99,11 @@ fn parse(text: &str, openmetrics: bool) -> Result<Vec<Sample>, String> {
             return Err(at("bad metric name"));
         }
         let suffix = name.strip_prefix(family.as_str()).unwrap_or("-");
-        if !["", "_total", "_created", "_bucket", "_sum", "_count", "_info"].contains(&suffix) {
+        if ![
+            "", "_total", "_created", "_bucket", "_sum", "_count", "_info",
+        ]
+        .contains(&suffix)
+        {
             return Err(at(&format!("sample outside its family {family:?}")));
         }
         let mut rest = &line[name_end..];
@@ -185,13 +189,21 @@ async fn hostile_label_values_in_every_field_keep_both_formats_parseable() {
         let v = (*v).to_owned();
         // Required fields refuse a blank value; custom label values take it.
         if !v.trim().is_empty() {
-            events.push(json!({"type":"request","endpoint":v,"method":"GET","status":200,"latency_ms":12}));
-            events.push(json!({"type":"request","endpoint":"/m","method":v,"status":200,"latency_ms":12}));
+            events.push(
+                json!({"type":"request","endpoint":v,"method":"GET","status":200,"latency_ms":12}),
+            );
+            events.push(
+                json!({"type":"request","endpoint":"/m","method":v,"status":200,"latency_ms":12}),
+            );
             events.push(json!({"type":"error","kind":v,"message":"m"}));
             events.push(json!({"type":"ai_usage","provider":v,"service":"llm","model":"m","units":1,"cost_usd":0,"latency_ms":5}));
             events.push(json!({"type":"ai_usage","provider":"p","service":"tts","model":v,"units":1,"cost_usd":0,"latency_ms":5}));
             expected.push(("mon_app_requests_total", "endpoint", v.clone()));
-            expected.push(("mon_app_request_duration_seconds_bucket", "endpoint", v.clone()));
+            expected.push((
+                "mon_app_request_duration_seconds_bucket",
+                "endpoint",
+                v.clone(),
+            ));
             expected.push(("mon_app_requests_total", "method", v.clone()));
             expected.push(("mon_app_errors_total", "kind", v.clone()));
             expected.push(("mon_app_ai_requests_total", "provider", v.clone()));
@@ -205,8 +217,14 @@ async fn hostile_label_values_in_every_field_keep_both_formats_parseable() {
     events.push(json!({"type":"gauge","name":"hostile_gauge","value":1,"labels":{"k":""}}));
     expected.push(("hostile_gauge", "k", String::new()));
     let n = events.len();
-    let (status, answer) =
-        call_json(&app, "POST", "/api/v1/events", Some(INGEST), Some(Value::from(events))).await;
+    let (status, answer) = call_json(
+        &app,
+        "POST",
+        "/api/v1/events",
+        Some(INGEST),
+        Some(Value::from(events)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         answer,
@@ -214,8 +232,16 @@ async fn hostile_label_values_in_every_field_keep_both_formats_parseable() {
     );
 
     for (accept, openmetrics, content_type) in [
-        ("application/openmetrics-text; version=1.0.0", true, "application/openmetrics-text"),
-        ("text/plain; version=0.0.4", false, "text/plain; version=0.0.4"),
+        (
+            "application/openmetrics-text; version=1.0.0",
+            true,
+            "application/openmetrics-text",
+        ),
+        (
+            "text/plain; version=0.0.4",
+            false,
+            "text/plain; version=0.0.4",
+        ),
     ] {
         let (ct, text) = scrape(&app, accept).await;
         assert!(ct.starts_with(content_type), "{ct}");
@@ -246,22 +272,70 @@ async fn colliding_or_reserved_names_and_long_values_are_refused_naming_event_an
     let long = "x".repeat(257);
     let cases: Vec<(Value, &str)> = vec![
         // A gauge retries_total beside the counter retries (recorded above).
-        (json!({"type":"gauge","name":"retries_total","value":1}), "event 1, field \"name\": metric \"retries_total\": only a counter's samples end in _total"),
-        (json!({"type":"gauge","name":"retries","value":1}), "event 1, field \"name\": metric \"retries\": it is already a counter"),
-        (json!({"type":"gauge","name":"queue_created","value":1}), "event 1, field \"name\": metric \"queue_created\": only a counter's samples end in _created"),
-        (json!({"type":"gauge","name":"up","value":1}), "event 1, field \"name\": metric \"up\": up, scrape_*"),
-        (json!({"type":"counter","name":"scrape_samples_scraped"}), "event 1, field \"name\": metric \"scrape_samples_scraped\": up, scrape_*"),
-        (json!({"type":"gauge","name":"mon_check_up","value":1}), "event 1, field \"name\": metric \"mon_check_up\": names starting with mon_ are reserved"),
-        (json!({"type":"gauge","name":"9lives","value":1}), "event 1, field \"name\": metric \"9lives\": a metric name must match"),
-        (json!({"type":"gauge","name":"g","value":1,"labels":{"bad-label":"v"}}), "event 1, field \"labels\": metric \"g\": label name \"bad-label\" must match"),
-        (json!({"type":"gauge","name":"g","value":1,"labels":{"__name__":"v"}}), "event 1, field \"labels\": metric \"g\": label name \"__name__\""),
-        (json!({"type":"gauge","name":"g","value":1,"labels":{"instance":"v"}}), "event 1, field \"labels\": metric \"g\": label name \"instance\""),
-        (json!({"type":"gauge","name":"g","value":1,"labels":{"k":long}}), "event 1, field \"labels.k\": 257 bytes, over the label value limit of 256"),
-        (json!({"type":"request","endpoint":long,"method":"GET","status":200,"latency_ms":1}), "event 1, field \"endpoint\": 257 bytes"),
-        (json!({"type":"request","endpoint":"/","method":long,"status":200,"latency_ms":1}), "event 1, field \"method\": 257 bytes"),
-        (json!({"type":"error","kind":long,"message":"m"}), "event 1, field \"kind\": 257 bytes"),
-        (json!({"type":"ai_usage","provider":long,"service":"llm","model":"m","units":1,"cost_usd":0,"latency_ms":5}), "event 1, field \"provider\": 257 bytes"),
-        (json!({"type":"ai_usage","provider":"p","service":"llm","model":long,"units":1,"cost_usd":0,"latency_ms":5}), "event 1, field \"model\": 257 bytes"),
+        (
+            json!({"type":"gauge","name":"retries_total","value":1}),
+            "event 1, field \"name\": metric \"retries_total\": only a counter's samples end in _total",
+        ),
+        (
+            json!({"type":"gauge","name":"retries","value":1}),
+            "event 1, field \"name\": metric \"retries\": it is already a counter",
+        ),
+        (
+            json!({"type":"gauge","name":"queue_created","value":1}),
+            "event 1, field \"name\": metric \"queue_created\": only a counter's samples end in _created",
+        ),
+        (
+            json!({"type":"gauge","name":"up","value":1}),
+            "event 1, field \"name\": metric \"up\": up, scrape_*",
+        ),
+        (
+            json!({"type":"counter","name":"scrape_samples_scraped"}),
+            "event 1, field \"name\": metric \"scrape_samples_scraped\": up, scrape_*",
+        ),
+        (
+            json!({"type":"gauge","name":"mon_check_up","value":1}),
+            "event 1, field \"name\": metric \"mon_check_up\": names starting with mon_ are reserved",
+        ),
+        (
+            json!({"type":"gauge","name":"9lives","value":1}),
+            "event 1, field \"name\": metric \"9lives\": a metric name must match",
+        ),
+        (
+            json!({"type":"gauge","name":"g","value":1,"labels":{"bad-label":"v"}}),
+            "event 1, field \"labels\": metric \"g\": label name \"bad-label\" must match",
+        ),
+        (
+            json!({"type":"gauge","name":"g","value":1,"labels":{"__name__":"v"}}),
+            "event 1, field \"labels\": metric \"g\": label name \"__name__\"",
+        ),
+        (
+            json!({"type":"gauge","name":"g","value":1,"labels":{"instance":"v"}}),
+            "event 1, field \"labels\": metric \"g\": label name \"instance\"",
+        ),
+        (
+            json!({"type":"gauge","name":"g","value":1,"labels":{"k":long}}),
+            "event 1, field \"labels.k\": 257 bytes, over the label value limit of 256",
+        ),
+        (
+            json!({"type":"request","endpoint":long,"method":"GET","status":200,"latency_ms":1}),
+            "event 1, field \"endpoint\": 257 bytes",
+        ),
+        (
+            json!({"type":"request","endpoint":"/","method":long,"status":200,"latency_ms":1}),
+            "event 1, field \"method\": 257 bytes",
+        ),
+        (
+            json!({"type":"error","kind":long,"message":"m"}),
+            "event 1, field \"kind\": 257 bytes",
+        ),
+        (
+            json!({"type":"ai_usage","provider":long,"service":"llm","model":"m","units":1,"cost_usd":0,"latency_ms":5}),
+            "event 1, field \"provider\": 257 bytes",
+        ),
+        (
+            json!({"type":"ai_usage","provider":"p","service":"llm","model":long,"units":1,"cost_usd":0,"latency_ms":5}),
+            "event 1, field \"model\": 257 bytes",
+        ),
     ];
     for (event, want) in cases {
         let (status, answer) = call_json(
@@ -275,7 +349,10 @@ async fn colliding_or_reserved_names_and_long_values_are_refused_naming_event_an
         assert_eq!(status, StatusCode::BAD_REQUEST, "{event}: {answer}");
         assert_eq!(answer["error"]["code"], "invalid_event", "{answer}");
         let message = answer["error"]["message"].as_str().unwrap_or_default();
-        assert!(message.starts_with(want), "{event}:\n{message}\nwanted {want}");
+        assert!(
+            message.starts_with(want),
+            "{event}:\n{message}\nwanted {want}"
+        );
     }
     // Two new families that collide with each other inside one batch.
     let (status, answer) = call_json(
@@ -292,9 +369,8 @@ async fn colliding_or_reserved_names_and_long_values_are_refused_naming_event_an
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("event 2, field \"name\": metric \"hangups\": it is already a counter")),
+        answer["error"]["message"].as_str().is_some_and(|m| m
+            .starts_with("event 2, field \"name\": metric \"hangups\": it is already a counter")),
         "{answer}"
     );
     // Nothing of a refused batch was recorded.
@@ -311,8 +387,14 @@ async fn custom_series_beyond_the_total_bound_are_dropped_and_counted() {
         .map(|i| json!({"type":"gauge","name":format!("g{}", i / 3),"value":i,"labels":{"k":(i % 3).to_string()}}))
         .chain([json!({"type":"call_started","call_id":"c"})])
         .collect();
-    let (status, answer) =
-        call_json(&app, "POST", "/api/v1/events", Some(INGEST), Some(Value::from(events))).await;
+    let (status, answer) = call_json(
+        &app,
+        "POST",
+        "/api/v1/events",
+        Some(INGEST),
+        Some(Value::from(events)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         answer,
@@ -402,13 +484,21 @@ async fn check_status_tells_healthy_degraded_and_unhealthy_apart() {
                     ]
             });
             let expected = f64::from(u8::from(state == *current));
-            assert_eq!(value.map(|s| s.2), Some(expected), "{check} {state}:\n{text}");
+            assert_eq!(
+                value.map(|s| s.2),
+                Some(expected),
+                "{check} {state}:\n{text}"
+            );
         }
         // mon_check_up stays "serving": degraded counts as up.
         let up = samples
             .iter()
             .find(|(n, l, _)| n == "mon_check_up" && l[0].1 == *check)
             .map(|s| s.2);
-        assert_eq!(up, Some(f64::from(u8::from(*current != "unhealthy"))), "{check}");
+        assert_eq!(
+            up,
+            Some(f64::from(u8::from(*current != "unhealthy"))),
+            "{check}"
+        );
     }
 }

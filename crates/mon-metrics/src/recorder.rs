@@ -332,13 +332,20 @@ fn system_time(ts: Option<DateTime<Utc>>) -> SystemTime {
     ts.map_or_else(SystemTime::now, SystemTime::from)
 }
 
-/// Series names Prometheus writes itself (besides every `scrape_*`): a custom metric
-/// by one of these names would shadow them.
-const PROMETHEUS_OWN: &[&str] = &["up", "ALERTS", "ALERTS_FOR_STATE"];
+/// Series names Prometheus (besides every `scrape_*`) and the Pushgateway write
+/// themselves: a custom metric by one of these names would shadow them.
+const PROMETHEUS_OWN: &[&str] = &[
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "push_time_seconds",
+    "push_failure_time_seconds",
+];
 
 /// Checks a custom metric name: Prometheus syntax, not in mon's own `mon_` namespace
-/// (every family mon exports starts with `mon_`), and not a series Prometheus writes
-/// itself (`up`, `scrape_*`, `ALERTS`, `ALERTS_FOR_STATE`).
+/// (every family mon exports starts with `mon_`), and not a series Prometheus or the
+/// Pushgateway writes itself (`up`, `scrape_*`, `ALERTS`, `ALERTS_FOR_STATE`,
+/// `push_time_seconds`, `push_failure_time_seconds`).
 ///
 /// # Errors
 /// [`MetricsError::InvalidMetric`] saying what is wrong.
@@ -361,7 +368,8 @@ pub fn validate_name(name: &str) -> Result<(), MetricsError> {
     }
     if PROMETHEUS_OWN.contains(&name) || name.starts_with("scrape_") {
         return Err(invalid(
-            "up, scrape_*, ALERTS and ALERTS_FOR_STATE are series Prometheus writes itself; choose another name",
+            "up, scrape_*, ALERTS, ALERTS_FOR_STATE and push_*_time_seconds are series Prometheus \
+             or the Pushgateway write themselves; choose another name",
         ));
     }
     Ok(())
@@ -425,7 +433,9 @@ fn check_new_family<'a>(
         reason,
     };
     if kind != CustomKind::Counter
-        && let Some(suffix) = ["_total", "_created"].into_iter().find(|s| name.ends_with(s))
+        && let Some(suffix) = ["_total", "_created"]
+            .into_iter()
+            .find(|s| name.ends_with(s))
     {
         return Err(invalid(format!(
             "only a counter's samples end in {suffix}; a {} must be named otherwise",
@@ -955,11 +965,7 @@ impl Recorder {
                 match w.get(name) {
                     Some(f) => Arc::clone(f),
                     None => {
-                        check_new_family(
-                            name,
-                            kind,
-                            w.iter().map(|(n, f)| (n.as_str(), f.kind)),
-                        )?;
+                        check_new_family(name, kind, w.iter().map(|(n, f)| (n.as_str(), f.kind)))?;
                         self.label_key(name, labels)?;
                         if self.inner.custom_series.load(Ordering::Relaxed)
                             >= self.inner.options.max_series

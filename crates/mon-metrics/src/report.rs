@@ -326,7 +326,10 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Histogram,
         )?;
         for (endpoint, _, h, _) in &endpoints {
-            histogram(&mut f.encode_family(&[("endpoint", LabelValue(endpoint.as_str()))])?, h)?;
+            histogram(
+                &mut f.encode_family(&[("endpoint", LabelValue(endpoint.as_str()))])?,
+                h,
+            )?;
         }
         for (name, help, pick) in [
             (
@@ -348,7 +351,10 @@ impl prometheus_client::collector::Collector for AppCollector {
             let mut f = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (endpoint, _, _, sizes) in &endpoints {
                 let v = [sizes.0, sizes.1, sizes.2][pick];
-                counter_u64(&mut f.encode_family(&[("endpoint", LabelValue(endpoint.as_str()))])?, v)?;
+                counter_u64(
+                    &mut f.encode_family(&[("endpoint", LabelValue(endpoint.as_str()))])?,
+                    v,
+                )?;
             }
         }
 
@@ -400,7 +406,10 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Counter,
         )?;
         for (kind, n) in &by_kind {
-            counter_u64(&mut f.encode_family(&[("kind", LabelValue(kind.as_str()))])?, *n)?;
+            counter_u64(
+                &mut f.encode_family(&[("kind", LabelValue(kind.as_str()))])?,
+                *n,
+            )?;
         }
 
         let (mos, voice_total) = {
@@ -495,7 +504,10 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Histogram,
         )?;
         for (op, h) in &ops {
-            histogram(&mut f.encode_family(&[("operation", LabelValue(op.as_str()))])?, h)?;
+            histogram(
+                &mut f.encode_family(&[("operation", LabelValue(op.as_str()))])?,
+                h,
+            )?;
         }
 
         let custom: Vec<_> = inner
@@ -739,8 +751,8 @@ mod tests {
         let cases: &[(&str, Labels<'_>, &str)] = &[
             ("9lives", &[], "must match"),
             ("mon_x", &[], "reserved"),
-            ("up", &[], "Prometheus writes itself"),
-            ("scrape_duration_seconds", &[], "Prometheus writes itself"),
+            ("up", &[], "write themselves"),
+            ("scrape_duration_seconds", &[], "write themselves"),
             ("retries_total", &[], "only a counter"),
             ("x_created", &[], "only a counter"),
             ("ok", &[("__x", "v")], "label name"),
@@ -790,9 +802,21 @@ mod tests {
             (("retries", c), ("retries_total", g), "only a counter"),
             (("retries_total", c), ("retries_total", g), "only a counter"),
             (("retries", c), ("retries", g), "already a counter"),
-            (("latency", h), ("latency_count", g), "collide with the histogram \"latency\""),
-            (("latency_count", g), ("latency", h), "collide with the gauge \"latency_count\""),
-            (("latency", h), ("latency_bucket", c), "collide with the histogram"),
+            (
+                ("latency", h),
+                ("latency_count", g),
+                "collide with the histogram \"latency\"",
+            ),
+            (
+                ("latency_count", g),
+                ("latency", h),
+                "collide with the gauge \"latency_count\"",
+            ),
+            (
+                ("latency", h),
+                ("latency_bucket", c),
+                "collide with the histogram",
+            ),
             (("q", g), ("q", c), "already a gauge"),
         ] {
             let record = |rec: &Recorder, (name, kind): (&str, CustomKind)| match kind {
