@@ -60,6 +60,7 @@ const HOSTILE: &[&str] = &[
     "a},b=\"c\",d=\"",
     "# EOF",
     "ünïcødé 语音 🎙️",
+    "tab\tcarriage return\r nul\u{0} end",
 ];
 
 /// Known latencies (ms) per endpoint: centre ± 25 %, spread evenly.

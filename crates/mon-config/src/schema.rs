@@ -286,6 +286,12 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        if self.metrics.max_label_value_bytes == 0 {
+            errors.push((
+                "metrics.max_label_value_bytes".into(),
+                "must be at least 1 (256 is the default)".into(),
+            ));
+        }
         if let Err(e) = self.alerting.build() {
             errors.push((self.alerting_error_path(&e), e.to_string()));
         }

@@ -939,11 +939,18 @@ mod tests {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
         for line in [
-            "# HELP mon_check_up Whether the check is up",
+            "# HELP mon_check_up Whether the check is serving",
             "# TYPE mon_check_up gauge",
             "mon_check_up{check=\"api\"} 1",
             "mon_check_up{check=\"db\"} 0",
             "mon_check_up{check=\"host\"} 0",
+            "# TYPE mon_check_status gauge",
+            "mon_check_status{check=\"api\",status=\"healthy\"} 0",
+            "mon_check_status{check=\"api\",status=\"degraded\"} 1",
+            "mon_check_status{check=\"db\",status=\"unhealthy\"} 1",
+            "mon_check_status{check=\"db\",status=\"degraded\"} 0",
+            "mon_check_status{check=\"host\",status=\"unknown\"} 1",
+            "mon_check_status{check=\"host\",status=\"healthy\"} 0",
             "# HELP mon_check_duration_seconds How long",
             "# TYPE mon_check_duration_seconds gauge",
             "mon_check_duration_seconds{check=\"api\"} 0.25",
@@ -961,6 +968,10 @@ mod tests {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
         assert!(text.contains("mon_check_up{check=\"db\"} 1"), "{text}");
+        assert!(
+            text.contains("mon_check_status{check=\"db\",status=\"healthy\"} 1"),
+            "{text}"
+        );
     }
 
     fn policy(critical: bool, depends_on: &[&str]) -> CheckPolicy {

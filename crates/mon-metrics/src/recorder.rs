@@ -93,11 +93,8 @@ impl Histo {
         if !v.is_finite() {
             return;
         }
-        let i = self
-            .bounds
-            .iter()
-            .position(|b| v <= *b)
-            .unwrap_or(self.bounds.len());
+        // The first bound ≥ v (bounds ascend), or the +Inf bucket.
+        let i = self.bounds.partition_point(|b| *b < v);
         self.counts[i] += 1;
         self.sum += v;
         self.count += 1;
