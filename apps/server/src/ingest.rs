@@ -77,7 +77,7 @@ impl Ingest {
         );
         registry.register(
             "mon_ingest_dropped",
-            "Events of accepted batches that were not recorded, by reason (series_limit)",
+            "Events of accepted batches that were not recorded, by reason (series_limit, conflict)",
             dropped.clone(),
         );
         recorder.register(registry);
@@ -141,10 +141,14 @@ pub(crate) fn router(state: AppState) -> Router {
 fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
     let ts = event.timestamp().unwrap_or(now);
     let record = |event: &Event| {
-        if state.ingest.recorder.record(event).is_err() {
-            // Validation ran before the batch was accepted; only a series limit reached
-            // meanwhile by another batch can land here.
-            state.ingest.drop_events(SERIES_LIMIT, 1);
+        // Validation ran before the batch was accepted; only a series limit reached, or a
+        // colliding family created, meanwhile by a concurrent batch can land here.
+        match state.ingest.recorder.record(event) {
+            Ok(()) => {}
+            Err(mon_metrics::MetricsError::TooManySeries { .. }) => {
+                state.ingest.drop_events(SERIES_LIMIT, 1);
+            }
+            Err(_) => state.ingest.drop_events("conflict", 1),
         }
     };
     match event {
