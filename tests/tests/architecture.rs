@@ -121,3 +121,58 @@ fn no_openssl_in_the_dependency_tree() {
         "OpenSSL in the dependency tree: {openssl:?}"
     );
 }
+
+/// Every label set mon encodes for Prometheus holds `LabelValue`s (escaped) or numbers,
+/// never a raw `String` or `&str`: a struct deriving `EncodeLabelSet` has no other field type, and a
+/// label list written at scrape time (`encode_family(&[(...)])`) wraps its values.
+#[test]
+fn every_label_value_goes_through_the_one_escaping() {
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() && !path.ends_with("target") {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for dir in ["crates", "apps"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let mut raw = Vec::new();
+    let mut label_sets = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source");
+        let mut in_label_set = false;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.starts_with("#[derive(") && line.contains("EncodeLabelSet") {
+                in_label_set = true;
+                label_sets += 1;
+            } else if in_label_set && line.starts_with('}') {
+                in_label_set = false;
+            } else if in_label_set
+                && line.contains(':')
+                && !line.starts_with("//")
+                && !line.contains("LabelValue")
+                // Numbers and booleans never need escaping.
+                && !["u8,", "u16,", "u32,", "u64,", "i64,", "usize,", "bool,"]
+                    .iter()
+                    .any(|t| line.ends_with(t))
+            {
+                raw.push(format!("{}:{}: {line}", file.display(), n + 1));
+            }
+            if line.contains("encode_family(&[(") && !line.contains("LabelValue(") {
+                raw.push(format!("{}:{}: {line}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(label_sets >= 5, "label sets not found ({label_sets})");
+    assert!(
+        raw.is_empty(),
+        "label values that bypass mon_core::LabelValue (escaping):\n{}",
+        raw.join("\n")
+    );
+}

@@ -31,11 +31,15 @@ fn main() -> Result<()> {
         Some("e2e") if args.get(1).map(String::as_str) == Some("alertmanager") => {
             e2e_alertmanager::alertmanager()
         }
+        Some("e2e") if args.get(1).map(String::as_str) == Some("prometheus") => {
+            build_bins()?;
+            e2e_prometheus::prometheus()
+        }
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser | alertmanager] | bench [store|rss|checks|wrk]>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager] | bench [store|rss|checks|wrk]>"
             );
             std::process::exit(2);
         }

@@ -88,10 +88,16 @@ pub(crate) fn send_events(ctx: &Ctx, event_type: Option<&str>, fields: &[String]
         Ok(answer) => {
             match ctx.format {
                 Format::Json => print_json(&answer),
-                Format::Table => println!(
-                    "accepted {} event(s)",
-                    answer["accepted"].as_u64().unwrap_or(0)
-                ),
+                Format::Table => {
+                    let accepted = answer["accepted"].as_u64().unwrap_or(0);
+                    match answer["dropped"].as_u64().unwrap_or(0) {
+                        0 => println!("accepted {accepted} event(s)"),
+                        dropped => println!(
+                            "accepted {accepted} event(s), dropped {dropped} ({})",
+                            answer["dropped_reasons"]
+                        ),
+                    }
+                }
             }
             Outcome::Ok
         }

@@ -255,6 +255,7 @@ impl App {
             slow_request_threshold: config.metrics.slow_request_threshold,
             rule_window: config.metrics.rule_window,
             max_series: config.metrics.max_series,
+            max_label_value_bytes: config.metrics.max_label_value_bytes,
             ..Default::default()
         });
         let ingest = crate::ingest::Ingest::new(

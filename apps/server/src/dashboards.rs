@@ -335,15 +335,18 @@ fn grafana_panel(dashboard: &str, panel: &PanelConfig, id: usize, grid: Value) -
         PanelKind::StatusGrid => {
             let mut p = base("stat");
             p["datasource"] = datasource();
-            p["targets"] = json!([{ "refId": "A", "datasource": datasource(), "expr": "mon_check_up", "legendFormat": "{{check}}", "instant": true }]);
+            p["targets"] = json!([{ "refId": "A", "datasource": datasource(), "expr": CHECK_STATE_PROMQL, "legendFormat": "{{check}}", "instant": true }]);
             p["fieldConfig"] = json!({ "defaults": {
                 "mappings": [{ "type": "value", "options": {
-                    "0": { "text": "DOWN", "color": "red" },
-                    "1": { "text": "UP", "color": "green" },
+                    "0": { "text": "UNHEALTHY", "color": "red" },
+                    "1": { "text": "UNKNOWN", "color": "text" },
+                    "2": { "text": "DEGRADED", "color": "yellow" },
+                    "3": { "text": "HEALTHY", "color": "green" },
                 }}],
                 "color": { "mode": "thresholds" },
                 "thresholds": { "mode": "absolute", "steps": [
-                    { "color": "red", "value": null }, { "color": "green", "value": 1 },
+                    { "color": "red", "value": null }, { "color": "text", "value": 1 },
+                    { "color": "yellow", "value": 2 }, { "color": "green", "value": 3 },
                 ]},
             }, "overrides": [] });
             p["options"] = json!({ "colorMode": "background", "graphMode": "none", "textMode": "value_and_name" });
@@ -407,6 +410,12 @@ fn thresholds(panel: &PanelConfig) -> Value {
     json!({ "mode": "absolute", "steps": steps })
 }
 
+/// One number per check for the status grid, from `mon_check_status`: 3 healthy,
+/// 2 degraded, 1 unknown (not run yet), 0 unhealthy.
+pub(crate) const CHECK_STATE_PROMQL: &str = "3 * sum by (check) (mon_check_status{status=\"healthy\"}) \
+     + 2 * sum by (check) (mon_check_status{status=\"degraded\"}) \
+     + sum by (check) (mon_check_status{status=\"unknown\"})";
+
 /// The label matcher of an endpoint series' labels, e.g. `{endpoint="/api/rooms"}`.
 fn matcher(labels: &BTreeMap<String, String>) -> String {
     if labels.is_empty() {
@@ -414,7 +423,7 @@ fn matcher(labels: &BTreeMap<String, String>) -> String {
     }
     let pairs: Vec<String> = labels
         .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .map(|(k, v)| format!("{k}=\"{}\"", mon_core::escape_label_value(v)))
         .collect();
     format!("{{{}}}", pairs.join(","))
 }
@@ -431,6 +440,7 @@ pub(crate) fn promql(metric: &str, labels: &BTreeMap<String, String>) -> Option<
             "1000 * histogram_quantile({q}, sum by (le{by}) (rate(mon_app_request_duration_seconds_bucket{sel}[5m])))"
         )
     };
+    let checks = |status: &str| format!("sum(mon_check_status{{status=\"{status}\"}})");
     let m = matcher(labels);
     let expr = match metric {
         "cpu_percent" => "100 * mon_host_cpu_usage_ratio".to_owned(),
@@ -451,10 +461,17 @@ pub(crate) fn promql(metric: &str, labels: &BTreeMap<String, String>) -> Option<
         "network_tx_bytes_per_second" => "mon_host_network_transmit_bytes_per_second".to_owned(),
         "process_cpu_percent" => "100 * mon_process_cpu_usage_ratio".to_owned(),
         "process_resident_memory_bytes" => "mon_process_resident_memory_bytes".to_owned(),
-        "health_percentage" => "100 * avg(mon_check_up)".to_owned(),
-        "healthy_checks" => "sum(mon_check_up)".to_owned(),
-        "total_checks" => "count(mon_check_up)".to_owned(),
-        "unhealthy_checks" => "count(mon_check_up == 0) or vector(0)".to_owned(),
+        // A check counts as healthy only when its status is healthy (not degraded), as in
+        // the snapshot; every check has one series per status.
+        "health_percentage" => format!(
+            "100 * {} / {}",
+            checks("healthy"),
+            "count(mon_check_status{status=\"healthy\"})"
+        ),
+        "healthy_checks" => checks("healthy"),
+        "degraded_checks" => checks("degraded"),
+        "unhealthy_checks" => checks("unhealthy"),
+        "total_checks" => "count(mon_check_status{status=\"healthy\"})".to_owned(),
         "request_rate_per_min" => format!("60 * {}", rate("mon_app_requests_total")),
         "error_rate_percent" => format!(
             "100 * {} / {}",

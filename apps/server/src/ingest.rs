@@ -3,9 +3,12 @@
 //! them by [`dispatch`]. Also `GET /api/v1/snapshot`, the sampler that turns the
 //! recorder into stored time series, and `GET /api/v1/metrics[/query]`.
 //!
-//! Answers: 200 `{"accepted": n}`; 400 `invalid_event` naming the event's index, field
-//! and reason (nothing of the batch is kept); 413 over `server.limits.max_body_bytes`
-//! (compressed or not); 429 `busy` with `Retry-After` when the store writer is saturated.
+//! Answers: 200 `{"accepted": n, "dropped": m, "dropped_reasons": {"series_limit": m}}`
+//! (custom metric events that would create a series beyond `metrics.max_series` are
+//! dropped, counted in `mon_ingest_dropped_total{reason}` and logged at most once a
+//! minute); 400 `invalid_event` naming the event's index, field and reason (nothing of
+//! the batch is kept); 413 over `server.limits.max_body_bytes` (compressed or not); 429
+//! `busy` with `Retry-After` when the store writer is saturated.
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -41,16 +44,19 @@ pub(crate) struct Ingest {
     pub(crate) exporters: mon_metrics::ExportStatus,
     events: Family<TypeLabel, Counter>,
     rejected: Family<ReasonLabel, Counter>,
+    dropped: Family<ReasonLabel, Counter>,
+    /// When a dropped event was last logged (one line a minute at most).
+    drop_logged: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct TypeLabel {
-    r#type: String,
+    r#type: mon_core::LabelValue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ReasonLabel {
-    reason: String,
+    reason: mon_core::LabelValue,
 }
 
 impl Ingest {
@@ -58,6 +64,7 @@ impl Ingest {
     pub(crate) fn new(recorder: Recorder, max_body_bytes: usize, registry: &mut Registry) -> Self {
         let events = Family::<TypeLabel, Counter>::default();
         let rejected = Family::<ReasonLabel, Counter>::default();
+        let dropped = Family::<ReasonLabel, Counter>::default();
         registry.register(
             "mon_ingest_events",
             "Application events accepted by POST /api/v1/events, by type",
@@ -68,6 +75,11 @@ impl Ingest {
             "Event batches refused by POST /api/v1/events, by reason (invalid, busy, store)",
             rejected.clone(),
         );
+        registry.register(
+            "mon_ingest_dropped",
+            "Events of accepted batches that were not recorded, by reason (series_limit, conflict)",
+            dropped.clone(),
+        );
         recorder.register(registry);
         Ingest {
             recorder,
@@ -75,13 +87,39 @@ impl Ingest {
             exporters: mon_metrics::ExportStatus::default(),
             events,
             rejected,
+            dropped,
+            drop_logged: Default::default(),
+        }
+    }
+
+    /// Counts `n` events dropped for `reason`, logging at most one line a minute.
+    fn drop_events(&self, reason: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.dropped
+            .get_or_create(&ReasonLabel {
+                reason: reason.into(),
+            })
+            .inc_by(n);
+        let mut last = self
+            .drop_logged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            *last = Some(std::time::Instant::now());
+            tracing::warn!(
+                reason,
+                dropped = n,
+                "ingested events were dropped (logged once a minute; mon_ingest_dropped_total counts them all)"
+            );
         }
     }
 
     fn reject(&self, reason: &str) {
         self.rejected
             .get_or_create(&ReasonLabel {
-                reason: reason.to_owned(),
+                reason: reason.into(),
             })
             .inc();
     }
@@ -103,10 +141,14 @@ pub(crate) fn router(state: AppState) -> Router {
 fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
     let ts = event.timestamp().unwrap_or(now);
     let record = |event: &Event| {
-        if let Err(e) = state.ingest.recorder.record(event) {
-            // Validation ran before the batch was accepted; only a series limit reached
-            // meanwhile by another batch can land here.
-            tracing::warn!(error = %e, "an accepted event could not be recorded");
+        // Validation ran before the batch was accepted; only a series limit reached, or a
+        // colliding family created, meanwhile by a concurrent batch can land here.
+        match state.ingest.recorder.record(event) {
+            Ok(()) => {}
+            Err(mon_metrics::MetricsError::TooManySeries { .. }) => {
+                state.ingest.drop_events(SERIES_LIMIT, 1);
+            }
+            Err(_) => state.ingest.drop_events("conflict", 1),
         }
     };
     match event {
@@ -224,8 +266,9 @@ fn decode_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Vec<u8>
     }
 }
 
-/// Parses a JSON array or NDJSON body into events, validating every one.
-pub(crate) fn parse_events(body: &[u8]) -> Result<Vec<Event>, ApiError> {
+/// Parses a JSON array or NDJSON body into events, validating every one (label values
+/// up to `max_label_bytes`).
+pub(crate) fn parse_events(body: &[u8], max_label_bytes: usize) -> Result<Vec<Event>, ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
     let values: Vec<Value> = if text.trim_start().starts_with('[') {
@@ -264,12 +307,12 @@ pub(crate) fn parse_events(body: &[u8]) -> Result<Vec<Event>, ApiError> {
     values
         .into_iter()
         .enumerate()
-        .map(|(i, v)| to_event(i, v))
+        .map(|(i, v)| to_event(i, v, max_label_bytes))
         .collect()
 }
 
 /// Turns one JSON value into a validated event, or says which field is wrong.
-fn to_event(index: usize, value: Value) -> Result<Event, ApiError> {
+fn to_event(index: usize, value: Value, max_label_bytes: usize) -> Result<Event, ApiError> {
     let Some(object) = value.as_object() else {
         return Err(invalid(
             index,
@@ -299,7 +342,7 @@ fn to_event(index: usize, value: Value) -> Result<Event, ApiError> {
             return Err(invalid(index, &field, message));
         }
     };
-    validate(&event).map_err(|(field, reason)| invalid(index, field, reason))?;
+    validate(&event, max_label_bytes).map_err(|(field, reason)| invalid(index, &field, reason))?;
     Ok(event)
 }
 
@@ -315,29 +358,48 @@ fn quoted_field(message: &str) -> Option<String> {
     rest.split('`').next().map(str::to_owned)
 }
 
-/// Range and shape checks serde cannot express.
-fn validate(event: &Event) -> Result<(), (&'static str, String)> {
-    fn non_empty(field: &'static str, v: &str) -> Result<(), (&'static str, String)> {
+/// Range and shape checks serde cannot express; a field that becomes a Prometheus label
+/// value is at most `max_label_bytes` long.
+fn validate(event: &Event, max_label_bytes: usize) -> Result<(), (String, String)> {
+    fn non_empty(field: &'static str, v: &str) -> Result<(), (String, String)> {
         if v.trim().is_empty() {
-            Err((field, "must not be empty".to_owned()))
+            Err((field.to_owned(), "must not be empty".to_owned()))
         } else {
             Ok(())
         }
     }
-    fn range(field: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), (&'static str, String)> {
+    fn range(field: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), (String, String)> {
         if (lo..=hi).contains(&v) {
             Ok(())
         } else {
-            Err((field, format!("{v} is out of range [{lo}, {hi}]")))
+            Err((
+                field.to_owned(),
+                format!("{v} is out of range [{lo}, {hi}]"),
+            ))
         }
     }
-    fn metric(name: &str, labels: &BTreeMap<String, String>) -> Result<(), (&'static str, String)> {
-        mon_metrics::validate_metric_name(name).map_err(|e| ("name", e.to_string()))?;
-        for label in labels.keys() {
-            mon_metrics::validate_label_name(name, label).map_err(|e| ("labels", e.to_string()))?;
+    let label = |field: &str, v: &str| -> Result<(), (String, String)> {
+        if v.len() > max_label_bytes {
+            Err((
+                field.to_owned(),
+                format!(
+                    "{} bytes, over the label value limit of {max_label_bytes} (metrics.max_label_value_bytes)",
+                    v.len()
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let metric = |name: &str, labels: &BTreeMap<String, String>| -> Result<(), (String, String)> {
+        mon_metrics::validate_metric_name(name).map_err(|e| ("name".to_owned(), e.to_string()))?;
+        for (key, value) in labels {
+            mon_metrics::validate_label_name(name, key)
+                .map_err(|e| ("labels".to_owned(), e.to_string()))?;
+            label(&format!("labels.{key}"), value)?;
         }
         Ok(())
-    }
+    };
     const MAX: f64 = f64::MAX;
     match event {
         Event::Request {
@@ -349,6 +411,8 @@ fn validate(event: &Event) -> Result<(), (&'static str, String)> {
         } => {
             non_empty("endpoint", endpoint)?;
             non_empty("method", method)?;
+            label("endpoint", endpoint)?;
+            label("method", method)?;
             range("status", f64::from(*status), 100.0, 599.0)?;
             range("latency_ms", *latency_ms, 0.0, MAX)
         }
@@ -361,7 +425,10 @@ fn validate(event: &Event) -> Result<(), (&'static str, String)> {
             non_empty("call_id", call_id)?;
             range("duration_seconds", *duration_seconds, 0.0, MAX)
         }
-        Event::Error { kind, .. } => non_empty("kind", kind),
+        Event::Error { kind, .. } => {
+            non_empty("kind", kind)?;
+            label("kind", kind)
+        }
         Event::VoiceQuality {
             conversation_id,
             latency_ms,
@@ -387,8 +454,13 @@ fn validate(event: &Event) -> Result<(), (&'static str, String)> {
         } => {
             non_empty("provider", provider)?;
             non_empty("model", model)?;
+            label("provider", provider)?;
+            label("model", model)?;
             if !matches!(service.as_str(), "stt" | "llm" | "tts") {
-                return Err(("service", format!("{service:?} must be stt, llm or tts")));
+                return Err((
+                    "service".to_owned(),
+                    format!("{service:?} must be stt, llm or tts"),
+                ));
             }
             range("units", *units, 0.0, MAX)?;
             range("cost_usd", *cost_usd, 0.0, MAX)?;
@@ -421,7 +493,8 @@ async fn ingest(
         ingest.reject("invalid");
         e.into_response()
     })?;
-    let events = parse_events(&body).map_err(|e| {
+    let max_label_bytes = ingest.recorder.options().max_label_value_bytes;
+    let events = parse_events(&body, max_label_bytes).map_err(|e| {
         ingest.reject("invalid");
         e.into_response()
     })?;
@@ -437,6 +510,21 @@ async fn ingest(
         )
         .into_response());
     }
+    let mut events = events;
+    let dropped = match custom_admission(&ingest.recorder, &events) {
+        Ok(over) => {
+            let mut index = 0;
+            events.retain(|_| {
+                index += 1;
+                !over.contains(&(index - 1))
+            });
+            over.len()
+        }
+        Err(e) => {
+            ingest.reject("invalid");
+            return Err(e.into_response());
+        }
+    };
     let now = Utc::now();
     let mut batch = WriteBatch::default();
     for event in events.iter().filter(|e| persisted(e)) {
@@ -477,11 +565,49 @@ async fn ingest(
         ingest
             .events
             .get_or_create(&TypeLabel {
-                r#type: event.type_name().to_owned(),
+                r#type: event.type_name().into(),
             })
             .inc();
     }
-    Ok(Json(json!({ "accepted": events.len() })))
+    ingest.drop_events(SERIES_LIMIT, dropped as u64);
+    let reasons = if dropped > 0 {
+        json!({ SERIES_LIMIT: dropped })
+    } else {
+        json!({})
+    };
+    Ok(Json(json!({
+        "accepted": events.len(),
+        "dropped": dropped,
+        "dropped_reasons": reasons,
+    })))
+}
+
+/// The drop reason of a custom metric event beyond `metrics.max_series` series.
+const SERIES_LIMIT: &str = "series_limit";
+
+/// Checks the batch's custom metric events against the recorder's families (name
+/// collisions, mon's and Prometheus' names: a 400 naming the event and field) and
+/// returns the indexes of those that would create a series beyond the limit.
+fn custom_admission(recorder: &Recorder, events: &[Event]) -> Result<Vec<usize>, ApiError> {
+    let mut batch = mon_metrics::CustomBatch::default();
+    let mut over = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        let (name, kind, labels) = match event {
+            Event::Gauge { name, labels, .. } => (name, mon_metrics::CustomKind::Gauge, labels),
+            Event::Counter { name, labels, .. } => (name, mon_metrics::CustomKind::Counter, labels),
+            _ => continue,
+        };
+        let labels: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        match recorder.check_custom(&mut batch, name, kind, &labels) {
+            Ok(mon_metrics::CustomAdmission::Fits) => {}
+            Ok(_) => over.push(i),
+            Err(e) => return Err(invalid(i, "name", e)),
+        }
+    }
+    Ok(over)
 }
 
 /// `GET /api/v1/snapshot`: the rule snapshot (every source) plus the recorder's report

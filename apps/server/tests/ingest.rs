@@ -141,7 +141,10 @@ async fn accepted_events_reach_the_snapshot_metrics_and_store() {
     let a = post(&app, &batch.to_string()).await;
     assert_eq!(
         (a.status, &a.json),
-        (StatusCode::OK, &json!({"accepted": 10})),
+        (
+            StatusCode::OK,
+            &json!({"accepted": 10, "dropped": 0, "dropped_reasons": {}})
+        ),
         "{}",
         a.text
     );
@@ -149,7 +152,10 @@ async fn accepted_events_reach_the_snapshot_metrics_and_store() {
     // NDJSON, and gzip.
     let ndjson = "{\"type\":\"request\",\"endpoint\":\"/health\",\"method\":\"GET\",\"status\":200,\"latency_ms\":3.0}\n\n\
                   {\"type\":\"counter\",\"name\":\"retries\"}\n";
-    assert_eq!(post(&app, ndjson).await.json, json!({"accepted": 2}));
+    assert_eq!(
+        post(&app, ndjson).await.json,
+        json!({"accepted": 2, "dropped": 0, "dropped_reasons": {}})
+    );
     let gz = send(
         &app,
         "POST",
@@ -164,7 +170,10 @@ async fn accepted_events_reach_the_snapshot_metrics_and_store() {
     .await;
     assert_eq!(
         (gz.status, gz.json),
-        (StatusCode::OK, json!({"accepted": 2}))
+        (
+            StatusCode::OK,
+            json!({"accepted": 2, "dropped": 0, "dropped_reasons": {}})
+        )
     );
     // Errors go to error tracking, not app_events: 9 + 2 + 2 rows.
     assert_eq!(count_events(&dir), 13);

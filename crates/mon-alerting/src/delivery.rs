@@ -68,8 +68,8 @@ impl RetryPolicy {
 /// Labels of `mon_notifications_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct SendLabels {
-    pub(crate) channel: String,
-    pub(crate) result: &'static str,
+    pub(crate) channel: mon_core::LabelValue,
+    pub(crate) result: mon_core::LabelValue<&'static str>,
 }
 
 /// Counters shared by every worker.
@@ -82,8 +82,8 @@ impl DeliveryMetrics {
     fn count(&self, channel: &str, result: &'static str) {
         self.sent
             .get_or_create(&SendLabels {
-                channel: channel.to_string(),
-                result,
+                channel: channel.into(),
+                result: mon_core::LabelValue(result),
             })
             .inc();
     }

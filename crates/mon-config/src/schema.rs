@@ -227,8 +227,12 @@ pub struct MetricsConfig {
     /// How often application metrics are sampled into stored time series.
     #[serde(with = "mon_core::duration")]
     pub resolution: Duration,
-    /// At most this many series per kind (endpoints, AI models, custom label sets).
+    /// At most this many series per kind (endpoints, AI models, operations, error kinds)
+    /// and this many custom metric series in total, over every custom metric name.
     pub max_series: usize,
+    /// The longest label value accepted, in bytes (endpoint, method, error kind, AI
+    /// provider/model, custom label values): a longer one in an ingested event is refused.
+    pub max_label_value_bytes: usize,
     /// Rollups (1m, 1h) and their retention; raw samples follow `storage.retention.samples`.
     pub series: mon_store::SeriesPolicy,
     /// Pushgateway and JSON exporters (none by default).
@@ -245,6 +249,7 @@ impl Default for MetricsConfig {
             rule_window: mon_metrics::Window::FiveMinutes,
             resolution: Duration::from_secs(10),
             max_series: 1000,
+            max_label_value_bytes: 256,
             series: mon_store::SeriesPolicy::default(),
             exporters: mon_metrics::ExportersConfig::default(),
         }
@@ -320,6 +325,12 @@ impl Config {
             errors.push((
                 "server.limits.max_body_bytes".into(),
                 "must be at least 1".into(),
+            ));
+        }
+        if self.metrics.max_label_value_bytes == 0 {
+            errors.push((
+                "metrics.max_label_value_bytes".into(),
+                "must be at least 1 (256 is the default)".into(),
             ));
         }
         if let Err(e) = self.alerting.build() {

@@ -66,6 +66,10 @@ fn config_errors_table() {
             "mon.yaml:4:5: checks[0].failure_threshold: must be at least 1",
         ),
         (
+            "metrics:\n  max_label_value_bytes: 0\n",
+            "mon.yaml:2:3: metrics.max_label_value_bytes: must be at least 1",
+        ),
+        (
             "checks:\n  - name: a\n    type: system\n    interval: 5x\n",
             "mon.yaml:4:5: checks[0].interval: invalid duration \"5x\"",
         ),

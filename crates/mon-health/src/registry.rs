@@ -725,7 +725,7 @@ impl HealthRegistry {
     }
 
     /// Adds mon-health's metrics to `registry` (use the root registry, without prefix):
-    /// `mon_check_up{check}`, `mon_check_duration_seconds{check}`,
+    /// `mon_check_up{check}`, `mon_check_status{check,status}`, `mon_check_duration_seconds{check}`,
     /// `mon_check_certificate_expiry_seconds{check}` and `mon_check_results_dropped_total`. Values are read at scrape time.
     pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
         registry.register_collector(Box::new(Metrics(self.clone())));
@@ -759,14 +759,39 @@ impl Collector for Metrics {
         {
             let mut up = encoder.encode_descriptor(
                 "mon_check_up",
-                "Whether the check is up: reported healthy or degraded (1), or unhealthy or not run yet (0).",
+                "Whether the check is serving: 1 when its status is healthy or degraded, 0 when unhealthy or not run yet (unknown). mon_check_status tells healthy from degraded.",
                 None,
                 MetricType::Gauge,
             )?;
             for check in &checks {
                 let value: i64 = check.status().is_serving().into();
-                up.encode_family(&[("check", check.name.as_str())])?
+                up.encode_family(&[("check", mon_core::LabelValue(check.name.as_str()))])?
                     .encode_gauge(&value)?;
+            }
+        }
+        {
+            let mut status = encoder.encode_descriptor(
+                "mon_check_status",
+                "The check's status as a state set: 1 for the series whose status label is the current status (healthy, degraded, unhealthy or unknown), 0 for the others.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for check in &checks {
+                let current = check.status();
+                for state in [
+                    Status::Healthy,
+                    Status::Degraded,
+                    Status::Unhealthy,
+                    Status::Unknown,
+                ] {
+                    let labels = [
+                        ("check", mon_core::LabelValue(check.name.as_str())),
+                        ("status", mon_core::LabelValue(state.as_str())),
+                    ];
+                    status
+                        .encode_family(&labels)?
+                        .encode_gauge(&i64::from(current == state))?;
+                }
             }
         }
         {
@@ -779,7 +804,7 @@ impl Collector for Metrics {
             for check in &checks {
                 if let Some(outcome) = &check.last_outcome {
                     duration
-                        .encode_family(&[("check", check.name.as_str())])?
+                        .encode_family(&[("check", mon_core::LabelValue(check.name.as_str()))])?
                         .encode_gauge(&outcome.latency.as_secs_f64())?;
                 }
             }
@@ -797,7 +822,7 @@ impl Collector for Metrics {
                     // Millisecond precision is plenty for an expiry date.
                     let seconds = (expires - now).num_milliseconds() as f64 / 1000.0;
                     expiry
-                        .encode_family(&[("check", check.name.as_str())])?
+                        .encode_family(&[("check", mon_core::LabelValue(check.name.as_str()))])?
                         .encode_gauge(&seconds)?;
                 }
             }
@@ -914,11 +939,18 @@ mod tests {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
         for line in [
-            "# HELP mon_check_up Whether the check is up",
+            "# HELP mon_check_up Whether the check is serving",
             "# TYPE mon_check_up gauge",
             "mon_check_up{check=\"api\"} 1",
             "mon_check_up{check=\"db\"} 0",
             "mon_check_up{check=\"host\"} 0",
+            "# TYPE mon_check_status gauge",
+            "mon_check_status{check=\"api\",status=\"healthy\"} 0",
+            "mon_check_status{check=\"api\",status=\"degraded\"} 1",
+            "mon_check_status{check=\"db\",status=\"unhealthy\"} 1",
+            "mon_check_status{check=\"db\",status=\"degraded\"} 0",
+            "mon_check_status{check=\"host\",status=\"unknown\"} 1",
+            "mon_check_status{check=\"host\",status=\"healthy\"} 0",
             "# HELP mon_check_duration_seconds How long",
             "# TYPE mon_check_duration_seconds gauge",
             "mon_check_duration_seconds{check=\"api\"} 0.25",
@@ -936,6 +968,10 @@ mod tests {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
         assert!(text.contains("mon_check_up{check=\"db\"} 1"), "{text}");
+        assert!(
+            text.contains("mon_check_status{check=\"db\",status=\"healthy\"} 1"),
+            "{text}"
+        );
     }
 
     fn policy(critical: bool, depends_on: &[&str]) -> CheckPolicy {

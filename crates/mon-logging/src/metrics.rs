@@ -9,7 +9,7 @@ use prometheus_client::registry::Registry;
 /// Labels of `mon_log_errors_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabels {
-    code: String,
+    code: mon_core::LabelValue,
 }
 
 /// Counters shared by every clone.

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct Labels {
-    endpoint: String,
-    method: String,
+    endpoint: mon_core::LabelValue,
+    method: mon_core::LabelValue,
     status: u16,
 }
 
@@ -48,8 +48,8 @@ fn hot_path(c: &mut Criterion) {
             j = j.wrapping_add(1);
             // The same work a caller does per request: build the label set, observe.
             let labels = Labels {
-                endpoint: black_box(endpoints[j % 4]).to_owned(),
-                method: black_box("GET").to_owned(),
+                endpoint: black_box(endpoints[j % 4]).into(),
+                method: black_box("GET").into(),
                 status: black_box(200),
             };
             family

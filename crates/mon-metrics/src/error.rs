@@ -22,14 +22,29 @@ pub enum MetricsError {
         /// What is wrong and what to send instead.
         reason: String,
     },
-    /// A custom metric (or the set of custom metrics) reached its series limit.
+    /// The custom metrics reached their series limit (over every name).
     #[error(
-        "metric {name:?}: the limit of {max} series is reached; use fewer distinct names or label values \
-         (metrics.max_series raises it)"
+        "metric {name:?}: the limit of {max} custom series (all names together) is reached; \
+         use fewer distinct names or label values (metrics.max_series raises it)"
     )]
     TooManySeries {
         /// The metric name.
         name: String,
+        /// The limit.
+        max: usize,
+    },
+    /// A custom metric's label value is longer than the limit.
+    #[error(
+        "metric {name:?}: the value of label {label:?} is {len} bytes, over the limit of {max} \
+         (metrics.max_label_value_bytes)"
+    )]
+    LabelValueTooLong {
+        /// The metric name.
+        name: String,
+        /// The label.
+        label: String,
+        /// The value's length in bytes.
+        len: usize,
         /// The limit.
         max: usize,
     },
@@ -52,7 +67,8 @@ impl MetricsError {
         match self {
             MetricsError::Encode(_)
             | MetricsError::InvalidMetric { .. }
-            | MetricsError::TooManySeries { .. } => false,
+            | MetricsError::TooManySeries { .. }
+            | MetricsError::LabelValueTooLong { .. } => false,
             MetricsError::Export { retryable, .. } => *retryable,
         }
     }

@@ -124,18 +124,23 @@ fn export_error(exporter: &'static str, reason: String, retryable: bool) -> Metr
     }
 }
 
+/// The Pushgateway URL of the group `job`/`instance` under `base`.
+pub fn pushgateway_group_url(base: &str, job: &str, instance: &str) -> String {
+    format!(
+        "{}/metrics/{}/{}",
+        base.trim_end_matches('/'),
+        grouping_pair("job", job),
+        grouping_pair("instance", instance)
+    )
+}
+
 /// Pushes `body` (Prometheus text format) to the Pushgateway, replacing the group.
 pub async fn push_to_gateway(
     client: &reqwest::Client,
     config: &PushgatewayConfig,
     body: String,
 ) -> Result<(), MetricsError> {
-    let url = format!(
-        "{}/metrics/job/{}/instance/{}",
-        config.url.trim_end_matches('/'),
-        path_segment(&config.job),
-        path_segment(&config.instance)
-    );
+    let url = pushgateway_group_url(&config.url, &config.job, &config.instance);
     let response = client
         .put(&url)
         .header("content-type", crate::PROMETHEUS_TEXT_CONTENT_TYPE)
@@ -155,16 +160,24 @@ pub async fn push_to_gateway(
     ))
 }
 
-/// Percent-encodes what a URL path segment cannot hold as is.
-fn path_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// One `<label>/<value>` pair of a Pushgateway grouping key path. A value of URL-safe
+/// characters only (`A-Z a-z 0-9 - _ . ~`) goes as is; any other value — empty, with a
+/// `/`, a space, non-ASCII — in the Pushgateway's `<label>@base64/<base64url>` form
+/// (an empty value is `@base64/=`), which no proxy or router can mangle.
+fn grouping_pair(label: &str, value: &str) -> String {
+    use base64::Engine;
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
+    if plain {
+        format!("{label}/{value}")
+    } else if value.is_empty() {
+        format!("{label}@base64/=")
+    } else {
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value);
+        format!("{label}@base64/{encoded}")
+    }
 }
 
 /// Writes `json` to `path` atomically: a temporary file in the same directory, then a
@@ -324,9 +337,25 @@ mod tests {
     }
 
     #[test]
-    fn grouping_labels_are_escaped_in_the_path() {
-        assert_eq!(path_segment("voice agent/1"), "voice%20agent%2F1");
-        assert_eq!(path_segment("mon-1.a_b~"), "mon-1.a_b~");
+    fn grouping_values_use_base64_unless_plain() {
+        for (job, instance, path) in [
+            ("mon", "mon-1.a_b~", "/metrics/job/mon/instance/mon-1.a_b~"),
+            // "voice/agent" and "pod 1", base64url without padding.
+            (
+                "voice/agent",
+                "pod 1",
+                "/metrics/job@base64/dm9pY2UvYWdlbnQ/instance@base64/cG9kIDE",
+            ),
+            ("mon", "", "/metrics/job/mon/instance@base64/="),
+            // "/?>" in standard base64 is "Lz8+": the URL-safe alphabet has "-" for "+".
+            ("/?>", "x", "/metrics/job@base64/Lz8-/instance/x"),
+        ] {
+            assert_eq!(
+                pushgateway_group_url("http://gw:9091/", job, instance),
+                format!("http://gw:9091{path}"),
+                "{job:?} {instance:?}"
+            );
+        }
     }
 
     #[tokio::test]

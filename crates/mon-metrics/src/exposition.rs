@@ -22,7 +22,7 @@ type GaugeF64 = Gauge<f64, AtomicU64>;
 /// The label set of per-filesystem gauges.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct MountLabels {
-    mount: String,
+    mount: mon_core::LabelValue,
 }
 
 /// The host and process gauges, registered once in a [`Registry`] and updated from
@@ -179,7 +179,9 @@ impl HostMetrics {
                 }
                 *current = Some(mount.clone());
             }
-            let labels = MountLabels { mount };
+            let labels = MountLabels {
+                mount: mount.into(),
+            };
             self.disk_used_ratio
                 .get_or_create(&labels)
                 .set(disk.percent / 100.0);

@@ -75,7 +75,7 @@ pub use dashboards::{
 pub use error::MetricsError;
 pub use export::{
     ExportStatus, ExporterState, ExportersConfig, JsonExportConfig, JsonSource, PushgatewayConfig,
-    TextSource, push_to_gateway, spawn_exporters, write_json_atomically,
+    TextSource, push_to_gateway, pushgateway_group_url, spawn_exporters, write_json_atomically,
 };
 pub use exposition::{
     HostMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, encode_openmetrics,
@@ -88,8 +88,9 @@ pub use livekit::{
     LIVEKIT_SOURCE, LivekitMetrics, LivekitTotals, WEBHOOK_EVENTS, spawn_livekit_publisher,
 };
 pub use recorder::{
-    CounterHandle, CustomKind, ErrorRecord, OVERFLOW_LABEL, PerfTimer, Recorder, RecorderOptions,
-    SlowRequest, validate_label_name, validate_name as validate_metric_name,
+    CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord, LATENCY_BUCKETS,
+    OVERFLOW_LABEL, PerfTimer, Recorder, RecorderOptions, SlowRequest, validate_label_name,
+    validate_name as validate_metric_name,
 };
 pub use report::{CallTotals, INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
 pub use snapshot::{CHECKS_SOURCE, CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription};

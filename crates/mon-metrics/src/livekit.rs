@@ -81,7 +81,7 @@ struct Inner {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct EventLabel {
-    event: String,
+    event: mon_core::LabelValue,
 }
 
 #[derive(Debug, Default)]
@@ -228,7 +228,7 @@ impl LivekitMetrics {
         let i = &self.inner;
         i.events
             .get_or_create(&EventLabel {
-                event: if known { event } else { "other" }.to_owned(),
+                event: if known { event } else { "other" }.into(),
             })
             .inc();
         let now = slot_of(SystemTime::now());

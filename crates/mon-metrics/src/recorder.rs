@@ -19,9 +19,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Upper bounds of latency histograms, in seconds (Prometheus' defaults).
-pub(crate) const LATENCY_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+/// Upper bounds of latency histograms, in seconds: 5, 10, 20, 30, 40 ms, then 10 %
+/// geometric steps from 50 ms to 10.4 s (`0.05 × 1.1^k`, three significant digits),
+/// then 15, 20, 30 and 60 s. Within 50 ms – 10 s a bucket is at most 10.5 % wide, so
+/// Prometheus' `histogram_quantile` (linear within a bucket) lands within about 10 % of
+/// the true percentile. 66 bounds: 68 series per histogram with `_sum` and `_count`.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.055, 0.0605, 0.0666, 0.0732, 0.0805, 0.0886, 0.0974,
+    0.107, 0.118, 0.13, 0.143, 0.157, 0.173, 0.19, 0.209, 0.23, 0.253, 0.278, 0.306, 0.336, 0.37,
+    0.407, 0.448, 0.492, 0.542, 0.596, 0.655, 0.721, 0.793, 0.872, 0.96, 1.06, 1.16, 1.28, 1.41,
+    1.55, 1.7, 1.87, 2.06, 2.26, 2.49, 2.74, 3.01, 3.31, 3.64, 4.01, 4.41, 4.85, 5.34, 5.87, 6.46,
+    7.1, 7.81, 8.59, 9.45, 10.4, 15.0, 20.0, 30.0, 60.0,
 ];
 /// Upper bounds of the call duration histogram, in seconds.
 pub(crate) const CALL_BUCKETS: &[f64] = &[5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
@@ -29,7 +37,8 @@ pub(crate) const CALL_BUCKETS: &[f64] = &[5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 6
 pub(crate) const MOS_BUCKETS: &[f64] = &[1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0];
 
 /// How the recorder behaves. Defaults: slow over 1 s, rules read the 5 m window, 100
-/// slow requests and errors kept, 1,000 series per kind.
+/// slow requests and errors kept, 1,000 series per kind and 1,000 custom series in
+/// total, label values up to 256 bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecorderOptions {
     /// A request at least this slow is kept as a slow-request event.
@@ -38,10 +47,14 @@ pub struct RecorderOptions {
     pub rule_window: Window,
     /// How many recent slow requests and recent errors are kept.
     pub keep_recent: usize,
-    /// At most this many series per kind (endpoints, AI models, operations, label sets
-    /// of one custom metric); beyond it new ones are folded into `other` (or refused for
-    /// custom metrics), so a misbehaving client cannot exhaust memory.
+    /// At most this many series per kind (endpoints, AI models, operations, error
+    /// kinds; beyond it new ones are folded into `other`) and this many custom series
+    /// in total, over every custom metric name (beyond it new ones are refused), so a
+    /// misbehaving client cannot exhaust memory or blow up a scrape.
     pub max_series: usize,
+    /// The longest label value, in bytes: a longer custom label value is refused, a
+    /// longer endpoint, method, error kind, AI provider/model or operation is cut to it.
+    pub max_label_value_bytes: usize,
 }
 
 impl Default for RecorderOptions {
@@ -51,6 +64,7 @@ impl Default for RecorderOptions {
             rule_window: Window::FiveMinutes,
             keep_recent: 100,
             max_series: 1000,
+            max_label_value_bytes: 256,
         }
     }
 }
@@ -79,11 +93,8 @@ impl Histo {
         if !v.is_finite() {
             return;
         }
-        let i = self
-            .bounds
-            .iter()
-            .position(|b| v <= *b)
-            .unwrap_or(self.bounds.len());
+        // The first bound ≥ v (bounds ascend), or the +Inf bucket.
+        let i = self.bounds.partition_point(|b| *b < v);
         self.counts[i] += 1;
         self.sum += v;
         self.count += 1;
@@ -225,6 +236,8 @@ pub(crate) struct Inner {
     pub(crate) voice: Mutex<VoiceState>,
     pub(crate) slow: Mutex<VecDeque<SlowRequest>>,
     pub(crate) custom: RwLock<BTreeMap<String, Arc<CustomFamily>>>,
+    /// Custom series in all families (bounded by `max_series`).
+    pub(crate) custom_series: std::sync::atomic::AtomicUsize,
 }
 
 /// The application recorders: what a voice agent calls to record its requests, calls,
@@ -316,26 +329,45 @@ fn system_time(ts: Option<DateTime<Utc>>) -> SystemTime {
     ts.map_or_else(SystemTime::now, SystemTime::from)
 }
 
-/// Checks a custom metric name: Prometheus syntax, and not in mon's own `mon_` namespace.
+/// Series names Prometheus (besides every `scrape_*`) and the Pushgateway write
+/// themselves: a custom metric by one of these names would shadow them.
+const PROMETHEUS_OWN: &[&str] = &[
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "push_time_seconds",
+    "push_failure_time_seconds",
+];
+
+/// Checks a custom metric name: Prometheus syntax, not in mon's own `mon_` namespace
+/// (every family mon exports starts with `mon_`), and not a series Prometheus or the
+/// Pushgateway writes itself (`up`, `scrape_*`, `ALERTS`, `ALERTS_FOR_STATE`,
+/// `push_time_seconds`, `push_failure_time_seconds`).
 ///
 /// # Errors
 /// [`MetricsError::InvalidMetric`] saying what is wrong.
 pub fn validate_name(name: &str) -> Result<(), MetricsError> {
+    let invalid = |reason: &str| MetricsError::InvalidMetric {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    };
     let mut chars = name.chars();
     let first_ok = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':');
     if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
-        return Err(MetricsError::InvalidMetric {
-            name: name.to_owned(),
-            reason: "a metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*".to_owned(),
-        });
+        return Err(invalid("a metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*"));
     }
     if name.starts_with("mon_") {
-        return Err(MetricsError::InvalidMetric {
-            name: name.to_owned(),
-            reason: "names starting with mon_ are reserved for mon's own metrics".to_owned(),
-        });
+        return Err(invalid(
+            "names starting with mon_ are reserved for mon's own metrics",
+        ));
+    }
+    if PROMETHEUS_OWN.contains(&name) || name.starts_with("scrape_") {
+        return Err(invalid(
+            "up, scrape_*, ALERTS, ALERTS_FOR_STATE and push_*_time_seconds are series Prometheus \
+             or the Pushgateway write themselves; choose another name",
+        ));
     }
     Ok(())
 }
@@ -351,17 +383,117 @@ pub fn validate_label_name(metric: &str, label: &str) -> Result<(), MetricsError
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !label.starts_with("__")
-        && label != "le";
+        && !matches!(label, "le" | "quantile" | "job" | "instance");
     if ok {
         Ok(())
     } else {
         Err(MetricsError::InvalidMetric {
             name: metric.to_owned(),
             reason: format!(
-                "label name {label:?} must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __ and not be le"
+                "label name {label:?} must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __ and not be \
+                 le, quantile, job or instance (Prometheus and the Pushgateway set those)"
             ),
         })
     }
+}
+
+/// The names a custom family takes in an exposition: its own and its samples'.
+fn exposed_names(name: &str, kind: CustomKind) -> Vec<String> {
+    let suffixes: &[&str] = match kind {
+        CustomKind::Counter => &["", "_total", "_created"],
+        CustomKind::Gauge => &[""],
+        CustomKind::Histogram => &["", "_bucket", "_sum", "_count", "_created"],
+    };
+    suffixes.iter().map(|s| format!("{name}{s}")).collect()
+}
+
+fn kind_name(kind: CustomKind) -> &'static str {
+    match kind {
+        CustomKind::Counter => "counter",
+        CustomKind::Gauge => "gauge",
+        CustomKind::Histogram => "histogram",
+    }
+}
+
+/// Checks that a new custom family `name` of `kind` (a counter's name without `_total`)
+/// can stand beside `existing` ones: a valid name, no counter suffix on another kind, and
+/// no name in common with another family's exposition (a gauge `retries_total` beside a
+/// counter `retries`, a gauge `latency_count` beside a histogram `latency`).
+fn check_new_family<'a>(
+    name: &str,
+    kind: CustomKind,
+    existing: impl IntoIterator<Item = (&'a str, CustomKind)>,
+) -> Result<(), MetricsError> {
+    validate_name(name)?;
+    let invalid = |reason: String| MetricsError::InvalidMetric {
+        name: name.to_owned(),
+        reason,
+    };
+    if kind != CustomKind::Counter
+        && let Some(suffix) = ["_total", "_created"]
+            .into_iter()
+            .find(|s| name.ends_with(s))
+    {
+        return Err(invalid(format!(
+            "only a counter's samples end in {suffix}; a {} must be named otherwise",
+            kind_name(kind)
+        )));
+    }
+    let mine = exposed_names(name, kind);
+    for (other, other_kind) in existing {
+        if other == name && other_kind != kind {
+            return Err(invalid(format!(
+                "it is already a {} and cannot be recorded as a {}",
+                kind_name(other_kind),
+                kind_name(kind)
+            )));
+        }
+        let theirs = exposed_names(other, other_kind);
+        if let Some(clash) = mine.iter().find(|n| theirs.contains(n)) {
+            return Err(invalid(format!(
+                "its series {clash} would collide with the {} {other:?}; two metrics cannot share a name",
+                kind_name(other_kind)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The family name of a custom metric: a counter's name without a trailing `_total`.
+fn custom_family_name(name: &str, kind: CustomKind) -> &str {
+    match kind {
+        CustomKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+        CustomKind::Gauge | CustomKind::Histogram => name,
+    }
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn bounded(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// What [`Recorder::check_custom`] found out about one record of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CustomAdmission {
+    /// It can be recorded (its series exists, or there is room for it).
+    Fits,
+    /// It would create a series beyond `max_series` custom series in total.
+    OverSeriesLimit,
+}
+
+/// The custom families and series a batch would create, for [`Recorder::check_custom`].
+#[derive(Debug, Default)]
+pub struct CustomBatch {
+    families: BTreeMap<String, CustomKind>,
+    series: std::collections::HashSet<(String, LabelPairs)>,
 }
 
 impl Recorder {
@@ -378,6 +510,7 @@ impl Recorder {
                 voice: Mutex::default(),
                 slow: Mutex::default(),
                 custom: RwLock::default(),
+                custom_series: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -420,6 +553,8 @@ impl Recorder {
         request_bytes: u64,
         response_bytes: u64,
     ) {
+        let max_len = self.inner.options.max_label_value_bytes;
+        let (endpoint, method) = (bounded(endpoint, max_len), bounded(method, max_len));
         // One cheap clock read on the hot path: "now" is also the event's slot unless given.
         let now = current_slot();
         let slot = at.map_or(now, slot_of);
@@ -541,6 +676,7 @@ impl Recorder {
         let now = current_slot();
         let max = self.inner.options.max_series;
         let keep = self.inner.options.keep_recent;
+        let kind = bounded(kind, self.inner.options.max_label_value_bytes);
         let mut errors = lock(&self.inner.errors);
         errors.ring.record(slot_of(at), now, 1.0, true);
         let kind_key = if errors.by_kind.len() >= max && !errors.by_kind.contains_key(kind) {
@@ -636,6 +772,12 @@ impl Recorder {
         latency_ms: f64,
     ) {
         let now = current_slot();
+        let max_len = self.inner.options.max_label_value_bytes;
+        let (provider, service, model) = (
+            bounded(provider, max_len),
+            bounded(service, max_len),
+            bounded(model, max_len),
+        );
         let key = (provider.to_owned(), service.to_owned(), model.to_owned());
         let overflow = (
             OVERFLOW_LABEL.to_owned(),
@@ -682,6 +824,7 @@ impl Recorder {
 
     /// Records that operation `name` took `duration` (what [`PerfTimer`] does on drop).
     pub fn record_duration(&self, name: &str, duration: Duration) {
+        let name = bounded(name, self.inner.options.max_label_value_bytes);
         let now = current_slot();
         with_series(
             &self.inner.ops,
@@ -698,6 +841,99 @@ impl Recorder {
                 s.duration.observe(duration.as_secs_f64());
             },
         );
+    }
+
+    /// Checks a custom label value's length.
+    fn check_label_value(&self, name: &str, label: &str, value: &str) -> Result<(), MetricsError> {
+        let max = self.inner.options.max_label_value_bytes;
+        if value.len() > max {
+            return Err(MetricsError::LabelValueTooLong {
+                name: name.to_owned(),
+                label: label.to_owned(),
+                len: value.len(),
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks what recording custom `kind` `name{labels}` would do, without recording:
+    /// the same validation as [`Recorder::counter`], [`Recorder::gauge`] and
+    /// [`Recorder::histogram`] (name, collisions, label names and value lengths), with
+    /// the families and series of the batch's earlier records (in `batch`) counted as
+    /// existing. A counter's `name` may end in `_total`.
+    ///
+    /// # Errors
+    /// As [`Recorder::counter`], but a series beyond the limit is
+    /// [`CustomAdmission::OverSeriesLimit`], not an error.
+    pub fn check_custom(
+        &self,
+        batch: &mut CustomBatch,
+        name: &str,
+        kind: CustomKind,
+        labels: &[(&str, &str)],
+    ) -> Result<CustomAdmission, MetricsError> {
+        let name = custom_family_name(name, kind);
+        let family = self
+            .inner
+            .custom
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned();
+        match (&family, batch.families.get(name)) {
+            (Some(f), _) if f.kind != kind => {
+                check_new_family(name, kind, [(name, f.kind)])?;
+            }
+            (None, Some(k)) if *k != kind => check_new_family(name, kind, [(name, *k)])?,
+            (Some(_), _) | (None, Some(_)) => {}
+            (None, None) => {
+                {
+                    let existing = self
+                        .inner
+                        .custom
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    check_new_family(
+                        name,
+                        kind,
+                        existing
+                            .iter()
+                            .map(|(n, f)| (n.as_str(), f.kind))
+                            .chain(batch.families.iter().map(|(n, k)| (n.as_str(), *k))),
+                    )?;
+                }
+                batch.families.insert(name.to_owned(), kind);
+            }
+        }
+        let key = self.label_key(name, labels)?;
+        let exists = family.is_some_and(|f| {
+            f.series
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains_key(&key)
+        });
+        if exists || batch.series.contains(&(name.to_owned(), key.clone())) {
+            return Ok(CustomAdmission::Fits);
+        }
+        let total = self.inner.custom_series.load(Ordering::Relaxed) + batch.series.len();
+        if total >= self.inner.options.max_series {
+            return Ok(CustomAdmission::OverSeriesLimit);
+        }
+        batch.series.insert((name.to_owned(), key));
+        Ok(CustomAdmission::Fits)
+    }
+
+    /// The sorted label pairs of a custom series, label names and value lengths checked.
+    fn label_key(&self, name: &str, labels: &[(&str, &str)]) -> Result<LabelPairs, MetricsError> {
+        let mut key = Vec::with_capacity(labels.len());
+        for (label, value) in labels {
+            validate_label_name(name, label)?;
+            self.check_label_value(name, label, value)?;
+            key.push(((*label).to_owned(), (*value).to_owned()));
+        }
+        key.sort();
+        Ok(key)
     }
 
     /// The cell of custom series `name{labels}` of kind `kind`, created on first use.
@@ -718,27 +954,32 @@ impl Recorder {
         let family = match family {
             Some(f) => f,
             None => {
-                validate_name(name)?;
-                for (label, _) in labels {
-                    validate_label_name(name, label)?;
-                }
                 let mut w = self
                     .inner
                     .custom
                     .write()
                     .unwrap_or_else(PoisonError::into_inner);
-                if w.len() >= self.inner.options.max_series && !w.contains_key(name) {
-                    return Err(MetricsError::TooManySeries {
-                        name: name.to_owned(),
-                        max: self.inner.options.max_series,
-                    });
+                match w.get(name) {
+                    Some(f) => Arc::clone(f),
+                    None => {
+                        check_new_family(name, kind, w.iter().map(|(n, f)| (n.as_str(), f.kind)))?;
+                        self.label_key(name, labels)?;
+                        if self.inner.custom_series.load(Ordering::Relaxed)
+                            >= self.inner.options.max_series
+                        {
+                            return Err(MetricsError::TooManySeries {
+                                name: name.to_owned(),
+                                max: self.inner.options.max_series,
+                            });
+                        }
+                        let f = Arc::new(CustomFamily {
+                            kind,
+                            series: RwLock::default(),
+                        });
+                        w.insert(name.to_owned(), Arc::clone(&f));
+                        f
+                    }
                 }
-                Arc::clone(w.entry(name.to_owned()).or_insert_with(|| {
-                    Arc::new(CustomFamily {
-                        kind,
-                        series: RwLock::default(),
-                    })
-                }))
             }
         };
         if family.kind != kind {
@@ -746,14 +987,8 @@ impl Recorder {
                 name: name.to_owned(),
                 reason: format!(
                     "it is already a {} and cannot be recorded as a {}",
-                    serde_json::to_value(family.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    serde_json::to_value(kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    kind_name(family.kind),
+                    kind_name(kind)
                 ),
             });
         }
@@ -770,17 +1005,27 @@ impl Recorder {
         {
             return Ok(Arc::clone(cell));
         }
-        for (label, _) in &key {
-            validate_label_name(name, label)?;
-        }
+        let key = self.label_key(name, labels)?;
         let mut w = family
             .series
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if w.len() >= self.inner.options.max_series && !w.contains_key(&key) {
+        if let Some(cell) = w.get(&key) {
+            return Ok(Arc::clone(cell));
+        }
+        // Reserve a place in the total first, so concurrent creators never overshoot it.
+        let max = self.inner.options.max_series;
+        if self
+            .inner
+            .custom_series
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
             return Err(MetricsError::TooManySeries {
                 name: name.to_owned(),
-                max: self.inner.options.max_series,
+                max,
             });
         }
         Ok(Arc::clone(w.entry(key).or_insert_with(|| {
@@ -815,7 +1060,7 @@ impl Recorder {
                 ),
             });
         }
-        let name = name.strip_suffix("_total").unwrap_or(name);
+        let name = custom_family_name(name, CustomKind::Counter);
         let handle = CounterHandle(self.custom_cell(name, CustomKind::Counter, labels)?);
         handle.inc_by(by);
         Ok(())
@@ -830,7 +1075,7 @@ impl Recorder {
         name: &str,
         labels: &[(&str, &str)],
     ) -> Result<CounterHandle, MetricsError> {
-        let name = name.strip_suffix("_total").unwrap_or(name);
+        let name = custom_family_name(name, CustomKind::Counter);
         Ok(CounterHandle(self.custom_cell(
             name,
             CustomKind::Counter,

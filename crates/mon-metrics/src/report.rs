@@ -7,6 +7,7 @@ use crate::snapshot::SnapshotHub;
 use crate::vars;
 use crate::window::{Acc, Window, WindowStats, slot_of};
 use chrono::{DateTime, Utc};
+use mon_core::LabelValue;
 use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
@@ -311,9 +312,9 @@ impl prometheus_client::collector::Collector for AppCollector {
             for (method, status, n) in by_status {
                 let status = status.to_string();
                 let labels = [
-                    ("endpoint", endpoint.as_str()),
-                    ("method", method.as_str()),
-                    ("status", status.as_str()),
+                    ("endpoint", LabelValue(endpoint.as_str())),
+                    ("method", LabelValue(method.as_str())),
+                    ("status", LabelValue(status.as_str())),
                 ];
                 counter_u64(&mut f.encode_family(&labels)?, *n)?;
             }
@@ -325,7 +326,10 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Histogram,
         )?;
         for (endpoint, _, h, _) in &endpoints {
-            histogram(&mut f.encode_family(&[("endpoint", endpoint.as_str())])?, h)?;
+            histogram(
+                &mut f.encode_family(&[("endpoint", LabelValue(endpoint.as_str()))])?,
+                h,
+            )?;
         }
         for (name, help, pick) in [
             (
@@ -347,7 +351,10 @@ impl prometheus_client::collector::Collector for AppCollector {
             let mut f = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (endpoint, _, _, sizes) in &endpoints {
                 let v = [sizes.0, sizes.1, sizes.2][pick];
-                counter_u64(&mut f.encode_family(&[("endpoint", endpoint.as_str())])?, v)?;
+                counter_u64(
+                    &mut f.encode_family(&[("endpoint", LabelValue(endpoint.as_str()))])?,
+                    v,
+                )?;
             }
         }
 
@@ -374,11 +381,11 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Counter,
         )?;
         counter_u64(
-            &mut f.encode_family(&[("result", "success")])?,
+            &mut f.encode_family(&[("result", LabelValue("success"))])?,
             totals.successful_calls,
         )?;
         counter_u64(
-            &mut f.encode_family(&[("result", "failure")])?,
+            &mut f.encode_family(&[("result", LabelValue("failure"))])?,
             totals.failed_calls,
         )?;
         if let Some(h) = &call_duration {
@@ -399,7 +406,10 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Counter,
         )?;
         for (kind, n) in &by_kind {
-            counter_u64(&mut f.encode_family(&[("kind", kind.as_str())])?, *n)?;
+            counter_u64(
+                &mut f.encode_family(&[("kind", LabelValue(kind.as_str()))])?,
+                *n,
+            )?;
         }
 
         let (mos, voice_total) = {
@@ -494,7 +504,10 @@ impl prometheus_client::collector::Collector for AppCollector {
             MetricType::Histogram,
         )?;
         for (op, h) in &ops {
-            histogram(&mut f.encode_family(&[("operation", op.as_str())])?, h)?;
+            histogram(
+                &mut f.encode_family(&[("operation", LabelValue(op.as_str()))])?,
+                h,
+            )?;
         }
 
         let custom: Vec<_> = inner
@@ -531,6 +544,10 @@ impl prometheus_client::collector::Collector for AppCollector {
                 if labels.is_empty() {
                     custom_value(&mut f, &cell, family.kind)?;
                 } else {
+                    let labels: Vec<(&str, LabelValue<&str>)> = labels
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), LabelValue(v.as_str())))
+                        .collect();
                     custom_value(&mut f.encode_family(&labels)?, &cell, family.kind)?;
                 }
             }
@@ -544,17 +561,18 @@ fn ai_labels<'a>(
     provider: &'a str,
     service: &'a str,
     model: &'a str,
-) -> [(&'static str, &'a str); 3] {
+) -> [(&'static str, LabelValue<&'a str>); 3] {
     [
-        ("provider", provider),
-        ("service", service),
-        ("model", model),
+        ("provider", LabelValue(provider)),
+        ("service", LabelValue(service)),
+        ("model", LabelValue(model)),
     ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recorder::CustomKind;
     use crate::{MetricsError, RecorderOptions, encode_openmetrics, encode_prometheus_text};
     use mon_core::Event;
     use serde_json::json;
@@ -698,7 +716,7 @@ mod tests {
         let text = encode_openmetrics(&registry).expect("encodes");
         for line in [
             "mon_app_requests_total{endpoint=\"/x\",method=\"GET\",status=\"500\"} 1",
-            "mon_app_request_duration_seconds_bucket{le=\"0.025\",endpoint=\"/x\"} 1",
+            "mon_app_request_duration_seconds_bucket{le=\"0.02\",endpoint=\"/x\"} 1",
             "mon_app_calls_active 0",
             "mon_app_calls_ended_total{result=\"success\"} 1",
             "mon_app_errors_total{kind=\"LLM_ERROR\"} 1",
@@ -729,11 +747,19 @@ mod tests {
             ..RecorderOptions::default()
         });
         type Labels<'a> = &'a [(&'a str, &'a str)];
+        let long = "x".repeat(257);
         let cases: &[(&str, Labels<'_>, &str)] = &[
             ("9lives", &[], "must match"),
             ("mon_x", &[], "reserved"),
+            ("up", &[], "write themselves"),
+            ("scrape_duration_seconds", &[], "write themselves"),
+            ("retries_total", &[], "only a counter"),
+            ("x_created", &[], "only a counter"),
             ("ok", &[("__x", "v")], "label name"),
             ("ok", &[("le", "v")], "label name"),
+            ("ok", &[("job", "v")], "label name"),
+            ("ok", &[("bad-name", "v")], "label name"),
+            ("ok", &[("k", long.as_str())], "over the limit of 256"),
         ];
         for (name, labels, want) in cases {
             let err = rec.gauge(name, labels, 1.0).expect_err(name).to_string();
@@ -748,14 +774,140 @@ mod tests {
         assert!(rec.counter("c", &[], -1.0).is_err());
         assert!(rec.gauge("g", &[], f64::NAN).is_err());
         rec.gauge("g", &[("a", "1")], 1.0).expect("second series");
-        assert!(matches!(
-            rec.gauge("g", &[("a", "2")], 1.0),
-            Err(MetricsError::TooManySeries { max: 2, .. })
-        ));
+        // The bound is over every custom name together, not per name.
+        for (name, labels) in [("g", &[("a", "2")][..]), ("other", &[][..])] {
+            assert!(matches!(
+                rec.gauge(name, labels, 1.0),
+                Err(MetricsError::TooManySeries { max: 2, .. })
+            ));
+        }
+        let rec = Recorder::default();
         let handle = rec.counter_handle("hits", &[("k", "v")]).expect("handle");
         handle.inc_by(2.0);
         handle.inc_by(-5.0);
         assert_eq!(handle.get(), 2.0);
+    }
+
+    /// Two families whose expositions share a name are refused, whichever comes first,
+    /// by the recorder and by a batch check alike.
+    #[test]
+    fn colliding_custom_families_are_refused() {
+        use crate::{CustomAdmission, CustomBatch};
+        let (c, g, h) = (
+            CustomKind::Counter,
+            CustomKind::Gauge,
+            CustomKind::Histogram,
+        );
+        for (first, second, want) in [
+            (("retries", c), ("retries_total", g), "only a counter"),
+            (("retries_total", c), ("retries_total", g), "only a counter"),
+            (("retries", c), ("retries", g), "already a counter"),
+            (
+                ("latency", h),
+                ("latency_count", g),
+                "collide with the histogram \"latency\"",
+            ),
+            (
+                ("latency_count", g),
+                ("latency", h),
+                "collide with the gauge \"latency_count\"",
+            ),
+            (
+                ("latency", h),
+                ("latency_bucket", c),
+                "collide with the histogram",
+            ),
+            (("q", g), ("q", c), "already a gauge"),
+        ] {
+            let record = |rec: &Recorder, (name, kind): (&str, CustomKind)| match kind {
+                CustomKind::Counter => rec.counter(name, &[], 1.0),
+                CustomKind::Gauge => rec.gauge(name, &[], 1.0),
+                _ => rec.histogram(name, &[], 1.0),
+            };
+            let rec = Recorder::default();
+            record(&rec, first).expect("first family");
+            let err = record(&rec, second).expect_err("collision").to_string();
+            assert!(err.contains(want), "{first:?} then {second:?}: {err}");
+            // The same pair inside one batch, before anything is recorded.
+            let rec = Recorder::default();
+            let mut batch = CustomBatch::default();
+            let fits = rec.check_custom(&mut batch, first.0, first.1, &[]);
+            assert!(matches!(fits, Ok(CustomAdmission::Fits)), "{fits:?}");
+            let err = rec
+                .check_custom(&mut batch, second.0, second.1, &[])
+                .expect_err("collision in a batch")
+                .to_string();
+            assert!(err.contains(want), "batch {first:?} then {second:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_batch_check_counts_new_series_against_the_total() {
+        use crate::{CustomAdmission, CustomBatch};
+        let rec = Recorder::new(RecorderOptions {
+            max_series: 3,
+            ..RecorderOptions::default()
+        });
+        rec.gauge("a", &[], 1.0).expect("recorded");
+        let mut batch = CustomBatch::default();
+        let mut check = |name: &str, v: &str| {
+            rec.check_custom(&mut batch, name, CustomKind::Gauge, &[("k", v)])
+                .expect("valid")
+        };
+        assert_eq!(check("b", "1"), CustomAdmission::Fits);
+        assert_eq!(check("b", "1"), CustomAdmission::Fits);
+        assert_eq!(check("c", "1"), CustomAdmission::Fits);
+        assert_eq!(check("c", "2"), CustomAdmission::OverSeriesLimit);
+        assert_eq!(check("d", "1"), CustomAdmission::OverSeriesLimit);
+        // An existing series always fits.
+        let mut batch = CustomBatch::default();
+        let fits = rec.check_custom(&mut batch, "a", CustomKind::Gauge, &[]);
+        assert!(matches!(fits, Ok(CustomAdmission::Fits)));
+    }
+
+    /// Latencies that reach Prometheus through the histogram give, with
+    /// `histogram_quantile`'s linear interpolation inside a bucket, the same percentile
+    /// as mon's own within 10 % over the range of voice-AI latencies.
+    #[test]
+    fn bucket_interpolation_agrees_with_mons_percentile() {
+        fn histogram_quantile(q: f64, h: &Histo) -> f64 {
+            let rank = q * h.count as f64;
+            let mut below = 0u64;
+            for (i, n) in h.counts.iter().enumerate() {
+                if (below + n) as f64 >= rank {
+                    let lo = if i == 0 { 0.0 } else { h.bounds[i - 1] };
+                    let hi = h.bounds[i];
+                    return lo + (hi - lo) * (rank - below as f64) / *n as f64;
+                }
+                below += n;
+            }
+            f64::NAN
+        }
+        // Latencies spread ±10 % and ±25 % around a centre, within 50 ms – 10 s. (All of
+        // them on one value is the worst case: up to one bucket width, 10 %, off.)
+        let mut ms = 50.0;
+        while ms <= 10_000.0 {
+            for spread in [0.2, 0.5] {
+                if ms * (1.0 - spread / 2.0) < 50.0 || ms * (1.0 + spread / 2.0) > 10_000.0 {
+                    continue;
+                }
+                let rec = Recorder::default();
+                for i in 0..100 {
+                    let v = ms * (1.0 + spread * (f64::from(i) / 100.0 - 0.5));
+                    rec.track_request("/x", "GET", 200, Duration::from_secs_f64(v / 1000.0), 0, 0);
+                }
+                let mon = rec.request_stats(Window::OneMinute).0.p95.expect("p95");
+                let h = lock(&rec.inner.endpoints.read().expect("map")["/x"])
+                    .duration
+                    .clone();
+                let prom = 1000.0 * histogram_quantile(0.95, &h);
+                assert!(
+                    (prom - mon).abs() <= 0.1 * mon,
+                    "{ms} ms (spread {spread}): Prometheus {prom}, mon {mon}"
+                );
+            }
+            ms *= 1.07;
+        }
     }
 
     #[test]
