@@ -421,10 +421,13 @@ async fn ingest(
         ingest.reject("invalid");
         e.into_response()
     })?;
-    let events = parse_events(&body).map_err(|e| {
+    let mut events = parse_events(&body).map_err(|e| {
         ingest.reject("invalid");
         e.into_response()
     })?;
+    // Secrets an application put in an error or log never reach the store, the
+    // snapshot or the exporters.
+    events.iter_mut().for_each(|e| state.logs.mask_event(e));
     if let Some((i, name)) = events.iter().enumerate().find_map(|(i, e)| match e {
         Event::Heartbeat { name, .. } if state.health.check(name).is_none() => Some((i, name)),
         _ => None,

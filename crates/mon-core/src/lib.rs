@@ -17,7 +17,7 @@ pub use alert::{Alert, AlertState, Severity};
 pub use check::{CheckOutcome, HealthCheck};
 pub use event::Event;
 pub use notify::{Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
-pub use secret::Secret;
+pub use secret::{Secret, redact_url, redact_urls};
 pub use status::Status;
 
 /// Re-exported so that implementors of [`HealthCheck`] and [`Notifier`] use the
