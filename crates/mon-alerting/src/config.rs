@@ -106,41 +106,66 @@ impl AlertingConfig {
         self.build_with(Some(store))
     }
 
-    fn build_with(&self, store: Option<Store>) -> Result<AlertEngine, AlertingError> {
+    /// Every problem of the section at once (each rule, channel and route on its
+    /// own), for `mon config check`; empty when [`AlertingConfig::build`] would succeed.
+    pub fn validate(&self) -> Vec<AlertingError> {
+        self.parts().2
+    }
+
+    /// The rules and channels, and every error met building them.
+    fn parts(&self) -> (Vec<Rule>, Vec<crate::Channel>, Vec<AlertingError>) {
+        let mut errors = Vec::new();
         if self.evaluation_interval.is_zero() {
-            return Err(AlertingError::ZeroEvaluationInterval);
+            errors.push(AlertingError::ZeroEvaluationInterval);
         }
         let mut names = BTreeSet::new();
         for rule in &self.rules {
             if !names.insert(rule.name.as_str()) {
-                return Err(AlertingError::DuplicateRule {
+                errors.push(AlertingError::DuplicateRule {
                     name: rule.name.clone(),
                 });
             }
         }
-        let rules = self
-            .effective_rules()
-            .iter()
-            .map(|r| Rule::from_config(r, &self.custom_variables))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut rules = Vec::new();
+        for config in self.effective_rules() {
+            match Rule::from_config(&config, &self.custom_variables) {
+                Ok(rule) => rules.push(rule),
+                Err(e) => errors.push(e),
+            }
+        }
         let mut names = BTreeSet::new();
         let mut channels = Vec::with_capacity(self.channels.len());
         for config in &self.channels {
             if !names.insert(config.name()) {
-                return Err(AlertingError::DuplicateChannel {
+                errors.push(AlertingError::DuplicateChannel {
                     name: config.name().to_string(),
                 });
             }
-            channels.push(config.build()?);
+            match config.build() {
+                Ok(channel) => channels.push(channel),
+                Err(e) => errors.push(e),
+            }
         }
         for (index, route) in self.routes.iter().enumerate() {
-            if let Some(unknown) = route.channels.iter().find(|c| !names.contains(c.as_str())) {
-                return Err(AlertingError::UnknownChannel {
+            for unknown in route
+                .channels
+                .iter()
+                .filter(|c| !names.contains(c.as_str()))
+            {
+                errors.push(AlertingError::UnknownChannel {
                     route: index,
                     channel: unknown.clone(),
                     suggestion: closest(unknown, names.iter().copied()).map(str::to_string),
                 });
             }
+        }
+        (rules, channels, errors)
+    }
+
+    fn build_with(&self, store: Option<Store>) -> Result<AlertEngine, AlertingError> {
+        let (rules, channels, errors) = self.parts();
+        if let Some(first) = errors.into_iter().next() {
+            return Err(first);
         }
         Ok(AlertEngine::with_options(
             rules,

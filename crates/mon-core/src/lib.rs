@@ -12,6 +12,7 @@ mod event;
 mod notify;
 mod secret;
 mod status;
+mod suggest;
 
 pub use alert::{Alert, AlertState, Severity};
 pub use check::{CheckOutcome, HealthCheck};
@@ -19,6 +20,7 @@ pub use event::Event;
 pub use notify::{Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
 pub use secret::{Secret, redact_url, redact_urls};
 pub use status::Status;
+pub use suggest::closest;
 
 /// Re-exported so that implementors of [`HealthCheck`] and [`Notifier`] use the
 /// same macro version as mon itself.

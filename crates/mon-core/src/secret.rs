@@ -56,7 +56,7 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// A URL as it may be shown: the password of its userinfo (or a userinfo without one),
+/// A URL as it may be shown: its userinfo (`user:password@`, or a token as user),
 /// every query value and every path segment that looks like a token (Slack's
 /// `/services/T…/B…/…`, a webhook's last segment, a long random string) become `***`;
 /// the fragment is dropped. Works on text that is not a valid URL too (a bad port,
@@ -77,10 +77,6 @@ pub fn redact_url(url: &str) -> String {
     out.push_str(scheme);
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
-            if let Some((user, _)) = userinfo.split_once(':') {
-                out.push_str(user);
-                out.push(':');
-            }
             if !userinfo.is_empty() {
                 out.push_str(HIDDEN);
             }
@@ -181,15 +177,15 @@ mod tests {
             ("http://host:8080/health", "http://host:8080/health"),
             (
                 "postgres://u:PASSWORD@db:5432/app",
-                "postgres://u:***@db:5432/app",
+                "postgres://***@db:5432/app",
             ),
             (
                 "postgres://u:p@ss@db:99999/app",
-                "postgres://u:***@db:99999/app",
+                "postgres://***@db:99999/app",
             ),
             (
                 "redis://:pw@127.0.0.1:6379/0",
-                "redis://:***@127.0.0.1:6379/0",
+                "redis://***@127.0.0.1:6379/0",
             ),
             ("https://ghp_abc@github.com/x", "https://***@github.com/x"),
             (
@@ -217,7 +213,7 @@ mod tests {
         }
         assert_eq!(
             redact_urls("PUT http://u:pw@gw/x?t=1: error (\"https://a/hooks/abc\")"),
-            "PUT http://u:***@gw/x?t=***: error (\"https://a/hooks/***\")"
+            "PUT http://***@gw/x?t=***: error (\"https://a/hooks/***\")"
         );
         assert!(matches!(redact_urls("no links"), Cow::Borrowed(_)));
     }

@@ -180,7 +180,7 @@ mod tests {
             ("beard and basil are fine", "beard and basil are fine"),
             (
                 "POST https://u:pw@h/hooks/abc?token=t failed",
-                "POST https://u:***@h/hooks/***?token=*** failed",
+                "POST https://***@h/hooks/***?token=*** failed",
             ),
         ] {
             assert_eq!(masker.text(input), want, "{input}");

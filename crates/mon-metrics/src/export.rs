@@ -382,7 +382,7 @@ mod tests {
             s["pushgateway"]
                 .last_error
                 .as_deref()
-                .is_some_and(|e| e.contains("PUT http://user:***@127.0.0.1:9/"))
+                .is_some_and(|e| e.contains("PUT http://***@127.0.0.1:9/"))
         );
         let error = s["pushgateway"].last_error.clone().unwrap_or_default();
         assert!(
