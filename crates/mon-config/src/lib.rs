@@ -205,10 +205,14 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
     };
     let mut position = e.location().map(|l| (l.line(), l.column()));
     // Inside a flattened section (a check's kind fields) serde names only the parent.
-    if let Some(child) = path
-        .as_deref()
-        .and_then(|p| positions.child_with_value(p, &message))
-    {
+    let wrong_collection = ["sequence", "map"]
+        .into_iter()
+        .find(|kind| message.starts_with(&format!("invalid type: {kind},")));
+    if let Some(child) = path.as_deref().and_then(|p| {
+        positions
+            .child_with_value(p, &message)
+            .or_else(|| wrong_collection.and_then(|kind| positions.child_of_kind(p, kind)))
+    }) {
         position = positions.find(&child).or(position);
         path = Some(child);
     }
@@ -218,8 +222,16 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         .and_then(|m| m.split('`').next())
         .map(str::to_string)
     {
+        let mut full = match &path {
+            Some(p) => format!("{p}.{field}"),
+            None => field.clone(),
+        };
+        if let Some(indexed) = positions.with_indexes(&full) {
+            full = indexed;
+        }
+        let parent = full.strip_suffix(&format!(".{field}")).unwrap_or_default();
         let mut expected = quoted_names(&message);
-        for key in common_keys(path.as_deref().unwrap_or_default()) {
+        for key in common_keys(parent) {
             if !expected.contains(&key) {
                 expected.push(key);
             }
@@ -233,10 +245,6 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
                 .join(", "),
             did_you_mean(&field, &expected)
         );
-        let full = match &path {
-            Some(p) => format!("{p}.{field}"),
-            None => field,
-        };
         position = positions.find(&full).or(position);
         path = Some(full);
     } else if let Some(variant) = message

@@ -110,6 +110,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// The name as written in config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Ingest => "ingest",
+            Role::Admin => "admin",
+        }
+    }
+
     /// Whether a token of this role may do what `required` needs.
     pub fn allows(self, required: Role) -> bool {
         self >= required
@@ -285,9 +294,12 @@ impl Config {
                 errors.push((
                     format!("{path}.token"),
                     format!(
-                        "token {:?} ({:?}) has the same value as token {:?} ({:?}) in \
+                        "token {:?} (role {}) has the same value as token {:?} (role {}) in \
                          server.auth.tokens[{first}]: a value must be unique, or its role is ambiguous",
-                        token.name, token.role, other.name, other.role
+                        token.name,
+                        token.role.as_str(),
+                        other.name,
+                        other.role.as_str()
                     ),
                 ));
             }
