@@ -31,8 +31,7 @@ fn receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
             let mut data = Vec::new();
             let mut buf = [0u8; 65536];
             // Read the head, then as many body bytes as Content-Length says.
-            loop {
-                let Ok(n) = stream.read(&mut buf) else { break };
+            while let Ok(n) = stream.read(&mut buf) {
                 if n == 0 {
                     break;
                 }

@@ -226,12 +226,12 @@ fn free_variables(e: &IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<Stri
     }
 }
 
-/// What the type checker knows of a value. Numbers are one type: mon's variables are
-/// doubles and CEL here compares and computes across int, uint and double.
+/// What the type checker knows of a value. mon's variables are doubles; CEL compares
+/// any two numbers, but its arithmetic needs both sides of one kind (`x / 1000.0`).
 #[derive(Debug, Clone, PartialEq)]
 enum Type {
     Bool,
-    Number,
+    Number(Num),
     Text,
     Null,
     List(Box<Type>),
@@ -243,11 +243,22 @@ enum Type {
     Dyn,
 }
 
+/// The kind of a CEL number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Num {
+    Int,
+    UInt,
+    Double,
+}
+
+/// A double: what every catalog variable is.
+const DOUBLE: Type = Type::Number(Num::Double);
+
 impl Type {
     fn describe(&self) -> &'static str {
         match self {
             Type::Bool => "true/false",
-            Type::Number => "a number",
+            Type::Number(_) => "a number",
             Type::Text => "a string",
             Type::Null => "null",
             Type::List(_) => "a list",
@@ -256,8 +267,23 @@ impl Type {
         }
     }
 
+    /// Whether the two can meet in a comparison (any two numbers can).
     fn is(&self, other: &Type) -> bool {
-        matches!(self, Type::Dyn) || matches!(other, Type::Dyn) || self == other
+        matches!(self, Type::Dyn)
+            || matches!(other, Type::Dyn)
+            || self == other
+            || matches!((self, other), (Type::Number(_), Type::Number(_)))
+    }
+
+    /// For arithmetic: `a` and `b` of one number kind, or a message saying how to fix it.
+    fn same_number(a: &Type, b: &Type, symbol: &str) -> Result<(), String> {
+        match (a, b) {
+            (Type::Number(x), Type::Number(y)) if x != y => Err(format!(
+                "`{symbol}` mixes number kinds (an integer literal with a double variable); \
+                 write the literal with a decimal point, e.g. `1000.0`"
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -265,7 +291,7 @@ impl Type {
 const CHECK_FIELDS: [(&str, Type); 4] = [
     ("name", Type::Text),
     ("status", Type::Text),
-    ("latency_ms", Type::Number),
+    ("latency_ms", DOUBLE),
     ("critical", Type::Bool),
 ];
 
@@ -317,7 +343,9 @@ impl Checker<'_> {
         Ok(match &e.expr {
             Node::Literal(literal) => match literal {
                 L::Boolean(_) => Type::Bool,
-                L::Double(_) | L::Int(_) | L::UInt(_) => Type::Number,
+                L::Double(_) => DOUBLE,
+                L::Int(_) => Type::Number(Num::Int),
+                L::UInt(_) => Type::Number(Num::UInt),
                 L::String(_) => Type::Text,
                 L::Null => Type::Null,
                 L::Bytes(_) => Type::Dyn,
@@ -332,7 +360,7 @@ impl Checker<'_> {
                 } else if self.custom.contains(name) {
                     Type::Dyn
                 } else if mon_metrics::CATALOG.iter().any(|v| v.name == name) {
-                    Type::Number
+                    DOUBLE
                 } else {
                     Type::Dyn
                 }
@@ -449,8 +477,8 @@ impl Checker<'_> {
                 Type::Bool
             }
             (operators::NEGATE, [a]) => {
-                need(a, Type::Number, "`-`")?;
-                Type::Number
+                need(a, DOUBLE, "`-`")?;
+                a.clone()
             }
             (operators::EQUALS | operators::NOT_EQUALS, [a, b]) => {
                 if !(a.is(b) || *a == Type::Null || *b == Type::Null) {
@@ -473,8 +501,8 @@ impl Checker<'_> {
                 [a, b],
             ) => {
                 let comparable = a.is(b)
-                    && matches!(a, Type::Number | Type::Text | Type::Dyn)
-                    && matches!(b, Type::Number | Type::Text | Type::Dyn);
+                    && matches!(a, Type::Number(_) | Type::Text | Type::Dyn)
+                    && matches!(b, Type::Number(_) | Type::Text | Type::Dyn);
                 if !comparable {
                     return Err(self.error(
                         at,
@@ -488,14 +516,15 @@ impl Checker<'_> {
                 Type::Bool
             }
             (operators::ADD, [a, b]) => {
-                let ok =
-                    a.is(b) && matches!(a, Type::Number | Type::Text | Type::List(_) | Type::Dyn);
+                let ok = a.is(b)
+                    && matches!(a, Type::Number(_) | Type::Text | Type::List(_) | Type::Dyn);
                 if !ok {
                     return Err(self.error(
                         at,
                         format!("`+` adds {} and {}", a.describe(), b.describe()),
                     ));
                 }
+                Type::same_number(a, b, "+").map_err(|m| self.error(at, m))?;
                 if *a == Type::Dyn {
                     b.clone()
                 } else {
@@ -506,9 +535,14 @@ impl Checker<'_> {
                 operators::SUBSTRACT | operators::MULTIPLY | operators::DIVIDE | operators::MODULO,
                 [a, b],
             ) => {
-                need(a, Type::Number, &format!("`{symbol}`"))?;
-                need(b, Type::Number, &format!("`{symbol}`"))?;
-                Type::Number
+                need(a, DOUBLE, &format!("`{symbol}`"))?;
+                need(b, DOUBLE, &format!("`{symbol}`"))?;
+                Type::same_number(a, b, symbol).map_err(|m| self.error(at, m))?;
+                if *a == Type::Dyn {
+                    b.clone()
+                } else {
+                    a.clone()
+                }
             }
             (operators::CONDITIONAL, [c, a, b]) => {
                 need(c, Type::Bool, "the condition of `? :`")?;
@@ -520,7 +554,7 @@ impl Checker<'_> {
                     (**value).clone()
                 }
                 Type::List(element) => {
-                    need(key, Type::Number, "a list index")?;
+                    need(key, Type::Number(Num::Int), "a list index")?;
                     (**element).clone()
                 }
                 Type::Dyn => Type::Dyn,
@@ -539,7 +573,9 @@ impl Checker<'_> {
                 }
                 Type::Bool
             }
-            ("size" | "int" | "uint" | "double", _) => Type::Number,
+            ("size" | "int", _) => Type::Number(Num::Int),
+            ("uint", _) => Type::Number(Num::UInt),
+            ("double", _) => DOUBLE,
             ("string", _) => Type::Text,
             _ => Type::Dyn,
         })
@@ -589,8 +625,6 @@ pub(crate) fn context(
 }
 
 pub(crate) use mon_core::closest;
-
-/// Levenshtein distance over characters.
 
 #[cfg(test)]
 mod tests {
@@ -697,7 +731,9 @@ mod tests {
     #[test]
     fn type_errors_table() {
         let custom = ["queue_depth".to_string()];
-        let cases: &[(&str, Result<(), (usize, &str)>)] = &[
+        // An expression, and `Ok` or the column and a part of the message.
+        type Case<'a> = (&'a str, Result<(), (usize, &'a str)>);
+        let cases: &[Case<'_>] = &[
             ("cpu_percent > 80", Ok(())),
             ("cpu_percent > 80 && memory_percent > 90.5", Ok(())),
             ("-cpu_percent < -1 || !(disk_percent >= 2)", Ok(())),
@@ -712,7 +748,13 @@ mod tests {
             ("queue_depth > 10", Ok(())),
             ("queue_depth", Ok(())),
             ("has(checks.api) && checks.api.critical", Ok(())),
-            ("(cpu_percent + memory_percent) / 2 > 50", Ok(())),
+            ("(cpu_percent + memory_percent) / 2.0 > 50", Ok(())),
+            ("size(checks) * 2 > 1", Ok(())),
+            ("avg_api_latency_ms / 1000.0 > 5", Ok(())),
+            (
+                "avg_api_latency_ms / 1000 > 5",
+                Err((20, "`/` mixes number kinds")),
+            ),
             ("cpu_percent > 90 ? true : memory_percent > 95", Ok(())),
             ("checks.api.status in [\"unhealthy\", \"degraded\"]", Ok(())),
             (
@@ -720,9 +762,10 @@ mod tests {
                 Err((13, "compares a number with a string")),
             ),
             (
-                "cpu_percent + 1",
+                "cpu_percent + 1.0",
                 Err((1, "must be true or false, but this expression is a number")),
             ),
+            ("cpu_percent + 1", Err((13, "`+` mixes number kinds"))),
             ("cpu_percent", Err((1, "must be true or false"))),
             ("\"x\" + 1 > 0", Err((5, "`+` adds a string and a number"))),
             (

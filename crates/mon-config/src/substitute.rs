@@ -99,6 +99,9 @@ fn comment_start(line: &str) -> Option<usize> {
     None
 }
 
+/// Looks a variable up: `(name, default)` → its value, or why there is none.
+type Resolve<'a> = dyn FnMut(&str, Option<&str>) -> Result<String, String> + 'a;
+
 /// The substitution of one line's code part, scalar by scalar.
 #[derive(Default)]
 struct LineOut {
@@ -121,7 +124,7 @@ impl LineOut {
         start: usize,
         len: usize,
         literal: bool,
-        resolve: &mut dyn FnMut(&str, Option<&str>) -> Result<String, String>,
+        resolve: &mut Resolve<'_>,
     ) {
         self.out.clear();
         (self.single, self.double, self.flow, self.plain) = (false, false, 0, None);
@@ -353,7 +356,7 @@ mod tests {
             for doc in docs {
                 let input = doc.replace('V', var);
                 let out = substitute(&input, "f.yaml", &env).unwrap();
-                assert_eq!(out.values, [value.clone()]);
+                assert_eq!(out.values, std::slice::from_ref(&value));
                 let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out.text)
                     .unwrap_or_else(|e| panic!("{input} -> {}: {e}", out.text));
                 let a = &parsed["a"];

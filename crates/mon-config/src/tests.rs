@@ -202,8 +202,8 @@ fn config_errors_table() {
             "mon.yaml:4:7: alerting.rules[0].expr: rule \"r\": invalid expression \"cpu_percent > \\\"a\\\"\" at column 13: `>` compares a number with a string",
         ),
         (
-            "alerting:\n  rules:\n    - name: r\n      expr: cpu_percent + 1\n",
-            "mon.yaml:4:7: alerting.rules[0].expr: rule \"r\": invalid expression \"cpu_percent + 1\" at column 1: a condition must be true or false",
+            "alerting:\n  rules:\n    - name: r\n      expr: cpu_percent + 1.0\n",
+            "mon.yaml:4:7: alerting.rules[0].expr: rule \"r\": invalid expression \"cpu_percent + 1.0\" at column 1: a condition must be true or false",
         ),
         // A URL's credentials never show, wherever the value came from.
         (
