@@ -210,13 +210,17 @@ fn planted_secrets_appear_in_no_output() {
     let base = server.url();
     let admin = "PLNTadminToken #tail";
     let client = reqwest::blocking::Client::new();
+    // An answer, which must be a real one (a 401 or 404 would hide nothing).
     let get = |path: &str| -> String {
-        client
+        let response = client
             .get(format!("{base}{path}"))
             .bearer_auth(admin)
             .send()
-            .and_then(|r| r.text())
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().unwrap_or_default();
+        assert!(status < 400 || status == 503, "GET {path}: {status} {text}");
+        text
     };
 
     // The admin token is the whole `${VAR}` value, ` #tail` included.
