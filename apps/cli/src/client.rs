@@ -62,12 +62,12 @@ impl Client {
             if e.is_builder() {
                 Outcome::Usage(format!(
                     "invalid server URL {:?}: use http://host:port",
-                    self.server
+                    mon_core::redact_url(&self.server)
                 ))
             } else {
                 Outcome::Unreachable(format!(
                     "cannot reach {}: {} (is mon-server running? set --server or MON_SERVER)",
-                    self.server,
+                    mon_core::redact_url(&self.server),
                     root_cause(&e)
                 ))
             }

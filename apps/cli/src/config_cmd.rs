@@ -41,7 +41,12 @@ pub(crate) fn show(file: Option<&Path>, format: Format) -> Outcome {
         Ok(v) => v,
         Err(e) => return Outcome::Usage(format!("cannot render the configuration: {e}")),
     };
-    mask(&mut value, false);
+    let masker = match mon_logging::Masker::new(&config.logging.mask_patterns) {
+        Ok(masker) => masker,
+        Err(e) => return Outcome::Usage(e.to_string()),
+    };
+    let substituted: Vec<&str> = config.substituted_values().collect();
+    mask(&mut value, false, &masker, &substituted);
     match format {
         Format::Json => print_json(&value),
         Format::Table => match serde_yaml_ng::to_string(&value) {
@@ -52,45 +57,46 @@ pub(crate) fn show(file: Option<&Path>, format: Format) -> Outcome {
     Outcome::Ok
 }
 
-/// Key names whose values are secrets (compared case-insensitively, `-` as `_`).
-const SECRET_KEYS: &[&str] = &[
-    "password",
-    "secret",
-    "token",
-    "api_key",
-    "apikey",
-    "authorization",
-    "cookie",
-    "api_secret",
-];
-
-fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase().replace('-', "_");
-    SECRET_KEYS
-        .iter()
-        .any(|s| key == *s || key.ends_with(&format!("_{s}")))
-}
-
-/// Masks values under secret-looking keys and passwords in URLs (`user:***@host`).
-fn mask(value: &mut Value, secret: bool) {
+/// Masks for display, by mon's one policy: values under secret-named keys
+/// ([`mon_logging::Masker::is_secret_name`]) and every header value become `***`; text
+/// goes through the masker (token patterns, URLs via [`mon_core::redact_url`]); and
+/// any value that came from a `${VAR}` is `***` wherever it occurs.
+fn mask(value: &mut Value, secret: bool, masker: &mon_logging::Masker, substituted: &[&str]) {
+    let hidden = || Value::String(mon_logging::MASK.to_string());
     match value {
         Value::Object(map) => {
+            let headers = secret;
             for (k, v) in map.iter_mut() {
-                mask(v, secret || is_secret_key(k));
+                let secret = headers || mon_logging::Masker::is_secret_name(k);
+                let secret = if v.is_object() {
+                    k == "headers"
+                } else {
+                    secret
+                };
+                mask(v, secret, masker, substituted);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| mask(v, secret)),
-        Value::String(s) if secret && s != "***" => *s = "***".to_string(),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| mask(v, secret && !v.is_object(), masker, substituted)),
+        Value::String(_) | Value::Number(_) | Value::Bool(_) if secret => *value = hidden(),
         Value::String(s) => {
-            if let Some((scheme, rest)) = s.split_once("://")
-                && let Some((userinfo, host)) = rest.split_once('@')
-                && let Some((user, _password)) = userinfo.split_once(':')
-                && !userinfo.contains('/')
-            {
-                *s = format!("{scheme}://{user}:***@{host}");
+            let mut text = masker.text(s).into_owned();
+            for secret in substituted {
+                if text == *secret {
+                    text = mon_logging::MASK.to_string();
+                } else if secret.chars().count() >= 3 {
+                    text = text.replace(secret, mon_logging::MASK);
+                }
+            }
+            *s = text;
+        }
+        Value::Number(_) | Value::Bool(_) => {
+            if substituted.contains(&value.to_string().as_str()) {
+                *value = hidden();
             }
         }
-        _ => {}
+        Value::Null => {}
     }
 }
 
@@ -101,21 +107,25 @@ mod tests {
 
     #[test]
     fn masks_secret_keys_and_url_passwords() {
+        let masker = mon_logging::Masker::new(&[]).unwrap();
         let mut v = json!({
             "server": {"auth": {"tokens": [{"name": "ops", "token": "abc", "role": "admin"}]}},
             "checks": [{"url": "redis://default:hunter2@127.0.0.1:6379/0", "headers": {"Authorization": "Bearer xyz", "Accept": "json"}}],
-            "x_api_key": "k", "plain": "http://host/path@x"
+            "x_api_key": "k", "plain": "http://host/path@x",
+            "hook": "https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/xyzXYZ0123456789abcdABCD",
+            "from_env": "prefix-Zq9 #rest-suffix", "port": 8481
         });
-        mask(&mut v, false);
+        mask(&mut v, false, &masker, &["Zq9 #rest", "8481"]);
         assert_eq!(v["server"]["auth"]["tokens"][0]["token"], "***");
         assert_eq!(v["server"]["auth"]["tokens"][0]["name"], "ops");
-        assert_eq!(
-            v["checks"][0]["url"],
-            "redis://default:***@127.0.0.1:6379/0"
-        );
+        assert_eq!(v["server"]["auth"]["tokens"][0]["role"], "admin");
+        assert_eq!(v["checks"][0]["url"], "redis://***@127.0.0.1:6379/0");
         assert_eq!(v["checks"][0]["headers"]["Authorization"], "***");
-        assert_eq!(v["checks"][0]["headers"]["Accept"], "json");
+        assert_eq!(v["checks"][0]["headers"]["Accept"], "***");
         assert_eq!(v["x_api_key"], "***");
         assert_eq!(v["plain"], "http://host/path@x");
+        assert_eq!(v["hook"], "https://hooks.slack.com/services/***/***/***");
+        assert_eq!(v["from_env"], "prefix-***-suffix");
+        assert_eq!(v["port"], "***");
     }
 }

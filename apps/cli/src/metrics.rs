@@ -73,6 +73,11 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
         Err(o) => return o,
     };
     let series = answer["series"].as_array().cloned().unwrap_or_default();
+    if series.is_empty()
+        && let Some(outcome) = unknown_name(ctx, q.name)
+    {
+        return outcome;
+    }
     match ctx.format {
         Format::Json => print_json(&answer),
         Format::Table if series.is_empty() => println!("no data for {} since {}", q.name, q.since),
@@ -119,6 +124,28 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
         }
     }
     Outcome::Ok
+}
+
+/// When no stored series has this name: a usage error that names the closest one
+/// (`cpu_percnt` → `cpu_percent`), so a typo is not mistaken for "no data".
+fn unknown_name(ctx: &Ctx, name: &str) -> Option<Outcome> {
+    let list = ctx.client.get_json("/api/v1/metrics").ok()?;
+    let mut names: Vec<&str> = list["series"]
+        .as_array()?
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    names.dedup();
+    if names.contains(&name) {
+        return None;
+    }
+    let hint = match mon_core::closest(name, names.iter().copied()) {
+        Some(close) => format!("did you mean {close:?}? "),
+        None => String::new(),
+    };
+    Some(Outcome::Usage(format!(
+        "no series named {name:?}; {hint}(`mon metrics list` shows every series)"
+    )))
 }
 
 fn num(v: &Value) -> String {

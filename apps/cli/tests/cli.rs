@@ -239,6 +239,60 @@ fn config_check_lists_every_error_with_line_and_column() {
     );
 }
 
+/// `mon config check` on each class of error: exit 2 and the message at its line:column.
+#[test]
+fn config_check_error_table() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cases: &[(&str, &str)] = &[
+        ("", "mon.yaml: the configuration file is empty"),
+        ("# nothing\n", "mon.yaml: the configuration file is empty"),
+        (
+            "metrics:\n  intervall: 10s\n",
+            "mon.yaml:2:3: metrics.intervall: unknown field `intervall`",
+        ),
+        (
+            "metrics:\n  interval: 0s\n",
+            "mon.yaml:2:3: metrics.interval: must be longer than zero",
+        ),
+        (
+            "checks:\n  - name: a\n    type: http\n    url: http://x/\n    headers: [a, b]\n",
+            "mon.yaml:5:5: checks[0].headers: invalid type: sequence",
+        ),
+        (
+            "alerting:\n  rules:\n    - { name: r, expr: 'cpu_percent > \"a\"' }\n",
+            "mon.yaml:3:18: alerting.rules[0].expr: rule \"r\": invalid expression",
+        ),
+        (
+            "server:\n  auth:\n    tokens:\n      - { name: a, token: same, role: read }\n      - { name: b, token: same, role: admin }\n",
+            "mon.yaml:5:20: server.auth.tokens[1].token: token \"b\" (role admin) has the same value",
+        ),
+    ];
+    for (yaml, want) in cases {
+        let file = write(dir.path(), "mon.yaml", yaml);
+        let out = mon(&["config", "check", &file]);
+        let err = text(&out.stderr).replace(&file, "mon.yaml");
+        assert_eq!(out.status.code(), Some(2), "{yaml}: {err}");
+        assert!(
+            err.starts_with(&format!("mon: {want}")),
+            "{yaml}\ngot: {err}\nwant: {want}"
+        );
+        assert!(err.ends_with("1 error found\n"), "{err}");
+    }
+    // Everything at once, each at its own line.
+    let file = write(
+        dir.path(),
+        "mon.yaml",
+        "alerting:\n  rules:\n    - { name: r1, expr: 'cpu_percent + 1' }\n    - { name: r2, expr: 'cpu_percent > \"a\"' }\n",
+    );
+    let out = mon(&["config", "check", &file]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(":3:") && err.contains(":4:") && err.ends_with("2 errors found\n"),
+        "{err}"
+    );
+}
+
 #[test]
 fn config_show_masks_secrets() {
     let dir = tempfile::tempdir().expect("dir");
@@ -246,12 +300,24 @@ fn config_show_masks_secrets() {
         dir.path(),
         "mon.yaml",
         "server:\n  auth:\n    tokens:\n      - { name: ops, token: very-secret-token, role: admin }\n\
-         checks:\n  - name: api\n    type: http\n    url: http://user:pa55word@127.0.0.1:9/\n    headers: { Authorization: Bearer abc.def }\n",
+         checks:\n  - name: api\n    type: http\n    url: http://user:pa55word@127.0.0.1:9/x?token=qu3ry-t0ken\n    headers: { Authorization: Bearer abc.def, X-Custom: '${HEADER_VALUE}' }\n\
+         alerting:\n  channels:\n    - { name: hook, type: webhook, url: 'https://hooks.example.com/hooks/Path-T0ken-1234' }\n",
     );
-    let out = mon(&["config", "show", &file, "--output", "json"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_mon"))
+        .args(["config", "show", &file, "--output", "json"])
+        .env("HEADER_VALUE", "Hdr-From-Env")
+        .output()
+        .expect("mon runs");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
-    for secret in ["very-secret-token", "pa55word", "abc.def"] {
+    for secret in [
+        "very-secret-token",
+        "pa55word",
+        "abc.def",
+        "qu3ry-t0ken",
+        "Path-T0ken",
+        "Hdr-From-Env",
+    ] {
         assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
     }
     let json: Value = serde_json::from_str(&shown).expect("JSON");
@@ -475,6 +541,14 @@ fn alerts_silences_rules_and_channels() {
     );
     let out = with(&["metrics", "query", "cpu_percent", "--label", "novalue"]);
     assert_eq!(out.status.code(), Some(2));
+    // A misspelt name is a usage error with the closest stored series, not "no data".
+    let out = with(&["metrics", "query", "cpu_percnt", "--since", "10m"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("did you mean \"cpu_percent\"?"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = with(&["alerts", "resolve", &id, "--comment", "done"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -494,10 +494,13 @@ async fn ingest(
         e.into_response()
     })?;
     let max_label_bytes = ingest.recorder.options().max_label_value_bytes;
-    let events = parse_events(&body, max_label_bytes).map_err(|e| {
+    let mut events = parse_events(&body, max_label_bytes).map_err(|e| {
         ingest.reject("invalid");
         e.into_response()
     })?;
+    // Secrets an application put in an error or log never reach the store, the
+    // snapshot or the exporters.
+    events.iter_mut().for_each(|e| state.logs.mask_event(e));
     if let Some((i, name)) = events.iter().enumerate().find_map(|(i, e)| match e {
         Event::Heartbeat { name, .. } if state.health.check(name).is_none() => Some((i, name)),
         _ => None,
@@ -510,7 +513,6 @@ async fn ingest(
         )
         .into_response());
     }
-    let mut events = events;
     let dropped = match custom_admission(&ingest.recorder, &events) {
         Ok(over) => {
             let mut index = 0;

@@ -17,6 +17,7 @@ use mon_store::{ErrorRow, LogQuery, LogRow, LogWrite, Store, WriteBatch};
 use prometheus_client::metrics::counter::Counter;
 use serde::Deserialize;
 use serde_json::json;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +99,30 @@ impl LogIngest {
     fn send(&self, write: LogWrite) {
         if self.tx.try_send(write).is_err() {
             self.dropped.inc();
+        }
+    }
+
+    /// Masks the free-form parts of an ingested event (an error's message and context,
+    /// a log's message and fields) before it is stored, recorded or exported anywhere.
+    pub(crate) fn mask_event(&self, event: &mut mon_core::Event) {
+        let (message, extra) = match event {
+            mon_core::Event::Error {
+                message, context, ..
+            } => (message, context),
+            mon_core::Event::Log {
+                message, fields, ..
+            } => (message, fields),
+            _ => return,
+        };
+        if let Cow::Owned(masked) = self.masker.text(message) {
+            *message = masked;
+        }
+        for (key, value) in extra.iter_mut() {
+            if Masker::is_secret_name(key) {
+                *value = serde_json::Value::String(mon_logging::MASK.into());
+            } else {
+                self.masker.value(value);
+            }
         }
     }
 

@@ -106,6 +106,62 @@ impl AlertingConfig {
         self.build_with(Some(store), &Links::default())
     }
 
+    /// Every problem of the section at once (each rule, channel and route on its
+    /// own), for `mon config check`; empty when [`AlertingConfig::build`] would succeed.
+    pub fn validate(&self) -> Vec<AlertingError> {
+        self.parts(&Links::default()).2
+    }
+
+    /// The rules and channels (linking to mon at `links`), and every error met building them.
+    fn parts(&self, links: &Links) -> (Vec<Rule>, Vec<crate::Channel>, Vec<AlertingError>) {
+        let mut errors = Vec::new();
+        if self.evaluation_interval.is_zero() {
+            errors.push(AlertingError::ZeroEvaluationInterval);
+        }
+        let mut names = BTreeSet::new();
+        for rule in &self.rules {
+            if !names.insert(rule.name.as_str()) {
+                errors.push(AlertingError::DuplicateRule {
+                    name: rule.name.clone(),
+                });
+            }
+        }
+        let mut rules = Vec::new();
+        for config in self.effective_rules() {
+            match Rule::from_config(&config, &self.custom_variables) {
+                Ok(rule) => rules.push(rule),
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut names = BTreeSet::new();
+        let mut channels = Vec::with_capacity(self.channels.len());
+        for config in &self.channels {
+            if !names.insert(config.name()) {
+                errors.push(AlertingError::DuplicateChannel {
+                    name: config.name().to_string(),
+                });
+            }
+            match config.build(links) {
+                Ok(channel) => channels.push(channel),
+                Err(e) => errors.push(e),
+            }
+        }
+        for (index, route) in self.routes.iter().enumerate() {
+            for unknown in route
+                .channels
+                .iter()
+                .filter(|c| !names.contains(c.as_str()))
+            {
+                errors.push(AlertingError::UnknownChannel {
+                    route: index,
+                    channel: unknown.clone(),
+                    suggestion: closest(unknown, names.iter().copied()).map(str::to_string),
+                });
+            }
+        }
+        (rules, channels, errors)
+    }
+
     /// Checks everything and builds an engine, persisting to `store` when given,
     /// whose channels link to mon at `links` (`server.external_url`).
     pub fn build_with(
@@ -113,40 +169,9 @@ impl AlertingConfig {
         store: Option<Store>,
         links: &Links,
     ) -> Result<AlertEngine, AlertingError> {
-        if self.evaluation_interval.is_zero() {
-            return Err(AlertingError::ZeroEvaluationInterval);
-        }
-        let mut names = BTreeSet::new();
-        for rule in &self.rules {
-            if !names.insert(rule.name.as_str()) {
-                return Err(AlertingError::DuplicateRule {
-                    name: rule.name.clone(),
-                });
-            }
-        }
-        let rules = self
-            .effective_rules()
-            .iter()
-            .map(|r| Rule::from_config(r, &self.custom_variables))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut names = BTreeSet::new();
-        let mut channels = Vec::with_capacity(self.channels.len());
-        for config in &self.channels {
-            if !names.insert(config.name()) {
-                return Err(AlertingError::DuplicateChannel {
-                    name: config.name().to_string(),
-                });
-            }
-            channels.push(config.build(links)?);
-        }
-        for (index, route) in self.routes.iter().enumerate() {
-            if let Some(unknown) = route.channels.iter().find(|c| !names.contains(c.as_str())) {
-                return Err(AlertingError::UnknownChannel {
-                    route: index,
-                    channel: unknown.clone(),
-                    suggestion: closest(unknown, names.iter().copied()).map(str::to_string),
-                });
-            }
+        let (rules, channels, errors) = self.parts(links);
+        if let Some(first) = errors.into_iter().next() {
+            return Err(first);
         }
         Ok(AlertEngine::with_options(
             rules,

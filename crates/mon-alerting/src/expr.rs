@@ -226,6 +226,362 @@ fn free_variables(e: &IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<Stri
     }
 }
 
+/// What the type checker knows of a value. mon's variables are doubles; CEL compares
+/// any two numbers, but its arithmetic needs both sides of one kind (`x / 1000.0`).
+#[derive(Debug, Clone, PartialEq)]
+enum Type {
+    Bool,
+    Number(Num),
+    Text,
+    Null,
+    List(Box<Type>),
+    /// A map with string keys (`checks`).
+    Map(Box<Type>),
+    /// One check: `name`, `status`, `latency_ms`, `critical` and what its kind publishes.
+    Check,
+    /// Not known until run time (custom variables, functions mon does not model).
+    Dyn,
+}
+
+/// The kind of a CEL number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Num {
+    Int,
+    UInt,
+    Double,
+}
+
+/// A double: what every catalog variable is.
+const DOUBLE: Type = Type::Number(Num::Double);
+
+impl Type {
+    fn describe(&self) -> &'static str {
+        match self {
+            Type::Bool => "true/false",
+            Type::Number(_) => "a number",
+            Type::Text => "a string",
+            Type::Null => "null",
+            Type::List(_) => "a list",
+            Type::Map(_) | Type::Check => "a map",
+            Type::Dyn => "any value",
+        }
+    }
+
+    /// Whether the two can meet in a comparison (any two numbers can).
+    fn is(&self, other: &Type) -> bool {
+        matches!(self, Type::Dyn)
+            || matches!(other, Type::Dyn)
+            || self == other
+            || matches!((self, other), (Type::Number(_), Type::Number(_)))
+    }
+
+    /// For arithmetic: `a` and `b` of one number kind, or a message saying how to fix it.
+    fn same_number(a: &Type, b: &Type, symbol: &str) -> Result<(), String> {
+        match (a, b) {
+            (Type::Number(x), Type::Number(y)) if x != y => Err(format!(
+                "`{symbol}` mixes number kinds (an integer literal with a double variable); \
+                 write the literal with a decimal point, e.g. `1000.0`"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The fields of a check value ([`check_value`]) and their types.
+const CHECK_FIELDS: [(&str, Type); 4] = [
+    ("name", Type::Text),
+    ("status", Type::Text),
+    ("latency_ms", DOUBLE),
+    ("critical", Type::Bool),
+];
+
+impl Expr {
+    /// Checks the types of the condition against the variables' types: catalog
+    /// variables are numbers, `checks` a map of checks, `check` (with `each`) one
+    /// check, `custom` variables anything. A condition that compares a number with a
+    /// string, does arithmetic on a string, or is not true/false (`cpu_percent + 1`)
+    /// is an error here, at load, rather than a rule stuck in `error` at run time.
+    /// What cannot be known before run time is accepted.
+    pub(crate) fn check_types(&self, custom: &[String]) -> Result<(), ExprError> {
+        let checker = Checker {
+            info: self.program.source_info(),
+            custom,
+        };
+        let root = self.program.expression();
+        let found = checker.infer(root, &mut Vec::new())?;
+        if found.is(&Type::Bool) {
+            Ok(())
+        } else {
+            Err(ExprError {
+                column: 1,
+                message: format!(
+                    "a condition must be true or false, but this expression is {}; compare it, e.g. `{} > 80`",
+                    found.describe(),
+                    self.source.trim()
+                ),
+            })
+        }
+    }
+}
+
+struct Checker<'a> {
+    info: &'a cel::common::ast::SourceInfo,
+    custom: &'a [String],
+}
+
+impl Checker<'_> {
+    fn error(&self, at: &IdedExpr, message: String) -> ExprError {
+        let column = self
+            .info
+            .offset_for(at.id)
+            .map_or(1, |(start, _)| start as usize + 1);
+        ExprError { column, message }
+    }
+
+    fn infer(&self, e: &IdedExpr, bound: &mut Vec<(String, Type)>) -> Result<Type, ExprError> {
+        use cel::common::ast::LiteralValue as L;
+        Ok(match &e.expr {
+            Node::Literal(literal) => match literal {
+                L::Boolean(_) => Type::Bool,
+                L::Double(_) => DOUBLE,
+                L::Int(_) => Type::Number(Num::Int),
+                L::UInt(_) => Type::Number(Num::UInt),
+                L::String(_) => Type::Text,
+                L::Null => Type::Null,
+                L::Bytes(_) => Type::Dyn,
+            },
+            Node::Ident(name) => {
+                if let Some((_, t)) = bound.iter().rev().find(|(n, _)| n == name) {
+                    t.clone()
+                } else if name == CHECKS_VARIABLE {
+                    Type::Map(Box::new(Type::Check))
+                } else if name == crate::rule::EACH_CHECK_VARIABLE {
+                    Type::Check
+                } else if self.custom.contains(name) {
+                    Type::Dyn
+                } else if mon_metrics::CATALOG.iter().any(|v| v.name == name) {
+                    DOUBLE
+                } else {
+                    Type::Dyn
+                }
+            }
+            Node::Select(select) => {
+                let operand = self.infer(&select.operand, bound)?;
+                if select.test {
+                    return Ok(Type::Bool);
+                }
+                self.field(e, &operand, &select.field)?
+            }
+            Node::List(list) => {
+                let mut element = None;
+                for item in &list.elements {
+                    let t = self.infer(item, bound)?;
+                    element = Some(match element {
+                        None => t,
+                        Some(prev) if prev == t => prev,
+                        Some(_) => Type::Dyn,
+                    });
+                }
+                Type::List(Box::new(element.unwrap_or(Type::Dyn)))
+            }
+            Node::Map(map) => {
+                for entry in &map.entries {
+                    if let EntryExpr::MapEntry(entry) = &entry.expr {
+                        self.infer(&entry.key, bound)?;
+                        self.infer(&entry.value, bound)?;
+                    }
+                }
+                Type::Map(Box::new(Type::Dyn))
+            }
+            Node::Struct(_) | Node::Unspecified => Type::Dyn,
+            Node::Comprehension(c) => {
+                let range = self.infer(&c.iter_range, bound)?;
+                let element = match &range {
+                    Type::List(t) => (**t).clone(),
+                    Type::Map(_) => Type::Text,
+                    _ => Type::Dyn,
+                };
+                let before = bound.len();
+                bound.push((c.iter_var.clone(), element));
+                if let Some(var2) = &c.iter_var2 {
+                    bound.push((var2.clone(), Type::Dyn));
+                }
+                let accu = self.infer(&c.accu_init, bound)?;
+                bound.push((c.accu_var.clone(), accu));
+                let result = (|| {
+                    self.infer(&c.loop_cond, bound)?;
+                    self.infer(&c.loop_step, bound)?;
+                    self.infer(&c.result, bound)
+                })();
+                bound.truncate(before);
+                result?
+            }
+            Node::Call(call) => self.call(e, call, bound)?,
+        })
+    }
+
+    fn field(&self, at: &IdedExpr, operand: &Type, field: &str) -> Result<Type, ExprError> {
+        match operand {
+            Type::Map(value) => Ok((**value).clone()),
+            // A check also carries the variables its kind publishes (`success_rate`).
+            Type::Check => Ok(CHECK_FIELDS
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map_or(Type::Dyn, |(_, t)| t.clone())),
+            Type::Dyn => Ok(Type::Dyn),
+            other => Err(self.error(
+                at,
+                format!(
+                    "`.{field}` reads a field, but the value is {}",
+                    other.describe()
+                ),
+            )),
+        }
+    }
+
+    fn call(
+        &self,
+        at: &IdedExpr,
+        call: &cel::common::ast::CallExpr,
+        bound: &mut Vec<(String, Type)>,
+    ) -> Result<Type, ExprError> {
+        let target = match &call.target {
+            Some(t) => Some(self.infer(t, bound)?),
+            None => None,
+        };
+        let args = call
+            .args
+            .iter()
+            .map(|a| self.infer(a, bound))
+            .collect::<Result<Vec<_>, _>>()?;
+        let op = call.func_name.as_str();
+        let symbol = op.trim_matches('_');
+        let need = |t: &Type, want: Type, what: &str| -> Result<(), ExprError> {
+            if t.is(&want) {
+                Ok(())
+            } else {
+                Err(self.error(
+                    at,
+                    format!("{what} needs {}, not {}", want.describe(), t.describe()),
+                ))
+            }
+        };
+        Ok(match (op, args.as_slice()) {
+            (operators::LOGICAL_AND | operators::LOGICAL_OR, [a, b]) => {
+                need(a, Type::Bool, &format!("`{symbol}`"))?;
+                need(b, Type::Bool, &format!("`{symbol}`"))?;
+                Type::Bool
+            }
+            (operators::LOGICAL_NOT, [a]) => {
+                need(a, Type::Bool, "`!`")?;
+                Type::Bool
+            }
+            (operators::NEGATE, [a]) => {
+                need(a, DOUBLE, "`-`")?;
+                a.clone()
+            }
+            (operators::EQUALS | operators::NOT_EQUALS, [a, b]) => {
+                if !(a.is(b) || *a == Type::Null || *b == Type::Null) {
+                    return Err(self.error(
+                        at,
+                        format!(
+                            "`{symbol}` compares {} with {}: this is never true",
+                            a.describe(),
+                            b.describe()
+                        ),
+                    ));
+                }
+                Type::Bool
+            }
+            (
+                operators::LESS
+                | operators::LESS_EQUALS
+                | operators::GREATER
+                | operators::GREATER_EQUALS,
+                [a, b],
+            ) => {
+                let comparable = a.is(b)
+                    && matches!(a, Type::Number(_) | Type::Text | Type::Dyn)
+                    && matches!(b, Type::Number(_) | Type::Text | Type::Dyn);
+                if !comparable {
+                    return Err(self.error(
+                        at,
+                        format!(
+                            "`{symbol}` compares {} with {}; compare numbers with numbers",
+                            a.describe(),
+                            b.describe()
+                        ),
+                    ));
+                }
+                Type::Bool
+            }
+            (operators::ADD, [a, b]) => {
+                let ok = a.is(b)
+                    && matches!(a, Type::Number(_) | Type::Text | Type::List(_) | Type::Dyn);
+                if !ok {
+                    return Err(self.error(
+                        at,
+                        format!("`+` adds {} and {}", a.describe(), b.describe()),
+                    ));
+                }
+                Type::same_number(a, b, "+").map_err(|m| self.error(at, m))?;
+                if *a == Type::Dyn {
+                    b.clone()
+                } else {
+                    a.clone()
+                }
+            }
+            (
+                operators::SUBSTRACT | operators::MULTIPLY | operators::DIVIDE | operators::MODULO,
+                [a, b],
+            ) => {
+                need(a, DOUBLE, &format!("`{symbol}`"))?;
+                need(b, DOUBLE, &format!("`{symbol}`"))?;
+                Type::same_number(a, b, symbol).map_err(|m| self.error(at, m))?;
+                if *a == Type::Dyn {
+                    b.clone()
+                } else {
+                    a.clone()
+                }
+            }
+            (operators::CONDITIONAL, [c, a, b]) => {
+                need(c, Type::Bool, "the condition of `? :`")?;
+                if a == b { a.clone() } else { Type::Dyn }
+            }
+            (operators::INDEX, [container, key]) => match container {
+                Type::Map(value) => {
+                    need(key, Type::Text, "a map index")?;
+                    (**value).clone()
+                }
+                Type::List(element) => {
+                    need(key, Type::Number(Num::Int), "a list index")?;
+                    (**element).clone()
+                }
+                Type::Dyn => Type::Dyn,
+                Type::Check => Type::Dyn,
+                other => {
+                    return Err(self.error(
+                        at,
+                        format!("`[...]` indexes a map or list, not {}", other.describe()),
+                    ));
+                }
+            },
+            (operators::IN | operators::NOT_STRICTLY_FALSE, _) => Type::Bool,
+            ("contains" | "startsWith" | "endsWith" | "matches", _) => {
+                if let Some(t) = &target {
+                    need(t, Type::Text, &format!("`{op}`"))?;
+                }
+                Type::Bool
+            }
+            ("size" | "int", _) => Type::Number(Num::Int),
+            ("uint", _) => Type::Number(Num::UInt),
+            ("double", _) => DOUBLE,
+            ("string", _) => Type::Text,
+            _ => Type::Dyn,
+        })
+    }
+}
+
 /// One check as CEL sees it: `{name, status, latency_ms, critical}` (`latency_ms`
 /// absent when unknown).
 pub(crate) fn check_value(name: &str, check: &CheckSnapshot) -> Value {
@@ -268,32 +624,7 @@ pub(crate) fn context(
     context
 }
 
-/// The known name closest to `name` (edit distance at most a third of its length), for
-/// "did you mean" hints.
-pub(crate) fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    known
-        .into_iter()
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, _)| *d <= name.chars().count().div_ceil(3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
-    }
-    row[b.len()]
-}
+pub(crate) use mon_core::closest;
 
 #[cfg(test)]
 mod tests {
@@ -394,6 +725,98 @@ mod tests {
             assert_eq!(err.column, column, "{expr}: {err:?}");
             assert!(!err.message.is_empty());
         }
+    }
+
+    /// Type errors are found at load; what only run time can know is accepted.
+    #[test]
+    fn type_errors_table() {
+        let custom = ["queue_depth".to_string()];
+        // An expression, and `Ok` or the column and a part of the message.
+        type Case<'a> = (&'a str, Result<(), (usize, &'a str)>);
+        let cases: &[Case<'_>] = &[
+            ("cpu_percent > 80", Ok(())),
+            ("cpu_percent > 80 && memory_percent > 90.5", Ok(())),
+            ("-cpu_percent < -1 || !(disk_percent >= 2)", Ok(())),
+            ("checks.api.status == \"unhealthy\"", Ok(())),
+            ("checks[\"api\"].latency_ms > 100", Ok(())),
+            ("check.status != \"healthy\" && check.critical", Ok(())),
+            (
+                "checks.exists(n, checks[n].status == \"unhealthy\")",
+                Ok(()),
+            ),
+            ("size(checks) > 2", Ok(())),
+            ("queue_depth > 10", Ok(())),
+            ("queue_depth", Ok(())),
+            ("has(checks.api) && checks.api.critical", Ok(())),
+            ("(cpu_percent + memory_percent) / 2.0 > 50", Ok(())),
+            ("size(checks) * 2 > 1", Ok(())),
+            ("avg_api_latency_ms / 1000.0 > 5", Ok(())),
+            (
+                "avg_api_latency_ms / 1000 > 5",
+                Err((20, "`/` mixes number kinds")),
+            ),
+            ("cpu_percent > 90 ? true : memory_percent > 95", Ok(())),
+            ("checks.api.status in [\"unhealthy\", \"degraded\"]", Ok(())),
+            (
+                "cpu_percent > \"a\"",
+                Err((13, "compares a number with a string")),
+            ),
+            (
+                "cpu_percent + 1.0",
+                Err((1, "must be true or false, but this expression is a number")),
+            ),
+            ("cpu_percent + 1", Err((13, "`+` mixes number kinds"))),
+            ("cpu_percent", Err((1, "must be true or false"))),
+            ("\"x\" + 1 > 0", Err((5, "`+` adds a string and a number"))),
+            (
+                "cpu_percent == \"high\"",
+                Err((13, "compares a number with a string")),
+            ),
+            (
+                "cpu_percent > 1 && memory_percent",
+                Err((17, "`&&` needs true/false, not a number")),
+            ),
+            (
+                "checks.api.status > 3",
+                Err((19, "compares a string with a number")),
+            ),
+            ("check.success_rate < 0.8", Ok(())),
+            (
+                "check.status > 3",
+                Err((14, "compares a string with a number")),
+            ),
+            (
+                "cpu_percent.value > 3",
+                Err((12, "`.value` reads a field, but the value is a number")),
+            ),
+            (
+                "cpu_percent * \"2\" > 1",
+                Err((13, "`*` needs a number, not a string")),
+            ),
+            ("!cpu_percent", Err((1, "`!` needs true/false"))),
+            (
+                "checks.all(n, n.status == \"healthy\")",
+                Err((16, "`.status` reads a field, but the value is a string")),
+            ),
+        ];
+        let failures: Vec<String> = cases
+            .iter()
+            .filter_map(|(source, want)| {
+                let got = Expr::parse(source)
+                    .expect(source)
+                    .check_types(&custom)
+                    .map_err(|e| (e.column, e.message));
+                let ok = match (&got, want) {
+                    (Ok(()), Ok(())) => true,
+                    (Err((column, message)), Err((want_column, want_message))) => {
+                        column == want_column && message.contains(want_message)
+                    }
+                    _ => false,
+                };
+                (!ok).then(|| format!("{source}: got {got:?}, want {want:?}"))
+            })
+            .collect();
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
     #[test]

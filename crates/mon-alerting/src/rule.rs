@@ -321,7 +321,8 @@ impl Rule {
     /// Builds a rule from its configuration, parsing `expr` and checking that each
     /// variable exists in the metrics catalog, is `checks`, `check` (with
     /// `each: checks`) or one of `custom_variables`. A bad expression is
-    /// [`AlertingError::InvalidExpression`]; an unknown variable is
+    /// [`AlertingError::InvalidExpression`] (also when its types do not fit: a
+    /// number compared with a string, a condition that is not true/false); an unknown variable is
     /// [`AlertingError::UnknownVariable`] with the closest known name.
     pub fn from_config(
         config: &RuleConfig,
@@ -353,6 +354,14 @@ impl Rule {
                 suggestion: expr::closest(unknown, known()).map(str::to_string),
             });
         }
+        parsed
+            .check_types(custom_variables)
+            .map_err(|e| AlertingError::InvalidExpression {
+                rule: config.name.clone(),
+                expr: config.expr.clone(),
+                column: e.column,
+                message: e.message,
+            })?;
         Rule::with_condition(config, RuleCondition::Expr(parsed))
     }
 

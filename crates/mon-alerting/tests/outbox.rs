@@ -112,7 +112,7 @@ rules:
 channels:
   - name: hook
     type: webhook
-    url: http://{addr}/hook
+    url: http://{addr}/hook?token=hookT0ken
     secret: s3cret
     timeout: 2s
 retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
@@ -184,8 +184,8 @@ async fn an_outage_loses_nothing_and_duplicates_nothing() {
         "{status:?}"
     );
     assert!(
-        !status.last_error.as_deref().unwrap().contains("/hook"),
-        "no URL path in errors"
+        !status.last_error.as_deref().unwrap().contains("hookT0ken"),
+        "no URL token in errors"
     );
 
     let receiver = start_receiver(addr, 200).await;

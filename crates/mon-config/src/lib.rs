@@ -94,40 +94,82 @@ impl Config {
 }
 
 /// Loads configuration text; `source` names it in errors.
+///
+/// No error text carries a secret: URLs in messages are shown through
+/// [`mon_core::redact_urls`], and every value that came from the environment (a
+/// `${VAR}` or a `MON__*` override) is written `***`.
 pub fn load_text(text: &str, source: &str, env: &Environment) -> Result<Config, ConfigErrors> {
-    let text = substitute::substitute(text, source, &|name| env.get(name)).map_err(ConfigErrors)?;
-    let positions = Positions::of(&text);
-    let parse_error =
-        |e: serde_yaml_ng::Error| ConfigErrors::one(yaml_error(&e, source, &positions));
+    let mut secrets: Vec<String> = env.overrides().into_iter().map(|(_, v)| v).collect();
+    load_unscrubbed(text, source, env, &mut secrets).map_err(|errors| {
+        ConfigErrors(
+            errors
+                .into_iter()
+                .map(|mut e| {
+                    e.message = scrub(&e.message, &secrets);
+                    e
+                })
+                .collect(),
+        )
+    })
+}
 
+/// `message` with URLs redacted and every value in `secrets` (of at least 3
+/// characters, so a `1` does not blank every number) replaced by `***`.
+fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut message = mon_core::redact_urls(message).into_owned();
+    for secret in secrets.iter().filter(|s| s.chars().count() >= 3) {
+        message = message.replace(secret.as_str(), "***");
+    }
+    message
+}
+
+fn load_unscrubbed(
+    text: &str,
+    source: &str,
+    env: &Environment,
+    secrets: &mut Vec<String>,
+) -> Result<Config, Vec<ConfigError>> {
+    let substitute::Substituted { text, values } =
+        substitute::substitute(text, source, &|name| env.get(name))?;
+    secrets.extend(values.iter().cloned());
+    let positions = Positions::of(&text);
+    let parse_error = |e: serde_yaml_ng::Error| vec![yaml_error(&e, source, &positions)];
+
+    // A file that sets nothing is a mistake (a wrong path, a truncated deploy), not a
+    // request for the defaults: the built-in default is what runs without `-c`.
+    let has_content =
+        serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&text).map_or(true, |v| !v.is_null());
+    if !has_content {
+        return Err(vec![ConfigError {
+            source: source.to_string(),
+            position: None,
+            path: None,
+            message: "the configuration file is empty (or only comments): write at least one \
+                      section, or run without `-c` for the built-in default"
+                .to_string(),
+        }]);
+    }
     // The file alone first, so that its errors carry line:column.
-    let mut config: Config = if text.trim().is_empty() {
-        serde_yaml_ng::from_str("{}").map_err(parse_error)?
-    } else {
-        serde_yaml_ng::from_str(&text).map_err(parse_error)?
-    };
+    let mut config: Config = serde_yaml_ng::from_str(&text).map_err(parse_error)?;
 
     let overrides = env.overrides();
     if !overrides.is_empty() {
-        let mut tree: serde_yaml_ng::Value = if text.trim().is_empty() {
-            serde_yaml_ng::Value::Mapping(Default::default())
-        } else {
-            serde_yaml_ng::from_str(&text).map_err(parse_error)?
-        };
+        let mut tree: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).map_err(parse_error)?;
         let errors = overrides::apply(&mut tree, &overrides);
         if !errors.is_empty() {
-            return Err(ConfigErrors(errors));
+            return Err(errors);
         }
         config = serde_yaml_ng::from_value(tree).map_err(|e| {
             let names: Vec<&str> = overrides.iter().map(|(k, _)| k.as_str()).collect();
-            ConfigErrors::one(ConfigError {
+            vec![ConfigError {
                 source: "<environment>".to_string(),
                 position: None,
                 path: None,
                 message: format!("after applying {}: {}", names.join(", "), e),
-            })
+            }]
         })?;
     }
+    config.substituted = values.into_iter().map(mon_core::Secret::new).collect();
 
     let errors: Vec<ConfigError> = config
         .validate()
@@ -142,7 +184,7 @@ pub fn load_text(text: &str, source: &str, env: &Environment) -> Result<Config, 
     if errors.is_empty() {
         Ok(config)
     } else {
-        Err(ConfigErrors(errors))
+        Err(errors)
     }
 }
 
@@ -163,29 +205,104 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
     };
     let mut position = e.location().map(|l| (l.line(), l.column()));
     // Inside a flattened section (a check's kind fields) serde names only the parent.
-    if let Some(child) = path
-        .as_deref()
-        .and_then(|p| positions.child_with_value(p, &message))
-    {
+    let wrong_collection = ["sequence", "map"]
+        .into_iter()
+        .find(|kind| message.starts_with(&format!("invalid type: {kind},")));
+    if let Some(child) = path.as_deref().and_then(|p| {
+        positions
+            .child_with_value(p, &message)
+            .or_else(|| wrong_collection.and_then(|kind| positions.child_of_kind(p, kind)))
+    }) {
         position = positions.find(&child).or(position);
         path = Some(child);
     }
+    let mut message = message;
     if let Some(field) = message
         .strip_prefix("unknown field `")
         .and_then(|m| m.split('`').next())
+        .map(str::to_string)
     {
-        let full = match &path {
+        let mut full = match &path {
             Some(p) => format!("{p}.{field}"),
-            None => field.to_string(),
+            None => field.clone(),
         };
+        if let Some(indexed) = positions.with_indexes(&full) {
+            full = indexed;
+        }
+        let parent = full.strip_suffix(&format!(".{field}")).unwrap_or_default();
+        let mut expected = quoted_names(&message);
+        for key in common_keys(parent) {
+            if !expected.contains(&key) {
+                expected.push(key);
+            }
+        }
+        message = format!(
+            "unknown field `{field}`, expected one of {}{}",
+            expected
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            did_you_mean(&field, &expected)
+        );
         position = positions.find(&full).or(position);
         path = Some(full);
+    } else if let Some(variant) = message
+        .strip_prefix("unknown variant `")
+        .and_then(|m| m.split('`').next())
+        .map(str::to_string)
+    {
+        message.push_str(&did_you_mean(&variant, &quoted_names(&message)));
     }
     ConfigError {
         source: source.to_string(),
         position,
         path,
         message,
+    }
+}
+
+/// The names serde lists after the first one in `` unknown field `x`, expected one of `a`, `b` ``.
+fn quoted_names(message: &str) -> Vec<String> {
+    message
+        .split('`')
+        .skip(3)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `; did you mean `x`?` when a known name is close to `name`.
+fn did_you_mean(name: &str, known: &[String]) -> String {
+    mon_core::closest(name, known.iter().map(String::as_str))
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default()
+}
+
+/// The keys every entry of a kind-selected list has (`interval` of a check, `timeout`
+/// of a channel): serde's message lists only the fields of the entry's kind.
+fn common_keys(parent: &str) -> Vec<String> {
+    fn keys_of<T: serde::de::DeserializeOwned + serde::Serialize>(yaml: &str) -> Vec<String> {
+        serde_yaml_ng::from_str::<T>(yaml)
+            .ok()
+            .and_then(|t| serde_yaml_ng::to_value(t).ok())
+            .and_then(|v| {
+                v.as_mapping().map(|m| {
+                    m.keys()
+                        .filter_map(|k| k.as_str().map(str::to_string))
+                        .collect()
+                })
+            })
+            .unwrap_or_default()
+    }
+    let list = parent.trim_end_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']');
+    if list.len() == parent.len() {
+        return Vec::new();
+    }
+    match list {
+        "checks" => keys_of::<mon_health::CheckConfig>("{name: x, type: system}"),
+        "alerting.channels" => keys_of::<mon_alerting::ChannelConfig>("{name: x, type: log}"),
+        _ => Vec::new(),
     }
 }
 

@@ -12,6 +12,8 @@ pub(crate) struct Positions {
     positions: HashMap<String, (usize, usize)>,
     /// The text of every scalar value, by its key path.
     scalars: HashMap<String, String>,
+    /// The paths of every list and mapping value, with `"sequence"` / `"map"`.
+    collections: HashMap<String, &'static str>,
 }
 
 impl Positions {
@@ -25,7 +27,47 @@ impl Positions {
         Positions {
             positions: walker.positions,
             scalars: walker.scalars,
+            collections: walker.collections,
         }
+    }
+
+    /// The direct child of `parent` that is a list (`kind` `"sequence"`) or mapping
+    /// (`"map"`), when exactly one is: serde reports `invalid type: sequence` only at
+    /// the parent.
+    pub(crate) fn child_of_kind(&self, parent: &str, kind: &str) -> Option<String> {
+        let prefix = format!("{parent}.");
+        let mut matches = self.collections.iter().filter(|(path, k)| {
+            **k == kind
+                && path
+                    .strip_prefix(&prefix)
+                    .is_some_and(|rest| !rest.contains(['.', '[']))
+        });
+        let (path, _) = matches.next()?;
+        matches.next().is_none().then(|| path.clone())
+    }
+
+    /// The one indexed path that `path` names without its list indexes (serde leaves
+    /// them out inside tagged entries: `alerting.channels.timout`), if exactly one.
+    pub(crate) fn with_indexes(&self, path: &str) -> Option<String> {
+        let strip = |p: &str| {
+            let mut out = String::with_capacity(p.len());
+            let mut depth = 0;
+            for c in p.chars() {
+                match c {
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    _ if depth == 0 => out.push(c),
+                    _ => {}
+                }
+            }
+            out
+        };
+        let mut matches = self
+            .positions
+            .keys()
+            .filter(|p| p.as_str() != path && strip(p) == path);
+        let found = matches.next()?;
+        matches.next().is_none().then(|| found.clone())
     }
 
     /// The direct child of `parent` whose scalar value is one of the values quoted in
@@ -71,6 +113,7 @@ struct Walker {
     stack: Vec<(String, Frame)>,
     positions: HashMap<String, (usize, usize)>,
     scalars: HashMap<String, String>,
+    collections: HashMap<String, &'static str>,
 }
 
 impl Walker {
@@ -121,10 +164,12 @@ impl MarkedEventReceiver for Walker {
             },
             Event::MappingStart(..) => {
                 let path = self.value_path(mark).unwrap_or_default();
+                self.collections.insert(path.clone(), "map");
                 self.stack.push((path, Frame::Map { key: None }));
             }
             Event::SequenceStart(..) => {
                 let path = self.value_path(mark).unwrap_or_default();
+                self.collections.insert(path.clone(), "sequence");
                 self.stack.push((path, Frame::Seq { next: 0 }));
             }
             Event::MappingEnd | Event::SequenceEnd => {

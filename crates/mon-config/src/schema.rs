@@ -38,6 +38,9 @@ pub struct Config {
     /// Custom dashboards, served beside the built-in ones (docs/dashboards.md).
     #[serde(default)]
     pub dashboards: Vec<mon_metrics::DashboardConfig>,
+    /// The values `${VAR}` took from the environment: secrets to any output.
+    #[serde(skip)]
+    pub(crate) substituted: Vec<Secret>,
 }
 
 /// `server:` — the HTTP API, dashboard and health endpoints.
@@ -145,6 +148,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// The name as written in config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Ingest => "ingest",
+            Role::Admin => "admin",
+        }
+    }
+
     /// Whether a token of this role may do what `required` needs.
     pub fn allows(self, required: Role) -> bool {
         self >= required
@@ -257,6 +269,12 @@ impl Default for MetricsConfig {
 }
 
 impl Config {
+    /// Every value a `${VAR}` took from the environment. Outputs of the configuration
+    /// (`mon config show`) treat them as secrets wherever they occur.
+    pub fn substituted_values(&self) -> impl Iterator<Item = &str> {
+        self.substituted.iter().map(Secret::expose)
+    }
+
     /// Checks what serde cannot: unique names, valid values across fields.
     /// Returns `(key path, message)` pairs; empty when all is well.
     pub(crate) fn validate(&self) -> Vec<(String, String)> {
@@ -291,6 +309,7 @@ impl Config {
             ));
         }
         let mut names = BTreeMap::new();
+        let mut values = BTreeMap::new();
         for (i, token) in self.server.auth.tokens.iter().enumerate() {
             let path = format!("server.auth.tokens[{i}]");
             if token.token.expose().trim().is_empty() {
@@ -308,6 +327,22 @@ impl Config {
                     format!(
                         "duplicate token name {:?} (also server.auth.tokens[{first}])",
                         token.name
+                    ),
+                ));
+            }
+            if !token.token.is_empty()
+                && let Some(first) = values.insert(token.token.expose(), i)
+            {
+                let other = &self.server.auth.tokens[first];
+                errors.push((
+                    format!("{path}.token"),
+                    format!(
+                        "token {:?} (role {}) has the same value as token {:?} (role {}) in \
+                         server.auth.tokens[{first}]: a value must be unique, or its role is ambiguous",
+                        token.name,
+                        token.role.as_str(),
+                        other.name,
+                        other.role.as_str()
                     ),
                 ));
             }
@@ -333,7 +368,7 @@ impl Config {
                 "must be at least 1 (256 is the default)".into(),
             ));
         }
-        if let Err(e) = self.alerting.build() {
+        for e in self.alerting.validate() {
             errors.push((self.alerting_error_path(&e), e.to_string()));
         }
         for (key, message) in self.logging.validate() {
@@ -342,6 +377,18 @@ impl Config {
         errors.extend(self.validate_livekit());
         for (key, message) in mon_metrics::validate_dashboards(&self.dashboards) {
             errors.push((format!("dashboards{key}"), message));
+        }
+        if let Ok(tree) = serde_yaml_ng::to_value(self) {
+            let mut zero = Vec::new();
+            zero_durations(&tree, String::new(), &mut zero);
+            for path in zero {
+                if !errors.iter().any(|(p, _)| *p == path) {
+                    errors.push((
+                        path,
+                        "must be longer than zero (write e.g. `10s`)".to_string(),
+                    ));
+                }
+            }
         }
         errors
     }
@@ -376,5 +423,40 @@ impl Config {
             _ => None,
         };
         path.map_or_else(|| "alerting".to_string(), |p| format!("alerting.{p}"))
+    }
+}
+
+/// Collects the paths of every interval, timeout, period and resolution set to zero,
+/// whichever section it is in: none of them may be zero (`repeat_interval: 0s` means
+/// "never" and is the one exception).
+fn zero_durations(value: &serde_yaml_ng::Value, path: String, out: &mut Vec<String>) {
+    let must_be_positive = |key: &str| {
+        key != "repeat_interval"
+            && ["interval", "timeout", "period", "resolution"]
+                .iter()
+                .any(|word| key == *word || key.ends_with(&format!("_{word}")))
+    };
+    match value {
+        serde_yaml_ng::Value::Mapping(map) => {
+            for (key, child) in map {
+                let Some(key) = key.as_str() else { continue };
+                let child_path = if path.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if must_be_positive(key) && child.as_str() == Some("0s") {
+                    out.push(child_path);
+                } else {
+                    zero_durations(child, child_path, out);
+                }
+            }
+        }
+        serde_yaml_ng::Value::Sequence(items) => {
+            for (i, child) in items.iter().enumerate() {
+                zero_durations(child, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
     }
 }

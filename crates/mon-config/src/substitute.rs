@@ -2,32 +2,79 @@
 
 use crate::error::ConfigError;
 
+/// Configuration text after substitution, with the values that came from the environment.
+#[derive(Debug, Default)]
+pub(crate) struct Substituted {
+    /// The text to parse.
+    pub(crate) text: String,
+    /// Every non-empty value a `${VAR}` took from the environment (secrets, as far as
+    /// any output is concerned).
+    pub(crate) values: Vec<String>,
+}
+
 /// Replaces every `${VAR}` / `${VAR:-default}` in `text`.
 ///
 /// Returns every missing variable and malformed reference at once, with its line:column.
-/// Substitution happens on the text before YAML parsing, so a value such as a
-/// password may contain any character; values are inserted verbatim. Comments
-/// (`#` at the start of a line or after a blank, outside quotes) are left alone.
+/// A value is data, never YAML: inside quotes it is escaped for that quoting; in a plain
+/// scalar it is inserted as is when YAML would read it back unchanged (`8080`, `true`,
+/// `db.internal`), otherwise the whole scalar is written double-quoted (a password
+/// with ` #`, `: `, quotes or a leading indicator). Comments (`#` at the start of a line
+/// or after a blank, outside quotes) are left alone.
 pub(crate) fn substitute(
     text: &str,
     source: &str,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, Vec<ConfigError>> {
-    let mut out = String::with_capacity(text.len());
+) -> Result<Substituted, Vec<ConfigError>> {
+    let mut line_out = LineOut::default();
+    let mut out = Substituted::default();
     let mut errors = Vec::new();
     let mut line_start = 0;
+    // The indentation of the key that opened a block scalar (`key: |`), while in one.
+    let mut block: Option<usize> = None;
     for line in text.split_inclusive('\n') {
-        let code_len = comment_start(line).unwrap_or(line.len());
-        substitute_span(
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if block.is_some_and(|b| indent <= b && !line.trim().is_empty()) {
+            block = None;
+        }
+        let code_len = if block.is_some() {
+            line.trim_end_matches(['\n', '\r']).len()
+        } else {
+            comment_start(line).unwrap_or(line.trim_end_matches(['\n', '\r']).len())
+        };
+        line_out.run(
             text,
             line_start,
             code_len,
-            source,
-            env,
-            &mut out,
-            &mut errors,
+            block.is_some(),
+            &mut |name, default| match (env(name), default) {
+                (Some(value), _) => {
+                    if !value.is_empty() {
+                        out.values.push(value.clone());
+                    }
+                    Ok(value)
+                }
+                (None, Some(default)) => Ok(default.to_string()),
+                (None, None) => Err(format!(
+                    "environment variable `{name}` is not set (write `${{{name}:-default}}` to give a default)"
+                )),
+            },
         );
-        out.push_str(&line[code_len..]);
+        errors.extend(
+            line_out
+                .errors
+                .drain(..)
+                .map(|(at, message)| error(source, at, message)),
+        );
+        out.text.push_str(&line_out.out);
+        out.text.push_str(&line[code_len..]);
+        let code = line[..code_len].trim_end();
+        if block.is_none()
+            && ["|", "|-", "|+", ">", ">-", ">+"]
+                .iter()
+                .any(|b| code.ends_with(&format!(" {b}")))
+        {
+            block = Some(indent);
+        }
         line_start += line.len();
     }
     if errors.is_empty() {
@@ -52,77 +99,181 @@ fn comment_start(line: &str) -> Option<usize> {
     None
 }
 
-/// Substitutes `text[start..start + len]` into `out`, collecting errors.
-fn substitute_span(
-    text: &str,
-    start: usize,
-    len: usize,
-    source: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-    out: &mut String,
-    errors: &mut Vec<ConfigError>,
-) {
-    let mut rest = &text[start..start + len];
-    let mut offset = start;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        if let Some(escaped) = after.strip_prefix("${") {
-            out.push_str("${");
-            rest = escaped;
-            offset += i + 3;
-            continue;
-        }
-        if !after.starts_with('{') {
-            out.push('$');
-            rest = after;
-            offset += i + 1;
-            continue;
-        }
-        let at = position(text, offset + i);
-        let Some(end) = after.find('}') else {
-            errors.push(error(
-                source,
-                at,
-                "unterminated `${`: expected `}`".to_string(),
-            ));
-            out.push_str(&rest[i..]);
-            rest = "";
-            break;
-        };
-        let inner = &after[1..end];
-        let (name, default) = match inner.split_once(":-") {
-            Some((name, default)) => (name, Some(default)),
-            None => (inner, None),
-        };
-        let valid_name = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with(|c: char| c.is_ascii_digit());
-        if !valid_name {
-            errors.push(error(
-                source,
-                at,
-                format!(
-                    "invalid variable reference `${{{inner}}}`: a name is letters, digits and `_`"
-                ),
-            ));
-        } else {
-            match (env(name), default) {
-                (Some(value), _) => out.push_str(&value),
-                (None, Some(default)) => out.push_str(default),
-                (None, None) => errors.push(error(
-                    source,
-                    at,
-                    format!(
-                        "environment variable `{name}` is not set (write `${{{name}:-default}}` to give a default)"
-                    ),
-                )),
+/// Looks a variable up: `(name, default)` → its value, or why there is none.
+type Resolve<'a> = dyn FnMut(&str, Option<&str>) -> Result<String, String> + 'a;
+
+/// The substitution of one line's code part, scalar by scalar.
+#[derive(Default)]
+struct LineOut {
+    out: String,
+    /// Inside `'…'` / `"…"`.
+    single: bool,
+    double: bool,
+    /// Open `[` / `{` on this line.
+    flow: usize,
+    /// Where the current plain scalar starts in `out`, and whether it must be quoted.
+    plain: Option<(usize, bool)>,
+    /// Problems found, with their line:column.
+    errors: Vec<((usize, usize), String)>,
+}
+
+impl LineOut {
+    fn run(
+        &mut self,
+        text: &str,
+        start: usize,
+        len: usize,
+        literal: bool,
+        resolve: &mut Resolve<'_>,
+    ) {
+        self.out.clear();
+        (self.single, self.double, self.flow, self.plain) = (false, false, 0, None);
+        let code = &text[start..start + len];
+        let mut chars = code.char_indices().peekable();
+        let mut prev = ' ';
+        while let Some((i, c)) = chars.next() {
+            let next = chars.peek().map(|&(_, n)| n);
+            if c == '$' && code[i..].starts_with("$${") {
+                self.literal_char(c, prev, next, literal);
+                chars.next();
+                prev = '$';
+                continue;
             }
+            if c == '$' && code[i..].starts_with("${") {
+                let at = position(text, start + i);
+                let after = &code[i + 2..];
+                let Some(end) = after.find('}') else {
+                    self.errors
+                        .push((at, "unterminated `${`: expected `}`".to_string()));
+                    self.out.push_str(&code[i..]);
+                    break;
+                };
+                let inner = &after[..end];
+                let (name, default) = match inner.split_once(":-") {
+                    Some((name, default)) => (name, Some(default)),
+                    None => (inner, None),
+                };
+                let valid_name = !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !name.starts_with(|c: char| c.is_ascii_digit());
+                if !valid_name {
+                    self.errors.push((
+                        at,
+                        format!(
+                            "invalid variable reference `${{{inner}}}`: a name is letters, digits and `_`"
+                        ),
+                    ));
+                } else {
+                    match resolve(name, default) {
+                        Ok(value) => self.value(&value, literal),
+                        Err(message) => self.errors.push((at, message)),
+                    }
+                }
+                // Skip past the closing brace.
+                let stop = i + 2 + end;
+                while chars.next_if(|&(j, _)| j <= stop).is_some() {}
+                prev = '}';
+                continue;
+            }
+            self.literal_char(c, prev, next, literal);
+            prev = c;
         }
-        rest = &after[end + 1..];
-        offset += i + 1 + end + 1;
+        self.close_plain();
     }
-    out.push_str(rest);
+
+    /// Writes a character of the file itself, following the quoting and scalars.
+    fn literal_char(&mut self, c: char, prev: char, next: Option<char>, literal: bool) {
+        if literal {
+            self.out.push(c);
+            return;
+        }
+        if self.single || self.double {
+            match c {
+                '\'' if self.single => self.single = false,
+                '"' if self.double && prev != '\\' => self.double = false,
+                _ => {}
+            }
+            self.out.push(c);
+            return;
+        }
+        let ends_plain = match c {
+            ':' => next.is_none_or(char::is_whitespace) || (self.flow > 0 && next == Some(',')),
+            ',' | '[' | ']' | '{' | '}' => self.flow > 0 || self.plain.is_none(),
+            _ => false,
+        };
+        if self.plain.is_some() && !ends_plain {
+            self.out.push(c);
+            return;
+        }
+        if ends_plain {
+            self.close_plain();
+        }
+        match c {
+            '[' | '{' => self.flow += 1,
+            ']' | '}' => self.flow = self.flow.saturating_sub(1),
+            '\'' => self.single = true,
+            '"' => self.double = true,
+            '-' | '?' | ':' if next.is_none_or(char::is_whitespace) => {}
+            ',' => {}
+            c if c.is_whitespace() => {}
+            _ => self.plain = Some((self.out.len(), false)),
+        }
+        self.out.push(c);
+    }
+
+    /// Writes a substituted value so that YAML reads it back as exactly this text.
+    fn value(&mut self, value: &str, literal: bool) {
+        if literal {
+            self.out.push_str(value);
+        } else if self.double {
+            self.out.push_str(&escape_double(value));
+        } else if self.single {
+            self.out.push_str(&value.replace('\'', "''"));
+        } else {
+            let plain_safe = !value.starts_with([':', '@', '%', ' '])
+                && !value.ends_with([':', ' '])
+                && !value.contains(": ")
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.~+/=:@%() ".contains(c));
+            self.plain = Some(match self.plain {
+                Some((start, quote)) => (start, quote || !plain_safe),
+                None => (self.out.len(), !plain_safe),
+            });
+            self.out.push_str(value);
+        }
+    }
+
+    /// Ends the current plain scalar, double-quoting it when a value needs that.
+    fn close_plain(&mut self) {
+        if let Some((start, true)) = self.plain {
+            let scalar = self.out[start..].trim_end().to_string();
+            let trailing = self.out[start + scalar.len()..].to_string();
+            self.out.truncate(start);
+            self.out.push('"');
+            self.out.push_str(&escape_double(&scalar));
+            self.out.push('"');
+            self.out.push_str(&trailing);
+        }
+        self.plain = None;
+    }
+}
+
+/// `value` escaped for a YAML double-quoted scalar.
+fn escape_double(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn error(source: &str, position: (usize, usize), message: String) -> ConfigError {
@@ -149,6 +300,9 @@ mod tests {
     fn env(name: &str) -> Option<String> {
         match name {
             "TOKEN" => Some("s3cr$t{x}".to_string()),
+            "HASH" => Some("Zq9 #rest".to_string()),
+            "QUOTES" => Some("a'b\"c\\d: e".to_string()),
+            "PORT" => Some("8080".to_string()),
             "EMPTY" => Some(String::new()),
             _ => None,
         }
@@ -156,7 +310,7 @@ mod tests {
 
     fn check(input: &str, expected: Result<&str, &str>) {
         match (substitute(input, "f.yaml", &env), expected) {
-            (Ok(got), Ok(want)) => assert_eq!(got, want, "{input}"),
+            (Ok(got), Ok(want)) => assert_eq!(got.text, want, "{input}"),
             (Err(errs), Err(want)) => {
                 let text = errs
                     .iter()
@@ -171,7 +325,7 @@ mod tests {
 
     #[test]
     fn substitutes() {
-        check("a: ${TOKEN}", Ok("a: s3cr$t{x}"));
+        check("a: ${TOKEN}", Ok("a: \"s3cr$t{x}\""));
         check("a: ${EMPTY:-d}", Ok("a: "));
         check("a: ${MISSING:-fallback value}", Ok("a: fallback value"));
         check("a: ${MISSING:-}", Ok("a: "));
@@ -181,6 +335,46 @@ mod tests {
             "# ${MISSING} in a comment\na: 1 # ${ALSO}\nb: \"x # ${TOKEN}\"",
             Ok("# ${MISSING} in a comment\na: 1 # ${ALSO}\nb: \"x # s3cr$t{x}\""),
         );
+    }
+
+    /// Every value reads back from YAML as exactly itself, in every place a scalar can be.
+    #[test]
+    fn values_are_data_not_yaml() {
+        let vars = ["TOKEN", "HASH", "QUOTES"];
+        let docs = [
+            "a: ${V}\n",
+            "a: pre-${V}-post\n",
+            "a: \"${V}\"\n",
+            "a: 'x ${V}'\n",
+            "a: [${V}, b]\n",
+            "a: { k: ${V}, b: 1 }\n",
+            "a:\n  - ${V} # comment\n",
+            "a: |\n  ${V}\nb: 1\n",
+        ];
+        for var in vars {
+            let value = env(var).unwrap();
+            for doc in docs {
+                let input = doc.replace('V', var);
+                let out = substitute(&input, "f.yaml", &env).unwrap();
+                assert_eq!(out.values, std::slice::from_ref(&value));
+                let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out.text)
+                    .unwrap_or_else(|e| panic!("{input} -> {}: {e}", out.text));
+                let a = &parsed["a"];
+                let got = a
+                    .as_str()
+                    .or_else(|| a[0].as_str())
+                    .or_else(|| a["k"].as_str())
+                    .unwrap_or_default();
+                assert!(
+                    got.contains(value.as_str()),
+                    "{input} -> {} -> {got:?}",
+                    out.text
+                );
+            }
+        }
+        // Plain values stay typed as YAML reads them.
+        let out = substitute("port: ${PORT}\n", "f.yaml", &env).unwrap();
+        assert_eq!(out.text, "port: 8080\n");
     }
 
     #[test]

@@ -154,6 +154,86 @@ fn config_errors_table() {
             "logging:\n  errors: { sample_rate: 1.5 }\n",
             "mon.yaml:2:13: logging.errors.sample_rate: 1.5 is not between 0 and 1",
         ),
+        // Unknown keys: at the key, with the common keys listed and a suggestion.
+        (
+            "metrics:\n  intervall: 10s\n",
+            "mon.yaml:2:3: metrics.intervall: unknown field `intervall`, expected one of `host`, `interval`,",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n    intervall: 10s\n",
+            "mon.yaml:4:5: checks[0].intervall: unknown field `intervall`, expected one of `cpu_warning`",
+        ),
+        (
+            "alerting:\n  channels:\n    - name: ops\n      type: log\n      timout: 3s\n",
+            "mon.yaml:5:7: alerting.channels[0].timout: unknown field `timout`",
+        ),
+        (
+            "checks:\n  - name: a\n    type: htp\n",
+            "mon.yaml:3:5: checks[0].type: unknown variant `htp`",
+        ),
+        // A wrong shape at the key that has it.
+        (
+            "checks:\n  - name: a\n    type: http\n    url: http://x/\n    headers: [a, b]\n",
+            "mon.yaml:5:5: checks[0].headers: invalid type: sequence, expected a map",
+        ),
+        // Nothing configured is a mistake, not the defaults.
+        ("", "mon.yaml: the configuration file is empty"),
+        (
+            "# only a comment\n\n",
+            "mon.yaml: the configuration file is empty",
+        ),
+        // Zero where a duration must be positive, in every section.
+        (
+            "metrics:\n  interval: 0s\n",
+            "mon.yaml:2:3: metrics.interval: must be longer than zero",
+        ),
+        (
+            "metrics:\n  resolution: 0s\n",
+            "mon.yaml:2:3: metrics.resolution: must be longer than zero",
+        ),
+        (
+            "server:\n  shutdown_timeout: 0s\n",
+            "mon.yaml:2:3: server.shutdown_timeout: must be longer than zero",
+        ),
+        (
+            "metrics:\n  exporters:\n    json: { path: /tmp/m.json, interval: 0s }\n",
+            "mon.yaml:3:32: metrics.exporters.json.interval: must be longer than zero",
+        ),
+        (
+            "alerting:\n  channels:\n    - { name: w, type: webhook, url: 'http://x/', timeout: 0s }\n",
+            "mon.yaml:3:51: alerting.channels[0].timeout: must be longer than zero",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n    timeout: 0s\n",
+            "mon.yaml:4:5: checks[0].timeout: must be longer than zero",
+        ),
+        (
+            "alerting:\n  evaluation_interval: 0s\n",
+            "mon.yaml:2:3: alerting.evaluation_interval: alerting.evaluation_interval must be longer than zero",
+        ),
+        // One token value under two roles.
+        (
+            "server:\n  auth:\n    tokens:\n      - { name: a, token: same-value, role: read }\n      - { name: b, token: same-value, role: admin }\n",
+            "mon.yaml:5:20: server.auth.tokens[1].token: token \"b\" (role admin) has the same value as token \"a\" (role read)",
+        ),
+        // CEL type errors are config errors.
+        (
+            "alerting:\n  rules:\n    - name: r\n      expr: cpu_percent > \"a\"\n",
+            "mon.yaml:4:7: alerting.rules[0].expr: rule \"r\": invalid expression \"cpu_percent > \\\"a\\\"\" at column 13: `>` compares a number with a string",
+        ),
+        (
+            "alerting:\n  rules:\n    - name: r\n      expr: cpu_percent + 1.0\n",
+            "mon.yaml:4:7: alerting.rules[0].expr: rule \"r\": invalid expression \"cpu_percent + 1.0\" at column 1: a condition must be true or false",
+        ),
+        // A URL's credentials never show, wherever the value came from.
+        (
+            "checks:\n  - name: a\n    type: postgres\n    url: postgres://u:PASSWORD@db:99999/app\n",
+            "mon.yaml:4:5: checks[0].url: invalid port number: \"postgres://***@db:99999/app\"",
+        ),
+        (
+            "checks:\n  - name: a\n    type: postgres\n    url: postgres://u:${ADMIN_TOKEN}@db:99999/app\n",
+            "mon.yaml:4:5: checks[0].url: invalid port number: \"postgres://***@db:99999/app\"",
+        ),
         (
             "logging:\n  retention: { audit: 365 }\n",
             "mon.yaml:2:16: logging.retention.audit: invalid duration \"365\"",
@@ -204,6 +284,90 @@ fn every_problem_is_reported_at_once() {
     assert_eq!(text.lines().count(), 2, "{text}");
     let text = load("a: ${ONE}\nb: ${TWO}\n", &env());
     assert_eq!(text.lines().count(), 2, "{text}");
+    // Two bad rules, a bad channel and a bad route: each at its own line.
+    let text = load(
+        "alerting:\n  rules:\n    - name: r1\n      expr: cpu_percent > \"a\"\n    - name: r2\n      expr: cpu_precent > 1\n\
+         \x20 channels:\n    - { name: w, type: webhook, url: 'ftp://x/' }\n  routes:\n    - { channels: [nope] }\n",
+        &env(),
+    );
+    let positions: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(": ").next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        positions,
+        [
+            "mon.yaml:4:7",
+            "mon.yaml:6:7",
+            "mon.yaml:8:7",
+            "mon.yaml:10:9"
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn values_from_the_environment_never_appear_in_errors() {
+    let env = Environment::from_vars([
+        ("DB_URL", "postgres://u:Var-Pa55@db:99999/app"),
+        ("PORT_TEXT", "Var-Secret-Port"),
+        (
+            "MON__CHECKS__0__URL",
+            "postgres://u:Override-Pa55@db:99999/app",
+        ),
+        ("MON__SERVER__LISTEN", "127.0.0.1:Override-Port"),
+    ]);
+    let only = |names: &[&str]| {
+        Environment::from_vars(
+            env.vars
+                .iter()
+                .filter(|(k, _)| names.contains(&k.as_str()))
+                .cloned(),
+        )
+    };
+    let postgres = "checks:\n  - { name: a, type: postgres, url: 'postgres://db/app' }\n";
+    for (yaml, env) in [
+        (
+            "checks:\n  - { name: a, type: postgres, url: '${DB_URL}' }\n",
+            only(&["DB_URL"]),
+        ),
+        (
+            "server:\n  listen: '127.0.0.1:${PORT_TEXT}'\n",
+            only(&["PORT_TEXT"]),
+        ),
+        (postgres, only(&["MON__CHECKS__0__URL"])),
+        (postgres, only(&["MON__SERVER__LISTEN"])),
+    ] {
+        let text = load(yaml, &env);
+        assert_ne!(text, "ok", "{yaml}");
+        for secret in ["Pa55", "Secret-Port", "Override-Port"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+}
+
+#[test]
+fn substituted_values_are_data() {
+    let env = Environment::from_vars([("PW", "Zq9 #rest: 'x\" {a}")]);
+    let config = load_text(
+        "server:\n  auth:\n    tokens:\n      - { name: a, token: ${PW}, role: read }\n\
+         \x20     - name: b\n        token: \"${PW}-2\"\n        role: read\n",
+        "mon.yaml",
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config.server.auth.tokens[0].token.expose(),
+        "Zq9 #rest: 'x\" {a}"
+    );
+    assert_eq!(
+        config.server.auth.tokens[1].token.expose(),
+        "Zq9 #rest: 'x\" {a}-2"
+    );
+    assert_eq!(
+        config.substituted_values().collect::<Vec<_>>(),
+        ["Zq9 #rest: 'x\" {a}", "Zq9 #rest: 'x\" {a}"]
+    );
 }
 
 #[test]
@@ -261,7 +425,7 @@ fn environment_overrides_apply_on_top_of_the_file() {
         "{text}"
     );
     let typo = Environment::from_vars([("MON__SERVER__LISTN", "127.0.0.1:1")]);
-    let text = load("", &typo);
+    let text = load("server: {}\n", &typo);
     assert!(text.contains("unknown field `listn`"), "{text}");
 }
 
@@ -277,8 +441,8 @@ fn builtin_default_is_valid_and_as_documented() {
     assert_eq!(config.checks.len(), 1);
     assert_eq!(config.checks[0].kind.name(), "system");
     assert_eq!(config.alerting.channels.len(), 1);
-    // An empty file is the struct defaults, which is valid too.
-    assert_eq!(load("", &env()), "ok");
+    // The struct defaults are valid too.
+    assert_eq!(load("server: {}\n", &env()), "ok");
 }
 
 #[test]

@@ -13,14 +13,16 @@ mod exposition;
 mod notify;
 mod secret;
 mod status;
+mod suggest;
 
 pub use alert::{Alert, AlertState, Severity};
 pub use check::{CheckOutcome, HealthCheck};
 pub use event::Event;
 pub use exposition::{LabelValue, escape_label_value};
 pub use notify::{Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
-pub use secret::Secret;
+pub use secret::{Secret, redact_url, redact_urls};
 pub use status::Status;
+pub use suggest::closest;
 
 /// Re-exported so that implementors of [`HealthCheck`] and [`Notifier`] use the
 /// same macro version as mon itself.

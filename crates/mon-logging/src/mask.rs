@@ -1,5 +1,6 @@
 //! [`Masker`]: secrets never reach an output. Values of fields named like a secret, and
-//! parts of text that look like a JWT, a bearer token or a configured pattern, become `***`.
+//! parts of text that look like a JWT, a bearer token, a URL's credentials
+//! ([`mon_core::redact_url`]) or a configured pattern, become `***`.
 
 use crate::LoggingError;
 use regex::Regex;
@@ -78,7 +79,7 @@ impl Masker {
 
     /// The text with every secret-looking part replaced by `***`.
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(text);
+        let mut out = mon_core::redact_urls(text);
         if might_hold_token(text)
             && let Cow::Owned(s) = self.builtin.replace_all(&out, MASK)
         {
@@ -177,6 +178,10 @@ mod tests {
             ("Basic dXNlcjpwYXNz", "***"),
             ("key sk-ABCDEFGHIJKLMNOP end", "key *** end"),
             ("beard and basil are fine", "beard and basil are fine"),
+            (
+                "POST https://u:pw@h/hooks/abc?token=t failed",
+                "POST https://***@h/hooks/***?token=*** failed",
+            ),
         ] {
             assert_eq!(masker.text(input), want, "{input}");
         }

@@ -194,31 +194,15 @@ pub fn known_metric(name: &str) -> bool {
     crate::lookup(name).is_some() || ENDPOINT_SERIES.contains(&name)
 }
 
-/// The known metric closest to `name` (edit distance at most 3), for "did you mean".
+/// The known metric closest to `name`, for "did you mean".
 fn closest_metric(name: &str) -> Option<&'static str> {
-    crate::CATALOG
-        .iter()
-        .map(|v| v.name)
-        .chain(ENDPOINT_SERIES.iter().copied())
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= 3)
-        .min()
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
+    mon_core::closest(
+        name,
+        crate::CATALOG
+            .iter()
+            .map(|v| v.name)
+            .chain(ENDPOINT_SERIES.iter().copied()),
+    )
 }
 
 /// Checks custom dashboards: ids valid and unique (also against the built-in ones),

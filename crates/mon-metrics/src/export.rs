@@ -107,13 +107,32 @@ impl ExportStatus {
                 state.successes += 1;
             }
             Err(e) => {
+                // The messages already show URLs redacted; this keeps it so for any
+                // text a peer echoed back (an answer body quoting the request URL).
+                let error = mon_core::redact_urls(&e.to_string()).into_owned();
+                tracing::warn!(exporter, error = %error, "metrics export failed");
                 state.last_error_at = Some(Utc::now());
-                state.last_error = Some(e.to_string());
+                state.last_error = Some(error);
                 state.failures += 1;
-                tracing::warn!(exporter, error = %e, "metrics export failed");
             }
         }
     }
+}
+
+/// Why a request failed, without the URL reqwest puts in its text (it may hold a
+/// password or token); the caller names the URL through [`mon_core::redact_url`].
+fn request_error(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn export_error(exporter: &'static str, reason: String, retryable: bool) -> MetricsError {
@@ -147,7 +166,14 @@ pub async fn push_to_gateway(
         .body(body)
         .send()
         .await
-        .map_err(|e| export_error("pushgateway", format!("PUT {url}: {e}"), true))?;
+        .map_err(|e| {
+            let shown = mon_core::redact_url(&url);
+            export_error(
+                "pushgateway",
+                format!("PUT {shown}: {}", request_error(e)),
+                true,
+            )
+        })?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -155,7 +181,11 @@ pub async fn push_to_gateway(
     let text = response.text().await.unwrap_or_default();
     Err(export_error(
         "pushgateway",
-        format!("PUT {url} answered {status}: {}", text.trim()),
+        format!(
+            "PUT {} answered {status}: {}",
+            mon_core::redact_url(&url),
+            text.trim()
+        ),
         status.is_server_error(),
     ))
 }
@@ -211,19 +241,21 @@ async fn post_json(
     url: &str,
     json: &serde_json::Value,
 ) -> Result<(), MetricsError> {
-    let response = client
-        .post(url)
-        .json(json)
-        .send()
-        .await
-        .map_err(|e| export_error("json_http", format!("POST {url}: {e}"), true))?;
+    let response = client.post(url).json(json).send().await.map_err(|e| {
+        let shown = mon_core::redact_url(url);
+        export_error(
+            "json_http",
+            format!("POST {shown}: {}", request_error(e)),
+            true,
+        )
+    })?;
     let status = response.status();
     if status.is_success() {
         Ok(())
     } else {
         Err(export_error(
             "json_http",
-            format!("POST {url} answered {status}"),
+            format!("POST {} answered {status}", mon_core::redact_url(url)),
             status.is_server_error(),
         ))
     }
@@ -364,7 +396,7 @@ mod tests {
         let client = reqwest::Client::new();
         // Nothing listens on port 9 of loopback (discard, closed): a connection error.
         let config = PushgatewayConfig {
-            url: "http://127.0.0.1:9".into(),
+            url: "http://user:pUsh-Pa55@127.0.0.1:9/?token=tOk3n".into(),
             job: default_job(),
             instance: default_job(),
             interval: default_push_interval(),
@@ -379,7 +411,12 @@ mod tests {
             s["pushgateway"]
                 .last_error
                 .as_deref()
-                .is_some_and(|e| e.contains("PUT http://127.0.0.1:9/metrics/job/mon/instance/mon"))
+                .is_some_and(|e| e.contains("PUT http://***@127.0.0.1:9/"))
+        );
+        let error = s["pushgateway"].last_error.clone().unwrap_or_default();
+        assert!(
+            !error.contains("pUsh-Pa55") && !error.contains("tOk3n"),
+            "{error}"
         );
         assert_eq!(s["json_file"].successes, 1);
         assert!(s["json_file"].last_success.is_some());

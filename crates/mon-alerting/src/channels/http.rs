@@ -36,7 +36,11 @@ pub(crate) async fn post(
         request = request.header(name.as_str(), value.as_str());
     }
     let response = request.send().await.map_err(|e| {
-        NotifyError::transient(format!("POST {}: {}", redact(url), without_url(&e)))
+        NotifyError::transient(format!(
+            "POST {}: {}",
+            mon_core::redact_url(url),
+            without_url(&e)
+        ))
     })?;
     let status = response.status().as_u16();
     let retry_after = response
@@ -77,14 +81,6 @@ pub(crate) fn classify(service: &str, answer: &Answer) -> Result<(), NotifyError
         429 => Err(NotifyError::rate_limited(message, answer.retry_after)),
         408 | 500..=599 => Err(NotifyError::transient(message)),
         _ => Err(NotifyError::rejected(message)),
-    }
-}
-
-/// The URL without its path and query, which often hold a token (Slack, webhooks).
-pub(crate) fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("?")),
-        Err(_) => "(invalid URL)".to_string(),
     }
 }
 

@@ -1,0 +1,386 @@
+//! End-to-end: distinct secrets planted in every config field that can hold one (URLs of
+//! checks, channels and exporters, tokens, keys, passwords, headers, webhook and LiveKit
+//! secrets, `${VAR}` values, `MON__*` overrides, an ingested error's fields), then every
+//! output of the real binaries searched for them: API answers, `/metrics`, `mon config
+//! show`, `mon config check` errors, log files, the store's file bytes and the JSON
+//! exporter's file and POST body (caught by a loopback receiver).
+
+use mon_tests::{Server, bin_dir, free_port};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Every planted secret starts with this, so one search finds any of them (or a piece).
+const MARK: &str = "PLNT";
+
+/// A loopback HTTP receiver that records every request (request line and body) and
+/// answers `500` to `/export` (so the exporter records an error with its URL) and `200`
+/// to everything else.
+fn receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut data = Vec::new();
+            let mut buf = [0u8; 65536];
+            // Read the head, then as many body bytes as Content-Length says.
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data);
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let length = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if data.len() >= head_end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&data).into_owned();
+            let status = if text.starts_with("POST /export") {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            record.lock().expect("lock").push(text);
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    .as_bytes(),
+            );
+        }
+    });
+    (port, seen)
+}
+
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The configuration, with `{recv}` (the receiver) and `{closed}` (nothing listens) filled.
+fn config(recv: u16, closed: u16) -> String {
+    format!(
+        r#"server:
+  listen: 127.0.0.1:{{port}}
+  auth:
+    tokens:
+      - {{ name: admin, token: "${{ADMIN_TOKEN}}", role: admin }}
+      - {{ name: reader, token: PLNTreadTokenLiteral, role: read }}
+      - {{ name: agent, token: ${{INGEST_TOKEN}}, role: ingest }}
+storage:
+  path: "{{dir}}/mon.db"
+logging:
+  dir: "{{dir}}/logs"
+checks:
+  - name: api
+    type: http
+    url: "http://user:PLNTcheckPassword@127.0.0.1:{recv}/health?token=PLNTcheckQuery"
+    headers:
+      Authorization: Bearer PLNTcheckBearer
+      X-Api-Key: ${{HEADER_KEY}}
+    interval: 1s
+  - name: cache
+    type: redis
+    url: "redis://:PLNTredisPassword@127.0.0.1:{closed}/0"
+    interval: 1s
+    timeout: 2s
+  - name: db
+    type: postgres
+    url: "postgres://mon:PLNTpostgresPassword@127.0.0.1:{closed}/test"
+    interval: 1s
+    timeout: 2s
+  - name: lk
+    type: livekit
+    url: "http://127.0.0.1:{closed}/PLNTlivekitPath0123456789abcdef"
+    api_key: APIplainkey
+    api_secret: PLNTlivekitSecret
+    interval: 1s
+    timeout: 2s
+    critical: false
+livekit:
+  webhook: {{ api_key: APIplainkey, api_secret: PLNTwebhookReceiverSecret }}
+metrics:
+  interval: 1s
+  exporters:
+    pushgateway:
+      url: "http://pusher:PLNTpushPassword@127.0.0.1:{closed}/?token=PLNTpushQuery"
+      interval: 1s
+    json:
+      path: "{{dir}}/export/metrics.json"
+      url: "http://127.0.0.1:{recv}/export?api_key=PLNTjsonQuery"
+      interval: 1s
+alerting:
+  evaluation_interval: 1s
+  default_rules: false
+  rules:
+    - {{ name: Always, expr: "cpu_percent >= 0", severity: warning }}
+  channels:
+    - name: hook
+      type: webhook
+      url: "http://127.0.0.1:{recv}/hooks/PLNThookPathToken?token=PLNThookQuery"
+      secret: PLNThookSecretFromFile
+      headers: {{ X-Hook-Token: PLNThookHeader }}
+    - name: slack
+      type: slack
+      webhook_url: "http://127.0.0.1:{closed}/services/T0PLNT123/B0PLNT456/PLNTslackToken"
+    - name: pager
+      type: pagerduty
+      routing_key: PLNTpagerdutyKey
+      url: "http://127.0.0.1:{closed}/v2/enqueue?key=PLNTpagerQuery"
+    - name: mail
+      type: email
+      host: 127.0.0.1
+      port: {closed}
+      tls: none
+      username: mon
+      password: PLNTmailPassword
+      from: mon@example.com
+      to: [ops@example.com]
+"#
+    )
+}
+
+/// The environment: `${VAR}` values (one with ` #`, which YAML would cut) and an override.
+const ENV: &[(&str, &str)] = &[
+    ("ADMIN_TOKEN", "PLNTadminToken #tail"),
+    ("INGEST_TOKEN", "PLNTingestToken"),
+    ("HEADER_KEY", "PLNTheaderFromEnv"),
+    (
+        "MON__ALERTING__CHANNELS__0__SECRET",
+        "PLNThookSecretOverride",
+    ),
+];
+
+/// Every marked word in `text`, for the assertion message.
+fn leaks(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = text
+        .match_indices(MARK)
+        .map(|(i, _)| text[i..].chars().take(40).collect())
+        .collect();
+    found.dedup();
+    found
+}
+
+fn assert_clean(what: &str, text: &str) {
+    assert!(!text.contains(MARK), "secrets in {what}: {:?}", leaks(text));
+}
+
+/// Every file under `dir` except the configuration itself, as lossy text.
+fn files(dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).expect("list").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, out);
+        } else if path.file_name().is_some_and(|n| n != "mon.yaml") {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            out.push((
+                path.display().to_string(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ));
+        }
+    }
+}
+
+#[test]
+fn planted_secrets_appear_in_no_output() {
+    let (recv, seen) = receiver();
+    let closed = free_port();
+    let server = Server::start_with_env(&config(recv, closed), ENV);
+    let base = server.url();
+    let admin = "PLNTadminToken #tail";
+    let client = reqwest::blocking::Client::new();
+    // An answer, which must be a real one (a 401 or 404 would hide nothing).
+    let get = |path: &str| -> String {
+        let response = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(admin)
+            .send()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().unwrap_or_default();
+        assert!(status < 400 || status == 503, "GET {path}: {status} {text}");
+        text
+    };
+
+    // The admin token is the whole `${VAR}` value, ` #tail` included.
+    let whoami = get("/api/v1/auth/whoami");
+    assert!(whoami.contains("admin"), "{whoami}");
+
+    // An application error with a secret in its context and its message.
+    let answer = client
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth("PLNTingestToken")
+        .json(&serde_json::json!([{
+            "type": "error", "kind": "LLM_AUTH",
+            "message": "provider refused Bearer PLNTbearerInMessage0123",
+            "context": {"api_key": "PLNTingestedApiKey", "call_id": "c1",
+                        "url": "https://u:PLNTctxUrlPassword@llm.example/v1?key=PLNTctxQuery"}
+        }]))
+        .send()
+        .expect("ingest");
+    assert_eq!(answer.status(), 200, "{:?}", answer.text());
+
+    // Wait until every path that could carry a secret has run at least once.
+    wait_for("both exporters to fail and record why", || {
+        let status: serde_json::Value = serde_json::from_str(&get("/api/v1/status")).ok()?;
+        let exporters = &status["exporters"];
+        (exporters["pushgateway"]["last_error"].is_string()
+            && exporters["json_http"]["last_error"].is_string())
+        .then_some(())
+    });
+    wait_for(
+        "the JSON exporter's POST of the error, and the webhook",
+        || {
+            let seen = seen.lock().expect("lock");
+            (seen
+                .iter()
+                .any(|r| r.starts_with("POST /export") && r.contains("LLM_AUTH"))
+                && seen.iter().any(|r| r.starts_with("POST /hooks/")))
+            .then_some(())
+        },
+    );
+    wait_for("the exported file", || {
+        server
+            .dir
+            .path()
+            .join("export/metrics.json")
+            .exists()
+            .then_some(())
+    });
+    wait_for("failed deliveries on the unreachable channels", || {
+        let channels = get("/api/v1/channels");
+        (channels.matches("last_error\":\"").count() >= 3).then_some(())
+    });
+    wait_for("the ingested error in the snapshot", || {
+        get("/api/v1/snapshot").contains("LLM_AUTH").then_some(())
+    });
+    wait_for("a result of every check", || {
+        let checks = get("/api/v1/checks");
+        ["\"api\"", "\"cache\"", "\"db\"", "\"lk\""]
+            .iter()
+            .all(|c| checks.contains(c))
+            .then_some(())
+    });
+
+    // API answers.
+    for path in [
+        "/api/v1/status",
+        "/api/v1/snapshot",
+        "/api/v1/checks",
+        "/api/v1/checks/api",
+        "/api/v1/checks/cache/results",
+        "/api/v1/checks/db/results",
+        "/api/v1/checks/lk/results",
+        "/api/v1/channels",
+        "/api/v1/rules",
+        "/api/v1/alerts",
+        "/api/v1/errors",
+        "/api/v1/logs?limit=1000",
+        "/api/v1/auth/whoami",
+        "/health",
+        "/health/detailed",
+        "/metrics",
+        "/status",
+    ] {
+        assert_clean(path, &get(path));
+    }
+    // The JSON exporter's POST bodies and file (other requests, such as the check's
+    // own probe and the webhook, carry their credentials to where they belong).
+    for request in seen.lock().expect("lock").iter() {
+        if request.starts_with("POST /export") {
+            let body = request.split("\r\n\r\n").nth(1).unwrap_or_default();
+            assert_clean("the JSON exporter's POST body", body);
+        }
+    }
+
+    // The CLI: `mon status --json`, `mon config show`, `mon config check`.
+    let mon = |args: &[&str], extra: &[(&str, &str)]| {
+        Command::new(bin_dir().join("mon"))
+            .args(args)
+            .envs(ENV.iter().copied())
+            .envs(extra.iter().copied())
+            .env("MON_SERVER", &base)
+            .env("MON_TOKEN", admin)
+            .output()
+            .expect("mon runs")
+    };
+    let file = server.dir.path().join("mon.yaml");
+    let file = file.to_str().expect("utf-8");
+    let out = mon(&["status", "--output", "json"], &[]);
+    assert_clean("mon status --json", &String::from_utf8_lossy(&out.stdout));
+    let out = mon(&["config", "show", file], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_clean("mon config show", &String::from_utf8_lossy(&out.stdout));
+    // A config error in a field holding a secret, from the file, a `${VAR}` and an override.
+    let broken = server.dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "checks:\n  - { name: a, type: postgres, url: 'postgres://u:PLNTfilePw@db:99999/x' }\n",
+    )
+    .expect("write");
+    let broken = broken.to_str().expect("utf-8");
+    for (args, extra) in [
+        (vec!["config", "check", broken], vec![]),
+        (
+            vec!["config", "check", file],
+            vec![("MON__CHECKS__1__URL", "redis://:PLNTover@127.0.0.1:99999/0")],
+        ),
+        (
+            vec!["config", "check", file],
+            vec![("HEADER_KEY", "PLNT\u{7}control")],
+        ),
+    ] {
+        let out = mon(&args, &extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_clean("mon config check", &err);
+    }
+
+    // Files: the store (and its WAL), log files, the exported file.
+    drop(client);
+    let mut all = Vec::new();
+    files(server.dir.path(), &mut all);
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.iter().any(|n| n.ends_with("mon.db")), "{names:?}");
+    assert!(names.iter().any(|n| n.contains("/logs/")), "{names:?}");
+    assert!(
+        names.iter().any(|n| n.ends_with("metrics.json")),
+        "{names:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|(n, t)| n.ends_with("metrics.json") && t.contains("LLM_AUTH")),
+        "the exported file carries the error"
+    );
+    for (name, text) in &all {
+        if name.ends_with("broken.yaml") {
+            continue;
+        }
+        assert_clean(name, text);
+    }
+}
