@@ -276,7 +276,11 @@ impl App {
             Duration::from_secs(1),
             stopped(&stop),
         ));
-        let livekit = crate::livekit::Livekit::new(livekit_metrics, config.livekit_webhook_keys());
+        let livekit = crate::livekit::Livekit::new(
+            livekit_metrics,
+            config.livekit_webhook_keys(),
+            config.livekit_webhook_max_token_lifetime(),
+        );
         tasks.push(crate::ingest::spawn_sampler(
             recorder,
             store.clone(),

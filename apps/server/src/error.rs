@@ -124,13 +124,18 @@ async fn json_body<S: Send + Sync>(
 fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
     if let Some(value) = headers.get(header::CONTENT_TYPE) {
         let text = value.to_str().unwrap_or("");
-        let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = text
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         let json = essence == "application/json"
             || (essence.starts_with("application/") && essence.ends_with("+json"));
         let first = body.iter().find(|b| !b.is_ascii_whitespace());
         // curl -d sends this type by default; a body that opens like JSON is JSON.
-        let curl_default = essence == "application/x-www-form-urlencoded"
-            && matches!(first, Some(b'{' | b'['));
+        let curl_default =
+            essence == "application/x-www-form-urlencoded" && matches!(first, Some(b'{' | b'['));
         if !json && !curl_default {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

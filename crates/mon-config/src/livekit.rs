@@ -32,10 +32,7 @@ pub struct LivekitWebhookConfig {
     /// Longest accepted token lifetime (`exp` minus `nbf`, or minus now without `nbf`):
     /// LiveKit signs each webhook for minutes, so a longer-lived token is refused, and an
     /// event id seen within a token's lifetime is counted once. Default `1h`.
-    #[serde(
-        default = "default_max_token_lifetime",
-        with = "mon_core::duration"
-    )]
+    #[serde(default = "default_max_token_lifetime", with = "mon_core::duration")]
     pub max_token_lifetime: Duration,
 }
 

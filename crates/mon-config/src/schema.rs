@@ -95,7 +95,10 @@ impl ServerConfig {
             ("keep_alive_timeout", limits.keep_alive_timeout),
         ] {
             if value.is_zero() {
-                errors.push((format!("server.limits.{key}"), "must be more than 0s".into()));
+                errors.push((
+                    format!("server.limits.{key}"),
+                    "must be more than 0s".into(),
+                ));
             }
         }
         if self.auth.metrics == MetricsAccess::Read && self.auth.tokens.is_empty() {
@@ -195,7 +198,7 @@ impl Default for LimitsConfig {
             max_header_bytes: 16 * 1024,
             max_connections: 512,
             header_read_timeout: Duration::from_secs(10),
-            keep_alive_timeout: Duration::from_secs(60),
+            keep_alive_timeout: Duration::from_secs(5),
         }
     }
 }
