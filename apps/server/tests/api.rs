@@ -745,3 +745,37 @@ fn a_connection_flood_under_a_low_file_limit_does_not_starve_probes() {
         drop(flood);
     }
 }
+
+/// `/metrics` is public by default (it is in `server.public_paths`); `server.auth.metrics:
+/// read` puts it behind a read token; `read` without any token is a config error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_require_a_read_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (access, token, want) in [
+        ("public", None, StatusCode::OK),
+        ("read", None, StatusCode::UNAUTHORIZED),
+        ("read", Some("wrong"), StatusCode::UNAUTHORIZED),
+        ("read", Some("read-token-456"), StatusCode::OK),
+        ("read", Some("admin-token-123"), StatusCode::OK),
+    ] {
+        let text = CONFIG
+            .replace("{dir}", &dir.path().display().to_string())
+            .replace("  auth:\n", &format!("  auth:\n    metrics: {access}\n"));
+        let config = load_text(&text, "test.yaml", &Environment::default()).expect("valid");
+        let app = App::start(config).await.expect("starts");
+        let (status, body) = call(&app, "GET", "/metrics", token).await;
+        assert_eq!(status, want, "metrics: {access} with {token:?}: {body}");
+        if status != StatusCode::OK {
+            assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+        }
+        app.shutdown().await;
+    }
+    let errors = load_text(
+        "server:\n  auth:\n    metrics: read\n",
+        "test.yaml",
+        &Environment::default(),
+    )
+    .expect_err("read without tokens")
+    .to_string();
+    assert!(errors.contains("server.auth.metrics"), "{errors}");
+}
