@@ -312,7 +312,7 @@ impl Binary {
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while raw(server.addr, "GET", "/health/live", &[], "").map(|r| r.0) != Some(200) {
+        while raw(server.addr, "GET", "/health/live", &[], "").map(|r| r.status) != Some(200) {
             assert!(Instant::now() < deadline, "mon-server never answered");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -327,15 +327,23 @@ impl Drop for Binary {
     }
 }
 
-/// One HTTP/1.1 request on a new connection (`Connection: close`): the status, the
-/// headers (lowercase names) and the body, or `None` when the connection failed.
+/// An answer read off the wire.
+struct Answer {
+    status: u16,
+    /// Lowercase names.
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+/// One HTTP/1.1 request on a new connection (`Connection: close`), or `None` when the
+/// connection failed.
 fn raw(
     addr: std::net::SocketAddr,
     method: &str,
     target: &str,
     headers: &[(String, String)],
     body: &str,
-) -> Option<(u16, Vec<(String, String)>, String)> {
+) -> Option<Answer> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).ok()?;
     stream
@@ -359,7 +367,11 @@ fn raw(
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Some((status, headers, body.to_owned()))
+    Some(Answer {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
 }
 
 const BINARY_CONFIG: &str = "
@@ -650,7 +662,11 @@ fn hostile_requests_answer_json_errors_and_the_server_keeps_answering() {
         ),
     ];
     for (what, method, target, headers, body, status, code, fragment) in rows {
-        let (got, answer_headers, text) = raw(server.addr, method, &target, &headers, body)
+        let Answer {
+            status: got,
+            headers: answer_headers,
+            body: text,
+        } = raw(server.addr, method, &target, &headers, body)
             .unwrap_or_else(|| panic!("{what}: no answer"));
         assert_eq!(got, status, "{what}: {text}");
         let content_type = answer_headers
@@ -672,15 +688,15 @@ fn hostile_requests_answer_json_errors_and_the_server_keeps_answering() {
         } else {
             assert!(text.contains(fragment), "{what}: {text}");
         }
-        let probe = raw(server.addr, "GET", "/health/live", &[], "").map(|r| r.0);
+        let probe = raw(server.addr, "GET", "/health/live", &[], "").map(|r| r.status);
         assert_eq!(probe, Some(200), "{what}: the server still answers");
     }
     // Beyond hyper's own head buffer (4 × both limits, at least 256 KiB) hyper refuses the
     // head before routing: still 431, and the server still answers.
     let huge = vec![h("x-huge", "a".repeat(1024 * 1024))];
-    let got = raw(server.addr, "GET", "/health/live", &huge, "").map(|r| r.0);
+    let got = raw(server.addr, "GET", "/health/live", &huge, "").map(|r| r.status);
     assert_eq!(got, Some(431), "a 1 MiB header");
-    let probe = raw(server.addr, "GET", "/health/live", &[], "").map(|r| r.0);
+    let probe = raw(server.addr, "GET", "/health/live", &[], "").map(|r| r.status);
     assert_eq!(probe, Some(200), "after a 1 MiB header");
 }
 
@@ -717,8 +733,8 @@ fn a_connection_flood_under_a_low_file_limit_does_not_starve_probes() {
         let started = Instant::now();
         let deadline = started + Duration::from_secs(20);
         let status = loop {
-            if let Some((status, _, body)) = raw(server.addr, "GET", "/health/live", &[], "") {
-                break (status, body);
+            if let Some(answer) = raw(server.addr, "GET", "/health/live", &[], "") {
+                break (answer.status, answer.body);
             }
             assert!(
                 Instant::now() < deadline,
