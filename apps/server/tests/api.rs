@@ -374,25 +374,17 @@ fn raw(
     })
 }
 
-const BINARY_CONFIG: &str = "
-server:
-  listen: 127.0.0.1:{port}
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
-metrics:
-  host: false
-";
+/// [`CONFIG`] on a port of the test's choosing, for the real binary.
+fn binary_config() -> String {
+    CONFIG.replace("127.0.0.1:0", "127.0.0.1:{port}")
+}
 
 /// Hostile or malformed requests against the real binary: each row is the request (with
 /// or without a token), the status, the JSON error code and a fragment of its message;
 /// after each the server still answers a probe.
 #[test]
 fn hostile_requests_answer_json_errors_and_the_server_keeps_answering() {
-    let server = Binary::start(BINARY_CONFIG, None);
+    let server = Binary::start(&binary_config(), None);
     let h = |name: &str, value: String| (name.to_owned(), value);
     let admin = || h("authorization", "Bearer admin-token-123".into());
     let read = || h("authorization", "Bearer read-token-456".into());
@@ -717,7 +709,7 @@ fn a_connection_flood_under_a_low_file_limit_does_not_starve_probes() {
         ),
         ("default connection limit above the file limit", ""),
     ] {
-        let config = BINARY_CONFIG.replace(
+        let config = binary_config().replace(
             "  auth:",
             &format!("  limits:\n    header_read_timeout: 1s\n    keep_alive_timeout: 1s\n{limits}  auth:"),
         );

@@ -74,21 +74,23 @@ async fn get_raw(app: &App, uri: &str) -> (StatusCode, String, String, String) {
         .expect("request");
     let response = app.router().oneshot(request).await.expect("response");
     let status = response.status();
-    let header_text = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let content_type = header_text(header::CONTENT_TYPE);
-    let cache = header_text(header::CACHE_CONTROL);
+    let content_type = header_text(&response, header::CONTENT_TYPE.as_str());
+    let cache = header_text(&response, header::CACHE_CONTROL.as_str());
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
         .await
         .expect("body");
     let text = String::from_utf8(bytes.to_vec()).expect("assets are UTF-8");
     (status, content_type, cache, text)
+}
+
+/// A header of `response` as text, empty when absent.
+fn header_text(response: &axum::response::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The values of `attr="..."` in an HTML text.
@@ -333,14 +335,7 @@ async fn every_answer_carries_the_security_headers() {
             .await
             .expect("response");
         assert_eq!(response.status(), status, "{uri}");
-        let get = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let get = |name: &str| header_text(&response, name);
         assert_eq!(get("x-content-type-options"), "nosniff", "{uri}");
         assert_eq!(get("x-frame-options"), "DENY", "{uri}");
         assert_eq!(get("referrer-policy"), "no-referrer", "{uri}");
