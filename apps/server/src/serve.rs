@@ -218,3 +218,80 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::oneshot;
+
+    /// Shutdown stops accepting and closes idle connections at once, while a request in
+    /// flight gets its whole answer before `serve` returns.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_lets_the_request_in_flight_finish() {
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let (release_tx, release_rx) = oneshot::channel::<()>();
+        let hooks = Arc::new(Mutex::new(Some((started_tx, release_rx))));
+        let router = Router::new().route(
+            "/slow",
+            axum::routing::get(move || {
+                let hooks = hooks.lock().unwrap().take();
+                async move {
+                    if let Some((started, release)) = hooks {
+                        let _ = started.send(());
+                        let _ = release.await;
+                    }
+                    "finished"
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let limits = LimitsConfig::default();
+        let server = tokio::spawn(async move {
+            let stop = async {
+                let _ = stop_rx.await;
+            };
+            serve(listener, router, &limits, stop, Duration::from_secs(30)).await;
+        });
+
+        let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut busy = tokio::net::TcpStream::connect(addr).await.unwrap();
+        busy.write_all(b"GET /slow HTTP/1.1\r\nhost: mon\r\n\r\n")
+            .await
+            .unwrap();
+        started_rx.await.unwrap();
+        stop_tx.send(()).unwrap();
+
+        // The idle connection is closed (end of stream), so it does not hold shutdown up.
+        let mut buf = Vec::new();
+        assert_eq!(idle.read_to_end(&mut buf).await.unwrap(), 0);
+        // No new connection is accepted any more: connecting fails, or the connection is
+        // closed without an answer.
+        let refused = match tokio::net::TcpStream::connect(addr).await {
+            Err(_) => true,
+            Ok(mut late) => {
+                let _ = late
+                    .write_all(b"GET /slow HTTP/1.1\r\nhost: mon\r\n\r\n")
+                    .await;
+                let mut buf = Vec::new();
+                let _ = late.read_to_end(&mut buf).await;
+                buf.is_empty()
+            }
+        };
+        assert!(refused, "a connection was served after shutdown");
+        assert!(
+            !server.is_finished(),
+            "serve returned with a request in flight"
+        );
+
+        release_tx.send(()).unwrap();
+        let mut answer = Vec::new();
+        busy.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("finished"), "{answer}");
+        server.await.unwrap();
+    }
+}
