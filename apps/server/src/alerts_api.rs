@@ -7,10 +7,11 @@
 use crate::api::{parse_limit, parse_since};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::error::Json;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use mon_alerting::{ActionError, Matcher, Silence};
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};

@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use crate::auth::{self, Auth};
 use crate::error::ApiError;
-use axum::Json;
+use crate::error::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -34,11 +34,12 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(crate::alerts_api::router(state.clone()))
         .merge(crate::dashboards::router(state.clone()))
         .merge(auth::whoami_router(auth.clone()))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
+        // Only matched routes need a token: an unknown path is 404 for everyone.
+        .route_layer(axum::middleware::from_fn_with_state(
             auth,
             auth::require_role,
         ))
+        .fallback(not_found)
         // Authenticated by its LiveKit signature instead of a bearer token.
         .merge(crate::livekit::router(state.clone()))
         // Public by design: only checks marked `public: true` appear.
@@ -51,8 +52,90 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
             limits.request_timeout,
         ))
         .layer(axum::middleware::map_response(json_errors))
+        // Before routing and auth: an oversized head is refused whoever sends it.
+        .layer(axum::middleware::from_fn_with_state(
+            HeadLimits {
+                max_uri_bytes: limits.max_uri_bytes,
+                max_header_bytes: limits.max_header_bytes,
+            },
+            head_limits,
+        ))
+        .layer(axum::middleware::map_response(security_headers))
         // Outermost: every request (and every log line while serving it) gets a request_id.
         .layer(axum::middleware::from_fn(mon_logging::request_id_layer))
+}
+
+/// `server.limits.max_uri_bytes` and `max_header_bytes`.
+#[derive(Debug, Clone, Copy)]
+struct HeadLimits {
+    max_uri_bytes: usize,
+    max_header_bytes: usize,
+}
+
+/// 414 for a request target over `max_uri_bytes`, 431 for headers over `max_header_bytes`
+/// (names and values summed), both as JSON errors. Heads beyond hyper's own buffer (four
+/// times both limits, at least 256 KiB) never reach here: hyper answers those itself.
+async fn head_limits(
+    State(limits): State<HeadLimits>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let uri = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if uri > limits.max_uri_bytes {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!(
+                "the request target is {uri} bytes; at most {} are accepted (server.limits.max_uri_bytes)",
+                limits.max_uri_bytes
+            ),
+        )
+        .into_response();
+    }
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers > limits.max_header_bytes {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!(
+                "the request headers are {headers} bytes; at most {} are accepted (server.limits.max_header_bytes)",
+                limits.max_header_bytes
+            ),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// The content security policy of every answer that sets none of its own: the web UI
+/// loads its own scripts and styles only (no inline script or style attribute; uPlot styles
+/// through the DOM, which a policy allows), and no page may be framed (the admin buttons
+/// cannot be clickjacked). The status page sets a stricter one with inline styles.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+/// Security headers on every answer, pages, badges, API and errors alike.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(header::HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    response
 }
 
 /// Turns the plain-text or empty error answers of layers and extractors (405, 408, 413...)
@@ -71,6 +154,8 @@ async fn json_errors(response: Response) -> Response {
         StatusCode::REQUEST_TIMEOUT => "request_timeout",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };

@@ -278,7 +278,11 @@ impl App {
             Duration::from_secs(1),
             stopped(&stop),
         ));
-        let livekit = crate::livekit::Livekit::new(livekit_metrics, config.livekit_webhook_keys());
+        let livekit = crate::livekit::Livekit::new(
+            livekit_metrics,
+            config.livekit_webhook_keys(),
+            config.livekit_webhook_max_token_lifetime(),
+        );
         tasks.push(crate::ingest::spawn_sampler(
             recorder,
             store.clone(),
@@ -336,7 +340,7 @@ impl App {
             ),
         };
         let auth = auth::Auth::new(
-            config.server.auth.tokens.clone(),
+            config.server.auth.clone(),
             config.server.public_paths.clone(),
         );
         let router = api::router(state, auth, &config.server.limits);
@@ -476,12 +480,10 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
     let grace = config.server.shutdown_timeout;
+    let limits = config.server.limits.clone();
     let app = App::start(config).await?;
     tracing::info!(%addr, "mon-server listening");
-    let served = axum::serve(listener, app.router())
-        .with_graceful_shutdown(shutdown_signal())
-        .into_future();
-    let result = served.await.map_err(StartError::Serve);
+    crate::serve::serve(listener, app.router(), &limits, shutdown_signal(), grace).await;
     tracing::info!("shutting down");
     if tokio::time::timeout(grace, app.shutdown()).await.is_err() {
         tracing::warn!(timeout = %mon_core::duration::format(grace), "shutdown took too long; exiting anyway");
@@ -490,7 +492,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     if let Some(logs) = mon_logging::global() {
         let _ = tokio::task::spawn_blocking(|| logs.flush()).await;
     }
-    result
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -9,7 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use mon_config::{Role, TokenConfig};
+use mon_config::{AuthConfig, MetricsAccess, Role, TokenConfig};
 use std::sync::Arc;
 
 /// The configured tokens and public paths.
@@ -17,17 +17,20 @@ use std::sync::Arc;
 pub(crate) struct Auth {
     tokens: Arc<Vec<TokenConfig>>,
     public_paths: Arc<Vec<String>>,
+    /// `server.auth.metrics`: `read` takes `/metrics` out of the public paths.
+    metrics: MetricsAccess,
 }
 
 /// Paths that are public whatever the configuration says: probes must always work.
 const ALWAYS_PUBLIC: &[&str] = &["/health/live", "/health/ready"];
 
 impl Auth {
-    /// Builds the authorizer from `server.auth.tokens` and `server.public_paths`.
-    pub(crate) fn new(tokens: Vec<TokenConfig>, public_paths: Vec<String>) -> Self {
+    /// Builds the authorizer from `server.auth` and `server.public_paths`.
+    pub(crate) fn new(auth: AuthConfig, public_paths: Vec<String>) -> Self {
         Auth {
-            tokens: Arc::new(tokens),
+            tokens: Arc::new(auth.tokens),
             public_paths: Arc::new(public_paths),
+            metrics: auth.metrics,
         }
     }
 
@@ -42,6 +45,9 @@ impl Auth {
     }
 
     fn is_public(&self, path: &str) -> bool {
+        if path == "/metrics" && self.metrics == MetricsAccess::Read {
+            return false;
+        }
         ALWAYS_PUBLIC.contains(&path) || self.public_paths.iter().any(|p| p == path)
     }
 
@@ -116,10 +122,10 @@ pub(crate) fn whoami_router(auth: Auth) -> axum::Router {
 async fn whoami(
     State(auth): State<Auth>,
     request: Request,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
+) -> Result<crate::error::Json<serde_json::Value>, ApiError> {
     let role = auth.role_of(&request)?;
     let reads_open = auth.tokens.is_empty() || auth.is_public(request.uri().path());
-    Ok(axum::Json(
+    Ok(crate::error::Json(
         serde_json::json!({ "role": role, "reads_open": reads_open }),
     ))
 }

@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use axum::Json;
+use crate::error::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;

@@ -1,8 +1,12 @@
-//! `ApiError`: every failed request answers JSON `{"error": {"code", "message"}}`.
+//! `ApiError`: every failed request answers JSON `{"error": {"code", "message"}}`; and
+//! [`Json`], the one JSON body extractor every handler uses, whose refusals are `ApiError`s.
 
-use axum::Json;
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, OptionalFromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 /// An HTTP API failure. The message is for people and never contains secrets.
@@ -52,6 +56,107 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        (self.status, axum::Json(body)).into_response()
     }
+}
+
+/// A JSON request body (extractor) or answer (response).
+///
+/// As an extractor it accepts `application/json`, `application/*+json`, no content type,
+/// and curl's default `application/x-www-form-urlencoded` when the body is a JSON object or
+/// array; another content type is 415. A body that is not JSON, or JSON of the wrong shape,
+/// is 400 `bad_request` naming the field path, line and column. `Option<Json<T>>` is `None`
+/// for an empty body.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Json<T>(pub(crate) T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let (headers, body) = json_body(request, state).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad_request(
+                "the request body is empty; send a JSON object",
+            ));
+        }
+        parse_json(&headers, &body).map(Json)
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, ApiError> {
+        let (headers, body) = json_body(request, state).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        parse_json(&headers, &body).map(|v| Some(Json(v)))
+    }
+}
+
+/// The headers and the whole body (within the body limit: 413 beyond it).
+async fn json_body<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<(HeaderMap, Bytes), ApiError> {
+    let headers = request.headers().clone();
+    let body = Bytes::from_request(request, state).await.map_err(|e| {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "payload_too_large"
+        } else {
+            "bad_request"
+        };
+        ApiError::new(status, code, e.body_text())
+    })?;
+    Ok((headers, body))
+}
+
+/// Checks the content type against the body, then deserializes it.
+fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    if let Some(value) = headers.get(header::CONTENT_TYPE) {
+        let text = value.to_str().unwrap_or("");
+        let essence = text
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let json = essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"));
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        // curl -d sends this type by default; a body that opens like JSON is JSON.
+        let curl_default =
+            essence == "application/x-www-form-urlencoded" && matches!(first, Some(b'{' | b'['));
+        if !json && !curl_default {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "the body must be JSON: send `Content-Type: application/json` (got {:?})",
+                    text.chars().take(100).collect::<String>()
+                ),
+            ));
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let at = match e.path().to_string() {
+            path if path == "." => String::new(),
+            path => format!(" at `{path}`"),
+        };
+        ApiError::bad_request(format!("invalid JSON body{at}: {}", e.into_inner()))
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    Ok(value)
 }

@@ -12,7 +12,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use axum::Json;
+use crate::error::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};

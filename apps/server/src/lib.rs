@@ -14,6 +14,7 @@ mod livekit;
 mod logs;
 mod metrics;
 mod self_check;
+mod serve;
 mod status_page;
 mod ui;
 mod uptime;

@@ -2,7 +2,8 @@
 //! server works offline (no CDN, no build step).
 //!
 //! Mounted outside the token layer: the page and scripts hold no data; the page's own
-//! API calls carry the token the user entered.
+//! API calls carry the token the user entered. The security headers (CSP without inline
+//! script, no framing, nosniff) are added to every answer in `api.rs`.
 
 use axum::Router;
 use axum::http::header;
@@ -48,7 +49,6 @@ fn asset(body: &'static str, content_type: &'static str, cache: &'static str) ->
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, cache),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )

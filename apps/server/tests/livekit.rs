@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{call, call_json, wait_for};
 use mon_config::{Config, Environment, load_text};
-use mon_health::livekit_token::{body_sha256, webhook_token};
+use mon_health::livekit_token::{body_sha256, webhook_token, webhook_token_valid_for};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
@@ -116,7 +116,7 @@ async fn only_a_correctly_signed_webhook_is_recorded() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         answer,
-        json!({"accepted": true, "event": "participant_joined"})
+        json!({"accepted": true, "duplicate": false, "event": "participant_joined"})
     );
     let snap = snapshot(&app).await;
     assert_eq!(snap["values"]["participants_joined"], 1.0, "{snap}");
@@ -184,6 +184,164 @@ async fn only_a_correctly_signed_webhook_is_recorded() {
 
     // The body hash claim is what ties the token to the body.
     assert_eq!(body_sha256(body.as_bytes()).len(), 44);
+}
+
+/// A participant joined: with `id` as LiveKit sends it, or without one.
+fn joined_event(id: Option<&str>, identity: &str) -> String {
+    let mut event = json!({
+        "event": "participant_joined",
+        "room": {"sid": "RM_1", "name": "support"},
+        "participant": {"sid": format!("PA_{identity}"), "identity": identity},
+    });
+    if let Some(id) = id {
+        event["id"] = json!(id);
+    }
+    event.to_string()
+}
+
+/// Replays and long-lived tokens, in order against one server: each row is what is
+/// posted, how it is signed, the answer (status, `duplicate` or a message fragment) and
+/// how many joins are counted afterwards. The server still answers after every row.
+#[tokio::test]
+async fn webhook_replays_count_once_and_long_lived_tokens_are_refused() {
+    struct Case {
+        what: &'static str,
+        body: String,
+        /// Seconds the token was signed before now, and how long it is valid.
+        signed_ago: u64,
+        valid_for: u64,
+        status: StatusCode,
+        /// `duplicate` for 200, a message fragment for errors.
+        expect: &'static str,
+        joined: f64,
+    }
+    let case = |what, body: &str, signed_ago, valid_for, status, expect, joined| Case {
+        what,
+        body: body.to_owned(),
+        signed_ago,
+        valid_for,
+        status,
+        expect,
+        joined,
+    };
+    let a = joined_event(Some("EV_a"), "alice");
+    let b = joined_event(Some("EV_b"), "bob");
+    let no_id = joined_event(None, "carol");
+    let ok = StatusCode::OK;
+    let refused = StatusCode::UNAUTHORIZED;
+    let cases = [
+        case("first delivery", &a, 0, 300, ok, "false", 1.0),
+        case("the same request again", &a, 0, 300, ok, "true", 1.0),
+        case("a retry: same id, new token", &a, 30, 300, ok, "true", 1.0),
+        case("another event", &b, 0, 300, ok, "false", 2.0),
+        case("no id: first delivery", &no_id, 0, 300, ok, "false", 3.0),
+        case(
+            "no id: the same body again",
+            &no_id,
+            5,
+            300,
+            ok,
+            "true",
+            3.0,
+        ),
+        case(
+            "token valid for 2h",
+            &joined_event(Some("EV_c"), "dan"),
+            0,
+            7200,
+            refused,
+            "valid for 2h, longer than livekit.webhook.max_token_lifetime (1h)",
+            3.0,
+        ),
+        case(
+            "token valid for 1h and 1s",
+            &joined_event(Some("EV_d"), "erin"),
+            0,
+            3601,
+            refused,
+            "max_token_lifetime",
+            3.0,
+        ),
+        case(
+            "token valid for a year, signed long ago",
+            &joined_event(Some("EV_e"), "fay"),
+            86_400,
+            365 * 86_400,
+            refused,
+            "max_token_lifetime",
+            3.0,
+        ),
+        case(
+            "token valid for exactly 1h",
+            &joined_event(Some("EV_f"), "gus"),
+            0,
+            3600,
+            ok,
+            "false",
+            4.0,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let server = app(&dir, &webhook_config()).await;
+    for c in &cases {
+        let signed = SystemTime::now() - Duration::from_secs(c.signed_ago);
+        let token = webhook_token_valid_for(
+            KEY,
+            SECRET,
+            c.body.as_bytes(),
+            signed,
+            Duration::from_secs(c.valid_for),
+        )
+        .unwrap();
+        let (status, answer) = post_webhook(&server, Some(&token), &c.body).await;
+        assert_eq!(status, c.status, "{}: {answer}", c.what);
+        if status == StatusCode::OK {
+            assert_eq!(
+                answer["duplicate"].to_string(),
+                c.expect,
+                "{}: {answer}",
+                c.what
+            );
+        } else {
+            assert_eq!(
+                answer["error"]["code"], "unauthorized",
+                "{}: {answer}",
+                c.what
+            );
+            let message = answer["error"]["message"].as_str().unwrap();
+            assert!(message.contains(c.expect), "{}: {message}", c.what);
+            assert!(!message.contains(SECRET), "{}: {message}", c.what);
+        }
+        let snap = snapshot(&server).await;
+        assert_eq!(
+            snap["values"]["participants_joined"], c.joined,
+            "{}: {snap}",
+            c.what
+        );
+        let (live, _) = call(&server, "GET", "/health/live", None).await;
+        assert_eq!(live, StatusCode::OK, "{}: the server still answers", c.what);
+    }
+
+    // A lower configured maximum refuses what the default accepts.
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("{}    max_token_lifetime: 5m\n", webhook_config());
+    let strict = app(&dir, &config).await;
+    for (valid_for, status) in [(300, StatusCode::OK), (600, StatusCode::UNAUTHORIZED)] {
+        let body = joined_event(Some(&format!("EV_{valid_for}")), "hal");
+        let token = webhook_token_valid_for(
+            KEY,
+            SECRET,
+            body.as_bytes(),
+            SystemTime::now(),
+            Duration::from_secs(valid_for),
+        )
+        .unwrap();
+        let (got, answer) = post_webhook(&strict, Some(&token), &body).await;
+        assert_eq!(
+            got, status,
+            "valid for {valid_for}s under a 5m maximum: {answer}"
+        );
+    }
 }
 
 #[tokio::test]

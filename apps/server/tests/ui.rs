@@ -74,21 +74,23 @@ async fn get_raw(app: &App, uri: &str) -> (StatusCode, String, String, String) {
         .expect("request");
     let response = app.router().oneshot(request).await.expect("response");
     let status = response.status();
-    let header_text = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let content_type = header_text(header::CONTENT_TYPE);
-    let cache = header_text(header::CACHE_CONTROL);
+    let content_type = header_text(&response, header::CONTENT_TYPE.as_str());
+    let cache = header_text(&response, header::CACHE_CONTROL.as_str());
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
         .await
         .expect("body");
     let text = String::from_utf8(bytes.to_vec()).expect("assets are UTF-8");
     (status, content_type, cache, text)
+}
+
+/// A header of `response` as text, empty when absent.
+fn header_text(response: &axum::response::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The values of `attr="..."` in an HTML text.
@@ -187,11 +189,13 @@ async fn assets_are_served_without_a_token_offline_and_small() {
             "index links to {href:?}"
         );
     }
-    // An unknown path under /ui/ is not an asset.
+    // An unknown path under /ui/ is not an asset: 404 JSON, with or without a token.
+    let (status, content_type, _, body) = get_raw(&s.app, "/ui/nope.js").await;
     assert_eq!(
-        get_raw(&s.app, "/ui/nope.js").await.0,
-        StatusCode::UNAUTHORIZED
+        (status, content_type.as_str()),
+        (StatusCode::NOT_FOUND, "application/json")
     );
+    assert!(body.contains("not_found"), "{body}");
 }
 
 /// The `["METHOD", "/api/v1/..."]` entries of app.js's API table.
@@ -300,4 +304,73 @@ async fn whoami_names_the_role_of_the_token() {
     let (status, body) = call(&open.app, "GET", "/api/v1/auth/whoami", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({ "role": Value::Null, "reads_open": true }));
+}
+
+/// Every surface a browser renders (the UI, its assets, the status page, the badges) and
+/// the API and its errors carry the security headers: a policy without inline script,
+/// no framing (the admin buttons cannot be clickjacked), nosniff and no referrer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_security_headers() {
+    let s = server(&CONFIG.replace("interval: 200ms", "interval: 200ms\n    public: true")).await;
+    for (uri, token, status) in [
+        ("/", None, StatusCode::OK),
+        ("/ui/app.js", None, StatusCode::OK),
+        ("/ui/vendor/uplot.css", None, StatusCode::OK),
+        ("/status", None, StatusCode::OK),
+        ("/badge/api/status.svg", None, StatusCode::OK),
+        ("/badge/api/uptime.svg", None, StatusCode::OK),
+        ("/badge/secret/status.svg", None, StatusCode::NOT_FOUND),
+        ("/api/v1/status", Some(READ), StatusCode::OK),
+        ("/api/v1/status", None, StatusCode::UNAUTHORIZED),
+        ("/no/such/page", None, StatusCode::NOT_FOUND),
+    ] {
+        let mut request = Request::builder().uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let response = s
+            .app
+            .router()
+            .oneshot(request.body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        assert_eq!(response.status(), status, "{uri}");
+        let get = |name: &str| header_text(&response, name);
+        assert_eq!(get("x-content-type-options"), "nosniff", "{uri}");
+        assert_eq!(get("x-frame-options"), "DENY", "{uri}");
+        assert_eq!(get("referrer-policy"), "no-referrer", "{uri}");
+        let csp = get("content-security-policy");
+        let directives: &[&str] = if uri == "/status" {
+            // No script at all; its own inline styles.
+            &[
+                "default-src 'none'",
+                "style-src 'unsafe-inline'",
+                "frame-ancestors 'none'",
+            ]
+        } else {
+            &[
+                "default-src 'self'",
+                "script-src 'self';",
+                "style-src 'self';",
+                "frame-ancestors 'none'",
+                "object-src 'none'",
+            ]
+        };
+        for directive in directives {
+            assert!(
+                csp.contains(directive),
+                "{uri}: {directive} missing in {csp}"
+            );
+        }
+        assert!(!csp.contains("unsafe-eval"), "{uri}: {csp}");
+        assert!(!csp.contains("script-src 'unsafe-inline'"), "{uri}: {csp}");
+    }
+    // The policy allows no inline script: the page has none.
+    let (_, _, _, html) = get_raw(&s.app, "/").await;
+    for (i, _) in html.match_indices("<script") {
+        let tag = &html[i..i + html[i..].find('>').expect("tag end")];
+        assert!(tag.contains(" src="), "inline script in the page: {tag}");
+    }
+    assert!(!html.contains(" onclick="), "inline handler in the page");
+    assert!(!html.contains(" style="), "inline style in the page");
 }

@@ -20,7 +20,8 @@ mod substitute;
 pub use error::{ConfigError, ConfigErrors};
 pub use livekit::{LivekitConfig, LivekitWebhookConfig};
 pub use schema::{
-    AuthConfig, Config, LimitsConfig, MetricsConfig, Role, ServerConfig, StorageConfig, TokenConfig,
+    AuthConfig, Config, LimitsConfig, MetricsAccess, MetricsConfig, Role, ServerConfig,
+    StorageConfig, TokenConfig,
 };
 
 use locate::Positions;

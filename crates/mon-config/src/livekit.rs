@@ -2,6 +2,7 @@
 
 use mon_core::Secret;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// `livekit:` — settings of mon's LiveKit integration beside the `livekit` checks.
 ///
@@ -28,6 +29,18 @@ pub struct LivekitWebhookConfig {
     pub api_key: String,
     /// The API secret that signs webhook tokens. Write it as `${VAR}`.
     pub api_secret: Secret,
+    /// Longest accepted token lifetime (`exp` minus `nbf`, or minus now without `nbf`):
+    /// LiveKit signs each webhook for minutes, so a longer-lived token is refused, and an
+    /// event id seen within a token's lifetime is counted once. Default `1h`.
+    #[serde(default = "default_max_token_lifetime", with = "mon_core::duration")]
+    pub max_token_lifetime: Duration,
+}
+
+/// The default `livekit.webhook.max_token_lifetime`.
+pub(crate) const DEFAULT_WEBHOOK_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+fn default_max_token_lifetime() -> Duration {
+    DEFAULT_WEBHOOK_MAX_TOKEN_LIFETIME
 }
 
 impl crate::Config {
@@ -41,6 +54,14 @@ impl crate::Config {
             mon_health::CheckKind::Livekit(lk) => Some((lk.api_key.clone(), lk.api_secret.clone())),
             _ => None,
         })
+    }
+
+    /// `livekit.webhook.max_token_lifetime`, or its default when the keys come from a check.
+    pub fn livekit_webhook_max_token_lifetime(&self) -> Duration {
+        self.livekit
+            .webhook
+            .as_ref()
+            .map_or(DEFAULT_WEBHOOK_MAX_TOKEN_LIFETIME, |w| w.max_token_lifetime)
     }
 
     /// `(key path, message)` for each problem in `livekit:`.
@@ -57,6 +78,12 @@ impl crate::Config {
                 errors.push((
                     "livekit.webhook.api_secret".to_owned(),
                     "is empty (is its environment variable set?)".to_owned(),
+                ));
+            }
+            if webhook.max_token_lifetime.is_zero() {
+                errors.push((
+                    "livekit.webhook.max_token_lifetime".to_owned(),
+                    "must be more than 0s".to_owned(),
                 ));
             }
         }

@@ -113,6 +113,44 @@ impl ServerConfig {
             )),
         }
     }
+
+    /// `(key path, message)` for each problem in `server:`.
+    fn validate(&self) -> Vec<(String, String)> {
+        let limits = &self.limits;
+        let mut errors = Vec::new();
+        for (key, value) in [
+            ("max_body_bytes", limits.max_body_bytes),
+            ("max_uri_bytes", limits.max_uri_bytes),
+            ("max_header_bytes", limits.max_header_bytes),
+            ("max_connections", limits.max_connections),
+        ] {
+            if value == 0 {
+                errors.push((format!("server.limits.{key}"), "must be at least 1".into()));
+            }
+        }
+        for (key, value) in [
+            ("request_timeout", limits.request_timeout),
+            ("header_read_timeout", limits.header_read_timeout),
+            ("keep_alive_timeout", limits.keep_alive_timeout),
+        ] {
+            if value.is_zero() {
+                errors.push((
+                    format!("server.limits.{key}"),
+                    "must be more than 0s".into(),
+                ));
+            }
+        }
+        if let Some(message) = self.external_url_error() {
+            errors.push(("server.external_url".into(), message));
+        }
+        if self.auth.metrics == MetricsAccess::Read && self.auth.tokens.is_empty() {
+            errors.push((
+                "server.auth.metrics".into(),
+                "`read` needs a token: add one under server.auth.tokens".into(),
+            ));
+        }
+        errors
+    }
 }
 
 /// `server.auth:` — who may call the API.
@@ -121,6 +159,20 @@ impl ServerConfig {
 pub struct AuthConfig {
     /// The accepted bearer tokens. With none, reads are open and state-changing calls are refused.
     pub tokens: Vec<TokenConfig>,
+    /// Who may read `/metrics`: `public` (default; it is in `public_paths`) or `read` (a token
+    /// with the read role, whatever `public_paths` says). `/metrics` names every check.
+    pub metrics: MetricsAccess,
+}
+
+/// `server.auth.metrics`: who may scrape `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAccess {
+    /// Anyone who can reach the server, when `/metrics` is in `server.public_paths`.
+    #[default]
+    Public,
+    /// Only requests with a token of the `read` role or above.
+    Read,
 }
 
 /// One bearer token.
@@ -172,6 +224,20 @@ pub struct LimitsConfig {
     /// Longest a request may take before it is answered 408.
     #[serde(with = "mon_core::duration")]
     pub request_timeout: Duration,
+    /// Longest request target (path and query), in bytes; longer ones are answered 414.
+    pub max_uri_bytes: usize,
+    /// Largest total size of a request's header names and values, in bytes; larger is 431.
+    pub max_header_bytes: usize,
+    /// Most open connections; further clients wait in the listen backlog until one closes.
+    /// Keep it below the process's open-file limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers, counted from the moment the
+    /// connection is ready for a request; slower (or silent) connections are closed.
+    #[serde(with = "mon_core::duration")]
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay open with no request in flight before it is closed.
+    #[serde(with = "mon_core::duration")]
+    pub keep_alive_timeout: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -179,6 +245,11 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -353,15 +424,7 @@ impl Config {
         if let Err(e) = self.storage.retention.validate() {
             errors.push(("storage.retention".into(), e.to_string()));
         }
-        if let Some(message) = self.server.external_url_error() {
-            errors.push(("server.external_url".into(), message));
-        }
-        if self.server.limits.max_body_bytes == 0 {
-            errors.push((
-                "server.limits.max_body_bytes".into(),
-                "must be at least 1".into(),
-            ));
-        }
+        errors.extend(self.server.validate());
         if self.metrics.max_label_value_bytes == 0 {
             errors.push((
                 "metrics.max_label_value_bytes".into(),

@@ -94,6 +94,30 @@ fn config_errors_table() {
             "mon.yaml:2:5: checks[0].name: ",
         ),
         (
+            "server:\n  limits:\n    max_connections: 0\n",
+            "mon.yaml:3:5: server.limits.max_connections: must be at least 1",
+        ),
+        (
+            "server:\n  limits:\n    max_header_bytes: 0\n",
+            "mon.yaml:3:5: server.limits.max_header_bytes: must be at least 1",
+        ),
+        (
+            "server:\n  limits:\n    header_read_timeout: 0s\n",
+            "mon.yaml:3:5: server.limits.header_read_timeout: must be more than 0s",
+        ),
+        (
+            "server:\n  limits:\n    keep_alive_timeout: soon\n",
+            "mon.yaml:3:5: server.limits.keep_alive_timeout: invalid duration \"soon\"",
+        ),
+        (
+            "server:\n  auth:\n    metrics: read\n",
+            "mon.yaml:3:5: server.auth.metrics: `read` needs a token: add one under server.auth.tokens",
+        ),
+        (
+            "livekit:\n  webhook: { api_key: k, api_secret: s, max_token_lifetime: 0s }\n",
+            "mon.yaml:2:41: livekit.webhook.max_token_lifetime: must be more than 0s",
+        ),
+        (
             "server:\n  listen: localhost\n",
             "mon.yaml:2:11: server.listen: invalid socket address syntax",
         ),

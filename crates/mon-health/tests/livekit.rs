@@ -36,6 +36,8 @@ struct Fake {
     served: Mutex<Vec<String>>,
     /// The longest token lifetime (exp - nbf) seen, seconds.
     longest_ttl: AtomicU64,
+    /// When set, the `ListRooms` reply (a busy deployment's thousands of rooms).
+    rooms_reply: Mutex<Option<String>>,
 }
 
 fn now_secs() -> u64 {
@@ -211,6 +213,10 @@ async fn serve(
         "livekit.RoomService/ListRooms" => {
             if video["roomList"] != true {
                 return denied();
+            }
+            if let Some(reply) = fake.rooms_reply.lock().unwrap().clone() {
+                fake.served.lock().unwrap().push(route.to_owned());
+                return ([(header::CONTENT_TYPE, "application/json")], reply).into_response();
             }
             json!({"rooms": [room("support", 2, now_secs() - 120), room("sales", 3, now_secs() - 30)]})
         }
@@ -390,6 +396,72 @@ async fn every_service_is_probed_with_its_own_grants() {
         "{}",
         outcome.message
     );
+}
+
+/// A busy deployment: `ListRooms` answers `count` rooms of about 670 bytes each (10,000 is
+/// over the old 4 MiB limit, 50,000 is what the check must handle). The first room closed
+/// after it was listed, so its `ListParticipants` answers `not_found`: the next is asked.
+#[tokio::test]
+async fn thousands_of_rooms_and_a_room_that_just_closed() {
+    let (addr, fake) = start_fake().await;
+    for count in [10_000_u64, 50_000] {
+        let created = now_secs() - 600;
+        // A real server lists the enabled codecs of every room: most of its ~670 bytes.
+        let codecs: Vec<Value> = [
+            "audio/opus",
+            "audio/red",
+            "video/VP8",
+            "video/H264",
+            "video/VP9",
+            "video/AV1",
+        ]
+        .iter()
+        .map(|mime| json!({"mime": mime, "fmtp_line": "minptime=10;useinbandfec=1"}))
+        .collect();
+        let rooms: Vec<Value> = (0..count)
+            .map(|i| {
+                let mut r = match i {
+                    0 => room("closed-just-now", 1, created),
+                    1 => room("support", 2, created),
+                    _ => room(&format!("room-{i:05}"), 2, created + i),
+                };
+                r["enabled_codecs"] = json!(codecs);
+                r
+            })
+            .collect();
+        let reply = json!({ "rooms": rooms }).to_string();
+        assert!(
+            reply.len() as u64 > count * 600,
+            "{count} rooms are {} bytes",
+            reply.len()
+        );
+        *fake.rooms_reply.lock().unwrap() = Some(reply);
+        fake.served.lock().unwrap().clear();
+        let outcome = run(&config(addr, SECRET, json!({"timeout": "30s"}))).await;
+        let room = service(&outcome, "room");
+        assert_eq!(room["status"], "healthy", "{count} rooms: {room}");
+        assert_eq!(outcome.details["active_rooms"], count, "{room}");
+        assert_eq!(
+            outcome.details["active_participants"],
+            count * 2 - 1,
+            "{room}"
+        );
+        assert_eq!(room["listed_room_participants"], 2, "{room}");
+        let asked = fake
+            .served
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.ends_with("ListParticipants"))
+            .count();
+        // The closed room's 404 is not served (not 200); the next room's answer is.
+        assert_eq!(asked, 1, "{count} rooms");
+        assert_eq!(
+            outcome.status,
+            Status::Healthy,
+            "{count} rooms: {outcome:?}"
+        );
+    }
 }
 
 #[tokio::test]

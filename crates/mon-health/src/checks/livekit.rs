@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use token::{Grants, SipGrant, VideoGrant};
-use twirp::{Twirp, TwirpError, int_field};
+use twirp::{Twirp, TwirpError, int_value};
 use url::Url;
 
 /// Settings of a `livekit` check.
@@ -300,13 +300,13 @@ impl LivekitCheck {
     }
 
     /// One Twirp call with a fresh token carrying `grants`.
-    async fn call(
+    async fn call<T: serde::de::DeserializeOwned>(
         &self,
         service: &str,
         method: &str,
         body: Value,
         grants: Grants,
-    ) -> Result<Value, TwirpError> {
+    ) -> Result<T, TwirpError> {
         let token = self.token(&grants).map_err(|e| TwirpError::Http {
             status: 0,
             text: e.to_string(),
@@ -349,19 +349,19 @@ impl LivekitCheck {
             room_list: true,
             ..VideoGrant::default()
         });
-        let reply = self
+        let reply: ListRoomsReply = self
             .call("RoomService", "ListRooms", json!({}), grants)
             .await
             .map_err(|e| (e, "ListRooms"))?;
-        let rooms = list(&reply, "rooms").map_err(|e| (e, "ListRooms"))?;
+        let rooms = reply.rooms.unwrap_or_default();
         let participants: i64 = rooms
             .iter()
-            .map(|r| int_field(r, "num_participants").unwrap_or(0))
+            .map(|r| r.num_participants.as_ref().and_then(int_value).unwrap_or(0))
             .sum();
         let now = chrono::Utc::now().timestamp();
         let oldest = rooms
             .iter()
-            .filter_map(|r| int_field(r, "creation_time"))
+            .filter_map(|r| r.creation_time.as_ref().and_then(int_value))
             .filter(|t| *t > 0)
             .min();
         let mut facts = json!({
@@ -369,17 +369,16 @@ impl LivekitCheck {
             "active_participants": participants,
             "oldest_room_age_seconds": oldest.map(|t| (now - t).max(0)),
         });
-        // ListParticipants of one room proves the room-admin grant works too.
-        if let Some(name) = rooms
-            .iter()
-            .find_map(|r| r.get("name").and_then(Value::as_str))
-        {
+        // ListParticipants of one room proves the room-admin grant works too. A room that
+        // closed between the two calls answers `not_found`: the next room is asked instead.
+        let names = rooms.iter().filter_map(|r| r.name.as_deref());
+        for name in names.take(LIST_PARTICIPANTS_TRIES) {
             let grants = Self::video(VideoGrant {
                 room_admin: true,
                 room: Some(name.to_owned()),
                 ..VideoGrant::default()
             });
-            let reply = self
+            let reply: Value = match self
                 .call(
                     "RoomService",
                     "ListParticipants",
@@ -387,9 +386,14 @@ impl LivekitCheck {
                     grants,
                 )
                 .await
-                .map_err(|e| (e, "ListParticipants"))?;
+            {
+                Ok(reply) => reply,
+                Err(e) if e.code() == "not_found" => continue,
+                Err(e) => return Err((e, "ListParticipants")),
+            };
             let listed = list(&reply, "participants").map_err(|e| (e, "ListParticipants"))?;
             facts["listed_room_participants"] = json!(listed.len());
+            break;
         }
         let message = format!("{} rooms, {participants} participants", rooms.len());
         Ok(ServiceResult::healthy(Duration::ZERO, message, facts))
@@ -521,6 +525,24 @@ impl LivekitCheck {
 }
 
 /// The array `field` of a reply; absent counts as empty (LiveKit may omit defaults).
+/// Rooms asked for their participants before giving up when each has just closed.
+const LIST_PARTICIPANTS_TRIES: usize = 3;
+
+/// The fields of a `ListRooms` reply the check reads; the rest of each room is skipped
+/// while parsing, so 50,000 rooms cost their bytes and not a JSON tree.
+#[derive(Debug, Deserialize)]
+struct ListRoomsReply {
+    rooms: Option<Vec<RoomBrief>>,
+}
+
+/// One room of a `ListRooms` reply (int64 fields come as strings or numbers).
+#[derive(Debug, Deserialize)]
+struct RoomBrief {
+    name: Option<String>,
+    num_participants: Option<Value>,
+    creation_time: Option<Value>,
+}
+
 fn list<'a>(reply: &'a Value, field: &str) -> Result<&'a [Value], TwirpError> {
     match reply.get(field) {
         None | Some(Value::Null) => Ok(&[]),

@@ -184,6 +184,20 @@ pub fn webhook_token(
     body: &[u8],
     now: SystemTime,
 ) -> Result<String, TokenError> {
+    webhook_token_valid_for(api_key, api_secret, body, now, WEBHOOK_VALIDITY)
+}
+
+/// [`webhook_token`] valid for `validity` from `now` instead of [`WEBHOOK_VALIDITY`].
+///
+/// # Errors
+/// [`TokenError::MissingCredentials`] when the key or the secret is empty.
+pub fn webhook_token_valid_for(
+    api_key: &str,
+    api_secret: &str,
+    body: &[u8],
+    now: SystemTime,
+    validity: Duration,
+) -> Result<String, TokenError> {
     if api_key.is_empty() || api_secret.is_empty() {
         return Err(TokenError::MissingCredentials);
     }
@@ -192,7 +206,7 @@ pub fn webhook_token(
         "iss": api_key,
         "nbf": now,
         "iat": now,
-        "exp": now + WEBHOOK_VALIDITY.as_secs(),
+        "exp": now + validity.as_secs(),
         "sha256": body_sha256(body),
     });
     Ok(sign(&claims, api_secret))

@@ -9,8 +9,10 @@ use serde_json::Value;
 use std::time::Duration;
 use url::Url;
 
-/// Longest answer read from LiveKit.
-const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Longest answer read from LiveKit: 64 MiB, about 100,000 rooms in a `ListRooms` answer
+/// (a room is about 670 bytes of JSON). Replies are deserialized into the few fields the
+/// check reads, so a large answer costs its bytes and not a JSON tree.
+pub(crate) const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,14 +101,15 @@ impl Twirp {
         url
     }
 
-    /// `POST /twirp/livekit.<service>/<method>` with `body`, authorized by `token`.
-    pub(crate) async fn call(
+    /// `POST /twirp/livekit.<service>/<method>` with `body`, authorized by `token`; the
+    /// reply deserialized into `T` (a `Value`, or a struct of the fields needed).
+    pub(crate) async fn call<T: serde::de::DeserializeOwned>(
         &self,
         service: &str,
         method: &str,
         body: &Value,
         token: &str,
-    ) -> Result<Value, TwirpError> {
+    ) -> Result<T, TwirpError> {
         let url = self.url(&format!("/twirp/livekit.{service}/{method}"));
         let response = self
             .client
@@ -121,7 +124,7 @@ impl Twirp {
         let bytes = read(response).await?;
         if status == StatusCode::OK {
             return serde_json::from_slice(&bytes)
-                .map_err(|e| TwirpError::BadResponse(format!("not JSON: {e}")));
+                .map_err(|e| TwirpError::BadResponse(format!("not the expected JSON: {e}")));
         }
         Err(error_answer(status, &bytes))
     }
@@ -196,10 +199,10 @@ fn shorten(text: &str) -> String {
     }
 }
 
-/// An integer field of a LiveKit reply: int64 values come as JSON strings
+/// An integer value of a LiveKit reply: int64 values come as JSON strings
 /// (`"creation_time": "1700000000"`), 32-bit ones as numbers; both are accepted.
-pub(crate) fn int_field(object: &Value, name: &str) -> Option<i64> {
-    match object.get(name)? {
+pub(crate) fn int_value(value: &Value) -> Option<i64> {
+    match value {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
@@ -215,11 +218,11 @@ mod tests {
     fn int64_fields_are_read_from_strings_or_numbers() {
         let room =
             json!({"creation_time": "1700000000", "num_participants": 3, "x": "abc", "y": null});
-        assert_eq!(int_field(&room, "creation_time"), Some(1_700_000_000));
-        assert_eq!(int_field(&room, "num_participants"), Some(3));
-        assert_eq!(int_field(&room, "x"), None);
-        assert_eq!(int_field(&room, "y"), None);
-        assert_eq!(int_field(&room, "missing"), None);
+        assert_eq!(int_value(&room["creation_time"]), Some(1_700_000_000));
+        assert_eq!(int_value(&room["num_participants"]), Some(3));
+        assert_eq!(int_value(&room["x"]), None);
+        assert_eq!(int_value(&room["y"]), None);
+        assert_eq!(int_value(&room["missing"]), None);
     }
 
     #[test]
