@@ -76,7 +76,11 @@ async fn pushed_gauges_and_counters_fire_their_rules() {
     let no_data = |name: &str| (name.to_owned(), "no_data".to_owned());
     assert_eq!(
         rule_states(&app).await,
-        [no_data("Queue Backlog"), no_data("STT Backlog"), no_data("Retrying")]
+        [
+            no_data("Queue Backlog"),
+            no_data("STT Backlog"),
+            no_data("Retrying")
+        ]
     );
     push(
         &app,
@@ -136,9 +140,15 @@ async fn voice_quality_from_a_scrape_check_wins_over_ingested_events() {
 
     let avg_mos = async || {
         let (_, s) = call(&app, "GET", "/api/v1/snapshot", READ).await;
-        (s["values"]["avg_mos"].as_f64(), s["windows"]["1m"]["mos"]["avg"].as_f64())
+        (
+            s["values"]["avg_mos"].as_f64(),
+            s["windows"]["1m"]["mos"]["avg"].as_f64(),
+        )
     };
-    wait_for("the scraped avg_mos", async || avg_mos().await.0 == Some(3.1)).await;
+    wait_for("the scraped avg_mos", async || {
+        avg_mos().await.0 == Some(3.1)
+    })
+    .await;
     push(&app, voice.clone()).await;
     wait_for("the events' mos in the recorder", async || {
         avg_mos().await.1 == Some(4.5)
@@ -151,5 +161,50 @@ async fn voice_quality_from_a_scrape_check_wins_over_ingested_events() {
         assert_eq!(avg_mos().await.0, Some(3.1));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    app.shutdown().await;
+}
+
+/// The built-in rules on a server no application reports to, whose host check sees a
+/// busy start-up (every CPU sample counts as critical here): after the first results
+/// and evaluations nothing fires — the check rules are pending, waiting for their
+/// `for` — and "No Requests" is `no_data`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_rules_stay_quiet_after_a_busy_start_without_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "
+server:
+  listen: 127.0.0.1:0
+  self_check: false
+storage:
+  path: {dir}/mon.db
+checks:
+  - { name: host, type: system, interval: 1s, critical: false, cpu_warning: 0, cpu_critical: 0 }
+metrics:
+  interval: 1s
+alerting:
+  evaluation_interval: 1s
+  default_rules: true
+"
+    .replace("{dir}", &dir.path().display().to_string());
+    let config: Config = load_text(&text, "test.yaml", &Environment::default()).unwrap();
+    let app = App::start(config).await.unwrap();
+    let state = async |name: &str| {
+        rule_states(&app)
+            .await
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+    };
+    // Two results of the host check at least, evaluated: the condition holds.
+    wait_for("Component Unhealthy pending", async || {
+        let (_, results) = call(&app, "GET", "/api/v1/checks/host/results", None).await;
+        results["count"].as_u64().unwrap_or(0) >= 2
+            && state("Component Unhealthy").await.as_deref() == Some("pending")
+    })
+    .await;
+    let (_, firing) = call(&app, "GET", "/api/v1/alerts?state=firing", None).await;
+    assert_eq!(firing["alerts"], json!([]), "{firing}");
+    assert_eq!(state("System Degraded").await.as_deref(), Some("pending"));
+    assert_eq!(state("No Requests").await.as_deref(), Some("no_data"));
     app.shutdown().await;
 }
