@@ -170,7 +170,11 @@ fn every_built_in_rule_has_data_from_the_built_in_producers() {
     // The request recorder's variables once requests were seen.
     snapshot.set("error_rate_percent", 1.0);
     snapshot.set("avg_api_latency_ms", 120.0);
-    for name in ["error_rate_percent", "avg_api_latency_ms", "request_rate_per_min"] {
+    for name in [
+        "error_rate_percent",
+        "avg_api_latency_ms",
+        "request_rate_per_min",
+    ] {
         assert!(mon_metrics::lookup(name).is_some(), "{name}");
     }
     engine.evaluate(&snapshot, at(0));
