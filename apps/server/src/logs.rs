@@ -189,9 +189,7 @@ impl LogIngest {
         }))
     }
 
-    /// Tells the publisher that the error occurrences among `writes` (from
-    /// [`Self::error_writes`]) are about to be committed, so that
-    /// `tracked_errors_per_minute` and `new_error_kinds` count them once they are.
+    /// How many error occurrences `writes` (from [`Self::error_writes`]) hold.
     pub(crate) fn errors_in(writes: &[LogWrite]) -> usize {
         writes
             .iter()
