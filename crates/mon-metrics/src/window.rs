@@ -88,7 +88,7 @@ pub(crate) fn current_slot() -> u64 {
 
 /// What a window saw: counts, rates, mean and percentiles of the recorded values.
 ///
-/// Percentiles are absent when the window is empty. Up to [`EXACT_MAX`] values they are
+/// Percentiles are absent when the window is empty. Up to 1,000 values they are
 /// exact, by nearest rank (p95 of {84, 1800} is 1800); above, they come from a DDSketch
 /// with 1 % relative accuracy. `min` and `max` are always exact.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
