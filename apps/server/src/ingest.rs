@@ -135,7 +135,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Hands one accepted (and already persisted) event to every part of mon that uses it.
+/// Hands one accepted (and already persisted) event to every part of mon that uses it
+/// in memory (recorders, LiveKit counters, heartbeats). What is stored was written with
+/// the batch by [`batch_writes`] before the answer.
 ///
 /// One arm per event kind: to give a kind more consumers, add a call in its arm.
 fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
@@ -159,29 +161,17 @@ fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
         | Event::AiUsage { .. }
         | Event::Gauge { .. }
         | Event::Counter { .. } => record(event),
-        Event::Error {
-            kind,
-            message,
-            context,
-            ..
-        } => {
-            // Metrics (errors by kind, errors_per_minute), then error tracking and search.
+        Event::Error { kind, context, .. } => {
+            // Metrics (errors by kind, errors_per_minute); the group and the search
+            // record were stored with the batch.
             record(event);
-            state.logs.error_event(kind, message, context, ts);
             // LK1301 also counts into room_creation_failures.
             state
                 .livekit
                 .error_event(&state.hub, kind, context, ts.into());
         }
-        Event::Log {
-            level,
-            message,
-            call_id,
-            fields,
-            ..
-        } => state
-            .logs
-            .log_event(level, message, call_id.as_deref(), fields, ts),
+        // Stored with the batch; nothing kept in memory.
+        Event::Log { .. } => {}
         Event::Heartbeat { name, .. } => {
             if let Err(e) =
                 state
@@ -202,8 +192,50 @@ fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
     }
 }
 
+/// The one store write of a whole batch: every event kept in `app_events`, and the
+/// error-tracking and log-search rows of `error` and `log` events (masked). Committed in
+/// one transaction before the answer, so a batch is stored whole or not at all.
+fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> WriteBatch {
+    let mut batch = WriteBatch::default();
+    for event in events {
+        let ts = event.timestamp().unwrap_or(now);
+        if persisted(event) {
+            batch.app_events.push(AppEventRow {
+                ts,
+                kind: event.type_name().to_owned(),
+                body: serde_json::to_string(event).unwrap_or_default(),
+            });
+        }
+        match event {
+            Event::Error {
+                kind,
+                message,
+                context,
+                ..
+            } => batch
+                .logs
+                .extend(state.logs.error_writes(kind, message, context, ts)),
+            Event::Log {
+                level,
+                message,
+                call_id,
+                fields,
+                ..
+            } => batch.logs.extend(state.logs.log_write(
+                level,
+                message,
+                call_id.as_deref(),
+                fields,
+                ts,
+            )),
+            _ => {}
+        }
+    }
+    batch
+}
+
 /// Whether an event kind is kept in the `app_events` table. Errors and logs are stored
-/// (masked) by error tracking and log search instead; heartbeats by their check.
+/// (masked) in error tracking and log search instead; heartbeats by their check.
 fn persisted(event: &Event) -> bool {
     matches!(
         event,
@@ -528,20 +560,14 @@ async fn ingest(
         }
     };
     let now = Utc::now();
-    let mut batch = WriteBatch::default();
-    for event in events.iter().filter(|e| persisted(e)) {
-        batch.app_events.push(AppEventRow {
-            ts: event.timestamp().unwrap_or(now),
-            kind: event.type_name().to_owned(),
-            body: serde_json::to_string(event).unwrap_or_default(),
-        });
-    }
+    let batch = batch_writes(&state, &events, now);
+    let errors = crate::logs::LogIngest::errors_in(&batch.logs);
     let committed = match state.store.try_write(batch) {
         Ok(ticket) => ticket.await,
         Err(e) => Err(e),
     };
     match committed {
-        Ok(()) => {}
+        Ok(()) => state.logs.errors_committed(errors),
         Err(StoreError::Busy { capacity }) => {
             ingest.reject("busy");
             let mut response = ApiError::new(

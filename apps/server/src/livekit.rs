@@ -202,7 +202,9 @@ async fn webhook(
 
 /// Publishes the snapshot variables that checks put under `details.variables` (the
 /// `livekit` check's `active_rooms`, the `prometheus` check's mapped series), each
-/// check under its own hub source `check:<name>`.
+/// check under its own hub source `check:<name>`. Those take precedence over the same
+/// names computed from ingested events (`avg_mos`, `avg_packet_loss`, `avg_jitter_ms`):
+/// see [`SnapshotHub`].
 #[derive(Debug, Default)]
 pub(crate) struct CheckVariables {
     /// Checks that published variables: a later result without any withdraws them.
@@ -224,6 +226,9 @@ impl CheckVariables {
         } else {
             self.publishing.insert(check.to_owned());
         }
-        hub.publish_values(&format!("check:{check}"), values);
+        hub.publish_values(
+            &format!("{}{check}", mon_metrics::CHECK_SOURCE_PREFIX),
+            values,
+        );
     }
 }

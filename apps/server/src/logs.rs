@@ -20,8 +20,9 @@ use serde_json::json;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use tracing::Level;
 
@@ -36,11 +37,20 @@ const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// Rows deleted per prune transaction per table.
 const PRUNE_BATCH: u32 = 5000;
 
-/// Feeds error tracking and log search. Cheap to clone; never blocks a caller: writes go
-/// to a bounded queue, and a full queue drops (counted in `mon_log_store_dropped_total`).
+/// Feeds error tracking and log search. Cheap to clone.
+///
+/// Ingested `error` and `log` events are turned into store writes
+/// ([`Self::error_writes`], [`Self::log_write`]) that the ingest handler commits with the
+/// rest of its batch before answering: what is acknowledged is stored. mon's own records
+/// go to a bounded queue instead, so that logging never blocks the server; a full queue
+/// drops them (counted in `mon_log_store_dropped_total`).
 #[derive(Clone)]
 pub(crate) struct LogIngest {
     tx: mpsc::Sender<LogWrite>,
+    /// Error occurrences committed by the ingest handler since the publisher last looked.
+    stored_errors: Arc<AtomicU64>,
+    /// Wakes the publisher when `stored_errors` grows.
+    stored_notify: Arc<Notify>,
     tracker: ErrorTracker,
     masker: Masker,
     min_severity: usize,
@@ -76,6 +86,8 @@ impl LogIngest {
         let (tx, rx) = mpsc::channel(4096);
         let ingest = LogIngest {
             tx,
+            stored_errors: Arc::default(),
+            stored_notify: Arc::default(),
             tracker,
             masker,
             min_severity,
@@ -83,7 +95,8 @@ impl LogIngest {
             dropped: Counter::default(),
         };
         let retention = config.search.retention;
-        let task = tokio::spawn(run(store, hub, rx, retention, stop));
+        let committed = (ingest.stored_errors.clone(), ingest.stored_notify.clone());
+        let task = tokio::spawn(run(store, hub, rx, committed, retention, stop));
         Ok((ingest, task))
     }
 
@@ -91,7 +104,7 @@ impl LogIngest {
     pub(crate) fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
         registry.register(
             "mon_log_store_dropped",
-            "Log records and errors not stored for search because the queue was full",
+            "mon's own log records and errors not stored for search because the queue was full",
             self.dropped.clone(),
         );
     }
@@ -126,15 +139,16 @@ impl LogIngest {
         }
     }
 
-    /// An ingested `error` event: tracked (masked) unless its kind is ignored, and stored
-    /// for search as an ERROR record.
-    pub(crate) fn error_event(
+    /// The store writes of an ingested `error` event: the occurrence in its group
+    /// (masked) unless its kind is ignored, and an ERROR record for search. The ingest
+    /// handler commits them with the rest of the batch before it answers.
+    pub(crate) fn error_writes(
         &self,
         kind: &str,
         message: &str,
         context: &BTreeMap<String, serde_json::Value>,
         timestamp: DateTime<Utc>,
-    ) {
+    ) -> Vec<LogWrite> {
         let message = self.masker.text(message).into_owned();
         let mut context = serde_json::to_value(context).unwrap_or_default();
         self.masker.value(&mut context);
@@ -148,21 +162,14 @@ impl LogIngest {
             .and_then(|v| v.as_str())
             .map(str::to_string);
         let sample = json!({ "message": message, "context": context });
+        let mut writes = Vec::with_capacity(2);
         if let Some(o) = self
             .tracker
             .occurrence(kind, &message, &location, timestamp, sample)
         {
-            self.send(LogWrite::Error(ErrorRow {
-                fingerprint: o.fingerprint,
-                kind: o.kind,
-                message: o.message,
-                location: o.location,
-                timestamp: o.timestamp,
-                sample: o.sample,
-                max_samples: u32::try_from(self.tracker.max_samples()).unwrap_or(u32::MAX),
-            }));
+            writes.push(self.error_row(o));
         }
-        self.send(LogWrite::Log(LogRow {
+        writes.push(LogWrite::Log(LogRow {
             timestamp,
             level: "error".into(),
             logger: kind.to_string(),
@@ -171,22 +178,23 @@ impl LogIngest {
             source: "ingest".into(),
             fields: context,
         }));
+        writes
     }
 
-    /// An ingested `log` event: stored (masked) when at or above the search level. An
-    /// unknown level is read as `info`.
-    pub(crate) fn log_event(
+    /// The store write of an ingested `log` event (masked); `None` below the search
+    /// level. An unknown level is read as `info`.
+    pub(crate) fn log_write(
         &self,
         level: &str,
         message: &str,
         call_id: Option<&str>,
         fields: &BTreeMap<String, serde_json::Value>,
         timestamp: DateTime<Utc>,
-    ) {
+    ) -> Option<LogWrite> {
         let level = mon_logging::parse_level(level).unwrap_or(Level::INFO);
         let severity = mon_store::severity(level.as_str()).unwrap_or(2);
         if severity < self.min_severity {
-            return;
+            return None;
         }
         let mut fields = serde_json::to_value(fields).unwrap_or_default();
         self.masker.value(&mut fields);
@@ -195,7 +203,7 @@ impl LogIngest {
             .and_then(|v| v.as_str())
             .unwrap_or("ingest")
             .to_string();
-        self.send(LogWrite::Log(LogRow {
+        Some(LogWrite::Log(LogRow {
             timestamp,
             level: level.as_str().to_ascii_lowercase(),
             logger,
@@ -203,7 +211,37 @@ impl LogIngest {
             call_id: call_id.map(str::to_string),
             source: "ingest".into(),
             fields,
-        }));
+        }))
+    }
+
+    /// How many error occurrences `writes` (from [`Self::error_writes`]) hold.
+    pub(crate) fn errors_in(writes: &[LogWrite]) -> usize {
+        writes
+            .iter()
+            .filter(|w| matches!(w, LogWrite::Error(_)))
+            .count()
+    }
+
+    /// Tells the publisher that `errors` error occurrences were committed, so that
+    /// `tracked_errors_per_minute` and `new_error_kinds` count them.
+    pub(crate) fn errors_committed(&self, errors: usize) {
+        if errors > 0 {
+            self.stored_errors
+                .fetch_add(errors as u64, Ordering::Relaxed);
+            self.stored_notify.notify_one();
+        }
+    }
+
+    fn error_row(&self, o: mon_logging::ErrorOccurrence) -> LogWrite {
+        LogWrite::Error(ErrorRow {
+            fingerprint: o.fingerprint,
+            kind: o.kind,
+            message: o.message,
+            location: o.location,
+            timestamp: o.timestamp,
+            sample: o.sample,
+            max_samples: u32::try_from(self.tracker.max_samples()).unwrap_or(u32::MAX),
+        })
     }
 
     /// mon's own records (already masked by mon-logging).
@@ -231,15 +269,7 @@ impl LogIngest {
             }));
         }
         if let Some(o) = self.tracker.from_record(record) {
-            self.send(LogWrite::Error(ErrorRow {
-                fingerprint: o.fingerprint,
-                kind: o.kind,
-                message: o.message,
-                location: o.location,
-                timestamp: o.timestamp,
-                sample: o.sample,
-                max_samples: u32::try_from(self.tracker.max_samples()).unwrap_or(u32::MAX),
-            }));
+            self.send(self.error_row(o));
         }
     }
 }
@@ -264,6 +294,7 @@ async fn run(
     store: Store,
     hub: SnapshotHub,
     mut rx: mpsc::Receiver<LogWrite>,
+    (stored_errors, stored_notify): (Arc<AtomicU64>, Arc<Notify>),
     retention: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -280,6 +311,13 @@ async fn run(
                 None => break,
             },
             _ = publish.tick() => {
+                publish_snapshot(&store, &hub, &mut recent_errors).await;
+                continue;
+            }
+            () = stored_notify.notified() => {
+                let n = stored_errors.swap(0, Ordering::Relaxed);
+                let now = Utc::now();
+                recent_errors.extend(std::iter::repeat_n(now, usize::try_from(n).unwrap_or(0)));
                 publish_snapshot(&store, &hub, &mut recent_errors).await;
                 continue;
             }
@@ -497,20 +535,42 @@ mod tests {
             ("api_key".to_string(), json!("SECRET-KEY")),
         ]
         .into();
+        let mut writes = Vec::new();
         for id in [17, 18] {
-            ingest.error_event(
+            writes.extend(ingest.error_writes(
                 "LK1301",
                 &format!("room {id} creation failed"),
                 &context,
                 now,
-            );
+            ));
         }
-        ingest.error_event("ValidationError", "bad input", &context, now);
+        writes.extend(ingest.error_writes("ValidationError", "bad input", &context, now));
         let fields: BTreeMap<String, serde_json::Value> =
             [("authorization".to_string(), json!("Bearer SECRET"))].into();
-        ingest.log_event("WARNING", "provider slow", Some("call-3"), &fields, now);
-        ingest.log_event("info", "below the search level", None, &fields, now);
-        ingest.log_event("loud", "unknown level reads as info", None, &fields, now);
+        for (level, message) in [
+            ("WARNING", "provider slow"),
+            ("info", "below the search level"),
+            ("loud", "unknown level reads as info"),
+        ] {
+            writes.extend(ingest.log_write(level, message, Some("call-3"), &fields, now));
+        }
+        let errors = LogIngest::errors_in(&writes);
+        assert_eq!(errors, 2, "the ignored kind is not tracked");
+        store.write(WriteBatch::from_logs(writes)).await.unwrap();
+        ingest.errors_committed(errors);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while hub.current().get(mon_metrics::vars::NEW_ERROR_KINDS) != Some(1.0) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "new_error_kinds not published"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            hub.current()
+                .get(mon_metrics::vars::TRACKED_ERRORS_PER_MINUTE),
+            Some(2.0)
+        );
         drop(stop_tx);
         task.await.unwrap();
 
@@ -539,10 +599,6 @@ mod tests {
         );
         let text = serde_json::to_string(&rows).unwrap() + &serde_json::to_string(&groups).unwrap();
         assert!(!text.contains("SECRET"), "{text}");
-        assert_eq!(
-            hub.current().get(mon_metrics::vars::NEW_ERROR_KINDS),
-            Some(1.0)
-        );
         store.close().await.unwrap();
     }
 }

@@ -160,47 +160,41 @@ pub fn default_rules() -> Vec<RuleConfig> {
         ..config
     };
     vec![
+        // The check rules wait for a `for` longer than a check's usual interval: a
+        // single result (the host's CPU while the server itself starts) never fires.
         rule(
             "System Unhealthy",
             // Counts derived once per publish: cheap with thousands of checks, unlike
             // `checks.exists(...)` over the whole map at every evaluation.
             "critical_unhealthy_checks > 0",
-            0,
+            1,
             Severity::Critical,
             "A critical component is unhealthy",
-            "At least one critical check is unhealthy, so the system as a whole is unhealthy.",
+            "At least one critical check has been unhealthy for a minute, so the system as a whole is unhealthy.",
         ),
         rule(
             "System Degraded",
             "degraded_checks + unhealthy_checks > 0 && critical_unhealthy_checks == 0",
-            0,
+            5,
             Severity::Error,
             "The system is degraded",
-            "Some checks are degraded or a non-critical check is unhealthy.",
+            "Some checks have been degraded, or a non-critical check unhealthy, for 5 minutes.",
         ),
         each_check(rule(
             "Component Unhealthy",
             "check.status == 'unhealthy'",
-            0,
+            2,
             Severity::Error,
             "{{ labels.check }} is unhealthy",
-            "The check {{ labels.check }} reports unhealthy.",
+            "The check {{ labels.check }} has reported unhealthy for 2 minutes.",
         )),
         each_check(rule(
             "Component Slow",
             "check.latency_ms > 5000",
-            0,
+            5,
             Severity::Warning,
             "{{ labels.check }} answers in {{ value }} ms",
-            "The check {{ labels.check }} took longer than {{ threshold }} ms.",
-        )),
-        each_check(rule(
-            "Component Success Rate Low",
-            "check.success_rate < 0.8",
-            0,
-            Severity::Warning,
-            "{{ labels.check }} succeeds {{ value }} of the time",
-            "The check {{ labels.check }} succeeded less than {{ threshold }} of the time recently.",
+            "The check {{ labels.check }} has taken longer than {{ threshold }} ms for 5 minutes.",
         )),
         rule(
             "High CPU",
@@ -248,7 +242,7 @@ pub fn default_rules() -> Vec<RuleConfig> {
             15,
             Severity::Critical,
             "No API requests for 15 minutes",
-            "Applications report traffic to mon, but no request arrived for 15 minutes.",
+            "Applications reported requests to mon, but none arrived for 15 minutes. Until the first request is seen, request_rate_per_min has no value and the rule is no_data.",
         ),
     ]
 }
@@ -784,11 +778,10 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("System Unhealthy", 0, Severity::Critical),
-                ("System Degraded", 0, Severity::Error),
-                ("Component Unhealthy", 0, Severity::Error),
-                ("Component Slow", 0, Severity::Warning),
-                ("Component Success Rate Low", 0, Severity::Warning),
+                ("System Unhealthy", 60, Severity::Critical),
+                ("System Degraded", 300, Severity::Error),
+                ("Component Unhealthy", 120, Severity::Error),
+                ("Component Slow", 300, Severity::Warning),
                 ("High CPU", 300, Severity::Error),
                 ("Critical Memory", 180, Severity::Critical),
                 ("High Error Rate", 300, Severity::Error),
@@ -797,7 +790,7 @@ mod tests {
                 ("No Requests", 900, Severity::Critical),
             ]
         );
-        let annotations = rules[5].render_annotations(Some(91.25), &BTreeMap::new());
+        let annotations = rules[4].render_annotations(Some(91.25), &BTreeMap::new());
         assert_eq!(annotations["summary"], "CPU usage is 91.25%");
         assert!(
             annotations["description"].contains("above 80%"),

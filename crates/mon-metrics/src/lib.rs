@@ -93,7 +93,9 @@ pub use recorder::{
     validate_name as validate_metric_name,
 };
 pub use report::{CallTotals, INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
-pub use snapshot::{CHECKS_SOURCE, CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription};
+pub use snapshot::{
+    CHECK_SOURCE_PREFIX, CHECKS_SOURCE, CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription,
+};
 pub use window::{Window, WindowStats};
 
 /// Re-exported so users register their own metrics with the same version mon uses.

@@ -14,8 +14,8 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, SystemTime};
 
 /// The hub source under which [`spawn_publisher`] publishes the recorder's variables.
@@ -130,8 +130,10 @@ impl Recorder {
         }
     }
 
-    /// The rule-snapshot variables over the rule window. A mean or percentile of a window
-    /// with no data is absent (rules see "no data"); counts and rates are always present.
+    /// The rule-snapshot variables over the rule window, and the custom gauges and
+    /// counters. A mean or percentile of a window with no data is absent (rules see "no
+    /// data"), and so is `request_rate_per_min` until the first request; other counts and
+    /// rates are always present.
     pub fn snapshot_values(&self) -> BTreeMap<String, f64> {
         let w = self.window_report(self.options().rule_window);
         let slow = self.slow_in_window(self.options().rule_window);
@@ -164,7 +166,18 @@ impl Recorder {
             vars::ERROR_RATE_PERCENT,
             (r.count > 0).then_some(r.failure_percent),
         );
-        put(vars::REQUEST_RATE_PER_MIN, Some(r.rate_per_min));
+        // No traffic is "no data" until a request has been seen: a server nothing
+        // reports to is not an outage.
+        let requests_seen = !self
+            .inner
+            .endpoints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty();
+        put(
+            vars::REQUEST_RATE_PER_MIN,
+            requests_seen.then_some(r.rate_per_min),
+        );
         put(vars::SLOW_REQUESTS, Some(slow as f64));
         put(vars::ACTIVE_CALLS, Some(totals.active_calls as f64));
         put(vars::TOTAL_CALLS, Some(totals.total_calls as f64));
@@ -185,7 +198,45 @@ impl Recorder {
         put(vars::AVG_PACKET_LOSS, w.packet_loss.avg);
         put(vars::AVG_JITTER_MS, w.jitter_ms.avg);
         put(vars::AI_COST_USD, Some(ai_cost));
+        self.custom_values(&mut out);
         out
+    }
+
+    /// The custom gauges and counters as rule variables (`alerting.custom_variables`):
+    /// each under its name — a counter also as `<name>_total` — with the sum of its
+    /// series over every label set. A name the catalog documents stays its built-in
+    /// producer's.
+    fn custom_values(&self, out: &mut BTreeMap<String, f64>) {
+        let families: Vec<_> = self
+            .inner
+            .custom
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, family)| (name.clone(), Arc::clone(family)))
+            .collect();
+        for (name, family) in families {
+            let names = match family.kind {
+                CustomKind::Gauge => vec![name.clone()],
+                CustomKind::Counter => vec![format!("{name}_total"), name],
+                CustomKind::Histogram => continue,
+            };
+            let sum: f64 = family
+                .series
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .filter_map(|cell| match &**cell {
+                    CustomCell::Value(v) => Some(f64::from_bits(v.load(Ordering::Relaxed))),
+                    CustomCell::Histogram(_) => None,
+                })
+                .sum();
+            for name in names {
+                if sum.is_finite() && crate::catalog::lookup(&name).is_none() {
+                    out.insert(name, sum);
+                }
+            }
+        }
     }
 
     fn slow_in_window(&self, window: Window) -> u64 {
@@ -575,7 +626,7 @@ mod tests {
     use crate::recorder::CustomKind;
     use crate::{MetricsError, RecorderOptions, encode_openmetrics, encode_prometheus_text};
     use mon_core::Event;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn event(v: serde_json::Value) -> Event {
         serde_json::from_value(v).expect("valid event")
@@ -675,9 +726,10 @@ mod tests {
     #[test]
     fn an_idle_recorder_publishes_counts_but_no_means() {
         let v = Recorder::default().snapshot_values();
-        assert_eq!(v.get("request_rate_per_min"), Some(&0.0));
         assert_eq!(v.get("active_calls"), Some(&0.0));
         for absent in [
+            // No traffic is no data until a request was seen.
+            "request_rate_per_min",
             "avg_api_latency_ms",
             "p95_api_latency_ms",
             "error_rate_percent",
@@ -685,6 +737,72 @@ mod tests {
             "call_success_rate",
         ] {
             assert_eq!(v.get(absent), None, "{absent}");
+        }
+    }
+
+    #[test]
+    fn request_rate_is_published_once_a_request_was_seen() {
+        let rec = Recorder::default();
+        assert_eq!(rec.snapshot_values().get("request_rate_per_min"), None);
+        // A request outside every window: traffic was seen, none is recent.
+        let long_ago = Utc::now() - chrono::TimeDelta::hours(1);
+        rec.record(
+            &serde_json::from_value(json!({"type":"request","endpoint":"/x","method":"GET",
+                "status":200,"latency_ms":5.0,"timestamp":long_ago}))
+            .expect("event"),
+        )
+        .expect("recorded");
+        assert_eq!(
+            rec.snapshot_values().get("request_rate_per_min"),
+            Some(&0.0)
+        );
+    }
+
+    /// Custom gauges and counters reach the rule variables: (events, variable, value).
+    #[test]
+    fn custom_gauges_and_counters_are_rule_variables() {
+        let cases: &[(&[Value], &str, Option<f64>)] = &[
+            (
+                &[json!({"type":"gauge","name":"queue_size","value":7.0})],
+                "queue_size",
+                Some(7.0),
+            ),
+            (
+                &[
+                    json!({"type":"gauge","name":"stt_queue_depth","value":3.0,"labels":{"provider":"a"}}),
+                    json!({"type":"gauge","name":"stt_queue_depth","value":4.0,"labels":{"provider":"b"}}),
+                    json!({"type":"gauge","name":"stt_queue_depth","value":5.0,"labels":{"provider":"a"}}),
+                ],
+                "stt_queue_depth",
+                Some(9.0),
+            ),
+            (
+                &[
+                    json!({"type":"counter","name":"retries_total","value":2.0}),
+                    json!({"type":"counter","name":"retries","value":1.0}),
+                ],
+                "retries_total",
+                Some(3.0),
+            ),
+            (
+                &[json!({"type":"counter","name":"retries_total","value":2.0})],
+                "retries",
+                Some(2.0),
+            ),
+            // A documented variable stays its producer's.
+            (
+                &[json!({"type":"gauge","name":"cpu_percent","value":99.0})],
+                "cpu_percent",
+                None,
+            ),
+        ];
+        for (events, name, want) in cases {
+            let rec = Recorder::default();
+            for e in *events {
+                rec.record(&serde_json::from_value(e.clone()).expect("event"))
+                    .expect("recorded");
+            }
+            assert_eq!(rec.snapshot_values().get(*name).copied(), *want, "{name}");
         }
     }
 

@@ -80,8 +80,13 @@ pub const CHECKS_SOURCE: &str = "checks";
 ///
 /// Cloning is cheap (an `Arc`); every clone sees the same data. Each producer
 /// publishes under its own source name (`"host"`, `"ingest"`, ...) and replaces only
-/// that source's values, so producers never erase each other. When two sources
-/// publish the same variable, the most recently published value wins.
+/// that source's values, so producers never erase each other.
+///
+/// When two sources publish the same variable, one fixed precedence decides, never the
+/// order of publishes (so a value cannot flip between sources from one publish to the
+/// next): a check's variables (source `check:<name>`, e.g. a `prometheus` check mapping
+/// a series to `avg_mos`) win over mon's own producers (ingested events, host, LiveKit
+/// webhooks); among sources of the same kind, the greatest source name wins.
 #[derive(Debug, Clone)]
 pub struct SnapshotHub {
     inner: Arc<HubInner>,
@@ -96,11 +101,14 @@ struct HubInner {
 
 #[derive(Debug, Default)]
 struct HubState {
-    /// Values by source, each with the sequence number of its last publish.
-    sources: BTreeMap<String, (u64, BTreeMap<String, f64>)>,
+    /// Values by source.
+    sources: BTreeMap<String, BTreeMap<String, f64>>,
     checks: BTreeMap<String, CheckSnapshot>,
-    seq: u64,
 }
+
+/// The prefix of the hub sources of checks' own variables (`check:<name>`), which take
+/// precedence over every other source.
+pub const CHECK_SOURCE_PREFIX: &str = "check:";
 
 impl HubState {
     /// Replaces `source`'s values; false (and nothing done) when they are the same.
@@ -108,20 +116,24 @@ impl HubState {
         if self
             .sources
             .get(source)
-            .is_some_and(|(_, old)| *old == values)
+            .map_or(values.is_empty(), |old| *old == values)
         {
             return false;
         }
-        self.seq += 1;
-        self.sources.insert(source.to_owned(), (self.seq, values));
+        if values.is_empty() {
+            self.sources.remove(source);
+        } else {
+            self.sources.insert(source.to_owned(), values);
+        }
         true
     }
 
     fn merged(&self) -> Snapshot {
-        let mut by_age: Vec<_> = self.sources.values().collect();
-        by_age.sort_by_key(|(seq, _)| *seq);
+        // Lowest precedence first: later sources overwrite earlier ones.
+        let mut ordered: Vec<_> = self.sources.iter().collect();
+        ordered.sort_by_key(|(name, _)| (name.starts_with(CHECK_SOURCE_PREFIX), *name));
         let mut values = BTreeMap::new();
-        for (_, source_values) in by_age {
+        for (_, source_values) in ordered {
             values.extend(source_values.iter().map(|(k, v)| (k.clone(), *v)));
         }
         Snapshot {
@@ -314,8 +326,51 @@ mod tests {
         assert_eq!(hub.current().get("cpu_percent"), Some(55.0));
     }
 
+    /// Overlapping sources: one fixed precedence, whatever the order of publishes.
+    /// (publishes in order, the value rules see after each).
     #[test]
-    fn latest_publish_wins_when_sources_overlap_and_non_finite_is_dropped() {
+    fn overlapping_sources_follow_one_precedence_not_publish_order() {
+        type Step<'a> = (&'a str, Option<f64>, Option<f64>);
+        let cases: [&[Step<'_>]; 4] = [
+            // A prometheus check and ingested events both publish avg_mos: the check wins,
+            // and the recorder's later publishes do not take it back.
+            &[
+                ("ingest", Some(4.1), Some(4.1)),
+                ("check:sfu", Some(3.2), Some(3.2)),
+                ("ingest", Some(4.3), Some(3.2)),
+                ("check:sfu", Some(3.0), Some(3.0)),
+                ("ingest", Some(4.4), Some(3.0)),
+            ],
+            // The other order of first publishes: the same winner.
+            &[
+                ("check:sfu", Some(3.2), Some(3.2)),
+                ("ingest", Some(4.3), Some(3.2)),
+            ],
+            // The check withdraws its value: the events' value is used again.
+            &[
+                ("check:sfu", Some(3.2), Some(3.2)),
+                ("ingest", Some(4.3), Some(3.2)),
+                ("check:sfu", None, Some(4.3)),
+                ("check:sfu", Some(2.9), Some(2.9)),
+            ],
+            // Two sources of one kind: the greater name, in any order.
+            &[
+                ("livekit", Some(2.0), Some(2.0)),
+                ("ingest", Some(1.0), Some(2.0)),
+                ("livekit", Some(5.0), Some(5.0)),
+            ],
+        ];
+        for steps in cases {
+            let hub = SnapshotHub::new();
+            for (source, value, want) in steps {
+                hub.publish_values(source, value.map(|v| ("avg_mos".to_owned(), v)));
+                assert_eq!(hub.current().get("avg_mos"), *want, "{steps:?} at {source}");
+            }
+        }
+    }
+
+    #[test]
+    fn non_finite_is_dropped() {
         let hub = SnapshotHub::new();
         hub.publish_values("a", vals(&[("x", 1.0)]));
         hub.publish_values(
@@ -325,7 +380,7 @@ mod tests {
         assert_eq!(hub.current().get("x"), Some(2.0));
         hub.publish_values("a", vals(&[("x", 3.0)]));
         let s = hub.current();
-        assert_eq!(s.get("x"), Some(3.0));
+        assert_eq!(s.get("x"), Some(2.0));
         assert_eq!(s.get("nan"), None);
         assert_eq!(s.get("inf"), None);
         // What the hub holds always survives a JSON round trip.

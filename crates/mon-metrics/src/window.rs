@@ -1,9 +1,12 @@
 //! Rolling windows of 1, 5 and 15 minutes: a ring of 5-second slots, each with a count,
-//! a failure count, a sum and a DDSketch of the values, merged on demand.
+//! a failure count, a sum and the values themselves — exact while the slot holds at most
+//! [`EXACT_MAX`] of them, a DDSketch beyond — merged on demand.
 //!
-//! Recording touches one slot (no sorting, no allocation once the slot's sketch exists);
-//! reading merges the slots of the window into one sketch, so p50/p95/p99 carry the
-//! sketch's relative error (1 %) instead of the cost of keeping every sample.
+//! Recording touches one slot (a push; no sorting). Reading gathers the window's values:
+//! while the window holds at most [`EXACT_MAX`] values, p50/p95/p99 are exact by nearest
+//! rank (the value at rank ⌈q·n⌉), so a service with a few calls a minute sees its slow
+//! calls; above that they come from one merged DDSketch (1 % relative error), whose cost
+//! does not grow with traffic.
 
 use serde::{Deserialize, Serialize};
 use sketches_ddsketch::{Config as SketchConfig, DDSketch};
@@ -13,6 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub(crate) const SLOT_SECONDS: u64 = 5;
 /// Slots kept: enough for the longest window.
 const SLOTS: usize = (15 * 60 / SLOT_SECONDS) as usize;
+/// Values per window up to which percentiles are exact (nearest rank).
+pub(crate) const EXACT_MAX: usize = 1000;
 
 /// A rolling window length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -83,8 +88,9 @@ pub(crate) fn current_slot() -> u64 {
 
 /// What a window saw: counts, rates, mean and percentiles of the recorded values.
 ///
-/// Percentiles are absent when the window is empty; they come from a DDSketch with
-/// 1 % relative accuracy.
+/// Percentiles are absent when the window is empty. Up to 1,000 values they are
+/// exact, by nearest rank (p95 of {84, 1800} is 1800); above, they come from a DDSketch
+/// with 1 % relative accuracy. `min` and `max` are always exact.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct WindowStats {
@@ -121,7 +127,84 @@ struct Slot {
     count: u64,
     failures: u64,
     sum: f64,
-    sketch: Option<DDSketch>,
+    values: Values,
+}
+
+/// The values of a slot or of a window being read: every one while there are at most
+/// [`EXACT_MAX`], a sketch of them beyond.
+#[derive(Clone)]
+enum Values {
+    Exact(Vec<f64>),
+    Sketch(Box<DDSketch>),
+}
+
+impl Default for Values {
+    fn default() -> Self {
+        Values::Exact(Vec::new())
+    }
+}
+
+impl Values {
+    fn add(&mut self, value: f64) {
+        match self {
+            Values::Exact(values) if values.len() < EXACT_MAX => values.push(value),
+            Values::Exact(values) => {
+                let mut sketch = sketch_of(values);
+                sketch.add(value);
+                *self = Values::Sketch(Box::new(sketch));
+            }
+            Values::Sketch(sketch) => sketch.add(value),
+        }
+    }
+
+    /// Adds `other`'s values; turns into a sketch once there are more than [`EXACT_MAX`].
+    fn merge(&mut self, other: &Values) {
+        match (&mut *self, other) {
+            (Values::Exact(mine), Values::Exact(theirs))
+                if mine.len() + theirs.len() <= EXACT_MAX =>
+            {
+                mine.extend_from_slice(theirs);
+            }
+            (Values::Exact(mine), _) => {
+                let mut sketch = sketch_of(mine);
+                add_to_sketch(&mut sketch, other);
+                *self = Values::Sketch(Box::new(sketch));
+            }
+            (Values::Sketch(sketch), other) => add_to_sketch(sketch, other),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            // Keeps the allocation for the slot's next use.
+            Values::Exact(values) => values.clear(),
+            Values::Sketch(_) => *self = Values::default(),
+        }
+    }
+}
+
+fn sketch_of(values: &[f64]) -> DDSketch {
+    let mut sketch = DDSketch::new(SketchConfig::defaults());
+    for v in values {
+        sketch.add(*v);
+    }
+    sketch
+}
+
+fn add_to_sketch(sketch: &mut DDSketch, values: &Values) {
+    match values {
+        Values::Exact(values) => values.iter().for_each(|v| sketch.add(*v)),
+        // Every sketch has the default config, so merging cannot fail.
+        Values::Sketch(other) => {
+            let _ = sketch.merge(other);
+        }
+    }
+}
+
+/// The value at nearest rank ⌈q·n⌉ of `sorted` (not empty).
+fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// The ring of slots behind one rolling metric.
@@ -143,7 +226,7 @@ impl Default for Ring {
             count: 0,
             failures: 0,
             sum: 0.0,
-            sketch: None,
+            values: Values::default(),
         };
         Ring {
             slots: vec![empty; SLOTS].into_boxed_slice(),
@@ -165,15 +248,12 @@ impl Ring {
             entry.count = 0;
             entry.failures = 0;
             entry.sum = 0.0;
-            entry.sketch = None;
+            entry.values.clear();
         }
         entry.count += 1;
         entry.failures += u64::from(failed);
         entry.sum += value;
-        entry
-            .sketch
-            .get_or_insert_with(|| DDSketch::new(SketchConfig::defaults()))
-            .add(value);
+        entry.values.add(value);
     }
 
     /// Adds what `window` (ending with slot `now_slot`, included) saw to `acc`.
@@ -187,15 +267,7 @@ impl Ring {
             acc.count += slot.count;
             acc.failures += slot.failures;
             acc.sum += slot.sum;
-            if let Some(sketch) = &slot.sketch {
-                match &mut acc.sketch {
-                    // Every sketch has the default config, so merging cannot fail.
-                    Some(m) => {
-                        let _ = m.merge(sketch);
-                    }
-                    None => acc.sketch = Some(sketch.clone()),
-                }
-            }
+            acc.values.merge(&slot.values);
         }
     }
 
@@ -208,14 +280,14 @@ impl Ring {
 }
 
 /// Several rings' slots of one window added together (per-endpoint rings into the
-/// overall figures): counts add up and sketches merge, so percentiles stay exact to
-/// the sketch's accuracy.
+/// overall figures): counts add up and values gather (exact up to [`EXACT_MAX`], else
+/// one merged sketch), so the overall percentiles are those of every value.
 #[derive(Default)]
 pub(crate) struct Acc {
     count: u64,
     failures: u64,
     sum: f64,
-    sketch: Option<DDSketch>,
+    values: Values,
 }
 
 impl Acc {
@@ -233,13 +305,25 @@ impl Acc {
             out.avg = Some(out.sum / out.count as f64);
         }
         out.success_percent = 100.0 - out.failure_percent;
-        if let Some(sketch) = self.sketch {
-            let q = |q| sketch.quantile(q).ok().flatten();
-            out.min = sketch.min();
-            out.max = sketch.max();
-            out.p50 = q(0.5);
-            out.p95 = q(0.95);
-            out.p99 = q(0.99);
+        match self.values {
+            Values::Exact(mut values) if !values.is_empty() => {
+                values.sort_unstable_by(f64::total_cmp);
+                let q = |q| Some(nearest_rank(&values, q));
+                out.min = values.first().copied();
+                out.max = values.last().copied();
+                out.p50 = q(0.5);
+                out.p95 = q(0.95);
+                out.p99 = q(0.99);
+            }
+            Values::Exact(_) => {}
+            Values::Sketch(sketch) => {
+                let q = |q| sketch.quantile(q).ok().flatten();
+                out.min = sketch.min();
+                out.max = sketch.max();
+                out.p50 = q(0.5);
+                out.p95 = q(0.95);
+                out.p99 = q(0.99);
+            }
         }
         out
     }
@@ -287,6 +371,70 @@ mod tests {
         let m15 = ring.stats(now, Window::FifteenMinutes);
         assert_eq!((m15.count, m15.failures), (1101, 11));
         assert!((m15.rate_per_min - 1101.0 / 15.0).abs() < 1e-9);
+    }
+
+    /// Percentiles at low counts are exact, by nearest rank; one case per line:
+    /// (values in one slot, p50, p95, p99).
+    #[test]
+    fn percentiles_at_low_counts_are_exact_by_nearest_rank() {
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        let mut skewed = vec![10.0; 97];
+        skewed.extend([500.0, 900.0, 4000.0]);
+        let cases: [(&[f64], f64, f64, f64); 7] = [
+            (&[84.0, 1800.0], 84.0, 1800.0, 1800.0),
+            (&[1800.0, 84.0], 84.0, 1800.0, 1800.0),
+            (&[250.0], 250.0, 250.0, 250.0),
+            (&[5.0, 1.0, 3.0], 3.0, 5.0, 5.0),
+            (&hundred, 50.0, 95.0, 99.0),
+            // p99 differs from p95 where the data does.
+            (&skewed, 10.0, 10.0, 900.0),
+            (&[0.0, 0.0, 7.5, 0.0], 0.0, 7.5, 7.5),
+        ];
+        for (values, p50, p95, p99) in cases {
+            let mut ring = Ring::default();
+            for v in values {
+                ring.record(100, 100, *v, false);
+            }
+            let s = ring.stats(100, Window::OneMinute);
+            assert_eq!(
+                (s.p50, s.p95, s.p99),
+                (Some(p50), Some(p95), Some(p99)),
+                "{values:?}"
+            );
+            let (min, max) = values
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+            assert_eq!((s.min, s.max), (Some(min), Some(max)), "{values:?}");
+        }
+    }
+
+    /// Exact up to EXACT_MAX values per window, across slots and rings; a sketch above.
+    #[test]
+    fn exact_up_to_the_limit_then_sketched() {
+        for (n, exact) in [
+            (EXACT_MAX, true),
+            (EXACT_MAX + 1, false),
+            (5 * EXACT_MAX, false),
+        ] {
+            // Spread over several slots of the last minute and two rings.
+            let (mut a, mut b) = (Ring::default(), Ring::default());
+            for i in 0..n {
+                let ring = if i % 2 == 0 { &mut a } else { &mut b };
+                ring.record(1000 - (i % 12) as u64, 1000, (i + 1) as f64, false);
+            }
+            let mut acc = Acc::default();
+            a.accumulate(1000, Window::OneMinute, &mut acc);
+            b.accumulate(1000, Window::OneMinute, &mut acc);
+            let s = acc.finish(Window::OneMinute);
+            assert_eq!(s.count, n as u64);
+            let want = (0.95 * n as f64).ceil();
+            if exact {
+                assert_eq!(s.p95, Some(want), "{n}");
+            } else {
+                assert!(close(s.p95, want), "{n}: {s:?}");
+            }
+            assert_eq!(s.max, Some(n as f64), "{n}");
+        }
     }
 
     #[test]
