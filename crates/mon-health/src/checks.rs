@@ -20,7 +20,7 @@ mod tls;
 
 pub use command::CommandCheckConfig;
 pub use dns::DnsCheckConfig;
-pub(crate) use heartbeat::Heartbeats;
+pub(crate) use heartbeat::{Heartbeats, KeptBeat};
 pub use heartbeat::{HeartbeatCheckConfig, HeartbeatSignal};
 pub use http::{HttpCheckConfig, StatusRange};
 pub use livekit::token as livekit_token;
