@@ -555,8 +555,11 @@ async fn persist(
             publish_at = Some(tokio::time::Instant::now() + PUBLISH_CHECKS);
         }
         // Where each check stands now, committed with its results (kept across restarts).
-        let names: std::collections::BTreeSet<&str> =
-            batch.check_results.iter().map(|r| r.check.as_str()).collect();
+        let names: std::collections::BTreeSet<&str> = batch
+            .check_results
+            .iter()
+            .map(|r| r.check.as_str())
+            .collect();
         let kept: Vec<KeptState> = names
             .into_iter()
             .filter_map(|name| kept_check(name, &health.kept(name)?))
