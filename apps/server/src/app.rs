@@ -467,8 +467,7 @@ fn restore_checks(store: &Store, health: &HealthRegistry, hub: &SnapshotHub) {
     health.set_keeper(Arc::new(move |name, kept| {
         let store = store.clone();
         Box::pin(async move {
-            let mut batch = WriteBatch::default();
-            batch.kept.extend(kept_check(&name, &kept));
+            let batch = WriteBatch::from_kept(kept_check(&name, &kept).into_iter().collect());
             if let Err(e) = store.write(batch).await {
                 tracing::error!(check = %name, error = %e, "the heartbeat ping could not be stored");
             }

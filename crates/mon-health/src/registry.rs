@@ -952,6 +952,59 @@ mod tests {
     }
 
     #[test]
+    fn kept_state_carries_flap_control_and_pings_into_a_new_registry() {
+        let flappy = CheckPolicy {
+            failure_threshold: 3,
+            success_threshold: 2,
+            ..CheckPolicy::immediate(true)
+        };
+        let first = HealthRegistry::new();
+        first.register_with("api", "http", flappy.clone()).unwrap();
+        first
+            .heartbeats()
+            .add("job", Duration::from_secs(3600), Duration::from_secs(60));
+        first.register("job", "heartbeat", false).unwrap();
+        // healthy, then two failures: failing, 2 of 3.
+        for status in [Status::Healthy, Status::Unhealthy, Status::Unhealthy] {
+            first.record("api", outcome(status, 5));
+        }
+        first
+            .heartbeat("job", HeartbeatSignal::Success, None)
+            .unwrap();
+        // Through JSON, as the store keeps it.
+        let carry = |name: &str| -> KeptCheck {
+            serde_json::from_value(serde_json::to_value(first.kept(name).unwrap()).unwrap())
+                .unwrap()
+        };
+
+        let second = HealthRegistry::new();
+        second.register_with("api", "http", flappy).unwrap();
+        second
+            .heartbeats()
+            .add("job", Duration::from_secs(3600), Duration::from_secs(60));
+        second.register("job", "heartbeat", false).unwrap();
+        assert!(second.restore("api", carry("api")));
+        assert!(second.restore("job", carry("job")));
+        assert!(!second.restore("gone", carry("api")), "an unknown check");
+        let api = second.check("api").unwrap();
+        assert_eq!(
+            (api.status(), api.transition, api.consecutive_failures),
+            (Status::Healthy, Some(Transition::Failing), 2)
+        );
+        // The third failure in a row turns it unhealthy, as without the restart.
+        second.record("api", outcome(Status::Unhealthy, 5));
+        let api = second.check("api").unwrap();
+        assert_eq!(
+            (api.status(), api.consecutive_failures),
+            (Status::Unhealthy, 3)
+        );
+        // The heartbeat pinged before is up, not new.
+        let job = second.heartbeats().evaluate("job", Utc::now()).unwrap();
+        assert_eq!(job.details["state"], "up", "{job:?}");
+        assert_eq!(job.details["pings"], 1, "{job:?}");
+    }
+
+    #[test]
     fn summary_and_detailed_views() {
         let registry = HealthRegistry::new();
         assert_eq!(registry.summary().status, Status::Healthy);

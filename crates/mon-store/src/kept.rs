@@ -21,6 +21,16 @@ pub struct KeptState {
     pub at: DateTime<Utc>,
 }
 
+impl crate::WriteBatch {
+    /// A batch of kept state only.
+    pub fn from_kept(kept: Vec<KeptState>) -> Self {
+        crate::WriteBatch {
+            kept,
+            ..Default::default()
+        }
+    }
+}
+
 /// Applies kept-state writes inside the writer's open transaction.
 pub(crate) fn apply(conn: &Connection, rows: &[KeptState]) -> Result<(), StoreError> {
     if rows.is_empty() {
