@@ -1,6 +1,8 @@
 //! Helpers for the workspace-level end-to-end tests: find the built binaries and run
 //! a real `mon-server` on a free loopback port with a temporary store.
 
+pub mod alerts;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 //! hears nothing new; acknowledgements, cooldowns, flap-control counters and
 //! heartbeat pings survive; a second server on the same store refuses to start.
 
+use mon_tests::alerts::{self, OpenAlert, heard};
 use mon_tests::{Receiver, Server, Stop, free_port};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -65,114 +66,24 @@ fn start(receiver: &Receiver) -> Server {
     Server::start(&config)
 }
 
-fn request(method: reqwest::Method, url: &str) -> reqwest::blocking::RequestBuilder {
-    reqwest::blocking::Client::new()
-        .request(method, url)
-        .bearer_auth(TOKEN)
-}
-
 fn get(server: &Server, path: &str) -> Value {
-    let url = format!("{}{path}", server.url());
-    let response = request(reqwest::Method::GET, &url)
-        .send()
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    assert_eq!(response.status(), 200, "GET {path}");
-    response.json().expect("JSON")
+    alerts::get(server, TOKEN, path)
 }
 
 fn post(server: &Server, path: &str) -> reqwest::blocking::Response {
-    let url = format!("{}{path}", server.url());
-    request(reqwest::Method::POST, &url)
-        .send()
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    alerts::post(server, TOKEN, path)
 }
 
-/// Polls `f` until it returns `Some` or 60 s pass.
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    alerts::wait_for(what, Duration::from_secs(60), f)
 }
 
-/// Open alerts by rule: (id, started_at, state).
-fn open_alerts(server: &Server) -> BTreeMap<String, (String, String, String)> {
-    let alerts = get(server, "/api/v1/alerts");
-    alerts["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .map(|a| {
-            let field = |k: &str| a[k].as_str().unwrap_or_default().to_string();
-            (
-                field("rule"),
-                (field("id"), field("started_at"), field("state")),
-            )
-        })
-        .collect()
+fn open_alerts(server: &Server) -> BTreeMap<String, OpenAlert> {
+    alerts::open_alerts(server, TOKEN)
 }
 
-/// (transition, rule, alert id) of every notification received.
-fn heard(receiver: &Receiver) -> Vec<(String, String, String)> {
-    receiver
-        .bodies()
-        .iter()
-        .map(|b| {
-            let alert = &b["alerts"][0];
-            let field = |v: &Value| v.as_str().unwrap_or_default().to_string();
-            (
-                field(&b["transition"]),
-                field(&alert["rule"]),
-                field(&alert["id"]),
-            )
-        })
-        .collect()
-}
-
-/// Waits until, after the (re)start at `since`, the port check ran again, the host
-/// rule saw a value, and every rule was evaluated on that data at least twice more:
-/// whatever the restart would send has been decided and queued by then.
-fn wait_for_data_after(server: &Server, since: chrono::DateTime<chrono::Utc>) {
-    let at = |v: &Value| {
-        v.as_str()
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-    };
-    let data_back = wait_for("the port check and cpu_percent after the restart", || {
-        let check = get(server, "/health/checks/port");
-        let observed = at(&check["observed_at"]).filter(|t| *t > since)?;
-        let rules = get(server, "/api/v1/rules");
-        let host = rules["rules"]
-            .as_array()?
-            .iter()
-            .find(|r| r["name"] == "Host Seen")?
-            .clone();
-        host["last_value"].as_f64()?;
-        Some(observed.max(at(&host["last_evaluated"])?))
-    });
-    wait_for("two evaluations on the data after the restart", || {
-        let rules = get(server, "/api/v1/rules");
-        rules["rules"]
-            .as_array()?
-            .iter()
-            .all(|r| {
-                at(&r["last_evaluated"])
-                    .is_some_and(|t| t > data_back + chrono::TimeDelta::seconds(2))
-            })
-            .then_some(())
-    });
-    wait_for("an empty outbox", || {
-        let channels = get(server, "/api/v1/channels");
-        channels["channels"]
-            .as_array()?
-            .iter()
-            .all(|c| c["queued"] == 0)
-            .then_some(())
-    });
+fn wait_settled(server: &Server, since: chrono::DateTime<chrono::Utc>) {
+    alerts::wait_settled(server, TOKEN, since, "port", "Host Seen");
 }
 
 #[test]
@@ -186,8 +97,11 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
         FIRING
             .iter()
             .all(|rule| {
-                open.get(*rule).is_some_and(|(id, _, state)| {
-                    state == "firing" && heard.iter().any(|(t, _, i)| t == "firing" && i == id)
+                open.get(*rule).is_some_and(|a| {
+                    a.state == "firing"
+                        && heard
+                            .iter()
+                            .any(|h| h.transition == "firing" && h.id == a.id)
                 })
             })
             .then_some(open)
@@ -200,7 +114,7 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
     for how in [Stop::Term, Stop::Kill] {
         let since = chrono::Utc::now();
         server.restart(how);
-        wait_for_data_after(&server, since);
+        wait_settled(&server, since);
         let after = open_alerts(&server);
         for rule in FIRING {
             assert_eq!(
@@ -226,16 +140,20 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
     );
 
     // An acknowledgement answered 200 survives a crash right after it.
-    let (port_id, port_started, _) = before["Port Down"].clone();
+    let port = before["Port Down"].clone();
+    let port_id = port.id.clone();
     let ack = post(&server, &format!("/api/v1/alerts/{port_id}/ack"));
     assert_eq!(ack.status(), 200, "{:?}", ack.text());
     let since = chrono::Utc::now();
     server.restart(Stop::Kill);
-    wait_for_data_after(&server, since);
+    wait_settled(&server, since);
     let after = open_alerts(&server);
     assert_eq!(
         after.get("Port Down"),
-        Some(&(port_id.clone(), port_started, "acknowledged".to_string())),
+        Some(&OpenAlert {
+            state: "acknowledged".to_string(),
+            ..port
+        }),
         "the acknowledged alert after SIGKILL"
     );
     let history = get(&server, &format!("/api/v1/alerts/{port_id}"));
@@ -249,14 +167,14 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
 
     // The cooldown survives: resolved by hand, the host alert opens again at once
     // (its condition holds) but within the 10m cooldown its firing is not notified.
-    let (host_id, _, _) = before["Host Seen"].clone();
+    let host_id = before["Host Seen"].id.clone();
     let resolve = post(&server, &format!("/api/v1/alerts/{host_id}/resolve"));
     assert_eq!(resolve.status(), 200, "{:?}", resolve.text());
     let reopened = wait_for("the host alert open again", || {
         let open = open_alerts(&server);
         open.get("Host Seen")
-            .filter(|(id, _, state)| *id != host_id && state == "firing")
-            .map(|(id, _, _)| id.clone())
+            .filter(|a| a.id != host_id && a.state == "firing")
+            .map(|a| a.id.clone())
     });
     let history = get(&server, &format!("/api/v1/alerts/{reopened}"));
     let detail = history["history"][0]["detail"].as_str().unwrap_or_default();
@@ -267,7 +185,7 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
     assert!(
         !heard(&receiver)
             .iter()
-            .any(|(t, _, id)| t == "firing" && *id == reopened),
+            .any(|h| h.transition == "firing" && h.id == reopened),
         "a firing within the cooldown was notified"
     );
 }
