@@ -1,7 +1,7 @@
 //! End-to-end: restarts of the real `mon-server` (SIGTERM and SIGKILL) while alerts
 //! fire. The same alerts go on (same ids, same `started_at`) and a loopback webhook
-//! hears nothing new; acknowledgements, cooldowns, flap-control counters and
-//! heartbeat pings survive; a second server on the same store refuses to start.
+//! hears nothing new; acknowledgements, silences, cooldowns, flap-control counters
+//! and heartbeat pings survive; a second server on the same store refuses to start.
 
 use mon_tests::alerts::{self, OpenAlert, heard};
 use mon_tests::{Receiver, Server, Stop, free_port};
@@ -144,6 +144,18 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
     let port_id = port.id.clone();
     let ack = post(&server, &format!("/api/v1/alerts/{port_id}/ack"));
     assert_eq!(ack.status(), 200, "{:?}", ack.text());
+    let silence = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/silences", server.url()))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({
+            "matchers": [{"name": "alertname", "value": "Maintenance"}],
+            "duration": "1h",
+            "created_by": "test",
+        }))
+        .send()
+        .expect("POST /api/v1/silences");
+    assert_eq!(silence.status(), 201);
+    let silence: Value = silence.json().expect("JSON");
     let since = chrono::Utc::now();
     server.restart(Stop::Kill);
     wait_settled(&server, since);
@@ -155,6 +167,13 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
             ..port
         }),
         "the acknowledged alert after SIGKILL"
+    );
+    let silences = get(&server, "/api/v1/silences");
+    assert!(
+        silences
+            .to_string()
+            .contains(silence["id"].as_str().expect("id")),
+        "the silence created before SIGKILL: {silences}"
     );
     let history = get(&server, &format!("/api/v1/alerts/{port_id}"));
     let kinds: Vec<&str> = history["history"]
