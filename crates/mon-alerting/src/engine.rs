@@ -961,7 +961,7 @@ impl Slot {
         let gone: Vec<String> = self
             .instances
             .iter()
-            .filter(|(f, i)| !seen.contains(f) && !(in_grace && i.restored))
+            .filter(|(f, i)| !(seen.contains(f) || (in_grace && i.restored)))
             .map(|(f, _)| f.clone())
             .collect();
         for fingerprint in gone {
