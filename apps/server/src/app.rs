@@ -7,7 +7,7 @@ use mon_alerting::AlertEngine;
 use mon_config::Config;
 use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions};
 use mon_metrics::{CheckSnapshot, HostCollectorOptions, SnapshotHub};
-use mon_store::{CheckResultRow, KeptState, Sample, Store, WriteBatch};
+use mon_store::{CheckResultRow, Sample, Store, WriteBatch};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -151,7 +151,7 @@ fn spawn_checks(
 impl App {
     /// Opens the store and starts every background part described by `config`.
     pub async fn start(config: Config) -> Result<App, StartError> {
-        let lock = lock_store(&config.storage.path)?;
+        let lock = crate::kept::lock_store(&config.storage.path)?;
         let store = Store::open(&config.storage.path, config.storage.store_options())?;
         let (stop, _) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -182,7 +182,7 @@ impl App {
                 message: e.to_string(),
             })?;
         }
-        restore_checks(&store, &health, &hub);
+        crate::kept::restore_checks(&store, &health, &hub);
         health.register_metrics(&mut registry);
         let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
         tasks.push(spawn_checks(scheduler, results_tx, &stop)?);
@@ -392,99 +392,6 @@ impl App {
     }
 }
 
-/// Takes the exclusive lock on `<store>.lock` and writes this process's id in it, so
-/// that a second server on the same store refuses to start (two would send every
-/// notification twice and resolve each other's alerts). The OS releases the lock
-/// when the process ends, however it ends.
-fn lock_store(store: &std::path::Path) -> Result<std::fs::File, StartError> {
-    use std::io::{Read, Seek, Write};
-    let mut path = store.as_os_str().to_owned();
-    path.push(".lock");
-    let path = std::path::PathBuf::from(path);
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    let lock_err = |source| StartError::Lock {
-        path: path.clone(),
-        source,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(lock_err)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = match holder.trim() {
-                "" => "pid unknown".to_string(),
-                pid => format!("pid {pid}"),
-            };
-            return Err(StartError::Locked {
-                store: store.to_path_buf(),
-                lock: path,
-                holder,
-            });
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(lock_err(e)),
-    }
-    file.set_len(0)
-        .and_then(|()| file.rewind())
-        .and_then(|()| writeln!(file, "{}", std::process::id()))
-        .and_then(|()| file.flush())
-        .map_err(lock_err)?;
-    Ok(file)
-}
-
-/// The `kind` of a check's state in the store's kept state.
-const KEPT_CHECK: &str = "check";
-
-/// Gives the registered checks the state they kept before the restart (flap control,
-/// latest outcome, heartbeat pings), publishes it to the rule snapshot at once, and
-/// keeps a heartbeat ping in the store before it is answered.
-fn restore_checks(store: &Store, health: &HealthRegistry, hub: &SnapshotHub) {
-    match store.kept_states_blocking(KEPT_CHECK) {
-        Ok(rows) => {
-            for row in rows {
-                match serde_json::from_value(row.body) {
-                    Ok(kept) => {
-                        health.restore(&row.name, kept);
-                    }
-                    Err(e) => {
-                        tracing::warn!(check = %row.name, error = %e, "the check's kept state could not be read; it starts afresh");
-                    }
-                }
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "check states could not be restored"),
-    }
-    publish_checks(health, hub);
-    let store = store.clone();
-    health.set_keeper(Arc::new(move |name, kept| {
-        let store = store.clone();
-        Box::pin(async move {
-            let batch = WriteBatch::from_kept(kept_check(&name, &kept).into_iter().collect());
-            if let Err(e) = store.write(batch).await {
-                tracing::error!(check = %name, error = %e, "the heartbeat ping could not be stored");
-            }
-        })
-    }));
-}
-
-/// A check's kept state as a store row.
-fn kept_check(name: &str, kept: &mon_health::KeptCheck) -> Option<KeptState> {
-    Some(KeptState {
-        kind: KEPT_CHECK.to_string(),
-        name: name.to_string(),
-        body: serde_json::to_value(kept).ok()?,
-        at: chrono::Utc::now(),
-    })
-}
-
 /// The directory holding the store, for the default `disk_percent` mount.
 fn store_dir(config: &Config) -> Option<std::path::PathBuf> {
     let parent = config.storage.path.parent()?;
@@ -554,16 +461,7 @@ async fn persist(
             publish_at = Some(tokio::time::Instant::now() + PUBLISH_CHECKS);
         }
         // Where each check stands now, committed with its results (kept across restarts).
-        let names: std::collections::BTreeSet<&str> = batch
-            .check_results
-            .iter()
-            .map(|r| r.check.as_str())
-            .collect();
-        let kept: Vec<KeptState> = names
-            .into_iter()
-            .filter_map(|name| kept_check(name, &health.kept(name)?))
-            .collect();
-        batch.kept = kept;
+        batch.kept = crate::kept::kept_checks(&health, &batch.check_results);
         if !batch.is_empty()
             && let Err(e) = store.write(batch).await
         {
@@ -576,7 +474,7 @@ async fn persist(
 }
 
 /// Copies the checks' current state into the snapshot rules read.
-fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
+pub(crate) fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
     let checks = health
         .briefs()
         .into_iter()
