@@ -1,10 +1,13 @@
 //! Helpers for the workspace-level end-to-end tests: find the built binaries and run
 //! a real `mon-server` on a free loopback port with a temporary store.
 
-use std::net::TcpListener;
+pub mod alerts;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The directory holding the workspace's built binaries (`target/debug`), building
@@ -48,6 +51,17 @@ pub struct Server {
     pub port: u16,
     /// Its temporary directory (store and config).
     pub dir: tempfile::TempDir,
+    /// Extra environment variables, given again on [`Server::restart`].
+    env: Vec<(String, String)>,
+}
+
+/// How [`Server::stop`] ends the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM, then wait for the exit (a graceful shutdown).
+    Term,
+    /// SIGKILL: a crash, nothing flushed.
+    Kill,
 }
 
 impl Server {
@@ -65,17 +79,71 @@ impl Server {
             .replace("{dir}", &dir.path().display().to_string());
         let path = dir.path().join("mon.yaml");
         std::fs::write(&path, text).expect("config written");
-        let child = Command::new(bin_dir().join("mon-server"))
-            .arg("-c")
-            .arg(&path)
-            .envs(env.iter().copied())
-            .env("LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("mon-server starts");
-        let server = Server { child, port, dir };
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = Self::spawn(&dir, &env).spawn().expect("mon-server starts");
+        let server = Server {
+            child,
+            port,
+            dir,
+            env,
+        };
         server.wait_ready();
         server
+    }
+
+    /// The command that runs `mon-server` on the config in `dir`.
+    fn spawn(dir: &tempfile::TempDir, env: &[(String, String)]) -> Command {
+        let mut command = Command::new(bin_dir().join("mon-server"));
+        command
+            .arg("-c")
+            .arg(dir.path().join("mon.yaml"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::null());
+        command
+    }
+
+    /// Another `mon-server` on the same config and store (its listen address
+    /// overridden by `env`, e.g. `MON__SERVER__LISTEN`), stderr captured.
+    pub fn second(&self, env: &[(&str, &str)]) -> Command {
+        let mut command = Self::spawn(&self.dir, &self.env);
+        command.envs(env.iter().copied()).stderr(Stdio::piped());
+        command
+    }
+
+    /// Ends the process as `how` says and waits for it to exit.
+    pub fn stop(&mut self, how: Stop) {
+        match how {
+            Stop::Kill => self.child.kill().expect("SIGKILL sent"),
+            Stop::Term => {
+                let status = Command::new("kill")
+                    .args(["-TERM", &self.child.id().to_string()])
+                    .status()
+                    .expect("kill runs");
+                assert!(status.success(), "SIGTERM could not be sent");
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().expect("wait").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "mon-server did not exit within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server as `how` says and starts it again on the same config, store
+    /// and port; waits for readiness.
+    pub fn restart(&mut self, how: Stop) {
+        self.stop(how);
+        self.child = Self::spawn(&self.dir, &self.env)
+            .spawn()
+            .expect("mon-server starts again");
+        self.wait_ready();
     }
 
     /// The base URL.
@@ -105,5 +173,89 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A loopback webhook receiver: answers `200` to every request and keeps each JSON
+/// body, in arrival order. HTTP/1.1 with keep-alive, as the webhook channel sends it.
+#[derive(Debug, Clone)]
+pub struct Receiver {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Receiver {
+    /// Starts the receiver on a free port; it runs until the process ends.
+    pub fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+        let port = listener.local_addr().expect("addr").port();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let keep = Arc::clone(&bodies);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let keep = Arc::clone(&keep);
+                std::thread::spawn(move || serve(stream, &keep));
+            }
+        });
+        Receiver { port, bodies }
+    }
+
+    /// Its URL for a webhook channel.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    /// Every body received so far.
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Reads requests from one connection until it closes, keeping their bodies.
+fn serve(stream: TcpStream, bodies: &Mutex<Vec<serde_json::Value>>) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        let mut first = true;
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" && !first {
+                break;
+            }
+            first = false;
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if let Ok(value) = serde_json::from_slice(&body) {
+            bodies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(value);
+        }
+        if writer
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
     }
 }

@@ -13,6 +13,7 @@ mod e2e_browser;
 mod e2e_checks;
 mod e2e_logs;
 mod e2e_prometheus;
+mod e2e_restart;
 
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Write};
@@ -35,11 +36,12 @@ fn main() -> Result<()> {
             build_bins()?;
             e2e_prometheus::prometheus()
         }
+        Some("e2e") if args.get(1).map(String::as_str) == Some("restart") => e2e_restart::restart(),
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager] | bench [store|rss|checks|wrk]>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart] | bench [store|rss|checks|wrk]>"
             );
             std::process::exit(2);
         }
@@ -330,9 +332,11 @@ fn e2e() -> Result<()> {
     e2e_logs::logs()?;
     e2e_prometheus::prometheus()?;
     e2e_browser::browser()?;
+    e2e_restart::restart()?;
     // Any failure above has returned an error; these are the steps that passed:
-    // OpenMetrics, promtool, checks, Alertmanager, logs, Prometheus + Pushgateway, browser.
-    println!("e2e: 7 passed, 0 failed");
+    // OpenMetrics, promtool, checks, Alertmanager, logs, Prometheus + Pushgateway, browser,
+    // restart.
+    println!("e2e: 8 passed, 0 failed");
     Ok(())
 }
 

@@ -32,6 +32,26 @@ pub enum StartError {
     /// The store could not be opened.
     #[error("{0}")]
     Store(#[from] mon_store::StoreError),
+    /// Another mon-server holds the store.
+    #[error(
+        "the store {store} is in use by another mon-server ({holder}, lock {lock}); stop it first, or give this one another storage.path"
+    )]
+    Locked {
+        /// The store file.
+        store: std::path::PathBuf,
+        /// The lock file.
+        lock: std::path::PathBuf,
+        /// Who holds it (`pid N`, as written in the lock file).
+        holder: String,
+    },
+    /// The lock file of the store could not be opened or locked.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// A check could not be built.
     #[error("check {name:?}: {message}")]
     Check {
@@ -80,6 +100,8 @@ pub(crate) struct AppState {
 pub struct App {
     router: Router,
     store: Store,
+    /// The exclusive lock on `<store>.lock`, released when the process ends.
+    _lock: std::fs::File,
     stop: watch::Sender<bool>,
     /// Tasks that end by themselves once `stop` is set, in the order to await them.
     tasks: Vec<JoinHandle<()>>,
@@ -129,6 +151,7 @@ fn spawn_checks(
 impl App {
     /// Opens the store and starts every background part described by `config`.
     pub async fn start(config: Config) -> Result<App, StartError> {
+        let lock = crate::kept::lock_store(&config.storage.path)?;
         let store = Store::open(&config.storage.path, config.storage.store_options())?;
         let (stop, _) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -159,6 +182,7 @@ impl App {
                 message: e.to_string(),
             })?;
         }
+        crate::kept::restore_checks(&store, &health, &hub);
         health.register_metrics(&mut registry);
         let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
         tasks.push(spawn_checks(scheduler, results_tx, &stop)?);
@@ -347,6 +371,7 @@ impl App {
         Ok(App {
             router,
             store,
+            _lock: lock,
             stop,
             tasks,
             retention,
@@ -441,6 +466,8 @@ async fn persist(
         if !batch.check_results.is_empty() && publish_at.is_none() {
             publish_at = Some(tokio::time::Instant::now() + PUBLISH_CHECKS);
         }
+        // Where each check stands now, committed with its results (kept across restarts).
+        batch.kept = crate::kept::kept_checks(&health, &batch.check_results);
         if !batch.is_empty()
             && let Err(e) = store.write(batch).await
         {
@@ -453,7 +480,7 @@ async fn persist(
 }
 
 /// Copies the checks' current state into the snapshot rules read.
-fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
+pub(crate) fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
     let checks = health
         .briefs()
         .into_iter()

@@ -10,6 +10,7 @@ mod auth;
 mod dashboards;
 mod error;
 mod ingest;
+mod kept;
 mod livekit;
 mod logs;
 mod metrics;

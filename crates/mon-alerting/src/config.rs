@@ -183,6 +183,7 @@ impl AlertingConfig {
                 retry: self.retry.clone(),
                 history_retention: self.history_retention,
                 store,
+                ..EngineOptions::default()
             },
         ))
     }

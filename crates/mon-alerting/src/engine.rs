@@ -11,7 +11,7 @@ use crate::rule::{EachMemo, NoDataPolicy, Rule};
 use crate::silence::{MaintenanceWindow, Silence};
 use chrono::{DateTime, TimeDelta, Utc};
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
-use mon_store::{AlertWrite, ResponseTimes, Store, WriteBatch};
+use mon_store::{AlertWrite, KeptState, ResponseTimes, Store, WriteBatch};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::{Deserialize, Serialize};
@@ -206,13 +206,24 @@ pub struct AlertEngine {
     windows: Arc<[MaintenanceWindow]>,
     store: Option<Store>,
     history_retention: Duration,
+    restart_grace: Duration,
     firing: Gauge,
+    /// Held from a state change until its write is committed, so that writes reach
+    /// the store in the order the changes were made (an acknowledgement is never
+    /// overwritten by an evaluation that started before it).
+    order: Arc<tokio::sync::Mutex<()>>,
 }
 
 struct Inner {
     slots: Vec<Slot>,
     silences: Vec<Silence>,
+    /// Until when alerts restored from the store are held open while their data is
+    /// missing (set at the first evaluation: then + `restart_grace`).
+    grace_until: Option<DateTime<Utc>>,
 }
+
+/// The `kind` of a rule's bookkeeping in the store's kept state.
+const KEPT_RULE: &str = "rule";
 
 /// A rule with its evaluation state and its open alert instances by fingerprint.
 struct Slot {
@@ -238,6 +249,27 @@ struct Instance {
     last_notified: Option<DateTime<Utc>>,
     /// Whether its firing was notified (a held-back firing has no resolved notice either).
     notified: bool,
+    /// Restored from the store and not evaluated on data since: missing data holds it
+    /// open (instead of resolving it) until the restart grace has passed.
+    restored: bool,
+}
+
+/// A rule's notification bookkeeping as kept in the store, so that cooldown,
+/// max_per_hour and reminders go on across restarts.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct KeptRule {
+    /// Firing notifications of the last hour.
+    sent: Vec<DateTime<Utc>>,
+    /// The last firing notification per fingerprint.
+    last_fired: BTreeMap<String, DateTime<Utc>>,
+    /// Per open alert (by fingerprint): its last notification and whether its firing was notified.
+    alerts: BTreeMap<String, KeptAlert>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct KeptAlert {
+    last_notified: Option<DateTime<Utc>>,
+    notified: bool,
 }
 
 impl fmt::Debug for AlertEngine {
@@ -255,8 +287,11 @@ impl fmt::Debug for AlertEngine {
     }
 }
 
+/// How long alerts restored at start stay open without data, by default.
+pub const DEFAULT_RESTART_GRACE: Duration = Duration::from_secs(300);
+
 /// What [`AlertEngine::new`] is built from besides rules and channels.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Routes in order; no route matching: every channel.
     pub routes: Vec<Route>,
@@ -270,6 +305,25 @@ pub struct EngineOptions {
     pub history_retention: Duration,
     /// Where alert state and the outbox persist; `None`: memory only.
     pub store: Option<Store>,
+    /// After a start, how long an alert restored from the store stays open while
+    /// the data its rule reads is missing (checks not run yet, no host sample yet):
+    /// missing data then means "not known yet", not "resolved". Data that arrives
+    /// decides at once.
+    pub restart_grace: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            routes: Vec::new(),
+            inhibitions: Vec::new(),
+            maintenance_windows: Vec::new(),
+            retry: RetryPolicy::default(),
+            history_retention: Duration::ZERO,
+            store: None,
+            restart_grace: DEFAULT_RESTART_GRACE,
+        }
+    }
 }
 
 impl AlertEngine {
@@ -305,14 +359,20 @@ impl AlertEngine {
             restore(store, &mut slots, &mut silences, &outbox);
         }
         let engine = AlertEngine {
-            inner: Arc::new(Mutex::new(Inner { slots, silences })),
+            inner: Arc::new(Mutex::new(Inner {
+                slots,
+                silences,
+                grace_until: None,
+            })),
             outbox,
             routes: options.routes.into(),
             inhibitions: options.inhibitions.into(),
             windows: options.maintenance_windows.into(),
             store: options.store,
             history_retention: options.history_retention,
+            restart_grace: options.restart_grace,
             firing: Gauge::default(),
+            order: Arc::new(tokio::sync::Mutex::new(())),
         };
         engine.update_gauge(&engine.lock());
         engine
@@ -338,9 +398,14 @@ impl AlertEngine {
                 .collect();
             expr::context(snapshot, Some(&read))
         };
+        let grace = TimeDelta::from_std(self.restart_grace).unwrap_or(TimeDelta::MAX);
+        let grace_until = *inner
+            .grace_until
+            .get_or_insert_with(|| now.checked_add_signed(grace).unwrap_or(now));
+        let in_grace = now < grace_until;
         let mut changes = Vec::new();
         for slot in inner.slots.iter_mut().filter(|s| s.rule.enabled()) {
-            slot.step(snapshot, &context, now, &mut changes);
+            slot.step(snapshot, &context, now, in_grace, &mut changes);
         }
         self.hold_back(&inner, &mut changes, now);
         for change in &changes {
@@ -390,12 +455,14 @@ impl AlertEngine {
         }
     }
 
-    /// Persists `changes` (alert rows and history) and queues their notifications
-    /// in the outbox, routed to the channels that accept them. With a store, the
-    /// queue entry is committed before any send is tried.
-    pub async fn record(&self, changes: &[AlertChange]) {
+    /// Persists `changes` (alert rows, history, and the bookkeeping of their rules)
+    /// and queues their notifications in the outbox, routed to the channels that
+    /// accept them. With a store, all of it is committed in one transaction before
+    /// any send is tried; the error tells that it was not (the notifications are
+    /// queued in memory anyway).
+    pub async fn record(&self, changes: &[AlertChange]) -> Result<(), ActionError> {
         if changes.is_empty() {
-            return;
+            return Ok(());
         }
         let now = Utc::now();
         let mut writes = Vec::new();
@@ -437,15 +504,39 @@ impl AlertEngine {
                 queued.push((lane, notification.clone()));
             }
         }
+        let mut result = Ok(());
         if let Some(store) = &self.store {
-            let batch = WriteBatch::from_alerting(writes);
+            let mut batch = WriteBatch::from_alerting(writes);
+            batch.kept = self.kept_rules(changes, now);
             if let Err(e) = store.write(batch).await {
                 tracing::error!(error = %e, "alert state could not be saved; notifications are sent anyway");
+                result = Err(ActionError::Store(e.to_string()));
             }
         }
         for (lane, notification) in queued {
             self.outbox.push(lane, notification);
         }
+        result
+    }
+
+    /// The bookkeeping of every rule that `changes` touch, to store with them.
+    fn kept_rules(&self, changes: &[AlertChange], now: DateTime<Utc>) -> Vec<KeptState> {
+        let inner = self.lock();
+        let rules: BTreeSet<&str> = changes.iter().map(|c| c.alert.rule.as_str()).collect();
+        inner
+            .slots
+            .iter()
+            .filter(|s| rules.contains(s.rule.name()))
+            .filter_map(|slot| {
+                let body = serde_json::to_value(slot.kept()).ok()?;
+                Some(KeptState {
+                    kind: KEPT_RULE.to_string(),
+                    name: slot.rule.name().to_string(),
+                    body,
+                    at: now,
+                })
+            })
+            .collect()
     }
 
     /// Queues a re-send of the open alerts whose firing was notified to each channel
@@ -504,8 +595,10 @@ impl AlertEngine {
         snapshot: &Snapshot,
         now: DateTime<Utc>,
     ) -> Vec<AlertChange> {
+        let _order = self.order.lock().await;
         let changes = self.evaluate(snapshot, now);
-        self.record(&changes).await;
+        // A failed write is logged by `record`; the next change writes the rows again.
+        let _ = self.record(&changes).await;
         changes
     }
 
@@ -516,6 +609,7 @@ impl AlertEngine {
         by: &str,
         comment: Option<&str>,
     ) -> Result<Alert, ActionError> {
+        let _order = self.order.lock().await;
         let now = Utc::now();
         let change = {
             let mut inner = self.lock();
@@ -541,7 +635,7 @@ impl AlertEngine {
                 comment: comment.map(String::from),
             }
         };
-        self.record(std::slice::from_ref(&change)).await;
+        self.record(std::slice::from_ref(&change)).await?;
         Ok(change.alert)
     }
 
@@ -553,6 +647,7 @@ impl AlertEngine {
         by: &str,
         comment: Option<&str>,
     ) -> Result<Alert, ActionError> {
+        let _order = self.order.lock().await;
         let now = Utc::now();
         let change = {
             let mut inner = self.lock();
@@ -579,7 +674,7 @@ impl AlertEngine {
             self.update_gauge(&inner);
             change
         };
-        self.record(std::slice::from_ref(&change)).await;
+        self.record(std::slice::from_ref(&change)).await?;
         Ok(change.alert)
     }
 
@@ -808,12 +903,29 @@ fn restore(store: &Store, slots: &mut [Slot], silences: &mut Vec<Silence>, outbo
                         last_held: alert.updated_at,
                         last_notified: Some(alert.updated_at),
                         notified: !alert.silenced,
+                        restored: true,
                         alert,
                     },
                 );
             }
         }
         Err(e) => tracing::error!(error = %e, "open alerts could not be restored"),
+    }
+    match store.kept_states_blocking(KEPT_RULE) {
+        Ok(rows) => {
+            for row in rows {
+                let Some(slot) = slots.iter_mut().find(|s| s.rule.name() == row.name) else {
+                    continue;
+                };
+                match serde_json::from_value::<KeptRule>(row.body) {
+                    Ok(kept) => slot.restore(kept),
+                    Err(e) => {
+                        tracing::warn!(rule = %row.name, error = %e, "the rule's notification bookkeeping could not be read; it starts afresh");
+                    }
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "rule bookkeeping could not be restored"),
     }
     match store.silences_blocking() {
         Ok(rows) => silences.extend(
@@ -839,6 +951,7 @@ impl Slot {
         snapshot: &Snapshot,
         context: &cel::Context<'_, '_>,
         now: DateTime<Utc>,
+        in_grace: bool,
         changes: &mut Vec<AlertChange>,
     ) {
         self.last_evaluated = Some(now);
@@ -868,15 +981,16 @@ impl Slot {
             match holds {
                 Some((true, value)) => self.hold(fingerprint, labels, value, now, changes),
                 Some((false, value)) => self.release(&fingerprint, value, now, false, changes),
+                None if in_grace && self.is_restored(&fingerprint) => {}
                 None => self.release(&fingerprint, None, now, true, changes),
             }
         }
-        // Instances whose check went away.
+        // Instances whose check went away (or has not been seen since the start).
         let gone: Vec<String> = self
             .instances
-            .keys()
-            .filter(|f| !seen.contains(f))
-            .cloned()
+            .iter()
+            .filter(|(f, i)| !(seen.contains(f) || (in_grace && i.restored)))
+            .map(|(f, _)| f.clone())
             .collect();
         for fingerprint in gone {
             self.release(&fingerprint, None, now, true, changes);
@@ -894,6 +1008,11 @@ impl Slot {
         } else {
             RuleState::NoData
         };
+    }
+
+    /// Whether the open instance `fingerprint` was restored and has seen no data since.
+    fn is_restored(&self, fingerprint: &str) -> bool {
+        self.instances.get(fingerprint).is_some_and(|i| i.restored)
     }
 
     /// The condition holds: start, advance, refresh or remind.
@@ -931,8 +1050,10 @@ impl Slot {
                 last_held: now,
                 last_notified: None,
                 notified: false,
+                restored: false,
             });
         instance.last_held = now;
+        instance.restored = false;
         let alert = &mut instance.alert;
         alert.value = value;
         alert.annotations = annotations;
@@ -974,9 +1095,15 @@ impl Slot {
         no_data: bool,
         changes: &mut Vec<AlertChange>,
     ) {
-        let Some(instance) = self.instances.get(fingerprint) else {
+        let Some(instance) = self.instances.get_mut(fingerprint) else {
             return;
         };
+        if !no_data && instance.restored {
+            // Data is back: the restored alert is judged on it from now on, and
+            // `keep_firing_for` counts from the start.
+            instance.restored = false;
+            instance.last_held = instance.last_held.max(now);
+        }
         let keep = TimeDelta::from_std(self.rule.keep_firing_for()).unwrap_or(TimeDelta::MAX);
         if !no_data
             && instance.alert.state.is_active()
@@ -1028,6 +1155,39 @@ impl Slot {
             return Some(format!("max_per_hour of {limit} reached"));
         }
         None
+    }
+
+    /// The bookkeeping to keep in the store.
+    fn kept(&self) -> KeptRule {
+        KeptRule {
+            sent: self.sent.iter().copied().collect(),
+            last_fired: self.last_fired.clone(),
+            alerts: self
+                .instances
+                .iter()
+                .map(|(f, i)| {
+                    (
+                        f.clone(),
+                        KeptAlert {
+                            last_notified: i.last_notified,
+                            notified: i.notified,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Takes back the bookkeeping kept in the store (after the open alerts).
+    fn restore(&mut self, kept: KeptRule) {
+        self.sent = kept.sent.into_iter().collect();
+        self.last_fired = kept.last_fired;
+        for (fingerprint, alert) in kept.alerts {
+            if let Some(instance) = self.instances.get_mut(&fingerprint) {
+                instance.last_notified = alert.last_notified;
+                instance.notified = alert.notified;
+            }
+        }
     }
 
     /// Books a change's notification against cooldown and max_per_hour.

@@ -35,8 +35,8 @@ pub use channels::{Channel, ChannelConfig, Links};
 pub use config::AlertingConfig;
 pub use delivery::{ChannelStatus, RetryPolicy};
 pub use engine::{
-    ActionError, AlertChange, AlertEngine, AlertStats, ChangeKind, EngineOptions, RuleState,
-    RuleStatus,
+    ActionError, AlertChange, AlertEngine, AlertStats, ChangeKind, DEFAULT_RESTART_GRACE,
+    EngineOptions, RuleState, RuleStatus,
 };
 pub use error::AlertingError;
 pub use expr::{Expr, ExprError};

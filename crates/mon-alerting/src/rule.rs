@@ -528,6 +528,12 @@ impl Rule {
                 let mut outcomes = Vec::with_capacity(snapshot.checks.len());
                 for (name, check) in &snapshot.checks {
                     let outcome = match memo.items.get(name.as_str()) {
+                        // Not run since the start: nothing known about it yet.
+                        _ if check.status == mon_core::Status::Unknown
+                            && check.latency_ms.is_none() =>
+                        {
+                            Outcome::NoData
+                        }
                         Some((seen, outcome)) if seen == check => outcome.clone(),
                         _ => {
                             let mut scope = context.new_inner_scope();

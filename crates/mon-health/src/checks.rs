@@ -20,8 +20,8 @@ mod tls;
 
 pub use command::CommandCheckConfig;
 pub use dns::DnsCheckConfig;
-pub(crate) use heartbeat::Heartbeats;
 pub use heartbeat::{HeartbeatCheckConfig, HeartbeatSignal};
+pub(crate) use heartbeat::{Heartbeats, KeptBeat};
 pub use http::{HttpCheckConfig, StatusRange};
 pub use livekit::token as livekit_token;
 pub use livekit::{LivekitCheckConfig, LivekitService};

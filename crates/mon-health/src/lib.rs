@@ -65,8 +65,8 @@ pub use checks::{
 pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
 pub use error::HealthError;
 pub use registry::{
-    CheckBrief, CheckEntry, CheckPolicy, CheckState, DetailedHealth, HealthRegistry, Section,
-    Transition, Uptime,
+    CheckBrief, CheckEntry, CheckPolicy, CheckState, DetailedHealth, HealthRegistry, Keeper,
+    KeptCheck, Section, Transition, Uptime,
 };
 pub use router::{heartbeat_router, router};
 pub use scheduler::{CheckResult, Scheduler, SchedulerOptions};

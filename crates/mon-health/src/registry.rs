@@ -14,6 +14,8 @@ use prometheus_client::metrics::counter::ConstCounter;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -45,6 +47,28 @@ struct Inner {
     heartbeats: Heartbeats,
     dropped_results: AtomicU64,
     sections: RwLock<Vec<(String, Section)>>,
+    keeper: RwLock<Option<Keeper>>,
+}
+
+/// Where a check's [`KeptCheck`] goes when a heartbeat ping changed it: the ping is
+/// answered once the returned future completes (e.g. once the store committed it).
+pub type Keeper =
+    Arc<dyn Fn(String, KeptCheck) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// What a check keeps across restarts of the process: where flap control stands
+/// (reported status, consecutive counts), the latest outcome, and a heartbeat's pings.
+/// Serialise it to store it; give it back with [`HealthRegistry::restore`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptCheck {
+    reported: Status,
+    transition: Option<Transition>,
+    reason: Option<String>,
+    consecutive_failures: u32,
+    consecutive_successes: u32,
+    last_outcome: Option<CheckOutcome>,
+    last_run: Option<DateTime<Utc>>,
+    #[serde(default)]
+    heartbeat: Option<crate::checks::KeptBeat>,
 }
 
 /// A producer of an extra part of `/health/detailed` (notification channels, exporters...).
@@ -527,6 +551,67 @@ impl HealthRegistry {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// What `name` keeps across restarts; `None` if no such check is registered.
+    pub fn kept(&self, name: &str) -> Option<KeptCheck> {
+        let checks = self.read();
+        let state = checks.get(name)?;
+        Some(KeptCheck {
+            reported: state.reported,
+            transition: state.transition,
+            reason: state.reason.clone(),
+            consecutive_failures: state.consecutive_failures,
+            consecutive_successes: state.consecutive_successes,
+            last_outcome: state.last_outcome.clone(),
+            last_run: state.last_run,
+            heartbeat: self.inner.heartbeats.kept(name),
+        })
+    }
+
+    /// Gives `name` back what it kept before a restart, so that flap control goes on
+    /// where it stood and a heartbeat keeps its pings; `false` if no such check is
+    /// registered (a check removed from the configuration).
+    pub fn restore(&self, name: &str, kept: KeptCheck) -> bool {
+        let mut checks = self.write();
+        let Some(state) = checks.get_mut(name) else {
+            return false;
+        };
+        state.reported = kept.reported;
+        state.transition = kept.transition;
+        state.reason = kept.reason;
+        state.consecutive_failures = kept.consecutive_failures;
+        state.consecutive_successes = kept.consecutive_successes;
+        state.last_outcome = kept.last_outcome;
+        state.last_run = kept.last_run;
+        if let Some(beat) = kept.heartbeat {
+            self.inner.heartbeats.restore(name, beat);
+        }
+        true
+    }
+
+    /// Sets where a check's [`KeptCheck`] goes after a heartbeat ping changed it,
+    /// before the ping is answered (the server stores it, so a ping answered `200`
+    /// survives a crash).
+    pub fn set_keeper(&self, keeper: Keeper) {
+        *self
+            .inner
+            .keeper
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(keeper);
+    }
+
+    /// Hands `name`'s [`KeptCheck`] to the keeper, if one is set, and waits for it.
+    pub async fn keep(&self, name: &str) {
+        let keeper = self
+            .inner
+            .keeper
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let (Some(keeper), Some(kept)) = (keeper, self.kept(name)) {
+            keeper(name.to_owned(), kept).await;
+        }
+    }
+
     /// The pings of the registry's `heartbeat` checks.
     pub(crate) fn heartbeats(&self) -> &Heartbeats {
         &self.inner.heartbeats
@@ -889,6 +974,59 @@ mod tests {
         registry.record("host", outcome(Status::Healthy, 5));
         assert!(registry.is_ready());
         assert!(registry.check("nope").is_none());
+    }
+
+    #[test]
+    fn kept_state_carries_flap_control_and_pings_into_a_new_registry() {
+        let flappy = CheckPolicy {
+            failure_threshold: 3,
+            success_threshold: 2,
+            ..CheckPolicy::immediate(true)
+        };
+        let first = HealthRegistry::new();
+        first.register_with("api", "http", flappy.clone()).unwrap();
+        first
+            .heartbeats()
+            .add("job", Duration::from_secs(3600), Duration::from_secs(60));
+        first.register("job", "heartbeat", false).unwrap();
+        // healthy, then two failures: failing, 2 of 3.
+        for status in [Status::Healthy, Status::Unhealthy, Status::Unhealthy] {
+            first.record("api", outcome(status, 5));
+        }
+        first
+            .heartbeat("job", HeartbeatSignal::Success, None)
+            .unwrap();
+        // Through JSON, as the store keeps it.
+        let carry = |name: &str| -> KeptCheck {
+            serde_json::from_value(serde_json::to_value(first.kept(name).unwrap()).unwrap())
+                .unwrap()
+        };
+
+        let second = HealthRegistry::new();
+        second.register_with("api", "http", flappy).unwrap();
+        second
+            .heartbeats()
+            .add("job", Duration::from_secs(3600), Duration::from_secs(60));
+        second.register("job", "heartbeat", false).unwrap();
+        assert!(second.restore("api", carry("api")));
+        assert!(second.restore("job", carry("job")));
+        assert!(!second.restore("gone", carry("api")), "an unknown check");
+        let api = second.check("api").unwrap();
+        assert_eq!(
+            (api.status(), api.transition, api.consecutive_failures),
+            (Status::Healthy, Some(Transition::Failing), 2)
+        );
+        // The third failure in a row turns it unhealthy, as without the restart.
+        second.record("api", outcome(Status::Unhealthy, 5));
+        let api = second.check("api").unwrap();
+        assert_eq!(
+            (api.status(), api.consecutive_failures),
+            (Status::Unhealthy, 3)
+        );
+        // The heartbeat pinged before is up, not new.
+        let job = second.heartbeats().evaluate("job", Utc::now()).unwrap();
+        assert_eq!(job.details["state"], "up", "{job:?}");
+        assert_eq!(job.details["pings"], 1, "{job:?}");
     }
 
     #[test]

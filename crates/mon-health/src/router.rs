@@ -67,7 +67,11 @@ async fn ping(
     signal: HeartbeatSignal,
 ) -> Response {
     match registry.heartbeat(&name, signal, None) {
-        Ok(entry) => Json(entry).into_response(),
+        Ok(entry) => {
+            // Kept (stored, in the server) before the ping is answered.
+            registry.keep(&name).await;
+            Json(entry).into_response()
+        }
         Err(e @ HealthError::UnknownHeartbeat { .. }) => not_found(e.to_string()),
         Err(e) => {
             let body = json!({"error": {"code": "internal", "message": e.to_string()}});

@@ -59,6 +59,7 @@
 
 mod alerts;
 mod error;
+mod kept;
 mod logs;
 mod model;
 mod options;
@@ -72,6 +73,7 @@ mod writer;
 
 pub use alerts::{AlertEventRow, AlertWrite, OutboxState, PendingNotification, ResponseTimes};
 pub use error::StoreError;
+pub use kept::KeptState;
 pub use logs::{ErrorGroup, ErrorRow, LEVELS, LogQuery, LogRow, LogWrite, fts_query, severity};
 pub use model::{CheckResultRow, PruneReport, Sample, SeriesInfo, StoreStats, WriteBatch};
 pub use options::{RetentionPolicy, StoreOptions, Synchronous};

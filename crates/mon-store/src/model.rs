@@ -54,6 +54,8 @@ pub struct WriteBatch {
     pub logs: Vec<crate::logs::LogWrite>,
     /// Application events pushed to `POST /api/v1/events`.
     pub app_events: Vec<crate::series::AppEventRow>,
+    /// State kept across restarts (rule bookkeeping, check state), replaced by kind and name.
+    pub kept: Vec<crate::kept::KeptState>,
 }
 
 impl WriteBatch {
@@ -85,6 +87,7 @@ impl WriteBatch {
             + self.alerting.len()
             + self.logs.len()
             + self.app_events.len()
+            + self.kept.len()
     }
 
     /// Rejects what the database cannot store faithfully, before it is queued.

@@ -161,6 +161,18 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX app_events_by_ts ON app_events (ts);
     "#,
+    // What the server keeps across restarts besides alerts: per-rule notification
+    // bookkeeping (cooldown, max_per_hour, reminders) and per-check state (flap-control
+    // counters, reported status, heartbeat pings), as JSON by kind and name.
+    r#"
+    CREATE TABLE kept_state (
+        kind       TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        body       TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, name)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes: the number of migrations it knows.

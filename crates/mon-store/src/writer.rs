@@ -387,6 +387,7 @@ impl Writer {
         crate::alerts::apply(&self.conn, &batch.alerting)?;
         crate::logs::apply(&self.conn, &batch.logs)?;
         crate::series::apply_events(&self.conn, &batch.app_events)?;
+        crate::kept::apply(&self.conn, &batch.kept)?;
         Ok(batch.row_count())
     }
 

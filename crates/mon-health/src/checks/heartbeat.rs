@@ -87,11 +87,17 @@ pub enum HeartbeatSignal {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Heartbeats(Arc<Mutex<BTreeMap<String, Beat>>>);
 
-/// One heartbeat check's pings.
+/// One heartbeat check's pings; what is kept across restarts is [`KeptBeat`].
 #[derive(Debug, Clone)]
 struct Beat {
     period: Duration,
     grace: Duration,
+    kept: KeptBeat,
+}
+
+/// A heartbeat check's pings, kept across restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct KeptBeat {
     /// When mon started waiting (the "new" state lasts at most `period + grace`).
     since: DateTime<Utc>,
     last_success: Option<DateTime<Utc>>,
@@ -112,12 +118,14 @@ impl Heartbeats {
         let beat = beats.entry(name.to_owned()).or_insert_with(|| Beat {
             period,
             grace,
-            since: Utc::now(),
-            last_success: None,
-            last_start: None,
-            last_fail: None,
-            last_run: None,
-            pings: 0,
+            kept: KeptBeat {
+                since: Utc::now(),
+                last_success: None,
+                last_start: None,
+                last_fail: None,
+                last_run: None,
+                pings: 0,
+            },
         });
         beat.period = period;
         beat.grace = grace;
@@ -126,7 +134,7 @@ impl Heartbeats {
     /// Records a signal at `at`; `false` if `name` is not a heartbeat check.
     pub(crate) fn signal(&self, name: &str, signal: HeartbeatSignal, at: DateTime<Utc>) -> bool {
         let mut beats = self.lock();
-        let Some(beat) = beats.get_mut(name) else {
+        let Some(Beat { kept: beat, .. }) = beats.get_mut(name) else {
             return false;
         };
         beat.pings += 1;
@@ -146,11 +154,31 @@ impl Heartbeats {
         true
     }
 
+    /// The pings of `name`, to keep across restarts; `None` if it is not a heartbeat check.
+    pub(crate) fn kept(&self, name: &str) -> Option<KeptBeat> {
+        self.lock().get(name).map(|b| b.kept.clone())
+    }
+
+    /// Takes back the pings kept before a restart; `false` if `name` is not a heartbeat check.
+    pub(crate) fn restore(&self, name: &str, kept: KeptBeat) -> bool {
+        match self.lock().get_mut(name) {
+            Some(beat) => {
+                beat.kept = kept;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The check's verdict at `now`; `None` if `name` is not a heartbeat check.
     pub(crate) fn evaluate(&self, name: &str, now: DateTime<Utc>) -> Option<CheckOutcome> {
-        let beat = self.lock().get(name)?.clone();
-        let period = chrono::Duration::from_std(beat.period).unwrap_or(chrono::TimeDelta::MAX);
-        let grace = chrono::Duration::from_std(beat.grace).unwrap_or(chrono::TimeDelta::MAX);
+        let Beat {
+            period: every,
+            grace: slack,
+            kept: beat,
+        } = self.lock().get(name)?.clone();
+        let period = chrono::Duration::from_std(every).unwrap_or(chrono::TimeDelta::MAX);
+        let grace = chrono::Duration::from_std(slack).unwrap_or(chrono::TimeDelta::MAX);
         let deadline = period.checked_add(&grace).unwrap_or(chrono::TimeDelta::MAX);
         let ago =
             |t: DateTime<Utc>| mon_core::duration::format((now - t).to_std().unwrap_or_default());
@@ -187,7 +215,7 @@ impl Heartbeats {
                     format!(
                         "late: last ping {} ago, expected every {}",
                         ago(at),
-                        mon_core::duration::format(beat.period)
+                        mon_core::duration::format(every)
                     ),
                 ),
                 Some(at) => (
@@ -196,16 +224,16 @@ impl Heartbeats {
                     format!(
                         "down: last ping {} ago, expected every {} (grace {})",
                         ago(at),
-                        mon_core::duration::format(beat.period),
-                        mon_core::duration::format(beat.grace)
+                        mon_core::duration::format(every),
+                        mon_core::duration::format(slack)
                     ),
                 ),
             }
         };
         let details = json!({
             "state": state,
-            "period": mon_core::duration::format(beat.period),
-            "grace": mon_core::duration::format(beat.grace),
+            "period": mon_core::duration::format(every),
+            "grace": mon_core::duration::format(slack),
             "last_ping": beat.last_success,
             "last_start": beat.last_start,
             "last_fail": beat.last_fail,
@@ -246,7 +274,7 @@ mod tests {
     fn states_follow_the_pings() {
         let hub = Heartbeats::default();
         hub.add("job", Duration::from_secs(60), Duration::from_secs(30));
-        let t0 = hub.lock()["job"].since;
+        let t0 = hub.lock()["job"].kept.since;
         let at = |s: i64| t0 + chrono::Duration::seconds(s);
         let state = |now: i64| {
             let o = hub.evaluate("job", at(now)).unwrap();
