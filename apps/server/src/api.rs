@@ -167,18 +167,22 @@ struct ResultsQuery {
 
 const MAX_LIMIT: usize = 10_000;
 
-pub(crate) fn parse_since(text: &str) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let ago = mon_core::duration::parse(text).map_err(|_| {
-        ApiError::bad_request(format!(
-            "since={text:?} is neither an RFC 3339 time (2026-01-01T00:00:00Z) nor a duration ago (30m, 24h)"
-        ))
-    })?;
-    let ago = chrono::Duration::from_std(ago)
-        .map_err(|_| ApiError::bad_request(format!("since={text:?} is too far back")))?;
-    Ok(Utc::now() - ago)
+/// A point in time from query parameter `param`: RFC 3339 or a duration ago (at most
+/// 100 years, `mon_core::duration::MAX`); anything else is 400 naming the parameter.
+pub(crate) fn parse_time(
+    param: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
+    mon_core::duration::parse_time(text, now)
+        .map_err(|e| ApiError::bad_request(format!("{param}={text:?}: {e}")))
+}
+
+/// A duration from query or body parameter `param` (at most 100 years); anything else
+/// is 400 naming the parameter.
+pub(crate) fn parse_duration(param: &str, text: &str) -> Result<std::time::Duration, ApiError> {
+    mon_core::duration::parse(text)
+        .map_err(|e| ApiError::bad_request(format!("{param}={text:?}: {e}")))
 }
 
 /// `from=` / `to=` of a range query (each RFC 3339 or a duration ago); default the last
@@ -189,11 +193,11 @@ pub(crate) fn parse_from_to(
     now: DateTime<Utc>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     let from = match from {
-        Some(t) => parse_since(t)?,
+        Some(t) => parse_time("from", t, now)?,
         None => now - chrono::Duration::hours(1),
     };
     let to = match to {
-        Some(t) => parse_since(t)?,
+        Some(t) => parse_time("to", t, now)?,
         None => now,
     };
     if to < from {
@@ -223,7 +227,11 @@ async fn check_results(
     if state.health.check(&name).is_none() {
         return Err(unknown_check(&name));
     }
-    let since = query.since.as_deref().map(parse_since).transpose()?;
+    let since = query
+        .since
+        .as_deref()
+        .map(|t| parse_time("since", t, Utc::now()))
+        .transpose()?;
     let limit = parse_limit(query.limit.as_deref())?;
     let rows = state
         .store

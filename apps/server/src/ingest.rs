@@ -558,11 +558,7 @@ async fn series_query(
     let step = q
         .step
         .as_deref()
-        .map(|s| {
-            mon_core::duration::parse(s).map_err(|_| {
-                ApiError::bad_request(format!("step={s:?} is not a duration (10s, 1m, 1h)"))
-            })
-        })
+        .map(|s| crate::api::parse_duration("step", s))
         .transpose()?;
     let series = state
         .store

@@ -4,7 +4,7 @@
 //! age; [`router`] serves `GET /api/v1/errors`, `/api/v1/errors/{fingerprint}` and
 //! `/api/v1/logs`.
 
-use crate::api::{parse_limit, parse_since};
+use crate::api::{parse_limit, parse_time};
 use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::{Path, Query, State};
@@ -367,7 +367,11 @@ async fn errors(
     q: Result<Query<ErrorsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q = query(q)?;
-    let since = q.since.as_deref().map(parse_since).transpose()?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|t| parse_time("since", t, Utc::now()))
+        .transpose()?;
     let groups = state
         .store
         .error_groups(since, limit(q.limit.as_deref())?)
@@ -427,8 +431,16 @@ async fn logs(
         text: q.q.filter(|t| !t.trim().is_empty()),
         min_level,
         call_id: q.call_id.filter(|c| !c.is_empty()),
-        since: q.since.as_deref().map(parse_since).transpose()?,
-        until: q.until.as_deref().map(parse_since).transpose()?,
+        since: q
+            .since
+            .as_deref()
+            .map(|t| parse_time("since", t, Utc::now()))
+            .transpose()?,
+        until: q
+            .until
+            .as_deref()
+            .map(|t| parse_time("until", t, Utc::now()))
+            .transpose()?,
         limit: limit(q.limit.as_deref())?,
     };
     let rows = state
