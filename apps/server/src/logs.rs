@@ -245,7 +245,6 @@ async fn run(
     let mut recent_errors: VecDeque<DateTime<Utc>> = VecDeque::new();
     let mut publish = tokio::time::interval(PUBLISH_EVERY);
     let mut prune = tokio::time::interval(PRUNE_EVERY);
-    let retention = TimeDelta::from_std(retention).unwrap_or(TimeDelta::days(30));
     tokio::pin!(stop);
     loop {
         let mut batch = Vec::new();
@@ -259,7 +258,9 @@ async fn run(
                 continue;
             }
             _ = prune.tick() => {
-                let write = LogWrite::Prune { before: Utc::now() - retention, limit: PRUNE_BATCH };
+                // A retention reaching before the year 0000 keeps everything.
+                let Ok(before) = mon_core::duration::ago(Utc::now(), retention) else { continue };
+                let write = LogWrite::Prune { before, limit: PRUNE_BATCH };
                 if let Err(e) = store.write(WriteBatch::from_logs(vec![write])).await {
                     tracing::warn!(error = %e, "pruning stored logs and errors failed");
                 }

@@ -29,8 +29,10 @@ impl Positions {
     }
 
     /// The direct child of `parent` whose scalar value is one of the values quoted in
-    /// `message` (serde quotes the offending value: `"5x"` or `` `30` ``), when exactly one is.
-    /// This names the field behind errors that serde reports only at the parent.
+    /// `message` (serde quotes the offending value: `"5x"` or `` `30` ``), when exactly one is;
+    /// failing that, the one such descendant at any depth (a section that serde reads as a
+    /// whole, such as a channel of the registry, names only its list).
+    /// This names the field behind errors that serde reports only at an ancestor.
     pub(crate) fn child_with_value(&self, parent: &str, message: &str) -> Option<String> {
         let quoted: Vec<&str> = message
             .split('"')
@@ -38,14 +40,19 @@ impl Positions {
             .step_by(2)
             .chain(message.split('`').skip(1).step_by(2))
             .collect();
-        let prefix = format!("{parent}.");
-        let mut matches = self.scalars.iter().filter(|(path, value)| {
-            path.strip_prefix(&prefix)
-                .is_some_and(|rest| !rest.contains(['.', '[']))
-                && quoted.contains(&value.as_str())
-        });
-        let (path, _) = matches.next()?;
-        matches.next().is_none().then(|| path.clone())
+        let unique = |direct: bool| {
+            let mut matches = self.scalars.iter().filter(|(path, value)| {
+                let rest = path
+                    .strip_prefix(parent)
+                    .filter(|rest| rest.starts_with(['.', '[']));
+                rest.is_some_and(|rest| {
+                    !direct || (rest.starts_with('.') && !rest[1..].contains(['.', '[']))
+                }) && quoted.contains(&value.as_str())
+            });
+            let (path, _) = matches.next()?;
+            matches.next().is_none().then(|| path.clone())
+        };
+        unique(true).or_else(|| unique(false))
     }
 
     /// The position of `path`, or of its nearest known ancestor.
