@@ -96,6 +96,17 @@ impl Config {
 /// Loads configuration text; `source` names it in errors.
 pub fn load_text(text: &str, source: &str, env: &Environment) -> Result<Config, ConfigErrors> {
     let text = substitute::substitute(text, source, &|name| env.get(name)).map_err(ConfigErrors)?;
+    if let Some(position) = locate::too_deep(&text) {
+        return Err(ConfigErrors::one(ConfigError {
+            source: source.to_string(),
+            position: Some(position),
+            path: None,
+            message: format!(
+                "nested deeper than {} levels of mappings and lists; flatten the structure",
+                locate::MAX_DEPTH
+            ),
+        }));
+    }
     let positions = Positions::of(&text);
     let parse_error =
         |e: serde_yaml_ng::Error| ConfigErrors::one(yaml_error(&e, source, &positions));
