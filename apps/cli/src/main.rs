@@ -4,15 +4,18 @@
 //! error, 3 server unreachable or the request refused.
 
 // The CLI's output is its interface.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Standard output goes through `out!`/`outln!`, which end quietly on a closed pipe.
+#![deny(clippy::print_stdout)]
+#![allow(clippy::print_stderr)]
 
+#[macro_use]
+mod output;
 mod alerts;
 mod checks;
 mod client;
 mod config_cmd;
 mod metrics;
 mod observe;
-mod output;
 mod probe;
 mod push;
 mod status;
@@ -459,7 +462,9 @@ fn main() -> ExitCode {
         }
         Command::Heartbeat { name, start, fail } => push::heartbeat(&ctx, &name, start, fail),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "mon", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mon", &mut script);
+            output::write_stdout(&script);
             Outcome::Ok
         }
     };

@@ -79,7 +79,7 @@ pub(crate) fn run(ctx: &Ctx, file: &Path, only: &[String]) -> Outcome {
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(&["CHECK", "STATUS", "LATENCY", "MESSAGE"], &rows, &[2])
             );

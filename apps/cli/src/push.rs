@@ -88,7 +88,7 @@ pub(crate) fn send_events(ctx: &Ctx, event_type: Option<&str>, fields: &[String]
         Ok(answer) => {
             match ctx.format {
                 Format::Json => print_json(&answer),
-                Format::Table => println!(
+                Format::Table => outln!(
                     "accepted {} event(s)",
                     answer["accepted"].as_u64().unwrap_or(0)
                 ),
@@ -110,7 +110,7 @@ pub(crate) fn heartbeat(ctx: &Ctx, name: &str, start: bool, fail: bool) -> Outco
         Ok(answer) => {
             match ctx.format {
                 Format::Json => print_json(&answer),
-                Format::Table => println!("heartbeat {name}{suffix}: recorded"),
+                Format::Table => outln!("heartbeat {name}{suffix}: recorded"),
             }
             Outcome::Ok
         }

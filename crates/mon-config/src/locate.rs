@@ -147,8 +147,7 @@ pub(crate) fn too_deep(text: &str) -> Option<(usize, usize)> {
                         node_start = false;
                         // A plain scalar runs to the next `: ` or comment.
                         while i + 1 < chars.len()
-                            && !(chars[i + 1] == ':'
-                                && chars.get(i + 2).is_none_or(|n| *n == ' '))
+                            && !(chars[i + 1] == ':' && chars.get(i + 2).is_none_or(|n| *n == ' '))
                             && !(chars[i + 1] == '#' && chars[i] == ' ')
                         {
                             i += 1;
@@ -265,14 +264,20 @@ mod tests {
             ("- ".repeat(deep) + "x", true),
             ("k: ".to_string() + &"[".repeat(deep), true),
             (block, true),
-            ("[".repeat(MAX_DEPTH - 2) + &"]".repeat(MAX_DEPTH - 2), false),
+            (
+                "[".repeat(MAX_DEPTH - 2) + &"]".repeat(MAX_DEPTH - 2),
+                false,
+            ),
             // Brackets inside scalars, quotes, comments and block scalars are text.
             (format!("a: x{}\n", "[".repeat(deep)), false),
             (format!("a: \"{}\"\n", "[".repeat(deep)), false),
             (format!("a: 1 # {}\n", "[".repeat(deep)), false),
             (format!("a: |\n  {}\nb: 1\n", "[".repeat(deep)), false),
             (crate::BUILTIN_YAML.to_string(), false),
-            (include_str!("../../../examples/mon.yaml").to_string(), false),
+            (
+                include_str!("../../../examples/mon.yaml").to_string(),
+                false,
+            ),
         ];
         for (text, deep) in cases {
             assert_eq!(too_deep(&text).is_some(), deep, "{text:.80}");
