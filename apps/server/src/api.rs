@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use mon_config::LimitsConfig;
 use serde::Deserialize;
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -25,7 +26,7 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .route("/api/v1/checks/{name}", get(check))
         .route("/api/v1/checks/{name}/results", get(check_results))
         .with_state(state.clone());
-    Router::new()
+    let routes = Router::new()
         .merge(mon_health::router(state.health.clone()))
         .merge(mon_health::heartbeat_router(state.health.clone()))
         .merge(api)
@@ -44,15 +45,40 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         // Public by design: only checks marked `public: true` appear.
         .merge(crate::status_page::router(state.clone()))
         // The web UI's page and static assets hold no data; its API calls carry the token.
-        .merge(crate::ui::router())
+        .merge(crate::ui::router());
+    serving_layers(routes, limits)
+}
+
+/// The layers every request passes: body limit, timeout, JSON errors, a request_id,
+/// and a handler that panics answers 500 JSON (logged with the panic) while the server
+/// goes on serving.
+fn serving_layers(routes: Router, limits: &LimitsConfig) -> Router {
+    routes
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .layer(CatchPanicLayer::custom(panic_answer))
         .layer(axum::middleware::map_response(json_errors))
         // Outermost: every request (and every log line while serving it) gets a request_id.
         .layer(axum::middleware::from_fn(mon_logging::request_id_layer))
+}
+
+/// The answer to a request whose handler panicked: 500 JSON; the panic goes to the log.
+fn panic_answer(panic: Box<dyn std::any::Any + Send>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %message, "a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the request failed unexpectedly; see the server log",
+    )
+    .into_response()
 }
 
 /// Turns the plain-text or empty error answers of layers and extractors (405, 408, 413...)
@@ -242,4 +268,55 @@ async fn check_results(
     Ok(Json(
         json!({ "check": name, "count": results.len(), "results": results }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// One HTTP/1.1 request over loopback; the status and the body.
+    async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, serde_json::Value) {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: mon\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.expect("read");
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {answer:?}"));
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        (status, serde_json::from_str(body).unwrap_or_default())
+    }
+
+    async fn boom() -> Json<serde_json::Value> {
+        panic!("handler bug")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_json_and_the_server_goes_on() {
+        let routes = Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { Json(json!({ "ok": true })) }));
+        let app = serving_layers(routes, &LimitsConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        for _ in 0..3 {
+            let (status, body) = http_get(addr, "/boom").await;
+            assert_eq!(status, 500, "{body}");
+            assert_eq!(body["error"]["code"], "internal", "{body}");
+            assert!(
+                !body.to_string().contains("handler bug"),
+                "the panic stays in the log: {body}"
+            );
+            let (status, body) = http_get(addr, "/fine").await;
+            assert_eq!((status, &body["ok"]), (200, &json!(true)), "{body}");
+        }
+        server.abort();
+    }
 }

@@ -15,6 +15,7 @@ mod logs;
 mod metrics;
 mod self_check;
 mod status_page;
+mod supervise;
 mod ui;
 mod uptime;
 

@@ -56,12 +56,13 @@ impl std::fmt::Debug for LogIngest {
 }
 
 impl LogIngest {
-    /// Validates `config`, starts the writer task and returns the handle with the task.
+    /// Validates `config`, starts the writer task under `supervisor` and returns the
+    /// handle with the task.
     pub(crate) fn start(
         config: &LoggingConfig,
         store: Store,
         hub: SnapshotHub,
-        stop: impl Future<Output = ()> + Send + 'static,
+        supervisor: &crate::supervise::Supervisor,
     ) -> Result<(LogIngest, JoinHandle<()>), mon_logging::LoggingError> {
         let tracker = ErrorTracker::new(config.errors.clone())?;
         let masker = Masker::new(&config.mask_patterns)?;
@@ -82,7 +83,15 @@ impl LogIngest {
             dropped: Counter::default(),
         };
         let retention = config.search.retention;
-        let task = tokio::spawn(run(store, hub, rx, retention, stop));
+        // A restarted writer takes over the same queue.
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let sup = supervisor.clone();
+        let task = supervisor.spawn("log_ingest", move || {
+            let (store, hub, rx, stop) = (store.clone(), hub.clone(), rx.clone(), sup.stopped());
+            tokio::spawn(async move {
+                run(store, hub, &mut *rx.lock().await, retention, stop).await;
+            })
+        });
         Ok((ingest, task))
     }
 
@@ -238,7 +247,7 @@ impl RecordSink for OwnLogs {
 async fn run(
     store: Store,
     hub: SnapshotHub,
-    mut rx: mpsc::Receiver<LogWrite>,
+    rx: &mut mpsc::Receiver<LogWrite>,
     retention: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -474,11 +483,13 @@ mod tests {
             },
             ..LoggingConfig::default()
         };
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ingest, task) = LogIngest::start(&config, store.clone(), hub.clone(), async {
-            let _ = stop_rx.await;
-        })
-        .unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let supervisor = crate::supervise::Supervisor::new(
+            stop_rx,
+            &mut prometheus_client::registry::Registry::default(),
+        );
+        let (ingest, task) =
+            LogIngest::start(&config, store.clone(), hub.clone(), &supervisor).unwrap();
         let now = Utc::now();
         let context: BTreeMap<String, serde_json::Value> = [
             ("call_id".to_string(), json!("call-3")),
