@@ -253,6 +253,10 @@ impl App {
         tasks.push(supervisor.spawn("alert_engine", move || {
             engine.clone().spawn(p.clone(), interval, sup.stopped())
         }));
+        // Delivery workers, one per channel: they stop with the evaluation loop.
+        for (channel, start) in alerts.delivery_workers() {
+            tasks.push(supervisor.spawn(&format!("delivery:{channel}"), start));
+        }
 
         // Uptime per check, from the stored results.
         let (s, h, sup) = (store.clone(), health.clone(), supervisor.clone());
