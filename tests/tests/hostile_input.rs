@@ -116,3 +116,41 @@ fn the_cli_exits_quietly_when_its_reader_is_gone() {
         assert_eq!(out.status.code(), Some(0), "mon {args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_cli_refuses_hostile_durations_and_times_before_asking_the_server() {
+    for (args, flag) in [
+        (
+            &["metrics", "query", "cpu_percent", "--since", "300000y"][..],
+            "--since",
+        ),
+        (
+            &["metrics", "query", "cpu_percent", "--step", "100000000000d"],
+            "--step",
+        ),
+        (
+            &["errors", "list", "--since", "18446744073709551615s"],
+            "--since",
+        ),
+        (
+            &["logs", "search", "x", "--since", "9999-99-99T00:00:00Z"],
+            "--since",
+        ),
+        (
+            &["silence", "add", "--match", "check=api", "--for", "101y"],
+            "--for",
+        ),
+    ] {
+        let out = Command::new(bin_dir().join("mon"))
+            .args(args)
+            // Nothing listens there: the answer must come from the CLI itself.
+            .args(["--server", "http://127.0.0.1:9"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("mon runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -212,7 +212,7 @@ enum SilenceCommand {
         #[arg(long = "match", value_name = "MATCHER", required = true)]
         matchers: Vec<String>,
         /// How long, e.g. 30m or 2h.
-        #[arg(long = "for", value_name = "DURATION")]
+        #[arg(long = "for", value_name = "DURATION", value_parser = duration_arg)]
         duration: String,
         /// Why.
         #[arg(long, default_value = "")]
@@ -266,13 +266,13 @@ mon metrics query request_latency_ms --since 24h --label endpoint=/api/rooms --s
         /// The series name.
         name: String,
         /// Start of the range: a duration ago (1h, 7d) or an RFC 3339 time.
-        #[arg(long, default_value = "1h")]
+        #[arg(long, default_value = "1h", value_parser = time_arg)]
         since: String,
         /// A label the series must have (repeatable).
         #[arg(long = "label", value_name = "K=V")]
         labels: Vec<String>,
         /// Bucket size (default: the resolution's own).
-        #[arg(long)]
+        #[arg(long, value_parser = duration_arg)]
         step: Option<String>,
         /// Draw a chart instead of a table.
         #[arg(long)]
@@ -286,7 +286,7 @@ enum ErrorsCommand {
     #[command(after_help = "Example:\n  mon errors list --since 1h")]
     List {
         /// Only groups seen since (RFC 3339 time or a duration ago: 30m, 24h).
-        #[arg(long)]
+        #[arg(long, value_parser = time_arg)]
         since: Option<String>,
         /// At most this many groups.
         #[arg(long, default_value_t = 50)]
@@ -316,7 +316,7 @@ enum LogsCommand {
         #[arg(long)]
         call_id: Option<String>,
         /// Only records since (RFC 3339 time or a duration ago).
-        #[arg(long)]
+        #[arg(long, value_parser = time_arg)]
         since: Option<String>,
         /// At most this many records.
         #[arg(long, default_value_t = 100)]
@@ -375,6 +375,16 @@ pub(crate) struct Ctx {
     pub(crate) client: client::Client,
     pub(crate) format: Format,
     pub(crate) color: bool,
+}
+
+/// A duration argument, checked here as the server checks it (a unit, at most 100 years).
+fn duration_arg(text: &str) -> Result<String, String> {
+    mon_core::duration::parse(text).map(|_| text.to_string())
+}
+
+/// A time argument: RFC 3339 or a duration ago, checked as the server checks it.
+fn time_arg(text: &str) -> Result<String, String> {
+    mon_core::duration::parse_time(text, chrono::Utc::now()).map(|_| text.to_string())
 }
 
 fn main() -> ExitCode {
