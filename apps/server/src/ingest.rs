@@ -338,6 +338,9 @@ fn validate(event: &Event) -> Result<(), (&'static str, String)> {
         }
         Ok(())
     }
+    if let Some(t) = event.timestamp() {
+        mon_core::duration::check_time(t).map_err(|e| ("timestamp", e))?;
+    }
     const MAX: f64 = f64::MAX;
     match event {
         Event::Request {

@@ -8,6 +8,7 @@ use common::{call, call_json};
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
 use serde_json::json;
+use tower::ServiceExt;
 
 const TOKEN: &str = "admin-token-123";
 
@@ -127,6 +128,78 @@ async fn hostile_durations_and_times_are_400_naming_the_parameter() {
     );
     let (status, body) = call(&app, "GET", "/health/live", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    app.shutdown().await;
+}
+
+/// Events stamped at the ends of what a time can hold are refused or stored, never a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_at_the_ends_of_time_are_answered() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(&dir).await;
+    let events = [
+        json!({"type": "request", "endpoint": "/x", "method": "GET", "status": 200, "latency_ms": 1.0}),
+        json!({"type": "call_started", "call_id": "c1"}),
+        json!({"type": "call_ended", "call_id": "c1", "duration_seconds": 1.0, "success": true}),
+        json!({"type": "error", "kind": "LK1301", "message": "room failed"}),
+        json!({"type": "log", "level": "error", "message": "x"}),
+        json!({"type": "gauge", "name": "g", "value": 1.0}),
+    ];
+    for (timestamp, accepted) in [
+        ("+262142-12-31T23:59:59Z", false),
+        ("-262143-01-01T00:00:00Z", false),
+        ("+10000-01-01T00:00:00Z", false),
+        ("9999-12-31T23:59:59Z", true),
+        ("0000-01-01T00:00:00Z", true),
+    ] {
+        for event in &events {
+            let mut event = event.clone();
+            event["timestamp"] = json!(timestamp);
+            let (status, body) = call_json(
+                &app,
+                "POST",
+                "/api/v1/events",
+                Some(TOKEN),
+                Some(event.clone()),
+            )
+            .await;
+            if accepted {
+                assert!(status.is_success(), "{event}: {status} {body}");
+            } else {
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{event}: {body}");
+                assert!(body.to_string().contains("timestamp"), "{event}: {body}");
+            }
+        }
+    }
+    // What was accepted is processed by the background tasks without a panic.
+    common::wait_for("the logged events", async || {
+        call(&app, "GET", "/api/v1/logs?q=x", Some(TOKEN)).await.1["count"] == 2
+    })
+    .await;
+    let response = app
+        .router()
+        .oneshot(
+            axum::http::Request::get("/metrics")
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    let metrics = String::from_utf8_lossy(&bytes);
+    assert!(metrics.contains("# EOF"), "{metrics}");
+    assert!(!metrics.contains("mon_task_restarts_total{"), "{metrics}");
+    for uri in [
+        "/api/v1/errors",
+        "/api/v1/logs",
+        "/api/v1/snapshot",
+        "/health/live",
+    ] {
+        let (status, body) = call(&app, "GET", uri, Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    }
     app.shutdown().await;
 }
 
