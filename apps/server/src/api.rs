@@ -67,11 +67,7 @@ fn serving_layers(routes: Router, limits: &LimitsConfig) -> Router {
 
 /// The answer to a request whose handler panicked: 500 JSON; the panic goes to the log.
 fn panic_answer(panic: Box<dyn std::any::Any + Send>) -> Response {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let message = crate::supervise::panic_message(panic);
     tracing::error!(panic = %message, "a request handler panicked");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
