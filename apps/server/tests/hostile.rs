@@ -4,11 +4,10 @@
 
 mod common;
 use axum::http::StatusCode;
-use common::{call, call_json};
+use common::{call, call_json, call_text};
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
 use serde_json::json;
-use tower::ServiceExt;
 
 const TOKEN: &str = "admin-token-123";
 
@@ -30,6 +29,13 @@ checks:
     let config: Config =
         load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
     App::start(config).await.expect("app starts")
+}
+
+/// The server still answers its liveness probe; then it stops cleanly.
+async fn still_alive_then_stop(app: App) {
+    let (status, body) = call(&app, "GET", "/health/live", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.shutdown().await;
 }
 
 /// Every endpoint and query parameter that reads a duration or a point in time:
@@ -126,9 +132,7 @@ async fn hostile_durations_and_times_are_400_naming_the_parameter() {
             .is_some_and(|m| m.contains("duration=")),
         "{body}"
     );
-    let (status, body) = call(&app, "GET", "/health/live", None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    app.shutdown().await;
+    still_alive_then_stop(app).await;
 }
 
 /// Events stamped at the ends of what a time can hold are refused or stored, never a crash.
@@ -175,32 +179,14 @@ async fn events_at_the_ends_of_time_are_answered() {
         call(&app, "GET", "/api/v1/logs?q=x", Some(TOKEN)).await.1["count"] == 2
     })
     .await;
-    let response = app
-        .router()
-        .oneshot(
-            axum::http::Request::get("/metrics")
-                .header("authorization", format!("Bearer {TOKEN}"))
-                .body(axum::body::Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    let metrics = String::from_utf8_lossy(&bytes);
+    let (_, metrics) = call_text(&app, "/metrics", Some(TOKEN)).await;
     assert!(metrics.contains("# EOF"), "{metrics}");
     assert!(!metrics.contains("mon_task_restarts_total{"), "{metrics}");
-    for uri in [
-        "/api/v1/errors",
-        "/api/v1/logs",
-        "/api/v1/snapshot",
-        "/health/live",
-    ] {
+    for uri in ["/api/v1/errors", "/api/v1/logs", "/api/v1/snapshot"] {
         let (status, body) = call(&app, "GET", uri, Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
     }
-    app.shutdown().await;
+    still_alive_then_stop(app).await;
 }
 
 /// The limits themselves are accepted: 100 years back, and the ends of RFC 3339 years.
@@ -223,7 +209,5 @@ async fn extreme_but_valid_times_are_answered() {
             "{uri}: {status} {body}"
         );
     }
-    let (status, body) = call(&app, "GET", "/health/live", None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    app.shutdown().await;
+    still_alive_then_stop(app).await;
 }
