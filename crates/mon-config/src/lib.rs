@@ -95,9 +95,10 @@ impl Config {
 
 /// Loads configuration text; `source` names it in errors.
 pub fn load_text(text: &str, source: &str, env: &Environment) -> Result<Config, ConfigErrors> {
-    let text = substitute::substitute(text, source, &|name| env.get(name)).map_err(ConfigErrors)?;
-    if let Some(position) = locate::too_deep(&text) {
-        return Err(ConfigErrors::one(ConfigError {
+    // Before substitution (a deep file fails fast) and after (a value may add levels).
+    let depth = |text: &str| match locate::too_deep(text) {
+        None => Ok(()),
+        Some(position) => Err(ConfigErrors::one(ConfigError {
             source: source.to_string(),
             position: Some(position),
             path: None,
@@ -105,8 +106,11 @@ pub fn load_text(text: &str, source: &str, env: &Environment) -> Result<Config, 
                 "nested deeper than {} levels of mappings and lists; flatten the structure",
                 locate::MAX_DEPTH
             ),
-        }));
-    }
+        })),
+    };
+    depth(text)?;
+    let text = substitute::substitute(text, source, &|name| env.get(name)).map_err(ConfigErrors)?;
+    depth(&text)?;
     let positions = Positions::of(&text);
     let parse_error =
         |e: serde_yaml_ng::Error| ConfigErrors::one(yaml_error(&e, source, &positions));
