@@ -115,6 +115,20 @@ fn the_cli_exits_quietly_when_its_reader_is_gone() {
         assert!(stderr.is_empty(), "mon {args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "mon {args:?}: {stderr}");
     }
+    // Errors to a closed standard error: the exit code still tells (2), no panic (101).
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "server:\n  listne: x\n").expect("write");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let status = Command::new(bin_dir().join("mon"))
+        .args(["config", "check"])
+        .arg(&bad)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(writer)
+        .status()
+        .expect("mon runs");
+    assert_eq!(status.code(), Some(2), "{status}");
 }
 
 #[test]

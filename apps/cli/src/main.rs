@@ -4,9 +4,8 @@
 //! error, 3 server unreachable or the request refused.
 
 // The CLI's output is its interface.
-// Standard output goes through `out!`/`outln!`, which end quietly on a closed pipe.
-#![deny(clippy::print_stdout)]
-#![allow(clippy::print_stderr)]
+// Output goes through `out!`/`outln!` and `err!`/`errln!`, which never panic on a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 #[macro_use]
 mod output;
@@ -482,11 +481,11 @@ fn main() -> ExitCode {
         Outcome::Ok => ExitCode::SUCCESS,
         Outcome::Unhealthy => ExitCode::from(1),
         Outcome::Usage(message) => {
-            eprintln!("mon: {message}");
+            errln!("mon: {message}");
             ExitCode::from(2)
         }
         Outcome::Unreachable(message) => {
-            eprintln!("mon: {message}");
+            errln!("mon: {message}");
             ExitCode::from(3)
         }
     }

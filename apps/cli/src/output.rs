@@ -20,6 +20,26 @@ macro_rules! outln {
     };
 }
 
+/// `eprint!` for the CLI's standard error: see [`write_stderr`].
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::output::write_stderr(format!($($arg)*).as_bytes())
+    };
+}
+
+/// `eprintln!` for the CLI's standard error: see [`write_stderr`].
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::write_stderr(format!("{}\n", format_args!($($arg)*)).as_bytes())
+    };
+}
+
+/// Writes to standard error; when that is closed too there is no one left to tell, so
+/// a failed write is dropped rather than a panic.
+pub(crate) fn write_stderr(bytes: &[u8]) {
+    let _ = std::io::stderr().lock().write_all(bytes);
+}
+
 /// Writes to standard output. A reader that went away (`mon ... | head -1`) ends the
 /// process quietly with success, as for any Unix filter; another write failure (a full
 /// disk) ends it with a message and exit 1. Never a panic, unlike `print!`.
@@ -29,7 +49,7 @@ pub(crate) fn write_stdout(bytes: &[u8]) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("mon: cannot write the output: {e}");
+        errln!("mon: cannot write the output: {e}");
         std::process::exit(1);
     }
 }
