@@ -17,7 +17,7 @@ fn str_of(v: &Value) -> String {
 fn emit(ctx: &Ctx, value: &Value, headers: &[&str], rows: Vec<Vec<String>>) {
     match ctx.format {
         Format::Json => print_json(value),
-        Format::Table => print!("{}", table(headers, &rows, &[])),
+        Format::Table => out!("{}", table(headers, &rows, &[])),
     }
 }
 
@@ -88,7 +88,7 @@ pub(crate) fn show(ctx: &Ctx, id: &str) -> Outcome {
     match ctx.format {
         Format::Json => print_json(&alert),
         Format::Table => {
-            println!(
+            outln!(
                 "{} [{}] {} — {}\nlabels: {}\nstarted: {}  updated: {}  value: {}",
                 str_of(&alert["id"]),
                 status_word(alert["severity"].as_str().unwrap_or("?"), ctx.color),
@@ -100,7 +100,7 @@ pub(crate) fn show(ctx: &Ctx, id: &str) -> Outcome {
                 str_of(&alert["value"]),
             );
             if let Some(summary) = alert["annotations"]["summary"].as_str() {
-                println!("{summary}");
+                outln!("{summary}");
             }
             let rows: Vec<Vec<String>> = alert["history"]
                 .as_array()
@@ -110,7 +110,7 @@ pub(crate) fn show(ctx: &Ctx, id: &str) -> Outcome {
                 .map(|e| vec![str_of(&e["ts"]), str_of(&e["kind"]), str_of(&e["detail"])])
                 .collect();
             if !rows.is_empty() {
-                print!("{}", table(&["WHEN", "WHAT", "BY"], &rows, &[]));
+                out!("{}", table(&["WHEN", "WHAT", "BY"], &rows, &[]));
             }
         }
     }
@@ -137,7 +137,7 @@ pub(crate) fn act(
         Ok(alert) => {
             match ctx.format {
                 Format::Json => print_json(&alert),
-                Format::Table => println!(
+                Format::Table => outln!(
                     "{} {}: now {}",
                     str_of(&alert["rule"]),
                     str_of(&alert["id"]),
@@ -183,7 +183,7 @@ pub(crate) fn silence_add(
         Ok(s) => {
             match ctx.format {
                 Format::Json => print_json(&s),
-                Format::Table => println!(
+                Format::Table => outln!(
                     "silence {} until {}",
                     str_of(&s["id"]),
                     str_of(&s["ends_at"])
@@ -252,7 +252,7 @@ pub(crate) fn silence_expire(ctx: &Ctx, id: &str) -> Outcome {
         Ok(v) => {
             match ctx.format {
                 Format::Json => print_json(&v),
-                Format::Table => println!("silence {id} expired"),
+                Format::Table => outln!("silence {id} expired"),
             }
             Outcome::Ok
         }
@@ -334,7 +334,7 @@ pub(crate) fn channel_test(ctx: &Ctx, name: &str) -> Outcome {
         Ok(v) => {
             match ctx.format {
                 Format::Json => print_json(&v),
-                Format::Table => println!("channel {name}: test notification delivered"),
+                Format::Table => outln!("channel {name}: test notification delivered"),
             }
             Outcome::Ok
         }

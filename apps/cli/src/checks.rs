@@ -12,7 +12,7 @@ pub(crate) fn list(ctx: &Ctx) -> Outcome {
     };
     match ctx.format {
         Format::Json => print_json(&json!({ "checks": checks })),
-        Format::Table => print!("{}", checks_table(&checks, ctx.color)),
+        Format::Table => out!("{}", checks_table(&checks, ctx.color)),
     }
     Outcome::Ok
 }
@@ -40,14 +40,14 @@ pub(crate) fn show(ctx: &Ctx, name: &str, limit: usize) -> Outcome {
                 .rev()
                 .map(|r| r["latency_ms"].as_f64().unwrap_or(f64::NAN))
                 .collect();
-            println!(
+            outln!(
                 "{name}: {} ({}, critical: {})\n{}",
                 status_word(check["status"].as_str().unwrap_or("unknown"), ctx.color),
                 check["kind"].as_str().unwrap_or("?"),
                 check["critical"],
                 check["message"].as_str().unwrap_or("")
             );
-            println!("latency, last {}: {}", results.len(), sparkline(&latencies));
+            outln!("latency, last {}: {}", results.len(), sparkline(&latencies));
             let rows: Vec<Vec<String>> = results
                 .iter()
                 .map(|r| {
@@ -59,7 +59,7 @@ pub(crate) fn show(ctx: &Ctx, name: &str, limit: usize) -> Outcome {
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(&["OBSERVED", "STATUS", "LATENCY", "MESSAGE"], &rows, &[2])
             );

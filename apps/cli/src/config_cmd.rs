@@ -19,7 +19,7 @@ fn load(file: Option<&Path>) -> Result<mon_config::Config, Outcome> {
 pub(crate) fn check(file: &Path) -> Outcome {
     match load(Some(file)) {
         Ok(config) => {
-            println!(
+            outln!(
                 "{}: ok ({} checks, {} alert rules, {} channels)",
                 file.display(),
                 config.checks.len(),
@@ -50,7 +50,7 @@ pub(crate) fn show(file: Option<&Path>, format: Format) -> Outcome {
     match format {
         Format::Json => print_json(&value),
         Format::Table => match serde_yaml_ng::to_string(&value) {
-            Ok(text) => print!("{text}"),
+            Ok(text) => out!("{text}"),
             Err(e) => return Outcome::Usage(format!("cannot render the configuration: {e}")),
         },
     }

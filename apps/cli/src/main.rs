@@ -4,15 +4,17 @@
 //! error, 3 server unreachable or the request refused.
 
 // The CLI's output is its interface.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// Output goes through `out!`/`outln!` and `err!`/`errln!`, which never panic on a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
+#[macro_use]
+mod output;
 mod alerts;
 mod checks;
 mod client;
 mod config_cmd;
 mod metrics;
 mod observe;
-mod output;
 mod probe;
 mod push;
 mod status;
@@ -209,7 +211,7 @@ enum SilenceCommand {
         #[arg(long = "match", value_name = "MATCHER", required = true)]
         matchers: Vec<String>,
         /// How long, e.g. 30m or 2h.
-        #[arg(long = "for", value_name = "DURATION")]
+        #[arg(long = "for", value_name = "DURATION", value_parser = duration_arg)]
         duration: String,
         /// Why.
         #[arg(long, default_value = "")]
@@ -263,13 +265,13 @@ mon metrics query request_latency_ms --since 24h --label endpoint=/api/rooms --s
         /// The series name.
         name: String,
         /// Start of the range: a duration ago (1h, 7d) or an RFC 3339 time.
-        #[arg(long, default_value = "1h")]
+        #[arg(long, default_value = "1h", value_parser = time_arg)]
         since: String,
         /// A label the series must have (repeatable).
         #[arg(long = "label", value_name = "K=V")]
         labels: Vec<String>,
         /// Bucket size (default: the resolution's own).
-        #[arg(long)]
+        #[arg(long, value_parser = duration_arg)]
         step: Option<String>,
         /// Draw a chart instead of a table.
         #[arg(long)]
@@ -283,7 +285,7 @@ enum ErrorsCommand {
     #[command(after_help = "Example:\n  mon errors list --since 1h")]
     List {
         /// Only groups seen since (RFC 3339 time or a duration ago: 30m, 24h).
-        #[arg(long)]
+        #[arg(long, value_parser = time_arg)]
         since: Option<String>,
         /// At most this many groups.
         #[arg(long, default_value_t = 50)]
@@ -313,7 +315,7 @@ enum LogsCommand {
         #[arg(long)]
         call_id: Option<String>,
         /// Only records since (RFC 3339 time or a duration ago).
-        #[arg(long)]
+        #[arg(long, value_parser = time_arg)]
         since: Option<String>,
         /// At most this many records.
         #[arg(long, default_value_t = 100)]
@@ -372,6 +374,16 @@ pub(crate) struct Ctx {
     pub(crate) client: client::Client,
     pub(crate) format: Format,
     pub(crate) color: bool,
+}
+
+/// A duration argument, checked here as the server checks it (a unit, at most 100 years).
+fn duration_arg(text: &str) -> Result<String, String> {
+    mon_core::duration::parse(text).map(|_| text.to_string())
+}
+
+/// A time argument: RFC 3339 or a duration ago, checked as the server checks it.
+fn time_arg(text: &str) -> Result<String, String> {
+    mon_core::duration::parse_time(text, chrono::Utc::now()).map(|_| text.to_string())
 }
 
 fn main() -> ExitCode {
@@ -459,7 +471,9 @@ fn main() -> ExitCode {
         }
         Command::Heartbeat { name, start, fail } => push::heartbeat(&ctx, &name, start, fail),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "mon", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mon", &mut script);
+            output::write_stdout(&script);
             Outcome::Ok
         }
     };
@@ -467,11 +481,11 @@ fn main() -> ExitCode {
         Outcome::Ok => ExitCode::SUCCESS,
         Outcome::Unhealthy => ExitCode::from(1),
         Outcome::Usage(message) => {
-            eprintln!("mon: {message}");
+            errln!("mon: {message}");
             ExitCode::from(2)
         }
         Outcome::Unreachable(message) => {
-            eprintln!("mon: {message}");
+            errln!("mon: {message}");
             ExitCode::from(3)
         }
     }

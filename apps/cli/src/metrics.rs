@@ -26,7 +26,7 @@ pub(crate) fn list(ctx: &Ctx) -> Outcome {
                     ]
                 })
                 .collect();
-            print!("{}", table(&["NAME", "LABELS"], &rows, &[]));
+            out!("{}", table(&["NAME", "LABELS"], &rows, &[]));
         }
     }
     Outcome::Ok
@@ -80,7 +80,7 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
     }
     match ctx.format {
         Format::Json => print_json(&answer),
-        Format::Table if series.is_empty() => println!("no data for {} since {}", q.name, q.since),
+        Format::Table if series.is_empty() => outln!("no data for {} since {}", q.name, q.since),
         Format::Table => {
             for s in &series {
                 let points = s["points"].as_array().cloned().unwrap_or_default();
@@ -88,7 +88,7 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
                     .iter()
                     .map(|p| p["avg"].as_f64().unwrap_or(f64::NAN))
                     .collect();
-                println!(
+                outln!(
                     "{}{{{}}} ({} resolution, {} points)",
                     s["name"].as_str().unwrap_or(q.name),
                     labels(&s["labels"]),
@@ -96,9 +96,9 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
                     points.len()
                 );
                 if q.chart {
-                    print!("{}", chart(&values, 8));
+                    out!("{}", chart(&values, 8));
                 } else {
-                    println!("{}", sparkline(&values));
+                    outln!("{}", sparkline(&values));
                     let rows: Vec<Vec<String>> = points
                         .iter()
                         .map(|p| {
@@ -111,7 +111,7 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
                             ]
                         })
                         .collect();
-                    print!(
+                    out!(
                         "{}",
                         table(
                             &["TIME", "AVG", "MIN", "MAX", "COUNT"],

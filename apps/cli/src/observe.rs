@@ -54,7 +54,7 @@ pub(crate) fn errors_list(ctx: &Ctx, since: Option<&str>, limit: usize) -> Outco
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(
                     &["FINGERPRINT", "COUNT", "KIND", "LAST SEEN", "MESSAGE"],
@@ -78,7 +78,7 @@ pub(crate) fn errors_show(ctx: &Ctx, fingerprint: &str) -> Outcome {
     match ctx.format {
         Format::Json => print_json(&e),
         Format::Table => {
-            println!(
+            outln!(
                 "{} ×{}  {}\n{}\nat {}\nfirst seen {}, last seen {}",
                 s(&e["kind"]),
                 s(&e["count"]),
@@ -93,7 +93,7 @@ pub(crate) fn errors_show(ctx: &Ctx, fingerprint: &str) -> Outcome {
                 .map(Vec::as_slice)
                 .unwrap_or_default()
             {
-                println!("- {sample}");
+                outln!("- {sample}");
             }
         }
     }
@@ -151,7 +151,7 @@ pub(crate) fn logs_search(ctx: &Ctx, f: &LogFilter<'_>) -> Outcome {
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(&["TIME", "LEVEL", "CALL", "LOGGER", "MESSAGE"], &rows, &[])
             );

@@ -1,7 +1,58 @@
 //! Output helpers: aligned tables, status colours (only on a terminal), sparklines, JSON.
 
 use serde_json::Value;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+
+/// `print!` for the CLI's standard output: see [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format!($($arg)*).as_bytes())
+    };
+}
+
+/// `println!` for the CLI's standard output: see [`write_stdout`].
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(b"\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format!("{}\n", format_args!($($arg)*)).as_bytes())
+    };
+}
+
+/// `eprint!` for the CLI's standard error: see [`write_stderr`].
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::output::write_stderr(format!($($arg)*).as_bytes())
+    };
+}
+
+/// `eprintln!` for the CLI's standard error: see [`write_stderr`].
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::write_stderr(format!("{}\n", format_args!($($arg)*)).as_bytes())
+    };
+}
+
+/// Writes to standard error; when that is closed too there is no one left to tell, so
+/// a failed write is dropped rather than a panic.
+pub(crate) fn write_stderr(bytes: &[u8]) {
+    let _ = std::io::stderr().lock().write_all(bytes);
+}
+
+/// Writes to standard output. A reader that went away (`mon ... | head -1`) ends the
+/// process quietly with success, as for any Unix filter; another write failure (a full
+/// disk) ends it with a message and exit 1. Never a panic, unlike `print!`.
+pub(crate) fn write_stdout(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        errln!("mon: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// Whether stdout is a terminal (colour and progress are only for people).
 pub(crate) fn stdout_is_terminal() -> bool {
@@ -10,7 +61,7 @@ pub(crate) fn stdout_is_terminal() -> bool {
 
 /// Prints a value as pretty JSON (the stable, documented output of `--output json`).
 pub(crate) fn print_json(value: &Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );

@@ -43,7 +43,7 @@ pub(crate) fn run(ctx: &Ctx, file: &Path, only: &[String]) -> Outcome {
     };
     let progress = std::io::stderr().is_terminal();
     if progress {
-        eprint!(
+        err!(
             "probing {} check(s)…",
             if only.is_empty() {
                 config.checks.len()
@@ -54,7 +54,7 @@ pub(crate) fn run(ctx: &Ctx, file: &Path, only: &[String]) -> Outcome {
     }
     let results = runtime.block_on(scheduler.run_once());
     if progress {
-        eprint!("\r\x1b[2K");
+        err!("\r\x1b[2K");
     }
     let unhealthy = results
         .iter()
@@ -79,7 +79,7 @@ pub(crate) fn run(ctx: &Ctx, file: &Path, only: &[String]) -> Outcome {
                     ]
                 })
                 .collect();
-            print!(
+            out!(
                 "{}",
                 table(&["CHECK", "STATUS", "LATENCY", "MESSAGE"], &rows, &[2])
             );

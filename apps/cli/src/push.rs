@@ -91,8 +91,8 @@ pub(crate) fn send_events(ctx: &Ctx, event_type: Option<&str>, fields: &[String]
                 Format::Table => {
                     let accepted = answer["accepted"].as_u64().unwrap_or(0);
                     match answer["dropped"].as_u64().unwrap_or(0) {
-                        0 => println!("accepted {accepted} event(s)"),
-                        dropped => println!(
+                        0 => outln!("accepted {accepted} event(s)"),
+                        dropped => outln!(
                             "accepted {accepted} event(s), dropped {dropped} ({})",
                             answer["dropped_reasons"]
                         ),
@@ -116,7 +116,7 @@ pub(crate) fn heartbeat(ctx: &Ctx, name: &str, start: bool, fail: bool) -> Outco
         Ok(answer) => {
             match ctx.format {
                 Format::Json => print_json(&answer),
-                Format::Table => println!("heartbeat {name}{suffix}: recorded"),
+                Format::Table => outln!("heartbeat {name}{suffix}: recorded"),
             }
             Outcome::Ok
         }

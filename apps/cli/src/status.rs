@@ -21,7 +21,7 @@ pub(crate) fn run(ctx: &Ctx) -> Outcome {
             out["server"] = Value::from(ctx.client.server());
             print_json(&out);
         }
-        Format::Table => print!(
+        Format::Table => out!(
             "{}",
             render(ctx.client.server(), &status, &checks, ctx.color)
         ),

@@ -4,7 +4,7 @@
 //! and `POST /health/alerts/{id}/resolve`. The auth layer requires admin for every
 //! POST and DELETE here.
 
-use crate::api::{parse_limit, parse_since};
+use crate::api::{parse_duration, parse_limit, parse_time};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::error::Json;
@@ -108,7 +108,7 @@ async fn stats(
     Query(query): Query<StatsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let since = match query.since.as_deref() {
-        Some(text) => parse_since(text)?,
+        Some(text) => parse_time("since", text, Utc::now())?,
         None => Utc::now() - chrono::TimeDelta::days(30),
     };
     Ok(Json(json!(state.alerts.stats(since).await)))
@@ -243,16 +243,16 @@ async fn create_silence(
     if new.created_by.trim().is_empty() {
         return Err(ApiError::bad_request("created_by must name who silences"));
     }
-    let starts_at = new.starts_at.unwrap_or_else(Utc::now);
+    let in_range = |name: &str, t: DateTime<Utc>| {
+        mon_core::duration::check_time(t).map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+    };
+    let starts_at = in_range("starts_at", new.starts_at.unwrap_or_else(Utc::now))?;
     let ends_at = match (new.ends_at, new.duration.as_deref()) {
-        (Some(end), None) => end,
+        (Some(end), None) => in_range("ends_at", end)?,
         (None, Some(text)) => {
-            let d = mon_core::duration::parse(text).map_err(|_| {
-                ApiError::bad_request(format!("duration={text:?} is not a duration such as 2h"))
-            })?;
-            starts_at
-                + chrono::Duration::from_std(d)
-                    .map_err(|_| ApiError::bad_request("duration is too long"))?
+            let d = parse_duration("duration", text)?;
+            mon_core::duration::after(starts_at, d)
+                .map_err(|e| ApiError::bad_request(format!("duration={text:?}: {e}")))?
         }
         _ => {
             return Err(ApiError::bad_request(

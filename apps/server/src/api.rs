@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use mon_config::LimitsConfig;
 use serde::Deserialize;
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -25,7 +26,7 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .route("/api/v1/checks/{name}", get(check))
         .route("/api/v1/checks/{name}/results", get(check_results))
         .with_state(state.clone());
-    Router::new()
+    let routes = Router::new()
         .merge(mon_health::router(state.health.clone()))
         .merge(mon_health::heartbeat_router(state.health.clone()))
         .merge(api)
@@ -45,12 +46,21 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         // Public by design: only checks marked `public: true` appear.
         .merge(crate::status_page::router(state.clone()))
         // The web UI's page and static assets hold no data; its API calls carry the token.
-        .merge(crate::ui::router())
+        .merge(crate::ui::router());
+    serving_layers(routes, limits)
+}
+
+/// The layers every request passes: body limit, timeout, JSON errors, a request_id,
+/// and a handler that panics answers 500 JSON (logged with the panic) while the server
+/// goes on serving.
+fn serving_layers(routes: Router, limits: &LimitsConfig) -> Router {
+    routes
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
+        .layer(CatchPanicLayer::custom(panic_answer))
         .layer(axum::middleware::map_response(json_errors))
         // Before routing and auth: an oversized head is refused whoever sends it.
         .layer(axum::middleware::from_fn_with_state(
@@ -136,6 +146,18 @@ async fn security_headers(mut response: Response) -> Response {
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(header::HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     response
+}
+
+/// The answer to a request whose handler panicked: 500 JSON; the panic goes to the log.
+fn panic_answer(panic: Box<dyn std::any::Any + Send>) -> Response {
+    let message = crate::supervise::panic_message(panic);
+    tracing::error!(panic = %message, "a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the request failed unexpectedly; see the server log",
+    )
+    .into_response()
 }
 
 /// Turns the plain-text or empty error answers of layers and extractors (405, 408, 413...)
@@ -252,18 +274,22 @@ struct ResultsQuery {
 
 const MAX_LIMIT: usize = 10_000;
 
-pub(crate) fn parse_since(text: &str) -> Result<DateTime<Utc>, ApiError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let ago = mon_core::duration::parse(text).map_err(|_| {
-        ApiError::bad_request(format!(
-            "since={text:?} is neither an RFC 3339 time (2026-01-01T00:00:00Z) nor a duration ago (30m, 24h)"
-        ))
-    })?;
-    let ago = chrono::Duration::from_std(ago)
-        .map_err(|_| ApiError::bad_request(format!("since={text:?} is too far back")))?;
-    Ok(Utc::now() - ago)
+/// A point in time from query parameter `param`: RFC 3339 or a duration ago (at most
+/// 100 years, `mon_core::duration::MAX`); anything else is 400 naming the parameter.
+pub(crate) fn parse_time(
+    param: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
+    mon_core::duration::parse_time(text, now)
+        .map_err(|e| ApiError::bad_request(format!("{param}={text:?}: {e}")))
+}
+
+/// A duration from query or body parameter `param` (at most 100 years); anything else
+/// is 400 naming the parameter.
+pub(crate) fn parse_duration(param: &str, text: &str) -> Result<std::time::Duration, ApiError> {
+    mon_core::duration::parse(text)
+        .map_err(|e| ApiError::bad_request(format!("{param}={text:?}: {e}")))
 }
 
 /// `from=` / `to=` of a range query (each RFC 3339 or a duration ago); default the last
@@ -274,11 +300,11 @@ pub(crate) fn parse_from_to(
     now: DateTime<Utc>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     let from = match from {
-        Some(t) => parse_since(t)?,
+        Some(t) => parse_time("from", t, now)?,
         None => now - chrono::Duration::hours(1),
     };
     let to = match to {
-        Some(t) => parse_since(t)?,
+        Some(t) => parse_time("to", t, now)?,
         None => now,
     };
     if to < from {
@@ -308,7 +334,11 @@ async fn check_results(
     if state.health.check(&name).is_none() {
         return Err(unknown_check(&name));
     }
-    let since = query.since.as_deref().map(parse_since).transpose()?;
+    let since = query
+        .since
+        .as_deref()
+        .map(|t| parse_time("since", t, Utc::now()))
+        .transpose()?;
     let limit = parse_limit(query.limit.as_deref())?;
     let rows = state
         .store
@@ -319,4 +349,55 @@ async fn check_results(
     Ok(Json(
         json!({ "check": name, "count": results.len(), "results": results }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// One HTTP/1.1 request over loopback; the status and the body.
+    async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, serde_json::Value) {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: mon\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.expect("read");
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {answer:?}"));
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        (status, serde_json::from_str(body).unwrap_or_default())
+    }
+
+    async fn boom() -> Json<serde_json::Value> {
+        panic!("handler bug")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_json_and_the_server_goes_on() {
+        let routes = Router::new()
+            .route("/boom", get(boom))
+            .route("/fine", get(|| async { Json(json!({ "ok": true })) }));
+        let app = serving_layers(routes, &LimitsConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        for _ in 0..3 {
+            let (status, body) = http_get(addr, "/boom").await;
+            assert_eq!(status, 500, "{body}");
+            assert_eq!(body["error"]["code"], "internal", "{body}");
+            assert!(
+                !body.to_string().contains("handler bug"),
+                "the panic stays in the log: {body}"
+            );
+            let (status, body) = http_get(addr, "/fine").await;
+            assert_eq!((status, &body["ok"]), (200, &json!(true)), "{body}");
+        }
+        server.abort();
+    }
 }

@@ -1,6 +1,7 @@
 //! Composition: opens the store, starts checks, collectors and the alert engine,
 //! builds the HTTP router, and shuts everything down in order.
 
+use crate::supervise::Supervisor;
 use crate::{api, auth, metrics, self_check::SelfCheck};
 use axum::Router;
 use mon_alerting::AlertEngine;
@@ -103,7 +104,8 @@ pub struct App {
     /// The exclusive lock on `<store>.lock`, released when the process ends.
     _lock: std::fs::File,
     stop: watch::Sender<bool>,
-    /// Tasks that end by themselves once `stop` is set, in the order to await them.
+    /// Tasks that end by themselves once `stop` is set, in the order to await them
+    /// (each under the [`Supervisor`], which starts it again after a panic).
     tasks: Vec<JoinHandle<()>>,
     /// The retention loop, which has no stop signal of its own: aborted at shutdown.
     retention: JoinHandle<()>,
@@ -111,40 +113,40 @@ pub struct App {
     series_maintenance: JoinHandle<()>,
 }
 
-/// A future that completes when `stop` turns true (or its sender is gone).
-fn stopped(stop: &watch::Sender<bool>) -> impl Future<Output = ()> + Send + 'static {
-    let mut rx = stop.subscribe();
-    async move {
-        let _ = rx.wait_for(|stopped| *stopped).await;
-    }
-}
-
 /// Runs the checks on a thread of their own, on a single-threaded runtime: a probe's
 /// timer, connection and result stay on one thread instead of waking the other
 /// workers (about a fifth less CPU per probe, measured in docs/benchmarks.md), and a
-/// burst of API traffic never delays a probe. The returned task ends with the thread.
+/// burst of API traffic never delays a probe. The returned task ends with the thread,
+/// and panics with the thread's panic (for the [`Supervisor`]).
 fn spawn_checks(
     scheduler: Scheduler,
     results: mpsc::Sender<CheckResult>,
-    stop: &watch::Sender<bool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<JoinHandle<()>, StartError> {
+    type Panic = Box<dyn std::any::Any + Send>;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(StartError::Checks)?;
-    let shutdown = stopped(stop);
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Option<Panic>>();
     std::thread::Builder::new()
         .name("mon-checks".into())
         .spawn(move || {
-            runtime.block_on(async move {
-                let _ = scheduler.spawn(results, shutdown).await;
+            let run = std::panic::AssertUnwindSafe(|| {
+                runtime.block_on(async move {
+                    match scheduler.spawn(results, shutdown).await {
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        _ => {}
+                    }
+                })
             });
-            let _ = done_tx.send(());
+            let _ = done_tx.send(std::panic::catch_unwind(run).err());
         })
         .map_err(StartError::Checks)?;
     Ok(tokio::spawn(async move {
-        let _ = done_rx.await;
+        if let Ok(Some(panic)) = done_rx.await {
+            std::panic::resume_unwind(panic);
+        }
     }))
 }
 
@@ -156,13 +158,14 @@ impl App {
         let (stop, _) = watch::channel(false);
         let mut tasks = Vec::new();
         let mut registry = Registry::default();
+        let supervisor = Supervisor::new(stop.subscribe(), &mut registry);
         let hub = SnapshotHub::new();
 
         // Checks.
         let health = HealthRegistry::new();
         let mut scheduler = Scheduler::new(health.clone(), SchedulerOptions::default());
         if config.server.self_check {
-            let check = SelfCheck::new(store.clone());
+            let check = SelfCheck::new(store.clone(), supervisor.clone());
             scheduler
                 .add(
                     "mon",
@@ -185,7 +188,18 @@ impl App {
         crate::kept::restore_checks(&store, &health, &hub);
         health.register_metrics(&mut registry);
         let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
-        tasks.push(spawn_checks(scheduler, results_tx, &stop)?);
+        // The first start's failure stops the server; a restart's is retried with backoff.
+        let first = spawn_checks(scheduler.clone(), results_tx.clone(), supervisor.stopped())?;
+        let mut first = Some(first);
+        let sup = supervisor.clone();
+        tasks.push(supervisor.spawn("checks", move || {
+            first.take().unwrap_or_else(|| {
+                match spawn_checks(scheduler.clone(), results_tx.clone(), sup.stopped()) {
+                    Ok(task) => task,
+                    Err(e) => tokio::spawn(async move { panic!("{e}") }),
+                }
+            })
+        }));
 
         // Host metrics: into the snapshot, /metrics and the store.
         let (samples_tx, samples_rx) = mpsc::channel::<Vec<Sample>>(64);
@@ -198,38 +212,46 @@ impl App {
                     .or_else(|| store_dir(&config)),
             };
             let host = mon_metrics::HostMetrics::register(&mut registry);
-            tasks.push(mon_metrics::spawn_host_collector(
-                hub.clone(),
-                config.metrics.interval,
-                options,
-                host,
-                move |sample| {
-                    let now = chrono::Utc::now();
-                    let samples = sample
-                        .values()
-                        .into_iter()
-                        .map(|(name, value)| Sample {
-                            name,
-                            labels: Default::default(),
-                            ts: now,
-                            value,
-                        })
-                        .collect();
-                    // A full queue drops this round of samples rather than blocking the collector.
-                    let _ = samples_tx.try_send(samples);
-                },
-                stopped(&stop),
-            ));
+            let (hub, interval, sup) = (hub.clone(), config.metrics.interval, supervisor.clone());
+            tasks.push(supervisor.spawn("host_metrics", move || {
+                let samples_tx = samples_tx.clone();
+                mon_metrics::spawn_host_collector(
+                    hub.clone(),
+                    interval,
+                    options.clone(),
+                    host.clone(),
+                    move |sample| {
+                        let now = chrono::Utc::now();
+                        let samples = sample
+                            .values()
+                            .into_iter()
+                            .map(|(name, value)| Sample {
+                                name,
+                                labels: Default::default(),
+                                ts: now,
+                                value,
+                            })
+                            .collect();
+                        // A full queue drops this round of samples rather than blocking the collector.
+                        let _ = samples_tx.try_send(samples);
+                    },
+                    sup.stopped(),
+                )
+            }));
         }
 
         // Persistence of results and samples, and the checks' view in the snapshot.
-        tasks.push(tokio::spawn(persist(
-            store.clone(),
-            health.clone(),
-            hub.clone(),
-            results_rx,
-            samples_rx,
-        )));
+        // A restarted writer takes over the same queues.
+        let queues = Arc::new(tokio::sync::Mutex::new((results_rx, samples_rx)));
+        let (s, h, p) = (store.clone(), health.clone(), hub.clone());
+        tasks.push(supervisor.spawn("persist", move || {
+            let (s, h, p, queues) = (s.clone(), h.clone(), p.clone(), queues.clone());
+            tokio::spawn(async move {
+                let mut queues = queues.lock().await;
+                let (results, samples) = &mut *queues;
+                persist(s, h, p, results, samples).await;
+            })
+        }));
 
         // Alerting.
         // A check's `depends_on` parent being down mutes its children's alerts.
@@ -247,25 +269,32 @@ impl App {
             .build_with(Some(store.clone()), &links)
             .map_err(|e| StartError::Alerting(e.to_string()))?;
         alerts.register_metrics(&mut registry);
-        tasks.push(alerts.clone().spawn(
+        let (engine, p, interval, sup) = (
+            alerts.clone(),
             hub.clone(),
             config.alerting.evaluation_interval,
-            stopped(&stop),
-        ));
+            supervisor.clone(),
+        );
+        tasks.push(supervisor.spawn("alert_engine", move || {
+            engine.clone().spawn(p.clone(), interval, sup.stopped())
+        }));
+        // Delivery workers, one per channel: they stop with the evaluation loop.
+        for (channel, start) in alerts.delivery_workers() {
+            tasks.push(supervisor.spawn(&format!("delivery:{channel}"), start));
+        }
 
         // Uptime per check, from the stored results.
-        tasks.push(crate::uptime::spawn(
-            store.clone(),
-            health.clone(),
-            stopped(&stop),
-        ));
+        let (s, h, sup) = (store.clone(), health.clone(), supervisor.clone());
+        tasks.push(supervisor.spawn("uptime", move || {
+            crate::uptime::spawn(s.clone(), h.clone(), sup.stopped())
+        }));
 
         // Error tracking and log search: mon's own records and ingested events.
         let (logs, logs_task) = crate::logs::LogIngest::start(
             &config.logging,
             store.clone(),
             hub.clone(),
-            stopped(&stop),
+            &supervisor,
         )?;
         tasks.push(logs_task);
         logs.register_metrics(&mut registry);
@@ -287,51 +316,91 @@ impl App {
             config.server.limits.max_body_bytes,
             &mut registry,
         );
-        tasks.push(mon_metrics::spawn_publisher(
-            recorder.clone(),
-            hub.clone(),
-            Duration::from_secs(1),
-            stopped(&stop),
-        ));
+        let (r, p, sup) = (recorder.clone(), hub.clone(), supervisor.clone());
+        tasks.push(supervisor.spawn("ingest_publisher", move || {
+            mon_metrics::spawn_publisher(
+                r.clone(),
+                p.clone(),
+                Duration::from_secs(1),
+                sup.stopped(),
+            )
+        }));
         // LiveKit: webhook and room-error metrics, into the snapshot and /metrics.
         let livekit_metrics = mon_metrics::LivekitMetrics::new(config.metrics.rule_window);
         livekit_metrics.register(&mut registry);
-        tasks.push(mon_metrics::spawn_livekit_publisher(
-            livekit_metrics.clone(),
-            hub.clone(),
-            Duration::from_secs(1),
-            stopped(&stop),
-        ));
+        let (m, p, sup) = (livekit_metrics.clone(), hub.clone(), supervisor.clone());
+        tasks.push(supervisor.spawn("livekit_publisher", move || {
+            mon_metrics::spawn_livekit_publisher(
+                m.clone(),
+                p.clone(),
+                Duration::from_secs(1),
+                sup.stopped(),
+            )
+        }));
         let livekit = crate::livekit::Livekit::new(
             livekit_metrics,
             config.livekit_webhook_keys(),
             config.livekit_webhook_max_token_lifetime(),
         );
-        tasks.push(crate::ingest::spawn_sampler(
-            recorder,
-            store.clone(),
-            config.metrics.resolution,
-            stopped(&stop),
-        ));
+        let (s, resolution, sup) = (store.clone(), config.metrics.resolution, supervisor.clone());
+        tasks.push(supervisor.spawn("ingest_sampler", move || {
+            crate::ingest::spawn_sampler(recorder.clone(), s.clone(), resolution, sup.stopped())
+        }));
 
         // Retention.
-        let retention = store.spawn_retention(config.storage.retention.clone());
-        let series_maintenance = store.spawn_series_maintenance(config.metrics.series.clone());
+        let (s, policy) = (store.clone(), config.storage.retention.clone());
+        let retention = supervisor.spawn("retention", move || s.spawn_retention(policy.clone()));
+        let (s, policy) = (store.clone(), config.metrics.series.clone());
+        let series_maintenance = supervisor.spawn("series_maintenance", move || {
+            s.spawn_series_maintenance(policy.clone())
+        });
 
         let exposition = metrics::Exposition::new(registry, store.clone());
-        tasks.extend(mon_metrics::spawn_exporters(
-            &config.metrics.exporters,
-            {
+        // One supervised task per exporter, so that a restart starts that one alone.
+        let exporters = &config.metrics.exporters;
+        for (name, only) in [
+            (
+                "pushgateway_exporter",
+                exporters
+                    .pushgateway
+                    .clone()
+                    .map(|p| mon_metrics::ExportersConfig {
+                        pushgateway: Some(p),
+                        json: None,
+                    }),
+            ),
+            (
+                "json_exporter",
+                exporters
+                    .json
+                    .clone()
+                    .map(|j| mon_metrics::ExportersConfig {
+                        pushgateway: None,
+                        json: Some(j),
+                    }),
+            ),
+        ] {
+            let Some(only) = only else { continue };
+            let text: mon_metrics::TextSource = {
                 let exposition = exposition.clone();
                 Arc::new(move || exposition.encode(true))
-            },
-            {
+            };
+            let report: mon_metrics::JsonSource = {
                 let recorder = ingest.recorder.clone();
                 Arc::new(move || serde_json::to_value(recorder.report()).unwrap_or_default())
-            },
-            ingest.exporters.clone(),
-            || stopped(&stop),
-        ));
+            };
+            let (status, sup) = (ingest.exporters.clone(), supervisor.clone());
+            tasks.push(supervisor.spawn(name, move || {
+                let mut started = mon_metrics::spawn_exporters(
+                    &only,
+                    text.clone(),
+                    report.clone(),
+                    status.clone(),
+                    || sup.stopped(),
+                );
+                started.pop().unwrap_or_else(|| tokio::spawn(async {}))
+            }));
+        }
         // The parts that are not checks, in `/health/detailed` too.
         let channels = alerts.clone();
         health.add_section(
@@ -414,8 +483,8 @@ async fn persist(
     store: Store,
     health: HealthRegistry,
     hub: SnapshotHub,
-    mut results: mpsc::Receiver<CheckResult>,
-    mut samples: mpsc::Receiver<Vec<Sample>>,
+    results: &mut mpsc::Receiver<CheckResult>,
+    samples: &mut mpsc::Receiver<Vec<Sample>>,
 ) {
     // The checks' view is copied into the snapshot at most every PUBLISH_CHECKS, so that
     // many checks (each result O(checks) to publish and evaluate) stay cheap.

@@ -83,17 +83,15 @@ fn parse_range(
                 "give either range= or from=/to=, not both",
             ));
         }
-        let length = mon_core::duration::parse(range)
-            .ok()
-            .filter(|d| !d.is_zero() && *d <= MAX_RANGE)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "range={range:?} must be a duration from 1s to 90d (1h, 24h, 7d)"
-                ))
-            })?;
-        let length = chrono::Duration::from_std(length)
-            .map_err(|_| ApiError::bad_request(format!("range={range:?} is too long")))?;
-        return Ok((now - length, now));
+        let length = crate::api::parse_duration("range", range)?;
+        if length.is_zero() || length > MAX_RANGE {
+            return Err(ApiError::bad_request(format!(
+                "range={range:?} must be a duration from 1s to 90d (1h, 24h, 7d)"
+            )));
+        }
+        let from = mon_core::duration::ago(now, length)
+            .map_err(|e| ApiError::bad_request(format!("range={range:?}: {e}")))?;
+        return Ok((from, now));
     }
     crate::api::parse_from_to(q.from.as_deref(), q.to.as_deref(), now)
 }

@@ -432,6 +432,9 @@ fn validate(event: &Event, max_label_bytes: usize) -> Result<(), (String, String
         }
         Ok(())
     };
+    if let Some(t) = event.timestamp() {
+        mon_core::duration::check_time(t).map_err(|e| ("timestamp".to_owned(), e))?;
+    }
     const MAX: f64 = f64::MAX;
     match event {
         Event::Request {
@@ -712,11 +715,7 @@ async fn series_query(
     let step = q
         .step
         .as_deref()
-        .map(|s| {
-            mon_core::duration::parse(s).map_err(|_| {
-                ApiError::bad_request(format!("step={s:?} is not a duration (10s, 1m, 1h)"))
-            })
-        })
+        .map(|s| crate::api::parse_duration("step", s))
         .transpose()?;
     let series = state
         .store

@@ -17,6 +17,7 @@ mod metrics;
 mod self_check;
 mod serve;
 mod status_page;
+mod supervise;
 mod ui;
 mod uptime;
 

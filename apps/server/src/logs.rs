@@ -4,7 +4,7 @@
 //! age; [`router`] serves `GET /api/v1/errors`, `/api/v1/errors/{fingerprint}` and
 //! `/api/v1/logs`.
 
-use crate::api::{parse_limit, parse_since};
+use crate::api::{parse_limit, parse_time};
 use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::{Path, Query, State};
@@ -67,12 +67,13 @@ impl std::fmt::Debug for LogIngest {
 }
 
 impl LogIngest {
-    /// Validates `config`, starts the writer task and returns the handle with the task.
+    /// Validates `config`, starts the writer task under `supervisor` and returns the
+    /// handle with the task.
     pub(crate) fn start(
         config: &LoggingConfig,
         store: Store,
         hub: SnapshotHub,
-        stop: impl Future<Output = ()> + Send + 'static,
+        supervisor: &crate::supervise::Supervisor,
     ) -> Result<(LogIngest, JoinHandle<()>), mon_logging::LoggingError> {
         let tracker = ErrorTracker::new(config.errors.clone())?;
         let masker = Masker::new(&config.mask_patterns)?;
@@ -96,7 +97,21 @@ impl LogIngest {
         };
         let retention = config.search.retention;
         let committed = (ingest.stored_errors.clone(), ingest.stored_notify.clone());
-        let task = tokio::spawn(run(store, hub, rx, committed, retention, stop));
+        // A restarted writer takes over the same queue.
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let sup = supervisor.clone();
+        let task = supervisor.spawn("log_ingest", move || {
+            let (store, hub, rx, committed, stop) = (
+                store.clone(),
+                hub.clone(),
+                rx.clone(),
+                committed.clone(),
+                sup.stopped(),
+            );
+            tokio::spawn(async move {
+                run(store, hub, &mut *rx.lock().await, committed, retention, stop).await;
+            })
+        });
         Ok((ingest, task))
     }
 
@@ -293,7 +308,7 @@ impl RecordSink for OwnLogs {
 async fn run(
     store: Store,
     hub: SnapshotHub,
-    mut rx: mpsc::Receiver<LogWrite>,
+    rx: &mut mpsc::Receiver<LogWrite>,
     (stored_errors, stored_notify): (Arc<AtomicU64>, Arc<Notify>),
     retention: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
@@ -301,7 +316,6 @@ async fn run(
     let mut recent_errors: VecDeque<DateTime<Utc>> = VecDeque::new();
     let mut publish = tokio::time::interval(PUBLISH_EVERY);
     let mut prune = tokio::time::interval(PRUNE_EVERY);
-    let retention = TimeDelta::from_std(retention).unwrap_or(TimeDelta::days(30));
     tokio::pin!(stop);
     loop {
         let mut batch = Vec::new();
@@ -322,7 +336,9 @@ async fn run(
                 continue;
             }
             _ = prune.tick() => {
-                let write = LogWrite::Prune { before: Utc::now() - retention, limit: PRUNE_BATCH };
+                // A retention reaching before the year 0000 keeps everything.
+                let Ok(before) = mon_core::duration::ago(Utc::now(), retention) else { continue };
+                let write = LogWrite::Prune { before, limit: PRUNE_BATCH };
                 if let Err(e) = store.write(WriteBatch::from_logs(vec![write])).await {
                     tracing::warn!(error = %e, "pruning stored logs and errors failed");
                 }
@@ -430,7 +446,11 @@ async fn errors(
     q: Result<Query<ErrorsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q = query(q)?;
-    let since = q.since.as_deref().map(parse_since).transpose()?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|t| parse_time("since", t, Utc::now()))
+        .transpose()?;
     let groups = state
         .store
         .error_groups(since, limit(q.limit.as_deref())?)
@@ -490,8 +510,16 @@ async fn logs(
         text: q.q.filter(|t| !t.trim().is_empty()),
         min_level,
         call_id: q.call_id.filter(|c| !c.is_empty()),
-        since: q.since.as_deref().map(parse_since).transpose()?,
-        until: q.until.as_deref().map(parse_since).transpose()?,
+        since: q
+            .since
+            .as_deref()
+            .map(|t| parse_time("since", t, Utc::now()))
+            .transpose()?,
+        until: q
+            .until
+            .as_deref()
+            .map(|t| parse_time("until", t, Utc::now()))
+            .transpose()?,
         limit: limit(q.limit.as_deref())?,
     };
     let rows = state
@@ -524,11 +552,13 @@ mod tests {
             },
             ..LoggingConfig::default()
         };
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ingest, task) = LogIngest::start(&config, store.clone(), hub.clone(), async {
-            let _ = stop_rx.await;
-        })
-        .unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let supervisor = crate::supervise::Supervisor::new(
+            stop_rx,
+            &mut prometheus_client::registry::Registry::default(),
+        );
+        let (ingest, task) =
+            LogIngest::start(&config, store.clone(), hub.clone(), &supervisor).unwrap();
         let now = Utc::now();
         let context: BTreeMap<String, serde_json::Value> = [
             ("call_id".to_string(), json!("call-3")),

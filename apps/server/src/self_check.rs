@@ -1,5 +1,7 @@
-//! The `mon` self check: is mon's own store answering reads, committing writes and keeping up?
+//! The `mon` self check: is mon's own store answering reads, committing writes and keeping
+//! up, and are its background tasks running (none restarting after a panic)?
 
+use crate::supervise::{KEEPS_DYING, RECENT, Supervisor};
 use mon_core::{CheckOutcome, HealthCheck, Status, async_trait};
 use mon_store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,13 +14,68 @@ use std::time::Instant;
 pub(crate) struct SelfCheck {
     store: Store,
     errors_seen: AtomicU64,
+    supervisor: Supervisor,
 }
 
 impl SelfCheck {
-    /// A self check of `store`.
-    pub(crate) fn new(store: Store) -> Self {
+    /// A self check of `store` and of the tasks `supervisor` runs.
+    pub(crate) fn new(store: Store, supervisor: Supervisor) -> Self {
         let errors_seen = AtomicU64::new(store.stats().write_errors);
-        SelfCheck { store, errors_seen }
+        SelfCheck {
+            store,
+            errors_seen,
+            supervisor,
+        }
+    }
+
+    /// Unhealthy when a task keeps dying, degraded when one panicked recently.
+    fn tasks_outcome(&self, outcome: CheckOutcome) -> CheckOutcome {
+        let troubles = self.supervisor.troubles();
+        let Some(worst) = troubles.iter().max_by_key(|t| t.recent_panics) else {
+            return outcome;
+        };
+        let minutes = RECENT.as_secs() / 60;
+        let (status, message) = if worst.recent_panics >= KEEPS_DYING {
+            (
+                Status::Unhealthy,
+                format!(
+                    "background task {:?} keeps dying: {} panics in {minutes} minutes (last: {}); see the server log",
+                    worst.task, worst.recent_panics, worst.last_panic
+                ),
+            )
+        } else {
+            (
+                Status::Degraded,
+                format!(
+                    "background task {:?} panicked and {} (last: {}); see the server log",
+                    worst.task,
+                    if worst.restarting {
+                        "is restarting"
+                    } else {
+                        "was restarted"
+                    },
+                    worst.last_panic
+                ),
+            )
+        };
+        if outcome.status >= status {
+            return outcome;
+        }
+        let tasks: Vec<_> = troubles
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "task": t.task,
+                    "recent_panics": t.recent_panics,
+                    "restarting": t.restarting,
+                })
+            })
+            .collect();
+        let mut details = outcome.details.clone();
+        if let Some(map) = details.as_object_mut() {
+            map.insert("tasks".into(), serde_json::json!(tasks));
+        }
+        CheckOutcome::new(status, outcome.latency, message).with_details(details)
     }
 }
 
@@ -60,6 +117,51 @@ impl HealthCheck for SelfCheck {
             ),
             Ok(_) => CheckOutcome::healthy(latency, "the store answers reads and commits writes"),
         };
-        outcome.with_details(details)
+        self.tasks_outcome(outcome.with_details(details))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::registry::Registry;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_task_that_panics_is_degraded_then_unhealthy_when_it_keeps_dying() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(&dir.path().join("mon.db"), Default::default()).expect("store");
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let supervisor = Supervisor::new(rx, &mut Registry::default());
+        let check = SelfCheck::new(store.clone(), supervisor.clone());
+        assert_eq!(check.check().await.status, Status::Healthy);
+        let task = supervisor.spawn("doomed", || tokio::spawn(async { panic!("always") }));
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let outcome = check.check().await;
+            if seen.last() != Some(&outcome.status) {
+                seen.push(outcome.status);
+            }
+            if outcome.status == Status::Unhealthy {
+                assert!(
+                    outcome.message.contains("\"doomed\" keeps dying"),
+                    "{}",
+                    outcome.message
+                );
+                assert_eq!(
+                    outcome.details["tasks"][0]["task"], "doomed",
+                    "{}",
+                    outcome.details
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "never unhealthy: {seen:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen, [Status::Healthy, Status::Degraded, Status::Unhealthy]);
+        stop.send_replace(true);
+        task.await.expect("the supervisor stops");
+        store.close().await.expect("close");
     }
 }

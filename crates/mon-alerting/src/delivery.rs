@@ -129,6 +129,9 @@ struct Lane {
     last_resend: Mutex<Option<Instant>>,
 }
 
+/// Spawns one channel's delivery worker; called again to restart it after a panic.
+pub type WorkerStart = Box<dyn FnMut() -> JoinHandle<()> + Send>;
+
 /// The queues and their workers. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Outbox {
@@ -280,20 +283,40 @@ impl Outbox {
     /// Starts one worker per channel (once; later calls return nothing).
     /// Must be called inside a Tokio runtime.
     pub(crate) fn start(&self) -> Vec<JoinHandle<()>> {
+        self.workers()
+            .into_iter()
+            .map(|(_, mut start)| start())
+            .collect()
+    }
+
+    /// One starter per channel, by channel name, each spawning that channel's worker
+    /// (again, after a panic); once, like [`start`](Outbox::start).
+    pub(crate) fn workers(&self) -> Vec<(String, WorkerStart)> {
         if self.started.swap(true, Ordering::AcqRel) {
             return Vec::new();
         }
         self.lanes
             .iter()
             .map(|lane| {
-                let worker = Worker {
-                    lane: lane.clone(),
-                    retry: self.retry.clone(),
-                    store: self.store.clone(),
-                    metrics: self.metrics.clone(),
-                    stop: self.stop.subscribe(),
-                };
-                tokio::spawn(worker.run())
+                let name = lane.channel.name().to_string();
+                let (lane, retry, store, metrics, stop) = (
+                    lane.clone(),
+                    self.retry.clone(),
+                    self.store.clone(),
+                    self.metrics.clone(),
+                    self.stop.subscribe(),
+                );
+                let start: WorkerStart = Box::new(move || {
+                    let worker = Worker {
+                        lane: lane.clone(),
+                        retry: retry.clone(),
+                        store: store.clone(),
+                        metrics: metrics.clone(),
+                        stop: stop.clone(),
+                    };
+                    tokio::spawn(worker.run())
+                });
+                (name, start)
             })
             .collect()
     }

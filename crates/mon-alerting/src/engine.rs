@@ -683,15 +683,18 @@ impl AlertEngine {
     /// The evaluation loop calls it hourly.
     pub async fn prune_history(&self, now: DateTime<Utc>) {
         const LIMIT: u32 = 10_000;
-        let (Some(store), Ok(keep)) = (&self.store, TimeDelta::from_std(self.history_retention))
-        else {
+        // A retention reaching before the year 0000 keeps everything.
+        let (Some(store), Ok(before)) = (
+            &self.store,
+            mon_core::duration::ago(now, self.history_retention),
+        ) else {
             return;
         };
-        if keep.is_zero() {
+        if self.history_retention.is_zero() {
             return;
         }
         let batch = WriteBatch::from_alerting(vec![AlertWrite::Prune {
-            before: now - keep,
+            before,
             limit: LIMIT,
         }]);
         if let Err(e) = store.write(batch).await {

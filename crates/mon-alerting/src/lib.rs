@@ -33,7 +33,7 @@ mod template;
 
 pub use channels::{Channel, ChannelConfig, Links};
 pub use config::AlertingConfig;
-pub use delivery::{ChannelStatus, RetryPolicy};
+pub use delivery::{ChannelStatus, RetryPolicy, WorkerStart};
 pub use engine::{
     ActionError, AlertChange, AlertEngine, AlertStats, ChangeKind, DEFAULT_RESTART_GRACE,
     EngineOptions, RuleState, RuleStatus,

@@ -2,7 +2,7 @@
 //! after the snapshot changes, and records the changes (store, outbox); and
 //! [`AlertEngine::start_delivery`] for engines driven by hand.
 
-use crate::{AlertEngine, Snapshot, SnapshotHub, SnapshotSubscription};
+use crate::{AlertEngine, Snapshot, SnapshotHub, SnapshotSubscription, WorkerStart};
 use chrono::Utc;
 use std::fmt;
 use std::future::Future;
@@ -112,6 +112,13 @@ impl AlertEngine {
     /// [`spawn`](AlertEngine::spawn), start nothing more.
     pub fn start_delivery(&self) -> Vec<JoinHandle<()>> {
         self.outbox.start()
+    }
+
+    /// The delivery workers, one starter per channel (by name), for a caller that runs
+    /// and restarts them itself; the evaluation loop then starts none. Once, like
+    /// [`start_delivery`](AlertEngine::start_delivery). They stop with the loop.
+    pub fn delivery_workers(&self) -> Vec<(String, WorkerStart)> {
+        self.outbox.workers()
     }
 
     /// Stops the delivery workers after their current attempt.

@@ -1,5 +1,7 @@
 //! Finds the line:column of a key path (`checks[2].timeout`) in YAML text, so that
-//! errors found after parsing (validation, flattened fields) still point at the source.
+//! errors found after parsing (validation, flattened fields) still point at the source;
+//! and refuses text nested deeper than [`MAX_DEPTH`] before any recursive parser
+//! (or this index, whose paths grow with depth) sees it.
 
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
@@ -71,8 +73,10 @@ impl Positions {
     }
 
     /// The direct child of `parent` whose scalar value is one of the values quoted in
-    /// `message` (serde quotes the offending value: `"5x"` or `` `30` ``), when exactly one is.
-    /// This names the field behind errors that serde reports only at the parent.
+    /// `message` (serde quotes the offending value: `"5x"` or `` `30` ``), when exactly one is;
+    /// failing that, the one such descendant at any depth (a section that serde reads as a
+    /// whole, such as a channel of the registry, names only its list).
+    /// This names the field behind errors that serde reports only at an ancestor.
     pub(crate) fn child_with_value(&self, parent: &str, message: &str) -> Option<String> {
         let quoted: Vec<&str> = message
             .split('"')
@@ -80,14 +84,19 @@ impl Positions {
             .step_by(2)
             .chain(message.split('`').skip(1).step_by(2))
             .collect();
-        let prefix = format!("{parent}.");
-        let mut matches = self.scalars.iter().filter(|(path, value)| {
-            path.strip_prefix(&prefix)
-                .is_some_and(|rest| !rest.contains(['.', '[']))
-                && quoted.contains(&value.as_str())
-        });
-        let (path, _) = matches.next()?;
-        matches.next().is_none().then(|| path.clone())
+        let unique = |direct: bool| {
+            let mut matches = self.scalars.iter().filter(|(path, value)| {
+                let rest = path
+                    .strip_prefix(parent)
+                    .filter(|rest| rest.starts_with(['.', '[']));
+                rest.is_some_and(|rest| {
+                    !direct || (rest.starts_with('.') && !rest[1..].contains(['.', '[']))
+                }) && quoted.contains(&value.as_str())
+            });
+            let (path, _) = matches.next()?;
+            matches.next().is_none().then(|| path.clone())
+        };
+        unique(true).or_else(|| unique(false))
     }
 
     /// The position of `path`, or of its nearest known ancestor.
@@ -101,6 +110,106 @@ impl Positions {
             path = &path[..cut];
         }
     }
+}
+
+/// The deepest nesting of mappings and lists a configuration may have. Real files
+/// nest under ten levels; the limit keeps every recursive step (parser, serde, drop)
+/// far from the stack's end, and the index's work linear in the text.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// The 1-based line and column where `text` first nests deeper than [`MAX_DEPTH`]
+/// (block indentation, `- ` items and `[`/`{` flow collections together). One pass,
+/// no recursion; it may count a level more than a full parser in odd corners,
+/// which only matters beyond any real file's depth.
+pub(crate) fn too_deep(text: &str) -> Option<(usize, usize)> {
+    // Columns of the open block nodes, outermost first.
+    let mut blocks: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    // Inside a quoted scalar that continues on the next line: its quote character.
+    let mut quote: Option<char> = None;
+    // Inside a block scalar (`|`, `>`): the indentation its lines must exceed.
+    let mut literal_above: Option<usize> = None;
+    for (index, line) in text.lines().enumerate() {
+        let chars: Vec<char> = line.chars().collect();
+        let indent = chars.iter().take_while(|c| **c == ' ').count();
+        let blank = indent == chars.len() || chars[indent] == '#';
+        if let Some(parent) = literal_above {
+            if blank || indent > parent {
+                continue;
+            }
+            literal_above = None;
+        }
+        if blank && quote.is_none() {
+            continue;
+        }
+        let mut i = if quote.is_some() { 0 } else { indent };
+        // Where a node may start (a flow collection opens only there in block context).
+        let mut node_start = flow == 0 && quote.is_none();
+        if node_start {
+            while blocks.last().is_some_and(|top| *top >= indent) {
+                blocks.pop();
+            }
+            blocks.push(indent);
+        }
+        while i < chars.len() {
+            let c = chars[i];
+            if let Some(q) = quote {
+                match c {
+                    '\\' if q == '"' => i += 1,
+                    '\'' if q == '\'' && chars.get(i + 1) == Some(&'\'') => i += 1,
+                    _ if c == q => quote = None,
+                    _ => {}
+                }
+                i += 1;
+                continue;
+            }
+            let next_is_space = chars.get(i + 1).is_none_or(|n| *n == ' ');
+            match c {
+                ' ' => {}
+                '#' if i == 0 || chars[i - 1] == ' ' => break,
+                '"' | '\'' if node_start || flow > 0 => quote = Some(c),
+                '[' | '{' if node_start || flow > 0 => flow += 1,
+                ']' | '}' if flow > 0 => flow -= 1,
+                ',' if flow > 0 => {}
+                '-' if flow == 0 && node_start && next_is_space => {
+                    // A list item: its content is a node one level deeper.
+                    blocks.push(i + 2);
+                }
+                ':' if flow == 0 && next_is_space => {
+                    node_start = true;
+                    i += 1;
+                    continue;
+                }
+                '|' | '>' if flow == 0 && node_start => {
+                    literal_above = Some(indent);
+                    break;
+                }
+                _ => {
+                    if flow == 0 {
+                        node_start = false;
+                        // A plain scalar runs to the next `: ` or comment.
+                        while i + 1 < chars.len()
+                            && !(chars[i + 1] == ':' && chars.get(i + 2).is_none_or(|n| *n == ' '))
+                            && !(chars[i + 1] == '#' && chars[i] == ' ')
+                        {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            if blocks.len() + flow > MAX_DEPTH {
+                return Some((index + 1, i + 1));
+            }
+            if c != ' ' && c != '-' {
+                node_start = flow > 0 && matches!(c, '[' | '{' | ',');
+            }
+            i += 1;
+        }
+        if blocks.len() + flow > MAX_DEPTH {
+            return Some((index + 1, indent + 1));
+        }
+    }
+    None
 }
 
 enum Frame {
@@ -186,6 +295,41 @@ impl MarkedEventReceiver for Walker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn depth_counts_every_kind_of_nesting() {
+        let deep = MAX_DEPTH + 1;
+        let mut block = String::new();
+        for level in 0..deep {
+            block.push_str(&format!("{}a:\n", " ".repeat(level)));
+        }
+        let cases: Vec<(String, bool)> = vec![
+            ("[".repeat(deep) + &"]".repeat(deep), true),
+            ("{a: ".repeat(deep) + "1" + &"}".repeat(deep), true),
+            ("- ".repeat(deep) + "x", true),
+            ("k: ".to_string() + &"[".repeat(deep), true),
+            (block, true),
+            (
+                "[".repeat(MAX_DEPTH - 2) + &"]".repeat(MAX_DEPTH - 2),
+                false,
+            ),
+            // Brackets inside scalars, quotes, comments and block scalars are text.
+            (format!("a: x{}\n", "[".repeat(deep)), false),
+            (format!("a: \"{}\"\n", "[".repeat(deep)), false),
+            (format!("a: 1 # {}\n", "[".repeat(deep)), false),
+            (format!("a: |\n  {}\nb: 1\n", "[".repeat(deep)), false),
+            (crate::BUILTIN_YAML.to_string(), false),
+            (
+                include_str!("../../../examples/mon.yaml").to_string(),
+                false,
+            ),
+        ];
+        for (text, deep) in cases {
+            assert_eq!(too_deep(&text).is_some(), deep, "{text:.80}");
+        }
+        // The document itself is the first level.
+        assert_eq!(too_deep(&"[".repeat(100)), Some((1, MAX_DEPTH)));
+    }
 
     #[test]
     fn finds_keys_and_items() {

@@ -32,8 +32,8 @@ pub(crate) fn apply(root: &mut Value, vars: &[(String, String)]) -> Vec<ConfigEr
 }
 
 fn parse_value(raw: &str) -> Value {
-    if raw.is_empty() {
-        return Value::String(String::new());
+    if raw.is_empty() || crate::locate::too_deep(raw).is_some() {
+        return Value::String(raw.to_string());
     }
     match serde_yaml_ng::from_str::<Value>(raw) {
         Ok(Value::Mapping(_)) | Err(_) => Value::String(raw.to_string()),

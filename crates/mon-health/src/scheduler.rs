@@ -62,6 +62,7 @@ pub struct CheckResult {
 /// let _ = handle.await;
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct Scheduler {
     registry: HealthRegistry,
     semaphore: Arc<Semaphore>,

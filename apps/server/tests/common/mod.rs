@@ -45,6 +45,24 @@ pub(crate) async fn call_json(
     )
 }
 
+/// A GET through the router; the status and the body as text (`/metrics`, pages).
+pub(crate) async fn call_text(app: &App, uri: &str, token: Option<&str>) -> (StatusCode, String) {
+    let mut request = Request::get(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app
+        .router()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// [`call_json`] without a body.
 pub(crate) async fn call(
     app: &App,
