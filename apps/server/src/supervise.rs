@@ -26,7 +26,7 @@ pub(crate) const KEEPS_DYING: usize = 3;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TaskLabels {
-    task: String,
+    task: mon_core::LabelValue,
 }
 
 /// What the self check sees of one supervised task that has panicked.
@@ -116,7 +116,9 @@ impl Supervisor {
                     "a background task panicked; starting it again"
                 );
                 this.restarts
-                    .get_or_create(&TaskLabels { task: name.clone() })
+                    .get_or_create(&TaskLabels {
+                        task: name.as_str().into(),
+                    })
                     .inc();
                 this.note(&name, Some(panic));
                 tokio::select! {

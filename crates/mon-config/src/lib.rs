@@ -130,8 +130,23 @@ fn load_unscrubbed(
     env: &Environment,
     secrets: &mut Vec<String>,
 ) -> Result<Config, Vec<ConfigError>> {
+    // Before substitution (a deep file fails fast) and after (a value may add levels).
+    let depth = |text: &str| match locate::too_deep(text) {
+        None => Ok(()),
+        Some(position) => Err(vec![ConfigError {
+            source: source.to_string(),
+            position: Some(position),
+            path: None,
+            message: format!(
+                "nested deeper than {} levels of mappings and lists; flatten the structure",
+                locate::MAX_DEPTH
+            ),
+        }]),
+    };
+    depth(text)?;
     let substitute::Substituted { text, values } =
         substitute::substitute(text, source, &|name| env.get(name))?;
+    depth(&text)?;
     secrets.extend(values.iter().cloned());
     let positions = Positions::of(&text);
     let parse_error = |e: serde_yaml_ng::Error| vec![yaml_error(&e, source, &positions)];
@@ -151,7 +166,21 @@ fn load_unscrubbed(
         }]);
     }
     // The file alone first, so that its errors carry line:column.
-    let mut config: Config = serde_yaml_ng::from_str(&text).map_err(parse_error)?;
+    let mut config: Config = serde_yaml_ng::from_str(&text).map_err(|e| {
+        let mut errors = parse_error(e);
+        // serde stops at the first problem: each top-level section read alone finds the
+        // first problem of every section, not only of the first one.
+        for alone in sections_alone(&text) {
+            if let Err(e) = serde_yaml_ng::from_str::<Config>(&alone) {
+                let error = yaml_error(&e, source, &positions);
+                if !errors.contains(&error) {
+                    errors.push(error);
+                }
+            }
+        }
+        errors.sort_by_key(|e| e.position);
+        errors
+    })?;
 
     let overrides = env.overrides();
     if !overrides.is_empty() {
@@ -187,6 +216,39 @@ fn load_unscrubbed(
     } else {
         Err(errors)
     }
+}
+
+/// The text once per top-level section, with every line of the other sections left
+/// empty, so that line:column in errors stay those of the file. Empty when there is
+/// only one section (the file itself says it all).
+fn sections_alone(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace() && c != '#' && c != '-')
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if starts.len() < 2 {
+        return Vec::new();
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &start)| {
+            let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| if (start..end).contains(&i) { *l } else { "" })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
 }
 
 /// Turns a YAML/serde error into a [`ConfigError`] with the key path split out and,
