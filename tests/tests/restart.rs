@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "restart-test-token";
 
 /// A tcp check to a closed port (fires `Port Down` per check and the built-in check
-/// rules), a host-metric rule that always holds with a long cooldown, a heartbeat,
+/// rules without their wait), a host-metric rule that always holds with a long cooldown, a heartbeat,
 /// and a webhook channel to `{receiver}`.
 const CONFIG: &str = "
 server:
@@ -45,11 +45,18 @@ alerting:
     - name: Host Seen
       expr: cpu_percent >= 0
       cooldown: 10m
+    # The built-in check rules' expressions without their wait (same names replace them).
+    - name: Component Unhealthy
+      each: checks
+      expr: check.status == 'unhealthy'
+    - name: System Unhealthy
+      expr: critical_unhealthy_checks > 0
+      severity: critical
   channels:
     - { name: hook, type: webhook, url: '{receiver}' }
 ";
 
-/// The rules expected to fire: the two above and the built-in check rules.
+/// The rules expected to fire.
 const FIRING: [&str; 4] = [
     "Port Down",
     "Host Seen",

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "e2e-restart-token";
 const RESTARTS: usize = 10;
 
-/// A tcp check to a closed port, a host rule that always holds, the built-in rules,
+/// A tcp check to a closed port, a host rule that always holds, the built-in check rules
+/// without their wait,
 /// and a webhook channel; `{closed}` and `{receiver}` are filled in.
 const CONFIG: &str = "
 server:
@@ -32,11 +33,14 @@ alerting:
   rules:
     - { name: Port Down, each: checks, expr: \"check.status == 'unhealthy'\", severity: critical }
     - { name: Host Seen, expr: cpu_percent >= 0, cooldown: 10m }
+    # The built-in check rules' expressions without their wait (same names replace them).
+    - { name: Component Unhealthy, each: checks, expr: \"check.status == 'unhealthy'\" }
+    - { name: System Unhealthy, expr: critical_unhealthy_checks > 0, severity: critical }
   channels:
     - { name: hook, type: webhook, url: '{receiver}' }
 ";
 
-/// The rules that fire: the two above and the built-in check rules.
+/// The rules that fire.
 const FIRING: [&str; 4] = [
     "Port Down",
     "Host Seen",

@@ -109,7 +109,15 @@ impl LogIngest {
                 sup.stopped(),
             );
             tokio::spawn(async move {
-                run(store, hub, &mut *rx.lock().await, committed, retention, stop).await;
+                run(
+                    store,
+                    hub,
+                    &mut *rx.lock().await,
+                    committed,
+                    retention,
+                    stop,
+                )
+                .await;
             })
         });
         Ok((ingest, task))
