@@ -40,6 +40,35 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
     }
 }
 
+/// Waits (up to a minute) until every one of `rules` has a firing alert whose firing
+/// `receiver` heard; the open alerts then.
+pub fn wait_all_firing_and_notified(
+    server: &Server,
+    token: &str,
+    receiver: &Receiver,
+    rules: &[&str],
+) -> BTreeMap<String, OpenAlert> {
+    wait_for(
+        "every expected rule firing and notified",
+        Duration::from_secs(60),
+        || {
+            let open = open_alerts(server, token);
+            let heard = heard(receiver);
+            rules
+                .iter()
+                .all(|rule| {
+                    open.get(*rule).is_some_and(|a| {
+                        a.state == "firing"
+                            && heard
+                                .iter()
+                                .any(|h| h.transition == "firing" && h.id == a.id)
+                    })
+                })
+                .then_some(open)
+        },
+    )
+}
+
 /// One open alert: its id, `started_at` and state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenAlert {

@@ -98,21 +98,7 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
     let receiver = Receiver::start();
     let mut server = start(&receiver);
 
-    let before = wait_for("every expected rule firing and notified", || {
-        let open = open_alerts(&server);
-        let heard = heard(&receiver);
-        FIRING
-            .iter()
-            .all(|rule| {
-                open.get(*rule).is_some_and(|a| {
-                    a.state == "firing"
-                        && heard
-                            .iter()
-                            .any(|h| h.transition == "firing" && h.id == a.id)
-                })
-            })
-            .then_some(open)
-    });
+    let before = alerts::wait_all_firing_and_notified(&server, TOKEN, &receiver, &FIRING);
     let failures_before = get(&server, "/health/checks/port")["consecutive_failures"]
         .as_u64()
         .expect("consecutive_failures");

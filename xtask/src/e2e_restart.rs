@@ -70,25 +70,7 @@ fn soak() -> Result<()> {
         .replace("{closed}", &free_port().to_string())
         .replace("{receiver}", &receiver.url());
     let mut server = Server::start(&config);
-    let before = alerts::wait_for(
-        "every rule firing and notified",
-        Duration::from_secs(60),
-        || {
-            let open = open_alerts(&server, TOKEN);
-            let heard = heard(&receiver);
-            FIRING
-                .iter()
-                .all(|rule| {
-                    open.get(*rule).is_some_and(|a| {
-                        a.state == "firing"
-                            && heard
-                                .iter()
-                                .any(|h| h.transition == "firing" && h.id == a.id)
-                    })
-                })
-                .then_some(open)
-        },
-    );
+    let before = alerts::wait_all_firing_and_notified(&server, TOKEN, &receiver, &FIRING);
 
     // Steady ingest: a request event every 50 ms, through every restart.
     let stop = Arc::new(AtomicBool::new(false));
