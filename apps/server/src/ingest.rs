@@ -600,6 +600,17 @@ async fn ingest(
             })
             .inc();
     }
+    // Heartbeat pings are kept (stored) before the answer, as `/api/v1/heartbeat` keeps them.
+    let pinged: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Heartbeat { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    for name in pinged {
+        state.health.keep(name).await;
+    }
     ingest.drop_events(SERIES_LIMIT, dropped as u64);
     let reasons = if dropped > 0 {
         json!({ SERIES_LIMIT: dropped })
