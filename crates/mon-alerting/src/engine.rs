@@ -24,13 +24,14 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleState {
-    /// The condition does not hold (or the rule is disabled or not evaluated yet).
+    /// The condition does not hold (or the rule is disabled).
     Ok,
     /// The condition holds, but not yet for the rule's `for`.
     Pending,
     /// The condition has held long enough: an alert is firing.
     Firing,
-    /// A variable the rule needs has no value: nothing to decide on.
+    /// A variable the rule needs has no value, or the rule has not been evaluated
+    /// since the start: nothing to decide on.
     NoData,
     /// The condition could not be evaluated (see [`RuleStatus::error`]).
     Error,
@@ -342,8 +343,12 @@ impl AlertEngine {
         let mut slots: Vec<Slot> = rules
             .into_iter()
             .map(|rule| Slot {
+                state: if rule.enabled() {
+                    RuleState::NoData
+                } else {
+                    RuleState::Ok
+                },
                 rule,
-                state: RuleState::Ok,
                 last_value: None,
                 last_evaluated: None,
                 error: None,

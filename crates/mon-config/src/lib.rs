@@ -167,15 +167,11 @@ fn load_unscrubbed(
     }
     // The file alone first, so that its errors carry line:column.
     let mut config: Config = serde_yaml_ng::from_str(&text).map_err(|e| {
+        // serde stops at the first problem: find the others too.
         let mut errors = parse_error(e);
-        // serde stops at the first problem: each top-level section read alone finds the
-        // first problem of every section, not only of the first one.
-        for alone in sections_alone(&text) {
-            if let Err(e) = serde_yaml_ng::from_str::<Config>(&alone) {
-                let error = yaml_error(&e, source, &positions);
-                if !errors.contains(&error) {
-                    errors.push(error);
-                }
+        for error in every_parse_error(&text, source, &positions) {
+            if !errors.contains(&error) {
+                errors.push(error);
             }
         }
         errors.sort_by_key(|e| e.position);
@@ -216,6 +212,79 @@ fn load_unscrubbed(
     } else {
         Err(errors)
     }
+}
+
+/// At most this many problems are collected from one file.
+const MAX_PARSE_ERRORS: usize = 50;
+
+/// The problems serde meets reading `text`, beyond the first: each top-level section is
+/// read alone, and in each, the entry at fault (its line and the lines indented under it)
+/// is left empty and the section read again, until it reads or the fault is a list item
+/// (leaving it out would renumber the items after it) or a field missing after one was
+/// emptied. Lines are never removed, only
+/// emptied, so every line:column stays that of the file.
+fn every_parse_error(text: &str, source: &str, positions: &Positions) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    let sections = sections_alone(text);
+    let sections = if sections.is_empty() {
+        vec![text.to_string()]
+    } else {
+        sections
+    };
+    for mut section in sections {
+        let mut emptied = false;
+        while errors.len() < MAX_PARSE_ERRORS {
+            let Err(e) = serde_yaml_ng::from_str::<Config>(&section) else {
+                break;
+            };
+            let error = yaml_error(&e, source, positions);
+            // A field missing now may be one this loop emptied: a consequence, not news.
+            if emptied && error.message.starts_with("missing field") {
+                break;
+            }
+            let line = error.position.map(|(line, _)| line);
+            let known = errors.contains(&error);
+            if !known {
+                errors.push(error);
+            }
+            match line.and_then(|line| without_entry(&section, line)) {
+                Some(rest) if !known => {
+                    section = rest;
+                    emptied = true;
+                }
+                _ => break,
+            }
+        }
+    }
+    errors
+}
+
+/// `text` with line `line` (1-based) and the lines indented under it emptied; `None`
+/// when that line is a list item or not a `key:` entry.
+fn without_entry(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.get(line.checked_sub(1)?)?;
+    let trimmed = at.trim_start();
+    if trimmed.starts_with('-') || !trimmed.contains(':') {
+        return None;
+    }
+    let indent = at.len() - trimmed.len();
+    let mut end = line;
+    while let Some(next) = lines.get(end) {
+        let next_trimmed = next.trim_start();
+        if !next_trimmed.is_empty() && next.len() - next_trimmed.len() <= indent {
+            break;
+        }
+        end += 1;
+    }
+    Some(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if (line - 1..end).contains(&i) { "" } else { *l })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 /// The text once per top-level section, with every line of the other sections left
@@ -362,9 +431,23 @@ fn common_keys(parent: &str) -> Vec<String> {
     if list.len() == parent.len() {
         return Vec::new();
     }
+    // The keys every kind has: those two kinds share.
+    fn shared<T: serde::de::DeserializeOwned + serde::Serialize>(a: &str, b: &str) -> Vec<String> {
+        let b = keys_of::<T>(b);
+        keys_of::<T>(a)
+            .into_iter()
+            .filter(|k| b.contains(k))
+            .collect()
+    }
     match list {
-        "checks" => keys_of::<mon_health::CheckConfig>("{name: x, type: system}"),
-        "alerting.channels" => keys_of::<mon_alerting::ChannelConfig>("{name: x, type: log}"),
+        "checks" => shared::<mon_health::CheckConfig>(
+            "{name: x, type: system}",
+            "{name: x, type: tcp, address: '127.0.0.1:1'}",
+        ),
+        "alerting.channels" => shared::<mon_alerting::ChannelConfig>(
+            "{name: x, type: log}",
+            "{name: x, type: webhook, url: 'http://127.0.0.1/'}",
+        ),
         _ => Vec::new(),
     }
 }

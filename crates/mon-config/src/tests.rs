@@ -324,6 +324,26 @@ fn every_problem_is_reported_at_once() {
         "{text}"
     );
     assert!(text.contains("did you mean `interval`"), "{text}");
+    // Several problems in one section and in one entry: every one, each at its line.
+    let text = load(
+        "checks:\n  - name: a\n    type: system\n    intervall: 5s\n    timout: 1s\n\
+         \x20 - name: b\n    type: system\n    interval: soon\n    nested:\n      x: 1\n",
+        &env(),
+    );
+    let positions: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(": ").next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        positions,
+        [
+            "mon.yaml:4:5",
+            "mon.yaml:5:5",
+            "mon.yaml:8:5",
+            "mon.yaml:9:5"
+        ],
+        "{text}"
+    );
     // Two bad rules, a bad channel and a bad route: each at its own line.
     let text = load(
         "alerting:\n  rules:\n    - name: r1\n      expr: cpu_percent > \"a\"\n    - name: r2\n      expr: cpu_precent > 1\n\
