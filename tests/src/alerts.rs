@@ -40,6 +40,30 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>
     }
 }
 
+/// The `alerting:` section of the restart tests: a rule per check (`Port Down`), a
+/// host rule that always holds with a long cooldown, the built-in check rules'
+/// expressions without their wait (the same names replace them), and a webhook channel
+/// to `{receiver}`. With an unhealthy critical check, every rule of [`FIRING`] fires.
+pub const FIRING_ALERTING: &str = "
+alerting:
+  evaluation_interval: 1s
+  rules:
+    - { name: Port Down, each: checks, expr: \"check.status == 'unhealthy'\", severity: critical }
+    - { name: Host Seen, expr: cpu_percent >= 0, cooldown: 10m }
+    - { name: Component Unhealthy, each: checks, expr: \"check.status == 'unhealthy'\" }
+    - { name: System Unhealthy, expr: critical_unhealthy_checks > 0, severity: critical }
+  channels:
+    - { name: hook, type: webhook, url: '{receiver}' }
+";
+
+/// The rules of [`FIRING_ALERTING`].
+pub const FIRING: [&str; 4] = [
+    "Port Down",
+    "Host Seen",
+    "Component Unhealthy",
+    "System Unhealthy",
+];
+
 /// Waits (up to a minute) until every one of `rules` has a firing alert whose firing
 /// `receiver` heard; the open alerts then.
 pub fn wait_all_firing_and_notified(

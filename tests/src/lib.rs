@@ -3,6 +3,20 @@
 
 pub mod alerts;
 
+/// Label values no input may use to break an exposition, for every labelled field
+/// (the server's tests and the Prometheus end-to-end step both send them).
+pub const HOSTILE_LABEL_VALUES: &[&str] = &[
+    "/api/search?q=\"voice\"",
+    "C:\\agents\\voice",
+    "line one\nline two",
+    "\\\"\n",
+    "trailing backslash \\",
+    "a},b=\"c\",d=\"",
+    "# EOF",
+    "ünïcødé 语音 🎙️",
+    "tab\tcarriage return\r nul\u{0} end",
+];
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! hears nothing new; acknowledgements, silences, cooldowns, flap-control counters
 //! and heartbeat pings survive; a second server on the same store refuses to start.
 
-use mon_tests::alerts::{self, OpenAlert, heard};
+use mon_tests::alerts::{self, FIRING, FIRING_ALERTING, OpenAlert, heard};
 use mon_tests::{Receiver, Server, Stop, free_port};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 
 const TOKEN: &str = "restart-test-token";
 
-/// A tcp check to a closed port (fires `Port Down` per check and the built-in check
-/// rules without their wait), a host-metric rule that always holds with a long cooldown, a heartbeat,
-/// and a webhook channel to `{receiver}`.
+/// A tcp check to a closed port and a heartbeat; the rules and the webhook channel are
+/// [`FIRING_ALERTING`].
 const CONFIG: &str = "
 server:
   listen: 127.0.0.1:{port}
@@ -35,39 +34,12 @@ checks:
     type: heartbeat
     period: 1h
     critical: false
-alerting:
-  evaluation_interval: 1s
-  rules:
-    - name: Port Down
-      each: checks
-      expr: check.status == 'unhealthy'
-      severity: critical
-    - name: Host Seen
-      expr: cpu_percent >= 0
-      cooldown: 10m
-    # The built-in check rules' expressions without their wait (same names replace them).
-    - name: Component Unhealthy
-      each: checks
-      expr: check.status == 'unhealthy'
-    - name: System Unhealthy
-      expr: critical_unhealthy_checks > 0
-      severity: critical
-  channels:
-    - { name: hook, type: webhook, url: '{receiver}' }
 ";
-
-/// The rules expected to fire.
-const FIRING: [&str; 4] = [
-    "Port Down",
-    "Host Seen",
-    "Component Unhealthy",
-    "System Unhealthy",
-];
 
 fn start(receiver: &Receiver) -> Server {
     // A port that was free a moment ago: nothing listens there.
     let closed = free_port();
-    let config = CONFIG
+    let config = format!("{CONFIG}{FIRING_ALERTING}")
         .replace("{closed}", &closed.to_string())
         .replace("{receiver}", &receiver.url());
     Server::start(&config)

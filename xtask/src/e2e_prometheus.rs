@@ -51,17 +51,7 @@ fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>
 }
 
 /// Label values no input may use to break an exposition, for every labelled field.
-const HOSTILE: &[&str] = &[
-    "/api/search?q=\"voice\"",
-    "C:\\agents\\voice",
-    "line one\nline two",
-    "\\\"\n",
-    "trailing backslash \\",
-    "a},b=\"c\",d=\"",
-    "# EOF",
-    "ünïcødé 语音 🎙️",
-    "tab\tcarriage return\r nul\u{0} end",
-];
+const HOSTILE: &[&str] = mon_tests::HOSTILE_LABEL_VALUES;
 
 /// Known latencies (ms) per endpoint: centre ± 25 %, spread evenly.
 const LATENCIES: &[(&str, f64)] = &[

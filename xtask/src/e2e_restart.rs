@@ -4,7 +4,7 @@
 //! the whole soak, nothing else, and every alert keeps its id and `started_at`.
 
 use anyhow::{Result, bail};
-use mon_tests::alerts::{self, heard, open_alerts};
+use mon_tests::alerts::{self, FIRING, FIRING_ALERTING, heard, open_alerts};
 use mon_tests::{Receiver, Server, Stop, free_port};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "e2e-restart-token";
 const RESTARTS: usize = 10;
 
-/// A tcp check to a closed port, a host rule that always holds, the built-in check rules
-/// without their wait,
-/// and a webhook channel; `{closed}` and `{receiver}` are filled in.
+/// A tcp check to a closed port; the rules and the webhook channel are
+/// [`FIRING_ALERTING`]. `{closed}` and `{receiver}` are filled in.
 const CONFIG: &str = "
 server:
   listen: 127.0.0.1:{port}
@@ -28,25 +27,7 @@ metrics:
   interval: 1s
 checks:
   - { name: port, type: tcp, address: '127.0.0.1:{closed}', interval: 1s, timeout: 1s }
-alerting:
-  evaluation_interval: 1s
-  rules:
-    - { name: Port Down, each: checks, expr: \"check.status == 'unhealthy'\", severity: critical }
-    - { name: Host Seen, expr: cpu_percent >= 0, cooldown: 10m }
-    # The built-in check rules' expressions without their wait (same names replace them).
-    - { name: Component Unhealthy, each: checks, expr: \"check.status == 'unhealthy'\" }
-    - { name: System Unhealthy, expr: critical_unhealthy_checks > 0, severity: critical }
-  channels:
-    - { name: hook, type: webhook, url: '{receiver}' }
 ";
-
-/// The rules that fire.
-const FIRING: [&str; 4] = [
-    "Port Down",
-    "Host Seen",
-    "Component Unhealthy",
-    "System Unhealthy",
-];
 
 pub(crate) fn restart() -> Result<()> {
     crate::build_bins()?;
@@ -66,7 +47,7 @@ pub(crate) fn restart() -> Result<()> {
 fn soak() -> Result<()> {
     let started = Instant::now();
     let receiver = Receiver::start();
-    let config = CONFIG
+    let config = format!("{CONFIG}{FIRING_ALERTING}")
         .replace("{closed}", &free_port().to_string())
         .replace("{receiver}", &receiver.url());
     let mut server = Server::start(&config);

@@ -67,9 +67,6 @@ pub enum StartError {
     /// The logging section (error tracking, log search) is invalid.
     #[error("{0}")]
     Logging(#[from] mon_logging::LoggingError),
-    /// Serving failed after start.
-    #[error("the HTTP server failed: {0}")]
-    Serve(std::io::Error),
     /// The thread that runs the checks could not be started.
     #[error("cannot start the checks' thread: {0}")]
     Checks(std::io::Error),
@@ -357,30 +354,7 @@ impl App {
 
         let exposition = metrics::Exposition::new(registry, store.clone());
         // One supervised task per exporter, so that a restart starts that one alone.
-        let exporters = &config.metrics.exporters;
-        for (name, only) in [
-            (
-                "pushgateway_exporter",
-                exporters
-                    .pushgateway
-                    .clone()
-                    .map(|p| mon_metrics::ExportersConfig {
-                        pushgateway: Some(p),
-                        json: None,
-                    }),
-            ),
-            (
-                "json_exporter",
-                exporters
-                    .json
-                    .clone()
-                    .map(|j| mon_metrics::ExportersConfig {
-                        pushgateway: None,
-                        json: Some(j),
-                    }),
-            ),
-        ] {
-            let Some(only) = only else { continue };
+        for (name, only) in config.metrics.exporters.each() {
             let text: mon_metrics::TextSource = {
                 let exposition = exposition.clone();
                 Arc::new(move || exposition.encode(true))

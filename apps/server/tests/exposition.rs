@@ -33,6 +33,11 @@ async fn app(dir: &tempfile::TempDir, extra: &str) -> App {
 }
 
 /// `GET /metrics` with `accept`: (content type, body).
+/// `POST /api/v1/events` with an ingest token: (status, answer).
+async fn ingest(app: &App, events: Value) -> (StatusCode, Value) {
+    call_json(app, "POST", "/api/v1/events", Some(INGEST), Some(events)).await
+}
+
 async fn scrape(app: &App, accept: &str) -> (String, String) {
     let request = Request::builder()
         .uri("/metrics")
@@ -169,19 +174,8 @@ async fn hostile_label_values_in_every_field_keep_both_formats_parseable() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir, "metrics:\n  host: false\n").await;
     let at_limit = "é".repeat(128); // 256 bytes: exactly the default limit
-    let hostile: Vec<&str> = vec![
-        "/api/search?q=\"voice\"",
-        "C:\\agents\\voice",
-        "line one\nline two",
-        "\\\"\n",
-        "trailing backslash \\",
-        "a},b=\"c\",d=\"",
-        "# EOF",
-        "tab\tcarriage\rreturn",
-        "ünïcødé 语音 🎙️",
-        "  ",
-        &at_limit,
-    ];
+    let mut hostile: Vec<&str> = mon_tests::HOSTILE_LABEL_VALUES.to_vec();
+    hostile.extend(["  ", &at_limit]);
     // Every labelled field of every event type, and the sample/label it lands in.
     let mut events = Vec::new();
     let mut expected: Vec<(&str, &str, String)> = Vec::new();
@@ -217,14 +211,7 @@ async fn hostile_label_values_in_every_field_keep_both_formats_parseable() {
     events.push(json!({"type":"gauge","name":"hostile_gauge","value":1,"labels":{"k":""}}));
     expected.push(("hostile_gauge", "k", String::new()));
     let n = events.len();
-    let (status, answer) = call_json(
-        &app,
-        "POST",
-        "/api/v1/events",
-        Some(INGEST),
-        Some(Value::from(events)),
-    )
-    .await;
+    let (status, answer) = ingest(&app, Value::from(events)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         answer,
@@ -260,14 +247,7 @@ async fn colliding_or_reserved_names_and_long_values_are_refused_naming_event_an
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir, "metrics:\n  host: false\n").await;
     let ok = json!({"type":"call_started","call_id":"c"});
-    let (status, _) = call_json(
-        &app,
-        "POST",
-        "/api/v1/events",
-        Some(INGEST),
-        Some(json!([{"type":"counter","name":"retries"}])),
-    )
-    .await;
+    let (status, _) = ingest(&app, json!([{"type":"counter","name":"retries"}])).await;
     assert_eq!(status, StatusCode::OK);
     let long = "x".repeat(257);
     let cases: Vec<(Value, &str)> = vec![
@@ -338,14 +318,7 @@ async fn colliding_or_reserved_names_and_long_values_are_refused_naming_event_an
         ),
     ];
     for (event, want) in cases {
-        let (status, answer) = call_json(
-            &app,
-            "POST",
-            "/api/v1/events",
-            Some(INGEST),
-            Some(json!([ok, event])),
-        )
-        .await;
+        let (status, answer) = ingest(&app, json!([ok, event])).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{event}: {answer}");
         assert_eq!(answer["error"]["code"], "invalid_event", "{answer}");
         let message = answer["error"]["message"].as_str().unwrap_or_default();
@@ -355,16 +328,13 @@ async fn colliding_or_reserved_names_and_long_values_are_refused_naming_event_an
         );
     }
     // Two new families that collide with each other inside one batch.
-    let (status, answer) = call_json(
+    let (status, answer) = ingest(
         &app,
-        "POST",
-        "/api/v1/events",
-        Some(INGEST),
-        Some(json!([
+        json!([
             {"type":"counter","name":"hangups"},
             ok,
             {"type":"gauge","name":"hangups","value":1}
-        ])),
+        ]),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -387,29 +357,19 @@ async fn custom_series_beyond_the_total_bound_are_dropped_and_counted() {
         .map(|i| json!({"type":"gauge","name":format!("g{}", i / 3),"value":i,"labels":{"k":(i % 3).to_string()}}))
         .chain([json!({"type":"call_started","call_id":"c"})])
         .collect();
-    let (status, answer) = call_json(
-        &app,
-        "POST",
-        "/api/v1/events",
-        Some(INGEST),
-        Some(Value::from(events)),
-    )
-    .await;
+    let (status, answer) = ingest(&app, Value::from(events)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         answer,
         json!({"accepted": 6, "dropped": 4, "dropped_reasons": {"series_limit": 4}})
     );
     // A series that exists still takes new values; a new one is dropped.
-    let (_, answer) = call_json(
+    let (_, answer) = ingest(
         &app,
-        "POST",
-        "/api/v1/events",
-        Some(INGEST),
-        Some(json!([
+        json!([
             {"type":"gauge","name":"g0","value":42,"labels":{"k":"0"}},
             {"type":"gauge","name":"g9","value":1}
-        ])),
+        ]),
     )
     .await;
     assert_eq!(
@@ -444,15 +404,12 @@ async fn check_status_tells_healthy_degraded_and_unhealthy_apart() {
     let app = app(&dir, config).await;
     // A ping now keeps `calm` up; `busy`'s last ping, 2 minutes ago, is late (degraded).
     let ago = (chrono::Utc::now() - chrono::Duration::minutes(2)).to_rfc3339();
-    let (status, answer) = call_json(
+    let (status, answer) = ingest(
         &app,
-        "POST",
-        "/api/v1/events",
-        Some(INGEST),
-        Some(json!([
+        json!([
             {"type":"heartbeat","name":"calm"},
             {"type":"heartbeat","name":"busy","timestamp":ago}
-        ])),
+        ]),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");

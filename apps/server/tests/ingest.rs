@@ -213,18 +213,14 @@ async fn accepted_events_reach_the_snapshot_metrics_and_store() {
 
     // Time series: the sampler stores the recorder's variables every resolution (1s). A
     // sample can fall between the two requests of the batch: wait for one after both.
-    let mut q = get(&app, "/api/v1/metrics").await;
+    const QUERY: &str = "/api/v1/metrics/query?name=endpoint_requests_per_min&labels=endpoint=/api/rooms&from=1h&step=1m";
     wait_for("a sampled point that saw both requests", async || {
-        q = get(
-            &app,
-            "/api/v1/metrics/query?name=endpoint_requests_per_min&labels=endpoint=/api/rooms&from=1h&step=1m",
-        )
-        .await;
-        q.json["series"][0]["points"][0]["max"]
+        get(&app, QUERY).await.json["series"][0]["points"][0]["max"]
             .as_f64()
             .is_some_and(|m| m >= 2.0)
     })
     .await;
+    let q = get(&app, QUERY).await;
     assert_eq!(q.status, StatusCode::OK, "{}", q.text);
     let series = q.json["series"].as_array().expect("series");
     assert_eq!(series.len(), 1);

@@ -128,18 +128,7 @@ impl ServerConfig {
                 errors.push((format!("server.limits.{key}"), "must be at least 1".into()));
             }
         }
-        for (key, value) in [
-            ("request_timeout", limits.request_timeout),
-            ("header_read_timeout", limits.header_read_timeout),
-            ("keep_alive_timeout", limits.keep_alive_timeout),
-        ] {
-            if value.is_zero() {
-                errors.push((
-                    format!("server.limits.{key}"),
-                    "must be more than 0s".into(),
-                ));
-            }
-        }
+        // Zero timeouts: the check of every interval/timeout in `Config::validate`.
         if let Some(message) = self.external_url_error() {
             errors.push(("server.external_url".into(), message));
         }

@@ -69,19 +69,25 @@ pub fn check_time(t: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
 
 /// `t - d`, or an error when that leaves the range of [`check_time`].
 pub fn ago(t: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, String> {
-    TimeDelta::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_sub_signed(d))
-        .ok_or_else(|| format!("{} before {t} is out of range", format(d)))
-        .and_then(check_time)
+    shift(t, d, "before", DateTime::checked_sub_signed)
 }
 
 /// `t + d`, or an error when that leaves the range of [`check_time`].
 pub fn after(t: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, String> {
+    shift(t, d, "after", DateTime::checked_add_signed)
+}
+
+/// `t` moved by `d` with `op`, checked against the range of [`check_time`].
+fn shift(
+    t: DateTime<Utc>,
+    d: Duration,
+    direction: &str,
+    op: fn(DateTime<Utc>, TimeDelta) -> Option<DateTime<Utc>>,
+) -> Result<DateTime<Utc>, String> {
     TimeDelta::from_std(d)
         .ok()
-        .and_then(|d| t.checked_add_signed(d))
-        .ok_or_else(|| format!("{} after {t} is out of range", format(d)))
+        .and_then(|delta| op(t, delta))
+        .ok_or_else(|| format!("{} {direction} {t} is out of range", format(d)))
         .and_then(check_time)
 }
 

@@ -24,6 +24,28 @@ pub struct ExportersConfig {
     pub json: Option<JsonExportConfig>,
 }
 
+impl ExportersConfig {
+    /// Each configured exporter alone, with its task name (`pushgateway_exporter`,
+    /// `json_exporter`), so that each can be started (and restarted) on its own.
+    pub fn each(&self) -> Vec<(&'static str, ExportersConfig)> {
+        let pushgateway = self.pushgateway.clone().map(|p| ExportersConfig {
+            pushgateway: Some(p),
+            json: None,
+        });
+        let json = self.json.clone().map(|j| ExportersConfig {
+            pushgateway: None,
+            json: Some(j),
+        });
+        [
+            ("pushgateway_exporter", pushgateway),
+            ("json_exporter", json),
+        ]
+        .into_iter()
+        .filter_map(|(name, only)| Some((name, only?)))
+        .collect()
+    }
+}
+
 /// `metrics.exporters.pushgateway:`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
