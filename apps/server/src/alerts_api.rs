@@ -320,29 +320,15 @@ async fn test_channel(
     };
     let now = Utc::now();
     let labels = BTreeMap::from([("test".to_string(), "true".to_string())]);
-    let alert = Alert {
-        id: format!("test-{}", now.timestamp_millis()),
-        fingerprint: Alert::fingerprint_of("mon test notification", &labels),
-        rule: "mon test notification".to_string(),
-        severity: Severity::Info,
-        state: AlertState::Firing,
-        labels,
-        annotations: BTreeMap::from([(
-            "summary".to_string(),
-            "A test notification from mon: this channel works.".to_string(),
-        )]),
-        value: None,
-        started_at: now,
-        updated_at: now,
-        resolved_at: None,
-        acknowledged_by: None,
-        silenced: false,
-    };
-    let notification = Notification {
-        idempotency_key: format!("{}:test:{}", alert.fingerprint, now.timestamp_millis()),
-        alerts: vec![alert],
-        transition: Transition::Test,
-    };
+    let mut alert = Alert::new("mon test notification", Severity::Info, labels, now)
+        .with_state(AlertState::Firing)
+        .with_annotation(
+            "summary",
+            "A test notification from mon: this channel works.",
+        );
+    alert.id = format!("test-{}", now.timestamp_millis());
+    let key = format!("{}:test:{}", alert.fingerprint, now.timestamp_millis());
+    let notification = Notification::new(Transition::Test, vec![alert], key);
     match tokio::time::timeout(channel.timeout, channel.notifier.send(&notification)).await {
         Ok(Ok(())) => Ok(Json(json!({ "channel": name, "ok": true }))),
         Ok(Err(e)) => Err(ApiError::new(

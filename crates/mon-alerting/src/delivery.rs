@@ -238,11 +238,7 @@ impl Outbox {
             return;
         }
         let key = format!("resend:{}", Utc::now().timestamp_millis());
-        let notification = Notification {
-            alerts,
-            transition: Transition::Reminder,
-            idempotency_key: key,
-        };
+        let notification = Notification::new(Transition::Reminder, alerts, key);
         self.enqueue(lane, notification, false);
     }
 

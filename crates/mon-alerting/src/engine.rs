@@ -495,11 +495,11 @@ impl AlertEngine {
             if change.held_back.is_some() {
                 continue;
             }
-            let notification = Notification {
-                alerts: vec![change.alert.clone()],
+            let notification = Notification::new(
                 transition,
-                idempotency_key: change.idempotency_key(),
-            };
+                vec![change.alert.clone()],
+                change.idempotency_key(),
+            );
             for lane in self.route(&change.alert, transition) {
                 writes.push(AlertWrite::Enqueue {
                     channel: self.outbox.name(lane).to_string(),
@@ -1040,21 +1040,7 @@ impl Slot {
             .instances
             .entry(fingerprint.clone())
             .or_insert_with(|| Instance {
-                alert: Alert {
-                    id: format!("{fingerprint}-{}", now.timestamp_millis()),
-                    fingerprint,
-                    rule: self.rule.name().to_string(),
-                    severity: self.rule.severity(),
-                    state: AlertState::Pending,
-                    labels,
-                    annotations: BTreeMap::new(),
-                    value,
-                    started_at: now,
-                    updated_at: now,
-                    resolved_at: None,
-                    acknowledged_by: None,
-                    silenced: false,
-                },
+                alert: Alert::new(self.rule.name(), self.rule.severity(), labels, now),
                 last_held: now,
                 last_notified: None,
                 notified: false,

@@ -131,21 +131,10 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Alert {
-            id: rule.into(),
-            fingerprint: Alert::fingerprint_of(rule, &labels),
-            rule: rule.into(),
-            severity,
-            state: AlertState::Firing,
-            labels,
-            annotations: BTreeMap::new(),
-            value: None,
-            started_at: Utc::now(),
-            updated_at: Utc::now(),
-            resolved_at: None,
-            acknowledged_by: None,
-            silenced: false,
-        }
+        let mut alert =
+            Alert::new(rule, severity, labels, Utc::now()).with_state(AlertState::Firing);
+        alert.id = rule.into();
+        alert
     }
 
     #[test]

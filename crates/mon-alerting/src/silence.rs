@@ -137,21 +137,7 @@ mod tests {
 
     fn alert(rule: &str, severity: Severity, service: &str) -> Alert {
         let labels = BTreeMap::from([("service".to_string(), service.to_string())]);
-        Alert {
-            id: "a".into(),
-            fingerprint: Alert::fingerprint_of(rule, &labels),
-            rule: rule.into(),
-            severity,
-            state: AlertState::Firing,
-            labels,
-            annotations: BTreeMap::new(),
-            value: None,
-            started_at: Utc::now(),
-            updated_at: Utc::now(),
-            resolved_at: None,
-            acknowledged_by: None,
-            silenced: false,
-        }
+        Alert::new(rule, severity, labels, Utc::now()).with_state(AlertState::Firing)
     }
 
     fn at(text: &str) -> DateTime<Utc> {

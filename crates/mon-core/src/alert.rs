@@ -108,7 +108,12 @@ impl fmt::Display for AlertState {
 }
 
 /// One alert instance: a rule firing for one set of labels.
+///
+/// Built with [`Alert::new`] (then the `with_*` methods, or by setting the public
+/// fields); new fields may be added, so it cannot be built as a struct literal
+/// outside this crate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Alert {
     /// Unique id of this instance (a new one each time the condition starts again).
     pub id: String,
@@ -142,6 +147,56 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// A new pending alert of `rule` for `labels`, started (and last changed) at
+    /// `started_at`: its fingerprint is [`Alert::fingerprint_of`] the rule and labels,
+    /// its id the fingerprint and the start in milliseconds (a new id each time the
+    /// condition starts again). No annotations, no value, not silenced.
+    pub fn new(
+        rule: impl Into<String>,
+        severity: Severity,
+        labels: BTreeMap<String, String>,
+        started_at: DateTime<Utc>,
+    ) -> Alert {
+        let rule = rule.into();
+        let fingerprint = Alert::fingerprint_of(&rule, &labels);
+        Alert {
+            id: format!("{fingerprint}-{}", started_at.timestamp_millis()),
+            fingerprint,
+            rule,
+            severity,
+            state: AlertState::Pending,
+            labels,
+            annotations: BTreeMap::new(),
+            value: None,
+            started_at,
+            updated_at: started_at,
+            resolved_at: None,
+            acknowledged_by: None,
+            silenced: false,
+        }
+    }
+
+    /// The alert in `state`.
+    #[must_use]
+    pub fn with_state(mut self, state: AlertState) -> Alert {
+        self.state = state;
+        self
+    }
+
+    /// The alert with `value` as the value that crossed the threshold.
+    #[must_use]
+    pub fn with_value(mut self, value: Option<f64>) -> Alert {
+        self.value = value;
+        self
+    }
+
+    /// The alert with the annotation `key` (`summary`, `description`...) set to `text`.
+    #[must_use]
+    pub fn with_annotation(mut self, key: impl Into<String>, text: impl Into<String>) -> Alert {
+        self.annotations.insert(key.into(), text.into());
+        self
+    }
+
     /// A stable fingerprint of a rule name and labels (FNV-1a 64, hex).
     ///
     /// Stable across processes and versions: it is stored and used to
@@ -218,23 +273,36 @@ mod tests {
     #[test]
     fn alert_round_trips_through_json() {
         let now = Utc::now();
-        let alert = Alert {
-            id: "a1".into(),
-            fingerprint: "f".into(),
-            rule: "High CPU".into(),
-            severity: Severity::Error,
-            state: AlertState::Firing,
-            labels: [("service".to_string(), "api".to_string())].into(),
-            annotations: BTreeMap::new(),
-            value: Some(93.5),
-            started_at: now,
-            updated_at: now,
-            resolved_at: None,
-            acknowledged_by: None,
-            silenced: false,
-        };
+        let alert = Alert::new(
+            "High CPU",
+            Severity::Error,
+            [("service".to_string(), "api".to_string())].into(),
+            now,
+        )
+        .with_state(AlertState::Firing)
+        .with_value(Some(93.5))
+        .with_annotation("summary", "CPU is high");
         let json = serde_json::to_string(&alert).unwrap();
         assert!(json.contains("\"state\":\"firing\""));
         assert_eq!(serde_json::from_str::<Alert>(&json).unwrap(), alert);
+    }
+
+    #[test]
+    fn a_new_alert_is_pending_with_an_id_from_fingerprint_and_start() {
+        let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let labels: BTreeMap<String, String> = [("check".to_string(), "db".to_string())].into();
+        let alert = Alert::new(
+            "Component Unhealthy",
+            Severity::Error,
+            labels.clone(),
+            start,
+        );
+        let fingerprint = Alert::fingerprint_of("Component Unhealthy", &labels);
+        assert_eq!(alert.fingerprint, fingerprint);
+        assert_eq!(alert.id, format!("{fingerprint}-1700000000000"));
+        assert_eq!(alert.state, AlertState::Pending);
+        assert_eq!((alert.started_at, alert.updated_at), (start, start));
+        assert!(alert.annotations.is_empty() && alert.value.is_none() && !alert.silenced);
+        assert!(alert.resolved_at.is_none() && alert.acknowledged_by.is_none());
     }
 }

@@ -38,7 +38,11 @@ impl Transition {
 
 /// What a channel receives: the alert(s) of one transition and a key that the
 /// receiver can use to drop duplicates (sent as a header or a dedup key).
+///
+/// Built with [`Notification::new`]; new fields may be added, so it cannot be
+/// built as a struct literal outside this crate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Notification {
     /// The alerts this notification is about (one, or a group routed together).
     pub alerts: Vec<Alert>,
@@ -46,6 +50,21 @@ pub struct Notification {
     pub transition: Transition,
     /// The same for every retry of the same delivery, different for every delivery.
     pub idempotency_key: String,
+}
+
+impl Notification {
+    /// A notification of `transition` about `alerts`, carrying `idempotency_key`.
+    pub fn new(
+        transition: Transition,
+        alerts: Vec<Alert>,
+        idempotency_key: impl Into<String>,
+    ) -> Notification {
+        Notification {
+            alerts,
+            transition,
+            idempotency_key: idempotency_key.into(),
+        }
+    }
 }
 
 /// How a send failed.
@@ -161,11 +180,7 @@ mod tests {
 
     #[test]
     fn notification_round_trips_through_json() {
-        let n = Notification {
-            alerts: vec![],
-            transition: Transition::Resolved,
-            idempotency_key: "k1".into(),
-        };
+        let n = Notification::new(Transition::Resolved, vec![], "k1");
         let json = serde_json::to_string(&n).unwrap();
         assert!(json.contains("\"transition\":\"resolved\""));
         assert_eq!(serde_json::from_str::<Notification>(&json).unwrap(), n);

@@ -12,29 +12,22 @@ fn at(secs: i64) -> DateTime<Utc> {
 }
 
 fn alert(id: &str, state: AlertState, updated: i64) -> Alert {
-    Alert {
-        id: id.into(),
-        fingerprint: format!("fp-{id}"),
-        rule: "High CPU".into(),
-        severity: Severity::Error,
-        state,
-        labels: BTreeMap::from([("service".to_string(), "api".to_string())]),
-        annotations: BTreeMap::new(),
-        value: Some(91.5),
-        started_at: at(0),
-        updated_at: at(updated),
-        resolved_at: None,
-        acknowledged_by: None,
-        silenced: false,
-    }
+    let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
+    let mut alert = Alert::new("High CPU", Severity::Error, labels, at(0))
+        .with_state(state)
+        .with_value(Some(91.5));
+    alert.id = id.into();
+    alert.fingerprint = format!("fp-{id}");
+    alert.updated_at = at(updated);
+    alert
 }
 
 fn notification(key: &str) -> Notification {
-    Notification {
-        alerts: vec![alert("a1", AlertState::Firing, 1)],
-        transition: Transition::Firing,
-        idempotency_key: key.into(),
-    }
+    Notification::new(
+        Transition::Firing,
+        vec![alert("a1", AlertState::Firing, 1)],
+        key,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

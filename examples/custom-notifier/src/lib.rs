@@ -67,11 +67,7 @@ mod tests {
         let path = dir.path().join("pages.jsonl");
         let notifier = JsonLinesNotifier::new("audit", &path);
         for key in ["k1", "k2"] {
-            let n = Notification {
-                alerts: vec![],
-                transition: Transition::Test,
-                idempotency_key: key.into(),
-            };
+            let n = Notification::new(Transition::Test, vec![], key);
             notifier.send(&n).await.unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -90,11 +86,7 @@ mod tests {
     async fn an_unwritable_path_is_a_retryable_error() {
         let dir = tempfile::tempdir().unwrap();
         let notifier = JsonLinesNotifier::new("audit", dir.path().join("missing-dir/pages.jsonl"));
-        let n = Notification {
-            alerts: vec![],
-            transition: Transition::Test,
-            idempotency_key: "k".into(),
-        };
+        let n = Notification::new(Transition::Test, vec![], "k");
         let err = notifier.send(&n).await.unwrap_err();
         assert!(err.retryable(), "{err}");
         assert!(err.message.contains("missing-dir"), "{err}");

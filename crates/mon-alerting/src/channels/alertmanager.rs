@@ -183,21 +183,15 @@ mod tests {
         let start = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
             .unwrap()
             .to_utc();
-        Alert {
-            id: "a1".into(),
-            fingerprint: Alert::fingerprint_of("Slow", &labels),
-            rule: "Slow".into(),
-            severity: Severity::Warning,
-            state,
-            labels,
-            annotations: BTreeMap::from([("summary".to_string(), "slow".to_string())]),
-            value: Some(1.0),
-            started_at: start,
-            updated_at: start + TimeDelta::minutes(5),
-            resolved_at: (state == AlertState::Resolved).then(|| start + TimeDelta::minutes(9)),
-            acknowledged_by: (state == AlertState::Acknowledged).then(|| "ops".to_string()),
-            silenced: false,
-        }
+        let mut alert = Alert::new("Slow", Severity::Warning, labels, start)
+            .with_state(state)
+            .with_value(Some(1.0))
+            .with_annotation("summary", "slow");
+        alert.id = "a1".into();
+        alert.updated_at = start + TimeDelta::minutes(5);
+        alert.resolved_at = (state == AlertState::Resolved).then(|| start + TimeDelta::minutes(9));
+        alert.acknowledged_by = (state == AlertState::Acknowledged).then(|| "ops".to_string());
+        alert
     }
 
     #[test]

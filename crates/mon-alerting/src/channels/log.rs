@@ -127,25 +127,12 @@ mod tests {
 
     fn alert(state: AlertState, value: Option<f64>) -> Alert {
         let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
-        let now = Utc::now();
-        Alert {
-            id: "a1".into(),
-            fingerprint: Alert::fingerprint_of("High API Latency", &labels),
-            rule: "High API Latency".into(),
-            severity: Severity::Warning,
-            state,
-            labels,
-            annotations: BTreeMap::from([(
-                "summary".to_string(),
-                "latency is 5012 ms".to_string(),
-            )]),
-            value,
-            started_at: now,
-            updated_at: now,
-            resolved_at: None,
-            acknowledged_by: None,
-            silenced: false,
-        }
+        let mut alert = Alert::new("High API Latency", Severity::Warning, labels, Utc::now())
+            .with_state(state)
+            .with_value(value)
+            .with_annotation("summary", "latency is 5012 ms");
+        alert.id = "a1".into();
+        alert
     }
 
     #[tokio::test]
@@ -164,16 +151,16 @@ mod tests {
         let _guard = tracing::subscriber::set_default(subscriber);
 
         let notifier = LogNotifier::new("ops_log");
-        let firing = Notification {
-            alerts: vec![alert(AlertState::Firing, Some(5012.0))],
-            transition: Transition::Firing,
-            idempotency_key: "k1".into(),
-        };
-        let resolved = Notification {
-            alerts: vec![alert(AlertState::Resolved, Some(120.0))],
-            transition: Transition::Resolved,
-            idempotency_key: "k2".into(),
-        };
+        let firing = Notification::new(
+            Transition::Firing,
+            vec![alert(AlertState::Firing, Some(5012.0))],
+            "k1",
+        );
+        let resolved = Notification::new(
+            Transition::Resolved,
+            vec![alert(AlertState::Resolved, Some(120.0))],
+            "k2",
+        );
         notifier.send(&firing).await.unwrap();
         notifier.send(&resolved).await.unwrap();
 
