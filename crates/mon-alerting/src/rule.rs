@@ -1,6 +1,6 @@
 //! Alert rules: [`RuleConfig`] as written in the configuration, [`Rule`] as the
 //! engine evaluates it (a CEL [`Expr`] or a closure, optionally once per check),
-//! and the built-in [`default_rules`].
+//! and the built-in [`default_rules`] (data: `default_rules.yaml`, parsed like users' rules).
 
 use crate::expr::{self, Expr, Outcome};
 use crate::template::{Context, Template};
@@ -143,108 +143,14 @@ impl RuleConfig {
     }
 }
 
-/// The built-in rules, on unless `default_rules: false`.
+/// The built-in rules as written: the same YAML as `alerting.rules`, part of the build.
+const DEFAULT_RULES_YAML: &str = include_str!("default_rules.yaml");
+
+/// The built-in rules, on unless `default_rules: false`: `default_rules.yaml`,
+/// parsed with the [`RuleConfig`] that users' rules go through.
 pub fn default_rules() -> Vec<RuleConfig> {
-    let rule =
-        |name: &str, expr: &str, minutes: u64, severity, summary: &str, description: &str| {
-            RuleConfig {
-                for_duration: Duration::from_secs(minutes * 60),
-                severity,
-                annotations: BTreeMap::from([("summary".to_string(), summary.to_string())]),
-                description: Some(description.to_string()),
-                ..RuleConfig::new(name, expr)
-            }
-        };
-    let each_check = |config: RuleConfig| RuleConfig {
-        each: Some(Each::Checks),
-        ..config
-    };
-    vec![
-        // The check rules wait for a `for` longer than a check's usual interval: a
-        // single result (the host's CPU while the server itself starts) never fires.
-        rule(
-            "System Unhealthy",
-            // Counts derived once per publish: cheap with thousands of checks, unlike
-            // `checks.exists(...)` over the whole map at every evaluation.
-            "critical_unhealthy_checks > 0",
-            1,
-            Severity::Critical,
-            "A critical component is unhealthy",
-            "At least one critical check has been unhealthy for a minute, so the system as a whole is unhealthy.",
-        ),
-        rule(
-            "System Degraded",
-            "degraded_checks + unhealthy_checks > 0 && critical_unhealthy_checks == 0",
-            5,
-            Severity::Error,
-            "The system is degraded",
-            "Some checks have been degraded, or a non-critical check unhealthy, for 5 minutes.",
-        ),
-        each_check(rule(
-            "Component Unhealthy",
-            "check.status == 'unhealthy'",
-            2,
-            Severity::Error,
-            "{{ labels.check }} is unhealthy",
-            "The check {{ labels.check }} has reported unhealthy for 2 minutes.",
-        )),
-        each_check(rule(
-            "Component Slow",
-            "check.latency_ms > 5000",
-            5,
-            Severity::Warning,
-            "{{ labels.check }} answers in {{ value }} ms",
-            "The check {{ labels.check }} has taken longer than {{ threshold }} ms for 5 minutes.",
-        )),
-        rule(
-            "High CPU",
-            "cpu_percent > 80",
-            5,
-            Severity::Error,
-            "CPU usage is {{ value }}%",
-            "Host CPU usage has been above {{ threshold }}% for 5 minutes; voice latency suffers first.",
-        ),
-        rule(
-            "Critical Memory",
-            "memory_percent > 90",
-            3,
-            Severity::Critical,
-            "Memory usage is {{ value }}%",
-            "Host memory usage has been above {{ threshold }}% for 3 minutes; processes may be killed.",
-        ),
-        rule(
-            "High Error Rate",
-            "error_rate_percent > 10",
-            5,
-            Severity::Error,
-            "{{ value }}% of API requests fail",
-            "More than {{ threshold }}% of API requests have failed for 5 minutes.",
-        ),
-        rule(
-            "Slow Responses",
-            "avg_api_latency_ms > 5000",
-            10,
-            Severity::Warning,
-            "Average response time is {{ value }} ms",
-            "The average API response time has been above {{ threshold }} ms for 10 minutes.",
-        ),
-        rule(
-            "Low Disk Space",
-            "disk_percent > 85",
-            5,
-            Severity::Error,
-            "Disk usage is {{ value }}%",
-            "The watched filesystem has been more than {{ threshold }}% full for 5 minutes.",
-        ),
-        rule(
-            "No Requests",
-            "request_rate_per_min == 0",
-            15,
-            Severity::Critical,
-            "No API requests for 15 minutes",
-            "Applications reported requests to mon, but none arrived for 15 minutes. Until the first request is seen, request_rate_per_min has no value and the rule is no_data.",
-        ),
-    ]
+    // Fixed text of the build; `default_rules_are_valid` parses and builds every rule.
+    serde_yaml_ng::from_str(DEFAULT_RULES_YAML).expect("default_rules.yaml is a list of rules")
 }
 
 /// What a rule written in code returns: whether its condition holds, and the
@@ -773,10 +679,26 @@ mod tests {
 
     #[test]
     fn default_rules_are_valid() {
-        let rules: Vec<Rule> = default_rules()
+        // The YAML parses, and each expression builds against the variable catalog
+        // (names known, types fitting, a true/false condition).
+        let configs = default_rules();
+        let rules: Vec<Rule> = configs
             .iter()
-            .map(|c| Rule::from_config(c, &[]).unwrap())
+            .map(|c| Rule::from_config(c, &[]).unwrap_or_else(|e| panic!("{}: {e}", c.name)))
             .collect();
+        for config in &configs {
+            assert!(
+                config.annotations.contains_key("summary") && config.description.is_some(),
+                "{} says what is wrong and why it matters",
+                config.name
+            );
+        }
+        let per_check: Vec<&str> = configs
+            .iter()
+            .filter(|c| c.each == Some(Each::Checks))
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(per_check, ["Component Unhealthy", "Component Slow"]);
         let summary: Vec<(&str, u64, Severity)> = rules
             .iter()
             .map(|r| (r.name(), r.for_duration().as_secs(), r.severity()))
