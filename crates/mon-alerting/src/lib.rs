@@ -11,13 +11,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Map of the crate: `rule` ([`RuleConfig`], [`Rule`], [`default_rules`]), `expr`
-//! (CEL conditions: parsing, variables, evaluation), `template` (annotation
-//! placeholders), `engine` ([`AlertEngine`]: evaluation, lifecycle, actions,
-//! statistics, persistence), `silence` ([`Silence`], [`MaintenanceWindow`]),
-//! `routing` ([`Route`], [`Inhibition`]), `delivery` (the outbox: one worker per
-//! channel, retries), `run` (the evaluation loop), [`channels`] (one module per
-//! channel kind, registered in [`ChannelConfig`]) and `config` ([`AlertingConfig`]).
+//! Map of the crate: `rule` ([`RuleConfig`], [`Rule`], [`default_rules`], the
+//! built-in rules being data in `default_rules.yaml`), `expr` (CEL conditions:
+//! parsing, variables, evaluation), `template` (annotation placeholders), `engine`
+//! ([`AlertEngine`]: its state and read side, with one submodule each for
+//! `lifecycle` (evaluation, pending → firing → resolved, what is held back),
+//! `record` (store and outbox), `actions` (acknowledge, resolve, silences),
+//! `restore` (start-up restore, restart grace bookkeeping) and `run` (the
+//! evaluation loop)), `silence` ([`Silence`], [`MaintenanceWindow`]), `routing`
+//! ([`Route`], [`Inhibition`]), `delivery` (the outbox: one worker per channel,
+//! retries), [`channels`] (one module per channel kind, registered in
+//! [`ChannelConfig`]) and `config` ([`AlertingConfig`]).
 
 pub mod channels;
 mod config;
@@ -27,7 +31,6 @@ mod error;
 mod expr;
 mod routing;
 mod rule;
-mod run;
 mod silence;
 mod template;
 
@@ -36,7 +39,7 @@ pub use config::AlertingConfig;
 pub use delivery::{ChannelStatus, RetryPolicy, WorkerStart};
 pub use engine::{
     ActionError, AlertChange, AlertEngine, AlertStats, ChangeKind, DEFAULT_RESTART_GRACE,
-    EngineOptions, RuleState, RuleStatus,
+    EngineOptions, RuleState, RuleStatus, SnapshotSource,
 };
 pub use error::AlertingError;
 pub use expr::{Expr, ExprError};
@@ -47,5 +50,4 @@ pub use rule::{
     DEFAULT_SEVERITY, Each, NoDataPolicy, Rule, RuleCondition, RuleConfig, RuleFn, RuleValue,
     default_rules,
 };
-pub use run::SnapshotSource;
 pub use silence::{MaintenanceWindow, Matcher, Silence};

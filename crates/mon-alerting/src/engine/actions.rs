@@ -1,0 +1,171 @@
+//! What people do to alerts through the API and the CLI: acknowledge, resolve by
+//! hand, and add or expire silences.
+
+use super::{AlertChange, AlertEngine, ChangeKind, Slot};
+use crate::silence::Silence;
+use chrono::Utc;
+use mon_core::{Alert, AlertState};
+use mon_store::{AlertWrite, WriteBatch};
+
+/// Why an API action on an alert failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ActionError {
+    /// No open alert has this id.
+    #[error("no open alert with id {0:?}")]
+    NotFound(String),
+    /// The alert is not in a state that allows it (e.g. acknowledging a pending alert).
+    #[error("alert {id:?} is {state}; {message}")]
+    Conflict {
+        /// The alert's id.
+        id: String,
+        /// Its state.
+        state: AlertState,
+        /// What is allowed.
+        message: String,
+    },
+    /// The store refused the write.
+    #[error("the alert state could not be saved: {0}")]
+    Store(String),
+}
+
+impl AlertEngine {
+    /// Acknowledges a firing alert: no more reminders; channels hear `acknowledged`.
+    pub async fn acknowledge(
+        &self,
+        id: &str,
+        by: &str,
+        comment: Option<&str>,
+    ) -> Result<Alert, ActionError> {
+        let _order = self.order.lock().await;
+        let now = Utc::now();
+        let change = {
+            let mut inner = self.lock();
+            let (slot, fingerprint) = find_open(&mut inner.slots, id)?;
+            let Some(instance) = slot.instances.get_mut(&fingerprint) else {
+                return Err(ActionError::NotFound(id.to_string()));
+            };
+            if instance.alert.state != AlertState::Firing {
+                return Err(ActionError::Conflict {
+                    id: id.to_string(),
+                    state: instance.alert.state,
+                    message: "only a firing alert can be acknowledged".to_string(),
+                });
+            }
+            instance.alert.state = AlertState::Acknowledged;
+            instance.alert.acknowledged_by = Some(by.to_string());
+            instance.alert.updated_at = now;
+            AlertChange {
+                kind: ChangeKind::Acknowledged,
+                alert: instance.alert.clone(),
+                held_back: (!instance.notified).then(|| "its firing was not notified".into()),
+                by: by.to_string(),
+                comment: comment.map(String::from),
+            }
+        };
+        self.record(std::slice::from_ref(&change)).await?;
+        Ok(change.alert)
+    }
+
+    /// Resolves an open alert by hand (seed: `POST /health/alerts/{id}/resolve`).
+    /// If the condition still holds, the next evaluation opens a new alert.
+    pub async fn resolve(
+        &self,
+        id: &str,
+        by: &str,
+        comment: Option<&str>,
+    ) -> Result<Alert, ActionError> {
+        let _order = self.order.lock().await;
+        let now = Utc::now();
+        let change = {
+            let mut inner = self.lock();
+            let (slot, fingerprint) = find_open(&mut inner.slots, id)?;
+            let Some(instance) = slot.instances.remove(&fingerprint) else {
+                return Err(ActionError::NotFound(id.to_string()));
+            };
+            let mut alert = instance.alert;
+            let kind = if alert.state == AlertState::Pending {
+                ChangeKind::Cleared
+            } else {
+                ChangeKind::Resolved
+            };
+            alert.state = AlertState::Resolved;
+            alert.updated_at = now;
+            alert.resolved_at = Some(now);
+            let change = AlertChange {
+                kind,
+                alert,
+                held_back: (!instance.notified).then(|| "its firing was not notified".into()),
+                by: by.to_string(),
+                comment: comment.map(String::from),
+            };
+            self.update_gauge(&inner);
+            change
+        };
+        self.record(std::slice::from_ref(&change)).await?;
+        Ok(change.alert)
+    }
+
+    /// Adds (or replaces, by id) a silence and persists it.
+    pub async fn add_silence(&self, silence: Silence) -> Result<(), ActionError> {
+        self.save_silence(&silence).await?;
+        let mut inner = self.lock();
+        inner.silences.retain(|s| s.id != silence.id);
+        inner.silences.push(silence);
+        Ok(())
+    }
+
+    /// Ends a silence now. `Ok(None)` when there is no such silence.
+    pub async fn expire_silence(&self, id: &str) -> Result<Option<Silence>, ActionError> {
+        let now = Utc::now();
+        let expired = {
+            let mut inner = self.lock();
+            let Some(silence) = inner.silences.iter_mut().find(|s| s.id == id) else {
+                return Ok(None);
+            };
+            if silence.ends_at > now {
+                silence.ends_at = now;
+            }
+            silence.clone()
+        };
+        self.save_silence(&expired).await?;
+        Ok(Some(expired))
+    }
+
+    async fn save_silence(&self, silence: &Silence) -> Result<(), ActionError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let body = serde_json::to_value(silence).map_err(|e| ActionError::Store(e.to_string()))?;
+        let batch = WriteBatch::from_alerting(vec![AlertWrite::Silence {
+            id: silence.id.clone(),
+            body,
+        }]);
+        store
+            .write(batch)
+            .await
+            .map_err(|e| ActionError::Store(e.to_string()))
+    }
+
+    /// Every silence, newest end first.
+    pub fn silences(&self) -> Vec<Silence> {
+        let mut silences = self.lock().silences.clone();
+        silences.sort_by_key(|s| std::cmp::Reverse(s.ends_at));
+        silences
+    }
+}
+
+/// The slot and fingerprint of the open alert with `id`.
+fn find_open<'a>(slots: &'a mut [Slot], id: &str) -> Result<(&'a mut Slot, String), ActionError> {
+    for slot in slots.iter_mut() {
+        if let Some(fingerprint) = slot
+            .instances
+            .iter()
+            .find(|(_, i)| i.alert.id == id)
+            .map(|(f, _)| f.clone())
+        {
+            return Ok((slot, fingerprint));
+        }
+    }
+    Err(ActionError::NotFound(id.to_string()))
+}
