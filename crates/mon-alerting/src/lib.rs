@@ -11,8 +11,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Map of the crate: `rule` ([`RuleConfig`], [`Rule`], [`default_rules`], the
-//! built-in rules being data in `default_rules.yaml`), `expr` (CEL conditions:
+//! Map of the crate: `rule` ([`Rule`] and its evaluation; `rule::config`:
+//! [`RuleConfig`] and [`default_rules`], data in `default_rules.yaml`), `expr` (CEL conditions:
 //! parsing, variables, evaluation), `template` (annotation placeholders), `engine`
 //! ([`AlertEngine`]: its state and read side, with one submodule each for
 //! `lifecycle` (evaluation, pending → firing → resolved, what is held back),
