@@ -325,76 +325,38 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// A custom event's labels as the recorder takes them.
+fn label_pairs(labels: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
+    labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 fn system_time(ts: Option<DateTime<Utc>>) -> SystemTime {
     ts.map_or_else(SystemTime::now, SystemTime::from)
 }
 
-/// Series names Prometheus (besides every `scrape_*`) and the Pushgateway write
-/// themselves: a custom metric by one of these names would shadow them.
-const PROMETHEUS_OWN: &[&str] = &[
-    "up",
-    "ALERTS",
-    "ALERTS_FOR_STATE",
-    "push_time_seconds",
-    "push_failure_time_seconds",
-];
-
-/// Checks a custom metric name: Prometheus syntax, not in mon's own `mon_` namespace
-/// (every family mon exports starts with `mon_`), and not a series Prometheus or the
-/// Pushgateway writes itself (`up`, `scrape_*`, `ALERTS`, `ALERTS_FOR_STATE`,
-/// `push_time_seconds`, `push_failure_time_seconds`).
+/// Checks a custom metric name ([`mon_core::check_metric_name`]).
 ///
 /// # Errors
 /// [`MetricsError::InvalidMetric`] saying what is wrong.
 pub fn validate_name(name: &str) -> Result<(), MetricsError> {
-    let invalid = |reason: &str| MetricsError::InvalidMetric {
+    mon_core::check_metric_name(name).map_err(|reason| MetricsError::InvalidMetric {
         name: name.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':');
-    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
-        return Err(invalid("a metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*"));
-    }
-    if name.starts_with("mon_") {
-        return Err(invalid(
-            "names starting with mon_ are reserved for mon's own metrics",
-        ));
-    }
-    if PROMETHEUS_OWN.contains(&name) || name.starts_with("scrape_") {
-        return Err(invalid(
-            "up, scrape_*, ALERTS, ALERTS_FOR_STATE and push_*_time_seconds are series Prometheus \
-             or the Pushgateway write themselves; choose another name",
-        ));
-    }
-    Ok(())
+        reason,
+    })
 }
 
-/// Checks a custom metric's label name (Prometheus syntax, not reserved).
+/// Checks a custom metric's label name ([`mon_core::check_label_name`]).
 ///
 /// # Errors
 /// [`MetricsError::InvalidMetric`] saying what is wrong.
 pub fn validate_label_name(metric: &str, label: &str) -> Result<(), MetricsError> {
-    let mut chars = label.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !label.starts_with("__")
-        && !matches!(label, "le" | "quantile" | "job" | "instance");
-    if ok {
-        Ok(())
-    } else {
-        Err(MetricsError::InvalidMetric {
-            name: metric.to_owned(),
-            reason: format!(
-                "label name {label:?} must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __ and not be \
-                 le, quantile, job or instance (Prometheus and the Pushgateway set those)"
-            ),
-        })
-    }
+    mon_core::check_label_name(label).map_err(|reason| MetricsError::InvalidMetric {
+        name: metric.to_owned(),
+        reason,
+    })
 }
 
 /// The names a custom family takes in an exposition: its own and its samples'.
@@ -1129,7 +1091,7 @@ impl Recorder {
 
     /// Records one application [`Event`] as the matching recorder call, at the event's
     /// own timestamp when it has one. Events that carry no metrics (heartbeat, log,
-    /// LiveKit) are ignored here; their own subsystems handle them.
+    /// LiveKit) are not recorded here; their own subsystems handle them.
     ///
     /// # Errors
     /// [`MetricsError::InvalidMetric`] / [`MetricsError::TooManySeries`] for a custom
@@ -1137,85 +1099,40 @@ impl Recorder {
     pub fn record(&self, event: &Event) -> Result<(), MetricsError> {
         let at = system_time(event.timestamp());
         match event {
-            Event::Request {
-                endpoint,
-                method,
-                status,
-                latency_ms,
-                request_bytes,
-                response_bytes,
-                ..
-            } => self.request_at(
+            Event::Request(e) => self.request_at(
                 Some(at),
-                endpoint,
-                method,
-                *status,
-                *latency_ms,
-                request_bytes.unwrap_or(0),
-                response_bytes.unwrap_or(0),
+                &e.endpoint,
+                &e.method,
+                e.status,
+                e.latency_ms,
+                e.request_bytes.unwrap_or(0),
+                e.response_bytes.unwrap_or(0),
             ),
-            Event::CallStarted { call_id, .. } => self.call_started_at(at, call_id),
-            Event::CallEnded {
-                call_id,
-                duration_seconds,
-                success,
-                ..
-            } => self.call_ended_at(at, call_id, *duration_seconds, *success),
-            Event::Error {
-                kind,
-                message,
-                context,
-                ..
-            } => self.error_at(at, kind, message, context),
-            Event::VoiceQuality {
-                conversation_id,
-                latency_ms,
-                packet_loss,
-                jitter_ms,
-                mos,
-                ..
-            } => self.voice_at(
+            Event::CallStarted(e) => self.call_started_at(at, &e.call_id),
+            Event::CallEnded(e) => {
+                self.call_ended_at(at, &e.call_id, e.duration_seconds, e.success);
+            }
+            Event::Error(e) => self.error_at(at, &e.kind, &e.message, &e.context),
+            Event::VoiceQuality(e) => self.voice_at(
                 at,
-                conversation_id,
-                *latency_ms,
-                *packet_loss,
-                *jitter_ms,
-                *mos,
+                &e.conversation_id,
+                e.latency_ms,
+                e.packet_loss,
+                e.jitter_ms,
+                e.mos,
             ),
-            Event::AiUsage {
-                provider,
-                service,
-                model,
-                units,
-                cost_usd,
-                latency_ms,
-                ..
-            } => self.ai_at(at, provider, service, model, *units, *cost_usd, *latency_ms),
-            Event::Gauge {
-                name,
-                value,
-                labels,
-                ..
-            } => {
-                let labels: Vec<(&str, &str)> = labels
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                self.gauge(name, &labels, *value)?;
-            }
-            Event::Counter {
-                name,
-                value,
-                labels,
-                ..
-            } => {
-                let labels: Vec<(&str, &str)> = labels
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
-                self.counter(name, &labels, *value)?;
-            }
-            _ => {}
+            Event::AiUsage(e) => self.ai_at(
+                at,
+                &e.provider,
+                &e.service,
+                &e.model,
+                e.units,
+                e.cost_usd,
+                e.latency_ms,
+            ),
+            Event::Gauge(e) => self.gauge(&e.name, &label_pairs(&e.labels), e.value)?,
+            Event::Counter(e) => self.counter(&e.name, &label_pairs(&e.labels), e.value)?,
+            Event::Heartbeat(_) | Event::Log(_) | Event::Livekit(_) => {}
         }
         Ok(())
     }
