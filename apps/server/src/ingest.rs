@@ -1,7 +1,10 @@
 //! `POST /api/v1/events`: application events in (JSON array or NDJSON, gzip accepted),
 //! validated as one atomic batch, persisted, then handed to every part of mon that uses
-//! them by [`dispatch`]. Also `GET /api/v1/snapshot`, the sampler that turns the
-//! recorder into stored time series, and `GET /api/v1/metrics[/query]`.
+//! them by [`dispatch`]. Each event is decoded and validated by its own `mon_core` struct
+//! (`Event::from_json`, `Event::validate`); what stays here is HTTP (body decoding, answers)
+//! and the batch's parts that depend on mon-server's configuration (configured heartbeat
+//! checks, the custom series limit). Also `GET /api/v1/snapshot` and
+//! `GET /api/v1/metrics[/query]`.
 //!
 //! Answers: 200 `{"accepted": n, "dropped": m, "dropped_reasons": {"series_limit": m}}`
 //! (custom metric events that would create a series beyond `metrics.max_series` are
@@ -21,8 +24,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mon_core::Event;
-use mon_metrics::{Recorder, Window};
-use mon_store::{AppEventRow, Sample, Store, StoreError, WriteBatch};
+use mon_metrics::Recorder;
+use mon_store::{AppEventRow, StoreError, WriteBatch};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -564,65 +567,4 @@ async fn series_query(
     Ok(Json(
         json!({ "name": name, "from": from, "to": to, "series": series }),
     ))
-}
-
-/// The samples the recorder contributes every resolution tick: the rule variables it
-/// publishes (no labels) and per-endpoint request figures of the 1-minute window.
-pub(crate) fn recorder_samples(recorder: &Recorder, now: DateTime<Utc>) -> Vec<Sample> {
-    let mut out: Vec<Sample> = recorder
-        .snapshot_values()
-        .into_iter()
-        .map(|(name, value)| Sample {
-            name,
-            labels: BTreeMap::new(),
-            ts: now,
-            value,
-        })
-        .collect();
-    for (endpoint, stats) in recorder.request_stats(Window::OneMinute).1 {
-        let labels = BTreeMap::from([("endpoint".to_owned(), endpoint)]);
-        let mut push = |name: &str, v: Option<f64>| {
-            if let Some(value) = v.filter(|v| v.is_finite()) {
-                out.push(Sample {
-                    name: name.to_owned(),
-                    labels: labels.clone(),
-                    ts: now,
-                    value,
-                });
-            }
-        };
-        push("endpoint_requests_per_min", Some(stats.rate_per_min));
-        push("endpoint_avg_latency_ms", stats.avg);
-        push("endpoint_p95_latency_ms", stats.p95);
-        push(
-            "endpoint_error_rate_percent",
-            (stats.count > 0).then_some(stats.failure_percent),
-        );
-    }
-    out
-}
-
-/// Every `resolution`, writes [`recorder_samples`] to the store, until `stop` completes.
-pub(crate) fn spawn_sampler(
-    recorder: Recorder,
-    store: Store,
-    resolution: Duration,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(resolution.max(Duration::from_secs(1)));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                () = &mut stop => return,
-                _ = ticker.tick() => {
-                    let samples = recorder_samples(&recorder, Utc::now());
-                    if let Err(e) = store.write(WriteBatch::from_samples(samples)).await {
-                        tracing::warn!(error = %e, "writing application series failed");
-                    }
-                }
-            }
-        }
-    })
 }
