@@ -10,6 +10,18 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Every `.rs` file under `dir` (recursively), `target/` left out.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() && !path.ends_with("target") {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
 /// Package name → names in its `[dependencies]` table (normal dependencies only).
 fn manifests() -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
@@ -127,16 +139,6 @@ fn no_openssl_in_the_dependency_tree() {
 /// label list written at scrape time (`encode_family(&[(...)])`) wraps its values.
 #[test]
 fn every_label_value_goes_through_the_one_escaping() {
-    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() && !path.ends_with("target") {
-                rust_files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
     let mut files = Vec::new();
     for dir in ["crates", "apps"] {
         rust_files(&root().join(dir), &mut files);
@@ -174,5 +176,68 @@ fn every_label_value_goes_through_the_one_escaping() {
         raw.is_empty(),
         "label values that bypass mon_core::LabelValue (escaping):\n{}",
         raw.join("\n")
+    );
+}
+
+/// No `match` over `mon_core::Event` has a wildcard arm: adding an event kind must be a
+/// compile error wherever it is not handled. A `_ =>` arm whose `match` names a variant
+/// of `Event` (read from `crates/mon-core/src/event.rs`) is refused.
+#[test]
+fn no_wildcard_arm_over_events() {
+    let event_rs =
+        std::fs::read_to_string(root().join("crates/mon-core/src/event.rs")).expect("event.rs");
+    let body = event_rs
+        .split("pub enum Event {")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}").next())
+        .expect("the Event enum");
+    let variants: Vec<String> = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("//") && l.ends_with("),"))
+        .filter_map(|l| l.split('(').next().map(|v| format!("Event::{v}(")))
+        .collect();
+    assert!(
+        variants.len() >= 10,
+        "Event variants not found: {variants:?}"
+    );
+    let mut files = Vec::new();
+    for dir in ["crates", "apps", "examples", "tests", "xtask"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let (mut matches_over_events, mut wildcards) = (0, Vec::new());
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("source");
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let names_event = |l: &str| variants.iter().any(|v| l.contains(v.as_str()));
+        for (n, line) in lines.iter().enumerate() {
+            if line.starts_with("match ") || line.contains(" match ") {
+                let arms = lines[n + 1..]
+                    .iter()
+                    .take_while(|l| !l.starts_with("match "));
+                if arms.take(40).any(|l| names_event(l)) {
+                    matches_over_events += 1;
+                }
+            }
+            if !line.starts_with("_ =>") {
+                continue;
+            }
+            let start = lines[..n]
+                .iter()
+                .rposition(|l| l.starts_with("match ") || l.contains(" match "))
+                .unwrap_or(0);
+            if lines[start..n].iter().any(|l| names_event(l)) {
+                wildcards.push(format!("{}:{}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        matches_over_events >= 5,
+        "matches over Event not found ({matches_over_events})"
+    );
+    assert!(
+        wildcards.is_empty(),
+        "wildcard arms in a match over mon_core::Event (name every kind instead):\n{}",
+        wildcards.join("\n")
     );
 }

@@ -341,7 +341,7 @@ impl App {
         );
         let (s, resolution, sup) = (store.clone(), config.metrics.resolution, supervisor.clone());
         tasks.push(supervisor.spawn("ingest_sampler", move || {
-            crate::ingest::spawn_sampler(recorder.clone(), s.clone(), resolution, sup.stopped())
+            mon_metrics::spawn_sampler(recorder.clone(), s.clone(), resolution, sup.stopped())
         }));
 
         // Retention.

@@ -1,7 +1,10 @@
 //! `POST /api/v1/events`: application events in (JSON array or NDJSON, gzip accepted),
 //! validated as one atomic batch, persisted, then handed to every part of mon that uses
-//! them by [`dispatch`]. Also `GET /api/v1/snapshot`, the sampler that turns the
-//! recorder into stored time series, and `GET /api/v1/metrics[/query]`.
+//! them by [`dispatch`]. Each event is decoded and validated by its own `mon_core` struct
+//! (`Event::from_json`, `Event::validate`); what stays here is HTTP (body decoding, answers)
+//! and the batch's parts that depend on mon-server's configuration (configured heartbeat
+//! checks, the custom series limit). Also `GET /api/v1/snapshot` and
+//! `GET /api/v1/metrics[/query]`.
 //!
 //! Answers: 200 `{"accepted": n, "dropped": m, "dropped_reasons": {"series_limit": m}}`
 //! (custom metric events that would create a series beyond `metrics.max_series` are
@@ -21,8 +24,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mon_core::Event;
-use mon_metrics::{Recorder, Window};
-use mon_store::{AppEventRow, Sample, Store, StoreError, WriteBatch};
+use mon_metrics::Recorder;
+use mon_store::{AppEventRow, StoreError, WriteBatch};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -154,41 +157,40 @@ fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
         }
     };
     match event {
-        Event::Request { .. }
-        | Event::CallStarted { .. }
-        | Event::CallEnded { .. }
-        | Event::VoiceQuality { .. }
-        | Event::AiUsage { .. }
-        | Event::Gauge { .. }
-        | Event::Counter { .. } => record(event),
-        Event::Error { kind, context, .. } => {
+        Event::Request(_)
+        | Event::CallStarted(_)
+        | Event::CallEnded(_)
+        | Event::VoiceQuality(_)
+        | Event::AiUsage(_)
+        | Event::Gauge(_)
+        | Event::Counter(_) => record(event),
+        Event::Error(e) => {
             // Metrics (errors by kind, errors_per_minute); the group and the search
             // record were stored with the batch.
             record(event);
             // LK1301 also counts into room_creation_failures.
             state
                 .livekit
-                .error_event(&state.hub, kind, context, ts.into());
+                .error_event(&state.hub, &e.kind, &e.context, ts.into());
         }
         // Stored with the batch; nothing kept in memory.
-        Event::Log { .. } => {}
-        Event::Heartbeat { name, .. } => {
-            if let Err(e) =
+        Event::Log(_) => {}
+        Event::Heartbeat(e) => {
+            if let Err(err) =
                 state
                     .health
-                    .heartbeat(name, mon_health::HeartbeatSignal::Success, Some(ts))
+                    .heartbeat(&e.name, mon_health::HeartbeatSignal::Success, Some(ts))
             {
-                tracing::warn!(error = %e, "an ingested heartbeat could not be recorded");
+                tracing::warn!(error = %err, "an ingested heartbeat could not be recorded");
             }
         }
         // Already verified by the application that forwards it (with an ingest token);
         // LiveKit's own webhooks go to POST /api/v1/webhooks/livekit.
-        Event::Livekit { event, payload, .. } => {
+        Event::Livekit(e) => {
             state
                 .livekit
-                .webhook_event(&state.hub, event, payload, ts.into());
+                .webhook_event(&state.hub, &e.event, &e.payload, ts.into());
         }
-        _ => {}
     }
 }
 
@@ -199,54 +201,35 @@ fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> Write
     let mut batch = WriteBatch::default();
     for event in events {
         let ts = event.timestamp().unwrap_or(now);
-        if persisted(event) {
-            batch.app_events.push(AppEventRow {
-                ts,
-                kind: event.type_name().to_owned(),
-                body: serde_json::to_string(event).unwrap_or_default(),
-            });
-        }
+        let row = |event: &Event| AppEventRow {
+            ts,
+            kind: event.type_name().to_owned(),
+            body: serde_json::to_string(event).unwrap_or_default(),
+        };
+        // Errors and logs are stored (masked) in error tracking and log search instead
+        // of `app_events`; heartbeats by their check; LiveKit events as their counters.
         match event {
-            Event::Error {
-                kind,
-                message,
-                context,
-                ..
-            } => batch
+            Event::Request(_)
+            | Event::CallStarted(_)
+            | Event::CallEnded(_)
+            | Event::VoiceQuality(_)
+            | Event::AiUsage(_)
+            | Event::Gauge(_)
+            | Event::Counter(_) => batch.app_events.push(row(event)),
+            Event::Error(e) => batch
                 .logs
-                .extend(state.logs.error_writes(kind, message, context, ts)),
-            Event::Log {
-                level,
-                message,
-                call_id,
-                fields,
-                ..
-            } => batch.logs.extend(state.logs.log_write(
-                level,
-                message,
-                call_id.as_deref(),
-                fields,
+                .extend(state.logs.error_writes(&e.kind, &e.message, &e.context, ts)),
+            Event::Log(e) => batch.logs.extend(state.logs.log_write(
+                &e.level,
+                &e.message,
+                e.call_id.as_deref(),
+                &e.fields,
                 ts,
             )),
-            _ => {}
+            Event::Heartbeat(_) | Event::Livekit(_) => {}
         }
     }
     batch
-}
-
-/// Whether an event kind is kept in the `app_events` table. Errors and logs are stored
-/// (masked) in error tracking and log search instead; heartbeats by their check.
-fn persisted(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::Request { .. }
-            | Event::CallStarted { .. }
-            | Event::CallEnded { .. }
-            | Event::VoiceQuality { .. }
-            | Event::AiUsage { .. }
-            | Event::Gauge { .. }
-            | Event::Counter { .. }
-    )
 }
 
 fn invalid(index: usize, field: &str, reason: impl std::fmt::Display) -> ApiError {
@@ -345,176 +328,9 @@ pub(crate) fn parse_events(body: &[u8], max_label_bytes: usize) -> Result<Vec<Ev
 
 /// Turns one JSON value into a validated event, or says which field is wrong.
 fn to_event(index: usize, value: Value, max_label_bytes: usize) -> Result<Event, ApiError> {
-    let Some(object) = value.as_object() else {
-        return Err(invalid(
-            index,
-            "type",
-            "an event must be a JSON object with a \"type\"",
-        ));
-    };
-    let event = match serde_json::from_value::<Event>(value.clone()) {
-        Ok(event) => event,
-        Err(e) => {
-            let message = e.to_string();
-            let field = quoted_field(&message).unwrap_or_else(|| {
-                // "invalid type/value" does not name the field: find the one whose removal
-                // changes the error.
-                object
-                    .keys()
-                    .filter(|k| *k != "type")
-                    .find(|k| {
-                        let mut without = object.clone();
-                        without.remove(*k);
-                        serde_json::from_value::<Event>(Value::Object(without))
-                            .map_or_else(|e2| e2.to_string() != message, |_| true)
-                    })
-                    .cloned()
-                    .unwrap_or_else(|| "type".to_owned())
-            });
-            return Err(invalid(index, &field, message));
-        }
-    };
-    validate(&event, max_label_bytes).map_err(|(field, reason)| invalid(index, &field, reason))?;
-    Ok(event)
-}
-
-/// The field a serde message names: `missing field `x``, `unknown field `x``, or `type`
-/// for an unknown variant.
-fn quoted_field(message: &str) -> Option<String> {
-    if message.starts_with("unknown variant") || message.contains("missing field `type`") {
-        return Some("type".to_owned());
-    }
-    let rest = message
-        .strip_prefix("missing field `")
-        .or_else(|| message.strip_prefix("unknown field `"))?;
-    rest.split('`').next().map(str::to_owned)
-}
-
-/// Range and shape checks serde cannot express; a field that becomes a Prometheus label
-/// value is at most `max_label_bytes` long.
-fn validate(event: &Event, max_label_bytes: usize) -> Result<(), (String, String)> {
-    fn non_empty(field: &'static str, v: &str) -> Result<(), (String, String)> {
-        if v.trim().is_empty() {
-            Err((field.to_owned(), "must not be empty".to_owned()))
-        } else {
-            Ok(())
-        }
-    }
-    fn range(field: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), (String, String)> {
-        if (lo..=hi).contains(&v) {
-            Ok(())
-        } else {
-            Err((
-                field.to_owned(),
-                format!("{v} is out of range [{lo}, {hi}]"),
-            ))
-        }
-    }
-    let label = |field: &str, v: &str| -> Result<(), (String, String)> {
-        if v.len() > max_label_bytes {
-            Err((
-                field.to_owned(),
-                format!(
-                    "{} bytes, over the label value limit of {max_label_bytes} (metrics.max_label_value_bytes)",
-                    v.len()
-                ),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    let metric = |name: &str, labels: &BTreeMap<String, String>| -> Result<(), (String, String)> {
-        mon_metrics::validate_metric_name(name).map_err(|e| ("name".to_owned(), e.to_string()))?;
-        for (key, value) in labels {
-            mon_metrics::validate_label_name(name, key)
-                .map_err(|e| ("labels".to_owned(), e.to_string()))?;
-            label(&format!("labels.{key}"), value)?;
-        }
-        Ok(())
-    };
-    if let Some(t) = event.timestamp() {
-        mon_core::duration::check_time(t).map_err(|e| ("timestamp".to_owned(), e))?;
-    }
-    const MAX: f64 = f64::MAX;
-    match event {
-        Event::Request {
-            endpoint,
-            method,
-            status,
-            latency_ms,
-            ..
-        } => {
-            non_empty("endpoint", endpoint)?;
-            non_empty("method", method)?;
-            label("endpoint", endpoint)?;
-            label("method", method)?;
-            range("status", f64::from(*status), 100.0, 599.0)?;
-            range("latency_ms", *latency_ms, 0.0, MAX)
-        }
-        Event::CallStarted { call_id, .. } => non_empty("call_id", call_id),
-        Event::CallEnded {
-            call_id,
-            duration_seconds,
-            ..
-        } => {
-            non_empty("call_id", call_id)?;
-            range("duration_seconds", *duration_seconds, 0.0, MAX)
-        }
-        Event::Error { kind, .. } => {
-            non_empty("kind", kind)?;
-            label("kind", kind)
-        }
-        Event::VoiceQuality {
-            conversation_id,
-            latency_ms,
-            packet_loss,
-            jitter_ms,
-            mos,
-            ..
-        } => {
-            non_empty("conversation_id", conversation_id)?;
-            range("latency_ms", *latency_ms, 0.0, MAX)?;
-            range("packet_loss", *packet_loss, 0.0, 1.0)?;
-            range("jitter_ms", *jitter_ms, 0.0, MAX)?;
-            range("mos", *mos, 1.0, 5.0)
-        }
-        Event::AiUsage {
-            provider,
-            service,
-            model,
-            units,
-            cost_usd,
-            latency_ms,
-            ..
-        } => {
-            non_empty("provider", provider)?;
-            non_empty("model", model)?;
-            label("provider", provider)?;
-            label("model", model)?;
-            if !matches!(service.as_str(), "stt" | "llm" | "tts") {
-                return Err((
-                    "service".to_owned(),
-                    format!("{service:?} must be stt, llm or tts"),
-                ));
-            }
-            range("units", *units, 0.0, MAX)?;
-            range("cost_usd", *cost_usd, 0.0, MAX)?;
-            range("latency_ms", *latency_ms, 0.0, MAX)
-        }
-        Event::Gauge { name, labels, .. } => metric(name, labels),
-        Event::Counter {
-            name,
-            value,
-            labels,
-            ..
-        } => {
-            metric(name.strip_suffix("_total").unwrap_or(name), labels)?;
-            range("value", *value, 0.0, MAX)
-        }
-        Event::Heartbeat { name, .. } => non_empty("name", name),
-        Event::Log { level, .. } => non_empty("level", level),
-        _ => Ok(()),
-    }
+    Event::from_json(value)
+        .and_then(|event| event.validate(max_label_bytes).map(|()| event))
+        .map_err(|e| invalid(index, &e.field, e.reason))
 }
 
 /// `POST /api/v1/events`.
@@ -536,9 +352,13 @@ async fn ingest(
     // Secrets an application put in an error or log never reach the store, the
     // snapshot or the exporters.
     events.iter_mut().for_each(|e| state.logs.mask_event(e));
-    if let Some((i, name)) = events.iter().enumerate().find_map(|(i, e)| match e {
-        Event::Heartbeat { name, .. } if state.health.check(name).is_none() => Some((i, name)),
-        _ => None,
+    if let Some((i, name)) = events.iter().enumerate().find_map(|(i, e)| {
+        let Event::Heartbeat(h) = e else { return None };
+        state
+            .health
+            .check(&h.name)
+            .is_none()
+            .then_some((i, &h.name))
     }) {
         ingest.reject("invalid");
         return Err(invalid(
@@ -603,9 +423,9 @@ async fn ingest(
     // Heartbeat pings are kept (stored) before the answer, as `/api/v1/heartbeat` keeps them.
     let pinged: std::collections::BTreeSet<&str> = events
         .iter()
-        .filter_map(|e| match e {
-            Event::Heartbeat { name, .. } => Some(name.as_str()),
-            _ => None,
+        .filter_map(|e| {
+            let Event::Heartbeat(h) = e else { return None };
+            Some(h.name.as_str())
         })
         .collect();
     for name in pinged {
@@ -635,9 +455,17 @@ fn custom_admission(recorder: &Recorder, events: &[Event]) -> Result<Vec<usize>,
     let mut over = Vec::new();
     for (i, event) in events.iter().enumerate() {
         let (name, kind, labels) = match event {
-            Event::Gauge { name, labels, .. } => (name, mon_metrics::CustomKind::Gauge, labels),
-            Event::Counter { name, labels, .. } => (name, mon_metrics::CustomKind::Counter, labels),
-            _ => continue,
+            Event::Gauge(e) => (&e.name, mon_metrics::CustomKind::Gauge, &e.labels),
+            Event::Counter(e) => (&e.name, mon_metrics::CustomKind::Counter, &e.labels),
+            Event::Request(_)
+            | Event::CallStarted(_)
+            | Event::CallEnded(_)
+            | Event::Error(_)
+            | Event::VoiceQuality(_)
+            | Event::AiUsage(_)
+            | Event::Heartbeat(_)
+            | Event::Log(_)
+            | Event::Livekit(_) => continue,
         };
         let labels: Vec<(&str, &str)> = labels
             .iter()
@@ -739,65 +567,4 @@ async fn series_query(
     Ok(Json(
         json!({ "name": name, "from": from, "to": to, "series": series }),
     ))
-}
-
-/// The samples the recorder contributes every resolution tick: the rule variables it
-/// publishes (no labels) and per-endpoint request figures of the 1-minute window.
-pub(crate) fn recorder_samples(recorder: &Recorder, now: DateTime<Utc>) -> Vec<Sample> {
-    let mut out: Vec<Sample> = recorder
-        .snapshot_values()
-        .into_iter()
-        .map(|(name, value)| Sample {
-            name,
-            labels: BTreeMap::new(),
-            ts: now,
-            value,
-        })
-        .collect();
-    for (endpoint, stats) in recorder.request_stats(Window::OneMinute).1 {
-        let labels = BTreeMap::from([("endpoint".to_owned(), endpoint)]);
-        let mut push = |name: &str, v: Option<f64>| {
-            if let Some(value) = v.filter(|v| v.is_finite()) {
-                out.push(Sample {
-                    name: name.to_owned(),
-                    labels: labels.clone(),
-                    ts: now,
-                    value,
-                });
-            }
-        };
-        push("endpoint_requests_per_min", Some(stats.rate_per_min));
-        push("endpoint_avg_latency_ms", stats.avg);
-        push("endpoint_p95_latency_ms", stats.p95);
-        push(
-            "endpoint_error_rate_percent",
-            (stats.count > 0).then_some(stats.failure_percent),
-        );
-    }
-    out
-}
-
-/// Every `resolution`, writes [`recorder_samples`] to the store, until `stop` completes.
-pub(crate) fn spawn_sampler(
-    recorder: Recorder,
-    store: Store,
-    resolution: Duration,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(resolution.max(Duration::from_secs(1)));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                () = &mut stop => return,
-                _ = ticker.tick() => {
-                    let samples = recorder_samples(&recorder, Utc::now());
-                    if let Err(e) = store.write(WriteBatch::from_samples(samples)).await {
-                        tracing::warn!(error = %e, "writing application series failed");
-                    }
-                }
-            }
-        }
-    })
 }

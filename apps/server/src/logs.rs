@@ -141,14 +141,8 @@ impl LogIngest {
     /// Masks the free-form parts of an ingested event (an error's message and context,
     /// a log's message and fields) before it is stored, recorded or exported anywhere.
     pub(crate) fn mask_event(&self, event: &mut mon_core::Event) {
-        let (message, extra) = match event {
-            mon_core::Event::Error {
-                message, context, ..
-            } => (message, context),
-            mon_core::Event::Log {
-                message, fields, ..
-            } => (message, fields),
-            _ => return,
+        let Some((message, extra)) = event.free_text_mut() else {
+            return;
         };
         if let Cow::Owned(masked) = self.masker.text(message) {
             *message = masked;

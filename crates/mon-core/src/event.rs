@@ -1,8 +1,414 @@
 //! [`Event`]: what applications push to mon (by library call or `POST /api/v1/events`).
+//!
+//! Each kind is a struct of its own with a `validate()` (ranges, names, lengths) that
+//! says which field is wrong; [`Event`] is the `type`-tagged enum of them. Code that
+//! handles events matches [`Event`] exhaustively, so a new kind is a compile error
+//! wherever it is not handled yet.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// What is wrong with one event: the field at fault and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field {field:?}: {reason}")]
+pub struct InvalidEvent {
+    /// The field, as written in JSON (`labels.<key>` for a custom label value; `type`
+    /// when the event is not an object of a known kind).
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl InvalidEvent {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        InvalidEvent {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+type Checked = Result<(), InvalidEvent>;
+
+fn non_empty(field: &str, v: &str) -> Checked {
+    if v.trim().is_empty() {
+        Err(InvalidEvent::new(field, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn range(field: &str, v: f64, lo: f64, hi: f64) -> Checked {
+    if (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(InvalidEvent::new(
+            field,
+            format!("{v} is out of range [{lo}, {hi}]"),
+        ))
+    }
+}
+
+fn at_least_zero(field: &str, v: f64) -> Checked {
+    range(field, v, 0.0, f64::MAX)
+}
+
+/// A field that becomes a Prometheus label value is at most `max` bytes long.
+fn label(field: &str, v: &str, max: usize) -> Checked {
+    if v.len() > max {
+        Err(InvalidEvent::new(
+            field,
+            format!(
+                "{} bytes, over the label value limit of {max} (metrics.max_label_value_bytes)",
+                v.len()
+            ),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A non-empty name that becomes a label value.
+fn label_name(field: &str, v: &str, max: usize) -> Checked {
+    non_empty(field, v)?;
+    label(field, v, max)
+}
+
+/// A custom metric's name and labels, as Prometheus will show them.
+fn metric(name: &str, labels: &BTreeMap<String, String>, max: usize) -> Checked {
+    crate::check_metric_name(name)
+        .map_err(|reason| InvalidEvent::new("name", format!("metric {name:?}: {reason}")))?;
+    for (key, value) in labels {
+        crate::check_label_name(key)
+            .map_err(|reason| InvalidEvent::new("labels", format!("metric {name:?}: {reason}")))?;
+        label(&format!("labels.{key}"), value, max)?;
+    }
+    Ok(())
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// An HTTP/API request the application served or made (`"type": "request"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestEvent {
+    /// Route or endpoint name, e.g. `/api/rooms`.
+    pub endpoint: String,
+    /// HTTP method.
+    pub method: String,
+    /// Response status code, 100–599.
+    pub status: u16,
+    /// Time to answer, in milliseconds.
+    pub latency_ms: f64,
+    /// Request body size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_bytes: Option<u64>,
+    /// Response body size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_bytes: Option<u64>,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl RequestEvent {
+    /// Non-empty endpoint and method, each at most `max_label_bytes` long; a status of
+    /// 100–599; a latency ≥ 0.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        label_name("endpoint", &self.endpoint, max_label_bytes)?;
+        label_name("method", &self.method, max_label_bytes)?;
+        range("status", f64::from(self.status), 100.0, 599.0)?;
+        at_least_zero("latency_ms", self.latency_ms)
+    }
+}
+
+/// A voice call began (`"type": "call_started"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallStartedEvent {
+    /// The call's id.
+    pub call_id: String,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl CallStartedEvent {
+    /// A non-empty call id.
+    ///
+    /// # Errors
+    /// The field at fault.
+    pub fn validate(&self) -> Result<(), InvalidEvent> {
+        non_empty("call_id", &self.call_id)
+    }
+}
+
+/// A voice call ended (`"type": "call_ended"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallEndedEvent {
+    /// The call's id.
+    pub call_id: String,
+    /// How long it lasted, in seconds.
+    pub duration_seconds: f64,
+    /// Whether it completed normally.
+    pub success: bool,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl CallEndedEvent {
+    /// A non-empty call id and a duration ≥ 0.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self) -> Result<(), InvalidEvent> {
+        non_empty("call_id", &self.call_id)?;
+        at_least_zero("duration_seconds", self.duration_seconds)
+    }
+}
+
+/// An application error (`"type": "error"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorEvent {
+    /// Error class, e.g. `TimeoutError` or an error code such as `LK1301`.
+    pub kind: String,
+    /// What went wrong.
+    pub message: String,
+    /// Extra context (call id, endpoint...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, Value>,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl ErrorEvent {
+    /// A non-empty kind at most `max_label_bytes` long.
+    ///
+    /// # Errors
+    /// The field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        label_name("kind", &self.kind, max_label_bytes)
+    }
+}
+
+/// Voice quality of a conversation (`"type": "voice_quality"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceQualityEvent {
+    /// The conversation (call) id.
+    pub conversation_id: String,
+    /// Mouth-to-ear latency, milliseconds.
+    pub latency_ms: f64,
+    /// Packet loss ratio, 0–1.
+    pub packet_loss: f64,
+    /// Jitter, milliseconds.
+    pub jitter_ms: f64,
+    /// Mean opinion score, 1–5.
+    pub mos: f64,
+    /// When it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl VoiceQualityEvent {
+    /// A non-empty conversation id, latency and jitter ≥ 0, packet loss 0–1, MOS 1–5.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self) -> Result<(), InvalidEvent> {
+        non_empty("conversation_id", &self.conversation_id)?;
+        at_least_zero("latency_ms", self.latency_ms)?;
+        range("packet_loss", self.packet_loss, 0.0, 1.0)?;
+        at_least_zero("jitter_ms", self.jitter_ms)?;
+        range("mos", self.mos, 1.0, 5.0)
+    }
+}
+
+/// Usage of an AI provider: speech-to-text, language model or text-to-speech
+/// (`"type": "ai_usage"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiUsageEvent {
+    /// Provider name, e.g. `deepgram`.
+    pub provider: String,
+    /// `stt`, `llm` or `tts`.
+    pub service: String,
+    /// Model name.
+    pub model: String,
+    /// Units consumed (tokens, characters, seconds of audio).
+    pub units: f64,
+    /// Cost in US dollars.
+    pub cost_usd: f64,
+    /// Time to answer, in milliseconds.
+    pub latency_ms: f64,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl AiUsageEvent {
+    /// Non-empty provider and model, each at most `max_label_bytes` long; a service of
+    /// `stt`, `llm` or `tts`; units, cost and latency ≥ 0.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        label_name("provider", &self.provider, max_label_bytes)?;
+        label_name("model", &self.model, max_label_bytes)?;
+        if !matches!(self.service.as_str(), "stt" | "llm" | "tts") {
+            return Err(InvalidEvent::new(
+                "service",
+                format!("{:?} must be stt, llm or tts", self.service),
+            ));
+        }
+        at_least_zero("units", self.units)?;
+        at_least_zero("cost_usd", self.cost_usd)?;
+        at_least_zero("latency_ms", self.latency_ms)
+    }
+}
+
+/// A custom gauge: the current value of something (`"type": "gauge"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GaugeEvent {
+    /// Metric name.
+    pub name: String,
+    /// The value.
+    pub value: f64,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// When it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl GaugeEvent {
+    /// A metric name and label names Prometheus can show ([`crate::check_metric_name`],
+    /// [`crate::check_label_name`]), label values at most `max_label_bytes` long.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        metric(&self.name, &self.labels, max_label_bytes)
+    }
+}
+
+/// A custom counter increment (`"type": "counter"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterEvent {
+    /// Metric name (a trailing `_total` is the same counter).
+    pub name: String,
+    /// The increment (default 1).
+    #[serde(default = "one")]
+    pub value: f64,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl CounterEvent {
+    /// As [`GaugeEvent::validate`] for the name without `_total`, and an increment ≥ 0.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        let name = self.name.strip_suffix("_total").unwrap_or(&self.name);
+        metric(name, &self.labels, max_label_bytes)?;
+        at_least_zero("value", self.value)
+    }
+}
+
+/// A heartbeat ping for a `heartbeat` check (`"type": "heartbeat"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatEvent {
+    /// The heartbeat check's name.
+    pub name: String,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl HeartbeatEvent {
+    /// A non-empty check name (whether such a check is configured is the receiver's
+    /// business).
+    ///
+    /// # Errors
+    /// The field at fault.
+    pub fn validate(&self) -> Result<(), InvalidEvent> {
+        non_empty("name", &self.name)
+    }
+}
+
+/// A log record from an application, stored for search (`"type": "log"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEvent {
+    /// `trace`, `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The message.
+    pub message: String,
+    /// The call it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// Structured fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, Value>,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl LogEvent {
+    /// A non-empty level.
+    ///
+    /// # Errors
+    /// The field at fault.
+    pub fn validate(&self) -> Result<(), InvalidEvent> {
+        non_empty("level", &self.level)
+    }
+}
+
+/// A LiveKit webhook event (`room_started`, `participant_joined`, ...), already verified
+/// by the application that forwards it (`"type": "livekit"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivekitEvent {
+    /// The LiveKit event name.
+    pub event: String,
+    /// The webhook body.
+    #[serde(default)]
+    pub payload: Value,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl LivekitEvent {
+    /// Nothing to check beyond its shape: unknown LiveKit events are counted, not refused.
+    ///
+    /// # Errors
+    /// None today; the signature matches the other kinds'.
+    pub fn validate(&self) -> Result<(), InvalidEvent> {
+        Ok(())
+    }
+}
 
 /// One application event, tagged by `type` in JSON:
 ///
@@ -10,201 +416,159 @@ use std::collections::BTreeMap;
 /// {"type": "request", "endpoint": "/api/rooms", "method": "POST", "status": 201, "latency_ms": 84.0}
 /// ```
 ///
-/// Every variant takes an optional `timestamp` (RFC 3339); absent means "now".
+/// Every kind takes an optional `timestamp` (RFC 3339); absent means "now".
 /// Unknown fields are rejected so that a typo is an error, not silently lost data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-#[non_exhaustive]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// An HTTP/API request the application served or made.
-    Request {
-        /// Route or endpoint name, e.g. `/api/rooms`.
-        endpoint: String,
-        /// HTTP method.
-        method: String,
-        /// Response status code.
-        status: u16,
-        /// Time to answer, in milliseconds.
-        latency_ms: f64,
-        /// Request body size.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        request_bytes: Option<u64>,
-        /// Response body size.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        response_bytes: Option<u64>,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
+    Request(RequestEvent),
     /// A voice call began.
-    CallStarted {
-        /// The call's id.
-        call_id: String,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
+    CallStarted(CallStartedEvent),
     /// A voice call ended.
-    CallEnded {
-        /// The call's id.
-        call_id: String,
-        /// How long it lasted, in seconds.
-        duration_seconds: f64,
-        /// Whether it completed normally.
-        success: bool,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
+    CallEnded(CallEndedEvent),
     /// An application error.
-    Error {
-        /// Error class, e.g. `TimeoutError` or an error code such as `LK1301`.
-        kind: String,
-        /// What went wrong.
-        message: String,
-        /// Extra context (call id, endpoint...).
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        context: BTreeMap<String, serde_json::Value>,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
+    Error(ErrorEvent),
     /// Voice quality of a conversation.
-    VoiceQuality {
-        /// The conversation (call) id.
-        conversation_id: String,
-        /// Mouth-to-ear latency, milliseconds.
-        latency_ms: f64,
-        /// Packet loss ratio, 0–1.
-        packet_loss: f64,
-        /// Jitter, milliseconds.
-        jitter_ms: f64,
-        /// Mean opinion score, 1–5.
-        mos: f64,
-        /// When it was measured.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
-    /// Usage of an AI provider (speech-to-text, language model, text-to-speech).
-    AiUsage {
-        /// Provider name, e.g. `deepgram`.
-        provider: String,
-        /// `stt`, `llm` or `tts`.
-        service: String,
-        /// Model name.
-        model: String,
-        /// Units consumed (tokens, characters, seconds of audio).
-        units: f64,
-        /// Cost in US dollars.
-        cost_usd: f64,
-        /// Time to answer, in milliseconds.
-        latency_ms: f64,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
-    /// A custom gauge: the current value of something.
-    Gauge {
-        /// Metric name.
-        name: String,
-        /// The value.
-        value: f64,
-        /// Labels.
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        labels: BTreeMap<String, String>,
-        /// When it was measured.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
+    VoiceQuality(VoiceQualityEvent),
+    /// Usage of an AI provider.
+    AiUsage(AiUsageEvent),
+    /// A custom gauge.
+    Gauge(GaugeEvent),
     /// A custom counter increment.
-    Counter {
-        /// Metric name.
-        name: String,
-        /// The increment (default 1).
-        #[serde(default = "one")]
-        value: f64,
-        /// Labels.
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        labels: BTreeMap<String, String>,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
-    /// A heartbeat ping for a `heartbeat` check.
-    Heartbeat {
-        /// The heartbeat check's name.
-        name: String,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
-    /// A log record from an application, stored for search.
-    Log {
-        /// `trace`, `debug`, `info`, `warn` or `error`.
-        level: String,
-        /// The message.
-        message: String,
-        /// The call it belongs to.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        call_id: Option<String>,
-        /// Structured fields.
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        fields: BTreeMap<String, serde_json::Value>,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
-    /// A LiveKit webhook event (room_started, participant_joined, ...), already verified.
-    Livekit {
-        /// The LiveKit event name.
-        event: String,
-        /// The webhook body.
-        #[serde(default)]
-        payload: serde_json::Value,
-        /// When it happened.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timestamp: Option<DateTime<Utc>>,
-    },
-}
-
-fn one() -> f64 {
-    1.0
+    Counter(CounterEvent),
+    /// A heartbeat ping.
+    Heartbeat(HeartbeatEvent),
+    /// A log record.
+    Log(LogEvent),
+    /// A LiveKit webhook event.
+    Livekit(LivekitEvent),
 }
 
 impl Event {
     /// The `type` tag, as written in JSON.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Event::Request { .. } => "request",
-            Event::CallStarted { .. } => "call_started",
-            Event::CallEnded { .. } => "call_ended",
-            Event::Error { .. } => "error",
-            Event::VoiceQuality { .. } => "voice_quality",
-            Event::AiUsage { .. } => "ai_usage",
-            Event::Gauge { .. } => "gauge",
-            Event::Counter { .. } => "counter",
-            Event::Heartbeat { .. } => "heartbeat",
-            Event::Log { .. } => "log",
-            Event::Livekit { .. } => "livekit",
+            Event::Request(_) => "request",
+            Event::CallStarted(_) => "call_started",
+            Event::CallEnded(_) => "call_ended",
+            Event::Error(_) => "error",
+            Event::VoiceQuality(_) => "voice_quality",
+            Event::AiUsage(_) => "ai_usage",
+            Event::Gauge(_) => "gauge",
+            Event::Counter(_) => "counter",
+            Event::Heartbeat(_) => "heartbeat",
+            Event::Log(_) => "log",
+            Event::Livekit(_) => "livekit",
         }
     }
 
     /// The event's own timestamp, if it carried one.
     pub fn timestamp(&self) -> Option<DateTime<Utc>> {
         match self {
-            Event::Request { timestamp, .. }
-            | Event::CallStarted { timestamp, .. }
-            | Event::CallEnded { timestamp, .. }
-            | Event::Error { timestamp, .. }
-            | Event::VoiceQuality { timestamp, .. }
-            | Event::AiUsage { timestamp, .. }
-            | Event::Gauge { timestamp, .. }
-            | Event::Counter { timestamp, .. }
-            | Event::Heartbeat { timestamp, .. }
-            | Event::Log { timestamp, .. }
-            | Event::Livekit { timestamp, .. } => *timestamp,
+            Event::Request(e) => e.timestamp,
+            Event::CallStarted(e) => e.timestamp,
+            Event::CallEnded(e) => e.timestamp,
+            Event::Error(e) => e.timestamp,
+            Event::VoiceQuality(e) => e.timestamp,
+            Event::AiUsage(e) => e.timestamp,
+            Event::Gauge(e) => e.timestamp,
+            Event::Counter(e) => e.timestamp,
+            Event::Heartbeat(e) => e.timestamp,
+            Event::Log(e) => e.timestamp,
+            Event::Livekit(e) => e.timestamp,
         }
     }
+
+    /// Checks what serde cannot express: the timestamp within the years 0000–9999, then
+    /// the kind's own rules (its `validate`). `max_label_bytes` bounds every field that
+    /// becomes a Prometheus label value (`metrics.max_label_value_bytes`).
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        if let Some(t) = self.timestamp() {
+            crate::duration::check_time(t).map_err(|e| InvalidEvent::new("timestamp", e))?;
+        }
+        match self {
+            Event::Request(e) => e.validate(max_label_bytes),
+            Event::CallStarted(e) => e.validate(),
+            Event::CallEnded(e) => e.validate(),
+            Event::Error(e) => e.validate(max_label_bytes),
+            Event::VoiceQuality(e) => e.validate(),
+            Event::AiUsage(e) => e.validate(max_label_bytes),
+            Event::Gauge(e) => e.validate(max_label_bytes),
+            Event::Counter(e) => e.validate(max_label_bytes),
+            Event::Heartbeat(e) => e.validate(),
+            Event::Log(e) => e.validate(),
+            Event::Livekit(e) => e.validate(),
+        }
+    }
+
+    /// The free-form text an application wrote into the event (an error's message and
+    /// context, a log's message and fields), for masking secrets before it is kept
+    /// anywhere; `None` for kinds made of names and numbers only.
+    pub fn free_text_mut(&mut self) -> Option<(&mut String, &mut BTreeMap<String, Value>)> {
+        match self {
+            Event::Error(e) => Some((&mut e.message, &mut e.context)),
+            Event::Log(e) => Some((&mut e.message, &mut e.fields)),
+            Event::Request(_)
+            | Event::CallStarted(_)
+            | Event::CallEnded(_)
+            | Event::VoiceQuality(_)
+            | Event::AiUsage(_)
+            | Event::Gauge(_)
+            | Event::Counter(_)
+            | Event::Heartbeat(_)
+            | Event::Livekit(_) => None,
+        }
+    }
+
+    /// Decodes one JSON value into an event (not yet validated), or says which field
+    /// is wrong: the field serde names (`missing field`, `unknown field`), `type` for an
+    /// unknown kind or a value that is not an object, else the field whose removal
+    /// changes serde's message (an invalid type or value).
+    ///
+    /// # Errors
+    /// The field at fault and serde's message.
+    pub fn from_json(value: Value) -> Result<Event, InvalidEvent> {
+        let Some(object) = value.as_object() else {
+            return Err(InvalidEvent::new(
+                "type",
+                "an event must be a JSON object with a \"type\"",
+            ));
+        };
+        let message = match serde_json::from_value::<Event>(value.clone()) {
+            Ok(event) => return Ok(event),
+            Err(e) => e.to_string(),
+        };
+        let field = quoted_field(&message).unwrap_or_else(|| {
+            object
+                .keys()
+                .filter(|k| *k != "type")
+                .find(|k| {
+                    let mut without = object.clone();
+                    without.remove(*k);
+                    serde_json::from_value::<Event>(Value::Object(without))
+                        .map_or_else(|e2| e2.to_string() != message, |_| true)
+                })
+                .cloned()
+                .unwrap_or_else(|| "type".to_owned())
+        });
+        Err(InvalidEvent::new(field, message))
+    }
+}
+
+/// The field a serde message names: `missing field `x``, `unknown field `x``, or `type`
+/// for an unknown variant.
+fn quoted_field(message: &str) -> Option<String> {
+    if message.starts_with("unknown variant") || message.contains("missing field `type`") {
+        return Some("type".to_owned());
+    }
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`').next().map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -237,7 +601,7 @@ mod tests {
     #[test]
     fn counter_defaults_to_one() {
         let event: Event = serde_json::from_value(json!({"type":"counter","name":"x"})).unwrap();
-        assert!(matches!(event, Event::Counter { value, .. } if value == 1.0));
+        assert!(matches!(event, Event::Counter(CounterEvent { value, .. }) if value == 1.0));
     }
 
     #[test]
@@ -259,6 +623,134 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(want), "{input}: {err}");
+        }
+    }
+    /// Each kind's own rules name the field at fault: (event, field, part of the reason).
+    #[test]
+    fn validate_names_the_field_at_fault() {
+        let long = "x".repeat(9);
+        for (input, field, want) in [
+            (
+                json!({"type":"request","endpoint":" ","method":"GET","status":200,"latency_ms":1.0}),
+                "endpoint",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"request","endpoint":long,"method":"GET","status":200,"latency_ms":1.0}),
+                "endpoint",
+                "9 bytes, over the label value limit of 8",
+            ),
+            (
+                json!({"type":"request","endpoint":"/","method":"GET","status":99,"latency_ms":1.0}),
+                "status",
+                "99 is out of range [100, 599]",
+            ),
+            (
+                json!({"type":"request","endpoint":"/","method":"GET","status":200,"latency_ms":-1.0}),
+                "latency_ms",
+                "out of range",
+            ),
+            (
+                json!({"type":"call_started","call_id":""}),
+                "call_id",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"call_ended","call_id":"c","duration_seconds":-2.0,"success":true}),
+                "duration_seconds",
+                "out of range",
+            ),
+            (
+                json!({"type":"error","kind":"","message":"m"}),
+                "kind",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"voice_quality","conversation_id":"c","latency_ms":1.0,"packet_loss":1.5,"jitter_ms":1.0,"mos":4.0}),
+                "packet_loss",
+                "[0, 1]",
+            ),
+            (
+                json!({"type":"voice_quality","conversation_id":"c","latency_ms":1.0,"packet_loss":0.1,"jitter_ms":1.0,"mos":0.5}),
+                "mos",
+                "[1, 5]",
+            ),
+            (
+                json!({"type":"ai_usage","provider":"p","service":"asr","model":"m","units":1.0,"cost_usd":0.0,"latency_ms":1.0}),
+                "service",
+                "must be stt, llm or tts",
+            ),
+            (
+                json!({"type":"ai_usage","provider":"p","service":"llm","model":"m","units":1.0,"cost_usd":-1.0,"latency_ms":1.0}),
+                "cost_usd",
+                "out of range",
+            ),
+            (
+                json!({"type":"gauge","name":"mon_x","value":1.0}),
+                "name",
+                "reserved for mon's own metrics",
+            ),
+            (
+                json!({"type":"gauge","name":"g","value":1.0,"labels":{"le":"1"}}),
+                "labels",
+                "label name \"le\"",
+            ),
+            (
+                json!({"type":"gauge","name":"g","value":1.0,"labels":{"k":long}}),
+                "labels.k",
+                "over the label value limit",
+            ),
+            (
+                json!({"type":"counter","name":"up_total"}),
+                "name",
+                "write themselves",
+            ),
+            (
+                json!({"type":"counter","name":"c","value":-1.0}),
+                "value",
+                "out of range",
+            ),
+            (
+                json!({"type":"heartbeat","name":" "}),
+                "name",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"log","level":"","message":"m"}),
+                "level",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"log","level":"info","message":"m","timestamp":"+10000-01-01T00:00:00Z"}),
+                "timestamp",
+                "between the years 0000 and 9999",
+            ),
+        ] {
+            let event = Event::from_json(input.clone()).expect("decodes");
+            let err = event.validate(8).expect_err("invalid");
+            assert_eq!(err.field, field, "{input}");
+            assert!(err.reason.contains(want), "{input}: {err}");
+        }
+        let fine = Event::from_json(
+            json!({"type":"request","endpoint":"/","method":"GET","status":200,"latency_ms":1.0}),
+        );
+        assert_eq!(fine.expect("decodes").validate(8), Ok(()));
+    }
+
+    #[test]
+    fn decoding_names_the_field_serde_found_wrong() {
+        for (input, field) in [
+            (json!([1]), "type"),
+            (json!({"type":"nope"}), "type"),
+            (
+                json!({"type":"request","endpoint":"/","method":"GET","status":"200","latency_ms":1.0}),
+                "status",
+            ),
+            (json!({"type":"heartbeat","name":"x","extra":1}), "extra"),
+            (json!({"type":"call_started"}), "call_id"),
+        ] {
+            let err = Event::from_json(input.clone()).expect_err("refused");
+            assert_eq!(err.field, field, "{input}: {err}");
         }
     }
 }

@@ -66,6 +66,67 @@ impl<T: AsRef<str>> prometheus_client::encoding::EncodeLabelValue for LabelValue
     }
 }
 
+/// Series names Prometheus (besides every `scrape_*`) and the Pushgateway write
+/// themselves: a custom metric by one of these names would shadow them.
+const PROMETHEUS_OWN: &[&str] = &[
+    "up",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+    "push_time_seconds",
+    "push_failure_time_seconds",
+];
+
+/// Checks a custom metric name: Prometheus syntax, not in mon's own `mon_` namespace
+/// (every family mon exports starts with `mon_`), and not a series Prometheus or the
+/// Pushgateway writes itself (`up`, `scrape_*`, `ALERTS`, `ALERTS_FOR_STATE`,
+/// `push_time_seconds`, `push_failure_time_seconds`).
+///
+/// # Errors
+/// What is wrong with the name and what to send instead.
+pub fn check_metric_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':');
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+        return Err("a metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*".to_owned());
+    }
+    if name.starts_with("mon_") {
+        return Err("names starting with mon_ are reserved for mon's own metrics".to_owned());
+    }
+    if PROMETHEUS_OWN.contains(&name) || name.starts_with("scrape_") {
+        return Err(
+            "up, scrape_*, ALERTS, ALERTS_FOR_STATE and push_*_time_seconds are series Prometheus \
+             or the Pushgateway write themselves; choose another name"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// Checks a custom metric's label name: Prometheus syntax, not reserved (`__*`, and `le`,
+/// `quantile`, `job`, `instance`, which Prometheus and the Pushgateway set).
+///
+/// # Errors
+/// What is wrong with the label name.
+pub fn check_label_name(label: &str) -> Result<(), String> {
+    let mut chars = label.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !label.starts_with("__")
+        && !matches!(label, "le" | "quantile" | "job" | "instance");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "label name {label:?} must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __ and not be \
+             le, quantile, job or instance (Prometheus and the Pushgateway set those)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

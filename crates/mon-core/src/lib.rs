@@ -17,8 +17,11 @@ mod suggest;
 
 pub use alert::{Alert, AlertState, Severity};
 pub use check::{CheckOutcome, HealthCheck};
-pub use event::Event;
-pub use exposition::{LabelValue, escape_label_value};
+pub use event::{
+    AiUsageEvent, CallEndedEvent, CallStartedEvent, CounterEvent, ErrorEvent, Event, GaugeEvent,
+    HeartbeatEvent, InvalidEvent, LivekitEvent, LogEvent, RequestEvent, VoiceQualityEvent,
+};
+pub use exposition::{LabelValue, check_label_name, check_metric_name, escape_label_value};
 pub use notify::{Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
 pub use secret::{Secret, redact_url, redact_urls};
 pub use status::Status;

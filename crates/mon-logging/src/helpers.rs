@@ -53,7 +53,8 @@ pub fn record_error(kind: &str, error: &dyn std::error::Error) {
 }
 
 /// Times an operation and logs its duration to the performance stream when dropped (or
-/// [`PerfTimer::stop`]ped).
+/// [`PerfTimer::stop`]ped). (`mon_metrics::Recorder::operation_timer` is the metrics
+/// counterpart: it records the duration in a Prometheus histogram instead.)
 ///
 /// ```
 /// {

@@ -63,6 +63,7 @@ mod host;
 mod livekit;
 mod recorder;
 mod report;
+mod sampler;
 mod snapshot;
 pub mod vars;
 mod window;
@@ -88,11 +89,12 @@ pub use livekit::{
     LIVEKIT_SOURCE, LivekitMetrics, LivekitTotals, WEBHOOK_EVENTS, spawn_livekit_publisher,
 };
 pub use recorder::{
-    CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord, LATENCY_BUCKETS,
-    OVERFLOW_LABEL, PerfTimer, Recorder, RecorderOptions, SlowRequest, validate_label_name,
-    validate_name as validate_metric_name,
+    CallTotals, CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord,
+    LATENCY_BUCKETS, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SlowRequest,
+    validate_label_name, validate_name as validate_metric_name,
 };
-pub use report::{CallTotals, INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
+pub use report::{INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
+pub use sampler::{recorder_samples, spawn_sampler};
 pub use snapshot::{
     CHECK_SOURCE_PREFIX, CHECKS_SOURCE, CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription,
 };

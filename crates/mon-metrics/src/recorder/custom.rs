@@ -1,0 +1,710 @@
+//! Custom metrics: counters, gauges and histograms named by the application, their
+//! validation (names, collisions between families, label names and value lengths, the
+//! series limit over every name), the rule variables they publish
+//! (`alerting.custom_variables`) and their exposition.
+
+use super::{Histo, LATENCY_BUCKETS, Recorder, lock, validate_label_name, validate_name};
+use crate::MetricsError;
+use crate::report::{Published, counter_f64, histogram};
+use mon_core::{CounterEvent, GaugeEvent, LabelValue};
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder};
+use prometheus_client::metrics::MetricType;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// The kind of a custom metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CustomKind {
+    /// Only goes up.
+    Counter,
+    /// Set to the current value.
+    Gauge,
+    /// A distribution of observed values (latency buckets, in base units).
+    Histogram,
+}
+
+/// The value cell of one custom series.
+#[derive(Debug)]
+pub(crate) enum CustomCell {
+    /// An `f64` stored as bits: counters add with a compare-and-swap loop, gauges store.
+    Value(AtomicU64),
+    Histogram(Mutex<Histo>),
+}
+
+/// A custom series' labels, sorted by name.
+pub(crate) type LabelPairs = Vec<(String, String)>;
+
+/// A custom metric: its kind and its series by label set.
+#[derive(Debug)]
+pub(crate) struct CustomFamily {
+    pub(crate) kind: CustomKind,
+    pub(crate) series: RwLock<HashMap<LabelPairs, Arc<CustomCell>>>,
+}
+
+/// The names a custom family takes in an exposition: its own and its samples'.
+fn exposed_names(name: &str, kind: CustomKind) -> Vec<String> {
+    let suffixes: &[&str] = match kind {
+        CustomKind::Counter => &["", "_total", "_created"],
+        CustomKind::Gauge => &[""],
+        CustomKind::Histogram => &["", "_bucket", "_sum", "_count", "_created"],
+    };
+    suffixes.iter().map(|s| format!("{name}{s}")).collect()
+}
+
+fn kind_name(kind: CustomKind) -> &'static str {
+    match kind {
+        CustomKind::Counter => "counter",
+        CustomKind::Gauge => "gauge",
+        CustomKind::Histogram => "histogram",
+    }
+}
+
+/// Checks that a new custom family `name` of `kind` (a counter's name without `_total`)
+/// can stand beside `existing` ones: a valid name, no counter suffix on another kind, and
+/// no name in common with another family's exposition (a gauge `retries_total` beside a
+/// counter `retries`, a gauge `latency_count` beside a histogram `latency`).
+fn check_new_family<'a>(
+    name: &str,
+    kind: CustomKind,
+    existing: impl IntoIterator<Item = (&'a str, CustomKind)>,
+) -> Result<(), MetricsError> {
+    validate_name(name)?;
+    let invalid = |reason: String| MetricsError::InvalidMetric {
+        name: name.to_owned(),
+        reason,
+    };
+    if kind != CustomKind::Counter
+        && let Some(suffix) = ["_total", "_created"]
+            .into_iter()
+            .find(|s| name.ends_with(s))
+    {
+        return Err(invalid(format!(
+            "only a counter's samples end in {suffix}; a {} must be named otherwise",
+            kind_name(kind)
+        )));
+    }
+    let mine = exposed_names(name, kind);
+    for (other, other_kind) in existing {
+        if other == name && other_kind != kind {
+            return Err(invalid(format!(
+                "it is already a {} and cannot be recorded as a {}",
+                kind_name(other_kind),
+                kind_name(kind)
+            )));
+        }
+        let theirs = exposed_names(other, other_kind);
+        if let Some(clash) = mine.iter().find(|n| theirs.contains(n)) {
+            return Err(invalid(format!(
+                "its series {clash} would collide with the {} {other:?}; two metrics cannot share a name",
+                kind_name(other_kind)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The family name of a custom metric: a counter's name without a trailing `_total`.
+fn custom_family_name(name: &str, kind: CustomKind) -> &str {
+    match kind {
+        CustomKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+        CustomKind::Gauge | CustomKind::Histogram => name,
+    }
+}
+
+/// What [`Recorder::check_custom`] found out about one record of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CustomAdmission {
+    /// It can be recorded (its series exists, or there is room for it).
+    Fits,
+    /// It would create a series beyond `max_series` custom series in total.
+    OverSeriesLimit,
+}
+
+/// The custom families and series a batch would create, for [`Recorder::check_custom`].
+#[derive(Debug, Default)]
+pub struct CustomBatch {
+    families: BTreeMap<String, CustomKind>,
+    series: std::collections::HashSet<(String, LabelPairs)>,
+}
+
+/// The custom families, and the number of series in all of them (bounded by
+/// `max_series`).
+#[derive(Debug, Default)]
+pub(crate) struct Custom {
+    families: RwLock<BTreeMap<String, Arc<CustomFamily>>>,
+    series: AtomicUsize,
+}
+
+impl Custom {
+    /// The custom gauges and counters as rule variables (`alerting.custom_variables`):
+    /// each under its name — a counter also as `<name>_total` — with the sum of its
+    /// series over every label set. A name the catalog documents stays its built-in
+    /// producer's.
+    pub(crate) fn publish(&self, out: &mut Published) {
+        let families: Vec<_> = self
+            .families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, family)| (name.clone(), Arc::clone(family)))
+            .collect();
+        for (name, family) in families {
+            let names = match family.kind {
+                CustomKind::Gauge => vec![name.clone()],
+                CustomKind::Counter => vec![format!("{name}_total"), name],
+                CustomKind::Histogram => continue,
+            };
+            let sum: f64 = family
+                .series
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .filter_map(|cell| match &**cell {
+                    CustomCell::Value(v) => Some(f64::from_bits(v.load(Ordering::Relaxed))),
+                    CustomCell::Histogram(_) => None,
+                })
+                .sum();
+            for name in names {
+                if sum.is_finite() && crate::catalog::lookup(&name).is_none() {
+                    out.insert(name, sum);
+                }
+            }
+        }
+    }
+
+    /// The custom families, as the application named them.
+    pub(crate) fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
+        let custom: Vec<_> = self
+            .families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (k.clone(), std::sync::Arc::clone(v)))
+            .collect();
+        for (name, family) in custom {
+            let (metric_type, help) = match family.kind {
+                CustomKind::Counter => (
+                    MetricType::Counter,
+                    "Custom counter recorded by the application",
+                ),
+                CustomKind::Gauge => (
+                    MetricType::Gauge,
+                    "Custom gauge recorded by the application",
+                ),
+                CustomKind::Histogram => (
+                    MetricType::Histogram,
+                    "Custom histogram recorded by the application",
+                ),
+            };
+            let series: Vec<_> = family
+                .series
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|(k, v)| (k.clone(), std::sync::Arc::clone(v)))
+                .collect();
+            let mut f = encoder.encode_descriptor(&name, help, None, metric_type)?;
+            for (labels, cell) in series {
+                if labels.is_empty() {
+                    custom_value(&mut f, &cell, family.kind)?;
+                } else {
+                    let labels: Vec<(&str, LabelValue<&str>)> = labels
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), LabelValue(v.as_str())))
+                        .collect();
+                    custom_value(&mut f.encode_family(&labels)?, &cell, family.kind)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn custom_value(
+    enc: &mut MetricEncoder<'_>,
+    cell: &CustomCell,
+    kind: CustomKind,
+) -> Result<(), std::fmt::Error> {
+    match (cell, kind) {
+        (CustomCell::Value(v), CustomKind::Counter) => {
+            counter_f64(enc, f64::from_bits(v.load(Ordering::Relaxed)))
+        }
+        (CustomCell::Value(v), _) => enc.encode_gauge(&f64::from_bits(v.load(Ordering::Relaxed))),
+        (CustomCell::Histogram(h), _) => histogram(enc, &lock(h)),
+    }
+}
+
+impl Recorder {
+    /// Checks a custom label value's length.
+    fn check_label_value(&self, name: &str, label: &str, value: &str) -> Result<(), MetricsError> {
+        let max = self.inner.options.max_label_value_bytes;
+        if value.len() > max {
+            return Err(MetricsError::LabelValueTooLong {
+                name: name.to_owned(),
+                label: label.to_owned(),
+                len: value.len(),
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks what recording custom `kind` `name{labels}` would do, without recording:
+    /// the same validation as [`Recorder::counter`], [`Recorder::gauge`] and
+    /// [`Recorder::histogram`] (name, collisions, label names and value lengths), with
+    /// the families and series of the batch's earlier records (in `batch`) counted as
+    /// existing. A counter's `name` may end in `_total`.
+    ///
+    /// # Errors
+    /// As [`Recorder::counter`], but a series beyond the limit is
+    /// [`CustomAdmission::OverSeriesLimit`], not an error.
+    pub fn check_custom(
+        &self,
+        batch: &mut CustomBatch,
+        name: &str,
+        kind: CustomKind,
+        labels: &[(&str, &str)],
+    ) -> Result<CustomAdmission, MetricsError> {
+        let name = custom_family_name(name, kind);
+        let family = self
+            .inner
+            .custom
+            .families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned();
+        match (&family, batch.families.get(name)) {
+            (Some(f), _) if f.kind != kind => {
+                check_new_family(name, kind, [(name, f.kind)])?;
+            }
+            (None, Some(k)) if *k != kind => check_new_family(name, kind, [(name, *k)])?,
+            (Some(_), _) | (None, Some(_)) => {}
+            (None, None) => {
+                {
+                    let existing = self
+                        .inner
+                        .custom
+                        .families
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    check_new_family(
+                        name,
+                        kind,
+                        existing
+                            .iter()
+                            .map(|(n, f)| (n.as_str(), f.kind))
+                            .chain(batch.families.iter().map(|(n, k)| (n.as_str(), *k))),
+                    )?;
+                }
+                batch.families.insert(name.to_owned(), kind);
+            }
+        }
+        let key = self.label_key(name, labels)?;
+        let exists = family.is_some_and(|f| {
+            f.series
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains_key(&key)
+        });
+        if exists || batch.series.contains(&(name.to_owned(), key.clone())) {
+            return Ok(CustomAdmission::Fits);
+        }
+        let total = self.inner.custom.series.load(Ordering::Relaxed) + batch.series.len();
+        if total >= self.inner.options.max_series {
+            return Ok(CustomAdmission::OverSeriesLimit);
+        }
+        batch.series.insert((name.to_owned(), key));
+        Ok(CustomAdmission::Fits)
+    }
+
+    /// The sorted label pairs of a custom series, label names and value lengths checked.
+    fn label_key(&self, name: &str, labels: &[(&str, &str)]) -> Result<LabelPairs, MetricsError> {
+        let mut key = Vec::with_capacity(labels.len());
+        for (label, value) in labels {
+            validate_label_name(name, label)?;
+            self.check_label_value(name, label, value)?;
+            key.push(((*label).to_owned(), (*value).to_owned()));
+        }
+        key.sort();
+        Ok(key)
+    }
+
+    /// The cell of custom series `name{labels}` of kind `kind`, created on first use.
+    fn custom_cell(
+        &self,
+        name: &str,
+        kind: CustomKind,
+        labels: &[(&str, &str)],
+    ) -> Result<Arc<CustomCell>, MetricsError> {
+        let family = {
+            let read = self
+                .inner
+                .custom
+                .families
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            read.get(name).cloned()
+        };
+        let family = match family {
+            Some(f) => f,
+            None => {
+                let mut w = self
+                    .inner
+                    .custom
+                    .families
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                match w.get(name) {
+                    Some(f) => Arc::clone(f),
+                    None => {
+                        check_new_family(name, kind, w.iter().map(|(n, f)| (n.as_str(), f.kind)))?;
+                        self.label_key(name, labels)?;
+                        if self.inner.custom.series.load(Ordering::Relaxed)
+                            >= self.inner.options.max_series
+                        {
+                            return Err(MetricsError::TooManySeries {
+                                name: name.to_owned(),
+                                max: self.inner.options.max_series,
+                            });
+                        }
+                        let f = Arc::new(CustomFamily {
+                            kind,
+                            series: RwLock::default(),
+                        });
+                        w.insert(name.to_owned(), Arc::clone(&f));
+                        f
+                    }
+                }
+            }
+        };
+        if family.kind != kind {
+            return Err(MetricsError::InvalidMetric {
+                name: name.to_owned(),
+                reason: format!(
+                    "it is already a {} and cannot be recorded as a {}",
+                    kind_name(family.kind),
+                    kind_name(kind)
+                ),
+            });
+        }
+        let mut key: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        key.sort();
+        if let Some(cell) = family
+            .series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(Arc::clone(cell));
+        }
+        let key = self.label_key(name, labels)?;
+        let mut w = family
+            .series
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(cell) = w.get(&key) {
+            return Ok(Arc::clone(cell));
+        }
+        // Reserve a place in the total first, so concurrent creators never overshoot it.
+        let max = self.inner.options.max_series;
+        if self
+            .inner
+            .custom
+            .series
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return Err(MetricsError::TooManySeries {
+                name: name.to_owned(),
+                max,
+            });
+        }
+        Ok(Arc::clone(w.entry(key).or_insert_with(|| {
+            Arc::new(match kind {
+                CustomKind::Histogram => {
+                    CustomCell::Histogram(Mutex::new(Histo::new(LATENCY_BUCKETS)))
+                }
+                CustomKind::Counter | CustomKind::Gauge => {
+                    CustomCell::Value(AtomicU64::new(0f64.to_bits()))
+                }
+            })
+        })))
+    }
+
+    /// Adds `by` (≥ 0) to custom counter `name{labels}`. Prometheus shows it as
+    /// `name_total` (a trailing `_total` in `name` is not doubled).
+    ///
+    /// # Errors
+    /// [`MetricsError::InvalidMetric`] for a bad name or label, a negative or non-finite
+    /// increment, or a name already used by another kind; [`MetricsError::TooManySeries`].
+    pub fn counter(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        by: f64,
+    ) -> Result<(), MetricsError> {
+        if !(by.is_finite() && by >= 0.0) {
+            return Err(MetricsError::InvalidMetric {
+                name: name.to_owned(),
+                reason: format!(
+                    "a counter only goes up: the increment {by} must be a finite number ≥ 0"
+                ),
+            });
+        }
+        let name = custom_family_name(name, CustomKind::Counter);
+        let handle = CounterHandle(self.custom_cell(name, CustomKind::Counter, labels)?);
+        handle.inc_by(by);
+        Ok(())
+    }
+
+    /// A handle on custom counter `name{labels}` that increments without any lookup.
+    ///
+    /// # Errors
+    /// As [`Recorder::counter`].
+    pub fn counter_handle(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<CounterHandle, MetricsError> {
+        let name = custom_family_name(name, CustomKind::Counter);
+        Ok(CounterHandle(self.custom_cell(
+            name,
+            CustomKind::Counter,
+            labels,
+        )?))
+    }
+
+    /// Sets custom gauge `name{labels}` to `value`.
+    ///
+    /// # Errors
+    /// As [`Recorder::counter`] (a non-finite value is refused).
+    pub fn gauge(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) -> Result<(), MetricsError> {
+        if !value.is_finite() {
+            return Err(MetricsError::InvalidMetric {
+                name: name.to_owned(),
+                reason: format!("the value {value} is not a finite number"),
+            });
+        }
+        if let CustomCell::Value(v) = &*self.custom_cell(name, CustomKind::Gauge, labels)? {
+            v.store(value.to_bits(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Observes `value` (in base units, e.g. seconds) in custom histogram `name{labels}`.
+    ///
+    /// # Errors
+    /// As [`Recorder::gauge`].
+    pub fn histogram(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) -> Result<(), MetricsError> {
+        if !value.is_finite() {
+            return Err(MetricsError::InvalidMetric {
+                name: name.to_owned(),
+                reason: format!("the value {value} is not a finite number"),
+            });
+        }
+        if let CustomCell::Histogram(h) = &*self.custom_cell(name, CustomKind::Histogram, labels)? {
+            lock(h).observe(value);
+        }
+        Ok(())
+    }
+
+    /// Sets an ingested [`GaugeEvent`].
+    ///
+    /// # Errors
+    /// As [`Recorder::gauge`].
+    pub fn record_gauge(&self, e: &GaugeEvent) -> Result<(), MetricsError> {
+        self.gauge(&e.name, &label_pairs(&e.labels), e.value)
+    }
+
+    /// Adds an ingested [`CounterEvent`].
+    ///
+    /// # Errors
+    /// As [`Recorder::counter`].
+    pub fn record_counter(&self, e: &CounterEvent) -> Result<(), MetricsError> {
+        self.counter(&e.name, &label_pairs(&e.labels), e.value)
+    }
+}
+
+/// A custom event's labels as the recorder takes them.
+fn label_pairs(labels: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
+    labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// A custom counter series, incremented without a lookup (one atomic operation).
+#[derive(Debug, Clone)]
+pub struct CounterHandle(Arc<CustomCell>);
+
+impl CounterHandle {
+    /// Adds `by`; a negative or non-finite increment is ignored.
+    pub fn inc_by(&self, by: f64) {
+        if !(by.is_finite() && by >= 0.0) {
+            return;
+        }
+        if let CustomCell::Value(v) = &*self.0 {
+            let _ = v.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + by).to_bits())
+            });
+        }
+    }
+
+    /// The current total.
+    pub fn get(&self) -> f64 {
+        match &*self.0 {
+            CustomCell::Value(v) => f64::from_bits(v.load(Ordering::Relaxed)),
+            CustomCell::Histogram(_) => 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CustomAdmission, CustomBatch, RecorderOptions};
+
+    #[test]
+    fn custom_metrics_refuse_what_prometheus_cannot_show() {
+        let rec = Recorder::new(RecorderOptions {
+            max_series: 2,
+            ..RecorderOptions::default()
+        });
+        type Labels<'a> = &'a [(&'a str, &'a str)];
+        let long = "x".repeat(257);
+        let cases: &[(&str, Labels<'_>, &str)] = &[
+            ("9lives", &[], "must match"),
+            ("mon_x", &[], "reserved"),
+            ("up", &[], "write themselves"),
+            ("scrape_duration_seconds", &[], "write themselves"),
+            ("retries_total", &[], "only a counter"),
+            ("x_created", &[], "only a counter"),
+            ("ok", &[("__x", "v")], "label name"),
+            ("ok", &[("le", "v")], "label name"),
+            ("ok", &[("job", "v")], "label name"),
+            ("ok", &[("bad-name", "v")], "label name"),
+            ("ok", &[("k", long.as_str())], "over the limit of 256"),
+        ];
+        for (name, labels, want) in cases {
+            let err = rec.gauge(name, labels, 1.0).expect_err(name).to_string();
+            assert!(err.contains(want), "{name}: {err}");
+        }
+        rec.gauge("g", &[], 1.0).expect("gauge");
+        let err = rec
+            .counter("g", &[], 1.0)
+            .expect_err("kind clash")
+            .to_string();
+        assert!(err.contains("already a gauge"), "{err}");
+        assert!(rec.counter("c", &[], -1.0).is_err());
+        assert!(rec.gauge("g", &[], f64::NAN).is_err());
+        rec.gauge("g", &[("a", "1")], 1.0).expect("second series");
+        // The bound is over every custom name together, not per name.
+        for (name, labels) in [("g", &[("a", "2")][..]), ("other", &[][..])] {
+            assert!(matches!(
+                rec.gauge(name, labels, 1.0),
+                Err(MetricsError::TooManySeries { max: 2, .. })
+            ));
+        }
+        let rec = Recorder::default();
+        let handle = rec.counter_handle("hits", &[("k", "v")]).expect("handle");
+        handle.inc_by(2.0);
+        handle.inc_by(-5.0);
+        assert_eq!(handle.get(), 2.0);
+    }
+
+    /// Two families whose expositions share a name are refused, whichever comes first,
+    /// by the recorder and by a batch check alike.
+    #[test]
+    fn colliding_custom_families_are_refused() {
+        let (c, g, h) = (
+            CustomKind::Counter,
+            CustomKind::Gauge,
+            CustomKind::Histogram,
+        );
+        for (first, second, want) in [
+            (("retries", c), ("retries_total", g), "only a counter"),
+            (("retries_total", c), ("retries_total", g), "only a counter"),
+            (("retries", c), ("retries", g), "already a counter"),
+            (
+                ("latency", h),
+                ("latency_count", g),
+                "collide with the histogram \"latency\"",
+            ),
+            (
+                ("latency_count", g),
+                ("latency", h),
+                "collide with the gauge \"latency_count\"",
+            ),
+            (
+                ("latency", h),
+                ("latency_bucket", c),
+                "collide with the histogram",
+            ),
+            (("q", g), ("q", c), "already a gauge"),
+        ] {
+            let record = |rec: &Recorder, (name, kind): (&str, CustomKind)| match kind {
+                CustomKind::Counter => rec.counter(name, &[], 1.0),
+                CustomKind::Gauge => rec.gauge(name, &[], 1.0),
+                _ => rec.histogram(name, &[], 1.0),
+            };
+            let rec = Recorder::default();
+            record(&rec, first).expect("first family");
+            let err = record(&rec, second).expect_err("collision").to_string();
+            assert!(err.contains(want), "{first:?} then {second:?}: {err}");
+            // The same pair inside one batch, before anything is recorded.
+            let rec = Recorder::default();
+            let mut batch = CustomBatch::default();
+            let fits = rec.check_custom(&mut batch, first.0, first.1, &[]);
+            assert!(matches!(fits, Ok(CustomAdmission::Fits)), "{fits:?}");
+            let err = rec
+                .check_custom(&mut batch, second.0, second.1, &[])
+                .expect_err("collision in a batch")
+                .to_string();
+            assert!(err.contains(want), "batch {first:?} then {second:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_batch_check_counts_new_series_against_the_total() {
+        let rec = Recorder::new(RecorderOptions {
+            max_series: 3,
+            ..RecorderOptions::default()
+        });
+        rec.gauge("a", &[], 1.0).expect("recorded");
+        let mut batch = CustomBatch::default();
+        let mut check = |name: &str, v: &str| {
+            rec.check_custom(&mut batch, name, CustomKind::Gauge, &[("k", v)])
+                .expect("valid")
+        };
+        assert_eq!(check("b", "1"), CustomAdmission::Fits);
+        assert_eq!(check("b", "1"), CustomAdmission::Fits);
+        assert_eq!(check("c", "1"), CustomAdmission::Fits);
+        assert_eq!(check("c", "2"), CustomAdmission::OverSeriesLimit);
+        assert_eq!(check("d", "1"), CustomAdmission::OverSeriesLimit);
+        // An existing series always fits.
+        let mut batch = CustomBatch::default();
+        let fits = rec.check_custom(&mut batch, "a", CustomKind::Gauge, &[]);
+        assert!(matches!(fits, Ok(CustomAdmission::Fits)));
+    }
+}
