@@ -3,7 +3,8 @@
 //!
 //! # The rule snapshot
 //!
-//! A [`Snapshot`] is what alert rules and dashboards read: a flat map of named
+//! A [`Snapshot`] (defined in mon-core, the contract between producers and rules,
+//! re-exported here) is what alert rules and dashboards read: a flat map of named
 //! `f64` variables (`cpu_percent`, `memory_percent`, `avg_api_latency_ms`, ...) plus a
 //! per-check map (`status`, `latency_ms`, `critical`) for "component unhealthy"
 //! conditions. Every variable is documented in [`CATALOG`] with its unit and the
@@ -54,7 +55,6 @@
 //! `/metrics` (`mon_livekit_*`) and the snapshot (`connection_success_rate`,
 //! `room_creation_failures`, ...) under [`LIVEKIT_SOURCE`].
 
-mod catalog;
 mod dashboards;
 mod error;
 mod export;
@@ -65,10 +65,8 @@ mod recorder;
 mod report;
 mod sampler;
 mod snapshot;
-pub mod vars;
 mod window;
 
-pub use catalog::{CATALOG, VariableInfo, VariableSource, lookup};
 pub use dashboards::{
     BUILTIN_IDS, Colour, DashboardConfig, ENDPOINT_SERIES, PanelConfig, PanelKind,
     builtin_dashboards, known_metric, validate_dashboards,
@@ -88,6 +86,9 @@ pub use host::{
 pub use livekit::{
     LIVEKIT_SOURCE, LivekitMetrics, LivekitTotals, WEBHOOK_EVENTS, spawn_livekit_publisher,
 };
+use mon_core::catalog;
+pub use mon_core::catalog::{CATALOG, Unit, VariableInfo, VariableKind, VariableSource, lookup};
+pub use mon_core::vars;
 pub use recorder::{
     CallTotals, CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord,
     LATENCY_BUCKETS, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SlowRequest,

@@ -10,7 +10,7 @@ use crate::expr::{self, Expr, Outcome};
 use crate::template::{Context, Template};
 use crate::{AlertingError, Snapshot};
 use mon_core::Severity;
-use mon_metrics::CheckSnapshot;
+use mon_core::snapshot::CheckSnapshot;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -107,7 +107,7 @@ impl Rule {
         })?;
         let each = config.each.map(|_| EACH_CHECK_VARIABLE);
         let known = || {
-            mon_metrics::CATALOG
+            mon_core::catalog::CATALOG
                 .iter()
                 .map(|v| v.name)
                 .chain([CHECKS_VARIABLE])
