@@ -3,7 +3,7 @@
 
 use super::{AlertChange, AlertEngine, ChangeKind, Slot};
 use crate::silence::Silence;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use mon_core::{Alert, AlertState};
 use mon_store::{AlertWrite, WriteBatch};
 
@@ -37,11 +37,7 @@ impl AlertEngine {
         by: &str,
         comment: Option<&str>,
     ) -> Result<Alert, ActionError> {
-        let _order = self.order.lock().await;
-        let now = Utc::now();
-        let change = {
-            let mut inner = self.lock();
-            let (slot, fingerprint) = find_open(&mut inner.slots, id)?;
+        self.act(id, |slot, fingerprint, now| {
             let Some(instance) = slot.instances.get_mut(&fingerprint) else {
                 return Err(ActionError::NotFound(id.to_string()));
             };
@@ -55,16 +51,16 @@ impl AlertEngine {
             instance.alert.state = AlertState::Acknowledged;
             instance.alert.acknowledged_by = Some(by.to_string());
             instance.alert.updated_at = now;
-            AlertChange {
-                kind: ChangeKind::Acknowledged,
-                alert: instance.alert.clone(),
-                held_back: (!instance.notified).then(|| "its firing was not notified".into()),
-                by: by.to_string(),
-                comment: comment.map(String::from),
-            }
-        };
-        self.record(std::slice::from_ref(&change)).await?;
-        Ok(change.alert)
+            let alert = instance.alert.clone();
+            Ok(by_hand(
+                ChangeKind::Acknowledged,
+                alert,
+                instance.notified,
+                by,
+                comment,
+            ))
+        })
+        .await
     }
 
     /// Resolves an open alert by hand (seed: `POST /health/alerts/{id}/resolve`).
@@ -75,11 +71,7 @@ impl AlertEngine {
         by: &str,
         comment: Option<&str>,
     ) -> Result<Alert, ActionError> {
-        let _order = self.order.lock().await;
-        let now = Utc::now();
-        let change = {
-            let mut inner = self.lock();
-            let (slot, fingerprint) = find_open(&mut inner.slots, id)?;
+        self.act(id, |slot, fingerprint, now| {
             let Some(instance) = slot.instances.remove(&fingerprint) else {
                 return Err(ActionError::NotFound(id.to_string()));
             };
@@ -92,13 +84,25 @@ impl AlertEngine {
             alert.state = AlertState::Resolved;
             alert.updated_at = now;
             alert.resolved_at = Some(now);
-            let change = AlertChange {
-                kind,
-                alert,
-                held_back: (!instance.notified).then(|| "its firing was not notified".into()),
-                by: by.to_string(),
-                comment: comment.map(String::from),
-            };
+            Ok(by_hand(kind, alert, instance.notified, by, comment))
+        })
+        .await
+    }
+
+    /// Changes the open alert `id` with `change` (given its rule's slot, its
+    /// fingerprint and the time), in the order of every state change, records the
+    /// change and answers the alert after it.
+    async fn act(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Slot, String, DateTime<Utc>) -> Result<AlertChange, ActionError>,
+    ) -> Result<Alert, ActionError> {
+        let _order = self.order.lock().await;
+        let now = Utc::now();
+        let change = {
+            let mut inner = self.lock();
+            let (slot, fingerprint) = find_open(&mut inner.slots, id)?;
+            let change = change(slot, fingerprint, now)?;
             self.update_gauge(&inner);
             change
         };
@@ -152,6 +156,23 @@ impl AlertEngine {
         let mut silences = self.lock().silences.clone();
         silences.sort_by_key(|s| std::cmp::Reverse(s.ends_at));
         silences
+    }
+}
+
+/// A change made by a person: notified unless the alert's firing was not.
+fn by_hand(
+    kind: ChangeKind,
+    alert: Alert,
+    notified: bool,
+    by: &str,
+    comment: Option<&str>,
+) -> AlertChange {
+    AlertChange {
+        kind,
+        alert,
+        held_back: (!notified).then(|| "its firing was not notified".into()),
+        by: by.to_string(),
+        comment: comment.map(String::from),
     }
 }
 

@@ -255,7 +255,7 @@ impl Slot {
         let created = !self.instances.contains_key(&fingerprint);
         let instance = self
             .instances
-            .entry(fingerprint.clone())
+            .entry(fingerprint)
             .or_insert_with(|| Instance {
                 alert: Alert::new(self.rule.name(), self.rule.severity(), labels, now),
                 last_held: now,
