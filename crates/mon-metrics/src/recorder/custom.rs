@@ -495,12 +495,7 @@ impl Recorder {
         labels: &[(&str, &str)],
         value: f64,
     ) -> Result<(), MetricsError> {
-        if !value.is_finite() {
-            return Err(MetricsError::InvalidMetric {
-                name: name.to_owned(),
-                reason: format!("the value {value} is not a finite number"),
-            });
-        }
+        finite(name, value)?;
         if let CustomCell::Value(v) = &*self.custom_cell(name, CustomKind::Gauge, labels)? {
             v.store(value.to_bits(), Ordering::Relaxed);
         }
@@ -517,12 +512,7 @@ impl Recorder {
         labels: &[(&str, &str)],
         value: f64,
     ) -> Result<(), MetricsError> {
-        if !value.is_finite() {
-            return Err(MetricsError::InvalidMetric {
-                name: name.to_owned(),
-                reason: format!("the value {value} is not a finite number"),
-            });
-        }
+        finite(name, value)?;
         if let CustomCell::Histogram(h) = &*self.custom_cell(name, CustomKind::Histogram, labels)? {
             lock(h).observe(value);
         }
@@ -577,6 +567,18 @@ impl Recorder {
     /// As [`Recorder::counter`].
     pub fn record_counter(&self, e: &CounterEvent) -> Result<(), MetricsError> {
         self.counter(&e.name, &label_pairs(&e.labels), e.value)
+    }
+}
+
+/// Refuses a non-finite gauge or histogram value.
+fn finite(name: &str, value: f64) -> Result<(), MetricsError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(MetricsError::InvalidMetric {
+            name: name.to_owned(),
+            reason: format!("the value {value} is not a finite number"),
+        })
     }
 }
 
