@@ -368,7 +368,7 @@ async fn ingest(
         )
         .into_response());
     }
-    let dropped = match custom_admission(&ingest.recorder, &events) {
+    let dropped = match ingest.recorder.admit_custom(&events) {
         Ok(over) => {
             let mut index = 0;
             events.retain(|_| {
@@ -377,9 +377,9 @@ async fn ingest(
             });
             over.len()
         }
-        Err(e) => {
+        Err((i, e)) => {
             ingest.reject("invalid");
-            return Err(e.into_response());
+            return Err(invalid(i, "name", e).into_response());
         }
     };
     let now = Utc::now();
@@ -446,39 +446,6 @@ async fn ingest(
 
 /// The drop reason of a custom metric event beyond `metrics.max_series` series.
 const SERIES_LIMIT: &str = "series_limit";
-
-/// Checks the batch's custom metric events against the recorder's families (name
-/// collisions, mon's and Prometheus' names: a 400 naming the event and field) and
-/// returns the indexes of those that would create a series beyond the limit.
-fn custom_admission(recorder: &Recorder, events: &[Event]) -> Result<Vec<usize>, ApiError> {
-    let mut batch = mon_metrics::CustomBatch::default();
-    let mut over = Vec::new();
-    for (i, event) in events.iter().enumerate() {
-        let (name, kind, labels) = match event {
-            Event::Gauge(e) => (&e.name, mon_metrics::CustomKind::Gauge, &e.labels),
-            Event::Counter(e) => (&e.name, mon_metrics::CustomKind::Counter, &e.labels),
-            Event::Request(_)
-            | Event::CallStarted(_)
-            | Event::CallEnded(_)
-            | Event::Error(_)
-            | Event::VoiceQuality(_)
-            | Event::AiUsage(_)
-            | Event::Heartbeat(_)
-            | Event::Log(_)
-            | Event::Livekit(_) => continue,
-        };
-        let labels: Vec<(&str, &str)> = labels
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        match recorder.check_custom(&mut batch, name, kind, &labels) {
-            Ok(mon_metrics::CustomAdmission::Fits) => {}
-            Ok(_) => over.push(i),
-            Err(e) => return Err(invalid(i, "name", e)),
-        }
-    }
-    Ok(over)
-}
 
 /// `GET /api/v1/snapshot`: the rule snapshot (every source) plus the recorder's report
 /// (windows, per-endpoint maps, calls, errors, slow requests).

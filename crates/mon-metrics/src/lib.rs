@@ -42,6 +42,17 @@
 //! gauges, which [`encode_openmetrics`] writes as OpenMetrics text for `GET /metrics`
 //! (served with [`OPENMETRICS_CONTENT_TYPE`]).
 //!
+//! # The application recorder
+//!
+//! A [`Recorder`] is what a voice agent calls (`track_request`, `call_started`,
+//! `ai_usage`, `counter`...) and what `POST /api/v1/events` feeds: [`Recorder::record`]
+//! takes a `mon_core::Event`, `record_request(&RequestEvent)` and its siblings one kind
+//! each. It keeps 1/5/15-minute windows ([`Recorder::report`]), publishes rule variables
+//! ([`Recorder::snapshot_values`], [`spawn_publisher`]) and registers the `mon_app_*`
+//! families ([`Recorder::register`]); [`spawn_sampler`] writes its figures to the store as
+//! time series. [`OperationTimer`] times an operation into
+//! `mon_app_operation_duration_seconds`.
+//!
 //! # Dashboards
 //!
 //! [`builtin_dashboards`] returns the six built-in dashboards as data ([`DashboardConfig`]:

@@ -6,7 +6,7 @@
 use super::{Histo, LATENCY_BUCKETS, Recorder, lock, validate_label_name, validate_name};
 use crate::MetricsError;
 use crate::report::{Published, counter_f64, histogram};
-use mon_core::{CounterEvent, GaugeEvent, LabelValue};
+use mon_core::{CounterEvent, Event, GaugeEvent, LabelValue};
 use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder};
 use prometheus_client::metrics::MetricType;
 use serde::Serialize;
@@ -495,12 +495,7 @@ impl Recorder {
         labels: &[(&str, &str)],
         value: f64,
     ) -> Result<(), MetricsError> {
-        if !value.is_finite() {
-            return Err(MetricsError::InvalidMetric {
-                name: name.to_owned(),
-                reason: format!("the value {value} is not a finite number"),
-            });
-        }
+        finite(name, value)?;
         if let CustomCell::Value(v) = &*self.custom_cell(name, CustomKind::Gauge, labels)? {
             v.store(value.to_bits(), Ordering::Relaxed);
         }
@@ -517,16 +512,45 @@ impl Recorder {
         labels: &[(&str, &str)],
         value: f64,
     ) -> Result<(), MetricsError> {
-        if !value.is_finite() {
-            return Err(MetricsError::InvalidMetric {
-                name: name.to_owned(),
-                reason: format!("the value {value} is not a finite number"),
-            });
-        }
+        finite(name, value)?;
         if let CustomCell::Histogram(h) = &*self.custom_cell(name, CustomKind::Histogram, labels)? {
             lock(h).observe(value);
         }
         Ok(())
+    }
+
+    /// Checks a batch's custom metric events (gauges and counters) as
+    /// [`Recorder::check_custom`] does, in order, each seeing the families and series of
+    /// those before it, and returns the indexes of those that would create a series
+    /// beyond `max_series` (they can be dropped; the rest of the batch fits).
+    ///
+    /// # Errors
+    /// The index of the first event that cannot be recorded (a bad or colliding name or
+    /// label), and why.
+    pub fn admit_custom(&self, events: &[Event]) -> Result<Vec<usize>, (usize, MetricsError)> {
+        let mut batch = CustomBatch::default();
+        let mut over = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            let (name, kind, labels) = match event {
+                Event::Gauge(e) => (&e.name, CustomKind::Gauge, &e.labels),
+                Event::Counter(e) => (&e.name, CustomKind::Counter, &e.labels),
+                Event::Request(_)
+                | Event::CallStarted(_)
+                | Event::CallEnded(_)
+                | Event::Error(_)
+                | Event::VoiceQuality(_)
+                | Event::AiUsage(_)
+                | Event::Heartbeat(_)
+                | Event::Log(_)
+                | Event::Livekit(_) => continue,
+            };
+            match self.check_custom(&mut batch, name, kind, &label_pairs(labels)) {
+                Ok(CustomAdmission::Fits) => {}
+                Ok(CustomAdmission::OverSeriesLimit) => over.push(i),
+                Err(e) => return Err((i, e)),
+            }
+        }
+        Ok(over)
     }
 
     /// Sets an ingested [`GaugeEvent`].
@@ -543,6 +567,18 @@ impl Recorder {
     /// As [`Recorder::counter`].
     pub fn record_counter(&self, e: &CounterEvent) -> Result<(), MetricsError> {
         self.counter(&e.name, &label_pairs(&e.labels), e.value)
+    }
+}
+
+/// Refuses a non-finite gauge or histogram value.
+fn finite(name: &str, value: f64) -> Result<(), MetricsError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(MetricsError::InvalidMetric {
+            name: name.to_owned(),
+            reason: format!("the value {value} is not a finite number"),
+        })
     }
 }
 
@@ -683,6 +719,37 @@ mod tests {
                 .to_string();
             assert!(err.contains(want), "batch {first:?} then {second:?}: {err}");
         }
+    }
+
+    /// A batch's custom events: the first bad one is refused by index, those over the
+    /// series limit are listed, the others fit.
+    #[test]
+    fn a_batch_of_events_is_admitted_by_index() {
+        let rec = Recorder::new(RecorderOptions {
+            max_series: 2,
+            ..RecorderOptions::default()
+        });
+        let events: Vec<Event> = [
+            serde_json::json!({"type":"call_started","call_id":"c"}),
+            serde_json::json!({"type":"gauge","name":"a","value":1.0}),
+            serde_json::json!({"type":"counter","name":"b"}),
+            serde_json::json!({"type":"gauge","name":"c","value":1.0}),
+            serde_json::json!({"type":"gauge","name":"a","value":2.0}),
+        ]
+        .into_iter()
+        .map(|v| serde_json::from_value(v).expect("event"))
+        .collect();
+        assert_eq!(rec.admit_custom(&events).expect("valid"), vec![3]);
+        let clash: Vec<Event> = [
+            serde_json::json!({"type":"gauge","name":"q","value":1.0}),
+            serde_json::json!({"type":"counter","name":"q"}),
+        ]
+        .into_iter()
+        .map(|v| serde_json::from_value(v).expect("event"))
+        .collect();
+        let (index, err) = rec.admit_custom(&clash).expect_err("collision");
+        assert_eq!(index, 1);
+        assert!(err.to_string().contains("already a gauge"), "{err}");
     }
 
     #[test]
