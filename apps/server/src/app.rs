@@ -182,7 +182,8 @@ impl App {
                 message: e.to_string(),
             })?;
         }
-        crate::kept::restore_checks(&store, &health, &hub);
+        mon_health::restore_kept(&store, &health);
+        publish_checks(&health, &hub);
         health.register_metrics(&mut registry);
         let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
         // The first start's failure stops the server; a restart's is retried with backoff.
@@ -283,7 +284,7 @@ impl App {
         // Uptime per check, from the stored results.
         let (s, h, sup) = (store.clone(), health.clone(), supervisor.clone());
         tasks.push(supervisor.spawn("uptime", move || {
-            crate::uptime::spawn(s.clone(), h.clone(), sup.stopped())
+            mon_health::spawn_uptime_refresh(s.clone(), h.clone(), sup.stopped())
         }));
 
         // Error tracking and log search: mon's own records and ingested events.
@@ -510,7 +511,7 @@ async fn persist(
             publish_at = Some(tokio::time::Instant::now() + PUBLISH_CHECKS);
         }
         // Where each check stands now, committed with its results (kept across restarts).
-        batch.kept = crate::kept::kept_checks(&health, &batch.check_results);
+        batch.kept = mon_health::kept_rows(&health, &batch.check_results);
         if !batch.is_empty()
             && let Err(e) = store.write(batch).await
         {
