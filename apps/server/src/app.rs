@@ -93,6 +93,44 @@ pub(crate) struct AppState {
     pub(crate) public_checks: Arc<Vec<String>>,
 }
 
+/// The state of each router, taken from the whole (`FromRef`): a router sees only what it reads.
+macro_rules! sub_state {
+    ($($ty:ty => |$s:ident| $build:expr;)*) => {$(
+        impl axum::extract::FromRef<AppState> for $ty {
+            fn from_ref($s: &AppState) -> Self {
+                $build
+            }
+        }
+    )*};
+}
+
+sub_state! {
+    HealthRegistry => |s| s.health.clone();
+    Store => |s| s.store.clone();
+    metrics::Exposition => |s| s.metrics.clone();
+    crate::alerts_api::AlertsState => |s| crate::alerts_api::AlertsState {
+        alerts: s.alerts.clone(),
+        store: s.store.clone(),
+    };
+    crate::dashboards::DashboardsState => |s| crate::dashboards::DashboardsState {
+        dashboards: s.dashboards.clone(),
+        started_at: s.started_at,
+        hub: s.hub.clone(),
+        store: s.store.clone(),
+        alerts: s.alerts.clone(),
+        health: s.health.clone(),
+    };
+    crate::status_page::StatusPageState => |s| crate::status_page::StatusPageState {
+        health: s.health.clone(),
+        store: s.store.clone(),
+        public_checks: s.public_checks.clone(),
+    };
+    crate::livekit::LivekitState => |s| crate::livekit::LivekitState {
+        livekit: s.livekit.clone(),
+        hub: s.hub.clone(),
+    };
+}
+
 /// A started server: its router and its background tasks.
 #[derive(Debug)]
 pub struct App {

@@ -2,7 +2,6 @@
 //! with current values, colours and series from the store, and as Grafana JSON
 //! (`mon_metrics::grafana_json`).
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::error::Json;
 use axum::Router;
@@ -14,10 +13,24 @@ use mon_store::{SeriesPoints, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+/// What the dashboard routes read: the definitions, and the parts their panels show.
+#[derive(Clone, Debug)]
+pub(crate) struct DashboardsState {
+    /// The built-in dashboards followed by the configured ones.
+    pub(crate) dashboards: Arc<Vec<DashboardConfig>>,
+    /// When the definitions were loaded (with the configuration).
+    pub(crate) started_at: DateTime<Utc>,
+    pub(crate) hub: mon_metrics::SnapshotHub,
+    pub(crate) store: mon_store::Store,
+    pub(crate) alerts: mon_alerting::AlertEngine,
+    pub(crate) health: mon_health::HealthRegistry,
+}
+
 /// The dashboard routes (read role, behind the token layer).
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: DashboardsState) -> Router {
     Router::new()
         .route("/api/v1/dashboards", get(list))
         .route("/api/v1/dashboards/{id}", get(show))
@@ -32,7 +45,7 @@ pub(crate) fn all(custom: &[DashboardConfig]) -> Vec<DashboardConfig> {
     all
 }
 
-fn find<'a>(state: &'a AppState, id: &str) -> Result<&'a DashboardConfig, ApiError> {
+fn find<'a>(state: &'a DashboardsState, id: &str) -> Result<&'a DashboardConfig, ApiError> {
     state.dashboards.iter().find(|d| d.id == id).ok_or_else(|| {
         ApiError::not_found(format!(
             "no dashboard with id {id:?}; GET /api/v1/dashboards lists them"
@@ -40,7 +53,7 @@ fn find<'a>(state: &'a AppState, id: &str) -> Result<&'a DashboardConfig, ApiErr
     })
 }
 
-async fn list(State(state): State<AppState>) -> Json<Value> {
+async fn list(State(state): State<DashboardsState>) -> Json<Value> {
     let list: Vec<Value> = state
         .dashboards
         .iter()
@@ -98,7 +111,7 @@ fn parse_range(
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(state): State<DashboardsState>,
     Path(id): Path<String>,
     query: Result<Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -222,7 +235,7 @@ fn status_colour(status: mon_core::Status) -> &'static str {
     }
 }
 
-fn status_grid(state: &AppState) -> Value {
+fn status_grid(state: &DashboardsState) -> Value {
     let checks: Vec<Value> = state
         .health
         .detailed()
@@ -245,7 +258,7 @@ fn status_grid(state: &AppState) -> Value {
 }
 
 async fn grafana(
-    State(state): State<AppState>,
+    State(state): State<DashboardsState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let dashboard = find(&state, &id)?;

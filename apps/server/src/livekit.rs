@@ -10,7 +10,6 @@
 //! it has none) within its token's lifetime answers 200 `"duplicate": true` and is not
 //! counted again: LiveKit retries, and a captured request can be replayed until it expires.
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::error::Json;
 use axum::Router;
@@ -112,8 +111,15 @@ impl Livekit {
     }
 }
 
+/// What the webhook route reads: the LiveKit side, and the hub its metrics publish to.
+#[derive(Clone, Debug)]
+pub(crate) struct LivekitState {
+    pub(crate) livekit: Livekit,
+    pub(crate) hub: SnapshotHub,
+}
+
 /// `POST /api/v1/webhooks/livekit`. Mount it outside the bearer-token layer.
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: LivekitState) -> Router {
     Router::new()
         .route("/api/v1/webhooks/livekit", post(webhook))
         .with_state(state)
@@ -124,7 +130,7 @@ fn unauthorized(message: impl Into<String>) -> ApiError {
 }
 
 async fn webhook(
-    State(state): State<AppState>,
+    State(state): State<LivekitState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {

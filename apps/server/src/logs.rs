@@ -5,7 +5,6 @@
 //! `/api/v1/logs`.
 
 use crate::api::{parse_limit, parse_time};
-use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -424,12 +423,12 @@ async fn publish_snapshot(store: &Store, hub: &SnapshotHub, recent: &mut VecDequ
 }
 
 /// `GET /api/v1/errors`, `/api/v1/errors/{fingerprint}` and `/api/v1/logs`.
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(store: Store) -> Router {
     Router::new()
         .route("/api/v1/errors", get(errors))
         .route("/api/v1/errors/{fingerprint}", get(error))
         .route("/api/v1/logs", get(logs))
-        .with_state(state)
+        .with_state(store)
 }
 
 /// `?since=` (RFC 3339 or a duration ago) and `?limit=`.
@@ -450,7 +449,7 @@ fn limit(text: Option<&str>) -> Result<u32, ApiError> {
 }
 
 async fn errors(
-    State(state): State<AppState>,
+    State(store): State<Store>,
     q: Result<Query<ErrorsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q = query(q)?;
@@ -459,8 +458,7 @@ async fn errors(
         .as_deref()
         .map(|t| parse_time("since", t, Utc::now()))
         .transpose()?;
-    let groups = state
-        .store
+    let groups = store
         .error_groups(since, limit(q.limit.as_deref())?)
         .await
         .map_err(|e| ApiError::internal("reading errors failed", &e))?;
@@ -468,11 +466,10 @@ async fn errors(
 }
 
 async fn error(
-    State(state): State<AppState>,
+    State(store): State<Store>,
     Path(fingerprint): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let group = state
-        .store
+    let group = store
         .error_group(&fingerprint)
         .await
         .map_err(|e| ApiError::internal("reading an error failed", &e))?
@@ -497,7 +494,7 @@ struct LogsQuery {
 }
 
 async fn logs(
-    State(state): State<AppState>,
+    State(store): State<Store>,
     q: Result<Query<LogsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let q = query(q)?;
@@ -530,8 +527,7 @@ async fn logs(
             .transpose()?,
         limit: limit(q.limit.as_deref())?,
     };
-    let rows = state
-        .store
+    let rows = store
         .search_logs(query)
         .await
         .map_err(|e| ApiError::internal("searching logs failed", &e))?;
