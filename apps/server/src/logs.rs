@@ -66,14 +66,10 @@ impl std::fmt::Debug for LogIngest {
 }
 
 impl LogIngest {
-    /// Validates `config`, starts the writer task under `supervisor` and returns the
-    /// handle with the task.
-    pub(crate) fn start(
+    /// Validates `config`; returns the handle and the [`LogWriter`] that stores what it queues.
+    pub(crate) fn new(
         config: &LoggingConfig,
-        store: Store,
-        hub: SnapshotHub,
-        supervisor: &crate::supervise::Supervisor,
-    ) -> Result<(LogIngest, JoinHandle<()>), mon_logging::LoggingError> {
+    ) -> Result<(LogIngest, LogWriter), mon_logging::LoggingError> {
         let tracker = ErrorTracker::new(config.errors.clone())?;
         let masker = Masker::new(&config.mask_patterns)?;
         let min_level = mon_logging::parse_level(&config.search.level).ok_or_else(|| {
@@ -94,32 +90,12 @@ impl LogIngest {
             min_level,
             dropped: Counter::default(),
         };
-        let retention = config.search.retention;
-        let committed = (ingest.stored_errors.clone(), ingest.stored_notify.clone());
-        // A restarted writer takes over the same queue.
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let sup = supervisor.clone();
-        let task = supervisor.spawn("log_ingest", move || {
-            let (store, hub, rx, committed, stop) = (
-                store.clone(),
-                hub.clone(),
-                rx.clone(),
-                committed.clone(),
-                sup.stopped(),
-            );
-            tokio::spawn(async move {
-                run(
-                    store,
-                    hub,
-                    &mut *rx.lock().await,
-                    committed,
-                    retention,
-                    stop,
-                )
-                .await;
-            })
-        });
-        Ok((ingest, task))
+        let writer = LogWriter {
+            rx: Arc::new(tokio::sync::Mutex::new(rx)),
+            committed: (ingest.stored_errors.clone(), ingest.stored_notify.clone()),
+            retention: config.search.retention,
+        };
+        Ok((ingest, writer))
     }
 
     /// Registers `mon_log_store_dropped_total`.
@@ -293,6 +269,32 @@ impl LogIngest {
         if let Some(o) = self.tracker.from_record(record) {
             self.send(self.error_row(o));
         }
+    }
+}
+
+/// The writer of a [`LogIngest`]: stores its queue in batches, publishes the snapshot
+/// variables and prunes by age. A restarted writer takes over the same queue.
+#[derive(Debug, Clone)]
+pub(crate) struct LogWriter {
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<LogWrite>>>,
+    committed: (Arc<AtomicU64>, Arc<Notify>),
+    retention: Duration,
+}
+
+impl LogWriter {
+    /// Starts the writer; it ends when `stop` completes or every [`LogIngest`] is gone,
+    /// after storing what is queued.
+    pub(crate) fn spawn(
+        &self,
+        store: Store,
+        hub: SnapshotHub,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut rx = this.rx.lock().await;
+            run(store, hub, &mut rx, this.committed, this.retention, stop).await;
+        })
     }
 }
 
@@ -556,13 +558,11 @@ mod tests {
             },
             ..LoggingConfig::default()
         };
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let supervisor = crate::supervise::Supervisor::new(
-            stop_rx,
-            &mut prometheus_client::registry::Registry::default(),
-        );
-        let (ingest, task) =
-            LogIngest::start(&config, store.clone(), hub.clone(), &supervisor).unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (ingest, writer) = LogIngest::new(&config).unwrap();
+        let task = writer.spawn(store.clone(), hub.clone(), async {
+            let _ = stop_rx.await;
+        });
         let now = Utc::now();
         let context: BTreeMap<String, serde_json::Value> = [
             ("call_id".to_string(), json!("call-3")),
