@@ -61,3 +61,65 @@ fn kept_row(name: &str, kept: &KeptCheck) -> Option<KeptState> {
         at: chrono::Utc::now(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CheckPolicy, refresh_uptime};
+    use mon_core::{CheckOutcome, Status};
+    use std::time::Duration;
+
+    fn registry() -> HealthRegistry {
+        let health = HealthRegistry::new();
+        let policy = CheckPolicy {
+            failure_threshold: 3,
+            ..CheckPolicy::immediate(true)
+        };
+        health
+            .register_with("api", "http", policy)
+            .expect("register");
+        health
+    }
+
+    /// A check's kept state reaches a new registry through a real store file, and its
+    /// uptime is counted from the stored results.
+    #[tokio::test]
+    async fn kept_state_and_uptime_come_back_from_the_store() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("mon.db");
+        let store = Store::open(&path, Default::default()).expect("open");
+        let first = registry();
+        let mut results = Vec::new();
+        for status in [Status::Healthy, Status::Unhealthy, Status::Unhealthy] {
+            let outcome = CheckOutcome::new(status, Duration::from_millis(5), "probe");
+            first.record("api", outcome.clone());
+            results.push(CheckResultRow {
+                check: "api".into(),
+                outcome,
+            });
+        }
+        let kept = kept_rows(&first, &results);
+        assert_eq!(kept.len(), 1, "one row per check: {kept:?}");
+        let mut batch = WriteBatch::from_kept(kept);
+        batch.check_results = results;
+        store.write(batch).await.expect("write");
+        store.close().await.expect("close");
+
+        let store = Store::open(&path, Default::default()).expect("reopen");
+        let second = registry();
+        restore_kept(&store, &second);
+        let api = second.check("api").expect("api");
+        assert_eq!(
+            (api.consecutive_failures, api.status()),
+            (2, Status::Healthy),
+            "two failures of three kept: still healthy"
+        );
+        refresh_uptime(&store, &second).await;
+        let hour = second.check("api").and_then(|c| c.uptime?.hour);
+        assert!(
+            hour.is_some_and(|p| (p - 100.0 / 3.0).abs() < 0.01),
+            "one healthy result of three: {hour:?}"
+        );
+        store.close().await.expect("close");
+    }
+}
