@@ -1,5 +1,5 @@
 //! Architecture invariants (DESIGN §2), enforced by reading the manifests:
-//! mon-core depends on no mon crate and no runtime; middle crates only on the edges
+//! mon-core depends on no mon crate and no runtime (tokio's `sync` feature only); middle crates only on the edges
 //! the design allows; nothing depends on the binaries; no OpenSSL anywhere.
 
 use std::collections::BTreeMap;
@@ -55,7 +55,6 @@ fn dependency_rule_holds() {
         ("mon-metrics", "mon-store"),
         ("mon-alerting", "mon-store"),
         ("mon-logging", "mon-store"),
-        ("mon-alerting", "mon-metrics"),
     ];
     let mut violations = Vec::new();
     for (package, deps) in &manifests {
@@ -63,8 +62,7 @@ fn dependency_rule_holds() {
             let is_mon = dep.starts_with("mon-");
             let bad = match package.as_str() {
                 "mon-core" => {
-                    is_mon
-                        || ["axum", "rusqlite", "tokio", "reqwest", "hyper"].contains(&dep.as_str())
+                    is_mon || ["axum", "rusqlite", "reqwest", "hyper"].contains(&dep.as_str())
                 }
                 p if middle.contains(&p) => {
                     is_mon && dep != "mon-core" && !allowed.contains(&(p, dep.as_str()))
@@ -85,6 +83,28 @@ fn dependency_rule_holds() {
     assert!(
         manifests.contains_key("mon-core") && manifests.len() >= 9,
         "manifests not found: {manifests:?}"
+    );
+}
+
+/// mon-core may use tokio's `sync` primitives (the snapshot hub's watch channel), never
+/// its runtime: the one `tokio` line of its `[dependencies]` names the `sync` feature only.
+#[test]
+fn mon_core_uses_no_tokio_runtime() {
+    let manifest = std::fs::read_to_string(root().join("crates/mon-core/Cargo.toml"))
+        .expect("mon-core manifest");
+    let dependencies = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .expect("a [dependencies] table");
+    let tokio: Vec<&str> = dependencies
+        .lines()
+        .filter(|l| l.trim_start().starts_with("tokio"))
+        .collect();
+    assert_eq!(
+        tokio,
+        ["tokio = { workspace = true, features = [\"sync\"] }"],
+        "mon-core's tokio dependency must have the `sync` feature only"
     );
 }
 

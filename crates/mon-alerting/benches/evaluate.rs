@@ -10,7 +10,7 @@ use std::hint::black_box;
 
 fn snapshot() -> Snapshot {
     let mut s = Snapshot::default();
-    for (i, v) in mon_metrics::CATALOG.iter().enumerate() {
+    for (i, v) in mon_core::catalog::CATALOG.iter().enumerate() {
         s.set(v.name, i as f64 * 3.5);
     }
     for i in 0..10 {
@@ -31,7 +31,7 @@ fn snapshot() -> Snapshot {
 }
 
 fn rules(n: usize) -> Vec<Rule> {
-    let names: Vec<&str> = mon_metrics::CATALOG.iter().map(|v| v.name).collect();
+    let names: Vec<&str> = mon_core::catalog::CATALOG.iter().map(|v| v.name).collect();
     (0..n)
         .map(|i| {
             let var = names[i % names.len()];

@@ -14,7 +14,7 @@ use crate::rule::CHECKS_VARIABLE;
 use cel::common::ast::{EntryExpr, Expr as Node, operators};
 use cel::objects::Map;
 use cel::{Context, Env, ExecutionError, IdedExpr, Program, Value};
-use mon_metrics::CheckSnapshot;
+use mon_core::snapshot::CheckSnapshot;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -359,7 +359,7 @@ impl Checker<'_> {
                     Type::Check
                 } else if self.custom.contains(name) {
                     Type::Dyn
-                } else if mon_metrics::CATALOG.iter().any(|v| v.name == name) {
+                } else if mon_core::catalog::CATALOG.iter().any(|v| v.name == name) {
                     DOUBLE
                 } else {
                     Type::Dyn

@@ -4,7 +4,7 @@
 //! channels through a durable outbox.
 //!
 //! ```no_run
-//! # async fn run(hub: mon_metrics::SnapshotHub) -> Result<(), mon_alerting::AlertingError> {
+//! # async fn run(hub: mon_core::snapshot::SnapshotHub) -> Result<(), mon_alerting::AlertingError> {
 //! let config = mon_alerting::AlertingConfig::default(); // built-in rules, a log channel
 //! let engine = config.build()?;
 //! let _task = engine.clone().spawn(hub, config.evaluation_interval, std::future::pending());
@@ -40,8 +40,8 @@ pub use engine::{
 };
 pub use error::AlertingError;
 pub use expr::{Expr, ExprError};
-/// The snapshot types rules read, from mon-metrics.
-pub use mon_metrics::{CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription};
+/// The snapshot types rules read, from mon-core.
+pub use mon_core::snapshot::{CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription};
 pub use routing::{Inhibition, Route};
 pub use rule::{
     DEFAULT_SEVERITY, Each, NoDataPolicy, Rule, RuleCondition, RuleConfig, RuleFn, RuleValue,

@@ -6,7 +6,7 @@ use crate::expr::{self, Expr, Outcome};
 use crate::template::{Context, Template};
 use crate::{AlertingError, Snapshot};
 use mon_core::Severity;
-use mon_metrics::CheckSnapshot;
+use mon_core::snapshot::CheckSnapshot;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -330,7 +330,7 @@ impl Rule {
         })?;
         let each = config.each.map(|_| EACH_CHECK_VARIABLE);
         let known = || {
-            mon_metrics::CATALOG
+            mon_core::catalog::CATALOG
                 .iter()
                 .map(|v| v.name)
                 .chain([CHECKS_VARIABLE])

@@ -175,7 +175,7 @@ fn every_built_in_rule_has_data_from_the_built_in_producers() {
         "avg_api_latency_ms",
         "request_rate_per_min",
     ] {
-        assert!(mon_metrics::lookup(name).is_some(), "{name}");
+        assert!(mon_core::catalog::lookup(name).is_some(), "{name}");
     }
     engine.evaluate(&snapshot, at(0));
     for rule in engine.rules_status() {

@@ -4,18 +4,27 @@
 //! notification channel, a new check kind) can depend on it alone. It has no
 //! runtime, no HTTP server, no database: only data types (including [`Secret`], a string
 //! that never prints) and two traits, [`HealthCheck`] and [`Notifier`].
+//!
+//! It also holds the contract between the producers of metrics and the alert rules:
+//! the rule [`snapshot`] (a flat map of named values plus a per-check map, shared through
+//! a [`snapshot::SnapshotHub`]) and the [`catalog`] of its variables, whose names are
+//! the constants of [`vars`]. The hub wakes its readers through `tokio::sync::watch`:
+//! mon-core uses tokio's `sync` feature only, never its runtime.
 
 mod alert;
+pub mod catalog;
 mod check;
 pub mod duration;
 mod event;
 mod exposition;
 mod notify;
 mod secret;
+pub mod snapshot;
 mod status;
 mod suggest;
 
 pub use alert::{Alert, AlertState, Severity};
+pub use catalog::vars;
 pub use check::{CheckOutcome, HealthCheck};
 pub use event::Event;
 pub use exposition::{LabelValue, escape_label_value};

@@ -169,7 +169,7 @@ impl PanelConfig {
             return "";
         };
         if let Some(v) = crate::lookup(m) {
-            v.unit
+            v.unit.as_str()
         } else if m.ends_with("_ms") {
             "milliseconds"
         } else if m.ends_with("_percent") {

@@ -3,7 +3,8 @@
 //!
 //! # The rule snapshot
 //!
-//! A [`Snapshot`] is what alert rules and dashboards read: a flat map of named
+//! A [`Snapshot`] (defined in mon-core, the contract between producers and rules,
+//! re-exported here) is what alert rules and dashboards read: a flat map of named
 //! `f64` variables (`cpu_percent`, `memory_percent`, `avg_api_latency_ms`, ...) plus a
 //! per-check map (`status`, `latency_ms`, `critical`) for "component unhealthy"
 //! conditions. Every variable is documented in [`CATALOG`] with its unit and the
@@ -55,7 +56,6 @@
 //! `/metrics` (`mon_livekit_*`) and the snapshot (`connection_success_rate`,
 //! `room_creation_failures`, ...) under [`LIVEKIT_SOURCE`].
 
-mod catalog;
 mod dashboards;
 mod error;
 mod export;
@@ -66,10 +66,8 @@ mod livekit;
 mod recorder;
 mod report;
 mod snapshot;
-pub mod vars;
 mod window;
 
-pub use catalog::{CATALOG, VariableInfo, VariableSource, lookup};
 pub use dashboards::{
     BUILTIN_IDS, Colour, DashboardConfig, ENDPOINT_SERIES, PanelConfig, PanelKind,
     builtin_dashboards, known_metric, validate_dashboards,
@@ -90,6 +88,9 @@ pub use host::{
 pub use livekit::{
     LIVEKIT_SOURCE, LivekitMetrics, LivekitTotals, WEBHOOK_EVENTS, spawn_livekit_publisher,
 };
+use mon_core::catalog;
+pub use mon_core::catalog::{CATALOG, Unit, VariableInfo, VariableKind, VariableSource, lookup};
+pub use mon_core::vars;
 pub use recorder::{
     CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord, LATENCY_BUCKETS,
     OVERFLOW_LABEL, PerfTimer, Recorder, RecorderOptions, SlowRequest, validate_label_name,
