@@ -10,8 +10,8 @@ use axum::Router;
 use mon_alerting::AlertEngine;
 use mon_config::Config;
 use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions};
-use mon_metrics::{CheckSnapshot, HostCollectorOptions, SnapshotHub};
-use mon_store::{CheckResultRow, Sample, Store, WriteBatch};
+use mon_metrics::{HostCollectorOptions, SnapshotHub};
+use mon_store::{Sample, Store};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -196,7 +196,7 @@ impl Parts<'_> {
             })?;
         }
         mon_health::restore_kept(&self.store, &health);
-        publish_checks(&health, &self.hub);
+        mon_health::publish_checks(&health, &self.hub);
         health.register_metrics(&mut self.registry);
         let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
         // The first start's failure stops the server; a restart's is retried with backoff.
@@ -273,15 +273,10 @@ impl Parts<'_> {
         results: mpsc::Receiver<CheckResult>,
         samples: mpsc::Receiver<Vec<Sample>>,
     ) {
-        let queues = Arc::new(tokio::sync::Mutex::new((results, samples)));
+        let persistence = mon_health::Persistence::new(results, samples);
         let (s, h, p) = (self.store.clone(), self.health.clone(), self.hub.clone());
         self.supervise("persist", move || {
-            let (s, h, p, queues) = (s.clone(), h.clone(), p.clone(), queues.clone());
-            tokio::spawn(async move {
-                let mut queues = queues.lock().await;
-                let (results, samples) = &mut *queues;
-                persist(s, h, p, results, samples).await;
-            })
+            persistence.spawn(s.clone(), h.clone(), p.clone())
         });
         let (s, h, sup) = (
             self.store.clone(),
@@ -592,97 +587,6 @@ fn store_dir(config: &Config) -> Option<std::path::PathBuf> {
     } else {
         parent.to_path_buf()
     })
-}
-
-/// Writes check results and host samples to the store in batches, and mirrors the
-/// checks into the rule snapshot. Ends when both channels are closed, after a last write.
-async fn persist(
-    store: Store,
-    health: HealthRegistry,
-    hub: SnapshotHub,
-    results: &mut mpsc::Receiver<CheckResult>,
-    samples: &mut mpsc::Receiver<Vec<Sample>>,
-) {
-    // The checks' view is copied into the snapshot at most every PUBLISH_CHECKS, so that
-    // many checks (each result O(checks) to publish and evaluate) stay cheap.
-    const PUBLISH_CHECKS: Duration = Duration::from_secs(1);
-    let mut publish_at: Option<tokio::time::Instant> = None;
-    const WRITE_EVERY: Duration = Duration::from_millis(100);
-    let mut last_write = tokio::time::Instant::now()
-        .checked_sub(WRITE_EVERY)
-        .unwrap_or_else(tokio::time::Instant::now);
-    let (mut results_open, mut samples_open) = (true, true);
-    // Variables checks report in `details.variables` (livekit, prometheus).
-    let mut variables = crate::livekit::CheckVariables::default();
-    while results_open || samples_open {
-        let mut batch = WriteBatch::default();
-        tokio::select! {
-            () = tokio::time::sleep_until(publish_at.unwrap_or_else(tokio::time::Instant::now)), if publish_at.is_some() => {
-                publish_at = None;
-                publish_checks(&health, &hub);
-            }
-            r = results.recv(), if results_open => match r {
-                Some(r) => {
-                    variables.observe(&hub, &r.check, &r.outcome);
-                    batch.check_results.push(CheckResultRow { check: r.check, outcome: r.outcome });
-                }
-                None => results_open = false,
-            },
-            s = samples.recv(), if samples_open => match s {
-                Some(s) => batch.samples.extend(s),
-                None => samples_open = false,
-            },
-        }
-        // Check results trickle in one by one: at most one write per WRITE_EVERY. A result
-        // after a quiet spell is written at once; under load they gather into one write.
-        if !batch.check_results.is_empty() {
-            tokio::time::sleep_until(last_write + WRITE_EVERY).await;
-            last_write = tokio::time::Instant::now();
-        }
-        while let Ok(r) = results.try_recv() {
-            variables.observe(&hub, &r.check, &r.outcome);
-            batch.check_results.push(CheckResultRow {
-                check: r.check,
-                outcome: r.outcome,
-            });
-        }
-        while let Ok(s) = samples.try_recv() {
-            batch.samples.extend(s);
-        }
-        if !batch.check_results.is_empty() && publish_at.is_none() {
-            publish_at = Some(tokio::time::Instant::now() + PUBLISH_CHECKS);
-        }
-        // Where each check stands now, committed with its results (kept across restarts).
-        batch.kept = mon_health::kept_rows(&health, &batch.check_results);
-        if !batch.is_empty()
-            && let Err(e) = store.write(batch).await
-        {
-            tracing::error!(error = %e, "writing check results and samples failed");
-        }
-    }
-    if publish_at.is_some() {
-        publish_checks(&health, &hub);
-    }
-}
-
-/// Copies the checks' current state into the snapshot rules read.
-pub(crate) fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
-    let checks = health
-        .briefs()
-        .into_iter()
-        .map(|c| {
-            (
-                c.name,
-                CheckSnapshot {
-                    status: c.status,
-                    latency_ms: c.latency_ms,
-                    critical: c.critical,
-                },
-            )
-        })
-        .collect();
-    // Also derives `health_percentage`, `healthy_checks` and `total_checks`.
-    hub.set_checks(checks);
 }
 
 /// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,

@@ -16,7 +16,9 @@
 //! - With a [`mon_store::Store`]: [`restore_kept`] gives the checks the state they kept
 //!   before a restart and stores each heartbeat ping; [`kept_rows`] is that state as
 //!   rows to commit with the results; [`spawn_uptime_refresh`] keeps every check's
-//!   uptime, counted from the stored results.
+//!   uptime, counted from the stored results; [`Persistence`] writes check results
+//!   and host samples to the store and copies the checks (and the variables they
+//!   report) into the rule snapshot ([`publish_checks`]).
 //!
 //! The kinds: `http`, `tcp`, `dns`, `tls_certificate`, `redis`, `postgres`,
 //! `mysql`, `system`, `heartbeat`, `command`, `livekit`, `prometheus` (docs/checks.md), plus any
@@ -54,6 +56,7 @@ mod checks;
 mod config;
 mod error;
 mod kept;
+mod persist;
 mod registry;
 mod router;
 mod scheduler;
@@ -71,6 +74,7 @@ pub use checks::{
 pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
 pub use error::HealthError;
 pub use kept::{kept_rows, restore_kept};
+pub use persist::{Persistence, publish_checks};
 pub use registry::{
     CheckBrief, CheckEntry, CheckPolicy, CheckState, DetailedHealth, HealthRegistry, Keeper,
     KeptCheck, Section, Transition, Uptime,
