@@ -3,13 +3,13 @@
 
 use crate::ingest::Ingest;
 use crate::livekit::Livekit;
-use crate::logs::LogIngest;
 use crate::supervise::Supervisor;
 use crate::{api, auth, metrics, self_check::SelfCheck};
 use axum::Router;
 use mon_alerting::AlertEngine;
 use mon_config::Config;
 use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions};
+use mon_logging::LogIngest;
 use mon_metrics::{HostCollectorOptions, SnapshotHub};
 use mon_store::{Sample, Store};
 use prometheus_client::registry::Registry;
@@ -85,7 +85,7 @@ pub(crate) struct AppState {
     pub(crate) metrics: metrics::Exposition,
     pub(crate) started_at: chrono::DateTime<chrono::Utc>,
     /// Error tracking and log search: where ingested `error` and `log` events go.
-    pub(crate) logs: crate::logs::LogIngest,
+    pub(crate) logs: LogIngest,
     /// Application events: the recorders `POST /api/v1/events` feeds.
     pub(crate) ingest: crate::ingest::Ingest,
     /// LiveKit webhooks and room-creation errors.
@@ -335,7 +335,7 @@ impl Parts<'_> {
         });
         logs.register_metrics(&mut self.registry);
         if let Some(global) = mon_logging::global() {
-            global.add_sink(crate::logs::own_logs_sink(&logs));
+            global.add_sink(logs.sink());
             global.stats().register(&mut self.registry);
         }
         Ok(logs)
