@@ -19,9 +19,11 @@ use tokio::task::JoinHandle;
 /// restarted after a panic loses nothing queued.
 #[derive(Clone, Debug)]
 pub struct Persistence {
-    #[allow(clippy::type_complexity)]
-    queues: Arc<Mutex<(mpsc::Receiver<CheckResult>, mpsc::Receiver<Vec<Sample>>)>>,
+    queues: Arc<Mutex<Queues>>,
 }
+
+/// Check results and batches of host samples.
+type Queues = (mpsc::Receiver<CheckResult>, mpsc::Receiver<Vec<Sample>>);
 
 impl Persistence {
     /// The writer of what arrives on `results` (from [`Scheduler::spawn`](crate::Scheduler::spawn))
