@@ -166,3 +166,75 @@ impl CheckVariables {
         hub.publish_values(&format!("{}{check}", CHECK_SOURCE_PREFIX), values);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mon_core::Status;
+
+    /// Results and samples reach a real store file with the checks' kept state; the
+    /// checks and the variables a result reports reach the snapshot.
+    #[tokio::test]
+    async fn results_samples_and_variables_reach_the_store_and_the_snapshot() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("mon.db"), Default::default()).expect("open");
+        let health = HealthRegistry::new();
+        health.register("api", "http", true).expect("register");
+        let hub = SnapshotHub::new();
+        let (results_tx, results) = mpsc::channel(8);
+        let (samples_tx, samples) = mpsc::channel(8);
+        let outcome = CheckOutcome::new(Status::Unhealthy, Duration::from_millis(7), "down")
+            .with_details(serde_json::json!({ "variables": { "active_rooms": 3.0 } }));
+        health.record("api", outcome.clone());
+        results_tx
+            .send(CheckResult {
+                check: "api".into(),
+                outcome,
+            })
+            .await
+            .expect("queue a result");
+        let sample = Sample {
+            name: "cpu_percent".into(),
+            labels: Default::default(),
+            ts: chrono::Utc::now(),
+            value: 12.5,
+        };
+        samples_tx.send(vec![sample]).await.expect("queue samples");
+        drop((results_tx, samples_tx));
+        let writer = Persistence::new(results, samples);
+        writer
+            .spawn(store.clone(), health.clone(), hub.clone())
+            .await
+            .expect("the writer ends once both queues are closed");
+
+        let stored = store.check_results("api", None, 10).await.expect("read");
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        assert_eq!(stored[0].outcome.status, Status::Unhealthy);
+        let now = chrono::Utc::now();
+        let series = store
+            .query_series(
+                "cpu_percent",
+                &Default::default(),
+                now - chrono::TimeDelta::minutes(5),
+                now + chrono::TimeDelta::minutes(1),
+                None,
+            )
+            .await
+            .expect("query");
+        let points: Vec<f64> = series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.avg))
+            .collect();
+        assert_eq!(points, [12.5], "{series:?}");
+        let kept = store.kept_states_blocking("check").expect("kept");
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        let snapshot = hub.current();
+        assert_eq!(
+            snapshot.checks.get("api").map(|c| c.status),
+            Some(Status::Unhealthy),
+            "{snapshot:?}"
+        );
+        assert_eq!(snapshot.get("active_rooms"), Some(3.0), "{snapshot:?}");
+        store.close().await.expect("close");
+    }
+}
