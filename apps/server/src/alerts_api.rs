@@ -5,7 +5,6 @@
 //! POST and DELETE here.
 
 use crate::api::{parse_duration, parse_limit, parse_time};
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::error::Json;
 use axum::Router;
@@ -13,15 +12,24 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
-use mon_alerting::{ActionError, Matcher, Silence};
+use mon_alerting::{ActionError, AlertEngine, Matcher, Silence};
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
+use mon_store::Store;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// What the alerting routes read: the engine, and the store for resolved alerts and
+/// their history.
+#[derive(Clone, Debug)]
+pub(crate) struct AlertsState {
+    pub(crate) alerts: AlertEngine,
+    pub(crate) store: Store,
+}
+
 /// The alerting routes.
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AlertsState) -> Router {
     Router::new()
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/stats", get(stats))
@@ -51,7 +59,7 @@ struct AlertFilter {
 /// `GET /api/v1/alerts`: open alerts (most severe first), or with
 /// `state=resolved|all` the most recent from the store; filtered by severity and rule.
 async fn list_alerts(
-    State(state): State<AppState>,
+    State(state): State<AlertsState>,
     Query(filter): Query<AlertFilter>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = parse_limit(filter.limit.as_deref())?;
@@ -104,7 +112,7 @@ struct StatsQuery {
 /// `GET /api/v1/alerts/stats?since=`: open alerts by state and severity; mean
 /// times to acknowledge and to resolve (from the stored history).
 async fn stats(
-    State(state): State<AppState>,
+    State(state): State<AlertsState>,
     Query(query): Query<StatsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let since = match query.since.as_deref() {
@@ -116,7 +124,7 @@ async fn stats(
 
 /// `GET /api/v1/alerts/{id}`: the alert (open or from history) and its transitions.
 async fn get_alert(
-    State(state): State<AppState>,
+    State(state): State<AlertsState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let alert = match state.alerts.alert(&id) {
@@ -169,7 +177,7 @@ fn action_error(e: ActionError) -> ApiError {
 
 /// `POST /api/v1/alerts/{id}/ack`.
 async fn ack(
-    State(state): State<AppState>,
+    State(state): State<AlertsState>,
     Path(id): Path<String>,
     body: Option<Json<Actor>>,
 ) -> Result<Json<Alert>, ApiError> {
@@ -184,7 +192,7 @@ async fn ack(
 
 /// `POST /api/v1/alerts/{id}/resolve` and the seed's `POST /health/alerts/{id}/resolve`.
 async fn resolve(
-    State(state): State<AppState>,
+    State(state): State<AlertsState>,
     Path(id): Path<String>,
     body: Option<Json<Actor>>,
 ) -> Result<Json<Alert>, ApiError> {
@@ -198,7 +206,7 @@ async fn resolve(
 }
 
 /// `GET /api/v1/silences`: every silence, with `active` computed now.
-async fn list_silences(State(state): State<AppState>) -> Json<Value> {
+async fn list_silences(State(state): State<AlertsState>) -> Json<Value> {
     let now = Utc::now();
     let silences: Vec<Value> = state
         .alerts
@@ -232,7 +240,7 @@ static SILENCE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// `POST /api/v1/silences` → 201 with the silence.
 async fn create_silence(
-    State(state): State<AppState>,
+    State(state): State<AlertsState>,
     Json(new): Json<NewSilence>,
 ) -> Result<(StatusCode, Json<Silence>), ApiError> {
     if new.matchers.is_empty() {
@@ -282,7 +290,7 @@ async fn create_silence(
 
 /// `DELETE /api/v1/silences/{id}`: ends it now.
 async fn expire_silence(
-    State(state): State<AppState>,
+    State(state): State<AlertsState>,
     Path(id): Path<String>,
 ) -> Result<Json<Silence>, ApiError> {
     state
@@ -295,19 +303,19 @@ async fn expire_silence(
 }
 
 /// `GET /api/v1/rules`.
-async fn rules(State(state): State<AppState>) -> Json<Value> {
+async fn rules(State(state): State<AlertsState>) -> Json<Value> {
     Json(json!({ "rules": state.alerts.rules_status() }))
 }
 
 /// `GET /api/v1/channels`: each channel's delivery state.
-async fn channels(State(state): State<AppState>) -> Json<Value> {
+async fn channels(State(state): State<AlertsState>) -> Json<Value> {
     Json(json!({ "channels": state.alerts.channels_status() }))
 }
 
 /// `POST /api/v1/channels/{name}/test`: sends a test notification now (not
 /// through the outbox) and reports the channel's answer.
 async fn test_channel(
-    State(state): State<AppState>,
+    State(state): State<AlertsState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let Some(channel) = state
@@ -345,7 +353,7 @@ async fn test_channel(
 }
 
 /// `GET /health/alerts` in the seed's shape: active alerts and a summary.
-async fn health_alerts(State(state): State<AppState>) -> Json<Value> {
+async fn health_alerts(State(state): State<AlertsState>) -> Json<Value> {
     let active = state.alerts.active_alerts();
     let stats = state.alerts.stats(DateTime::<Utc>::UNIX_EPOCH).await;
     let alerts: Vec<Value> = active

@@ -5,12 +5,14 @@ use crate::auth::{self, Auth};
 use crate::error::ApiError;
 use crate::error::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use mon_config::LimitsConfig;
+use mon_health::HealthRegistry;
+use mon_store::Store;
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -30,10 +32,10 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(mon_health::router(state.health.clone()))
         .merge(mon_health::heartbeat_router(state.health.clone()))
         .merge(api)
-        .merge(crate::logs::router(state.clone()))
+        .merge(crate::logs::router(state.store.clone()))
         .merge(crate::ingest::router(state.clone()))
-        .merge(crate::alerts_api::router(state.clone()))
-        .merge(crate::dashboards::router(state.clone()))
+        .merge(crate::alerts_api::router(FromRef::from_ref(&state)))
+        .merge(crate::dashboards::router(FromRef::from_ref(&state)))
         .merge(auth::whoami_router(auth.clone()))
         // Only matched routes need a token: an unknown path is 404 for everyone.
         .route_layer(axum::middleware::from_fn_with_state(
@@ -42,9 +44,9 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         ))
         .fallback(not_found)
         // Authenticated by its LiveKit signature instead of a bearer token.
-        .merge(crate::livekit::router(state.clone()))
+        .merge(crate::livekit::router(FromRef::from_ref(&state)))
         // Public by design: only checks marked `public: true` appear.
-        .merge(crate::status_page::router(state.clone()))
+        .merge(crate::status_page::router(FromRef::from_ref(&state)))
         // The web UI's page and static assets hold no data; its API calls carry the token.
         .merge(crate::ui::router());
     serving_layers(routes, limits)
@@ -200,7 +202,7 @@ async fn not_found() -> ApiError {
 /// OpenMetrics by default (and whenever the scraper accepts it, as Prometheus does); the
 /// classic text format for a client that asks for `text/plain` only.
 async fn metrics(
-    State(state): State<AppState>,
+    State(exposition): State<crate::metrics::Exposition>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let accept = headers
@@ -209,8 +211,7 @@ async fn metrics(
         .unwrap_or("");
     let prometheus_text =
         accept.contains("text/plain") && !accept.contains("application/openmetrics-text");
-    let text = state
-        .metrics
+    let text = exposition
         .encode(prometheus_text)
         .map_err(|e| ApiError::internal("encoding metrics failed", &e))?;
     let content_type = if prometheus_text {
@@ -242,18 +243,15 @@ async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-async fn checks(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({ "checks": state.health.detailed().checks }))
+async fn checks(State(health): State<HealthRegistry>) -> Json<serde_json::Value> {
+    Json(json!({ "checks": health.detailed().checks }))
 }
 
 async fn check(
-    State(state): State<AppState>,
+    State(health): State<HealthRegistry>,
     Path(name): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let check = state
-        .health
-        .check(&name)
-        .ok_or_else(|| unknown_check(&name))?;
+    let check = health.check(&name).ok_or_else(|| unknown_check(&name))?;
     // The same entry shape as in `/api/v1/checks` and `/health/detailed`.
     Ok(Json(json!(check.entry())))
 }
@@ -326,12 +324,13 @@ pub(crate) fn parse_limit(text: Option<&str>) -> Result<usize, ApiError> {
 }
 
 async fn check_results(
-    State(state): State<AppState>,
+    State(health): State<HealthRegistry>,
+    State(store): State<Store>,
     Path(name): Path<String>,
     query: Result<Query<ResultsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if state.health.check(&name).is_none() {
+    if health.check(&name).is_none() {
         return Err(unknown_check(&name));
     }
     let since = query
@@ -340,8 +339,7 @@ async fn check_results(
         .map(|t| parse_time("since", t, Utc::now()))
         .transpose()?;
     let limit = parse_limit(query.limit.as_deref())?;
-    let rows = state
-        .store
+    let rows = store
         .check_results(&name, since, limit)
         .await
         .map_err(|e| ApiError::internal("reading check results failed", &e))?;

@@ -1,20 +1,23 @@
 //! Composition: opens the store, starts checks, collectors and the alert engine,
 //! builds the HTTP router, and shuts everything down in order.
 
+use crate::ingest::Ingest;
+use crate::livekit::Livekit;
 use crate::supervise::Supervisor;
 use crate::{api, auth, metrics, self_check::SelfCheck};
 use axum::Router;
 use mon_alerting::AlertEngine;
 use mon_config::Config;
 use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions};
-use mon_metrics::{CheckSnapshot, HostCollectorOptions, SnapshotHub};
-use mon_store::{CheckResultRow, Sample, Store, WriteBatch};
+use mon_logging::LogIngest;
+use mon_metrics::{HostCollectorOptions, SnapshotHub};
+use mon_store::{Sample, Store};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// Why the server could not start. Each message names the address or path involved.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +85,7 @@ pub(crate) struct AppState {
     pub(crate) metrics: metrics::Exposition,
     pub(crate) started_at: chrono::DateTime<chrono::Utc>,
     /// Error tracking and log search: where ingested `error` and `log` events go.
-    pub(crate) logs: crate::logs::LogIngest,
+    pub(crate) logs: LogIngest,
     /// Application events: the recorders `POST /api/v1/events` feeds.
     pub(crate) ingest: crate::ingest::Ingest,
     /// LiveKit webhooks and room-creation errors.
@@ -93,6 +96,44 @@ pub(crate) struct AppState {
     pub(crate) public_checks: Arc<Vec<String>>,
 }
 
+/// The state of each router, taken from the whole (`FromRef`): a router sees only what it reads.
+macro_rules! sub_state {
+    ($($ty:ty => |$s:ident| $build:expr;)*) => {$(
+        impl axum::extract::FromRef<AppState> for $ty {
+            fn from_ref($s: &AppState) -> Self {
+                $build
+            }
+        }
+    )*};
+}
+
+sub_state! {
+    HealthRegistry => |s| s.health.clone();
+    Store => |s| s.store.clone();
+    metrics::Exposition => |s| s.metrics.clone();
+    crate::alerts_api::AlertsState => |s| crate::alerts_api::AlertsState {
+        alerts: s.alerts.clone(),
+        store: s.store.clone(),
+    };
+    crate::dashboards::DashboardsState => |s| crate::dashboards::DashboardsState {
+        dashboards: s.dashboards.clone(),
+        started_at: s.started_at,
+        hub: s.hub.clone(),
+        store: s.store.clone(),
+        alerts: s.alerts.clone(),
+        health: s.health.clone(),
+    };
+    crate::status_page::StatusPageState => |s| crate::status_page::StatusPageState {
+        health: s.health.clone(),
+        store: s.store.clone(),
+        public_checks: s.public_checks.clone(),
+    };
+    crate::livekit::LivekitState => |s| crate::livekit::LivekitState {
+        livekit: s.livekit.clone(),
+        hub: s.hub.clone(),
+    };
+}
+
 /// A started server: its router and its background tasks.
 #[derive(Debug)]
 pub struct App {
@@ -101,13 +142,303 @@ pub struct App {
     /// The exclusive lock on `<store>.lock`, released when the process ends.
     _lock: std::fs::File,
     stop: watch::Sender<bool>,
-    /// Tasks that end by themselves once `stop` is set, in the order to await them
-    /// (each under the [`Supervisor`], which starts it again after a panic).
-    tasks: Vec<JoinHandle<()>>,
-    /// The retention loop, which has no stop signal of its own: aborted at shutdown.
-    retention: JoinHandle<()>,
-    /// Series rollups and their retention, aborted at shutdown like `retention`.
-    series_maintenance: JoinHandle<()>,
+    /// Tasks that end by themselves once `stop` is set (each under the [`Supervisor`],
+    /// which starts it again after a panic).
+    tasks: JoinSet<()>,
+    /// Tasks without a stop signal of their own (retention, series rollups): aborted at shutdown.
+    aborted: JoinSet<()>,
+}
+
+/// What every subsystem's start needs and adds to: the shared parts, the metrics
+/// registry and the supervised tasks.
+struct Parts<'a> {
+    config: &'a Config,
+    store: Store,
+    hub: SnapshotHub,
+    health: HealthRegistry,
+    supervisor: Supervisor,
+    registry: Registry,
+    tasks: JoinSet<()>,
+    aborted: JoinSet<()>,
+}
+
+impl Parts<'_> {
+    /// Runs the task `start` spawns under the supervisor, in `tasks`.
+    fn supervise(&mut self, name: &str, start: impl FnMut() -> JoinHandle<()> + Send + 'static) {
+        self.tasks.spawn(self.supervisor.supervise(name, start));
+    }
+
+    /// Checks: the scheduler on its own thread, the `mon` self check, the kept state
+    /// restored. Returns the queue of results.
+    fn start_checks(&mut self) -> Result<mpsc::Receiver<CheckResult>, StartError> {
+        let config = self.config;
+        let health = self.health.clone();
+        let mut scheduler = Scheduler::new(health.clone(), SchedulerOptions::default());
+        if config.server.self_check {
+            let check = SelfCheck::new(self.store.clone(), self.supervisor.clone());
+            scheduler
+                .add(
+                    "mon",
+                    Arc::new(check),
+                    Duration::from_secs(30),
+                    Duration::from_secs(10),
+                    true,
+                )
+                .map_err(|e| StartError::Check {
+                    name: "mon".into(),
+                    message: e.to_string(),
+                })?;
+        }
+        for check in &config.checks {
+            scheduler.add_config(check).map_err(|e| StartError::Check {
+                name: check.name.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        mon_health::restore_kept(&self.store, &health);
+        mon_health::publish_checks(&health, &self.hub);
+        health.register_metrics(&mut self.registry);
+        let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
+        // The first start's failure stops the server; a restart's is retried with backoff.
+        let first = spawn_checks(
+            scheduler.clone(),
+            results_tx.clone(),
+            self.supervisor.stopped(),
+        )?;
+        let mut first = Some(first);
+        let sup = self.supervisor.clone();
+        self.supervise("checks", move || {
+            first.take().unwrap_or_else(|| {
+                match spawn_checks(scheduler.clone(), results_tx.clone(), sup.stopped()) {
+                    Ok(task) => task,
+                    Err(e) => tokio::spawn(async move { panic!("{e}") }),
+                }
+            })
+        });
+        Ok(results_rx)
+    }
+
+    /// Host metrics: into the snapshot, /metrics and (through the returned queue) the store.
+    fn start_host_metrics(&mut self) -> mpsc::Receiver<Vec<Sample>> {
+        let config = self.config;
+        let (samples_tx, samples_rx) = mpsc::channel::<Vec<Sample>>(64);
+        if !config.metrics.host {
+            return samples_rx;
+        }
+        let options = HostCollectorOptions {
+            disk_path: config
+                .metrics
+                .disk_path
+                .clone()
+                .or_else(|| store_dir(config)),
+        };
+        let host = mon_metrics::HostMetrics::register(&mut self.registry);
+        let (hub, interval, sup) = (
+            self.hub.clone(),
+            config.metrics.interval,
+            self.supervisor.clone(),
+        );
+        self.supervise("host_metrics", move || {
+            let samples_tx = samples_tx.clone();
+            mon_metrics::spawn_host_collector(
+                hub.clone(),
+                interval,
+                options.clone(),
+                host.clone(),
+                move |sample| {
+                    let now = chrono::Utc::now();
+                    let samples = sample
+                        .values()
+                        .into_iter()
+                        .map(|(name, value)| Sample {
+                            name,
+                            labels: Default::default(),
+                            ts: now,
+                            value,
+                        })
+                        .collect();
+                    // A full queue drops this round of samples rather than blocking the collector.
+                    let _ = samples_tx.try_send(samples);
+                },
+                sup.stopped(),
+            )
+        });
+        samples_rx
+    }
+
+    /// Persistence of results and samples, the checks' view in the snapshot, and the
+    /// uptime refreshed from the stored results. A restarted writer takes over the same queues.
+    fn start_persistence(
+        &mut self,
+        results: mpsc::Receiver<CheckResult>,
+        samples: mpsc::Receiver<Vec<Sample>>,
+    ) {
+        let persistence = mon_health::Persistence::new(results, samples);
+        let (s, h, p) = (self.store.clone(), self.health.clone(), self.hub.clone());
+        self.supervise("persist", move || {
+            persistence.spawn(s.clone(), h.clone(), p.clone())
+        });
+        let (s, h, sup) = (
+            self.store.clone(),
+            self.health.clone(),
+            self.supervisor.clone(),
+        );
+        self.supervise("uptime", move || {
+            mon_health::spawn_uptime_refresh(s.clone(), h.clone(), sup.stopped())
+        });
+    }
+
+    /// Alerting: the engine over the snapshot and one delivery worker per channel.
+    fn start_alerting(&mut self) -> Result<AlertEngine, StartError> {
+        let config = self.config;
+        // A check's `depends_on` parent being down mutes its children's alerts.
+        let mut alerting = config.alerting.clone();
+        alerting
+            .inhibit_rules
+            .push(mon_alerting::Inhibition::dependencies(
+                config
+                    .checks
+                    .iter()
+                    .map(|c| (c.name.clone(), c.depends_on.clone())),
+            ));
+        let links = mon_alerting::Links::new(&config.server.external_url());
+        let alerts = alerting
+            .build_with(Some(self.store.clone()), &links)
+            .map_err(|e| StartError::Alerting(e.to_string()))?;
+        alerts.register_metrics(&mut self.registry);
+        let (engine, p, interval, sup) = (
+            alerts.clone(),
+            self.hub.clone(),
+            config.alerting.evaluation_interval,
+            self.supervisor.clone(),
+        );
+        self.supervise("alert_engine", move || {
+            engine.clone().spawn(p.clone(), interval, sup.stopped())
+        });
+        // Delivery workers, one per channel: they stop with the evaluation loop.
+        for (channel, start) in alerts.delivery_workers() {
+            self.supervise(&format!("delivery:{channel}"), start);
+        }
+        Ok(alerts)
+    }
+
+    /// Error tracking and log search: mon's own records and ingested events.
+    fn start_logs(&mut self) -> Result<LogIngest, StartError> {
+        let (logs, writer) = LogIngest::new(&self.config.logging)?;
+        let (s, p, sup) = (
+            self.store.clone(),
+            self.hub.clone(),
+            self.supervisor.clone(),
+        );
+        self.supervise("log_ingest", move || {
+            writer.spawn(s.clone(), p.clone(), sup.stopped())
+        });
+        logs.register_metrics(&mut self.registry);
+        if let Some(global) = mon_logging::global() {
+            global.add_sink(logs.sink());
+            global.stats().register(&mut self.registry);
+        }
+        Ok(logs)
+    }
+
+    /// Application events and LiveKit webhooks: the recorders ingest feeds, published to
+    /// the snapshot and /metrics, and sampled into series.
+    fn start_ingest(&mut self) -> (Ingest, Livekit) {
+        let config = self.config;
+        let recorder = mon_metrics::Recorder::new(mon_metrics::RecorderOptions {
+            slow_request_threshold: config.metrics.slow_request_threshold,
+            rule_window: config.metrics.rule_window,
+            max_series: config.metrics.max_series,
+            max_label_value_bytes: config.metrics.max_label_value_bytes,
+            ..Default::default()
+        });
+        let ingest = Ingest::new(
+            recorder.clone(),
+            config.server.limits.max_body_bytes,
+            &mut self.registry,
+        );
+        let (r, p, sup) = (recorder.clone(), self.hub.clone(), self.supervisor.clone());
+        self.supervise("ingest_publisher", move || {
+            mon_metrics::spawn_publisher(
+                r.clone(),
+                p.clone(),
+                Duration::from_secs(1),
+                sup.stopped(),
+            )
+        });
+        // LiveKit: webhook and room-error metrics, into the snapshot and /metrics.
+        let livekit_metrics = mon_metrics::LivekitMetrics::new(config.metrics.rule_window);
+        livekit_metrics.register(&mut self.registry);
+        let (m, p, sup) = (
+            livekit_metrics.clone(),
+            self.hub.clone(),
+            self.supervisor.clone(),
+        );
+        self.supervise("livekit_publisher", move || {
+            mon_metrics::spawn_livekit_publisher(
+                m.clone(),
+                p.clone(),
+                Duration::from_secs(1),
+                sup.stopped(),
+            )
+        });
+        let livekit = Livekit::new(
+            livekit_metrics,
+            config.livekit_webhook_keys(),
+            config.livekit_webhook_max_token_lifetime(),
+        );
+        let (s, resolution, sup) = (
+            self.store.clone(),
+            config.metrics.resolution,
+            self.supervisor.clone(),
+        );
+        self.supervise("ingest_sampler", move || {
+            mon_metrics::spawn_sampler(recorder.clone(), s.clone(), resolution, sup.stopped())
+        });
+        (ingest, livekit)
+    }
+
+    /// Exporters (Pushgateway, JSON file): one supervised task each, so that a restart
+    /// starts that one alone.
+    fn start_exporters(&mut self, exposition: &metrics::Exposition, ingest: &Ingest) {
+        for (name, only) in self.config.metrics.exporters.each() {
+            let text: mon_metrics::TextSource = {
+                let exposition = exposition.clone();
+                Arc::new(move || exposition.encode(true))
+            };
+            let report: mon_metrics::JsonSource = {
+                let recorder = ingest.recorder.clone();
+                Arc::new(move || serde_json::to_value(recorder.report()).unwrap_or_default())
+            };
+            let (status, sup) = (ingest.exporters.clone(), self.supervisor.clone());
+            self.supervise(name, move || {
+                let mut started = mon_metrics::spawn_exporters(
+                    &only,
+                    text.clone(),
+                    report.clone(),
+                    status.clone(),
+                    || sup.stopped(),
+                );
+                started.pop().unwrap_or_else(|| tokio::spawn(async {}))
+            });
+        }
+    }
+
+    /// Retention of the store and the series rollups: loops without a stop signal,
+    /// aborted at shutdown.
+    fn start_retention(&mut self) {
+        let config = self.config;
+        let (s, policy) = (self.store.clone(), config.storage.retention.clone());
+        self.aborted.spawn(
+            self.supervisor
+                .supervise("retention", move || s.spawn_retention(policy.clone())),
+        );
+        let (s, policy) = (self.store.clone(), config.metrics.series.clone());
+        self.aborted
+            .spawn(self.supervisor.supervise("series_maintenance", move || {
+                s.spawn_series_maintenance(policy.clone())
+            }));
+    }
 }
 
 /// Runs the checks on a thread of their own, on a single-threaded runtime: a probe's
@@ -148,233 +479,42 @@ fn spawn_checks(
 }
 
 impl App {
-    /// Opens the store and starts every background part described by `config`.
+    /// Opens the store and starts every background part described by `config`, one
+    /// subsystem after the other.
     pub async fn start(config: Config) -> Result<App, StartError> {
         let lock = crate::kept::lock_store(&config.storage.path)?;
         let store = Store::open(&config.storage.path, config.storage.store_options())?;
         let (stop, _) = watch::channel(false);
-        let mut tasks = Vec::new();
         let mut registry = Registry::default();
         let supervisor = Supervisor::new(stop.subscribe(), &mut registry);
-        let hub = SnapshotHub::new();
-
-        // Checks.
-        let health = HealthRegistry::new();
-        let mut scheduler = Scheduler::new(health.clone(), SchedulerOptions::default());
-        if config.server.self_check {
-            let check = SelfCheck::new(store.clone(), supervisor.clone());
-            scheduler
-                .add(
-                    "mon",
-                    Arc::new(check),
-                    Duration::from_secs(30),
-                    Duration::from_secs(10),
-                    true,
-                )
-                .map_err(|e| StartError::Check {
-                    name: "mon".into(),
-                    message: e.to_string(),
-                })?;
-        }
-        for check in &config.checks {
-            scheduler.add_config(check).map_err(|e| StartError::Check {
-                name: check.name.clone(),
-                message: e.to_string(),
-            })?;
-        }
-        crate::kept::restore_checks(&store, &health, &hub);
-        health.register_metrics(&mut registry);
-        let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
-        // The first start's failure stops the server; a restart's is retried with backoff.
-        let first = spawn_checks(scheduler.clone(), results_tx.clone(), supervisor.stopped())?;
-        let mut first = Some(first);
-        let sup = supervisor.clone();
-        tasks.push(supervisor.spawn("checks", move || {
-            first.take().unwrap_or_else(|| {
-                match spawn_checks(scheduler.clone(), results_tx.clone(), sup.stopped()) {
-                    Ok(task) => task,
-                    Err(e) => tokio::spawn(async move { panic!("{e}") }),
-                }
-            })
-        }));
-
-        // Host metrics: into the snapshot, /metrics and the store.
-        let (samples_tx, samples_rx) = mpsc::channel::<Vec<Sample>>(64);
-        if config.metrics.host {
-            let options = HostCollectorOptions {
-                disk_path: config
-                    .metrics
-                    .disk_path
-                    .clone()
-                    .or_else(|| store_dir(&config)),
-            };
-            let host = mon_metrics::HostMetrics::register(&mut registry);
-            let (hub, interval, sup) = (hub.clone(), config.metrics.interval, supervisor.clone());
-            tasks.push(supervisor.spawn("host_metrics", move || {
-                let samples_tx = samples_tx.clone();
-                mon_metrics::spawn_host_collector(
-                    hub.clone(),
-                    interval,
-                    options.clone(),
-                    host.clone(),
-                    move |sample| {
-                        let now = chrono::Utc::now();
-                        let samples = sample
-                            .values()
-                            .into_iter()
-                            .map(|(name, value)| Sample {
-                                name,
-                                labels: Default::default(),
-                                ts: now,
-                                value,
-                            })
-                            .collect();
-                        // A full queue drops this round of samples rather than blocking the collector.
-                        let _ = samples_tx.try_send(samples);
-                    },
-                    sup.stopped(),
-                )
-            }));
-        }
-
-        // Persistence of results and samples, and the checks' view in the snapshot.
-        // A restarted writer takes over the same queues.
-        let queues = Arc::new(tokio::sync::Mutex::new((results_rx, samples_rx)));
-        let (s, h, p) = (store.clone(), health.clone(), hub.clone());
-        tasks.push(supervisor.spawn("persist", move || {
-            let (s, h, p, queues) = (s.clone(), h.clone(), p.clone(), queues.clone());
-            tokio::spawn(async move {
-                let mut queues = queues.lock().await;
-                let (results, samples) = &mut *queues;
-                persist(s, h, p, results, samples).await;
-            })
-        }));
-
-        // Alerting.
-        // A check's `depends_on` parent being down mutes its children's alerts.
-        let mut alerting = config.alerting.clone();
-        alerting
-            .inhibit_rules
-            .push(mon_alerting::Inhibition::dependencies(
-                config
-                    .checks
-                    .iter()
-                    .map(|c| (c.name.clone(), c.depends_on.clone())),
-            ));
-        let links = mon_alerting::Links::new(&config.server.external_url());
-        let alerts = alerting
-            .build_with(Some(store.clone()), &links)
-            .map_err(|e| StartError::Alerting(e.to_string()))?;
-        alerts.register_metrics(&mut registry);
-        let (engine, p, interval, sup) = (
-            alerts.clone(),
-            hub.clone(),
-            config.alerting.evaluation_interval,
-            supervisor.clone(),
-        );
-        tasks.push(supervisor.spawn("alert_engine", move || {
-            engine.clone().spawn(p.clone(), interval, sup.stopped())
-        }));
-        // Delivery workers, one per channel: they stop with the evaluation loop.
-        for (channel, start) in alerts.delivery_workers() {
-            tasks.push(supervisor.spawn(&format!("delivery:{channel}"), start));
-        }
-
-        // Uptime per check, from the stored results.
-        let (s, h, sup) = (store.clone(), health.clone(), supervisor.clone());
-        tasks.push(supervisor.spawn("uptime", move || {
-            crate::uptime::spawn(s.clone(), h.clone(), sup.stopped())
-        }));
-
-        // Error tracking and log search: mon's own records and ingested events.
-        let (logs, logs_task) = crate::logs::LogIngest::start(
-            &config.logging,
-            store.clone(),
-            hub.clone(),
-            &supervisor,
-        )?;
-        tasks.push(logs_task);
-        logs.register_metrics(&mut registry);
-        if let Some(global) = mon_logging::global() {
-            global.add_sink(crate::logs::own_logs_sink(&logs));
-            global.stats().register(&mut registry);
-        }
-
-        // Application metrics: recorders fed by ingest, into the snapshot, /metrics and series.
-        let recorder = mon_metrics::Recorder::new(mon_metrics::RecorderOptions {
-            slow_request_threshold: config.metrics.slow_request_threshold,
-            rule_window: config.metrics.rule_window,
-            max_series: config.metrics.max_series,
-            max_label_value_bytes: config.metrics.max_label_value_bytes,
-            ..Default::default()
-        });
-        let ingest = crate::ingest::Ingest::new(
-            recorder.clone(),
-            config.server.limits.max_body_bytes,
-            &mut registry,
-        );
-        let (r, p, sup) = (recorder.clone(), hub.clone(), supervisor.clone());
-        tasks.push(supervisor.spawn("ingest_publisher", move || {
-            mon_metrics::spawn_publisher(
-                r.clone(),
-                p.clone(),
-                Duration::from_secs(1),
-                sup.stopped(),
-            )
-        }));
-        // LiveKit: webhook and room-error metrics, into the snapshot and /metrics.
-        let livekit_metrics = mon_metrics::LivekitMetrics::new(config.metrics.rule_window);
-        livekit_metrics.register(&mut registry);
-        let (m, p, sup) = (livekit_metrics.clone(), hub.clone(), supervisor.clone());
-        tasks.push(supervisor.spawn("livekit_publisher", move || {
-            mon_metrics::spawn_livekit_publisher(
-                m.clone(),
-                p.clone(),
-                Duration::from_secs(1),
-                sup.stopped(),
-            )
-        }));
-        let livekit = crate::livekit::Livekit::new(
-            livekit_metrics,
-            config.livekit_webhook_keys(),
-            config.livekit_webhook_max_token_lifetime(),
-        );
-        let (s, resolution, sup) = (store.clone(), config.metrics.resolution, supervisor.clone());
-        tasks.push(supervisor.spawn("ingest_sampler", move || {
-            mon_metrics::spawn_sampler(recorder.clone(), s.clone(), resolution, sup.stopped())
-        }));
-
-        // Retention.
-        let (s, policy) = (store.clone(), config.storage.retention.clone());
-        let retention = supervisor.spawn("retention", move || s.spawn_retention(policy.clone()));
-        let (s, policy) = (store.clone(), config.metrics.series.clone());
-        let series_maintenance = supervisor.spawn("series_maintenance", move || {
-            s.spawn_series_maintenance(policy.clone())
-        });
-
-        let exposition = metrics::Exposition::new(registry, store.clone());
-        // One supervised task per exporter, so that a restart starts that one alone.
-        for (name, only) in config.metrics.exporters.each() {
-            let text: mon_metrics::TextSource = {
-                let exposition = exposition.clone();
-                Arc::new(move || exposition.encode(true))
-            };
-            let report: mon_metrics::JsonSource = {
-                let recorder = ingest.recorder.clone();
-                Arc::new(move || serde_json::to_value(recorder.report()).unwrap_or_default())
-            };
-            let (status, sup) = (ingest.exporters.clone(), supervisor.clone());
-            tasks.push(supervisor.spawn(name, move || {
-                let mut started = mon_metrics::spawn_exporters(
-                    &only,
-                    text.clone(),
-                    report.clone(),
-                    status.clone(),
-                    || sup.stopped(),
-                );
-                started.pop().unwrap_or_else(|| tokio::spawn(async {}))
-            }));
-        }
+        let mut parts = Parts {
+            config: &config,
+            store: store.clone(),
+            hub: SnapshotHub::new(),
+            health: HealthRegistry::new(),
+            supervisor,
+            registry,
+            tasks: JoinSet::new(),
+            aborted: JoinSet::new(),
+        };
+        let results = parts.start_checks()?;
+        let samples = parts.start_host_metrics();
+        parts.start_persistence(results, samples);
+        let alerts = parts.start_alerting()?;
+        let logs = parts.start_logs()?;
+        let (ingest, livekit) = parts.start_ingest();
+        parts.start_retention();
+        // Every metric is registered by now: /metrics, and the exporters that push it.
+        let exposition =
+            metrics::Exposition::new(std::mem::take(&mut parts.registry), store.clone());
+        parts.start_exporters(&exposition, &ingest);
+        let Parts {
+            hub,
+            health,
+            tasks,
+            aborted,
+            ..
+        } = parts;
         // The parts that are not checks, in `/health/detailed` too.
         let channels = alerts.clone();
         health.add_section(
@@ -388,7 +528,7 @@ impl App {
         );
         let state = AppState {
             store: store.clone(),
-            health: health.clone(),
+            health,
             alerts,
             hub,
             metrics: exposition,
@@ -417,8 +557,7 @@ impl App {
             _lock: lock,
             stop,
             tasks,
-            retention,
-            series_maintenance,
+            aborted,
         })
     }
 
@@ -427,14 +566,13 @@ impl App {
         self.router.clone()
     }
 
-    /// Stops background work, then flushes and closes the store.
-    pub async fn shutdown(self) {
+    /// Stops background work (tasks end, their queues drained), then flushes and closes
+    /// the store.
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        self.retention.abort();
-        self.series_maintenance.abort();
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.aborted.abort_all();
+        while self.aborted.join_next().await.is_some() {}
+        while self.tasks.join_next().await.is_some() {}
         if let Err(e) = self.store.close().await {
             tracing::error!(error = %e, "closing the store failed");
         }
@@ -449,97 +587,6 @@ fn store_dir(config: &Config) -> Option<std::path::PathBuf> {
     } else {
         parent.to_path_buf()
     })
-}
-
-/// Writes check results and host samples to the store in batches, and mirrors the
-/// checks into the rule snapshot. Ends when both channels are closed, after a last write.
-async fn persist(
-    store: Store,
-    health: HealthRegistry,
-    hub: SnapshotHub,
-    results: &mut mpsc::Receiver<CheckResult>,
-    samples: &mut mpsc::Receiver<Vec<Sample>>,
-) {
-    // The checks' view is copied into the snapshot at most every PUBLISH_CHECKS, so that
-    // many checks (each result O(checks) to publish and evaluate) stay cheap.
-    const PUBLISH_CHECKS: Duration = Duration::from_secs(1);
-    let mut publish_at: Option<tokio::time::Instant> = None;
-    const WRITE_EVERY: Duration = Duration::from_millis(100);
-    let mut last_write = tokio::time::Instant::now()
-        .checked_sub(WRITE_EVERY)
-        .unwrap_or_else(tokio::time::Instant::now);
-    let (mut results_open, mut samples_open) = (true, true);
-    // Variables checks report in `details.variables` (livekit, prometheus).
-    let mut variables = crate::livekit::CheckVariables::default();
-    while results_open || samples_open {
-        let mut batch = WriteBatch::default();
-        tokio::select! {
-            () = tokio::time::sleep_until(publish_at.unwrap_or_else(tokio::time::Instant::now)), if publish_at.is_some() => {
-                publish_at = None;
-                publish_checks(&health, &hub);
-            }
-            r = results.recv(), if results_open => match r {
-                Some(r) => {
-                    variables.observe(&hub, &r.check, &r.outcome);
-                    batch.check_results.push(CheckResultRow { check: r.check, outcome: r.outcome });
-                }
-                None => results_open = false,
-            },
-            s = samples.recv(), if samples_open => match s {
-                Some(s) => batch.samples.extend(s),
-                None => samples_open = false,
-            },
-        }
-        // Check results trickle in one by one: at most one write per WRITE_EVERY. A result
-        // after a quiet spell is written at once; under load they gather into one write.
-        if !batch.check_results.is_empty() {
-            tokio::time::sleep_until(last_write + WRITE_EVERY).await;
-            last_write = tokio::time::Instant::now();
-        }
-        while let Ok(r) = results.try_recv() {
-            variables.observe(&hub, &r.check, &r.outcome);
-            batch.check_results.push(CheckResultRow {
-                check: r.check,
-                outcome: r.outcome,
-            });
-        }
-        while let Ok(s) = samples.try_recv() {
-            batch.samples.extend(s);
-        }
-        if !batch.check_results.is_empty() && publish_at.is_none() {
-            publish_at = Some(tokio::time::Instant::now() + PUBLISH_CHECKS);
-        }
-        // Where each check stands now, committed with its results (kept across restarts).
-        batch.kept = crate::kept::kept_checks(&health, &batch.check_results);
-        if !batch.is_empty()
-            && let Err(e) = store.write(batch).await
-        {
-            tracing::error!(error = %e, "writing check results and samples failed");
-        }
-    }
-    if publish_at.is_some() {
-        publish_checks(&health, &hub);
-    }
-}
-
-/// Copies the checks' current state into the snapshot rules read.
-pub(crate) fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
-    let checks = health
-        .briefs()
-        .into_iter()
-        .map(|c| {
-            (
-                c.name,
-                CheckSnapshot {
-                    status: c.status,
-                    latency_ms: c.latency_ms,
-                    critical: c.critical,
-                },
-            )
-        })
-        .collect();
-    // Also derives `health_percentage`, `healthy_checks` and `total_checks`.
-    hub.set_checks(checks);
 }
 
 /// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,

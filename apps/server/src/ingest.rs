@@ -384,7 +384,7 @@ async fn ingest(
     };
     let now = Utc::now();
     let batch = batch_writes(&state, &events, now);
-    let errors = crate::logs::LogIngest::errors_in(&batch.logs);
+    let errors = mon_logging::LogIngest::errors_in(&batch.logs);
     let committed = match state.store.try_write(batch) {
         Ok(ticket) => ticket.await,
         Err(e) => Err(e),

@@ -1,13 +1,7 @@
-//! What makes a restart of mon-server safe: the exclusive lock that keeps a second
-//! server off the store, and the checks' kept state (flap control, heartbeat pings),
-//! restored at start and stored with every result and before a ping is answered.
+//! The exclusive lock that keeps a second mon-server off the store (the checks' kept
+//! state, the other half of a safe restart, is `mon_health::restore_kept`).
 
-use crate::app::{StartError, publish_checks};
-use mon_health::HealthRegistry;
-use mon_metrics::SnapshotHub;
-use mon_store::{CheckResultRow, KeptState, Store, WriteBatch};
-use std::collections::BTreeSet;
-use std::sync::Arc;
+use crate::app::StartError;
 
 /// Takes the exclusive lock on `<store>.lock` and writes this process's id in it, so
 /// that a second server on the same store refuses to start (two would send every
@@ -55,58 +49,4 @@ pub(crate) fn lock_store(store: &std::path::Path) -> Result<std::fs::File, Start
         .and_then(|()| file.flush())
         .map_err(lock_err)?;
     Ok(file)
-}
-
-/// The `kind` of a check's state in the store's kept state.
-const KEPT_CHECK: &str = "check";
-
-/// Gives the registered checks the state they kept before the restart (flap control,
-/// latest outcome, heartbeat pings), publishes it to the rule snapshot at once, and
-/// keeps a heartbeat ping in the store before it is answered.
-pub(crate) fn restore_checks(store: &Store, health: &HealthRegistry, hub: &SnapshotHub) {
-    match store.kept_states_blocking(KEPT_CHECK) {
-        Ok(rows) => {
-            for row in rows {
-                match serde_json::from_value(row.body) {
-                    Ok(kept) => {
-                        health.restore(&row.name, kept);
-                    }
-                    Err(e) => {
-                        tracing::warn!(check = %row.name, error = %e, "the check's kept state could not be read; it starts afresh");
-                    }
-                }
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "check states could not be restored"),
-    }
-    publish_checks(health, hub);
-    let store = store.clone();
-    health.set_keeper(Arc::new(move |name, kept| {
-        let store = store.clone();
-        Box::pin(async move {
-            let batch = WriteBatch::from_kept(kept_check(&name, &kept).into_iter().collect());
-            if let Err(e) = store.write(batch).await {
-                tracing::error!(check = %name, error = %e, "the heartbeat ping could not be stored");
-            }
-        })
-    }));
-}
-
-/// The kept state of the checks that have results in `results`, one row per check.
-pub(crate) fn kept_checks(health: &HealthRegistry, results: &[CheckResultRow]) -> Vec<KeptState> {
-    let names: BTreeSet<&str> = results.iter().map(|r| r.check.as_str()).collect();
-    names
-        .into_iter()
-        .filter_map(|name| kept_check(name, &health.kept(name)?))
-        .collect()
-}
-
-/// A check's kept state as a store row.
-fn kept_check(name: &str, kept: &mon_health::KeptCheck) -> Option<KeptState> {
-    Some(KeptState {
-        kind: KEPT_CHECK.to_string(),
-        name: name.to_string(),
-        body: serde_json::to_value(kept).ok()?,
-        at: chrono::Utc::now(),
-    })
 }

@@ -19,7 +19,6 @@ mod serve;
 mod status_page;
 mod supervise;
 mod ui;
-mod uptime;
 
 pub use app::{App, StartError, run};
 pub use error::ApiError;

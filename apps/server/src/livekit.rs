@@ -1,6 +1,6 @@
 //! LiveKit in the server: `POST /api/v1/webhooks/livekit` (verified by its LiveKit
-//! signature, not by a bearer token), the room and participant metrics webhooks and
-//! application errors feed, and the snapshot variables checks report in their details.
+//! signature, not by a bearer token), and the room and participant metrics webhooks and
+//! application errors feed (the variables checks report are published by mon-health).
 //!
 //! A webhook is accepted only with `Authorization: <jwt>` (the bare token, no `Bearer `),
 //! HS256-signed by the configured secret with `iss` = the configured key, within its
@@ -10,7 +10,6 @@
 //! it has none) within its token's lifetime answers 200 `"duplicate": true` and is not
 //! counted again: LiveKit retries, and a captured request can be replayed until it expires.
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::error::Json;
 use axum::Router;
@@ -18,10 +17,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
-use mon_core::{CheckOutcome, Secret};
+use mon_core::Secret;
 use mon_metrics::{LivekitMetrics, SnapshotHub};
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -112,8 +111,15 @@ impl Livekit {
     }
 }
 
+/// What the webhook route reads: the LiveKit side, and the hub its metrics publish to.
+#[derive(Clone, Debug)]
+pub(crate) struct LivekitState {
+    pub(crate) livekit: Livekit,
+    pub(crate) hub: SnapshotHub,
+}
+
 /// `POST /api/v1/webhooks/livekit`. Mount it outside the bearer-token layer.
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: LivekitState) -> Router {
     Router::new()
         .route("/api/v1/webhooks/livekit", post(webhook))
         .with_state(state)
@@ -124,7 +130,7 @@ fn unauthorized(message: impl Into<String>) -> ApiError {
 }
 
 async fn webhook(
-    State(state): State<AppState>,
+    State(state): State<LivekitState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -198,37 +204,4 @@ async fn webhook(
     Ok(Json(
         json!({"accepted": true, "duplicate": false, "event": event}),
     ))
-}
-
-/// Publishes the snapshot variables that checks put under `details.variables` (the
-/// `livekit` check's `active_rooms`, the `prometheus` check's mapped series), each
-/// check under its own hub source `check:<name>`. Those take precedence over the same
-/// names computed from ingested events (`avg_mos`, `avg_packet_loss`, `avg_jitter_ms`):
-/// see [`SnapshotHub`].
-#[derive(Debug, Default)]
-pub(crate) struct CheckVariables {
-    /// Checks that published variables: a later result without any withdraws them.
-    publishing: BTreeSet<String>,
-}
-
-impl CheckVariables {
-    pub(crate) fn observe(&mut self, hub: &SnapshotHub, check: &str, outcome: &CheckOutcome) {
-        let values: Vec<(String, f64)> = match outcome.details.get("variables") {
-            Some(Value::Object(vars)) => vars
-                .iter()
-                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
-                .collect(),
-            _ if self.publishing.contains(check) => Vec::new(),
-            _ => return,
-        };
-        if values.is_empty() {
-            self.publishing.remove(check);
-        } else {
-            self.publishing.insert(check.to_owned());
-        }
-        hub.publish_values(
-            &format!("{}{check}", mon_metrics::CHECK_SOURCE_PREFIX),
-            values,
-        );
-    }
 }

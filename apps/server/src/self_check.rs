@@ -135,7 +135,9 @@ mod tests {
         let supervisor = Supervisor::new(rx, &mut Registry::default());
         let check = SelfCheck::new(store.clone(), supervisor.clone());
         assert_eq!(check.check().await.status, Status::Healthy);
-        let task = supervisor.spawn("doomed", || tokio::spawn(async { panic!("always") }));
+        let task = tokio::spawn(
+            supervisor.supervise("doomed", || tokio::spawn(async { panic!("always") })),
+        );
         let mut seen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -4,7 +4,6 @@
 //! Mounted outside the token layer. Only checks with `public: true` appear; any other
 //! name answers the same 404 as a name that does not exist, so nothing leaks.
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -15,9 +14,20 @@ use mon_core::Status;
 use mon_health::Uptime;
 use serde::Deserialize;
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+/// What the status page and badges read.
+#[derive(Clone, Debug)]
+pub(crate) struct StatusPageState {
+    pub(crate) health: mon_health::HealthRegistry,
+    /// Uptime is counted from the stored results.
+    pub(crate) store: mon_store::Store,
+    /// Names of the checks marked `public: true`, in config order.
+    pub(crate) public_checks: Arc<Vec<String>>,
+}
 
 /// The public routes: status page and badges.
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: StatusPageState) -> Router {
     Router::new()
         .route("/status", get(page))
         .route("/badge/{check}/status.svg", get(status_badge))
@@ -34,7 +44,10 @@ struct PublicCheck {
 }
 
 /// The public checks, in config order, with their uptime counted from the store.
-async fn public_checks(state: &AppState, only: Option<&str>) -> Result<Vec<PublicCheck>, ApiError> {
+async fn public_checks(
+    state: &StatusPageState,
+    only: Option<&str>,
+) -> Result<Vec<PublicCheck>, ApiError> {
     let names: Vec<String> = state
         .public_checks
         .iter()
@@ -97,7 +110,7 @@ fn no_cache(content_type: &'static str, body: String) -> Response {
         .into_response()
 }
 
-async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn page(State(state): State<StatusPageState>) -> Result<Response, ApiError> {
     let checks = public_checks(&state, None).await?;
     let overall = checks
         .iter()
@@ -160,7 +173,7 @@ fn not_public() -> ApiError {
 }
 
 async fn status_badge(
-    State(state): State<AppState>,
+    State(state): State<StatusPageState>,
     Path(check): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = public_checks(&state, Some(&check))
@@ -187,7 +200,7 @@ struct WindowQuery {
 }
 
 async fn uptime_badge(
-    State(state): State<AppState>,
+    State(state): State<StatusPageState>,
     Path(check): Path<String>,
     query: Result<Query<WindowQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {

@@ -84,16 +84,17 @@ impl Supervisor {
     }
 
     /// Runs the task that `start` spawns, and spawns it again (after a backoff) each time
-    /// it panics, until it ends by itself (at shutdown) or `stop` turns true. Aborting
-    /// the returned handle aborts the running task too.
-    pub(crate) fn spawn(
+    /// it panics, until it ends by itself (at shutdown) or `stop` turns true. The returned
+    /// future is the supervision (the server keeps it in its `JoinSet`); dropping or
+    /// aborting it aborts the running task too.
+    pub(crate) fn supervise(
         &self,
         name: &str,
         mut start: impl FnMut() -> JoinHandle<()> + Send + 'static,
-    ) -> JoinHandle<()> {
+    ) -> impl Future<Output = ()> + Send + 'static {
         let this = self.clone();
         let name = name.to_string();
-        tokio::spawn(async move {
+        async move {
             let mut backoff = FIRST_BACKOFF;
             let mut stop = this.stop.clone();
             loop {
@@ -128,7 +129,7 @@ impl Supervisor {
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 this.note(&name, None);
             }
-        })
+        }
     }
 
     /// A future that completes when the server stops (or its stop signal is gone).
@@ -215,7 +216,7 @@ mod tests {
         let mut registry = Registry::default();
         let supervisor = Supervisor::new(rx.clone(), &mut registry);
         let runs = Arc::new(AtomicUsize::new(0));
-        let handle = supervisor.spawn("flaky", flaky(runs.clone(), 2, rx));
+        let handle = tokio::spawn(supervisor.supervise("flaky", flaky(runs.clone(), 2, rx)));
         // Paused time: the backoffs pass as soon as every task waits.
         while runs.load(Ordering::SeqCst) < 3 {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -249,24 +250,23 @@ mod tests {
         let supervisor = Supervisor::new(rx, &mut Registry::default());
         let runs = Arc::new(AtomicUsize::new(0));
         let counted = runs.clone();
-        supervisor
-            .spawn("once", move || {
-                counted.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async {})
-            })
-            .await
-            .expect("ends");
+        tokio::spawn(supervisor.supervise("once", move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async {})
+        }))
+        .await
+        .expect("ends");
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         // Aborting the supervisor aborts the run it holds (a task without a stop signal).
         let (tx, ended) = tokio::sync::oneshot::channel::<()>();
         let mut tx = Some(tx);
-        let handle = supervisor.spawn("forever", move || {
+        let handle = tokio::spawn(supervisor.supervise("forever", move || {
             let guard = tx.take();
             tokio::spawn(async move {
                 let _guard = guard;
                 std::future::pending::<()>().await;
             })
-        });
+        }));
         tokio::time::sleep(Duration::from_millis(10)).await;
         handle.abort();
         assert!(ended.await.is_err(), "the run was dropped");

@@ -13,6 +13,12 @@
 //!   `/health/detailed` and `/health/checks/{name}` from a registry;
 //!   [`heartbeat_router`] serves the `POST /api/v1/heartbeat/{name}` pings of
 //!   `heartbeat` checks.
+//! - With a [`mon_store::Store`]: [`restore_kept`] gives the checks the state they kept
+//!   before a restart and stores each heartbeat ping; [`kept_rows`] is that state as
+//!   rows to commit with the results; [`spawn_uptime_refresh`] keeps every check's
+//!   uptime, counted from the stored results; [`Persistence`] writes check results
+//!   and host samples to the store and copies the checks (and the variables they
+//!   report) into the rule snapshot ([`publish_checks`]).
 //!
 //! The kinds: `http`, `tcp`, `dns`, `tls_certificate`, `redis`, `postgres`,
 //! `mysql`, `system`, `heartbeat`, `command`, `livekit`, `prometheus` (docs/checks.md), plus any
@@ -49,11 +55,14 @@ mod aggregate;
 mod checks;
 mod config;
 mod error;
+mod kept;
+mod persist;
 mod registry;
 mod router;
 mod scheduler;
 #[cfg(test)]
 mod test_support;
+mod uptime;
 
 pub use aggregate::{HealthSummary, health_percentage, overall_status};
 pub use checks::{
@@ -64,9 +73,12 @@ pub use checks::{
 };
 pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
 pub use error::HealthError;
+pub use kept::{kept_rows, restore_kept};
+pub use persist::{Persistence, publish_checks};
 pub use registry::{
     CheckBrief, CheckEntry, CheckPolicy, CheckState, DetailedHealth, HealthRegistry, Keeper,
     KeptCheck, Section, Transition, Uptime,
 };
 pub use router::{heartbeat_router, router};
 pub use scheduler::{CheckResult, Scheduler, SchedulerOptions};
+pub use uptime::{refresh_uptime, spawn_uptime_refresh};

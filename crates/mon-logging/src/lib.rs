@@ -25,6 +25,10 @@
 //! - **Masking**: secrets never reach an output ([`Masker`]).
 //! - **Error tracking** ([`ErrorTracker`]) and other consumers receive records through
 //!   [`RecordSink`]s added with [`LogHandle::add_sink`].
+//! - **Error tracking and log search over mon-store** ([`LogIngest`], [`LogWriter`]): mon's
+//!   own records and ingested `error` / `log` events, masked and grouped, stored in batches,
+//!   `tracked_errors_per_minute` and `new_error_kinds` published to the rule snapshot,
+//!   pruned by age.
 
 pub mod codes;
 mod config;
@@ -34,6 +38,7 @@ mod errors;
 pub mod files;
 mod filter;
 mod helpers;
+mod ingest;
 mod layer;
 mod mask;
 mod metrics;
@@ -49,6 +54,7 @@ pub use helpers::{
     ERRORS_TARGET, PerfTimer, audit_log, log_api_call, log_room_event, log_sip_event, perf_timer,
     record_error,
 };
+pub use ingest::{LogIngest, LogWriter};
 pub use layer::{AUDIT_TARGET, FieldValue, LogRecord, MonLayer, PERF_TARGET, RecordSink};
 pub use mask::{MASK, Masker};
 pub use metrics::LogStats;

@@ -57,7 +57,8 @@
 //!
 //! [`builtin_dashboards`] returns the six built-in dashboards as data ([`DashboardConfig`]:
 //! panels of a [`PanelKind`] reading one variable, with thresholds and a layout);
-//! [`validate_dashboards`] checks custom ones from `mon.yaml`. mon-server serves them.
+//! [`validate_dashboards`] checks custom ones from `mon.yaml`. mon-server serves them;
+//! [`grafana_json`] exports one to Grafana, with [`promql`] giving each variable's PromQL.
 //!
 //! # LiveKit
 //!
@@ -70,6 +71,7 @@ mod dashboards;
 mod error;
 mod export;
 mod exposition;
+mod grafana;
 mod host;
 mod livekit;
 mod recorder;
@@ -91,6 +93,7 @@ pub use exposition::{
     HostMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, encode_openmetrics,
     encode_prometheus_text,
 };
+pub use grafana::{CHECK_STATE_PROMQL, grafana_json, promql};
 pub use host::{
     DiskSample, HOST_SOURCE, HostCollector, HostCollectorOptions, HostSample, spawn_host_collector,
 };

@@ -1,7 +1,7 @@
-//! Keeps every check's uptime (1h / 24h / 7d / 30d) in the health registry, counted
-//! from the stored check results: shortly after start, then every minute.
+//! Every check's uptime (1h / 24h / 7d / 30d) in the [`HealthRegistry`], counted from
+//! the check results in the store: shortly after start, then every minute.
 
-use mon_health::{HealthRegistry, Uptime};
+use crate::{HealthRegistry, Uptime};
 use mon_store::Store;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -11,8 +11,8 @@ const REFRESH: Duration = Duration::from_secs(60);
 /// The first computation waits for the first check results to be stored.
 const FIRST: Duration = Duration::from_secs(2);
 
-/// Starts the refresh loop; it ends when `stop` completes.
-pub(crate) fn spawn(
+/// Starts the uptime refresh loop over `store`; it ends when `stop` completes.
+pub fn spawn_uptime_refresh(
     store: Store,
     health: HealthRegistry,
     stop: impl Future<Output = ()> + Send + 'static,
@@ -24,14 +24,14 @@ pub(crate) fn spawn(
         loop {
             tokio::select! {
                 () = &mut stop => return,
-                _ = ticks.tick() => refresh(&store, &health).await,
+                _ = ticks.tick() => refresh_uptime(&store, &health).await,
             }
         }
     })
 }
 
-/// Recomputes the uptime of every registered check.
-pub(crate) async fn refresh(store: &Store, health: &HealthRegistry) {
+/// Recomputes the uptime of every check registered in `health` from `store`.
+pub async fn refresh_uptime(store: &Store, health: &HealthRegistry) {
     let names: Vec<String> = health.checks().into_iter().map(|c| c.name).collect();
     match store
         .check_uptimes(names.clone(), &Uptime::WINDOWS, chrono::Utc::now())
