@@ -469,8 +469,8 @@ async fn persist(
         .checked_sub(WRITE_EVERY)
         .unwrap_or_else(tokio::time::Instant::now);
     let (mut results_open, mut samples_open) = (true, true);
-    // Variables checks report in `details.variables` (livekit, prometheus).
-    let mut variables = crate::livekit::CheckVariables::default();
+    // Variables check results carry (livekit, prometheus).
+    let mut variables = mon_health::CheckVariables::default();
     while results_open || samples_open {
         let mut batch = WriteBatch::default();
         tokio::select! {

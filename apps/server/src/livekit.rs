@@ -1,6 +1,6 @@
 //! LiveKit in the server: `POST /api/v1/webhooks/livekit` (verified by its LiveKit
-//! signature, not by a bearer token), the room and participant metrics webhooks and
-//! application errors feed, and the snapshot variables checks report in their details.
+//! signature, not by a bearer token), and the room and participant metrics webhooks and
+//! application errors feed.
 //!
 //! A webhook is accepted only with `Authorization: <jwt>` (the bare token, no `Bearer `),
 //! HS256-signed by the configured secret with `iss` = the configured key, within its
@@ -18,10 +18,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
-use mon_core::{CheckOutcome, Secret};
+use mon_core::Secret;
 use mon_metrics::{LivekitMetrics, SnapshotHub};
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -198,37 +198,4 @@ async fn webhook(
     Ok(Json(
         json!({"accepted": true, "duplicate": false, "event": event}),
     ))
-}
-
-/// Publishes the snapshot variables that checks put under `details.variables` (the
-/// `livekit` check's `active_rooms`, the `prometheus` check's mapped series), each
-/// check under its own hub source `check:<name>`. Those take precedence over the same
-/// names computed from ingested events (`avg_mos`, `avg_packet_loss`, `avg_jitter_ms`):
-/// see [`SnapshotHub`].
-#[derive(Debug, Default)]
-pub(crate) struct CheckVariables {
-    /// Checks that published variables: a later result without any withdraws them.
-    publishing: BTreeSet<String>,
-}
-
-impl CheckVariables {
-    pub(crate) fn observe(&mut self, hub: &SnapshotHub, check: &str, outcome: &CheckOutcome) {
-        let values: Vec<(String, f64)> = match outcome.details.get("variables") {
-            Some(Value::Object(vars)) => vars
-                .iter()
-                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
-                .collect(),
-            _ if self.publishing.contains(check) => Vec::new(),
-            _ => return,
-        };
-        if values.is_empty() {
-            self.publishing.remove(check);
-        } else {
-            self.publishing.insert(check.to_owned());
-        }
-        hub.publish_values(
-            &format!("{}{check}", mon_metrics::CHECK_SOURCE_PREFIX),
-            values,
-        );
-    }
 }

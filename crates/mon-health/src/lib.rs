@@ -9,6 +9,9 @@
 //!   (`failure_threshold` / `success_threshold`), thresholds over a window and
 //!   `depends_on` — and answers the summary, detailed and per-check views and
 //!   the Prometheus metrics.
+//! - [`CheckVariables`] publishes the snapshot variables check results carry
+//!   ([`CheckOutcome::variables`](mon_core::CheckOutcome::variables)) into the
+//!   rule snapshot's hub, each check under its source `check:<name>`.
 //! - [`router`] serves `/health`, `/health/live`, `/health/ready`,
 //!   `/health/detailed` and `/health/checks/{name}` from a registry;
 //!   [`heartbeat_router`] serves the `POST /api/v1/heartbeat/{name}` pings of
@@ -54,6 +57,7 @@ mod router;
 mod scheduler;
 #[cfg(test)]
 mod test_support;
+mod variables;
 
 pub use aggregate::{HealthSummary, health_percentage, overall_status};
 pub use checks::{
@@ -70,3 +74,4 @@ pub use registry::{
 };
 pub use router::{heartbeat_router, router};
 pub use scheduler::{CheckResult, Scheduler, SchedulerOptions};
+pub use variables::CheckVariables;

@@ -826,12 +826,9 @@ impl fmt::Debug for HealthRegistry {
     }
 }
 
-/// `details.certificate.expires_at` of the latest outcome (http over TLS, tls_certificate).
+/// The certificate expiry of the latest outcome (http over TLS, tls_certificate).
 fn certificate_expiry(check: &CheckState) -> Option<DateTime<Utc>> {
-    let text = check.last_outcome.as_ref()?.details["certificate"]["expires_at"].as_str()?;
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    check.last_outcome.as_ref()?.certificate_expires_at
 }
 
 /// Encodes the registry's state on each scrape.
@@ -1317,8 +1314,7 @@ mod tests {
         let expires = Utc::now() + chrono::Duration::days(10);
         registry.record(
             "cert",
-            outcome(Status::Degraded, 3)
-                .with_details(serde_json::json!({"certificate": {"expires_at": expires}})),
+            outcome(Status::Degraded, 3).with_certificate_expiry(expires),
         );
         assert!(registry.set_uptime("cert", Uptime::from_percentages(&[Some(99.12345), None])));
         assert!(!registry.set_uptime("nope", Uptime::default()));

@@ -601,7 +601,11 @@ impl HttpCheck {
         } else {
             (Status::Healthy, format!("HTTP {code} in {took}"))
         };
-        CheckOutcome::new(verdict, latency, message).with_details(details)
+        let outcome = CheckOutcome::new(verdict, latency, message).with_details(details);
+        match &response.certificate {
+            Some(certificate) => outcome.with_certificate_expiry(certificate.not_after),
+            None => outcome,
+        }
     }
 
     fn failed(&self, error: reqwest::Error, latency: Duration) -> CheckOutcome {
@@ -1117,6 +1121,10 @@ mod tests {
             "{outcome:?}"
         );
         assert!(outcome.details["certificate"]["expires_at"].is_string());
+        let left = outcome
+            .certificate_expires_at
+            .map(|at| (at - Utc::now()).num_days());
+        assert_eq!(left, Some(40), "{outcome:?}");
         let first_byte = outcome.details["first_byte_ms"].as_f64().unwrap();
         assert!(first_byte <= outcome.latency.as_secs_f64() * 1000.0);
 
@@ -1133,6 +1141,7 @@ mod tests {
         let plain = serve().await;
         let outcome = probe(format!("http://{plain}/ok"), |_| {}).await;
         assert_eq!(outcome.details["certificate"], serde_json::Value::Null);
+        assert_eq!(outcome.certificate_expires_at, None);
     }
 
     #[test]
