@@ -70,7 +70,7 @@ pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_depende
 pub use error::HealthError;
 pub use registry::{
     CheckBrief, CheckEntry, CheckPolicy, CheckState, DetailedHealth, HealthRegistry, Keeper,
-    KeptCheck, Section, Transition, Uptime,
+    KeptCheck, Section, StatusChange, Uptime,
 };
 pub use router::{heartbeat_router, router};
 pub use scheduler::{CheckResult, Scheduler, SchedulerOptions};

@@ -6,7 +6,7 @@ mod twirp;
 
 use super::{BuildContext, KindConfig};
 use crate::HealthError;
-use crate::checks::http::{format_latency, redact_url};
+use crate::checks::common::{format_latency, redact_url};
 use mon_core::{CheckOutcome, HealthCheck, Secret, Status, async_trait, vars};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

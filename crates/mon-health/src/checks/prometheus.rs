@@ -3,7 +3,7 @@
 
 use super::{BuildContext, KindConfig};
 use crate::HealthError;
-use crate::checks::http::{format_latency, redact_url};
+use crate::checks::common::{format_latency, redact_url};
 use mon_core::{CheckOutcome, HealthCheck, async_trait};
 use prometheus_parse::{Sample, Scrape, Value as PromValue};
 use serde::{Deserialize, Serialize};
