@@ -4,6 +4,7 @@ use crate::Status;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The result of running a check once.
@@ -11,7 +12,23 @@ use std::time::Duration;
 /// A failed check is data, never an `Err`: the check kind turns every failure
 /// (timeout, refused connection, wrong status code) into an outcome with
 /// `status: Unhealthy` and a message that says what happened.
+///
+/// What other parts of mon act on is typed: the snapshot [`variables`](Self::variables)
+/// a check publishes and the [`certificate_expires_at`](Self::certificate_expires_at) it
+/// saw. `details` is free-form, for people. Build one with [`CheckOutcome::healthy`],
+/// [`CheckOutcome::unhealthy`] or [`CheckOutcome::new`] and the `with_*` methods:
+///
+/// ```
+/// use mon_core::{CheckOutcome, vars};
+/// use std::time::Duration;
+///
+/// let outcome = CheckOutcome::healthy(Duration::from_millis(12), "2 rooms")
+///     .with_details(serde_json::json!({"rooms": 2}))
+///     .with_variables([(vars::ACTIVE_ROOMS.to_owned(), 2.0)]);
+/// assert_eq!(outcome.variables.get("active_rooms"), Some(&2.0));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CheckOutcome {
     /// The verdict.
     pub status: Status,
@@ -27,6 +44,16 @@ pub struct CheckOutcome {
     /// Kind-specific facts (status code, server version, usage percentages...).
     #[serde(default)]
     pub details: serde_json::Value,
+    /// Rule-snapshot variables this result publishes (the `livekit` check's
+    /// `active_rooms`, a `prometheus` check's mapped series), by name; every value is
+    /// finite. mon publishes them under the hub source `check:<name>`, and a result
+    /// without any withdraws the check's earlier ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, f64>,
+    /// When the TLS certificate the probe was served expires (`http` over TLS,
+    /// `tls_certificate`); `None` when no certificate was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_expires_at: Option<DateTime<Utc>>,
     /// When the probe finished.
     pub observed_at: DateTime<Utc>,
 }
@@ -39,6 +66,8 @@ impl CheckOutcome {
             latency,
             message: message.into(),
             details: serde_json::Value::Null,
+            variables: BTreeMap::new(),
+            certificate_expires_at: None,
             observed_at: Utc::now(),
         }
     }
@@ -56,6 +85,28 @@ impl CheckOutcome {
     /// The same outcome with `details` set.
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = details;
+        self
+    }
+
+    /// The same outcome publishing `variables`; non-finite values are left out (they
+    /// mean nothing to a rule).
+    pub fn with_variables(mut self, variables: impl IntoIterator<Item = (String, f64)>) -> Self {
+        self.variables = variables
+            .into_iter()
+            .filter(|(_, v)| v.is_finite())
+            .collect();
+        self
+    }
+
+    /// The same outcome with the expiry of the certificate the probe saw.
+    pub fn with_certificate_expiry(mut self, expires_at: DateTime<Utc>) -> Self {
+        self.certificate_expires_at = Some(expires_at);
+        self
+    }
+
+    /// The same outcome observed at `at` instead of now (a stored or replayed result).
+    pub fn with_observed_at(mut self, at: DateTime<Utc>) -> Self {
+        self.observed_at = at;
         self
     }
 }
@@ -115,6 +166,32 @@ mod tests {
         assert_eq!(json["status"], "degraded");
         let back: CheckOutcome = serde_json::from_value(json).unwrap();
         assert_eq!(back, outcome);
+    }
+
+    #[test]
+    fn typed_fields_round_trip_and_are_left_out_when_empty() {
+        let expires = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let outcome = CheckOutcome::healthy(Duration::from_millis(3), "ok")
+            .with_variables([
+                ("active_rooms".to_owned(), 2.0),
+                ("broken".to_owned(), f64::NAN),
+            ])
+            .with_certificate_expiry(expires);
+        assert_eq!(
+            outcome.variables,
+            BTreeMap::from([("active_rooms".to_owned(), 2.0)])
+        );
+        let json = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(json["variables"], serde_json::json!({"active_rooms": 2.0}));
+        assert_eq!(json["certificate_expires_at"], "2027-01-15T08:00:00Z");
+        let back: CheckOutcome = serde_json::from_value(json).unwrap();
+        assert_eq!(back, outcome);
+
+        // An outcome written before these fields existed still reads.
+        let plain = serde_json::to_value(CheckOutcome::healthy(Duration::ZERO, "ok")).unwrap();
+        assert!(plain.get("variables").is_none() && plain.get("certificate_expires_at").is_none());
+        let back: CheckOutcome = serde_json::from_value(plain).unwrap();
+        assert!(back.variables.is_empty() && back.certificate_expires_at.is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! [`CheckKind::as_kind`]. Nothing else needs to change.
 
 mod command;
+pub(crate) mod common;
 mod dns;
 mod heartbeat;
 pub(crate) mod http;
@@ -154,7 +155,7 @@ pub(crate) fn split_host_port(address: &str) -> Result<(String, u16), String> {
 
 /// Validates a database URL: one of `schemes`, and a host.
 pub(crate) fn database_url(check: &str, url: &Url, schemes: &[&str]) -> Result<(), HealthError> {
-    let shown = http::redact_url(url);
+    let shown = common::redact_url(url);
     if !schemes.contains(&url.scheme()) {
         return Err(HealthError::invalid(
             check,

@@ -9,6 +9,9 @@
 //!   (`failure_threshold` / `success_threshold`), thresholds over a window and
 //!   `depends_on` — and answers the summary, detailed and per-check views and
 //!   the Prometheus metrics.
+//! - [`CheckVariables`] publishes the snapshot variables check results carry
+//!   ([`CheckOutcome::variables`](mon_core::CheckOutcome::variables)) into the
+//!   rule snapshot's hub, each check under its source `check:<name>`.
 //! - [`router`] serves `/health`, `/health/live`, `/health/ready`,
 //!   `/health/detailed` and `/health/checks/{name}` from a registry;
 //!   [`heartbeat_router`] serves the `POST /api/v1/heartbeat/{name}` pings of
@@ -63,6 +66,7 @@ mod scheduler;
 #[cfg(test)]
 mod test_support;
 mod uptime;
+mod variables;
 
 pub use aggregate::{HealthSummary, health_percentage, overall_status};
 pub use checks::{
@@ -77,8 +81,9 @@ pub use kept::{kept_rows, restore_kept};
 pub use persist::{Persistence, publish_checks};
 pub use registry::{
     CheckBrief, CheckEntry, CheckPolicy, CheckState, DetailedHealth, HealthRegistry, Keeper,
-    KeptCheck, Section, Transition, Uptime,
+    KeptCheck, Section, StatusChange, Uptime,
 };
 pub use router::{heartbeat_router, router};
 pub use scheduler::{CheckResult, Scheduler, SchedulerOptions};
 pub use uptime::{refresh_uptime, spawn_uptime_refresh};
+pub use variables::CheckVariables;

@@ -4,11 +4,8 @@
 //! variables checks report.
 
 use crate::{CheckResult, HealthRegistry};
-use mon_core::CheckOutcome;
-use mon_core::snapshot::{CHECK_SOURCE_PREFIX, CheckSnapshot, SnapshotHub};
+use mon_core::snapshot::{CheckSnapshot, SnapshotHub};
 use mon_store::{CheckResultRow, Sample, Store, WriteBatch};
-use serde_json::Value;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
@@ -64,8 +61,8 @@ async fn persist(
         .checked_sub(WRITE_EVERY)
         .unwrap_or_else(tokio::time::Instant::now);
     let (mut results_open, mut samples_open) = (true, true);
-    // Variables checks report in `details.variables` (livekit, prometheus).
-    let mut variables = CheckVariables::default();
+    // Variables check results carry (livekit, prometheus).
+    let mut variables = crate::CheckVariables::default();
     while results_open || samples_open {
         let mut batch = WriteBatch::default();
         tokio::select! {
@@ -137,40 +134,10 @@ pub fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
     hub.set_checks(checks);
 }
 
-/// Publishes the snapshot variables that checks put under `details.variables` (the
-/// `livekit` check's `active_rooms`, the `prometheus` check's mapped series), each
-/// check under its own hub source `check:<name>`. Those take precedence over the same
-/// names computed from ingested events (`avg_mos`, `avg_packet_loss`, `avg_jitter_ms`):
-/// see [`SnapshotHub`].
-#[derive(Debug, Default)]
-struct CheckVariables {
-    /// Checks that published variables: a later result without any withdraws them.
-    publishing: BTreeSet<String>,
-}
-
-impl CheckVariables {
-    fn observe(&mut self, hub: &SnapshotHub, check: &str, outcome: &CheckOutcome) {
-        let values: Vec<(String, f64)> = match outcome.details.get("variables") {
-            Some(Value::Object(vars)) => vars
-                .iter()
-                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
-                .collect(),
-            _ if self.publishing.contains(check) => Vec::new(),
-            _ => return,
-        };
-        if values.is_empty() {
-            self.publishing.remove(check);
-        } else {
-            self.publishing.insert(check.to_owned());
-        }
-        hub.publish_values(&format!("{}{check}", CHECK_SOURCE_PREFIX), values);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mon_core::Status;
+    use mon_core::{CheckOutcome, Status};
 
     /// Results and samples reach a real store file with the checks' kept state; the
     /// checks and the variables a result reports reach the snapshot.
@@ -184,7 +151,7 @@ mod tests {
         let (results_tx, results) = mpsc::channel(8);
         let (samples_tx, samples) = mpsc::channel(8);
         let outcome = CheckOutcome::new(Status::Unhealthy, Duration::from_millis(7), "down")
-            .with_details(serde_json::json!({ "variables": { "active_rooms": 3.0 } }));
+            .with_variables([("active_rooms".to_owned(), 3.0)]);
         health.record("api", outcome.clone());
         results_tx
             .send(CheckResult {

@@ -1,24 +1,28 @@
-//! `HealthRegistry`: the shared state of every registered check — flap control,
-//! thresholds over a window, dependencies — its views and its metrics.
+//! `HealthRegistry`: the shared state of every registered check. The state machine of
+//! one check (flap control, thresholds over a window, dependencies) is in `state`, what
+//! the registry shows in `views`, its Prometheus metrics in `metrics`.
+
+mod metrics;
+mod state;
+mod views;
+
+use metrics::Metrics;
+use state::dependencies_down;
+pub use state::{CheckPolicy, CheckState, StatusChange};
+pub use views::{CheckBrief, CheckEntry, DetailedHealth, Uptime};
 
 use crate::aggregate::HealthSummary;
 use crate::checks::{HeartbeatSignal, Heartbeats};
-use crate::config::ThresholdConfig;
 use crate::{HealthError, config::validate_name};
 use chrono::{DateTime, Utc};
 use mon_core::{CheckOutcome, Status};
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::MetricType;
-use prometheus_client::metrics::counter::ConstCounter;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 /// The state of every registered check. Cheap to clone: clones share the state.
 ///
@@ -33,7 +37,7 @@ use std::time::Duration;
 ///   an unhealthy check turns healthy again after `success_threshold` good runs
 ///   (meanwhile `recovering`). The first run is reported as it is.
 /// - **thresholds**: a healthy check whose recent runs break its
-///   [`ThresholdConfig`] is reported degraded.
+///   [`ThresholdConfig`](crate::ThresholdConfig) is reported degraded.
 /// - **dependencies**: while a check in `depends_on` is unhealthy, the check
 ///   is reported unhealthy with the reason `dependency <name> down`.
 #[derive(Clone, Default)]
@@ -61,7 +65,7 @@ pub type Keeper =
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeptCheck {
     reported: Status,
-    transition: Option<Transition>,
+    transition: Option<StatusChange>,
     reason: Option<String>,
     consecutive_failures: u32,
     consecutive_successes: u32,
@@ -73,436 +77,6 @@ pub struct KeptCheck {
 
 /// A producer of an extra part of `/health/detailed` (notification channels, exporters...).
 pub type Section = Arc<dyn Fn() -> serde_json::Value + Send + Sync>;
-
-/// How the registry reports a check (see [`HealthRegistry`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CheckPolicy {
-    /// Whether the check failing makes the system unhealthy.
-    pub critical: bool,
-    /// Unhealthy runs in a row before the check is reported unhealthy (at least 1).
-    pub failure_threshold: u32,
-    /// Good runs in a row before an unhealthy check is reported healthy (at least 1).
-    pub success_threshold: u32,
-    /// Checks this one needs.
-    pub depends_on: Vec<String>,
-    /// Limits over a window of recent runs.
-    pub thresholds: Option<ThresholdConfig>,
-}
-
-impl CheckPolicy {
-    /// Every outcome reported as it is: no flap control, dependencies or thresholds.
-    pub fn immediate(critical: bool) -> CheckPolicy {
-        CheckPolicy {
-            critical,
-            failure_threshold: 1,
-            success_threshold: 1,
-            depends_on: Vec::new(),
-            thresholds: None,
-        }
-    }
-}
-
-/// A reported status that differs from the latest outcome because of flap control.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Transition {
-    /// The latest runs failed, but fewer than `failure_threshold` in a row.
-    Failing,
-    /// The check is unhealthy; the latest runs were good, but fewer than `success_threshold`.
-    Recovering,
-}
-
-/// Percentage of runs that were healthy or degraded, over trailing windows
-/// (`null` where there were no runs), computed from stored results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Uptime {
-    /// The last hour.
-    #[serde(rename = "1h")]
-    pub hour: Option<f64>,
-    /// The last 24 hours.
-    #[serde(rename = "24h")]
-    pub day: Option<f64>,
-    /// The last 7 days.
-    #[serde(rename = "7d")]
-    pub week: Option<f64>,
-    /// The last 30 days.
-    #[serde(rename = "30d")]
-    pub month: Option<f64>,
-}
-
-impl Uptime {
-    /// The windows, in field order: 1h, 24h, 7d, 30d.
-    pub const WINDOWS: [Duration; 4] = [
-        Duration::from_secs(3600),
-        Duration::from_secs(24 * 3600),
-        Duration::from_secs(7 * 24 * 3600),
-        Duration::from_secs(30 * 24 * 3600),
-    ];
-
-    /// From percentages in the order of [`Uptime::WINDOWS`] (missing ones are `None`);
-    /// each is rounded to three decimals.
-    pub fn from_percentages(values: &[Option<f64>]) -> Uptime {
-        let at = |i: usize| {
-            values
-                .get(i)
-                .copied()
-                .flatten()
-                .map(|v| (v * 1000.0).round() / 1000.0)
-        };
-        Uptime {
-            hour: at(0),
-            day: at(1),
-            week: at(2),
-            month: at(3),
-        }
-    }
-}
-
-/// What the registry knows about one check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CheckState {
-    /// The check's unique name.
-    pub name: String,
-    /// The check kind (`http`, `system`...).
-    pub kind: String,
-    /// Whether the check failing makes the system unhealthy.
-    pub critical: bool,
-    /// Flap control, dependencies and thresholds.
-    pub policy: CheckPolicy,
-    /// The outcome of the latest run; `None` until the check has run.
-    pub last_outcome: Option<CheckOutcome>,
-    /// Runs in a row that were unhealthy (0 after a healthy or degraded run).
-    pub consecutive_failures: u32,
-    /// Runs in a row that were healthy or degraded (0 after an unhealthy run).
-    pub consecutive_successes: u32,
-    /// When the latest outcome was recorded; `None` until the check has run.
-    pub last_run: Option<DateTime<Utc>>,
-    /// The status after flap control and thresholds (before dependencies).
-    pub reported: Status,
-    /// Set while flap control holds the reported status back.
-    pub transition: Option<Transition>,
-    /// Why the reported status differs from the latest outcome, if it does.
-    pub reason: Option<String>,
-    /// The dependency that is down, making this check unhealthy (filled in when read).
-    pub dependency_down: Option<String>,
-    /// Uptime over 1h / 24h / 7d / 30d, when a store provides it.
-    pub uptime: Option<Uptime>,
-    /// Recent runs `(when, status, latency)`, for the thresholds' window.
-    #[serde(skip)]
-    recent: VecDeque<(DateTime<Utc>, Status, Duration)>,
-}
-
-/// Most runs kept for a thresholds window, whatever its length.
-const MAX_RECENT: usize = 10_000;
-
-impl CheckState {
-    fn new(name: &str, kind: &str, policy: CheckPolicy) -> CheckState {
-        CheckState {
-            name: name.to_owned(),
-            kind: kind.to_owned(),
-            critical: policy.critical,
-            policy,
-            last_outcome: None,
-            consecutive_failures: 0,
-            consecutive_successes: 0,
-            last_run: None,
-            reported: Status::Unknown,
-            transition: None,
-            reason: None,
-            dependency_down: None,
-            uptime: None,
-            recent: VecDeque::new(),
-        }
-    }
-
-    /// The reported status: unhealthy while a dependency is down, otherwise
-    /// [`reported`](Self::reported); `Unknown` before the first run.
-    pub fn status(&self) -> Status {
-        if self.dependency_down.is_some() {
-            Status::Unhealthy
-        } else {
-            self.reported
-        }
-    }
-
-    /// The status of the latest run as the check observed it, `Unknown` before the first.
-    pub fn observed_status(&self) -> Status {
-        self.last_outcome
-            .as_ref()
-            .map_or(Status::Unknown, |o| o.status)
-    }
-
-    /// The check as shown by the HTTP API.
-    pub fn entry(&self) -> CheckEntry {
-        self.entry_with(self.dependency_down.as_ref())
-    }
-
-    /// The entry, given the dependency that is down (if any).
-    fn entry_with(&self, dependency_down: Option<&String>) -> CheckEntry {
-        let outcome = self.last_outcome.as_ref();
-        CheckEntry {
-            name: self.name.clone(),
-            kind: self.kind.clone(),
-            critical: self.critical,
-            status: if dependency_down.is_some() {
-                Status::Unhealthy
-            } else {
-                self.reported
-            },
-            observed_status: self.observed_status(),
-            transition: self.transition,
-            reason: match dependency_down {
-                Some(dependency) => Some(format!("dependency {dependency} down")),
-                None => self.reason.clone(),
-            },
-            depends_on: self.policy.depends_on.clone(),
-            latency_ms: outcome.map(|o| o.latency.as_secs_f64() * 1000.0),
-            message: outcome.map(|o| o.message.clone()),
-            details: outcome.map_or(serde_json::Value::Null, |o| o.details.clone()),
-            observed_at: outcome.map(|o| o.observed_at),
-            consecutive_failures: self.consecutive_failures,
-            consecutive_successes: self.consecutive_successes,
-            uptime: self.uptime,
-        }
-    }
-
-    /// Applies one outcome: counters, flap control, thresholds.
-    fn apply(&mut self, outcome: CheckOutcome, now: DateTime<Utc>) {
-        let observed = outcome.status;
-        if observed == Status::Unhealthy {
-            self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-            self.consecutive_successes = 0;
-        } else {
-            self.consecutive_successes = self.consecutive_successes.saturating_add(1);
-            self.consecutive_failures = 0;
-        }
-        let (failures, successes) = (self.consecutive_failures, self.consecutive_successes);
-        let (need_failures, need_successes) =
-            (self.policy.failure_threshold, self.policy.success_threshold);
-        let first = self.last_outcome.is_none();
-        let (reported, transition, reason) = if first {
-            (observed, None, None)
-        } else if observed == Status::Unhealthy {
-            if self.reported == Status::Unhealthy || failures >= need_failures {
-                (Status::Unhealthy, None, None)
-            } else {
-                (
-                    self.reported,
-                    Some(Transition::Failing),
-                    Some(format!(
-                        "failing: {failures} of {need_failures} unhealthy runs before it is reported unhealthy"
-                    )),
-                )
-            }
-        } else if self.reported == Status::Unhealthy && successes < need_successes {
-            (
-                Status::Unhealthy,
-                Some(Transition::Recovering),
-                Some(format!(
-                    "recovering: {successes} of {need_successes} good runs before it is reported healthy"
-                )),
-            )
-        } else {
-            (observed, None, None)
-        };
-        self.recent.push_back((now, observed, outcome.latency));
-        let thresholds = self.policy.thresholds.clone();
-        let (reported, reason) = match (&thresholds, reported) {
-            (Some(thresholds), Status::Healthy) => match self.broken_threshold(thresholds, now) {
-                Some(why) => (Status::Degraded, Some(why)),
-                None => (reported, reason),
-            },
-            (Some(thresholds), _) => {
-                self.prune(thresholds.window, now);
-                (reported, reason)
-            }
-            (None, _) => {
-                self.recent.clear();
-                (reported, reason)
-            }
-        };
-        self.reported = reported;
-        self.transition = transition;
-        self.reason = reason;
-        self.last_run = Some(now);
-        self.last_outcome = Some(outcome);
-    }
-
-    fn prune(&mut self, window: Duration, now: DateTime<Utc>) {
-        let window = chrono::Duration::from_std(window).unwrap_or(chrono::TimeDelta::MAX);
-        while self.recent.len() > MAX_RECENT
-            || self
-                .recent
-                .front()
-                .is_some_and(|(t, _, _)| now - *t > window)
-        {
-            self.recent.pop_front();
-        }
-    }
-
-    /// The first limit the runs in the window break, as a reason.
-    fn broken_threshold(
-        &mut self,
-        thresholds: &ThresholdConfig,
-        now: DateTime<Utc>,
-    ) -> Option<String> {
-        self.prune(thresholds.window, now);
-        let runs = self.recent.len();
-        if runs == 0 {
-            return None;
-        }
-        let window = mon_core::duration::format(thresholds.window);
-        // Run counts are far below 2^53: the conversions are exact.
-        let percent = |n: usize| n as f64 / runs as f64 * 100.0;
-        let average = self.recent.iter().map(|(_, _, l)| *l).sum::<Duration>() / runs as u32;
-        if let Some(limit) = thresholds.response_time
-            && average > limit
-        {
-            return Some(format!(
-                "average response time {} over {window} is above {}",
-                crate::checks::http::format_latency(average),
-                mon_core::duration::format(limit)
-            ));
-        }
-        let healthy = self
-            .recent
-            .iter()
-            .filter(|(_, s, _)| *s == Status::Healthy)
-            .count();
-        if let Some(limit) = thresholds.success_rate
-            && percent(healthy) < limit
-        {
-            return Some(format!(
-                "success rate {:.1}% over {window} is below {limit}%",
-                percent(healthy)
-            ));
-        }
-        let failed = self
-            .recent
-            .iter()
-            .filter(|(_, s, _)| *s == Status::Unhealthy)
-            .count();
-        if let Some(limit) = thresholds.error_rate
-            && percent(failed) > limit
-        {
-            return Some(format!(
-                "error rate {:.1}% over {window} is above {limit}%",
-                percent(failed)
-            ));
-        }
-        None
-    }
-}
-
-/// One check in `GET /health/detailed` and `GET /health/checks/{name}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CheckEntry {
-    /// The check's unique name.
-    pub name: String,
-    /// The check kind (`http`, `system`...).
-    pub kind: String,
-    /// Whether the check failing makes the system unhealthy.
-    pub critical: bool,
-    /// The reported status (after flap control, thresholds and dependencies),
-    /// `unknown` until the check has run.
-    pub status: Status,
-    /// The status of the latest run itself.
-    pub observed_status: Status,
-    /// `failing` or `recovering` while flap control holds the status back.
-    pub transition: Option<Transition>,
-    /// Why `status` differs from `observed_status` (`dependency redis down`...).
-    pub reason: Option<String>,
-    /// The checks this one needs.
-    pub depends_on: Vec<String>,
-    /// How long the latest run took, in milliseconds.
-    pub latency_ms: Option<f64>,
-    /// What the latest run observed.
-    pub message: Option<String>,
-    /// Kind-specific facts from the latest run.
-    pub details: serde_json::Value,
-    /// When the latest run finished.
-    pub observed_at: Option<DateTime<Utc>>,
-    /// Unhealthy runs in a row.
-    pub consecutive_failures: u32,
-    /// Healthy or degraded runs in a row.
-    pub consecutive_successes: u32,
-    /// Uptime over 1h / 24h / 7d / 30d, when a store provides it.
-    pub uptime: Option<Uptime>,
-}
-
-/// The few facts of a check that rules and aggregates need, cheap to copy for every check.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct CheckBrief {
-    /// The check's unique name.
-    pub name: String,
-    /// The reported status (after flap control, thresholds and dependencies).
-    pub status: Status,
-    /// Whether the check failing makes the system unhealthy.
-    pub critical: bool,
-    /// How long the latest run took, in milliseconds.
-    pub latency_ms: Option<f64>,
-    /// The dependency that is down, when that is why the check is unhealthy.
-    pub dependency_down: Option<String>,
-}
-
-/// The body of `GET /health/detailed`: the summary plus every check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct DetailedHealth {
-    /// The same fields as `GET /health`.
-    #[serde(flatten)]
-    pub summary: HealthSummary,
-    /// Every check, ordered by name.
-    pub checks: Vec<CheckEntry>,
-    /// Extra parts added with [`HealthRegistry::add_section`] (e.g. `channels`, `exporters`).
-    #[serde(flatten, default)]
-    pub sections: BTreeMap<String, serde_json::Value>,
-}
-
-/// The checks that have a dependency down, each with that dependency: the first
-/// one in its `depends_on` that is unhealthy, itself or through its own dependencies.
-fn dependencies_down(checks: &BTreeMap<String, CheckState>) -> BTreeMap<String, String> {
-    fn down(
-        name: &str,
-        checks: &BTreeMap<String, CheckState>,
-        memo: &mut BTreeMap<String, Option<String>>,
-        depth: usize,
-    ) -> Option<String> {
-        if let Some(known) = memo.get(name) {
-            return known.clone();
-        }
-        let state = checks.get(name)?;
-        // Config validation rejects cycles; the depth bound keeps code-built ones finite.
-        let found = if depth > checks.len() {
-            None
-        } else {
-            state.policy.depends_on.iter().find_map(|dependency| {
-                let dep = checks.get(dependency)?;
-                let dep_down = dep.reported == Status::Unhealthy
-                    || down(dependency, checks, memo, depth + 1).is_some();
-                dep_down.then(|| dependency.clone())
-            })
-        };
-        memo.insert(name.to_owned(), found.clone());
-        found
-    }
-    let mut memo = BTreeMap::new();
-    let mut found = BTreeMap::new();
-    for (name, state) in checks {
-        if !state.policy.depends_on.is_empty()
-            && let Some(dependency) = down(name, checks, &mut memo, 0)
-        {
-            found.insert(name.clone(), dependency);
-        }
-    }
-    found
-}
 
 impl HealthRegistry {
     /// An empty registry.
@@ -826,106 +400,10 @@ impl fmt::Debug for HealthRegistry {
     }
 }
 
-/// `details.certificate.expires_at` of the latest outcome (http over TLS, tls_certificate).
-fn certificate_expiry(check: &CheckState) -> Option<DateTime<Utc>> {
-    let text = check.last_outcome.as_ref()?.details["certificate"]["expires_at"].as_str()?;
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// Encodes the registry's state on each scrape.
-#[derive(Debug)]
-struct Metrics(HealthRegistry);
-
-impl Collector for Metrics {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
-        let checks = self.0.checks();
-        {
-            let mut up = encoder.encode_descriptor(
-                "mon_check_up",
-                "Whether the check is serving: 1 when its status is healthy or degraded, 0 when unhealthy or not run yet (unknown). mon_check_status tells healthy from degraded.",
-                None,
-                MetricType::Gauge,
-            )?;
-            for check in &checks {
-                let value: i64 = check.status().is_serving().into();
-                up.encode_family(&[("check", mon_core::LabelValue(check.name.as_str()))])?
-                    .encode_gauge(&value)?;
-            }
-        }
-        {
-            let mut status = encoder.encode_descriptor(
-                "mon_check_status",
-                "The check's status as a state set: 1 for the series whose status label is the current status (healthy, degraded, unhealthy or unknown), 0 for the others.",
-                None,
-                MetricType::Gauge,
-            )?;
-            for check in &checks {
-                let current = check.status();
-                for state in [
-                    Status::Healthy,
-                    Status::Degraded,
-                    Status::Unhealthy,
-                    Status::Unknown,
-                ] {
-                    let labels = [
-                        ("check", mon_core::LabelValue(check.name.as_str())),
-                        ("status", mon_core::LabelValue(state.as_str())),
-                    ];
-                    status
-                        .encode_family(&labels)?
-                        .encode_gauge(&i64::from(current == state))?;
-                }
-            }
-        }
-        {
-            let mut duration = encoder.encode_descriptor(
-                "mon_check_duration_seconds",
-                "How long the check's latest run took, in seconds.",
-                None,
-                MetricType::Gauge,
-            )?;
-            for check in &checks {
-                if let Some(outcome) = &check.last_outcome {
-                    duration
-                        .encode_family(&[("check", mon_core::LabelValue(check.name.as_str()))])?
-                        .encode_gauge(&outcome.latency.as_secs_f64())?;
-                }
-            }
-        }
-        {
-            let mut expiry = encoder.encode_descriptor(
-                "mon_check_certificate_expiry_seconds",
-                "Seconds until the TLS certificate seen by the check's latest run expires (negative once expired).",
-                None,
-                MetricType::Gauge,
-            )?;
-            let now = Utc::now();
-            for check in &checks {
-                if let Some(expires) = certificate_expiry(check) {
-                    // Millisecond precision is plenty for an expiry date.
-                    let seconds = (expires - now).num_milliseconds() as f64 / 1000.0;
-                    expiry
-                        .encode_family(&[("check", mon_core::LabelValue(check.name.as_str()))])?
-                        .encode_gauge(&seconds)?;
-                }
-            }
-        }
-        let dropped = ConstCounter::new(self.0.dropped_results());
-        let metric = encoder.encode_descriptor(
-            "mon_check_results_dropped",
-            "Check results not delivered to the results channel because it was full.",
-            None,
-            dropped.metric_type(),
-        )?;
-        dropped.encode(metric)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ThresholdConfig;
     use std::time::Duration;
 
     fn outcome(status: Status, ms: u64) -> CheckOutcome {
@@ -1014,7 +492,7 @@ mod tests {
         let api = second.check("api").unwrap();
         assert_eq!(
             (api.status(), api.transition, api.consecutive_failures),
-            (Status::Healthy, Some(Transition::Failing), 2)
+            (Status::Healthy, Some(StatusChange::Failing), 2)
         );
         // The third failure in a row turns it unhealthy, as without the restart.
         second.record("api", outcome(Status::Unhealthy, 5));
@@ -1317,8 +795,7 @@ mod tests {
         let expires = Utc::now() + chrono::Duration::days(10);
         registry.record(
             "cert",
-            outcome(Status::Degraded, 3)
-                .with_details(serde_json::json!({"certificate": {"expires_at": expires}})),
+            outcome(Status::Degraded, 3).with_certificate_expiry(expires),
         );
         assert!(registry.set_uptime("cert", Uptime::from_percentages(&[Some(99.12345), None])));
         assert!(!registry.set_uptime("nope", Uptime::default()));

@@ -317,7 +317,7 @@ mod tests {
         }
         // The failure counts toward failure_threshold (default 3) like any unhealthy run.
         let entry = registry.check("backup").unwrap().entry();
-        assert_eq!(entry.transition, Some(crate::Transition::Failing));
+        assert_eq!(entry.transition, Some(crate::StatusChange::Failing));
 
         let response = post("/api/v1/heartbeat/nope").await.unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND);

@@ -7,6 +7,7 @@ use axum::routing::get;
 use mon_core::Status;
 use mon_health::CheckConfig;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -75,17 +76,14 @@ async fn livekit_defaults_map_quality_metrics_to_voice_variables() {
     let (addr, accepts) = serve(EXPOSITION, StatusCode::OK).await;
     let outcome = config(addr, json!({})).build().unwrap().check().await;
     assert_eq!(outcome.status, Status::Healthy, "{outcome:?}");
-    let vars = &outcome.details["variables"];
+    let vars = &outcome.variables;
     // Packet loss: (6 + 4) / (4 + 1) = 2 % → 0.02; jitter 25000 µs → 25 ms; quality mean 4.0.
-    assert!(
-        (vars["avg_packet_loss"].as_f64().unwrap() - 0.02).abs() < 1e-12,
-        "{vars}"
-    );
-    assert!(
-        (vars["avg_jitter_ms"].as_f64().unwrap() - 25.0).abs() < 1e-9,
-        "{vars}"
-    );
-    assert_eq!(vars["avg_mos"], 4.0, "{vars}");
+    let value = |name: &str| vars.get(name).copied().unwrap_or(f64::NAN);
+    assert!((value("avg_packet_loss") - 0.02).abs() < 1e-12, "{vars:?}");
+    assert!((value("avg_jitter_ms") - 25.0).abs() < 1e-9, "{vars:?}");
+    assert_eq!(value("avg_mos"), 4.0, "{vars:?}");
+    // Shown to people in the details too.
+    assert_eq!(outcome.details["variables"]["avg_mos"], 4.0);
     assert_eq!(outcome.details["missing"], json!([]));
     assert!(
         outcome.message.contains("3 of 3 series mapped"),
@@ -110,8 +108,12 @@ async fn chosen_series_with_labels_and_aggregates() {
     let outcome = config(addr, series).build().unwrap().check().await;
     assert_eq!(outcome.status, Status::Healthy, "{outcome:?}");
     assert_eq!(
-        outcome.details["variables"],
-        json!({"outgoing_loss_percent": 4.0, "worst_quality": 3.5, "livekit_rooms": 7.0})
+        outcome.variables,
+        BTreeMap::from([
+            ("outgoing_loss_percent".to_owned(), 4.0),
+            ("worst_quality".to_owned(), 3.5),
+            ("livekit_rooms".to_owned(), 7.0)
+        ])
     );
     assert_eq!(outcome.details["missing"], json!(["livekit_not_there"]));
 }
@@ -122,7 +124,7 @@ async fn errors_and_non_expositions_are_unhealthy() {
     let outcome = config(addr, json!({})).build().unwrap().check().await;
     assert_eq!(outcome.status, Status::Unhealthy);
     assert!(outcome.message.contains("HTTP 503"), "{}", outcome.message);
-    assert_eq!(outcome.details["variables"], json!({}));
+    assert!(outcome.variables.is_empty(), "{outcome:?}");
 
     let (addr, _) = serve("<html>hello</html>\n", StatusCode::OK).await;
     let outcome = config(addr, json!({})).build().unwrap().check().await;

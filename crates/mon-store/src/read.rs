@@ -230,13 +230,9 @@ fn decode_check_result(row: &Row<'_>) -> Result<CheckResultRow, StoreError> {
         None => serde_json::Value::Null,
     };
     Ok(CheckResultRow {
-        outcome: CheckOutcome {
-            status,
-            latency: Duration::from_nanos(nanos.round() as u64),
-            message,
-            details,
-            observed_at: decode_ts(ts)?,
-        },
+        outcome: CheckOutcome::new(status, Duration::from_nanos(nanos.round() as u64), message)
+            .with_details(details)
+            .with_observed_at(decode_ts(ts)?),
         check,
     })
 }

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{at, labels, sample};
-use mon_core::{CheckOutcome, Status};
+use mon_core::CheckOutcome;
 use mon_store::{CheckResultRow, Store, StoreOptions, WriteBatch};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -36,13 +36,8 @@ fn batch(thread: usize, seq: i64) -> WriteBatch {
     let mut batch = WriteBatch::from_samples(samples);
     batch.check_results.push(CheckResultRow {
         check: format!("crash-{thread}"),
-        outcome: CheckOutcome {
-            status: Status::Healthy,
-            latency: Duration::from_millis(1),
-            message: format!("batch {seq}"),
-            details: serde_json::Value::Null,
-            observed_at: at(seq),
-        },
+        outcome: CheckOutcome::healthy(Duration::from_millis(1), format!("batch {seq}"))
+            .with_observed_at(at(seq)),
     });
     batch
 }

@@ -1,5 +1,6 @@
 //! `type: http`: requests a URL and judges the status code, the body and the latency.
 
+use super::common::{format_latency, redact_url};
 use super::tls::CertificateFacts;
 use super::{BuildContext, KindConfig, error_chain};
 use crate::HealthError;
@@ -418,21 +419,6 @@ fn parse_headers(headers: &BTreeMap<String, String>) -> Result<HeaderMap, (Strin
     Ok(map)
 }
 
-/// The URL as it may be shown ([`mon_core::redact_url`]: no password, query values or tokens).
-pub(crate) fn redact_url(url: &Url) -> String {
-    mon_core::redact_url(url.as_str())
-}
-
-/// Formats a latency for messages: `3.2ms`, `1.25s`.
-pub(crate) fn format_latency(latency: Duration) -> String {
-    let ms = latency.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
-        format!("{ms:.1}ms")
-    } else {
-        format!("{:.2}s", ms / 1000.0)
-    }
-}
-
 /// A built `http` check.
 struct HttpCheck {
     client: reqwest::Client,
@@ -601,7 +587,11 @@ impl HttpCheck {
         } else {
             (Status::Healthy, format!("HTTP {code} in {took}"))
         };
-        CheckOutcome::new(verdict, latency, message).with_details(details)
+        let outcome = CheckOutcome::new(verdict, latency, message).with_details(details);
+        match &response.certificate {
+            Some(certificate) => outcome.with_certificate_expiry(certificate.not_after),
+            None => outcome,
+        }
     }
 
     fn failed(&self, error: reqwest::Error, latency: Duration) -> CheckOutcome {
@@ -1117,6 +1107,10 @@ mod tests {
             "{outcome:?}"
         );
         assert!(outcome.details["certificate"]["expires_at"].is_string());
+        let left = outcome
+            .certificate_expires_at
+            .map(|at| (at - Utc::now()).num_days());
+        assert_eq!(left, Some(40), "{outcome:?}");
         let first_byte = outcome.details["first_byte_ms"].as_f64().unwrap();
         assert!(first_byte <= outcome.latency.as_secs_f64() * 1000.0);
 
@@ -1133,6 +1127,7 @@ mod tests {
         let plain = serve().await;
         let outcome = probe(format!("http://{plain}/ok"), |_| {}).await;
         assert_eq!(outcome.details["certificate"], serde_json::Value::Null);
+        assert_eq!(outcome.certificate_expires_at, None);
     }
 
     #[test]
@@ -1163,25 +1158,5 @@ mod tests {
         config.expected_status = vec![StatusRange { from: 300, to: 200 }];
         let err = config.validate("api").unwrap_err().to_string();
         assert!(err.contains("invalid `expected_status`: 300-200"), "{err}");
-    }
-
-    #[test]
-    fn redact_url_cases() {
-        let cases = [
-            ("http://a:b@host/p", "http://***@host/p"),
-            (
-                "https://host/p?x=1&token=abc",
-                "https://host/p?x=***&token=***",
-            ),
-            (
-                "https://host/p?Signature=abc&X-Amz-Credential=def",
-                "https://host/p?Signature=***&X-Amz-Credential=***",
-            ),
-            ("http://host/#frag", "http://host/"),
-            ("http://host:8080/health", "http://host:8080/health"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(redact_url(&input.parse().unwrap()), want, "{input}");
-        }
     }
 }

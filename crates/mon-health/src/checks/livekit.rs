@@ -6,10 +6,11 @@ mod twirp;
 
 use super::{BuildContext, KindConfig};
 use crate::HealthError;
-use crate::checks::http::{format_latency, redact_url};
-use mon_core::{CheckOutcome, HealthCheck, Secret, Status, async_trait};
+use crate::checks::common::{format_latency, redact_url};
+use mon_core::{CheckOutcome, HealthCheck, Secret, Status, async_trait, vars};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -597,10 +598,13 @@ impl HealthCheck for LivekitCheck {
             .map(|p| &p.result.facts);
         let active_rooms = rooms.and_then(|f| f.get("active_rooms")).cloned();
         let active_participants = rooms.and_then(|f| f.get("active_participants")).cloned();
-        let mut variables = serde_json::Map::new();
-        if let (Some(r), Some(p)) = (&active_rooms, &active_participants) {
-            variables.insert("active_rooms".to_owned(), r.clone());
-            variables.insert("active_participants".to_owned(), p.clone());
+        let mut variables = BTreeMap::new();
+        if let (Some(r), Some(p)) = (
+            active_rooms.as_ref().and_then(Value::as_f64),
+            active_participants.as_ref().and_then(Value::as_f64),
+        ) {
+            variables.insert(vars::ACTIVE_ROOMS.to_owned(), r);
+            variables.insert(vars::ACTIVE_PARTICIPANTS.to_owned(), p);
         }
 
         let failing: Vec<String> = results
@@ -640,13 +644,15 @@ impl HealthCheck for LivekitCheck {
                 ),
             )
         };
-        CheckOutcome::new(status, latency, message).with_details(json!({
-            "url": self.display_url,
-            "services": services,
-            "active_rooms": active_rooms,
-            "active_participants": active_participants,
-            "variables": variables,
-        }))
+        CheckOutcome::new(status, latency, message)
+            .with_details(json!({
+                "url": self.display_url,
+                "services": services,
+                "active_rooms": active_rooms,
+                "active_participants": active_participants,
+                "variables": variables,
+            }))
+            .with_variables(variables)
     }
 }
 

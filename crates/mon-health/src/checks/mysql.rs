@@ -2,7 +2,7 @@
 
 use super::{BuildContext, KindConfig, database_url, scrub};
 use crate::HealthError;
-use crate::checks::http::{format_latency, redact_url};
+use crate::checks::common::{format_latency, redact_url};
 use mon_core::{CheckOutcome, HealthCheck, async_trait};
 use mysql_async::prelude::Queryable;
 use serde::{Deserialize, Serialize};

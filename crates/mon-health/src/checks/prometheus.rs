@@ -3,11 +3,11 @@
 
 use super::{BuildContext, KindConfig};
 use crate::HealthError;
-use crate::checks::http::{format_latency, redact_url};
+use crate::checks::common::{format_latency, redact_url};
 use mon_core::{CheckOutcome, HealthCheck, async_trait};
 use prometheus_parse::{Sample, Scrape, Value as PromValue};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -354,12 +354,12 @@ impl HealthCheck for PrometheusCheck {
             )
             .with_details(json!({"url": self.display_url, "variables": {}}));
         }
-        let mut variables = Map::new();
+        let mut variables = BTreeMap::new();
         let mut missing = Vec::new();
         for mapping in &self.series {
             match evaluate(&scrape, mapping) {
                 Some(v) => {
-                    variables.insert(mapping.variable.clone(), json!(v));
+                    variables.insert(mapping.variable.clone(), v);
                 }
                 None => missing.push(mapping.metric.clone()),
             }
@@ -373,12 +373,14 @@ impl HealthCheck for PrometheusCheck {
         );
         // Series absent from the exposition (LiveKit publishes quality metrics only with
         // traffic) leave their variables absent; the endpoint itself is healthy.
-        CheckOutcome::healthy(latency, message).with_details(json!({
-            "url": self.display_url,
-            "samples": scrape.samples.len(),
-            "variables": Value::Object(variables),
-            "missing": missing,
-        }))
+        CheckOutcome::healthy(latency, message)
+            .with_details(json!({
+                "url": self.display_url,
+                "samples": scrape.samples.len(),
+                "variables": variables,
+                "missing": missing,
+            }))
+            .with_variables(variables)
     }
 }
 

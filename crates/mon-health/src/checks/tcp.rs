@@ -2,7 +2,7 @@
 
 use super::{BuildContext, KindConfig, split_host_port};
 use crate::HealthError;
-use crate::checks::http::format_latency;
+use crate::checks::common::format_latency;
 use mon_core::{CheckOutcome, HealthCheck, async_trait};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

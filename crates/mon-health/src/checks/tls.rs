@@ -215,8 +215,8 @@ impl CertificateFacts {
         (self.not_after - now).num_seconds()
     }
 
-    /// The `certificate` object of an outcome's details. `expires_at` is what
-    /// `mon_check_certificate_expiry_seconds` is computed from.
+    /// The `certificate` object of an outcome's details, for people; the expiry mon
+    /// acts on is the outcome's `certificate_expires_at`.
     pub(crate) fn details(&self, now: DateTime<Utc>) -> serde_json::Value {
         json!({
             "subject": self.subject,
@@ -274,7 +274,9 @@ impl TlsCertificateCheck {
                 format!("certificate valid for {left} more days ({date})"),
             )
         };
-        CheckOutcome::new(status, latency, message).with_details(details)
+        CheckOutcome::new(status, latency, message)
+            .with_details(details)
+            .with_certificate_expiry(facts.not_after)
     }
 }
 
@@ -368,6 +370,10 @@ mod tests {
                 (valid_days - 1..=valid_days).contains(&left),
                 "{valid_days}: {left}"
             );
+            let typed = outcome
+                .certificate_expires_at
+                .map(|at| (at - Utc::now()).num_hours().div_euclid(24));
+            assert_eq!(typed, Some(valid_days), "{valid_days}: {outcome:?}");
             assert!(outcome.details["tls_handshake_ms"].as_f64().is_some());
         }
     }

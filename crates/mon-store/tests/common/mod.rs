@@ -34,13 +34,13 @@ pub fn sample(name: &str, pairs: &[(&str, &str)], ts_ms: i64, value: f64) -> Sam
 pub fn check_row(check: &str, status: Status, ts_ms: i64, latency_ms: u64) -> CheckResultRow {
     CheckResultRow {
         check: check.to_owned(),
-        outcome: CheckOutcome {
+        outcome: CheckOutcome::new(
             status,
-            latency: Duration::from_micros(latency_ms * 1000 + 500),
-            message: format!("{check} at {ts_ms}"),
-            details: serde_json::json!({"ts": ts_ms, "nested": {"ok": true}}),
-            observed_at: at(ts_ms),
-        },
+            Duration::from_micros(latency_ms * 1000 + 500),
+            format!("{check} at {ts_ms}"),
+        )
+        .with_details(serde_json::json!({"ts": ts_ms, "nested": {"ok": true}}))
+        .with_observed_at(at(ts_ms)),
     }
 }
 
