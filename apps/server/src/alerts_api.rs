@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use mon_alerting::{ActionError, Matcher, Silence};
+use mon_api::ErrorCode;
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -76,11 +77,7 @@ async fn list_alerts(
     };
     let from_store = matches!(filter.state.as_deref(), Some("all" | "resolved"));
     let alerts: Vec<Alert> = if from_store {
-        state
-            .store
-            .recent_alerts(limit.saturating_mul(4))
-            .await
-            .map_err(|e| ApiError::internal("reading alerts failed", &e))?
+        state.store.recent_alerts(limit.saturating_mul(4)).await?
     } else {
         state.alerts.alerts()
     };
@@ -121,20 +118,12 @@ async fn get_alert(
 ) -> Result<Json<Value>, ApiError> {
     let alert = match state.alerts.alert(&id) {
         Some(alert) => Some(alert),
-        None => state
-            .store
-            .alert(&id)
-            .await
-            .map_err(|e| ApiError::internal("reading the alert failed", &e))?,
+        None => state.store.alert(&id).await?,
     };
     let Some(alert) = alert else {
         return Err(ApiError::not_found(format!("no alert with id {id:?}")));
     };
-    let history = state
-        .store
-        .alert_events(&id)
-        .await
-        .map_err(|e| ApiError::internal("reading the alert history failed", &e))?;
+    let history = state.store.alert_events(&id).await?;
     let mut body = json!(alert);
     body["history"] = json!(history);
     Ok(Json(body))
@@ -160,10 +149,8 @@ fn actor(body: Option<Json<Actor>>) -> (String, Option<String>) {
 fn action_error(e: ActionError) -> ApiError {
     match e {
         ActionError::NotFound(_) => ApiError::not_found(e.to_string()),
-        ActionError::Conflict { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
-        }
-        _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        ActionError::Conflict { .. } => ApiError::of(ErrorCode::Conflict, e.to_string()),
+        _ => ApiError::of(ErrorCode::Internal, e.to_string()),
     }
 }
 
@@ -345,14 +332,12 @@ async fn test_channel(
     };
     match tokio::time::timeout(channel.timeout, channel.notifier.send(&notification)).await {
         Ok(Ok(())) => Ok(Json(json!({ "channel": name, "ok": true }))),
-        Ok(Err(e)) => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "channel_failed",
+        Ok(Err(e)) => Err(ApiError::of(
+            ErrorCode::ChannelFailed,
             format!("channel {name:?}: {e}"),
         )),
-        Err(_) => Err(ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "channel_timeout",
+        Err(_) => Err(ApiError::of(
+            ErrorCode::ChannelTimeout,
             format!("channel {name:?} did not answer in time"),
         )),
     }

@@ -462,8 +462,7 @@ async fn errors(
     let groups = state
         .store
         .error_groups(since, limit(q.limit.as_deref())?)
-        .await
-        .map_err(|e| ApiError::internal("reading errors failed", &e))?;
+        .await?;
     Ok(Json(json!({ "count": groups.len(), "errors": groups })))
 }
 
@@ -474,8 +473,7 @@ async fn error(
     let group = state
         .store
         .error_group(&fingerprint)
-        .await
-        .map_err(|e| ApiError::internal("reading an error failed", &e))?
+        .await?
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "no error with fingerprint {fingerprint:?}; GET /api/v1/errors lists them"
@@ -530,11 +528,7 @@ async fn logs(
             .transpose()?,
         limit: limit(q.limit.as_deref())?,
     };
-    let rows = state
-        .store
-        .search_logs(query)
-        .await
-        .map_err(|e| ApiError::internal("searching logs failed", &e))?;
+    let rows = state.store.search_logs(query).await?;
     Ok(Json(json!({ "count": rows.len(), "logs": rows })))
 }
 

@@ -45,8 +45,7 @@ async fn public_checks(state: &AppState, only: Option<&str>) -> Result<Vec<Publi
     let uptimes = state
         .store
         .check_uptimes(names.clone(), &Uptime::WINDOWS, chrono::Utc::now())
-        .await
-        .map_err(|e| ApiError::internal("computing uptime failed", &e))?;
+        .await?;
     Ok(names
         .into_iter()
         .zip(uptimes)
