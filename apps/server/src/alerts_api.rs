@@ -13,8 +13,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
-use mon_alerting::{ActionError, Matcher, Silence};
+use mon_alerting::{Matcher, Silence};
 use mon_api::ErrorCode;
+use mon_api::answers::ActorBody;
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -129,16 +130,8 @@ async fn get_alert(
     Ok(Json(body))
 }
 
-/// Who acts, from the optional body `{"by": "..."}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Actor {
-    by: Option<String>,
-    comment: Option<String>,
-}
-
 /// Who acts (default `api`) and what they said.
-fn actor(body: Option<Json<Actor>>) -> (String, Option<String>) {
+fn actor(body: Option<Json<ActorBody>>) -> (String, Option<String>) {
     let Json(a) = body.unwrap_or_default();
     let by =
         a.by.filter(|b| !b.trim().is_empty())
@@ -146,19 +139,11 @@ fn actor(body: Option<Json<Actor>>) -> (String, Option<String>) {
     (by, a.comment.filter(|c| !c.trim().is_empty()))
 }
 
-fn action_error(e: ActionError) -> ApiError {
-    match e {
-        ActionError::NotFound(_) => ApiError::not_found(e.to_string()),
-        ActionError::Conflict { .. } => ApiError::of(ErrorCode::Conflict, e.to_string()),
-        _ => ApiError::of(ErrorCode::Internal, e.to_string()),
-    }
-}
-
 /// `POST /api/v1/alerts/{id}/ack`.
 async fn ack(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Option<Json<Actor>>,
+    body: Option<Json<ActorBody>>,
 ) -> Result<Json<Alert>, ApiError> {
     let (by, comment) = actor(body);
     state
@@ -166,14 +151,14 @@ async fn ack(
         .acknowledge(&id, &by, comment.as_deref())
         .await
         .map(Json)
-        .map_err(action_error)
+        .map_err(ApiError::from)
 }
 
 /// `POST /api/v1/alerts/{id}/resolve` and the seed's `POST /health/alerts/{id}/resolve`.
 async fn resolve(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Option<Json<Actor>>,
+    body: Option<Json<ActorBody>>,
 ) -> Result<Json<Alert>, ApiError> {
     let (by, comment) = actor(body);
     state
@@ -181,7 +166,7 @@ async fn resolve(
         .resolve(&id, &by, comment.as_deref())
         .await
         .map(Json)
-        .map_err(action_error)
+        .map_err(ApiError::from)
 }
 
 /// `GET /api/v1/silences`: every silence, with `active` computed now.
@@ -259,11 +244,7 @@ async fn create_silence(
         created_by: new.created_by,
         comment: new.comment,
     };
-    state
-        .alerts
-        .add_silence(silence.clone())
-        .await
-        .map_err(action_error)?;
+    state.alerts.add_silence(silence.clone()).await?;
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
@@ -275,8 +256,7 @@ async fn expire_silence(
     state
         .alerts
         .expire_silence(&id)
-        .await
-        .map_err(action_error)?
+        .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no silence with id {id:?}")))
 }

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mon_alerting::ActionError;
 use mon_api::{ErrorAnswer, ErrorBody, ErrorCode};
 use mon_store::StoreError;
 use serde::Serialize;
@@ -97,6 +98,18 @@ impl From<StoreError> for ApiError {
                 "the store is closed: the server is shutting down",
             ),
             e => ApiError::internal("the store failed", &e),
+        }
+    }
+}
+
+/// An alert action's failure: 404 for an alert that is not open, 409 for one whose state
+/// refuses the action, 500 (logged) when the change could not be saved.
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ActionError::Conflict { .. } => ApiError::of(ErrorCode::Conflict, e.to_string()),
+            e => ApiError::internal("the alert action failed", &e),
         }
     }
 }

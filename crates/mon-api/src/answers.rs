@@ -1,4 +1,4 @@
-//! Typed answers of the API. The server builds them; the CLI reads them. Each keeps the
+//! Typed answers and request bodies of the API. The server builds them; the CLI reads them. Each keeps the
 //! JSON's field names; a reader ignores fields it does not know, so the server may add some.
 
 use chrono::{DateTime, Utc};
@@ -117,4 +117,15 @@ pub struct WhoamiAnswer {
     pub role: Option<String>,
     /// Whether reads need no token.
     pub reads_open: bool,
+}
+
+/// The optional body of `POST /api/v1/alerts/{id}/ack` and `.../resolve`: who acts
+/// (default `api`) and what they said. Other fields are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActorBody {
+    /// Who acts.
+    pub by: Option<String>,
+    /// Why.
+    pub comment: Option<String>,
 }

@@ -76,8 +76,8 @@ pub enum Answer {
 pub enum Body {
     /// Nothing.
     None,
-    /// An optional JSON object.
-    OptionalObject,
+    /// An optional JSON object of the named schema.
+    Optional(&'static str),
     /// A JSON object.
     Object,
     /// A JSON array of objects (or NDJSON, one object a line).
@@ -85,6 +85,45 @@ pub enum Body {
     /// Any bytes (their signature is checked).
     Raw,
 }
+
+/// What a query parameter accepts (each is optional unless [`Param::required`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A whole number from 1 to 10,000 (`limit`).
+    Limit,
+    /// An RFC 3339 time or a duration ago (`30m`, `24h`).
+    Time,
+    /// A duration (`5m`, `1h`).
+    Duration,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// Any text.
+    Text,
+    /// Text that is not blank (a series name).
+    Name,
+}
+
+/// A query parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    /// Its name.
+    pub name: &'static str,
+    /// What it accepts.
+    pub kind: ParamKind,
+    /// Whether a request without it is refused.
+    pub required: bool,
+}
+
+const fn param(name: &'static str, kind: ParamKind) -> Param {
+    Param {
+        name,
+        kind,
+        required: false,
+    }
+}
+
+const LIMIT: Param = param("limit", ParamKind::Limit);
+const SINCE: Param = param("since", ParamKind::Time);
 
 /// One routed method and path.
 #[derive(Debug, Clone, Copy)]
@@ -97,8 +136,8 @@ pub struct Endpoint {
     pub access: Access,
     /// One line on what it does.
     pub summary: &'static str,
-    /// Its optional query parameters (each a string).
-    pub query: &'static [&'static str],
+    /// Its query parameters.
+    pub query: &'static [Param],
     /// What it reads from the body.
     pub body: Body,
     /// What it answers on success.
@@ -124,10 +163,7 @@ impl Endpoint {
         if !self.query.is_empty() || self.body != Body::None {
             codes.push(ErrorCode::BadRequest);
         }
-        if matches!(
-            self.body,
-            Body::Object | Body::OptionalObject | Body::Events
-        ) {
+        if matches!(self.body, Body::Object | Body::Optional(_) | Body::Events) {
             codes.extend([ErrorCode::PayloadTooLarge, ErrorCode::UnsupportedMediaType]);
         }
         codes.extend([
@@ -168,7 +204,7 @@ const fn post(path: &'static str, access: Access, summary: &'static str) -> Endp
 }
 
 impl Endpoint {
-    const fn query(self, query: &'static [&'static str]) -> Endpoint {
+    const fn query(self, query: &'static [Param]) -> Endpoint {
         Endpoint { query, ..self }
     }
     const fn body(self, body: Body) -> Endpoint {
@@ -235,7 +271,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Firing alerts, for a health dashboard",
     ),
     post("/health/alerts/{id}/resolve", Admin, "Resolve an alert")
-        .body(Body::OptionalObject)
+        .body(Body::Optional("ActorBody"))
         .errors(&[ErrorCode::Conflict]),
     post(
         "/api/v1/heartbeat/{name}",
@@ -280,7 +316,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Read,
         "A check's stored results, newest first",
     )
-    .query(&["since", "limit"])
+    .query(&[SINCE, LIMIT])
     .answer(Answer::Typed("CheckResultsAnswer")),
     // Ingest and series.
     post(
@@ -306,26 +342,46 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Read,
         "Points of one series over a range",
     )
-    .query(&["name", "labels", "from", "to", "step"]),
+    .query(&[
+        Param {
+            required: true,
+            ..param("name", ParamKind::Name)
+        },
+        param("labels", ParamKind::Text),
+        param("from", ParamKind::Time),
+        param("to", ParamKind::Time),
+        param("step", ParamKind::Duration),
+    ]),
     // Alerts, silences, rules, channels.
     get(
         "/api/v1/alerts",
         Read,
         "Open alerts, or stored ones by state",
     )
-    .query(&["state", "severity", "rule", "limit"]),
+    .query(&[
+        param(
+            "state",
+            ParamKind::OneOf(&["pending", "firing", "acknowledged", "resolved", "all"]),
+        ),
+        param(
+            "severity",
+            ParamKind::OneOf(&["info", "warning", "error", "critical"]),
+        ),
+        param("rule", ParamKind::Text),
+        LIMIT,
+    ]),
     get(
         "/api/v1/alerts/stats",
         Read,
         "Open alerts by state and severity; response times",
     )
-    .query(&["since"]),
+    .query(&[SINCE]),
     get("/api/v1/alerts/{id}", Read, "One alert with its history"),
     post("/api/v1/alerts/{id}/ack", Admin, "Acknowledge an alert")
-        .body(Body::OptionalObject)
+        .body(Body::Optional("ActorBody"))
         .errors(&[ErrorCode::Conflict]),
     post("/api/v1/alerts/{id}/resolve", Admin, "Resolve an alert")
-        .body(Body::OptionalObject)
+        .body(Body::Optional("ActorBody"))
         .errors(&[ErrorCode::Conflict]),
     get("/api/v1/silences", Read, "Every silence"),
     post("/api/v1/silences", Admin, "Create a silence")
@@ -348,14 +404,23 @@ pub const ENDPOINTS: &[Endpoint] = &[
     )
     .errors(&[ErrorCode::ChannelFailed, ErrorCode::ChannelTimeout]),
     // Logs and errors.
-    get("/api/v1/errors", Read, "Error groups, most recent first").query(&["since", "limit"]),
+    get("/api/v1/errors", Read, "Error groups, most recent first").query(&[SINCE, LIMIT]),
     get(
         "/api/v1/errors/{fingerprint}",
         Read,
         "One error group with samples",
     ),
-    get("/api/v1/logs", Read, "Search stored logs")
-        .query(&["q", "level", "call_id", "since", "until", "limit"]),
+    get("/api/v1/logs", Read, "Search stored logs").query(&[
+        param("q", ParamKind::Text),
+        param(
+            "level",
+            ParamKind::OneOf(&["trace", "debug", "info", "warn", "error"]),
+        ),
+        param("call_id", ParamKind::Text),
+        SINCE,
+        param("until", ParamKind::Time),
+        LIMIT,
+    ]),
     // Dashboards.
     get("/api/v1/dashboards", Read, "Every dashboard"),
     get(
@@ -363,7 +428,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Read,
         "One dashboard with its panels' data",
     )
-    .query(&["range", "from", "to"]),
+    .query(&[
+        param("range", ParamKind::Duration),
+        param("from", ParamKind::Time),
+        param("to", ParamKind::Time),
+    ]),
     get(
         "/api/v1/dashboards/{id}/grafana",
         Read,
@@ -389,7 +458,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Public,
         "A public check's uptime badge",
     )
-    .query(&["window"])
+    .query(&[param(
+        "window",
+        ParamKind::OneOf(&["1h", "24h", "7d", "30d"]),
+    )])
     .answer(SVG),
     // The web UI.
     get("/", Public, "The web UI").answer(HTML),

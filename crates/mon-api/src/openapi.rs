@@ -2,16 +2,18 @@
 //! schemas of [`crate::answers`] and [`crate::error`].
 
 use crate::answers::{
-    AlertCounts, CheckCounts, CheckResultsAnswer, CheckView, ChecksAnswer, ResultView,
+    ActorBody, AlertCounts, CheckCounts, CheckResultsAnswer, CheckView, ChecksAnswer, ResultView,
     StatusAnswer, StoreState, WhoamiAnswer,
 };
-use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method};
+use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, ParamKind};
 use crate::{ErrorAnswer, ErrorBody, ErrorCode};
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
 };
@@ -49,6 +51,7 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<ResultView>()
         .schema_from::<CheckResultsAnswer>()
         .schema_from::<WhoamiAnswer>()
+        .schema_from::<ActorBody>()
         .security_scheme(
             BEARER,
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -115,13 +118,17 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
                 .schema(Some(string())),
         );
     }
-    for name in endpoint.query {
+    for param in endpoint.query {
         builder = builder.parameter(
             ParameterBuilder::new()
-                .name(*name)
+                .name(param.name)
                 .parameter_in(ParameterIn::Query)
-                .required(Required::False)
-                .schema(Some(string())),
+                .required(if param.required {
+                    Required::True
+                } else {
+                    Required::False
+                })
+                .schema(Some(param_schema(param.kind))),
         );
     }
     builder = builder.request_body(request_body(endpoint.body));
@@ -186,10 +193,14 @@ pub fn path_parameters(path: &str) -> Vec<&str> {
 fn request_body(body: Body) -> Option<utoipa::openapi::request_body::RequestBody> {
     let (schema, required): (RefOr<Schema>, bool) = match body {
         Body::None => return None,
-        Body::OptionalObject => (object().into(), false),
+        Body::Optional(name) => (Ref::from_schema_name(name).into(), false),
         Body::Object => (object().into(), true),
         Body::Events => (
-            ArrayBuilder::new().items(RefOr::T(object())).build().into(),
+            ArrayBuilder::new()
+                .items(RefOr::T(object()))
+                .min_items(Some(1))
+                .build()
+                .into(),
             true,
         ),
         Body::Raw => (string().into(), true),
@@ -209,6 +220,44 @@ fn request_body(body: Body) -> Option<utoipa::openapi::request_body::RequestBody
             }))
             .build(),
     )
+}
+
+/// A duration: a number and a unit (the parser reads more, such as `1h30m`; this is the
+/// form the docs use).
+const DURATION_PATTERN: &str = "^[1-9][0-9]{0,3}(ms|s|m|h|d)$";
+
+fn param_schema(kind: ParamKind) -> Schema {
+    let text = |pattern: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .build()
+    };
+    match kind {
+        ParamKind::Limit => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(10_000))
+            .build()
+            .into(),
+        ParamKind::Duration => text(DURATION_PATTERN).into(),
+        ParamKind::Time => OneOfBuilder::new()
+            .item(text(DURATION_PATTERN))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            )
+            .build()
+            .into(),
+        ParamKind::OneOf(words) => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(words.iter().copied()))
+            .build()
+            .into(),
+        ParamKind::Text => string(),
+        ParamKind::Name => text("\\S").into(),
+    }
 }
 
 fn json_response(description: &str, schema: RefOr<Schema>) -> ResponseBuilder {
