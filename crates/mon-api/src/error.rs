@@ -188,6 +188,15 @@ mod tests {
     }
 
     #[test]
+    fn docs_api_md_lists_every_code_with_its_status() {
+        let docs = include_str!("../../../docs/api.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| `{code}` | {} |", code.status());
+            assert!(docs.contains(&row), "docs/api.md has no row {row}");
+        }
+    }
+
+    #[test]
     fn the_error_answer_keeps_its_shape() {
         let answer = ErrorAnswer {
             error: ErrorBody {
