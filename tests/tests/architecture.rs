@@ -80,6 +80,11 @@ fn dependency_rule_holds() {
                     is_mon && dep != "mon-core" && !allowed.contains(&(p, dep.as_str()))
                 }
                 "custom-notifier" => is_mon && dep != "mon-core",
+                // The API contract is shared with the CLI: types and schemas only.
+                "mon-api" => {
+                    (is_mon && dep != "mon-core")
+                        || ["axum", "rusqlite", "tokio", "reqwest", "hyper"].contains(&dep.as_str())
+                }
                 _ => false,
             };
             // Nothing depends on the binaries.

@@ -1,7 +1,8 @@
 //! Project tasks: `cargo xtask ci | e2e | bench`.
 //!
 //! - `ci`: formatting, clippy with `-D warnings`, docs, every test (cargo-nextest when installed).
-//! - `e2e`: tests against Debian-packaged servers (installed with apt-get when missing).
+//! - `e2e`: tests against Debian-packaged servers (installed with apt-get when missing), and
+//!   schemathesis against the served OpenAPI document.
 //! - `bench`: the benchmarks whose figures are recorded in docs/benchmarks.md.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A task runner reports on the terminal.
@@ -12,6 +13,7 @@ mod e2e_alertmanager;
 mod e2e_browser;
 mod e2e_checks;
 mod e2e_logs;
+mod e2e_openapi;
 mod e2e_prometheus;
 mod e2e_restart;
 
@@ -37,11 +39,12 @@ fn main() -> Result<()> {
             e2e_prometheus::prometheus()
         }
         Some("e2e") if args.get(1).map(String::as_str) == Some("restart") => e2e_restart::restart(),
+        Some("e2e") if args.get(1).map(String::as_str) == Some("openapi") => e2e_openapi::openapi(),
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart] | bench [store|rss|checks|wrk]>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi] | bench [store|rss|checks|wrk]>"
             );
             std::process::exit(2);
         }
@@ -333,10 +336,11 @@ fn e2e() -> Result<()> {
     e2e_prometheus::prometheus()?;
     e2e_browser::browser()?;
     e2e_restart::restart()?;
+    e2e_openapi::openapi()?;
     // Any failure above has returned an error; these are the steps that passed:
     // OpenMetrics, promtool, checks, Alertmanager, logs, Prometheus + Pushgateway, browser,
-    // restart.
-    println!("e2e: 8 passed, 0 failed");
+    // restart, schemathesis.
+    println!("e2e: 9 passed, 0 failed");
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `mon checks list` and `mon checks show NAME`.
 
 use crate::output::{latency, print_json, sparkline, status_word, table};
-use crate::status::checks_table;
+use crate::status::{check_views, checks_table};
 use crate::{Ctx, Format, Outcome};
 use serde_json::json;
 
@@ -12,7 +12,10 @@ pub(crate) fn list(ctx: &Ctx) -> Outcome {
     };
     match ctx.format {
         Format::Json => print_json(&json!({ "checks": checks })),
-        Format::Table => out!("{}", checks_table(&checks, ctx.color)),
+        Format::Table => match check_views(checks) {
+            Ok(views) => out!("{}", checks_table(&views, ctx.color)),
+            Err(outcome) => return outcome,
+        },
     }
     Outcome::Ok
 }

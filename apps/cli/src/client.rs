@@ -1,6 +1,7 @@
 //! The HTTP client for mon-server's API, with the CLI's error messages and exit codes.
 
 use crate::Outcome;
+use mon_api::ErrorAnswer;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -28,6 +29,18 @@ impl Client {
     /// or a refused request, exit 2 for a malformed server URL or an unknown name (404).
     pub(crate) fn get_json(&self, path: &str) -> Result<Value, Outcome> {
         self.request(reqwest::Method::GET, path, None)
+    }
+
+    /// GETs `path` and reads the JSON answer as a `T` (a `mon_api` answer type); an answer
+    /// of another shape is exit 3, naming the URL.
+    pub(crate) fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, Outcome> {
+        let body = self.get_json(path)?;
+        serde_json::from_value(body).map_err(|e| {
+            Outcome::Unreachable(format!(
+                "{}{path} answered an unexpected shape ({e}); is the server a matching mon version?",
+                self.server
+            ))
+        })
     }
 
     /// POSTs a JSON body (or none) to `path` and parses the JSON answer.
@@ -74,8 +87,9 @@ impl Client {
         })?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            let body: Value = response.json().unwrap_or(Value::Null);
-            let message = body["error"]["message"].as_str().unwrap_or("refused");
+            let message = response
+                .json::<ErrorAnswer>()
+                .map_or_else(|_| "refused".to_string(), |a| a.error.message);
             return Err(Outcome::Unreachable(format!(
                 "{} from {url}: {message} (set MON_TOKEN or --token)",
                 status.as_u16()
@@ -91,7 +105,8 @@ impl Client {
                 .map_err(|e| Outcome::Unreachable(format!("{url} did not answer JSON: {e}")))?
         };
         if !status.is_success() {
-            let message = body["error"]["message"].as_str().unwrap_or("no message");
+            let message = serde_json::from_value::<ErrorAnswer>(body)
+                .map_or_else(|_| "no message".to_string(), |a| a.error.message);
             return Err(
                 if status == reqwest::StatusCode::NOT_FOUND
                     || status == reqwest::StatusCode::BAD_REQUEST

@@ -2,10 +2,11 @@
 
 use crate::output::{latency, print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
-use serde_json::Value;
+use mon_api::answers::{CheckView, StatusAnswer};
+use serde_json::{Value, json};
 
 pub(crate) fn run(ctx: &Ctx) -> Outcome {
-    let status = match ctx.client.get_json("/api/v1/status") {
+    let status: StatusAnswer = match ctx.client.get_as("/api/v1/status") {
         Ok(v) => v,
         Err(outcome) => return outcome,
     };
@@ -13,54 +14,67 @@ pub(crate) fn run(ctx: &Ctx) -> Outcome {
         Ok(v) => v["checks"].clone(),
         Err(outcome) => return outcome,
     };
-    let overall = status["status"].as_str().unwrap_or("unknown").to_string();
     match ctx.format {
         Format::Json => {
-            let mut out = status;
+            let mut out = json!(status);
             out["checks_detail"] = checks;
             out["server"] = Value::from(ctx.client.server());
             print_json(&out);
         }
-        Format::Table => out!(
-            "{}",
-            render(ctx.client.server(), &status, &checks, ctx.color)
-        ),
+        Format::Table => {
+            let views = match check_views(checks) {
+                Ok(views) => views,
+                Err(outcome) => return outcome,
+            };
+            out!(
+                "{}",
+                render(ctx.client.server(), &status, &views, ctx.color)
+            )
+        }
     }
-    if overall == "unhealthy" {
+    if status.status == "unhealthy" {
         Outcome::Unhealthy
     } else {
         Outcome::Ok
     }
 }
 
-/// The human-readable view: a summary line and the checks table.
-pub(crate) fn render(server: &str, status: &Value, checks: &Value, color: bool) -> String {
-    let summary = &status["checks"];
+pub(crate) fn render(
+    server: &str,
+    status: &StatusAnswer,
+    checks: &[CheckView],
+    color: bool,
+) -> String {
+    let summary = &status.checks;
     let mut out = format!(
-        "{server}: {} ({}/{} checks healthy, {}%), {} active alert(s)\n",
-        status_word(status["status"].as_str().unwrap_or("unknown"), color),
-        summary["healthy"],
-        summary["total"],
-        summary["health_percentage"],
-        status["alerts"]["active"],
+        "{server}: {} ({}/{} checks healthy, {:?}%), {} active alert(s)\n",
+        status_word(&status.status, color),
+        summary.healthy,
+        summary.total,
+        summary.health_percentage,
+        status.alerts.active,
     );
     out.push_str(&checks_table(checks, color));
     out
 }
 
-/// CHECK / STATUS / LATENCY / MESSAGE rows from `/api/v1/checks` entries.
-pub(crate) fn checks_table(checks: &Value, color: bool) -> String {
+/// The `checks` of `/api/v1/checks` as the table reads them (the JSON output passes every
+/// field on as the server sent it).
+pub(crate) fn check_views(checks: Value) -> Result<Vec<CheckView>, Outcome> {
+    serde_json::from_value(checks).map_err(|e| {
+        Outcome::Unreachable(format!("/api/v1/checks answered an unexpected shape ({e})"))
+    })
+}
+
+pub(crate) fn checks_table(checks: &[CheckView], color: bool) -> String {
     let rows: Vec<Vec<String>> = checks
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
         .iter()
         .map(|c| {
             vec![
-                c["name"].as_str().unwrap_or("?").to_string(),
-                status_word(c["status"].as_str().unwrap_or("unknown"), color),
-                latency(c["latency_ms"].as_f64()),
-                c["message"].as_str().unwrap_or("").to_string(),
+                c.name.clone(),
+                status_word(&c.status, color),
+                latency(c.latency_ms),
+                c.message.clone().unwrap_or_default(),
             ]
         })
         .collect();
@@ -74,11 +88,18 @@ mod tests {
 
     #[test]
     fn renders_an_aligned_table() {
-        let status = json!({"status":"degraded","checks":{"healthy":1,"total":2,"health_percentage":50.0},"alerts":{"active":0}});
-        let checks = json!([
-            {"name":"host","status":"healthy","latency_ms":201.4,"message":"cpu 3%"},
-            {"name":"api-gateway","status":"unhealthy","latency_ms":null,"message":"connection refused"}
-        ]);
+        let status: StatusAnswer = serde_json::from_value(json!({
+            "status": "degraded", "timestamp": "2026-01-01T00:00:00Z", "version": "0.1.0",
+            "started_at": "2026-01-01T00:00:00Z", "uptime_seconds": 0,
+            "checks": {"healthy": 1, "total": 2, "health_percentage": 50.0},
+            "alerts": {"active": 0}, "store": {"queue_depth": 0}, "exporters": {}, "snapshot": {}
+        }))
+        .expect("a status answer");
+        let checks: Vec<CheckView> = serde_json::from_value(json!([
+            {"name":"host","kind":"system","critical":false,"status":"healthy","latency_ms":201.4,"message":"cpu 3%","observed_at":null},
+            {"name":"api-gateway","kind":"http","critical":true,"status":"unhealthy","latency_ms":null,"message":"connection refused","observed_at":null}
+        ]))
+        .expect("check views");
         assert_eq!(
             render("http://x", &status, &checks, false),
             "http://x: degraded (1/2 checks healthy, 50.0%), 0 active alert(s)\n\

@@ -12,7 +12,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
-use mon_alerting::{ActionError, AlertEngine, Matcher, Silence};
+use mon_alerting::{AlertEngine, Matcher, Silence};
+use mon_api::ErrorCode;
+use mon_api::answers::ActorBody;
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use mon_store::Store;
 use serde::Deserialize;
@@ -84,11 +86,7 @@ async fn list_alerts(
     };
     let from_store = matches!(filter.state.as_deref(), Some("all" | "resolved"));
     let alerts: Vec<Alert> = if from_store {
-        state
-            .store
-            .recent_alerts(limit.saturating_mul(4))
-            .await
-            .map_err(|e| ApiError::internal("reading alerts failed", &e))?
+        state.store.recent_alerts(limit.saturating_mul(4)).await?
     } else {
         state.alerts.alerts()
     };
@@ -129,35 +127,19 @@ async fn get_alert(
 ) -> Result<Json<Value>, ApiError> {
     let alert = match state.alerts.alert(&id) {
         Some(alert) => Some(alert),
-        None => state
-            .store
-            .alert(&id)
-            .await
-            .map_err(|e| ApiError::internal("reading the alert failed", &e))?,
+        None => state.store.alert(&id).await?,
     };
     let Some(alert) = alert else {
         return Err(ApiError::not_found(format!("no alert with id {id:?}")));
     };
-    let history = state
-        .store
-        .alert_events(&id)
-        .await
-        .map_err(|e| ApiError::internal("reading the alert history failed", &e))?;
+    let history = state.store.alert_events(&id).await?;
     let mut body = json!(alert);
     body["history"] = json!(history);
     Ok(Json(body))
 }
 
-/// Who acts, from the optional body `{"by": "..."}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Actor {
-    by: Option<String>,
-    comment: Option<String>,
-}
-
 /// Who acts (default `api`) and what they said.
-fn actor(body: Option<Json<Actor>>) -> (String, Option<String>) {
+fn actor(body: Option<Json<ActorBody>>) -> (String, Option<String>) {
     let Json(a) = body.unwrap_or_default();
     let by =
         a.by.filter(|b| !b.trim().is_empty())
@@ -165,21 +147,11 @@ fn actor(body: Option<Json<Actor>>) -> (String, Option<String>) {
     (by, a.comment.filter(|c| !c.trim().is_empty()))
 }
 
-fn action_error(e: ActionError) -> ApiError {
-    match e {
-        ActionError::NotFound(_) => ApiError::not_found(e.to_string()),
-        ActionError::Conflict { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
-        }
-        _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
-    }
-}
-
 /// `POST /api/v1/alerts/{id}/ack`.
 async fn ack(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
-    body: Option<Json<Actor>>,
+    body: Option<Json<ActorBody>>,
 ) -> Result<Json<Alert>, ApiError> {
     let (by, comment) = actor(body);
     state
@@ -187,14 +159,14 @@ async fn ack(
         .acknowledge(&id, &by, comment.as_deref())
         .await
         .map(Json)
-        .map_err(action_error)
+        .map_err(ApiError::from)
 }
 
 /// `POST /api/v1/alerts/{id}/resolve` and the seed's `POST /health/alerts/{id}/resolve`.
 async fn resolve(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
-    body: Option<Json<Actor>>,
+    body: Option<Json<ActorBody>>,
 ) -> Result<Json<Alert>, ApiError> {
     let (by, comment) = actor(body);
     state
@@ -202,7 +174,7 @@ async fn resolve(
         .resolve(&id, &by, comment.as_deref())
         .await
         .map(Json)
-        .map_err(action_error)
+        .map_err(ApiError::from)
 }
 
 /// `GET /api/v1/silences`: every silence, with `active` computed now.
@@ -280,11 +252,7 @@ async fn create_silence(
         created_by: new.created_by,
         comment: new.comment,
     };
-    state
-        .alerts
-        .add_silence(silence.clone())
-        .await
-        .map_err(action_error)?;
+    state.alerts.add_silence(silence.clone()).await?;
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
@@ -296,8 +264,7 @@ async fn expire_silence(
     state
         .alerts
         .expire_silence(&id)
-        .await
-        .map_err(action_error)?
+        .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no silence with id {id:?}")))
 }
@@ -339,14 +306,12 @@ async fn test_channel(
     let notification = Notification::new(Transition::Test, vec![alert], key);
     match tokio::time::timeout(channel.timeout, channel.notifier.send(&notification)).await {
         Ok(Ok(())) => Ok(Json(json!({ "channel": name, "ok": true }))),
-        Ok(Err(e)) => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "channel_failed",
+        Ok(Err(e)) => Err(ApiError::of(
+            ErrorCode::ChannelFailed,
             format!("channel {name:?}: {e}"),
         )),
-        Err(_) => Err(ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "channel_timeout",
+        Err(_) => Err(ApiError::of(
+            ErrorCode::ChannelTimeout,
             format!("channel {name:?} did not answer in time"),
         )),
     }

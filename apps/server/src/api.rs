@@ -1,4 +1,5 @@
-//! The HTTP surface: health endpoints (from mon-health), `/metrics`, and `/api/v1`.
+//! The HTTP surface: health endpoints (from mon-health), `/metrics`, `/api/v1`, and
+//! `/api/openapi.json` (the contract of all of them, from `mon_api::ENDPOINTS`).
 
 use crate::app::AppState;
 use crate::auth::{self, Auth};
@@ -10,6 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use mon_api::ErrorCode;
+use mon_api::answers::{AlertCounts, CheckCounts, StatusAnswer, StoreState};
 use mon_config::LimitsConfig;
 use mon_health::HealthRegistry;
 use mon_store::Store;
@@ -48,7 +51,9 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         // Public by design: only checks marked `public: true` appear.
         .merge(crate::status_page::router(FromRef::from_ref(&state)))
         // The web UI's page and static assets hold no data; its API calls carry the token.
-        .merge(crate::ui::router());
+        .merge(crate::ui::router())
+        // The API's contract, public like the UI that uses the API.
+        .route("/api/openapi.json", get(openapi));
     serving_layers(routes, limits)
 }
 
@@ -97,9 +102,8 @@ async fn head_limits(
         .path_and_query()
         .map_or(0, |p| p.as_str().len());
     if uri > limits.max_uri_bytes {
-        return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+        return ApiError::of(
+            ErrorCode::UriTooLong,
             format!(
                 "the request target is {uri} bytes; at most {} are accepted (server.limits.max_uri_bytes)",
                 limits.max_uri_bytes
@@ -113,9 +117,8 @@ async fn head_limits(
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if headers > limits.max_header_bytes {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
+        return ApiError::of(
+            ErrorCode::HeadersTooLarge,
             format!(
                 "the request headers are {headers} bytes; at most {} are accepted (server.limits.max_header_bytes)",
                 limits.max_header_bytes
@@ -154,9 +157,8 @@ async fn security_headers(mut response: Response) -> Response {
 fn panic_answer(panic: Box<dyn std::any::Any + Send>) -> Response {
     let message = crate::supervise::panic_message(panic);
     tracing::error!(panic = %message, "a request handler panicked");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
+    ApiError::of(
+        ErrorCode::Internal,
         "the request failed unexpectedly; see the server log",
     )
     .into_response()
@@ -173,16 +175,7 @@ async fn json_errors(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let code = match status {
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::REQUEST_TIMEOUT => "request_timeout",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::URI_TOO_LONG => "uri_too_long",
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
-        s if s.is_server_error() => "internal",
-        _ => "bad_request",
-    };
+    let code = ErrorCode::for_status(status.as_u16());
     let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();
@@ -193,6 +186,23 @@ async fn json_errors(response: Response) -> Response {
         text.trim().to_string()
     };
     ApiError::new(status, code, message).into_response()
+}
+
+/// `GET /api/openapi.json`: the OpenAPI 3.1 document of every endpoint (built once).
+async fn openapi() -> Response {
+    static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        mon_api::document(env!("CARGO_PKG_VERSION"))
+            .to_json()
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "encoding the OpenAPI document failed");
+                String::from("{}")
+            })
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -222,25 +232,27 @@ async fn metrics(
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }
 
-async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
+async fn status(State(state): State<AppState>) -> Json<StatusAnswer> {
     let summary = state.health.summary();
     let firing = state.alerts.active_alerts().len();
-    Json(json!({
-        "status": summary.status,
-        "timestamp": summary.timestamp,
-        "version": env!("CARGO_PKG_VERSION"),
-        "started_at": state.started_at,
-        "uptime_seconds": (Utc::now() - state.started_at).num_seconds(),
-        "checks": {
-            "healthy": summary.healthy_components,
-            "total": summary.total_components,
-            "health_percentage": summary.health_percentage,
+    Json(StatusAnswer {
+        status: summary.status.to_string(),
+        timestamp: summary.timestamp,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: state.started_at,
+        uptime_seconds: (Utc::now() - state.started_at).num_seconds(),
+        checks: CheckCounts {
+            healthy: summary.healthy_components,
+            total: summary.total_components,
+            health_percentage: summary.health_percentage,
         },
-        "alerts": { "active": firing },
-        "store": { "queue_depth": state.store.queue_depth() },
-        "exporters": state.ingest.exporters.snapshot(),
-        "snapshot": state.hub.current().values,
-    }))
+        alerts: AlertCounts { active: firing },
+        store: StoreState {
+            queue_depth: state.store.queue_depth(),
+        },
+        exporters: serde_json::to_value(state.ingest.exporters.snapshot()).unwrap_or_default(),
+        snapshot: serde_json::to_value(state.hub.current().values).unwrap_or_default(),
+    })
 }
 
 async fn checks(State(health): State<HealthRegistry>) -> Json<serde_json::Value> {
@@ -339,10 +351,7 @@ async fn check_results(
         .map(|t| parse_time("since", t, Utc::now()))
         .transpose()?;
     let limit = parse_limit(query.limit.as_deref())?;
-    let rows = store
-        .check_results(&name, since, limit)
-        .await
-        .map_err(|e| ApiError::internal("reading check results failed", &e))?;
+    let rows = store.check_results(&name, since, limit).await?;
     let results: Vec<_> = rows.into_iter().map(|r| r.outcome).collect();
     Ok(Json(
         json!({ "check": name, "count": results.len(), "results": results }),

@@ -6,9 +6,10 @@
 
 use crate::error::ApiError;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use mon_api::ErrorCode;
 use mon_config::{AuthConfig, MetricsAccess, Role, TokenConfig};
 use std::sync::Arc;
 
@@ -77,18 +78,16 @@ impl Auth {
         }
         match self.role_of(request)? {
             Some(role) if role.allows(required) => Ok(()),
-            Some(role) => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+            Some(role) => Err(ApiError::of(
+                ErrorCode::Forbidden,
                 format!("this call needs a token with the {required:?} role; yours has {role:?}")
                     .to_lowercase(),
             )),
             None if self.tokens.iter().any(|t| t.role.allows(required)) => Err(unauthorized(
                 "this call needs a bearer token: send `Authorization: Bearer <token>`",
             )),
-            None => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+            None => Err(ApiError::of(
+                ErrorCode::Forbidden,
                 format!(
                     "this call needs a token with the {} role and none is configured: add one under server.auth.tokens",
                     format!("{required:?}").to_lowercase()
@@ -99,7 +98,7 @@ impl Auth {
 }
 
 fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    ApiError::of(ErrorCode::Unauthorized, message)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use mon_metrics::{DashboardConfig, PanelConfig, PanelKind};
-use mon_store::{SeriesPoints, StoreError};
+use mon_store::SeriesPoints;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -144,11 +144,7 @@ async fn show(
                 let series = state
                     .store
                     .query_series(metric, &panel.labels, from, to, step)
-                    .await
-                    .map_err(|e| match e {
-                        StoreError::InvalidInput { reason } => ApiError::bad_request(reason),
-                        e => ApiError::internal("querying dashboard series failed", &e),
-                    })?;
+                    .await?;
                 let current = panel
                     .labels
                     .is_empty()

@@ -1,48 +1,60 @@
-//! `ApiError`: every failed request answers JSON `{"error": {"code", "message"}}`; and
+//! `ApiError`: every failed request answers JSON `{"error": {"code", "message"}}` (the
+//! [`mon_api::ErrorAnswer`]) with an [`ErrorCode`]; store errors convert by kind (`From`); and
 //! [`Json`], the one JSON body extractor every handler uses, whose refusals are `ApiError`s.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, OptionalFromRequest, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mon_alerting::ActionError;
+use mon_api::{ErrorAnswer, ErrorBody, ErrorCode};
+use mon_store::StoreError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 /// An HTTP API failure. The message is for people and never contains secrets.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
+    /// `Retry-After` seconds, for a refusal that passes (a full store queue).
+    retry_after: Option<u32>,
 }
 
 impl ApiError {
     /// Any status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// `code` with its own status.
+    pub fn of(code: ErrorCode, message: impl Into<String>) -> Self {
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::new(status, code, message)
     }
 
     /// 400: the request is malformed.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::of(ErrorCode::BadRequest, message)
     }
 
     /// 404: no such thing.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::of(ErrorCode::NotFound, message)
     }
 
     /// 500: our fault; the details go to the log, not the client.
     pub fn internal(context: &str, err: &dyn std::error::Error) -> Self {
         tracing::error!(error = %err, "{context}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+        Self::of(
+            ErrorCode::Internal,
             format!("{context}; see the server log"),
         )
     }
@@ -51,12 +63,72 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+/// A store failure, by its kind: a full write queue or a busy database is 429 `busy` with
+/// `Retry-After: 1`; a closed store (shutting down) 503 `unavailable`; a write refused
+/// before the database 400; anything else 500 `internal`, logged with its source.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::InvalidInput { reason } => ApiError::bad_request(reason),
+            StoreError::Busy { capacity } => ApiError {
+                retry_after: Some(1),
+                ..ApiError::of(
+                    ErrorCode::Busy,
+                    format!(
+                        "the store writer is saturated ({capacity} batches queued); retry after 1 second"
+                    ),
+                )
+            },
+            e if e.is_retryable() => ApiError {
+                retry_after: Some(1),
+                ..ApiError::of(
+                    ErrorCode::Busy,
+                    "the database is busy; retry after 1 second",
+                )
+            },
+            StoreError::Closed => ApiError::of(
+                ErrorCode::Unavailable,
+                "the store is closed: the server is shutting down",
+            ),
+            e => ApiError::internal("the store failed", &e),
+        }
+    }
+}
+
+/// An alert action's failure: 404 for an alert that is not open, 409 for one whose state
+/// refuses the action, 500 (logged) when the change could not be saved.
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ActionError::Conflict { .. } => ApiError::of(ErrorCode::Conflict, e.to_string()),
+            e => ApiError::internal("the alert action failed", &e),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, axum::Json(body)).into_response()
+        let body = ErrorAnswer {
+            error: ErrorBody {
+                code: self.code,
+                message: self.message,
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -110,12 +182,11 @@ async fn json_body<S: Send + Sync>(
     let headers = request.headers().clone();
     let body = Bytes::from_request(request, state).await.map_err(|e| {
         let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "payload_too_large"
-        } else {
-            "bad_request"
-        };
-        ApiError::new(status, code, e.body_text())
+        ApiError::new(
+            status,
+            ErrorCode::for_status(status.as_u16()),
+            e.body_text(),
+        )
     })?;
     Ok((headers, body))
 }
@@ -137,9 +208,8 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T
         let curl_default =
             essence == "application/x-www-form-urlencoded" && matches!(first, Some(b'{' | b'['));
         if !json && !curl_default {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+            return Err(ApiError::of(
+                ErrorCode::UnsupportedMediaType,
                 format!(
                     "the body must be JSON: send `Content-Type: application/json` (got {:?})",
                     text.chars().take(100).collect::<String>()

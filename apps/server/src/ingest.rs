@@ -19,13 +19,14 @@ use crate::error::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use mon_api::ErrorCode;
 use mon_core::Event;
 use mon_metrics::Recorder;
-use mon_store::{AppEventRow, StoreError, WriteBatch};
+use mon_store::{AppEventRow, WriteBatch};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -233,17 +234,15 @@ fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> Write
 }
 
 fn invalid(index: usize, field: &str, reason: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_event",
+    ApiError::of(
+        ErrorCode::InvalidEvent,
         format!("event {index}, field {field:?}: {reason}; nothing of the batch was accepted"),
     )
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+    ApiError::of(
+        ErrorCode::PayloadTooLarge,
         format!(
             "the decompressed body is over {limit} bytes (server.limits.max_body_bytes); send smaller batches"
         ),
@@ -273,9 +272,8 @@ fn decode_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Vec<u8>
                 ))),
             }
         }
-        other => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        other => Err(ApiError::of(
+            ErrorCode::UnsupportedMediaType,
             format!("Content-Encoding {other:?} is not supported; use gzip or none"),
         )),
     }
@@ -288,9 +286,8 @@ pub(crate) fn parse_events(body: &[u8], max_label_bytes: usize) -> Result<Vec<Ev
         .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
     let values: Vec<Value> = if text.trim_start().starts_with('[') {
         serde_json::from_str(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
+            ApiError::of(
+                ErrorCode::MalformedJson,
                 format!("the body is not a JSON array of events: {e}"),
             )
         })?
@@ -301,9 +298,8 @@ pub(crate) fn parse_events(body: &[u8], max_label_bytes: usize) -> Result<Vec<Ev
                 continue;
             }
             values.push(serde_json::from_str(line).map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed_json",
+                ApiError::of(
+                    ErrorCode::MalformedJson,
                     format!(
                         "line {} (event {}) is not a JSON object: {e}",
                         n + 1,
@@ -391,24 +387,9 @@ async fn ingest(
     };
     match committed {
         Ok(()) => state.logs.errors_committed(errors),
-        Err(StoreError::Busy { capacity }) => {
-            ingest.reject("busy");
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "busy",
-                format!(
-                    "the store writer is saturated ({capacity} batches queued); retry after 1 second"
-                ),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            return Err(response);
-        }
         Err(e) => {
-            ingest.reject("store");
-            return Err(ApiError::internal("storing the events failed", &e).into_response());
+            ingest.reject(if e.is_retryable() { "busy" } else { "store" });
+            return Err(ApiError::from(e).into_response());
         }
     }
     for event in &events {
@@ -469,11 +450,7 @@ async fn snapshot(State(state): State<AppState>) -> Json<Value> {
 
 /// `GET /api/v1/metrics`: every stored series.
 async fn series_list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let series = state
-        .store
-        .series_list()
-        .await
-        .map_err(|e| ApiError::internal("listing series failed", &e))?;
+    let series = state.store.series_list().await?;
     let list: Vec<Value> = series
         .into_iter()
         .map(|s| json!({ "name": s.name, "labels": s.labels }))
@@ -526,11 +503,7 @@ async fn series_query(
     let series = state
         .store
         .query_series(&name, &labels, from, to, step)
-        .await
-        .map_err(|e| match e {
-            StoreError::InvalidInput { reason } => ApiError::bad_request(reason),
-            e => ApiError::internal("querying series failed", &e),
-        })?;
+        .await?;
     Ok(Json(
         json!({ "name": name, "from": from, "to": to, "series": series }),
     ))

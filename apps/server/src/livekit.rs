@@ -15,8 +15,9 @@ use crate::error::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::routing::post;
+use mon_api::ErrorCode;
 use mon_core::Secret;
 use mon_metrics::{LivekitMetrics, SnapshotHub};
 use serde_json::{Value, json};
@@ -126,7 +127,7 @@ pub(crate) fn router(state: LivekitState) -> Router {
 }
 
 fn unauthorized(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    ApiError::of(ErrorCode::Unauthorized, message)
 }
 
 async fn webhook(

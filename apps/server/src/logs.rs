@@ -50,8 +50,7 @@ async fn errors(
         .transpose()?;
     let groups = store
         .error_groups(since, limit(q.limit.as_deref())?)
-        .await
-        .map_err(|e| ApiError::internal("reading errors failed", &e))?;
+        .await?;
     Ok(Json(json!({ "count": groups.len(), "errors": groups })))
 }
 
@@ -61,8 +60,7 @@ async fn error(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let group = store
         .error_group(&fingerprint)
-        .await
-        .map_err(|e| ApiError::internal("reading an error failed", &e))?
+        .await?
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "no error with fingerprint {fingerprint:?}; GET /api/v1/errors lists them"
@@ -117,9 +115,6 @@ async fn logs(
             .transpose()?,
         limit: limit(q.limit.as_deref())?,
     };
-    let rows = store
-        .search_logs(query)
-        .await
-        .map_err(|e| ApiError::internal("searching logs failed", &e))?;
+    let rows = store.search_logs(query).await?;
     Ok(Json(json!({ "count": rows.len(), "logs": rows })))
 }

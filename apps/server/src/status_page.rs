@@ -58,8 +58,7 @@ async fn public_checks(
     let uptimes = state
         .store
         .check_uptimes(names.clone(), &Uptime::WINDOWS, chrono::Utc::now())
-        .await
-        .map_err(|e| ApiError::internal("computing uptime failed", &e))?;
+        .await?;
     Ok(names
         .into_iter()
         .zip(uptimes)

@@ -1,0 +1,236 @@
+//! `GET /api/openapi.json` against the real router: the document lists every routed
+//! method and path (read from the routers' sources, so a route added without a row in
+//! `mon_api::ENDPOINTS` fails here), each endpoint's documented access is the one the
+//! server enforces, and the typed answers read what the server answers.
+
+mod common;
+use axum::http::StatusCode;
+use common::call_json;
+use mon_api::answers::{CheckResultsAnswer, ChecksAnswer, StatusAnswer, WhoamiAnswer};
+use mon_api::{Access, ENDPOINTS, ErrorAnswer, ErrorCode};
+use mon_config::{Config, Environment, load_text};
+use mon_server::App;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const CONFIG: &str = "
+server:
+  listen: 127.0.0.1:0
+  auth:
+    tokens:
+      - { name: ops, token: admin-token-123, role: admin }
+      - { name: grafana, token: read-token-456, role: read }
+storage:
+  path: {dir}/mon.db
+checks:
+  - name: host
+    type: system
+    interval: 1s
+    critical: false
+";
+
+async fn app(dir: &tempfile::TempDir) -> App {
+    let text = CONFIG.replace("{dir}", &dir.path().display().to_string());
+    let config: Config =
+        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
+    App::start(config).await.expect("app starts")
+}
+
+/// `METHOD path` of every `.route(path, method(..).method(..))` in the non-test part of
+/// `source`.
+fn routes_in(source: &str) -> Vec<String> {
+    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut routes = Vec::new();
+    for part in code.split(".route(").skip(1) {
+        let Some((_, rest)) = part.split_once('"') else {
+            continue;
+        };
+        let Some((path, rest)) = rest.split_once('"') else {
+            continue;
+        };
+        // The methods of this route: up to the next builder call on the router.
+        let end = [
+            ".with_state",
+            ".merge",
+            ".layer",
+            ".fallback",
+            ".route_layer",
+        ]
+        .iter()
+        .filter_map(|m| rest.find(m))
+        .min()
+        .unwrap_or(rest.len());
+        let methods = &rest[..end];
+        for (method, call) in [("GET", "get("), ("POST", "post("), ("DELETE", "delete(")] {
+            let routed = methods.match_indices(call).any(|(at, _)| {
+                at == 0
+                    || !methods[..at]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            });
+            if routed {
+                routes.push(format!("{method} {path}"));
+            }
+        }
+    }
+    routes
+}
+
+/// Every route the server serves, from the sources of its routers and mon-health's.
+fn routed() -> BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(root.join("src"))
+        .expect("src")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.push(root.join("../../crates/mon-health/src/router.rs"));
+    let mut routes = BTreeSet::new();
+    for file in files {
+        let source = std::fs::read_to_string(&file).expect("read a source file");
+        routes.extend(routes_in(&source));
+    }
+    routes
+}
+
+#[test]
+fn the_route_scanner_reads_methods_and_multi_line_routes() {
+    let source = r#"
+        Router::new()
+            .route("/a/{id}", get(list).post(create))
+            .route(
+                "/b",
+                post(|s, p| ping(s, p, Signal::Start)),
+            )
+            .with_state(state)
+        #[cfg(test)]
+        .route("/test-only", get(x))
+    "#;
+    assert_eq!(
+        routes_in(source),
+        ["GET /a/{id}", "POST /a/{id}", "POST /b"]
+    );
+}
+
+#[test]
+fn every_routed_method_and_path_is_documented_and_every_documented_one_routed() {
+    let routed = routed();
+    assert!(
+        routed.len() > 40,
+        "the scan found too few routes: {routed:?}"
+    );
+    let documented: BTreeSet<String> = ENDPOINTS
+        .iter()
+        .map(|e| format!("{} {}", e.method.as_str(), e.path))
+        .collect();
+    let undocumented: Vec<_> = routed.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routed without a row in mon_api::ENDPOINTS: {undocumented:?}"
+    );
+    let unrouted: Vec<_> = documented.difference(&routed).collect();
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
+}
+
+/// A concrete path for a documented one: `x` for each parameter.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            if s.starts_with('{') {
+                "x".to_string()
+            } else {
+                s.replace("{check}", "x")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_document_covers_every_endpoint_with_the_access_the_server_enforces() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(&dir).await;
+
+    let (status, document) = call_json(&app, "GET", "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK, "public, like the UI: {document}");
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    for endpoint in ENDPOINTS {
+        let method = endpoint.method.as_str();
+        let operation = &document["paths"][endpoint.path][method.to_ascii_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{method} {} not in the document",
+            endpoint.path
+        );
+
+        // Without a token: bearer endpoints refuse with 401, public ones never do.
+        let path = concrete(endpoint.path);
+        let (status, body) = call_json(&app, method, &path, None, None).await;
+        match endpoint.access {
+            Access::Read | Access::Ingest | Access::Admin => {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
+                let error: ErrorAnswer =
+                    serde_json::from_value(body).expect("the error answer's shape");
+                assert_eq!(error.error.code, ErrorCode::Unauthorized);
+            }
+            // Public by default: in server.public_paths.
+            Access::Public | Access::PublicByDefault => {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{method} {path} is public: {status} {body}"
+                );
+            }
+            // Refused for want of a signature (no webhook is configured here), not a token.
+            Access::LiveKitSignature => {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
+            }
+        }
+        // The read token: enough for reads, 403 for ingest and admin calls.
+        let (status, body) = call_json(&app, method, &path, Some("read-token-456"), None).await;
+        let forbidden = matches!(endpoint.access, Access::Ingest | Access::Admin);
+        assert_eq!(
+            status == StatusCode::FORBIDDEN,
+            forbidden,
+            "{method} {path} with the read token: {status} {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typed_answers_read_what_the_server_answers() {
+    let dir = tempfile::tempdir().expect("dir");
+    let app = app(&dir).await;
+    let token = Some("read-token-456");
+
+    let (status, body) = call_json(&app, "GET", "/api/v1/status", token, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: StatusAnswer = serde_json::from_value(body.clone()).expect("a StatusAnswer");
+    assert_eq!(answer.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(answer.checks.total, 2, "host and mon: {body}");
+    // Byte-compatible: the typed answer writes back the same JSON.
+    assert_eq!(serde_json::to_value(&answer).expect("serialize"), body);
+
+    let (_, body) = call_json(&app, "GET", "/api/v1/checks", token, None).await;
+    let checks: ChecksAnswer = serde_json::from_value(body.clone()).expect("a ChecksAnswer");
+    let names: Vec<_> = checks.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["host", "mon"], "{body}");
+
+    let (_, body) = call_json(&app, "GET", "/api/v1/checks/host/results", token, None).await;
+    let results: CheckResultsAnswer =
+        serde_json::from_value(body.clone()).expect("a CheckResultsAnswer");
+    assert_eq!(
+        (results.check.as_str(), results.count),
+        ("host", results.results.len())
+    );
+
+    let (_, body) = call_json(&app, "GET", "/api/v1/auth/whoami", token, None).await;
+    let whoami: WhoamiAnswer = serde_json::from_value(body.clone()).expect("a WhoamiAnswer");
+    assert_eq!(whoami.role.as_deref(), Some("read"), "{body}");
+}

@@ -1,0 +1,19 @@
+//! The HTTP API's contract, shared by `mon-server` (which answers) and `mon` (the CLI, which
+//! reads): typed answers, the error answer and its [`ErrorCode`]s, and the OpenAPI 3.1
+//! document served at `GET /api/openapi.json`.
+//!
+//! - [`error`]: [`ErrorAnswer`] `{"error": {"code", "message"}}`, the shape of every failure,
+//!   and [`ErrorCode`], each code with its HTTP status.
+//! - [`answers`]: the answers the CLI reads, as types (field names and shapes are the JSON's).
+//! - [`endpoints`]: [`ENDPOINTS`], one row per routed method and path with its access
+//!   ([`Access`]: public, or the bearer-token role it needs), its answer and its error codes.
+//! - [`openapi`]: [`document`] builds the OpenAPI document from those rows and types.
+
+pub mod answers;
+pub mod endpoints;
+pub mod error;
+pub mod openapi;
+
+pub use endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, Param, ParamKind};
+pub use error::{ErrorAnswer, ErrorBody, ErrorCode};
+pub use openapi::document;

@@ -1,0 +1,352 @@
+//! [`document`]: the OpenAPI 3.1 document of the API, built from [`ENDPOINTS`] and the
+//! schemas of [`crate::answers`] and [`crate::error`].
+
+use crate::answers::{
+    ActorBody, AlertCounts, CheckCounts, CheckResultsAnswer, CheckView, ChecksAnswer, ResultView,
+    StatusAnswer, StoreState, WhoamiAnswer,
+};
+use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, ParamKind};
+use crate::{ErrorAnswer, ErrorBody, ErrorCode};
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
+    Required, Schema,
+};
+
+/// The name of the bearer-token security scheme.
+const BEARER: &str = "bearer";
+/// The name of the LiveKit webhook signature scheme.
+const LIVEKIT: &str = "livekit_signature";
+
+/// The OpenAPI 3.1 document of every endpoint in [`ENDPOINTS`], for a server of `version`.
+pub fn document(version: &str) -> OpenApi {
+    let mut paths = Paths::new();
+    for endpoint in ENDPOINTS {
+        let method = match endpoint.method {
+            Method::Get => HttpMethod::Get,
+            Method::Post => HttpMethod::Post,
+            Method::Delete => HttpMethod::Delete,
+        };
+        paths.add_path_operation(endpoint.path, vec![method], operation(endpoint));
+    }
+    let components = ComponentsBuilder::new()
+        .schema_from::<ErrorAnswer>()
+        .schema_from::<ErrorBody>()
+        .schema_from::<ErrorCode>()
+        .schema_from::<StatusAnswer>()
+        .schema_from::<CheckCounts>()
+        .schema_from::<AlertCounts>()
+        .schema_from::<StoreState>()
+        .schema_from::<CheckView>()
+        .schema_from::<ChecksAnswer>()
+        .schema_from::<ResultView>()
+        .schema_from::<CheckResultsAnswer>()
+        .schema_from::<WhoamiAnswer>()
+        .schema_from::<ActorBody>()
+        .security_scheme(
+            BEARER,
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        )
+        .security_scheme(
+            LIVEKIT,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "A JWT signed by the LiveKit API secret, whose sha256 claim is the body's hash",
+            ))),
+        )
+        .build();
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("mon-server API")
+                .version(version)
+                .description(Some(
+                    "Every failure answers `{\"error\": {\"code\", \"message\"}}`; the codes \
+                     and their statuses are in the ErrorCode schema and docs/api.md. \
+                     `x-mon-access` names who may call each operation.",
+                ))
+                .build(),
+        )
+        .paths(paths)
+        .components(Some(components))
+        .build()
+}
+
+fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
+    let access = match endpoint.access {
+        Access::Public => "public",
+        Access::PublicByDefault => "public while in server.public_paths (by default), else read",
+        Access::Read => "read",
+        Access::Ingest => "ingest",
+        Access::Admin => "admin",
+        Access::LiveKitSignature => "livekit webhook signature",
+    };
+    let mut builder = OperationBuilder::new()
+        .summary(Some(endpoint.summary))
+        .operation_id(Some(operation_id(endpoint)))
+        .extensions(Some(
+            ExtensionsBuilder::new().add("x-mon-access", access).build(),
+        ));
+    builder = match endpoint.access {
+        Access::Public => builder.securities(Some(Vec::new())),
+        // Reads need no token while none is configured, or while the path is public.
+        Access::PublicByDefault | Access::Read => builder
+            .security(SecurityRequirement::default())
+            .security(SecurityRequirement::new(BEARER, Vec::<String>::new())),
+        Access::Ingest | Access::Admin => {
+            builder.security(SecurityRequirement::new(BEARER, Vec::<String>::new()))
+        }
+        Access::LiveKitSignature => {
+            builder.security(SecurityRequirement::new(LIVEKIT, Vec::<String>::new()))
+        }
+    };
+    for name in path_parameters(endpoint.path) {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(string())),
+        );
+    }
+    for param in endpoint.query {
+        builder = builder.parameter(
+            ParameterBuilder::new()
+                .name(param.name)
+                .parameter_in(ParameterIn::Query)
+                .required(if param.required {
+                    Required::True
+                } else {
+                    Required::False
+                })
+                .schema(Some(param_schema(param.kind))),
+        );
+    }
+    builder = builder.request_body(request_body(endpoint.body));
+    let success = |description: &str| match endpoint.answer {
+        Answer::Typed(name) => json_response(description, Ref::from_schema_name(name).into()),
+        Answer::Object | Answer::Created => json_response(description, object().into()),
+        Answer::Media(media) => ResponseBuilder::new()
+            .description(description)
+            .content(media, ContentBuilder::new().schema(Some(string())).build()),
+    };
+    let status = if endpoint.answer == Answer::Created {
+        "201"
+    } else {
+        "200"
+    };
+    builder = builder.response(status, success("OK"));
+    if endpoint.unhealthy_503 {
+        builder = builder.response("503", success("Unhealthy or not ready: the same body"));
+    }
+    for code in endpoint.error_codes() {
+        let mut response = json_response(
+            &format!("`{code}` and other errors of this status"),
+            Ref::from_schema_name("ErrorAnswer").into(),
+        );
+        if code == ErrorCode::Busy {
+            response = response.header(
+                "Retry-After",
+                utoipa::openapi::HeaderBuilder::new()
+                    .schema(string())
+                    .description(Some("Seconds to wait before retrying"))
+                    .build(),
+            );
+        }
+        builder = builder.response(code.status().to_string(), response);
+    }
+    builder.build()
+}
+
+/// `get_api_v1_checks_name`: the method and the path's words.
+fn operation_id(endpoint: &Endpoint) -> String {
+    let words: Vec<&str> = endpoint
+        .path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let method = endpoint.method.as_str().to_ascii_lowercase();
+    if words.is_empty() {
+        format!("{method}_root")
+    } else {
+        format!("{method}_{}", words.join("_"))
+    }
+}
+
+/// The `{name}` parameters of a routed path.
+pub fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.split_once('}'))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+fn request_body(body: Body) -> Option<utoipa::openapi::request_body::RequestBody> {
+    let (schema, required): (RefOr<Schema>, bool) = match body {
+        Body::None => return None,
+        Body::Optional(name) => (Ref::from_schema_name(name).into(), false),
+        Body::Object => (object().into(), true),
+        Body::Events => (
+            ArrayBuilder::new()
+                .items(RefOr::T(object()))
+                .min_items(Some(1))
+                .build()
+                .into(),
+            true,
+        ),
+        Body::Raw => (string().into(), true),
+    };
+    let media = if body == Body::Raw {
+        "application/octet-stream"
+    } else {
+        "application/json"
+    };
+    Some(
+        RequestBodyBuilder::new()
+            .content(media, ContentBuilder::new().schema(Some(schema)).build())
+            .required(Some(if required {
+                Required::True
+            } else {
+                Required::False
+            }))
+            .build(),
+    )
+}
+
+/// A duration: a number and a unit (the parser reads more, such as `1h30m`; this is the
+/// form the docs use).
+const DURATION_PATTERN: &str = "^[1-9][0-9]{0,3}(ms|s|m|h|d)$";
+
+fn param_schema(kind: ParamKind) -> Schema {
+    let text = |pattern: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .build()
+    };
+    match kind {
+        ParamKind::Limit => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(10_000))
+            .build()
+            .into(),
+        ParamKind::Duration => text(DURATION_PATTERN).into(),
+        ParamKind::Time => OneOfBuilder::new()
+            .item(text(DURATION_PATTERN))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            )
+            .build()
+            .into(),
+        ParamKind::OneOf(words) => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(words.iter().copied()))
+            .build()
+            .into(),
+        ParamKind::Text => string(),
+        ParamKind::Name => text("\\S").into(),
+    }
+}
+
+fn json_response(description: &str, schema: RefOr<Schema>) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new().schema(Some(schema)).build(),
+    )
+}
+
+fn object() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .build()
+        .into()
+}
+
+fn string() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .build()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_parameters_are_the_braced_segments() {
+        assert_eq!(path_parameters("/api/v1/checks/{name}/results"), ["name"]);
+        assert_eq!(path_parameters("/badge/{check}/status.svg"), ["check"]);
+        assert!(path_parameters("/health").is_empty());
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_every_endpoint_and_its_access() {
+        let json = serde_json::to_value(document("1.2.3")).expect("serialize");
+        assert!(
+            json["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1")),
+            "{}",
+            json["openapi"]
+        );
+        for endpoint in ENDPOINTS {
+            let method = endpoint.method.as_str().to_ascii_lowercase();
+            let operation = &json["paths"][endpoint.path][&method];
+            assert!(
+                operation.is_object(),
+                "{method} {} is missing",
+                endpoint.path
+            );
+            assert!(
+                operation["x-mon-access"].is_string(),
+                "{method} {}",
+                endpoint.path
+            );
+            let security = operation["security"].to_string();
+            match endpoint.access {
+                Access::Public => assert_eq!(security, "[]", "{}", endpoint.path),
+                Access::LiveKitSignature => assert!(security.contains(LIVEKIT)),
+                _ => assert!(security.contains(BEARER), "{}: {security}", endpoint.path),
+            }
+            for code in endpoint.error_codes() {
+                assert!(
+                    operation["responses"][code.status().to_string()].is_object(),
+                    "{method} {} documents no {}",
+                    endpoint.path,
+                    code.status()
+                );
+            }
+        }
+        assert!(
+            json["paths"]["/api/v1/events"]["post"]["responses"]["429"]["headers"]["Retry-After"]
+                .is_object(),
+            "a 429 documents its Retry-After"
+        );
+    }
+
+    #[test]
+    fn every_method_and_path_is_listed_once_with_unique_operation_ids() {
+        let mut seen = std::collections::HashSet::new();
+        for endpoint in ENDPOINTS {
+            assert!(
+                seen.insert(operation_id(endpoint)),
+                "{} {} twice",
+                endpoint.method.as_str(),
+                endpoint.path
+            );
+        }
+    }
+}
