@@ -6,6 +6,7 @@ use crate::{api, auth, metrics, self_check::SelfCheck};
 use axum::Router;
 use mon_alerting::AlertEngine;
 use mon_config::Config;
+use mon_core::Kinds;
 use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions};
 use mon_metrics::{CheckSnapshot, HostCollectorOptions, SnapshotHub};
 use mon_store::{CheckResultRow, Sample, Store, WriteBatch};
@@ -148,8 +149,9 @@ fn spawn_checks(
 }
 
 impl App {
-    /// Opens the store and starts every background part described by `config`.
-    pub async fn start(config: Config) -> Result<App, StartError> {
+    /// Opens the store and starts every background part described by `config`,
+    /// its checks and channels built with their kind's factory in `kinds`.
+    pub(crate) async fn start_with(config: Config, kinds: Kinds) -> Result<App, StartError> {
         let lock = crate::kept::lock_store(&config.storage.path)?;
         let store = Store::open(&config.storage.path, config.storage.store_options())?;
         let (stop, _) = watch::channel(false);
@@ -161,6 +163,7 @@ impl App {
         // Checks.
         let health = HealthRegistry::new();
         let mut scheduler = Scheduler::new(health.clone(), SchedulerOptions::default());
+        scheduler.add_kinds(&kinds);
         if config.server.self_check {
             let check = SelfCheck::new(store.clone(), supervisor.clone());
             scheduler
@@ -263,7 +266,7 @@ impl App {
             ));
         let links = mon_alerting::Links::new(&config.server.external_url());
         let alerts = alerting
-            .build_with(Some(store.clone()), &links)
+            .build_with(Some(store.clone()), &links, &kinds)
             .map_err(|e| StartError::Alerting(e.to_string()))?;
         alerts.register_metrics(&mut registry);
         let (engine, p, interval, sup) = (
@@ -545,13 +548,18 @@ pub(crate) fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
 /// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,
 /// then shuts down gracefully (in-flight requests finish, the store is flushed).
 pub async fn run(config: Config) -> Result<(), StartError> {
+    App::builder(config).run().await
+}
+
+/// [`run`] with the check and channel kinds of `kinds`.
+pub(crate) async fn run_with(config: Config, kinds: Kinds) -> Result<(), StartError> {
     let addr = config.server.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
     let grace = config.server.shutdown_timeout;
     let limits = config.server.limits.clone();
-    let app = App::start(config).await?;
+    let app = App::start_with(config, kinds).await?;
     tracing::info!(%addr, "mon-server listening");
     crate::serve::serve(listener, app.router(), &limits, shutdown_signal(), grace).await;
     tracing::info!("shutting down");

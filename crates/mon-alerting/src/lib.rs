@@ -17,7 +17,8 @@
 //! statistics, persistence), `silence` ([`Silence`], [`MaintenanceWindow`]),
 //! `routing` ([`Route`], [`Inhibition`]), `delivery` (the outbox: one worker per
 //! channel, retries), `run` (the evaluation loop), [`channels`] (one module per
-//! channel kind, registered in [`ChannelConfig`]) and `config` ([`AlertingConfig`]).
+//! channel kind, registered by name in a [`Kinds`](mon_core::Kinds) registry: [`channel_kinds`])
+//! and `config` ([`AlertingConfig`]).
 
 pub mod channels;
 mod config;
@@ -31,7 +32,7 @@ mod run;
 mod silence;
 mod template;
 
-pub use channels::{Channel, ChannelConfig, Links};
+pub use channels::{Channel, ChannelConfig, Links, channel_kinds};
 pub use config::AlertingConfig;
 pub use delivery::{ChannelStatus, RetryPolicy, WorkerStart};
 pub use engine::{
