@@ -150,7 +150,8 @@ fn spawn_checks(
 
 impl App {
     /// Opens the store and starts every background part described by `config`,
-    /// its checks and channels built with their kind's factory in `kinds`.
+    /// its checks and channels built with their kind's factory: a built-in one, or
+    /// one of `kinds` (the server's extensions, which replace a built-in of their name).
     pub(crate) async fn start_with(config: Config, kinds: Kinds) -> Result<App, StartError> {
         let lock = crate::kept::lock_store(&config.storage.path)?;
         let store = Store::open(&config.storage.path, config.storage.store_options())?;
@@ -265,8 +266,10 @@ impl App {
                     .map(|c| (c.name.clone(), c.depends_on.clone())),
             ));
         let links = mon_alerting::Links::new(&config.server.external_url());
+        let mut channel_kinds = mon_alerting::channel_kinds();
+        channel_kinds.extend(&kinds);
         let alerts = alerting
-            .build_with(Some(store.clone()), &links, &kinds)
+            .build_with(Some(store.clone()), &links, &channel_kinds)
             .map_err(|e| StartError::Alerting(e.to_string()))?;
         alerts.register_metrics(&mut registry);
         let (engine, p, interval, sup) = (
@@ -551,7 +554,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     App::builder(config).run().await
 }
 
-/// [`run`] with the check and channel kinds of `kinds`.
+/// [`run`] with the check and channel kinds of `kinds` beside the built-in ones.
 pub(crate) async fn run_with(config: Config, kinds: Kinds) -> Result<(), StartError> {
     let addr = config.server.listen;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -110,24 +110,15 @@ impl Builder {
         self
     }
 
-    /// The built-in kinds followed by those registered here.
-    fn all_kinds(&self) -> Kinds {
-        let mut kinds = mon_config::builtin_kinds();
-        kinds.extend(&self.kinds);
-        kinds
-    }
-
     /// Opens the store and starts every background part.
     pub async fn start(self) -> Result<App, StartError> {
-        let kinds = self.all_kinds();
-        App::start_with(self.config, kinds).await
+        App::start_with(self.config, self.kinds).await
     }
 
     /// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,
     /// then shuts down gracefully (in-flight requests finish, the store is flushed).
     pub async fn run(self) -> Result<(), StartError> {
-        let kinds = self.all_kinds();
-        crate::app::run_with(self.config, kinds).await
+        crate::app::run_with(self.config, self.kinds).await
     }
 }
 

@@ -93,8 +93,10 @@ impl Scheduler {
         }
     }
 
-    /// Adds the check kinds of `kinds` (a kind of the same name as a built-in one
-    /// replaces it) for [`add_config`](Self::add_config).
+    /// Adds the check kinds of `kinds`, from other crates, for
+    /// [`add_config`](Self::add_config); a kind of the name of a built-in one replaces
+    /// it. The built-in kinds are there already (`heartbeat` reading this registry's
+    /// pings): do not add them again from [`check_kinds`](crate::check_kinds).
     pub fn add_kinds(&mut self, kinds: &Kinds) {
         self.kinds.extend(kinds);
     }
