@@ -8,6 +8,7 @@ use crate::{api, auth, metrics, self_check::SelfCheck};
 use axum::Router;
 use mon_alerting::AlertEngine;
 use mon_config::Config;
+use mon_core::Kinds;
 use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions};
 use mon_logging::LogIngest;
 use mon_metrics::{HostCollectorOptions, SnapshotHub};
@@ -153,6 +154,8 @@ pub struct App {
 /// registry and the supervised tasks.
 struct Parts<'a> {
     config: &'a Config,
+    /// The server's extension kinds, beside the built-in ones.
+    kinds: &'a Kinds,
     store: Store,
     hub: SnapshotHub,
     health: HealthRegistry,
@@ -174,6 +177,7 @@ impl Parts<'_> {
         let config = self.config;
         let health = self.health.clone();
         let mut scheduler = Scheduler::new(health.clone(), SchedulerOptions::default());
+        scheduler.add_kinds(self.kinds);
         if config.server.self_check {
             let check = SelfCheck::new(self.store.clone(), self.supervisor.clone());
             scheduler
@@ -302,8 +306,10 @@ impl Parts<'_> {
                     .map(|c| (c.name.clone(), c.depends_on.clone())),
             ));
         let links = mon_alerting::Links::new(&config.server.external_url());
+        let mut channel_kinds = mon_alerting::channel_kinds();
+        channel_kinds.extend(self.kinds);
         let alerts = alerting
-            .build_with(Some(self.store.clone()), &links)
+            .build_with(Some(self.store.clone()), &links, &channel_kinds)
             .map_err(|e| StartError::Alerting(e.to_string()))?;
         alerts.register_metrics(&mut self.registry);
         let (engine, p, interval, sup) = (
@@ -479,9 +485,10 @@ fn spawn_checks(
 }
 
 impl App {
-    /// Opens the store and starts every background part described by `config`, one
-    /// subsystem after the other.
-    pub async fn start(config: Config) -> Result<App, StartError> {
+    /// Opens the store and starts every background part described by `config`,
+    /// its checks and channels built with their kind's factory: a built-in one, or
+    /// one of `kinds` (the server's extensions, which replace a built-in of their name).
+    pub(crate) async fn start_with(config: Config, kinds: Kinds) -> Result<App, StartError> {
         let lock = crate::kept::lock_store(&config.storage.path)?;
         let store = Store::open(&config.storage.path, config.storage.store_options())?;
         let (stop, _) = watch::channel(false);
@@ -489,6 +496,7 @@ impl App {
         let supervisor = Supervisor::new(stop.subscribe(), &mut registry);
         let mut parts = Parts {
             config: &config,
+            kinds: &kinds,
             store: store.clone(),
             hub: SnapshotHub::new(),
             health: HealthRegistry::new(),
@@ -592,13 +600,18 @@ fn store_dir(config: &Config) -> Option<std::path::PathBuf> {
 /// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,
 /// then shuts down gracefully (in-flight requests finish, the store is flushed).
 pub async fn run(config: Config) -> Result<(), StartError> {
+    App::builder(config).run().await
+}
+
+/// [`run`] with the check and channel kinds of `kinds` beside the built-in ones.
+pub(crate) async fn run_with(config: Config, kinds: Kinds) -> Result<(), StartError> {
     let addr = config.server.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
     let grace = config.server.shutdown_timeout;
     let limits = config.server.limits.clone();
-    let app = App::start(config).await?;
+    let app = App::start_with(config, kinds).await?;
     tracing::info!(%addr, "mon-server listening");
     crate::serve::serve(listener, app.router(), &limits, shutdown_signal(), grace).await;
     tracing::info!("shutting down");

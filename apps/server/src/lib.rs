@@ -1,12 +1,14 @@
 //! mon-server as a library: the composition of mon's crates into one running server.
 //!
-//! `main.rs` only parses arguments and calls [`run`]; tests build the same
-//! [`App`] and drive its router directly.
+//! `main.rs` only calls [`main_with`] (arguments, configuration, [`run`]); a server
+//! with check or channel kinds of its own registers them on [`App::builder`] (or
+//! gives them to [`main_with`]); tests build the same [`App`] and drive its router directly.
 
 mod alerts_api;
 mod api;
 mod app;
 mod auth;
+mod builder;
 mod dashboards;
 mod error;
 mod ingest;
@@ -21,4 +23,5 @@ mod supervise;
 mod ui;
 
 pub use app::{App, StartError, run};
+pub use builder::{Builder, main_with};
 pub use error::ApiError;

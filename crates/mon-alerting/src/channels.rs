@@ -1,8 +1,13 @@
-//! Notification channels: [`Channel`] (a notifier plus what it receives) and
-//! [`ChannelConfig`], the registry of channel kinds the configuration can name.
+//! Notification channels: [`Channel`] (a notifier plus what it receives),
+//! [`ChannelConfig`] (one entry of `alerting.channels`: the fields every channel
+//! has, the kind's own fields flattened in) and the built-in channel kinds,
+//! registered by name in a [`Kinds`] registry ([`channel_kinds`]).
 //!
-//! A new kind is one module under `channels/` (its config struct, its notifier,
-//! its tests) plus one variant in [`ChannelConfig`] and one arm in its `build`.
+//! A new built-in kind is one module under `channels/` (its config struct
+//! implementing `ChannelKind`, its notifier, its tests) plus one line in
+//! `register`. A kind from another crate registers a
+//! [`ChannelFactory`](mon_core::ChannelFactory) in the [`Kinds`] given to
+//! [`AlertingConfig::build_with`](crate::AlertingConfig::build_with).
 
 pub mod alertmanager;
 pub mod email;
@@ -13,7 +18,8 @@ pub mod slack;
 pub mod webhook;
 
 use crate::AlertingError;
-use mon_core::{Notifier, Severity, Transition};
+use mon_core::{ChannelFactory, ChannelSpec, KindSpec, Kinds, Notifier, Severity, Transition};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
@@ -70,7 +76,8 @@ pub struct Channel {
     pub timeout: Duration,
     /// For receivers that forget alerts they do not hear again (Alertmanager): every
     /// open alert it was told about is sent again, in one [`Transition::Reminder`]
-    /// notification, at least this often. `None`: only transitions are sent.
+    /// notification, at least this often ([`Notifier::resend_interval`]). `None`:
+    /// only transitions are sent.
     pub resend_interval: Option<Duration>,
 }
 
@@ -78,12 +85,12 @@ impl Channel {
     /// A channel receiving every alert, resolutions included, with the default timeout.
     pub fn new(notifier: Arc<dyn Notifier>) -> Channel {
         Channel {
-            notifier,
             kind: "custom".to_string(),
             severities: None,
             send_resolved: true,
             timeout: DEFAULT_SEND_TIMEOUT,
-            resend_interval: None,
+            resend_interval: notifier.resend_interval(),
+            notifier,
         }
     }
 
@@ -115,7 +122,8 @@ impl fmt::Debug for Channel {
     }
 }
 
-/// One entry of `alerting.channels`; `type` says which kind.
+/// One entry of `alerting.channels`: the fields every channel has, and its kind
+/// (`type`) with the kind's own fields, read by the kind's factory.
 ///
 /// ```yaml
 /// channels:
@@ -124,63 +132,150 @@ impl fmt::Debug for Channel {
 ///     severities: [error, critical]
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ChannelConfig {
-    /// Writes alerts to mon's own log ([`log::LogNotifier`]).
-    Log(log::LogChannelConfig),
-    /// POSTs JSON to a URL ([`webhook::WebhookNotifier`]).
-    Webhook(webhook::WebhookChannelConfig),
-    /// Posts Block Kit messages to a Slack incoming webhook ([`slack::SlackNotifier`]).
-    Slack(slack::SlackChannelConfig),
-    /// Sends PagerDuty Events API v2 events ([`pagerduty::PagerDutyNotifier`]).
-    Pagerduty(pagerduty::PagerDutyChannelConfig),
-    /// Forwards alerts to Alertmanager ([`alertmanager::AlertmanagerNotifier`]).
-    Alertmanager(alertmanager::AlertmanagerChannelConfig),
-    /// Mails alerts over SMTP ([`email::EmailNotifier`]).
-    Email(email::EmailChannelConfig),
+pub struct ChannelConfig {
+    /// Unique channel name (used by routes, in the API and in mon's metrics).
+    pub name: String,
+    /// Only alerts of these severities; absent: all.
+    #[serde(default)]
+    pub severities: Option<Vec<Severity>>,
+    /// Whether resolutions are sent too (default `true`; a channel that is reminded of
+    /// open alerts, such as `alertmanager`, always hears them).
+    #[serde(default = "default_true")]
+    pub send_resolved: bool,
+    /// How long one send may take (default `10s`); a longer one counts as a timeout.
+    #[serde(default = "default_timeout", with = "mon_core::duration")]
+    pub timeout: Duration,
+    /// The kind (`type: webhook`...) and its own fields.
+    #[serde(flatten)]
+    pub kind: KindSpec,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_timeout() -> Duration {
+    DEFAULT_SEND_TIMEOUT
 }
 
 impl ChannelConfig {
+    /// A channel named `name` of the kind `kind`, receiving every alert, with the default timeout.
+    pub fn new(name: impl Into<String>, kind: KindSpec) -> ChannelConfig {
+        ChannelConfig {
+            name: name.into(),
+            severities: None,
+            send_resolved: true,
+            timeout: DEFAULT_SEND_TIMEOUT,
+            kind,
+        }
+    }
+
+    /// A `log` channel named `name` receiving everything.
+    pub fn log(name: impl Into<String>) -> ChannelConfig {
+        ChannelConfig::new(name, KindSpec::new("log", serde_json::Value::Null))
+    }
+
     /// The channel's configured name.
     pub fn name(&self) -> &str {
-        match self {
-            ChannelConfig::Log(c) => &c.name,
-            ChannelConfig::Webhook(c) => &c.name,
-            ChannelConfig::Slack(c) => &c.name,
-            ChannelConfig::Pagerduty(c) => &c.name,
-            ChannelConfig::Alertmanager(c) => &c.name,
-            ChannelConfig::Email(c) => &c.name,
-        }
+        &self.name
     }
 
     /// The kind, as written in `type`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ChannelConfig::Log(_) => "log",
-            ChannelConfig::Webhook(_) => "webhook",
-            ChannelConfig::Slack(_) => "slack",
-            ChannelConfig::Pagerduty(_) => "pagerduty",
-            ChannelConfig::Alertmanager(_) => "alertmanager",
-            ChannelConfig::Email(_) => "email",
-        }
+    pub fn kind(&self) -> &str {
+        &self.kind.name
     }
 
-    /// Builds the channel; `links` are put in its messages.
-    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
-        if self.name().trim().is_empty() {
+    /// Builds the channel with its kind's factory in `kinds`; `links` are put in its messages.
+    pub fn build(&self, kinds: &Kinds, links: &Links) -> Result<Channel, AlertingError> {
+        if self.name.trim().is_empty() {
             return Err(AlertingError::InvalidChannel {
                 channel: String::new(),
                 message: format!("a channel of type {} has no name; give it one", self.kind()),
             });
         }
-        match self {
-            ChannelConfig::Log(c) => Ok(c.build()),
-            ChannelConfig::Webhook(c) => c.build(links),
-            ChannelConfig::Slack(c) => c.build(links),
-            ChannelConfig::Pagerduty(c) => c.build(links),
-            ChannelConfig::Alertmanager(c) => c.build(links),
-            ChannelConfig::Email(c) => c.build(links),
+        let notifier = kinds
+            .build_channel(&self.kind, &self.name, self.timeout, links.external_url())
+            .map_err(|e| match e.path {
+                Some(field) => AlertingError::InvalidChannelField {
+                    channel: self.name.clone(),
+                    field,
+                    message: e.message,
+                },
+                None => AlertingError::InvalidChannel {
+                    channel: self.name.clone(),
+                    message: e.message,
+                },
+            })?;
+        let resend_interval = notifier.resend_interval();
+        if resend_interval.is_some() && !self.send_resolved {
+            return Err(AlertingError::InvalidChannelField {
+                channel: self.name.clone(),
+                field: "send_resolved".to_string(),
+                message: format!(
+                    "a channel of type {} is reminded of open alerts and must hear resolutions; remove send_resolved",
+                    self.kind()
+                ),
+            });
         }
+        Ok(Channel {
+            notifier,
+            kind: self.kind.name.clone(),
+            severities: self.severities.clone(),
+            send_resolved: self.send_resolved,
+            timeout: self.timeout,
+            resend_interval,
+        })
+    }
+}
+
+/// Implemented by the config struct of every built-in channel kind: the kind's own
+/// fields (`#[serde(deny_unknown_fields)]`), turned into its notifier.
+pub(crate) trait ChannelKind: DeserializeOwned + 'static {
+    /// The notifier of the channel `spec.name`, linking to mon at `links`.
+    fn notifier(&self, spec: &ChannelSpec<'_>, links: &Links) -> Result<Arc<dyn Notifier>, String>;
+}
+
+/// The factory of a built-in kind: its fields read, then its notifier built.
+fn factory<T: ChannelKind>() -> ChannelFactory {
+    Arc::new(|spec| {
+        let config: T = spec.parse()?;
+        config
+            .notifier(spec, &Links::new(spec.external_url))
+            .map_err(mon_core::KindError::new)
+    })
+}
+
+/// The built-in channel kinds, registered in `kinds` under the name written after
+/// `type:`. This list is the one place a built-in kind is named.
+pub(crate) fn register(kinds: &mut Kinds) {
+    kinds.channel_kind("log", factory::<log::LogChannelConfig>());
+    kinds.channel_kind("webhook", factory::<webhook::WebhookChannelConfig>());
+    kinds.channel_kind("slack", factory::<slack::SlackChannelConfig>());
+    kinds.channel_kind("pagerduty", factory::<pagerduty::PagerDutyChannelConfig>());
+    kinds.channel_kind(
+        "alertmanager",
+        factory::<alertmanager::AlertmanagerChannelConfig>(),
+    );
+    kinds.channel_kind("email", factory::<email::EmailChannelConfig>());
+}
+
+/// The built-in channel kinds alone.
+pub fn channel_kinds() -> Kinds {
+    let mut kinds = Kinds::new();
+    register(&mut kinds);
+    kinds
+}
+
+/// The error of building the channel written in `yaml` with the built-in kinds
+/// (serde's or the kind's).
+#[cfg(test)]
+pub(crate) fn config_error(yaml: &str) -> String {
+    match serde_yaml_ng::from_str::<ChannelConfig>(yaml) {
+        Err(e) => e.to_string(),
+        Ok(config) => match config.build(&channel_kinds(), &Links::default()) {
+            Ok(channel) => panic!("{yaml} was accepted: {channel:?}"),
+            Err(e) => e.to_string(),
+        },
     }
 }
 
@@ -223,7 +318,7 @@ mod tests {
             serde_yaml_ng::from_str("name: ops_log\ntype: log\nseverities: [error, critical]\n")
                 .unwrap();
         assert_eq!((config.name(), config.kind()), ("ops_log", "log"));
-        let channel = config.build(&Links::default()).unwrap();
+        let channel = config.build(&channel_kinds(), &Links::default()).unwrap();
         assert_eq!(channel.name(), "ops_log");
         assert_eq!(
             channel.severities,
@@ -234,7 +329,7 @@ mod tests {
         for (yaml, want) in [
             (
                 "name: x\ntype: carrier_pigeon\n",
-                "unknown variant `carrier_pigeon`",
+                "invalid `type`: unknown channel type `carrier_pigeon`, expected one of `alertmanager`",
             ),
             ("name: x\n", "missing field `type`"),
             (
@@ -242,15 +337,13 @@ mod tests {
                 "unknown field `url`",
             ),
         ] {
-            let err = serde_yaml_ng::from_str::<ChannelConfig>(yaml)
-                .unwrap_err()
-                .to_string();
+            let err = config_error(yaml);
             assert!(err.contains(want), "{yaml}: {err}");
         }
         let unnamed: ChannelConfig = serde_yaml_ng::from_str("name: ''\ntype: log\n").unwrap();
         assert!(
             unnamed
-                .build(&Links::default())
+                .build(&channel_kinds(), &Links::default())
                 .unwrap_err()
                 .to_string()
                 .contains("a channel of type log has no name")

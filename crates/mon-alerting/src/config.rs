@@ -1,8 +1,7 @@
 //! [`AlertingConfig`]: the `alerting` section of mon's configuration, and how it
 //! becomes an [`AlertEngine`].
 
-use crate::channels::log::LogChannelConfig;
-use crate::channels::{ChannelConfig, Links};
+use crate::channels::{ChannelConfig, Links, channel_kinds};
 use crate::delivery::RetryPolicy;
 use crate::engine::EngineOptions;
 use crate::expr::closest;
@@ -10,6 +9,7 @@ use crate::routing::{Inhibition, Route};
 use crate::rule::{Rule, RuleConfig, default_rules};
 use crate::silence::MaintenanceWindow;
 use crate::{AlertEngine, AlertingError};
+use mon_core::Kinds;
 use mon_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -69,7 +69,7 @@ impl Default for AlertingConfig {
             default_rules: true,
             rules: Vec::new(),
             custom_variables: Vec::new(),
-            channels: vec![ChannelConfig::Log(LogChannelConfig::new("log"))],
+            channels: vec![ChannelConfig::log("log")],
             routes: Vec::new(),
             inhibit_rules: Vec::new(),
             maintenance_windows: Vec::new(),
@@ -95,25 +95,31 @@ impl AlertingConfig {
         rules
     }
 
-    /// Checks everything and builds an engine that keeps its state in memory.
+    /// Checks everything and builds an engine that keeps its state in memory, with
+    /// the built-in channel kinds.
     pub fn build(&self) -> Result<AlertEngine, AlertingError> {
-        self.build_with(None, &Links::default())
+        self.build_with(None, &Links::default(), &channel_kinds())
     }
 
     /// Checks everything and builds an engine that persists alerts, silences and
-    /// its outbox in `store`, restoring them from it.
+    /// its outbox in `store`, restoring them from it, with the built-in channel kinds.
     pub fn build_with_store(&self, store: Store) -> Result<AlertEngine, AlertingError> {
-        self.build_with(Some(store), &Links::default())
+        self.build_with(Some(store), &Links::default(), &channel_kinds())
     }
 
     /// Every problem of the section at once (each rule, channel and route on its
-    /// own), for `mon config check`; empty when [`AlertingConfig::build`] would succeed.
-    pub fn validate(&self) -> Vec<AlertingError> {
-        self.parts(&Links::default()).2
+    /// own), channels built with their kind's factory in `kinds`, for `mon config
+    /// check`; empty when [`AlertingConfig::build_with`] would succeed.
+    pub fn validate(&self, kinds: &Kinds) -> Vec<AlertingError> {
+        self.parts(&Links::default(), kinds).2
     }
 
     /// The rules and channels (linking to mon at `links`), and every error met building them.
-    fn parts(&self, links: &Links) -> (Vec<Rule>, Vec<crate::Channel>, Vec<AlertingError>) {
+    fn parts(
+        &self,
+        links: &Links,
+        kinds: &Kinds,
+    ) -> (Vec<Rule>, Vec<crate::Channel>, Vec<AlertingError>) {
         let mut errors = Vec::new();
         if self.evaluation_interval.is_zero() {
             errors.push(AlertingError::ZeroEvaluationInterval);
@@ -141,7 +147,7 @@ impl AlertingConfig {
                     name: config.name().to_string(),
                 });
             }
-            match config.build(links) {
+            match config.build(kinds, links) {
                 Ok(channel) => channels.push(channel),
                 Err(e) => errors.push(e),
             }
@@ -163,13 +169,15 @@ impl AlertingConfig {
     }
 
     /// Checks everything and builds an engine, persisting to `store` when given,
-    /// whose channels link to mon at `links` (`server.external_url`).
+    /// whose channels (built with their kind's factory in `kinds`) link to mon at
+    /// `links` (`server.external_url`).
     pub fn build_with(
         &self,
         store: Option<Store>,
         links: &Links,
+        kinds: &Kinds,
     ) -> Result<AlertEngine, AlertingError> {
-        let (rules, channels, errors) = self.parts(links);
+        let (rules, channels, errors) = self.parts(links, kinds);
         if let Some(first) = errors.into_iter().next() {
             return Err(first);
         }

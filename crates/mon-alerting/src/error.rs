@@ -70,6 +70,16 @@ pub enum AlertingError {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A field of a channel is misconfigured.
+    #[error("channel {channel:?}: invalid `{field}`: {message}")]
+    InvalidChannelField {
+        /// The channel's name.
+        channel: String,
+        /// The field, relative to the channel's entry (`url`, `headers.X-Team`).
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// Two channels share a name.
     #[error("channel name {name:?} is used more than once; give each channel a unique name")]
     DuplicateChannel {

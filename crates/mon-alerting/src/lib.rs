@@ -20,8 +20,8 @@
 //! `restore` (start-up restore, restart grace bookkeeping) and `run` (the
 //! evaluation loop)), `silence` ([`Silence`], [`MaintenanceWindow`]), `routing`
 //! ([`Route`], [`Inhibition`]), `delivery` (the outbox: one worker per channel,
-//! retries), [`channels`] (one module per channel kind, registered in
-//! [`ChannelConfig`]) and `config` ([`AlertingConfig`]).
+//! retries), [`channels`] (one module per channel kind, registered by
+//! name in a [`Kinds`](mon_core::Kinds) registry: [`channel_kinds`]) and `config` ([`AlertingConfig`]).
 
 pub mod channels;
 mod config;
@@ -34,7 +34,7 @@ mod rule;
 mod silence;
 mod template;
 
-pub use channels::{Channel, ChannelConfig, Links};
+pub use channels::{Channel, ChannelConfig, Links, channel_kinds};
 pub use config::AlertingConfig;
 pub use delivery::{ChannelStatus, RetryPolicy, WorkerStart};
 pub use engine::{

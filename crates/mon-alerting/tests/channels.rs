@@ -81,7 +81,13 @@ retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
 "
     ))
     .unwrap();
-    config.build_with(None, &Links::new(EXTERNAL_URL)).unwrap()
+    config
+        .build_with(
+            None,
+            &Links::new(EXTERNAL_URL),
+            &mon_alerting::channel_kinds(),
+        )
+        .unwrap()
 }
 
 /// `server.external_url` of the engines built here.

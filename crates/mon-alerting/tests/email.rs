@@ -72,7 +72,9 @@ retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
     ))
     .unwrap();
     let links = mon_alerting::Links::new("https://mon.example.com/a&b");
-    config.build_with(None, &links).unwrap()
+    config
+        .build_with(None, &links, &mon_alerting::channel_kinds())
+        .unwrap()
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {

@@ -25,6 +25,7 @@ pub use schema::{
 };
 
 use locate::Positions;
+use mon_core::Kinds;
 use std::path::Path;
 
 /// The configuration `mon-server` runs when it is given no file.
@@ -75,33 +76,63 @@ impl Environment {
     }
 }
 
+/// The built-in check kinds (mon-health) and channel kinds (mon-alerting), in one
+/// registry: what `mon-server` and the `mon` CLI know without extensions.
+pub fn builtin_kinds() -> Kinds {
+    let mut kinds = mon_health::check_kinds();
+    kinds.extend(&mon_alerting::channel_kinds());
+    kinds
+}
+
 impl Config {
     /// The built-in default, with no environment applied.
     pub fn builtin() -> Result<Config, ConfigErrors> {
         load_text(BUILTIN_YAML, "<built-in default>", &Environment::default())
     }
 
-    /// Loads `path` (or the built-in default when `None`) with the given environment.
+    /// Loads `path` (or the built-in default when `None`) with the given
+    /// environment; checks and channels may be of the [built-in kinds](builtin_kinds).
     pub fn load(path: Option<&Path>, env: &Environment) -> Result<Config, ConfigErrors> {
+        Config::load_with(path, env, &builtin_kinds())
+    }
+
+    /// Like [`Config::load`], checks and channels built (to validate them) with
+    /// their kind's factory in `kinds`: an unknown `type:` or a bad field of any
+    /// kind, built-in or not, is an error at its line:column.
+    pub fn load_with(
+        path: Option<&Path>,
+        env: &Environment,
+        kinds: &Kinds,
+    ) -> Result<Config, ConfigErrors> {
         match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigErrors::unreadable(path, &e))?;
-                load_text(&text, &path.display().to_string(), env)
+                load_text_with(&text, &path.display().to_string(), env, kinds)
             }
-            None => load_text(BUILTIN_YAML, "<built-in default>", env),
+            None => load_text_with(BUILTIN_YAML, "<built-in default>", env, kinds),
         }
     }
 }
 
-/// Loads configuration text; `source` names it in errors.
+/// Loads configuration text with the [built-in kinds](builtin_kinds); `source` names it in errors.
 ///
 /// No error text carries a secret: URLs in messages are shown through
 /// [`mon_core::redact_urls`], and every value that came from the environment (a
 /// `${VAR}` or a `MON__*` override) is written `***`.
 pub fn load_text(text: &str, source: &str, env: &Environment) -> Result<Config, ConfigErrors> {
+    load_text_with(text, source, env, &builtin_kinds())
+}
+
+/// Like [`load_text`], with the check and channel kinds of `kinds`.
+pub fn load_text_with(
+    text: &str,
+    source: &str,
+    env: &Environment,
+    kinds: &Kinds,
+) -> Result<Config, ConfigErrors> {
     let mut secrets: Vec<String> = env.overrides().into_iter().map(|(_, v)| v).collect();
-    load_unscrubbed(text, source, env, &mut secrets).map_err(|errors| {
+    load_unscrubbed(text, source, env, kinds, &mut secrets).map_err(|errors| {
         ConfigErrors(
             errors
                 .into_iter()
@@ -128,6 +159,7 @@ fn load_unscrubbed(
     text: &str,
     source: &str,
     env: &Environment,
+    kinds: &Kinds,
     secrets: &mut Vec<String>,
 ) -> Result<Config, Vec<ConfigError>> {
     // Before substitution (a deep file fails fast) and after (a value may add levels).
@@ -169,7 +201,7 @@ fn load_unscrubbed(
     let mut config: Config = serde_yaml_ng::from_str(&text).map_err(|e| {
         // serde stops at the first problem: find the others too.
         let mut errors = parse_error(e);
-        for error in every_parse_error(&text, source, &positions) {
+        for error in every_parse_error(&text, source, &positions, kinds) {
             if !errors.contains(&error) {
                 errors.push(error);
             }
@@ -198,14 +230,9 @@ fn load_unscrubbed(
     config.substituted = values.into_iter().map(mon_core::Secret::new).collect();
 
     let errors: Vec<ConfigError> = config
-        .validate()
+        .validate(kinds)
         .into_iter()
-        .map(|(path, message)| ConfigError {
-            source: source.to_string(),
-            position: positions.find(&path),
-            path: Some(path),
-            message,
-        })
+        .map(|(path, message)| located(path, message, source, &positions))
         .collect();
     if errors.is_empty() {
         Ok(config)
@@ -222,8 +249,15 @@ const MAX_PARSE_ERRORS: usize = 50;
 /// is left empty and the section read again, until it reads or the fault is a list item
 /// (leaving it out would renumber the items after it) or a field missing after one was
 /// emptied. Lines are never removed, only
-/// emptied, so every line:column stays that of the file.
-fn every_parse_error(text: &str, source: &str, positions: &Positions) -> Vec<ConfigError> {
+/// emptied, so every line:column stays that of the file. A section that reads has
+/// its checks and channels built with `kinds`: their fields are read by their
+/// kind's factory, not by serde.
+fn every_parse_error(
+    text: &str,
+    source: &str,
+    positions: &Positions,
+    kinds: &Kinds,
+) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     let sections = sections_alone(text);
     let sections = if sections.is_empty() {
@@ -234,8 +268,12 @@ fn every_parse_error(text: &str, source: &str, positions: &Positions) -> Vec<Con
     for mut section in sections {
         let mut emptied = false;
         while errors.len() < MAX_PARSE_ERRORS {
-            let Err(e) = serde_yaml_ng::from_str::<Config>(&section) else {
-                break;
+            let e = match serde_yaml_ng::from_str::<Config>(&section) {
+                Ok(config) => {
+                    errors.extend(kind_errors(&config, source, positions, kinds));
+                    break;
+                }
+                Err(e) => e,
             };
             let error = yaml_error(&e, source, positions);
             // A field missing now may be one this loop emptied: a consequence, not news.
@@ -257,6 +295,31 @@ fn every_parse_error(text: &str, source: &str, positions: &Positions) -> Vec<Con
         }
     }
     errors
+}
+
+/// The errors of the checks and channels of `config` (a section read alone).
+fn kind_errors(
+    config: &Config,
+    source: &str,
+    positions: &Positions,
+    kinds: &Kinds,
+) -> Vec<ConfigError> {
+    config
+        .validate(kinds)
+        .into_iter()
+        .filter(|(path, _)| path.starts_with("checks[") || path.starts_with("alerting.channels["))
+        .map(|(path, message)| located(path, message, source, positions))
+        .collect()
+}
+
+/// A validation problem at `path`, with its line:column.
+fn located(path: String, message: String, source: &str, positions: &Positions) -> ConfigError {
+    ConfigError {
+        source: source.to_string(),
+        position: positions.find(&path),
+        message: with_expected_keys(&path, message),
+        path: Some(path),
+    }
 }
 
 /// `text` with line `line` (1-based) and the lines indented under it emptied; `None`
@@ -361,22 +424,7 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         if let Some(indexed) = positions.with_indexes(&full) {
             full = indexed;
         }
-        let parent = full.strip_suffix(&format!(".{field}")).unwrap_or_default();
-        let mut expected = quoted_names(&message);
-        for key in common_keys(parent) {
-            if !expected.contains(&key) {
-                expected.push(key);
-            }
-        }
-        message = format!(
-            "unknown field `{field}`, expected one of {}{}",
-            expected
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            did_you_mean(&field, &expected)
-        );
+        message = with_expected_keys(&full, message);
         position = positions.find(&full).or(position);
         path = Some(full);
     } else if let Some(variant) = message
@@ -392,6 +440,34 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         path,
         message,
     }
+}
+
+/// serde's `` unknown field `x`, expected one of `a`, `b` `` about the key at `path`,
+/// with the keys every entry of its list has (for a check or a channel: serde lists
+/// only the fields of the entry's kind) and a did-you-mean; other messages unchanged.
+fn with_expected_keys(path: &str, message: String) -> String {
+    let Some(field) = message
+        .strip_prefix("unknown field `")
+        .and_then(|m| m.split('`').next())
+    else {
+        return message;
+    };
+    let parent = path.strip_suffix(&format!(".{field}")).unwrap_or_default();
+    let mut expected = quoted_names(&message);
+    for key in common_keys(parent) {
+        if !expected.contains(&key) {
+            expected.push(key);
+        }
+    }
+    format!(
+        "unknown field `{field}`, expected one of {}{}",
+        expected
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        did_you_mean(field, &expected)
+    )
 }
 
 /// The names serde lists after the first one in `` unknown field `x`, expected one of `a`, `b` ``.
@@ -414,40 +490,26 @@ fn did_you_mean(name: &str, known: &[String]) -> String {
 /// The keys every entry of a kind-selected list has (`interval` of a check, `timeout`
 /// of a channel): serde's message lists only the fields of the entry's kind.
 fn common_keys(parent: &str) -> Vec<String> {
-    fn keys_of<T: serde::de::DeserializeOwned + serde::Serialize>(yaml: &str) -> Vec<String> {
-        serde_yaml_ng::from_str::<T>(yaml)
-            .ok()
-            .and_then(|t| serde_yaml_ng::to_value(t).ok())
-            .and_then(|v| {
-                v.as_mapping().map(|m| {
-                    m.keys()
-                        .filter_map(|k| k.as_str().map(str::to_string))
-                        .collect()
-                })
-            })
-            .unwrap_or_default()
+    fn keys_of<T: serde::Serialize>(entry: T) -> Vec<String> {
+        match serde_yaml_ng::to_value(entry) {
+            Ok(serde_yaml_ng::Value::Mapping(map)) => map
+                .keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
     let list = parent.trim_end_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']');
     if list.len() == parent.len() {
         return Vec::new();
     }
-    // The keys every kind has: those two kinds share.
-    fn shared<T: serde::de::DeserializeOwned + serde::Serialize>(a: &str, b: &str) -> Vec<String> {
-        let b = keys_of::<T>(b);
-        keys_of::<T>(a)
-            .into_iter()
-            .filter(|k| b.contains(k))
-            .collect()
-    }
+    let kind = || mon_core::KindSpec {
+        name: String::new(),
+        fields: Default::default(),
+    };
     match list {
-        "checks" => shared::<mon_health::CheckConfig>(
-            "{name: x, type: system}",
-            "{name: x, type: tcp, address: '127.0.0.1:1'}",
-        ),
-        "alerting.channels" => shared::<mon_alerting::ChannelConfig>(
-            "{name: x, type: log}",
-            "{name: x, type: webhook, url: 'http://127.0.0.1/'}",
-        ),
+        "checks" => keys_of(mon_health::CheckConfig::new("", kind())),
+        "alerting.channels" => keys_of(mon_alerting::ChannelConfig::new("", kind())),
         _ => Vec::new(),
     }
 }

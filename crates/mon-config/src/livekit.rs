@@ -50,10 +50,11 @@ impl crate::Config {
         if let Some(webhook) = &self.livekit.webhook {
             return Some((webhook.api_key.clone(), webhook.api_secret.clone()));
         }
-        self.checks.iter().find_map(|c| match &c.kind {
-            mon_health::CheckKind::Livekit(lk) => Some((lk.api_key.clone(), lk.api_secret.clone())),
-            _ => None,
-        })
+        self.checks
+            .iter()
+            .filter(|c| c.kind.name == "livekit")
+            .find_map(|c| c.kind.parse::<mon_health::LivekitCheckConfig>().ok())
+            .map(|lk| (lk.api_key, lk.api_secret))
     }
 
     /// `livekit.webhook.max_token_lifetime`, or its default when the keys come from a check.

@@ -337,17 +337,32 @@ impl Config {
 
     /// Checks what serde cannot: unique names, valid values across fields.
     /// Returns `(key path, message)` pairs; empty when all is well.
-    pub(crate) fn validate(&self) -> Vec<(String, String)> {
+    pub(crate) fn validate(&self, kinds: &mon_core::Kinds) -> Vec<(String, String)> {
         let mut errors = Vec::new();
         let mut seen = BTreeMap::new();
         for (i, check) in self.checks.iter().enumerate() {
             let path = format!("checks[{i}]");
-            match check.validate() {
-                Ok(()) => {}
-                Err(mon_health::HealthError::InvalidConfig { field, message, .. }) => {
-                    errors.push((format!("{path}.{field}"), message));
+            // Serde stops at the first unknown field: left out, the entry is read again.
+            let mut entry = std::borrow::Cow::Borrowed(check);
+            while let Err(e) = entry.validate(kinds) {
+                match e {
+                    mon_health::HealthError::InvalidConfig { field, message, .. } => {
+                        let unknown = message.starts_with("unknown field");
+                        errors.push((format!("{path}.{field}"), message));
+                        if !(unknown && entry.to_mut().kind.fields.remove(&field).is_some()) {
+                            break;
+                        }
+                    }
+                    // The entry does not make a check of its kind (a field is missing): at `type`.
+                    mon_health::HealthError::InvalidKind { message, .. } => {
+                        errors.push((format!("{path}.type"), message));
+                        break;
+                    }
+                    e => {
+                        errors.push((path.clone(), e.to_string()));
+                        break;
+                    }
                 }
-                Err(e) => errors.push((path.clone(), e.to_string())),
             }
             if let Some(first) = seen.insert(check.name.clone(), i) {
                 errors.push((
@@ -420,8 +435,13 @@ impl Config {
                 "must be at least 1 (256 is the default)".into(),
             ));
         }
-        for e in self.alerting.validate() {
-            errors.push((self.alerting_error_path(&e), e.to_string()));
+        for e in self.alerting.validate(kinds) {
+            // A field's error is at the field: the message need not name it again.
+            let message = match &e {
+                mon_alerting::AlertingError::InvalidChannelField { message, .. } => message.clone(),
+                _ => e.to_string(),
+            };
+            errors.push((self.alerting_error_path(&e), message));
         }
         for (key, message) in self.logging.validate() {
             errors.push((format!("logging.{key}"), message));
@@ -470,6 +490,11 @@ impl Config {
             E::InvalidChannel { channel: name, .. } => {
                 channel(name).map(|i| format!("channels[{i}]"))
             }
+            E::InvalidChannelField {
+                channel: name,
+                field,
+                ..
+            } => channel(name).map(|i| format!("channels[{i}].{field}")),
             E::DuplicateChannel { name } => channel(name).map(|i| format!("channels[{i}].name")),
             E::ZeroEvaluationInterval => Some("evaluation_interval".to_string()),
             _ => None,

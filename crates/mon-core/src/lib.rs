@@ -3,7 +3,8 @@
 //! This crate is deliberately small and stable so that an extension crate (a new
 //! notification channel, a new check kind) can depend on it alone. It has no
 //! runtime, no HTTP server, no database: only data types (including [`Secret`], a string
-//! that never prints) and two traits, [`HealthCheck`] and [`Notifier`].
+//! that never prints), two traits, [`HealthCheck`] and [`Notifier`], and [`Kinds`], the
+//! registry that turns a `type:` in `mon.yaml` into one of them.
 //!
 //! It also holds the contract between the producers of metrics and the alert rules:
 //! the rule [`snapshot`] (a flat map of named values plus a per-check map, shared through
@@ -17,6 +18,7 @@ mod check;
 pub mod duration;
 mod event;
 mod exposition;
+mod kind;
 mod notify;
 mod secret;
 pub mod snapshot;
@@ -31,6 +33,7 @@ pub use event::{
     HeartbeatEvent, InvalidEvent, LivekitEvent, LogEvent, RequestEvent, VoiceQualityEvent,
 };
 pub use exposition::{LabelValue, check_label_name, check_metric_name, escape_label_value};
+pub use kind::{ChannelFactory, ChannelSpec, CheckFactory, CheckSpec, KindError, KindSpec, Kinds};
 pub use notify::{Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
 pub use secret::{Secret, redact_url, redact_urls};
 pub use status::Status;

@@ -160,6 +160,13 @@ pub trait Notifier: Send + Sync {
     fn name(&self) -> &str;
     /// Delivers one notification.
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError>;
+    /// For receivers that forget alerts they do not hear again (Alertmanager): how
+    /// often every open alert is sent again, in one [`Transition::Reminder`]
+    /// notification. Such a receiver always hears resolutions. `None` (the
+    /// default): only transitions are sent.
+    fn resend_interval(&self) -> Option<Duration> {
+        None
+    }
 }
 
 #[cfg(test)]

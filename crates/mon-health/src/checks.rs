@@ -2,8 +2,9 @@
 //!
 //! To add a kind: write `checks/<kind>.rs` with its config struct
 //! (`#[serde(deny_unknown_fields)]`), an implementation of [`KindConfig`] and
-//! its tests; then add one variant to [`CheckKind`] and one arm to
-//! [`CheckKind::as_kind`]. Nothing else needs to change.
+//! its tests; then add one line to [`register`]. Nothing else needs to change.
+//! A kind from another crate registers the same way, with its own factory, in the
+//! [`Kinds`] given to the scheduler or the server.
 
 mod command;
 pub(crate) mod common;
@@ -35,65 +36,68 @@ pub use tcp::TcpCheckConfig;
 pub use tls::TlsCertificateCheckConfig;
 
 use crate::HealthError;
-use mon_core::HealthCheck;
-use serde::{Deserialize, Serialize};
+use mon_core::{CheckFactory, HealthCheck, KindError, Kinds};
+use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
-/// The kind of a check, selected by `type:` in config, with its own settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum CheckKind {
-    /// `type: http`: requests a URL and checks the status code, body and latency.
-    Http(HttpCheckConfig),
-    /// `type: tcp`: opens a TCP connection.
-    Tcp(TcpCheckConfig),
-    /// `type: dns`: resolves a host name.
-    Dns(DnsCheckConfig),
-    /// `type: tls_certificate`: days until a server's certificate expires.
-    TlsCertificate(TlsCertificateCheckConfig),
-    /// `type: redis`: `PING`.
-    Redis(RedisCheckConfig),
-    /// `type: postgres`: `SELECT 1`.
-    Postgres(PostgresCheckConfig),
-    /// `type: mysql`: `SELECT 1` on MySQL or MariaDB.
-    Mysql(MysqlCheckConfig),
-    /// `type: system`: CPU, memory and disk usage of this host against thresholds.
-    System(SystemCheckConfig),
-    /// `type: heartbeat`: pings pushed by jobs (a dead man's switch).
-    Heartbeat(HeartbeatCheckConfig),
-    /// `type: command`: runs a program; healthy on exit status 0.
-    Command(CommandCheckConfig),
-    /// `type: livekit`: LiveKit's services over Twirp, with rooms and participants.
-    Livekit(LivekitCheckConfig),
-    /// `type: prometheus`: scrapes a metrics endpoint into snapshot variables.
-    Prometheus(PrometheusCheckConfig),
+/// The built-in check kinds, registered in `kinds` under the name written after
+/// `type:`; `heartbeat` checks read the pings of `heartbeats`. This list is the
+/// one place a built-in kind is named.
+pub(crate) fn register(kinds: &mut Kinds, heartbeats: &Heartbeats) {
+    let mut kind = |name: &str, factory: CheckFactory| {
+        kinds.check_kind(name, factory);
+    };
+    kind("http", factory::<HttpCheckConfig>(heartbeats));
+    kind("tcp", factory::<TcpCheckConfig>(heartbeats));
+    kind("dns", factory::<DnsCheckConfig>(heartbeats));
+    kind(
+        "tls_certificate",
+        factory::<TlsCertificateCheckConfig>(heartbeats),
+    );
+    kind("redis", factory::<RedisCheckConfig>(heartbeats));
+    kind("postgres", factory::<PostgresCheckConfig>(heartbeats));
+    kind("mysql", factory::<MysqlCheckConfig>(heartbeats));
+    kind("system", factory::<SystemCheckConfig>(heartbeats));
+    kind("heartbeat", factory::<HeartbeatCheckConfig>(heartbeats));
+    kind("command", factory::<CommandCheckConfig>(heartbeats));
+    kind("livekit", factory::<LivekitCheckConfig>(heartbeats));
+    kind("prometheus", factory::<PrometheusCheckConfig>(heartbeats));
 }
 
-impl CheckKind {
-    /// The registry: every kind's config, seen through [`KindConfig`].
-    pub(crate) fn as_kind(&self) -> &dyn KindConfig {
-        match self {
-            CheckKind::Http(config) => config,
-            CheckKind::Tcp(config) => config,
-            CheckKind::Dns(config) => config,
-            CheckKind::TlsCertificate(config) => config,
-            CheckKind::Redis(config) => config,
-            CheckKind::Postgres(config) => config,
-            CheckKind::Mysql(config) => config,
-            CheckKind::System(config) => config,
-            CheckKind::Heartbeat(config) => config,
-            CheckKind::Command(config) => config,
-            CheckKind::Livekit(config) => config,
-            CheckKind::Prometheus(config) => config,
-        }
-    }
+/// The built-in check kinds, for validating and building checks outside a
+/// [`Scheduler`](crate::Scheduler) (`heartbeat` checks built from them have pings of their own).
+pub fn check_kinds() -> Kinds {
+    let mut kinds = Kinds::new();
+    register(&mut kinds, &Heartbeats::default());
+    kinds
+}
 
-    /// The kind's name as written after `type:` (`http`, `system`...).
-    pub fn name(&self) -> &'static str {
-        self.as_kind().kind()
+/// The factory of a built-in kind: its config read from the entry's fields,
+/// validated, then built.
+fn factory<T: KindConfig + DeserializeOwned + 'static>(heartbeats: &Heartbeats) -> CheckFactory {
+    let heartbeats = heartbeats.clone();
+    Arc::new(move |spec| {
+        let config: T = spec.parse()?;
+        config.validate(spec.name).map_err(kind_error)?;
+        let ctx = BuildContext {
+            name: spec.name,
+            timeout: spec.timeout,
+            heartbeats: &heartbeats,
+        };
+        config.build(&ctx).map_err(kind_error)
+    })
+}
+
+/// A [`HealthError`] about a kind's field as the [`KindError`] a factory returns.
+pub(crate) fn kind_error(error: HealthError) -> KindError {
+    match error {
+        HealthError::InvalidConfig { field, message, .. } => KindError::field(field, message),
+        HealthError::Build { kind, message, .. } => {
+            KindError::new(format!("cannot set up the {kind} check: {message}"))
+        }
+        other => KindError::new(other.to_string()),
     }
 }
 
@@ -125,8 +129,6 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// Implemented by every kind's config struct.
 pub(crate) trait KindConfig {
-    /// The kind's name as written after `type:`.
-    fn kind(&self) -> &'static str;
     /// Checks the kind's fields; `check` is the check's name, for the error.
     fn validate(&self, check: &str) -> Result<(), HealthError>;
     /// Builds the runnable check. Called after `validate` succeeded.

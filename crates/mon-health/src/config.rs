@@ -1,9 +1,8 @@
 //! `CheckConfig`: one entry of `checks:` in mon.yaml, its defaults and validation.
 
-use crate::checks::{BuildContext, CheckKind, Heartbeats};
+use crate::HealthError;
 use crate::registry::CheckPolicy;
-use crate::{HealthError, HealthRegistry};
-use mon_core::HealthCheck;
+use mon_core::{HealthCheck, KindSpec, Kinds};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -12,14 +11,15 @@ use std::time::Duration;
 /// One entry of `checks:` in mon.yaml.
 ///
 /// The fields common to every kind sit here; the kind-specific ones (selected by
-/// `type:`) are flattened in from [`CheckKind`]. A misspelled key is rejected by
-/// the kind's config struct, which denies unknown fields.
+/// `type:`) are flattened in as a [`KindSpec`], read by the kind's factory from a
+/// [`Kinds`] registry. A misspelled key is rejected by the kind's config struct,
+/// which denies unknown fields.
 ///
 /// ```
 /// let check: mon_health::CheckConfig = serde_json::from_value(serde_json::json!({
 ///     "name": "api", "type": "http", "url": "http://127.0.0.1:9000/health", "interval": "10s"
 /// })).unwrap();
-/// check.validate().unwrap();
+/// check.validate(&mon_health::check_kinds()).unwrap();
 /// assert_eq!(check.interval, std::time::Duration::from_secs(10));
 /// assert_eq!(check.timeout, std::time::Duration::from_secs(10));
 /// ```
@@ -62,7 +62,7 @@ pub struct CheckConfig {
     pub thresholds: Option<ThresholdConfig>,
     /// The check kind (`type: http`, `type: system`...) and its own settings.
     #[serde(flatten)]
-    pub kind: CheckKind,
+    pub kind: KindSpec,
 }
 
 /// The defaults of [`CheckConfig`], in one place.
@@ -164,7 +164,7 @@ impl ThresholdConfig {
 
 impl CheckConfig {
     /// A check of `kind` named `name`, with the default interval, timeout and criticality.
-    pub fn new(name: impl Into<String>, kind: CheckKind) -> CheckConfig {
+    pub fn new(name: impl Into<String>, kind: KindSpec) -> CheckConfig {
         CheckConfig {
             name: name.into(),
             interval: defaults::interval(),
@@ -190,8 +190,14 @@ impl CheckConfig {
         }
     }
 
-    /// Checks every field; the error names the field and the offending value.
-    pub fn validate(&self) -> Result<(), HealthError> {
+    /// Checks every field, the kind's by building the check with its factory in
+    /// `kinds`; the error names the field and the offending value.
+    pub fn validate(&self, kinds: &Kinds) -> Result<(), HealthError> {
+        self.build(kinds).map(|_| ())
+    }
+
+    /// Checks the fields every kind has; the error names the field and the offending value.
+    fn validate_common(&self) -> Result<(), HealthError> {
         validate_name(&self.name)?;
         if self.interval.is_zero() {
             return Err(HealthError::invalid(
@@ -231,41 +237,34 @@ impl CheckConfig {
         if let Some(thresholds) = &self.thresholds {
             thresholds.validate(&self.name)?;
         }
-        self.kind.as_kind().validate(&self.name)
+        Ok(())
     }
 
-    /// Validates the config and builds the runnable check. A `heartbeat` check
-    /// built this way has its own pings: use [`Scheduler::add_config`](crate::Scheduler::add_config)
-    /// to share them with a registry's ping endpoint.
-    pub fn build(&self) -> Result<Arc<dyn HealthCheck>, HealthError> {
-        self.build_with(&Heartbeats::default())
-    }
-
-    /// Validates and builds the check for `registry` (heartbeats read its pings).
-    pub(crate) fn build_for(
-        &self,
-        registry: &HealthRegistry,
-    ) -> Result<Arc<dyn HealthCheck>, HealthError> {
-        self.build_with(registry.heartbeats())
-    }
-
-    fn build_with(&self, heartbeats: &Heartbeats) -> Result<Arc<dyn HealthCheck>, HealthError> {
-        self.validate()?;
-        let ctx = BuildContext {
-            name: &self.name,
-            timeout: self.timeout,
-            heartbeats,
-        };
-        self.kind.as_kind().build(&ctx)
+    /// Validates the config and builds the runnable check with its kind's factory
+    /// in `kinds` ([`check_kinds`](crate::check_kinds) for the built-in ones: a
+    /// `heartbeat` check built from those has its own pings; use
+    /// [`Scheduler::add_config`](crate::Scheduler::add_config) to share them with a
+    /// registry's ping endpoint).
+    pub fn build(&self, kinds: &Kinds) -> Result<Arc<dyn HealthCheck>, HealthError> {
+        self.validate_common()?;
+        kinds
+            .build_check(&self.kind, &self.name, self.timeout)
+            .map_err(|e| match e.path {
+                Some(field) => HealthError::invalid(&self.name, field, e.message),
+                None => HealthError::InvalidKind {
+                    check: self.name.clone(),
+                    message: e.message,
+                },
+            })
     }
 }
 
-/// Validates a whole `checks:` list: every entry, that names are unique, and
-/// that `depends_on` names existing checks without a cycle.
-pub fn validate_checks(checks: &[CheckConfig]) -> Result<(), HealthError> {
+/// Validates a whole `checks:` list against `kinds`: every entry, that names are
+/// unique, and that `depends_on` names existing checks without a cycle.
+pub fn validate_checks(checks: &[CheckConfig], kinds: &Kinds) -> Result<(), HealthError> {
     let mut seen = BTreeSet::new();
     for check in checks {
-        check.validate()?;
+        check.validate(kinds)?;
         if !seen.insert(check.name.as_str()) {
             return Err(HealthError::DuplicateCheck {
                 check: check.name.clone(),
@@ -362,7 +361,9 @@ pub(crate) fn validate_name(name: &str) -> Result<(), HealthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check_kinds;
     use crate::checks::{HttpCheckConfig, SystemCheckConfig};
+    use crate::test_support::kind;
     use serde_json::json;
 
     fn parse(value: serde_json::Value) -> Result<CheckConfig, String> {
@@ -372,7 +373,7 @@ mod tests {
     /// Deserializes and validates; `Err` holds the message of whichever step failed.
     fn load(value: serde_json::Value) -> Result<CheckConfig, String> {
         let config = parse(value)?;
-        config.validate().map_err(|e| e.to_string())?;
+        config.validate(&check_kinds()).map_err(|e| e.to_string())?;
         Ok(config)
     }
 
@@ -385,9 +386,7 @@ mod tests {
         assert!(config.critical);
         assert_eq!((config.failure_threshold, config.success_threshold), (3, 2));
         assert!(config.depends_on.is_empty() && config.thresholds.is_none());
-        let CheckKind::Http(http) = &config.kind else {
-            panic!("expected an http check, got {:?}", config.kind)
-        };
+        let http: HttpCheckConfig = config.kind.parse().expect("an http check");
         assert_eq!(http.method, "GET");
         assert!(http.headers.is_empty());
         assert_eq!(http.body, None);
@@ -398,10 +397,8 @@ mod tests {
 
         let config = load(json!({"name": "host", "type": "system", "critical": false})).unwrap();
         assert!(!config.critical);
-        assert_eq!(config.kind, CheckKind::System(SystemCheckConfig::default()));
-        let CheckKind::System(system) = &config.kind else {
-            panic!("expected a system check")
-        };
+        let system: SystemCheckConfig = config.kind.parse().expect("a system check");
+        assert_eq!(system, SystemCheckConfig::default());
         assert_eq!(
             (system.cpu_warning, system.cpu_critical),
             (80.0, 95.0),
@@ -426,9 +423,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.interval, Duration::from_secs(10));
         assert_eq!(config.timeout, Duration::from_secs(2));
-        let CheckKind::Http(http) = config.kind else {
-            panic!("expected http")
-        };
+        let http: HttpCheckConfig = config.kind.parse().expect("an http check");
         assert_eq!(http.expected_status, vec![200.into(), 204.into()]);
         assert_eq!(http.max_latency, Some(Duration::from_millis(750)));
         assert_eq!(http.headers.get("X-Probe").map(String::as_str), Some("mon"));
@@ -449,7 +444,7 @@ mod tests {
             ),
             (
                 json!({"name": "x", "type": "nope"}),
-                "unknown variant `nope`",
+                "invalid `type`: unknown check type `nope`, expected one of `command`, `dns`",
             ),
             (json!({"name": "x"}), "missing field `type`"),
             (json!({"type": "system"}), "missing field `name`"),
@@ -582,31 +577,31 @@ mod tests {
             HttpCheckConfig::new("http://bob:hunter2@127.0.0.1/?token=abc".parse().unwrap());
         http.headers
             .insert("Authorization".into(), "Bearer s3cret".into());
-        let text = format!("{:?}", CheckConfig::new("api", CheckKind::Http(http)));
+        let text = format!("{:?}", CheckConfig::new("api", kind("http", &http)));
         for secret in ["hunter2", "s3cret", "abc"] {
             assert!(!text.contains(secret), "{secret} leaked in {text}");
         }
-        assert!(text.contains("Authorization"), "{text}");
+        assert!(text.contains("headers"), "{text}");
     }
 
     #[test]
     fn duplicate_names_are_rejected() {
         let checks = [
-            CheckConfig::new("host", CheckKind::System(SystemCheckConfig::default())),
-            CheckConfig::new("host", CheckKind::System(SystemCheckConfig::default())),
+            CheckConfig::new("host", kind("system", &SystemCheckConfig::default())),
+            CheckConfig::new("host", kind("system", &SystemCheckConfig::default())),
         ];
-        let err = validate_checks(&checks).unwrap_err();
+        let err = validate_checks(&checks, &check_kinds()).unwrap_err();
         assert!(
             matches!(err, HealthError::DuplicateCheck { ref check } if check == "host"),
             "{err}"
         );
-        validate_checks(&checks[..1]).unwrap();
+        validate_checks(&checks[..1], &check_kinds()).unwrap();
     }
 
     #[test]
     fn dependency_cycles_and_unknown_names_are_rejected() {
         let check = |name: &str, deps: &[&str]| {
-            let mut c = CheckConfig::new(name, CheckKind::System(SystemCheckConfig::default()));
+            let mut c = CheckConfig::new(name, kind("system", &SystemCheckConfig::default()));
             c.depends_on = deps.iter().map(|d| (*d).to_owned()).collect();
             c
         };
@@ -629,7 +624,8 @@ mod tests {
         ];
         for (checks, want) in cases {
             let list: Vec<CheckConfig> = checks.iter().map(|(n, d)| check(n, d)).collect();
-            let got = validate_checks(&list).map_or_else(|e| e.to_string(), |()| "ok".to_owned());
+            let got = validate_checks(&list, &check_kinds())
+                .map_or_else(|e| e.to_string(), |()| "ok".to_owned());
             assert!(
                 got.starts_with(want) || got.contains(want),
                 "{checks:?}: {got}"
@@ -659,10 +655,10 @@ mod tests {
             ),
             (json!({"name": "b", "type": "system"}), "system"),
         ] {
-            let check = parse(input).unwrap().build().unwrap();
+            let check = parse(input).unwrap().build(&check_kinds()).unwrap();
             assert_eq!(check.kind(), kind);
         }
         let bad = parse(json!({"name": "a", "type": "http", "url": "ftp://127.0.0.1/"})).unwrap();
-        assert!(bad.build().is_err());
+        assert!(bad.build(&check_kinds()).is_err());
     }
 }

@@ -17,6 +17,15 @@ pub enum HealthError {
         /// What is wrong and what to write instead.
         message: String,
     },
+    /// A check's entry as a whole cannot make a check of its kind (a field is missing,
+    /// the probe cannot be set up).
+    #[error("check {check:?}: {message}")]
+    InvalidKind {
+        /// The check's name.
+        check: String,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
     /// Two checks share a name.
     #[error(
         "check {check:?} is defined more than once: check names must be unique, rename one of them"

@@ -1,8 +1,10 @@
 //! mon-health: mon's health checks, their scheduler, status aggregation and the axum health router.
 //!
 //! - [`CheckConfig`] is one entry of `checks:` in mon.yaml; [`CheckConfig::build`]
-//!   turns it into a runnable [`HealthCheck`](mon_core::HealthCheck). Each kind
-//!   lives in its own module under `checks/` and is registered in [`CheckKind`].
+//!   turns it into a runnable [`HealthCheck`](mon_core::HealthCheck) with its kind's
+//!   factory in a [`Kinds`](mon_core::Kinds) registry. Each built-in kind lives in
+//!   its own module under `checks/` and is registered by [`check_kinds`] (and by
+//!   every [`Scheduler`]); a kind from another crate is added with [`Scheduler::add_kinds`].
 //! - [`Scheduler`] runs checks on their intervals (timeouts, a concurrency
 //!   limit, panic isolation) and records outcomes in a [`HealthRegistry`].
 //! - [`HealthRegistry`] holds every check's latest state — with flap control
@@ -70,10 +72,10 @@ mod variables;
 
 pub use aggregate::{HealthSummary, health_percentage, overall_status};
 pub use checks::{
-    Aggregate, CheckKind, CommandCheckConfig, DnsCheckConfig, HeartbeatCheckConfig,
-    HeartbeatSignal, HttpCheckConfig, LivekitCheckConfig, LivekitService, MysqlCheckConfig,
-    PostgresCheckConfig, PrometheusCheckConfig, RedisCheckConfig, SeriesMapping, StatusRange,
-    SystemCheckConfig, TcpCheckConfig, TlsCertificateCheckConfig, livekit_token,
+    Aggregate, CommandCheckConfig, DnsCheckConfig, HeartbeatCheckConfig, HeartbeatSignal,
+    HttpCheckConfig, LivekitCheckConfig, LivekitService, MysqlCheckConfig, PostgresCheckConfig,
+    PrometheusCheckConfig, RedisCheckConfig, SeriesMapping, StatusRange, SystemCheckConfig,
+    TcpCheckConfig, TlsCertificateCheckConfig, check_kinds, livekit_token,
 };
 pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
 pub use error::HealthError;

@@ -1,7 +1,7 @@
 //! `Scheduler`: runs every check on its interval, with a timeout, a concurrency limit and panic isolation.
 
 use crate::{CheckConfig, CheckPolicy, HealthError, HealthRegistry};
-use mon_core::{CheckOutcome, HealthCheck};
+use mon_core::{CheckOutcome, HealthCheck, Kinds};
 use serde_json::json;
 use std::fmt;
 use std::future::Future;
@@ -67,6 +67,9 @@ pub struct Scheduler {
     registry: HealthRegistry,
     semaphore: Arc<Semaphore>,
     checks: Vec<Arc<Scheduled>>,
+    /// The check kinds [`add_config`](Self::add_config) builds from: the built-in
+    /// ones (`heartbeat` reading the registry's pings) and those added.
+    kinds: Kinds,
 }
 
 /// A check with its schedule.
@@ -80,11 +83,22 @@ struct Scheduled {
 impl Scheduler {
     /// A scheduler with no checks that records into `registry`.
     pub fn new(registry: HealthRegistry, options: SchedulerOptions) -> Scheduler {
+        let mut kinds = Kinds::new();
+        crate::checks::register(&mut kinds, registry.heartbeats());
         Scheduler {
             registry,
             semaphore: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
             checks: Vec::new(),
+            kinds,
         }
+    }
+
+    /// Adds the check kinds of `kinds`, from other crates, for
+    /// [`add_config`](Self::add_config); a kind of the name of a built-in one replaces
+    /// it. The built-in kinds are there already (`heartbeat` reading this registry's
+    /// pings): do not add them again from [`check_kinds`](crate::check_kinds).
+    pub fn add_kinds(&mut self, kinds: &Kinds) {
+        self.kinds.extend(kinds);
     }
 
     /// Adds a check and registers it (as not run yet) in the registry; its
@@ -139,10 +153,11 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Validates and builds `config`, then adds it with its [`policy`](CheckConfig::policy).
+    /// Validates and builds `config` with its kind's factory (built-in or
+    /// [added](Self::add_kinds)), then adds it with its [`policy`](CheckConfig::policy).
     /// A `heartbeat` check reads the pings the registry receives.
     pub fn add_config(&mut self, config: &CheckConfig) -> Result<(), HealthError> {
-        let check = config.build_for(&self.registry)?;
+        let check = config.build(&self.kinds)?;
         self.add_with(
             config.name.clone(),
             check,

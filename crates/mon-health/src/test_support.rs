@@ -66,3 +66,8 @@ pub(crate) async fn tls_server(valid_days: i64) -> SocketAddr {
     });
     addr
 }
+
+/// The kind part of a check entry written from a kind's typed config.
+pub(crate) fn kind<T: serde::Serialize>(name: &str, config: &T) -> mon_core::KindSpec {
+    mon_core::KindSpec::of(name, config).expect("a config struct serializes")
+}

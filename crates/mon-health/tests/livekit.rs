@@ -321,7 +321,11 @@ fn config(addr: SocketAddr, secret: &str, extra: Value) -> CheckConfig {
 }
 
 async fn run(config: &CheckConfig) -> CheckOutcome {
-    config.build().unwrap().check().await
+    config
+        .build(&mon_health::check_kinds())
+        .unwrap()
+        .check()
+        .await
 }
 
 fn service<'a>(outcome: &'a CheckOutcome, name: &str) -> &'a Value {
@@ -591,9 +595,7 @@ async fn a_wrong_secret_gets_the_plain_text_401_and_the_auth_service_fails() {
 
     // An unknown key: the auth layer's other plain-text answer.
     let mut other_key = config(addr, SECRET, json!({"services": ["ingress"]}));
-    if let mon_health::CheckKind::Livekit(c) = &mut other_key.kind {
-        c.api_key = "APIunknown".into();
-    }
+    other_key.kind.fields["api_key"] = "APIunknown".into();
     let outcome = run(&other_key).await;
     let ingress = service(&outcome, "ingress");
     assert_eq!(ingress["error_code"], "unauthenticated", "{ingress}");
@@ -688,7 +690,7 @@ fn config_errors_name_the_field() {
             v.extend(c);
         }
         let config: CheckConfig = serde_json::from_value(value).unwrap();
-        match config.validate() {
+        match config.validate(&mon_health::check_kinds()) {
             Err(mon_health::HealthError::InvalidConfig { field: got, .. }) => {
                 assert_eq!(got, field)
             }
@@ -698,7 +700,12 @@ fn config_errors_name_the_field() {
     let unknown = serde_json::from_value::<CheckConfig>(
         json!({"name": "lk", "type": "livekit", "url": "https://x", "api_key": "k", "api_secret": "s", "services": ["video"]}),
     );
-    assert!(unknown.is_err());
+    assert!(
+        unknown
+            .unwrap()
+            .validate(&mon_health::check_kinds())
+            .is_err()
+    );
     let debug = format!("{:?}", serde_json::from_value::<CheckConfig>(json!({"name": "lk", "type": "livekit", "url": "https://x", "api_key": "k", "api_secret": "hunter2"})).unwrap());
     assert!(!debug.contains("hunter2"), "{debug}");
 }

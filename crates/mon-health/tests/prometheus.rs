@@ -74,7 +74,11 @@ fn config(addr: SocketAddr, extra: Value) -> CheckConfig {
 #[tokio::test]
 async fn livekit_defaults_map_quality_metrics_to_voice_variables() {
     let (addr, accepts) = serve(EXPOSITION, StatusCode::OK).await;
-    let outcome = config(addr, json!({})).build().unwrap().check().await;
+    let outcome = config(addr, json!({}))
+        .build(&mon_health::check_kinds())
+        .unwrap()
+        .check()
+        .await;
     assert_eq!(outcome.status, Status::Healthy, "{outcome:?}");
     let vars = &outcome.variables;
     // Packet loss: (6 + 4) / (4 + 1) = 2 % → 0.02; jitter 25000 µs → 25 ms; quality mean 4.0.
@@ -105,7 +109,11 @@ async fn chosen_series_with_labels_and_aggregates() {
         {"metric": "livekit_room_total", "aggregate": "sum", "variable": "livekit_rooms"},
         {"metric": "livekit_not_there", "variable": "nothing"},
     ]});
-    let outcome = config(addr, series).build().unwrap().check().await;
+    let outcome = config(addr, series)
+        .build(&mon_health::check_kinds())
+        .unwrap()
+        .check()
+        .await;
     assert_eq!(outcome.status, Status::Healthy, "{outcome:?}");
     assert_eq!(
         outcome.variables,
@@ -121,13 +129,21 @@ async fn chosen_series_with_labels_and_aggregates() {
 #[tokio::test]
 async fn errors_and_non_expositions_are_unhealthy() {
     let (addr, _) = serve(EXPOSITION, StatusCode::SERVICE_UNAVAILABLE).await;
-    let outcome = config(addr, json!({})).build().unwrap().check().await;
+    let outcome = config(addr, json!({}))
+        .build(&mon_health::check_kinds())
+        .unwrap()
+        .check()
+        .await;
     assert_eq!(outcome.status, Status::Unhealthy);
     assert!(outcome.message.contains("HTTP 503"), "{}", outcome.message);
     assert!(outcome.variables.is_empty(), "{outcome:?}");
 
     let (addr, _) = serve("<html>hello</html>\n", StatusCode::OK).await;
-    let outcome = config(addr, json!({})).build().unwrap().check().await;
+    let outcome = config(addr, json!({}))
+        .build(&mon_health::check_kinds())
+        .unwrap()
+        .check()
+        .await;
     assert_eq!(outcome.status, Status::Unhealthy);
     assert!(
         outcome.message.contains("no samples"),
@@ -165,7 +181,7 @@ fn config_errors_name_the_field() {
             v.extend(c);
         }
         let config: CheckConfig = serde_json::from_value(value).unwrap();
-        match config.validate() {
+        match config.validate(&mon_health::check_kinds()) {
             Err(mon_health::HealthError::InvalidConfig { field: got, .. }) => {
                 assert_eq!(got, field)
             }

@@ -2,13 +2,45 @@
 //! it appends each notification as one JSON line to a file (an audit trail of pages).
 //!
 //! This is the whole contract a channel needs: implement [`mon_core::Notifier`],
-//! classify failures with [`mon_core::NotifyError`], and register an
-//! `Arc<dyn Notifier>` with mon-alerting.
+//! classify failures with [`mon_core::NotifyError`], and give mon a
+//! [`ChannelFactory`] that reads the entry's own fields:
+//!
+//! ```yaml
+//! alerting:
+//!   channels:
+//!     - name: audit
+//!       type: jsonl
+//!       path: /var/log/mon/pages.jsonl
+//!       severities: [critical]      # the fields every channel has work as usual
+//! ```
 
-use mon_core::{Notification, Notifier, NotifyError, async_trait};
+use mon_core::{ChannelFactory, KindError, Notification, Notifier, NotifyError, async_trait};
+use serde::Deserialize;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// The kind's name, as written after `type:`.
+pub const KIND: &str = "jsonl";
+
+/// The fields of a `jsonl` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonLinesConfig {
+    /// The file notifications are appended to (created when missing).
+    pub path: PathBuf,
+}
+
+/// The factory to register under [`KIND`].
+pub fn factory() -> ChannelFactory {
+    Arc::new(|spec| {
+        let config: JsonLinesConfig = spec.parse()?;
+        if config.path.as_os_str().is_empty() {
+            return Err(KindError::field("path", "must not be empty; name a file"));
+        }
+        Ok(Arc::new(JsonLinesNotifier::new(spec.name, config.path)))
+    })
+}
 
 /// Appends notifications to a JSON-lines file.
 #[derive(Debug)]

@@ -9,11 +9,10 @@
 //! Alertmanager neither resolves nor re-pages it).
 
 use super::http;
-use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
-use crate::AlertingError;
+use super::{ChannelKind, Links};
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use mon_core::{Alert, AlertState, Notification, Notifier, NotifyError, Severity};
+use mon_core::{Alert, AlertState, ChannelSpec, Notification, Notifier, NotifyError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -34,16 +33,8 @@ pub const VALIDITY_INTERVALS: u32 = 4;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertmanagerChannelConfig {
-    /// Unique channel name.
-    pub name: String,
     /// Base URL of each Alertmanager; every one receives every alert (as Prometheus does).
     pub urls: Vec<String>,
-    /// Only alerts of these severities; absent: all.
-    #[serde(default)]
-    pub severities: Option<Vec<Severity>>,
-    /// How long one request may take.
-    #[serde(default = "default_timeout", with = "mon_core::duration")]
-    pub timeout: Duration,
     /// How often open alerts (firing or acknowledged) are posted again. Each post
     /// is valid for four intervals (`endsAt`), so Alertmanager resolves an alert on
     /// its own only when mon has been silent that long, whatever its `resolve_timeout`.
@@ -51,55 +42,38 @@ pub struct AlertmanagerChannelConfig {
     pub resend_interval: Duration,
 }
 
-fn default_timeout() -> Duration {
-    DEFAULT_SEND_TIMEOUT
-}
-
 fn default_resend_interval() -> Duration {
     Duration::from_secs(60)
 }
 
-impl AlertmanagerChannelConfig {
-    /// Builds the channel; alerts link to mon's alert list under `links`.
-    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
-        let invalid = |message: String| AlertingError::InvalidChannel {
-            channel: self.name.clone(),
-            message,
-        };
+/// Alerts link to mon's alert list under `links`.
+impl ChannelKind for AlertmanagerChannelConfig {
+    fn notifier(&self, spec: &ChannelSpec<'_>, links: &Links) -> Result<Arc<dyn Notifier>, String> {
         if self.urls.is_empty() {
-            return Err(invalid(
-                "urls is empty; list at least one Alertmanager".to_string(),
-            ));
+            return Err("urls is empty; list at least one Alertmanager".to_string());
         }
         for url in &self.urls {
-            http::check_url(url).map_err(invalid)?;
+            http::check_url(url)?;
         }
         if self.resend_interval < Duration::from_secs(1) {
-            return Err(invalid(format!(
+            return Err(format!(
                 "resend_interval must be at least 1s, not {}",
                 mon_core::duration::format(self.resend_interval)
-            )));
+            ));
         }
-        let client = http::client(self.timeout).map_err(invalid)?;
-        Ok(Channel {
-            kind: "alertmanager".to_string(),
-            severities: self.severities.clone(),
-            // Alertmanager must hear resolutions, or it keeps alerts until they expire.
-            send_resolved: true,
-            timeout: self.timeout,
-            resend_interval: Some(self.resend_interval),
-            ..Channel::new(Arc::new(AlertmanagerNotifier {
-                config: self.clone(),
-                links: links.clone(),
-                client,
-            }))
-        })
+        Ok(Arc::new(AlertmanagerNotifier {
+            name: spec.name.to_string(),
+            config: self.clone(),
+            links: links.clone(),
+            client: http::client(spec.timeout)?,
+        }))
     }
 }
 
 /// Posts alerts to Alertmanager.
 #[derive(Debug, Clone)]
 pub struct AlertmanagerNotifier {
+    name: String,
     config: AlertmanagerChannelConfig,
     links: Links,
     client: reqwest::Client,
@@ -150,7 +124,13 @@ pub fn postable(alert: &Alert, links: &Links, now: DateTime<Utc>, valid_for: Dur
 #[async_trait]
 impl Notifier for AlertmanagerNotifier {
     fn name(&self) -> &str {
-        &self.config.name
+        &self.name
+    }
+
+    /// Alertmanager forgets an alert it does not hear again: open alerts are posted
+    /// every `resend_interval` (and resolutions always).
+    fn resend_interval(&self) -> Option<Duration> {
+        Some(self.config.resend_interval)
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
@@ -177,6 +157,7 @@ impl Notifier for AlertmanagerNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mon_core::Severity;
 
     fn alert(state: AlertState) -> Alert {
         let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
@@ -231,23 +212,30 @@ mod tests {
     #[test]
     fn config_errors() {
         for (yaml, want) in [
-            ("name: am\nurls: []\n", "urls is empty"),
+            ("name: am\ntype: alertmanager\nurls: []\n", "urls is empty"),
             (
-                "name: am\nurls: ['ftp://x']\n",
+                "name: am\ntype: alertmanager\nurls: ['ftp://x']\n",
                 "url must be http:// or https://",
             ),
             (
-                "name: am\nurls: ['http://x:9093']\nresend_interval: 500ms\n",
+                "name: am\ntype: alertmanager\nurls: ['http://x:9093']\nresend_interval: 500ms\n",
                 "resend_interval must be at least 1s, not 500ms",
             ),
+            (
+                "name: am\ntype: alertmanager\nurls: ['http://x:9093']\nsend_resolved: false\n",
+                "channel \"am\": invalid `send_resolved`: a channel of type alertmanager is reminded",
+            ),
         ] {
-            let config: AlertmanagerChannelConfig = serde_yaml_ng::from_str(yaml).unwrap();
-            let err = config.build(&Links::default()).unwrap_err().to_string();
+            let err = crate::channels::config_error(yaml);
             assert!(err.contains(want), "{yaml}: {err}");
         }
-        let config: AlertmanagerChannelConfig =
-            serde_yaml_ng::from_str("name: am\nurls: ['http://x:9093']\n").unwrap();
-        let channel = config.build(&Links::default()).unwrap();
+        let config: crate::ChannelConfig =
+            serde_yaml_ng::from_str("name: am\ntype: alertmanager\nurls: ['http://x:9093']\n")
+                .unwrap();
+        let channel = config
+            .build(&crate::channels::channel_kinds(), &Links::default())
+            .unwrap();
         assert_eq!(channel.resend_interval, Some(Duration::from_secs(60)));
+        assert!(channel.send_resolved);
     }
 }

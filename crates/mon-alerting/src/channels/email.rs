@@ -3,18 +3,16 @@
 //! multipart message holding a text and an HTML part. The notification's
 //! idempotency key is the Message-ID, so receiving systems can drop duplicates.
 
-use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
-use crate::AlertingError;
+use super::{ChannelKind, Links};
 use async_trait::async_trait;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use mon_core::{Notification, Notifier, NotifyError, Secret, Severity};
+use mon_core::{ChannelSpec, Notification, Notifier, NotifyError, Secret};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// `type: email`.
 ///
@@ -32,8 +30,6 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailChannelConfig {
-    /// Unique channel name.
-    pub name: String,
     /// The SMTP server.
     pub host: String,
     /// Its port (default: 587 for starttls, 465 for tls, 25 for none).
@@ -56,15 +52,6 @@ pub struct EmailChannelConfig {
     pub from: String,
     /// The recipients.
     pub to: Vec<String>,
-    /// Only alerts of these severities; absent: all.
-    #[serde(default)]
-    pub severities: Option<Vec<Severity>>,
-    /// Whether resolutions are mailed too.
-    #[serde(default = "default_true")]
-    pub send_resolved: bool,
-    /// How long one delivery may take.
-    #[serde(default = "default_timeout", with = "mon_core::duration")]
-    pub timeout: Duration,
 }
 
 /// How the SMTP connection is secured.
@@ -80,22 +67,10 @@ pub enum EmailTls {
     None,
 }
 
-fn default_true() -> bool {
-    true
-}
-
-fn default_timeout() -> Duration {
-    DEFAULT_SEND_TIMEOUT
-}
-
-impl EmailChannelConfig {
-    /// Builds the channel: addresses parsed, CA file read, transport configured;
-    /// messages link to mon under `links`.
-    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
-        let invalid = |message: String| AlertingError::InvalidChannel {
-            channel: self.name.clone(),
-            message,
-        };
+/// Addresses parsed, CA file read, transport configured; messages link to mon under `links`.
+impl ChannelKind for EmailChannelConfig {
+    fn notifier(&self, spec: &ChannelSpec<'_>, links: &Links) -> Result<Arc<dyn Notifier>, String> {
+        let invalid = |message: String| message;
         let from: Mailbox = self
             .from
             .parse()
@@ -134,7 +109,7 @@ impl EmailChannelConfig {
         let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
             .port(self.port.unwrap_or(port))
             .tls(tls)
-            .timeout(Some(self.timeout));
+            .timeout(Some(spec.timeout));
         match (&self.username, &self.password) {
             (Some(user), Some(password)) => {
                 transport = transport.credentials(Credentials::new(
@@ -149,19 +124,13 @@ impl EmailChannelConfig {
                 ));
             }
         }
-        Ok(Channel {
-            kind: "email".to_string(),
-            severities: self.severities.clone(),
-            send_resolved: self.send_resolved,
-            timeout: self.timeout,
-            ..Channel::new(Arc::new(EmailNotifier {
-                name: self.name.clone(),
-                links: links.clone(),
-                from,
-                to,
-                transport: transport.build(),
-            }))
-        })
+        Ok(Arc::new(EmailNotifier {
+            name: spec.name.to_string(),
+            links: links.clone(),
+            from,
+            to,
+            transport: transport.build(),
+        }))
     }
 }
 

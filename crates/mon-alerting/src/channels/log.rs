@@ -1,49 +1,26 @@
 //! The `log` channel: writes each alert notification to mon's own log as one
 //! `tracing` event (WARN while firing, INFO when resolved).
 
-use super::Channel;
+use super::{ChannelKind, Links};
 use async_trait::async_trait;
-use mon_core::{Notification, Notifier, NotifyError, Severity, Transition};
+use mon_core::{ChannelSpec, Notification, Notifier, NotifyError, Transition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// `type: log`: alerts go to mon's log; no outside service needed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `type: log`: alerts go to mon's log; no outside service needed. It has no
+/// fields of its own (the common ones are in [`ChannelConfig`](super::ChannelConfig)).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LogChannelConfig {
-    /// Unique channel name.
-    pub name: String,
-    /// Only alerts of these severities; absent: all.
-    #[serde(default)]
-    pub severities: Option<Vec<Severity>>,
-    /// Whether resolutions are logged too.
-    #[serde(default = "default_send_resolved")]
-    pub send_resolved: bool,
-}
+pub struct LogChannelConfig {}
 
-fn default_send_resolved() -> bool {
-    true
-}
-
-impl LogChannelConfig {
-    /// A log channel named `name` receiving everything.
-    pub fn new(name: impl Into<String>) -> LogChannelConfig {
-        LogChannelConfig {
-            name: name.into(),
-            severities: None,
-            send_resolved: default_send_resolved(),
-        }
-    }
-
-    /// Builds the channel.
-    pub fn build(&self) -> Channel {
-        Channel {
-            kind: "log".to_string(),
-            severities: self.severities.clone(),
-            send_resolved: self.send_resolved,
-            ..Channel::new(Arc::new(LogNotifier::new(self.name.clone())))
-        }
+impl ChannelKind for LogChannelConfig {
+    fn notifier(
+        &self,
+        spec: &ChannelSpec<'_>,
+        _links: &Links,
+    ) -> Result<Arc<dyn Notifier>, String> {
+        Ok(Arc::new(LogNotifier::new(spec.name)))
     }
 }
 
@@ -107,8 +84,9 @@ fn format_labels(labels: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::{ChannelConfig, config_error};
     use chrono::Utc;
-    use mon_core::{Alert, AlertState};
+    use mon_core::{Alert, AlertState, Severity};
     use std::io;
     use std::sync::Mutex;
 
@@ -189,15 +167,15 @@ mod tests {
 
     #[test]
     fn config_reads_yaml_with_defaults() {
-        let config: LogChannelConfig = serde_yaml_ng::from_str("name: log\n").unwrap();
-        assert_eq!(config, LogChannelConfig::new("log"));
-        let config: LogChannelConfig =
-            serde_yaml_ng::from_str("name: log\nseverities: [high]\nsend_resolved: false\n")
-                .unwrap();
+        let config: ChannelConfig = serde_yaml_ng::from_str("name: log\ntype: log\n").unwrap();
+        assert_eq!(config, ChannelConfig::log("log"));
+        let config: ChannelConfig = serde_yaml_ng::from_str(
+            "name: log\ntype: log\nseverities: [high]\nsend_resolved: false\n",
+        )
+        .unwrap();
         assert_eq!(config.severities, Some(vec![Severity::Error]));
         assert!(!config.send_resolved);
-        let err =
-            serde_yaml_ng::from_str::<LogChannelConfig>("name: log\nlevel: error\n").unwrap_err();
-        assert!(err.to_string().contains("unknown field `level`"), "{err}");
+        let err = config_error("name: log\ntype: log\nlevel: error\n");
+        assert!(err.contains("unknown field `level`"), "{err}");
     }
 }

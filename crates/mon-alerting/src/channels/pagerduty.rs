@@ -4,14 +4,12 @@
 //! PagerDuty answers 202 when it accepted the event; only 429 and 5xx are retried.
 
 use super::http;
-use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
-use crate::AlertingError;
+use super::{ChannelKind, Links};
 use async_trait::async_trait;
-use mon_core::{Alert, Notification, Notifier, NotifyError, Secret, Severity, Transition};
+use mon_core::{Alert, ChannelSpec, Notification, Notifier, NotifyError, Secret, Transition};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// PagerDuty's Events API.
 pub const DEFAULT_EVENTS_URL: &str = "https://events.pagerduty.com";
@@ -27,8 +25,6 @@ pub const DEFAULT_EVENTS_URL: &str = "https://events.pagerduty.com";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagerDutyChannelConfig {
-    /// Unique channel name.
-    pub name: String,
     /// The integration's routing key.
     pub routing_key: Secret,
     /// The Events API base URL (`/v2/enqueue` is appended).
@@ -37,59 +33,33 @@ pub struct PagerDutyChannelConfig {
     /// The `source` of events (default: the host name or `mon`).
     #[serde(default)]
     pub source: Option<String>,
-    /// Only alerts of these severities; absent: all.
-    #[serde(default)]
-    pub severities: Option<Vec<Severity>>,
-    /// Whether resolutions resolve the incident.
-    #[serde(default = "default_true")]
-    pub send_resolved: bool,
-    /// How long one request may take.
-    #[serde(default = "default_timeout", with = "mon_core::duration")]
-    pub timeout: Duration,
 }
 
 fn default_url() -> String {
     DEFAULT_EVENTS_URL.to_string()
 }
 
-fn default_true() -> bool {
-    true
-}
-
-fn default_timeout() -> Duration {
-    DEFAULT_SEND_TIMEOUT
-}
-
-impl PagerDutyChannelConfig {
-    /// Builds the channel; events link to mon under `links` (`client_url`, `links`).
-    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
-        let invalid = |message: String| AlertingError::InvalidChannel {
-            channel: self.name.clone(),
-            message,
-        };
-        http::check_url(&self.url).map_err(invalid)?;
+/// Events link to mon under `links` (`client_url`, `links`).
+impl ChannelKind for PagerDutyChannelConfig {
+    fn notifier(&self, spec: &ChannelSpec<'_>, links: &Links) -> Result<Arc<dyn Notifier>, String> {
+        http::check_url(&self.url)?;
         if self.routing_key.expose().trim().is_empty() {
-            return Err(invalid("routing_key is empty".to_string()));
+            return Err("routing_key is empty".to_string());
         }
-        let client = http::client(self.timeout).map_err(invalid)?;
-        Ok(Channel {
-            kind: "pagerduty".to_string(),
-            severities: self.severities.clone(),
-            send_resolved: self.send_resolved,
-            timeout: self.timeout,
-            ..Channel::new(Arc::new(PagerDutyNotifier {
-                endpoint: format!("{}/v2/enqueue", self.url.trim_end_matches('/')),
-                config: self.clone(),
-                links: links.clone(),
-                client,
-            }))
-        })
+        Ok(Arc::new(PagerDutyNotifier {
+            name: spec.name.to_string(),
+            endpoint: format!("{}/v2/enqueue", self.url.trim_end_matches('/')),
+            config: self.clone(),
+            links: links.clone(),
+            client: http::client(spec.timeout)?,
+        }))
     }
 }
 
 /// Sends events to PagerDuty.
 #[derive(Debug, Clone)]
 pub struct PagerDutyNotifier {
+    name: String,
     config: PagerDutyChannelConfig,
     links: Links,
     endpoint: String,
@@ -150,7 +120,7 @@ pub fn event(
 #[async_trait]
 impl Notifier for PagerDutyNotifier {
     fn name(&self) -> &str {
-        &self.config.name
+        &self.name
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {

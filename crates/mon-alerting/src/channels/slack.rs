@@ -4,14 +4,12 @@
 //! reason (`invalid_payload`, `no_service`...), never retried.
 
 use super::http;
-use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
-use crate::AlertingError;
+use super::{ChannelKind, Links};
 use async_trait::async_trait;
-use mon_core::{Notification, Notifier, NotifyError, Secret, Severity, Transition};
+use mon_core::{ChannelSpec, Notification, Notifier, NotifyError, Secret, Severity, Transition};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The most characters Slack accepts in one section block's text.
 pub const SECTION_LIMIT: usize = 3000;
@@ -26,55 +24,27 @@ pub const SECTION_LIMIT: usize = 3000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackChannelConfig {
-    /// Unique channel name.
-    pub name: String,
     /// The incoming webhook URL (it is a credential: kept secret).
     pub webhook_url: Secret,
-    /// Only alerts of these severities; absent: all.
-    #[serde(default)]
-    pub severities: Option<Vec<Severity>>,
-    /// Whether resolutions are posted too.
-    #[serde(default = "default_true")]
-    pub send_resolved: bool,
-    /// How long one request may take.
-    #[serde(default = "default_timeout", with = "mon_core::duration")]
-    pub timeout: Duration,
 }
 
-fn default_true() -> bool {
-    true
-}
-
-fn default_timeout() -> Duration {
-    DEFAULT_SEND_TIMEOUT
-}
-
-impl SlackChannelConfig {
-    /// Builds the channel; messages link to mon under `links`.
-    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
-        let invalid = |message: String| AlertingError::InvalidChannel {
-            channel: self.name.clone(),
-            message: message.replace("url", "webhook_url"),
-        };
+impl ChannelKind for SlackChannelConfig {
+    fn notifier(&self, spec: &ChannelSpec<'_>, links: &Links) -> Result<Arc<dyn Notifier>, String> {
+        let invalid = |message: String| message.replace("url", "webhook_url");
         http::check_url(self.webhook_url.expose()).map_err(invalid)?;
-        let client = http::client(self.timeout).map_err(invalid)?;
-        Ok(Channel {
-            kind: "slack".to_string(),
-            severities: self.severities.clone(),
-            send_resolved: self.send_resolved,
-            timeout: self.timeout,
-            ..Channel::new(Arc::new(SlackNotifier {
-                config: self.clone(),
-                links: links.clone(),
-                client,
-            }))
-        })
+        Ok(Arc::new(SlackNotifier {
+            name: spec.name.to_string(),
+            config: self.clone(),
+            links: links.clone(),
+            client: http::client(spec.timeout).map_err(invalid)?,
+        }))
     }
 }
 
 /// Posts notifications to Slack.
 #[derive(Debug, Clone)]
 pub struct SlackNotifier {
+    name: String,
     config: SlackChannelConfig,
     links: Links,
     client: reqwest::Client,
@@ -163,7 +133,7 @@ pub fn message(notification: &Notification, links: &Links) -> Value {
 #[async_trait]
 impl Notifier for SlackNotifier {
     fn name(&self) -> &str {
-        &self.config.name
+        &self.name
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {

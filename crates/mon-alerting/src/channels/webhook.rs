@@ -12,17 +12,15 @@
 
 use super::alertmanager::{annotations, labels, timestamp};
 use super::http::{self, Answer};
-use super::{Channel, DEFAULT_SEND_TIMEOUT, Links};
-use crate::AlertingError;
+use super::{ChannelKind, Links};
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
-use mon_core::{Alert, AlertState, Notification, Notifier, NotifyError, Secret, Severity};
+use mon_core::{Alert, AlertState, ChannelSpec, Notification, Notifier, NotifyError, Secret};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The header carrying the body's signature: `sha256=<hex HMAC-SHA256(secret, body)>`.
 pub const SIGNATURE_HEADER: &str = "X-Mon-Signature";
@@ -43,8 +41,6 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookChannelConfig {
-    /// Unique channel name.
-    pub name: String,
     /// Where to POST.
     pub url: String,
     /// Extra headers sent with every request.
@@ -56,23 +52,6 @@ pub struct WebhookChannelConfig {
     /// Body shape: `mon` (default) or `alertmanager` (webhook v4).
     #[serde(default)]
     pub format: WebhookFormat,
-    /// Only alerts of these severities; absent: all.
-    #[serde(default)]
-    pub severities: Option<Vec<Severity>>,
-    /// Whether resolutions are sent too.
-    #[serde(default = "default_true")]
-    pub send_resolved: bool,
-    /// How long one request may take.
-    #[serde(default = "default_timeout", with = "mon_core::duration")]
-    pub timeout: Duration,
-}
-
-fn default_true() -> bool {
-    true
-}
-
-fn default_timeout() -> Duration {
-    DEFAULT_SEND_TIMEOUT
 }
 
 /// The body a webhook sends.
@@ -86,32 +65,22 @@ pub enum WebhookFormat {
     Alertmanager,
 }
 
-impl WebhookChannelConfig {
-    /// Builds the channel; bodies link to mon under `links`.
-    pub fn build(&self, links: &Links) -> Result<Channel, AlertingError> {
-        let invalid = |message: String| AlertingError::InvalidChannel {
-            channel: self.name.clone(),
-            message,
-        };
-        http::check_url(&self.url).map_err(invalid)?;
-        let client = http::client(self.timeout).map_err(invalid)?;
-        Ok(Channel {
-            kind: "webhook".to_string(),
-            severities: self.severities.clone(),
-            send_resolved: self.send_resolved,
-            timeout: self.timeout,
-            ..Channel::new(Arc::new(WebhookNotifier {
-                config: self.clone(),
-                links: links.clone(),
-                client,
-            }))
-        })
+impl ChannelKind for WebhookChannelConfig {
+    fn notifier(&self, spec: &ChannelSpec<'_>, links: &Links) -> Result<Arc<dyn Notifier>, String> {
+        http::check_url(&self.url)?;
+        Ok(Arc::new(WebhookNotifier {
+            name: spec.name.to_string(),
+            config: self.clone(),
+            links: links.clone(),
+            client: http::client(spec.timeout)?,
+        }))
     }
 }
 
 /// Sends notifications to a webhook.
 #[derive(Debug, Clone)]
 pub struct WebhookNotifier {
+    name: String,
     config: WebhookChannelConfig,
     links: Links,
     client: reqwest::Client,
@@ -210,15 +179,13 @@ pub fn signature(secret: &Secret, body: &[u8]) -> String {
 #[async_trait]
 impl Notifier for WebhookNotifier {
     fn name(&self) -> &str {
-        &self.config.name
+        &self.name
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
         let body = match self.config.format {
-            WebhookFormat::Mon => mon_body(&self.config.name, &self.links, notification),
-            WebhookFormat::Alertmanager => {
-                alertmanager_body(&self.config.name, &self.links, notification)
-            }
+            WebhookFormat::Mon => mon_body(&self.name, &self.links, notification),
+            WebhookFormat::Alertmanager => alertmanager_body(&self.name, &self.links, notification),
         };
         let body = body.to_string().into_bytes();
         let mut headers: Vec<(String, String)> = self
@@ -256,19 +223,20 @@ mod tests {
     fn config_errors() {
         for (yaml, want) in [
             (
-                "name: w\nurl: ftp://x/\n",
+                "name: w\ntype: webhook\nurl: ftp://x/\n",
                 "url must be http:// or https://",
             ),
-            ("name: w\nurl: not a url\n", "url is not a valid URL"),
+            (
+                "name: w\ntype: webhook\nurl: not a url\n",
+                "url is not a valid URL",
+            ),
+            (
+                "name: w\ntype: webhook\nurl: http://x/\nformat: xml\n",
+                "channel \"w\": invalid `format`: unknown variant `xml`",
+            ),
         ] {
-            let config: WebhookChannelConfig = serde_yaml_ng::from_str(yaml).unwrap();
-            let err = config.build(&Links::default()).unwrap_err().to_string();
+            let err = crate::channels::config_error(yaml);
             assert!(err.contains(want), "{yaml}: {err}");
         }
-        let err = serde_yaml_ng::from_str::<WebhookChannelConfig>(
-            "name: w\nurl: http://x/\nformat: xml\n",
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("unknown variant `xml`"), "{err}");
     }
 }

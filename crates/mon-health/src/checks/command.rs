@@ -34,10 +34,6 @@ pub struct CommandCheckConfig {
 }
 
 impl KindConfig for CommandCheckConfig {
-    fn kind(&self) -> &'static str {
-        "command"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         if self.command.trim().is_empty() || self.command.contains('\0') {
             return Err(HealthError::invalid(
@@ -160,7 +156,8 @@ impl HealthCheck for CommandCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, CheckKind};
+    use crate::test_support::kind;
+    use crate::{CheckConfig, check_kinds};
     use mon_core::Status;
 
     async fn run(
@@ -171,14 +168,17 @@ mod tests {
     ) -> CheckOutcome {
         let mut config = CheckConfig::new(
             "cmd",
-            CheckKind::Command(CommandCheckConfig {
-                command: command.into(),
-                args: args.iter().map(|a| (*a).to_owned()).collect(),
-                stdout_contains: contains.map(str::to_owned),
-            }),
+            kind(
+                "command",
+                &CommandCheckConfig {
+                    command: command.into(),
+                    args: args.iter().map(|a| (*a).to_owned()).collect(),
+                    stdout_contains: contains.map(str::to_owned),
+                },
+            ),
         );
         config.timeout = timeout;
-        config.build().unwrap().check().await
+        config.build(&check_kinds()).unwrap().check().await
     }
 
     #[tokio::test]

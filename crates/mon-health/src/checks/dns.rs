@@ -31,10 +31,6 @@ pub struct DnsCheckConfig {
 }
 
 impl KindConfig for DnsCheckConfig {
-    fn kind(&self) -> &'static str {
-        "dns"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         let name = self.hostname.trim_end_matches('.');
         let valid_label = |l: &str| {
@@ -129,7 +125,8 @@ impl HealthCheck for DnsCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, CheckKind};
+    use crate::test_support::kind;
+    use crate::{CheckConfig, check_kinds};
     use mon_core::Status;
 
     #[tokio::test]
@@ -151,12 +148,15 @@ mod tests {
         for (hostname, expected_addresses, want) in cases {
             let config = CheckConfig::new(
                 "d",
-                CheckKind::Dns(DnsCheckConfig {
-                    hostname: hostname.into(),
-                    expected_addresses: expected_addresses.clone(),
-                }),
+                kind(
+                    "dns",
+                    &DnsCheckConfig {
+                        hostname: hostname.into(),
+                        expected_addresses: expected_addresses.clone(),
+                    },
+                ),
             );
-            let outcome = config.build().unwrap().check().await;
+            let outcome = config.build(&check_kinds()).unwrap().check().await;
             assert_eq!(outcome.status, want, "{expected_addresses:?}: {outcome:?}");
         }
     }

@@ -46,10 +46,6 @@ impl HeartbeatCheckConfig {
 }
 
 impl KindConfig for HeartbeatCheckConfig {
-    fn kind(&self) -> &'static str {
-        "heartbeat"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         if self.period.is_zero() {
             return Err(HealthError::invalid(

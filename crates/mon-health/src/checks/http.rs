@@ -138,10 +138,6 @@ impl fmt::Debug for HttpCheckConfig {
 }
 
 impl KindConfig for HttpCheckConfig {
-    fn kind(&self) -> &'static str {
-        "http"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         if !matches!(self.url.scheme(), "http" | "https") {
             return Err(HealthError::invalid(
@@ -654,7 +650,8 @@ impl HealthCheck for HttpCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, CheckKind};
+    use crate::test_support::kind;
+    use crate::{CheckConfig, check_kinds};
     use axum::Router;
     use axum::http::{HeaderMap as AxumHeaders, StatusCode};
     use axum::routing::{any, get};
@@ -727,9 +724,9 @@ mod tests {
     ) -> Arc<dyn HealthCheck> {
         let mut http = HttpCheckConfig::new(url.parse().unwrap());
         tweak(&mut http);
-        let mut config = CheckConfig::new("web", CheckKind::Http(http));
+        let mut config = CheckConfig::new("web", kind("http", &http));
         config.timeout = timeout;
-        config.build().unwrap()
+        config.build(&check_kinds()).unwrap()
     }
 
     async fn probe(url: String, tweak: impl FnOnce(&mut HttpCheckConfig)) -> CheckOutcome {

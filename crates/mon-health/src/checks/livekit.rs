@@ -118,10 +118,6 @@ impl LivekitCheckConfig {
 }
 
 impl KindConfig for LivekitCheckConfig {
-    fn kind(&self) -> &'static str {
-        "livekit"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         self.http_url()
             .map_err(|message| HealthError::invalid(check, "url", message))?;

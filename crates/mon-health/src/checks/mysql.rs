@@ -37,10 +37,6 @@ impl fmt::Debug for MysqlCheckConfig {
 }
 
 impl KindConfig for MysqlCheckConfig {
-    fn kind(&self) -> &'static str {
-        "mysql"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         database_url(check, &self.url, &["mysql", "mariadb"])?;
         mysql_opts(&self.url)
@@ -117,7 +113,8 @@ impl HealthCheck for MysqlCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, CheckKind};
+    use crate::test_support::kind;
+    use crate::{CheckConfig, check_kinds};
     use mon_core::Status;
 
     /// The local MariaDB/MySQL (`MYSQL_URL`, default `mysql://root@127.0.0.1:3306`).
@@ -128,11 +125,14 @@ mod tests {
     async fn probe(url: &str) -> CheckOutcome {
         let config = CheckConfig::new(
             "legacy",
-            CheckKind::Mysql(MysqlCheckConfig {
-                url: url.parse().unwrap(),
-            }),
+            kind(
+                "mysql",
+                &MysqlCheckConfig {
+                    url: url.parse().unwrap(),
+                },
+            ),
         );
-        config.build().unwrap().check().await
+        config.build(&check_kinds()).unwrap().check().await
     }
 
     #[tokio::test]

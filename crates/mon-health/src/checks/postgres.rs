@@ -37,10 +37,6 @@ impl fmt::Debug for PostgresCheckConfig {
 }
 
 impl KindConfig for PostgresCheckConfig {
-    fn kind(&self) -> &'static str {
-        "postgres"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         database_url(check, &self.url, &["postgres", "postgresql"])?;
         self.url
@@ -124,7 +120,8 @@ impl HealthCheck for PostgresCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, CheckKind};
+    use crate::test_support::kind;
+    use crate::{CheckConfig, check_kinds};
     use mon_core::Status;
 
     /// The local PostgreSQL (`PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`).
@@ -136,11 +133,14 @@ mod tests {
     async fn probe(url: &str) -> CheckOutcome {
         let config = CheckConfig::new(
             "db",
-            CheckKind::Postgres(PostgresCheckConfig {
-                url: url.parse().unwrap(),
-            }),
+            kind(
+                "postgres",
+                &PostgresCheckConfig {
+                    url: url.parse().unwrap(),
+                },
+            ),
         );
-        config.build().unwrap().check().await
+        config.build(&check_kinds()).unwrap().check().await
     }
 
     #[tokio::test]

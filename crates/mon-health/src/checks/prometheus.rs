@@ -115,10 +115,6 @@ fn valid_variable(name: &str) -> bool {
 }
 
 impl KindConfig for PrometheusCheckConfig {
-    fn kind(&self) -> &'static str {
-        "prometheus"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         if !matches!(self.url.scheme(), "http" | "https") || self.url.host().is_none() {
             return Err(HealthError::invalid(

@@ -36,10 +36,6 @@ impl fmt::Debug for RedisCheckConfig {
 }
 
 impl KindConfig for RedisCheckConfig {
-    fn kind(&self) -> &'static str {
-        "redis"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         database_url(check, &self.url, &["redis"])
     }
@@ -110,7 +106,8 @@ impl HealthCheck for RedisCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, CheckKind};
+    use crate::test_support::kind;
+    use crate::{CheckConfig, check_kinds};
     use mon_core::Status;
 
     /// The local Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`).
@@ -121,11 +118,14 @@ mod tests {
     async fn probe(url: &str) -> CheckOutcome {
         let config = CheckConfig::new(
             "cache",
-            CheckKind::Redis(RedisCheckConfig {
-                url: url.parse().unwrap(),
-            }),
+            kind(
+                "redis",
+                &RedisCheckConfig {
+                    url: url.parse().unwrap(),
+                },
+            ),
         );
-        config.build().unwrap().check().await
+        config.build(&check_kinds()).unwrap().check().await
     }
 
     #[tokio::test]

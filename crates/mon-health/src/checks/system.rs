@@ -71,10 +71,6 @@ impl SystemCheckConfig {
 }
 
 impl KindConfig for SystemCheckConfig {
-    fn kind(&self) -> &'static str {
-        "system"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         for (resource, warning, critical) in self.thresholds() {
             for (level, value) in [("warning", warning), ("critical", critical)] {
@@ -317,11 +313,12 @@ impl HealthCheck for SystemCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, CheckKind};
+    use crate::test_support::kind;
+    use crate::{CheckConfig, check_kinds};
 
     fn build(config: SystemCheckConfig) -> Arc<dyn HealthCheck> {
-        CheckConfig::new("host", CheckKind::System(config))
-            .build()
+        CheckConfig::new("host", kind("system", &config))
+            .build(&check_kinds())
             .unwrap()
     }
 

@@ -24,10 +24,6 @@ pub struct TcpCheckConfig {
 }
 
 impl KindConfig for TcpCheckConfig {
-    fn kind(&self) -> &'static str {
-        "tcp"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         split_host_port(&self.address)
             .map(|_| ())
@@ -80,12 +76,13 @@ impl HealthCheck for TcpCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, CheckKind};
+    use crate::test_support::kind;
+    use crate::{CheckConfig, check_kinds};
     use mon_core::Status;
 
     async fn probe(address: String) -> CheckOutcome {
-        let config = CheckConfig::new("t", CheckKind::Tcp(TcpCheckConfig { address }));
-        config.build().unwrap().check().await
+        let config = CheckConfig::new("t", kind("tcp", &TcpCheckConfig { address }));
+        config.build(&check_kinds()).unwrap().check().await
     }
 
     #[tokio::test]

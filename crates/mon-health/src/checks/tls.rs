@@ -81,10 +81,6 @@ impl TlsCertificateCheckConfig {
 }
 
 impl KindConfig for TlsCertificateCheckConfig {
-    fn kind(&self) -> &'static str {
-        "tls_certificate"
-    }
-
     fn validate(&self, check: &str) -> Result<(), HealthError> {
         split_host_port(&self.address)
             .map_err(|message| HealthError::invalid(check, "address", message))?;
@@ -336,12 +332,13 @@ impl HealthCheck for TlsCertificateCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::kind;
     use crate::test_support::tls_server;
-    use crate::{CheckConfig, CheckKind};
+    use crate::{CheckConfig, check_kinds};
 
     async fn probe(config: TlsCertificateCheckConfig) -> CheckOutcome {
-        CheckConfig::new("cert", CheckKind::TlsCertificate(config))
-            .build()
+        CheckConfig::new("cert", kind("tls_certificate", &config))
+            .build(&check_kinds())
             .unwrap()
             .check()
             .await

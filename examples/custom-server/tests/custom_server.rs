@@ -1,0 +1,138 @@
+//! The `custom-server` binary with a `mon.yaml` using both extension kinds: the
+//! `sip_options` check against a SIP responder on loopback, seen over the API, and
+//! a notification delivered through the `jsonl` channel; and a bad field of an
+//! extension kind reported at its line:column.
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A SIP responder on loopback answering every request `200 OK`, echoing its Call-ID.
+fn sip_responder() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+    let port = socket.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        let mut buffer = vec![0u8; 65_535];
+        while let Ok((n, from)) = socket.recv_from(&mut buffer) {
+            let request = String::from_utf8_lossy(&buffer[..n]).to_string();
+            let call_id = request
+                .split("\r\n")
+                .find(|l| l.starts_with("Call-ID:"))
+                .unwrap_or_default()
+                .to_string();
+            let answer = format!("SIP/2.0 200 OK\r\n{call_id}\r\nContent-Length: 0\r\n\r\n");
+            let _ = socket.send_to(answer.as_bytes(), from);
+        }
+    });
+    port
+}
+
+/// The server, killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn command(config: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_custom-server"));
+    command
+        .arg("-c")
+        .arg(config)
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null());
+    command
+}
+
+/// Polls `f` until it gives a value, at most `limit`.
+fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn both_extension_kinds_run_inside_the_server() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let port = mon_tests::free_port();
+    let sip = sip_responder();
+    let pages = dir.path().join("pages.jsonl");
+    let config = dir.path().join("mon.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "server:\n  listen: 127.0.0.1:{port}\n  self_check: false\n\
+             storage:\n  path: {db}\n\
+             metrics:\n  host: false\n\
+             checks:\n  - name: trunk\n    type: sip_options\n    address: 127.0.0.1:{sip}\n    interval: 1s\n    timeout: 2s\n\
+             alerting:\n  evaluation_interval: 1s\n  default_rules: false\n  rules:\n\
+             \x20   - name: Trunk answers\n      expr: checks.trunk.status == \"healthy\"\n      severity: info\n\
+             \x20 channels:\n    - name: audit\n      type: jsonl\n      path: {pages}\n",
+            db = dir.path().join("mon.db").display(),
+            pages = pages.display(),
+        ),
+    )
+    .expect("config written");
+    let _server = Running(command(&config).spawn().expect("custom-server starts"));
+    let client = reqwest::blocking::Client::new();
+    let url = format!("http://127.0.0.1:{port}/health/checks/trunk");
+
+    let check: serde_json::Value = wait_for(
+        "a healthy sip_options result",
+        Duration::from_secs(60),
+        || {
+            let answer = client.get(&url).send().ok()?;
+            let body: serde_json::Value = answer.json().ok()?;
+            (body["status"] == "healthy").then_some(body)
+        },
+    );
+    assert_eq!(check["kind"], "sip_options", "{check}");
+    let text = check.to_string();
+    assert!(text.contains("200 OK"), "{check}");
+
+    let page: serde_json::Value = wait_for(
+        "a notification in pages.jsonl",
+        Duration::from_secs(60),
+        || {
+            let text = std::fs::read_to_string(&pages).ok()?;
+            let line = text.lines().next()?;
+            serde_json::from_str(line).ok()
+        },
+    );
+    assert_eq!(page["transition"], "firing", "{page}");
+    assert_eq!(page["alerts"][0]["rule"], "Trunk answers", "{page}");
+}
+
+#[test]
+fn a_bad_field_of_an_extension_kind_is_reported_at_its_line() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join("mon.yaml");
+    std::fs::write(
+        &config,
+        "checks:\n  - name: trunk\n    type: sip_options\n    adress: 127.0.0.1:5060\n\
+         alerting:\n  channels:\n    - name: audit\n      type: jsonl\n      path: 12\n",
+    )
+    .expect("config written");
+    let output = command(&config)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("custom-server runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for want in [
+        ":4:5: checks[0].adress: unknown field `adress`",
+        "did you mean `address`?",
+        ":9:7: alerting.channels[0].path: invalid type: integer `12`",
+    ] {
+        assert!(stderr.contains(want), "{want:?} not in:\n{stderr}");
+    }
+}
