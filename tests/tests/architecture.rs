@@ -1,7 +1,8 @@
-//! Architecture invariants (DESIGN §2), enforced by reading the manifests:
-//! mon-core depends on no mon crate and no runtime; middle crates only on the edges
-//! the design allows; nothing depends on the binaries; no OpenSSL anywhere.
+//! Architecture invariants (DESIGN §2), enforced from `cargo metadata`: mon-core
+//! depends on no mon crate and no runtime; middle crates only on the edges the design
+//! allows; nothing depends on the binaries; no OpenSSL anywhere.
 
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,71 +11,98 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Package name → names in its `[dependencies]` table (normal dependencies only).
-fn manifests() -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for dir in ["crates", "apps", "examples"] {
-        for entry in std::fs::read_dir(root().join(dir)).expect("dir") {
-            let manifest = entry.expect("entry").path().join("Cargo.toml");
-            let Ok(text) = std::fs::read_to_string(&manifest) else {
-                continue;
-            };
-            let mut name = None;
-            let mut deps = Vec::new();
-            let mut section = String::new();
-            for line in text.lines().map(str::trim) {
-                if line.starts_with('[') {
-                    section = line.to_string();
-                } else if section == "[package]" && line.starts_with("name") {
-                    name = line.split('"').nth(1).map(String::from);
-                } else if section == "[dependencies]" && !line.is_empty() && !line.starts_with('#')
-                {
-                    let dep = line.split(['=', '.', ' ']).next().unwrap_or("").to_string();
-                    deps.push(dep);
-                }
-            }
-            out.insert(name.expect("package name"), deps);
-        }
+/// The middle crates: each depends on mon-core and only along [`ALLOWED`] on another.
+const MIDDLE: &[&str] = &[
+    "mon-store",
+    "mon-health",
+    "mon-metrics",
+    "mon-alerting",
+    "mon-logging",
+];
+
+/// The only edges between middle crates the design allows, besides "anything →
+/// mon-core": `(from, to)`.
+const ALLOWED: &[(&str, &str)] = &[
+    ("mon-health", "mon-store"),
+    ("mon-metrics", "mon-store"),
+    ("mon-alerting", "mon-store"),
+    ("mon-logging", "mon-store"),
+    ("mon-alerting", "mon-metrics"),
+];
+
+/// Crates that depend on no runtime, HTTP or database crate.
+const NO_RUNTIME: &[&str] = &["mon-core"];
+/// What [`NO_RUNTIME`] crates must not depend on.
+const RUNTIMES: &[&str] = &["axum", "rusqlite", "tokio", "reqwest", "hyper"];
+/// Extension crates: they depend on no mon crate but mon-core.
+const EXTENSIONS: &[&str] = &["custom-notifier"];
+/// The binaries' packages: nothing depends on them.
+const BINARIES: &[&str] = &["mon-server", "mon-cli"];
+
+/// `cargo metadata` of the workspace's own packages.
+fn metadata() -> Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON")
+}
+
+/// Workspace package name → the names of its normal dependencies (not dev, not build).
+fn dependencies() -> BTreeMap<String, Vec<String>> {
+    let metadata = metadata();
+    let packages = metadata["packages"].as_array().expect("packages");
+    packages
+        .iter()
+        .map(|package| {
+            let name = package["name"].as_str().expect("package name").to_string();
+            let deps = package["dependencies"]
+                .as_array()
+                .expect("dependencies")
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .map(|d| d["name"].as_str().expect("dependency name").to_string())
+                .collect();
+            (name, deps)
+        })
+        .collect()
+}
+
+/// Why the edge `package → dep` breaks the dependency rule, if it does.
+fn violation(package: &str, dep: &str) -> Option<&'static str> {
+    let is_mon = dep.starts_with("mon-");
+    if BINARIES.contains(&dep) {
+        Some("nothing depends on the binaries")
+    } else if NO_RUNTIME.contains(&package) && (is_mon || RUNTIMES.contains(&dep)) {
+        Some("mon-core depends on no mon crate and no runtime, HTTP or database crate")
+    } else if MIDDLE.contains(&package)
+        && is_mon
+        && dep != "mon-core"
+        && !ALLOWED.contains(&(package, dep))
+    {
+        Some("middle crates depend on each other only along the allowed edges")
+    } else if EXTENSIONS.contains(&package) && is_mon && dep != "mon-core" {
+        Some("extension crates depend on mon-core alone")
+    } else {
+        None
     }
-    out
 }
 
 #[test]
 fn dependency_rule_holds() {
-    let manifests = manifests();
-    let middle = [
-        "mon-store",
-        "mon-health",
-        "mon-metrics",
-        "mon-alerting",
-        "mon-logging",
-    ];
-    // The only edges between mon crates the design allows, besides "anything → mon-core".
-    let allowed: &[(&str, &str)] = &[
-        ("mon-health", "mon-store"),
-        ("mon-metrics", "mon-store"),
-        ("mon-alerting", "mon-store"),
-        ("mon-logging", "mon-store"),
-        ("mon-alerting", "mon-metrics"),
-    ];
+    let dependencies = dependencies();
     let mut violations = Vec::new();
-    for (package, deps) in &manifests {
+    for (package, deps) in &dependencies {
         for dep in deps {
-            let is_mon = dep.starts_with("mon-");
-            let bad = match package.as_str() {
-                "mon-core" => {
-                    is_mon
-                        || ["axum", "rusqlite", "tokio", "reqwest", "hyper"].contains(&dep.as_str())
-                }
-                p if middle.contains(&p) => {
-                    is_mon && dep != "mon-core" && !allowed.contains(&(p, dep.as_str()))
-                }
-                "custom-notifier" => is_mon && dep != "mon-core",
-                _ => false,
-            };
-            // Nothing depends on the binaries.
-            if bad || dep == "mon-server" || dep == "mon-cli" {
-                violations.push(format!("{package} -> {dep}"));
+            if let Some(why) = violation(package, dep) {
+                violations.push(format!("{package} -> {dep} ({why})"));
             }
         }
     }
@@ -82,10 +110,23 @@ fn dependency_rule_holds() {
         violations.is_empty(),
         "dependency rule broken: {violations:?}"
     );
+    let found = |names: &[&str]| names.iter().all(|n| dependencies.contains_key(*n));
     assert!(
-        manifests.contains_key("mon-core") && manifests.len() >= 9,
-        "manifests not found: {manifests:?}"
+        found(MIDDLE) && found(NO_RUNTIME) && found(EXTENSIONS) && found(BINARIES),
+        "packages not found in cargo metadata: {:?}",
+        dependencies.keys()
     );
+}
+
+#[test]
+fn the_rule_refuses_what_it_should() {
+    assert!(violation("mon-core", "mon-store").is_some());
+    assert!(violation("mon-core", "tokio").is_some());
+    assert!(violation("mon-health", "mon-alerting").is_some());
+    assert!(violation("custom-notifier", "mon-alerting").is_some());
+    assert!(violation("mon-alerting", "mon-server").is_some());
+    assert!(violation("mon-alerting", "mon-store").is_none());
+    assert!(violation("mon-config", "mon-alerting").is_none());
 }
 
 #[test]

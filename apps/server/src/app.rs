@@ -11,6 +11,7 @@ use mon_metrics::{CheckSnapshot, HostCollectorOptions, SnapshotHub};
 use mon_store::{CheckResultRow, Sample, Store, WriteBatch};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -70,6 +71,14 @@ pub enum StartError {
     /// The thread that runs the checks could not be started.
     #[error("cannot start the checks' thread: {0}")]
     Checks(std::io::Error),
+    /// The bound address could not be written to `--address-file`.
+    #[error("cannot write the listening address to {path}: {source}")]
+    AddressFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 /// Everything request handlers read.
@@ -544,14 +553,33 @@ pub(crate) fn publish_checks(health: &HealthRegistry, hub: &SnapshotHub) {
 
 /// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,
 /// then shuts down gracefully (in-flight requests finish, the store is flushed).
-pub async fn run(config: Config) -> Result<(), StartError> {
-    let addr = config.server.listen;
-    let listener = tokio::net::TcpListener::bind(addr)
+///
+/// Port 0 binds a free port; the bound address is what the server then uses
+/// everywhere (the `listening` log line, the `external_url` derived from it) and,
+/// with `address_file`, is written there (`127.0.0.1:PORT` and a newline, replaced
+/// whole) once the server is about to accept connections.
+pub async fn run(mut config: Config, address_file: Option<&Path>) -> Result<(), StartError> {
+    let asked = config.server.listen;
+    let listener = tokio::net::TcpListener::bind(asked)
         .await
-        .map_err(|source| StartError::Bind { addr, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: asked,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: asked,
+        source,
+    })?;
+    config.server.listen = addr;
     let grace = config.server.shutdown_timeout;
     let limits = config.server.limits.clone();
     let app = App::start(config).await?;
+    if let Some(path) = address_file {
+        write_address(path, addr).map_err(|source| StartError::AddressFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
     tracing::info!(%addr, "mon-server listening");
     crate::serve::serve(listener, app.router(), &limits, shutdown_signal(), grace).await;
     tracing::info!("shutting down");
@@ -563,6 +591,15 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         let _ = tokio::task::spawn_blocking(|| logs.flush()).await;
     }
     Ok(())
+}
+
+/// Writes `addr` to `path` through a temporary file renamed over it, so that a
+/// reader sees either nothing or the whole address.
+fn write_address(path: &Path, addr: SocketAddr) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    std::fs::write(&temporary, format!("{addr}\n"))?;
+    std::fs::rename(&temporary, path)
 }
 
 async fn shutdown_signal() {

@@ -1,4 +1,4 @@
-//! `mon-server`: the bundled monitoring server. `mon-server [-c mon.yaml]`.
+//! `mon-server`: the bundled monitoring server. `mon-server [-c mon.yaml] [--address-file FILE]`.
 
 use clap::Parser;
 use std::path::PathBuf;
@@ -16,6 +16,10 @@ struct Args {
     /// The configuration file (YAML).
     #[arg(short, long, value_name = "FILE", env = "MON_CONFIG")]
     config: Option<PathBuf>,
+    /// Once listening, write the bound address (`127.0.0.1:PORT`) to this file:
+    /// with `server.listen` on port 0 it tells a script which port was chosen.
+    #[arg(long, value_name = "FILE")]
+    address_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -35,7 +39,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    match runtime.block_on(mon_server::run(config)) {
+    match runtime.block_on(mon_server::run(config, args.address_file.as_deref())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string()),
     }

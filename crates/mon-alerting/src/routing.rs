@@ -122,30 +122,14 @@ impl Inhibition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
-    use mon_core::AlertState;
     use std::collections::BTreeMap;
 
     fn alert(rule: &str, severity: Severity, labels: &[(&str, &str)]) -> Alert {
-        let labels: BTreeMap<String, String> = labels
+        labels
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Alert {
-            id: rule.into(),
-            fingerprint: Alert::fingerprint_of(rule, &labels),
-            rule: rule.into(),
-            severity,
-            state: AlertState::Firing,
-            labels,
-            annotations: BTreeMap::new(),
-            value: None,
-            started_at: Utc::now(),
-            updated_at: Utc::now(),
-            resolved_at: None,
-            acknowledged_by: None,
-            silenced: false,
-        }
+            .fold(mon_tests::alert(rule).id(rule), |a, (k, v)| a.label(k, v))
+            .severity(severity)
+            .build()
     }
 
     #[test]

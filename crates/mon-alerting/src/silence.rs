@@ -132,26 +132,14 @@ impl MaintenanceWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mon_core::{AlertState, Severity};
-    use std::collections::BTreeMap;
+    use mon_core::Severity;
 
     fn alert(rule: &str, severity: Severity, service: &str) -> Alert {
-        let labels = BTreeMap::from([("service".to_string(), service.to_string())]);
-        Alert {
-            id: "a".into(),
-            fingerprint: Alert::fingerprint_of(rule, &labels),
-            rule: rule.into(),
-            severity,
-            state: AlertState::Firing,
-            labels,
-            annotations: BTreeMap::new(),
-            value: None,
-            started_at: Utc::now(),
-            updated_at: Utc::now(),
-            resolved_at: None,
-            acknowledged_by: None,
-            silenced: false,
-        }
+        mon_tests::alert(rule)
+            .id("a")
+            .severity(severity)
+            .label("service", service)
+            .build()
     }
 
     fn at(text: &str) -> DateTime<Utc> {

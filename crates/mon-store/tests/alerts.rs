@@ -5,28 +5,22 @@
 use chrono::{DateTime, Utc};
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use mon_store::{AlertWrite, OutboxState, Store, StoreOptions, WriteBatch};
-use std::collections::BTreeMap;
 
 fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
 }
 
 fn alert(id: &str, state: AlertState, updated: i64) -> Alert {
-    Alert {
-        id: id.into(),
-        fingerprint: format!("fp-{id}"),
-        rule: "High CPU".into(),
-        severity: Severity::Error,
-        state,
-        labels: BTreeMap::from([("service".to_string(), "api".to_string())]),
-        annotations: BTreeMap::new(),
-        value: Some(91.5),
-        started_at: at(0),
-        updated_at: at(updated),
-        resolved_at: None,
-        acknowledged_by: None,
-        silenced: false,
-    }
+    mon_tests::alert("High CPU")
+        .id(id)
+        .fingerprint(&format!("fp-{id}"))
+        .severity(Severity::Error)
+        .state(state)
+        .label("service", "api")
+        .value(91.5)
+        .started_at(at(0))
+        .updated_at(at(updated))
+        .build()
 }
 
 fn notification(key: &str) -> Notification {

@@ -179,25 +179,20 @@ mod tests {
     use super::*;
 
     fn alert(state: AlertState) -> Alert {
-        let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
         let start = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
             .unwrap()
             .to_utc();
-        Alert {
-            id: "a1".into(),
-            fingerprint: Alert::fingerprint_of("Slow", &labels),
-            rule: "Slow".into(),
-            severity: Severity::Warning,
-            state,
-            labels,
-            annotations: BTreeMap::from([("summary".to_string(), "slow".to_string())]),
-            value: Some(1.0),
-            started_at: start,
-            updated_at: start + TimeDelta::minutes(5),
-            resolved_at: (state == AlertState::Resolved).then(|| start + TimeDelta::minutes(9)),
-            acknowledged_by: (state == AlertState::Acknowledged).then(|| "ops".to_string()),
-            silenced: false,
-        }
+        mon_tests::alert("Slow")
+            .id("a1")
+            .state(state)
+            .label("service", "api")
+            .annotation("summary", "slow")
+            .value(1.0)
+            .started_at(start)
+            .updated_at(start + TimeDelta::minutes(5))
+            .resolved_at((state == AlertState::Resolved).then(|| start + TimeDelta::minutes(9)))
+            .acknowledged_by((state == AlertState::Acknowledged).then_some("ops"))
+            .build()
     }
 
     #[test]

@@ -107,7 +107,6 @@ fn format_labels(labels: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
     use mon_core::{Alert, AlertState};
     use std::io;
     use std::sync::Mutex;
@@ -126,26 +125,13 @@ mod tests {
     }
 
     fn alert(state: AlertState, value: Option<f64>) -> Alert {
-        let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
-        let now = Utc::now();
-        Alert {
-            id: "a1".into(),
-            fingerprint: Alert::fingerprint_of("High API Latency", &labels),
-            rule: "High API Latency".into(),
-            severity: Severity::Warning,
-            state,
-            labels,
-            annotations: BTreeMap::from([(
-                "summary".to_string(),
-                "latency is 5012 ms".to_string(),
-            )]),
-            value,
-            started_at: now,
-            updated_at: now,
-            resolved_at: None,
-            acknowledged_by: None,
-            silenced: false,
-        }
+        mon_tests::alert("High API Latency")
+            .id("a1")
+            .state(state)
+            .label("service", "api")
+            .annotation("summary", "latency is 5012 ms")
+            .value(value)
+            .build()
     }
 
     #[tokio::test]
