@@ -17,7 +17,7 @@ mod wait;
 
 pub use alert::{AlertBuilder, alert};
 pub use capture::{Answer, Capture, Request};
-pub use wait::{Outcome, eventually, eventually_async, exit_status};
+pub use wait::{Outcome, TimedOut, eventually, eventually_async, exit_status, try_eventually};
 
 /// Label values no input may use to break an exposition, for every labelled field
 /// (the server's tests and the Prometheus end-to-end step both send them).

@@ -47,11 +47,38 @@ impl<T, E: std::fmt::Display> Outcome for Result<T, E> {
     }
 }
 
-/// Fails the test: `what` did not happen within `limit`; `last` says why, if known.
-fn timed_out(what: &str, limit: Duration, last: Option<String>) -> ! {
-    match last {
-        Some(last) => panic!("timed out after {limit:?} waiting for {what}: {last}"),
-        None => panic!("timed out after {limit:?} waiting for {what}"),
+/// A wait whose condition did not hold in time: what was awaited, for how long and,
+/// when the condition said, why it last did not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimedOut {
+    what: String,
+    limit: Duration,
+    last: Option<String>,
+}
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "timed out after {:?} waiting for {}",
+            self.limit, self.what
+        )?;
+        match &self.last {
+            Some(last) => write!(f, ": {last}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+impl TimedOut {
+    fn new(what: &str, limit: Duration, last: Option<String>) -> TimedOut {
+        TimedOut {
+            what: what.to_string(),
+            limit,
+            last,
+        }
     }
 }
 
@@ -60,14 +87,26 @@ fn timed_out(what: &str, limit: Duration, last: Option<String>) -> ! {
 pub fn eventually<O: Outcome>(
     what: &str,
     limit: Duration,
-    mut condition: impl FnMut() -> O,
+    condition: impl FnMut() -> O,
 ) -> O::Value {
+    try_eventually(what, limit, condition).unwrap_or_else(|timed_out| panic!("{timed_out}"))
+}
+
+/// [`eventually`] that answers [`TimedOut`] instead of failing the test (for
+/// tools such as xtask that report errors).
+pub fn try_eventually<O: Outcome>(
+    what: &str,
+    limit: Duration,
+    mut condition: impl FnMut() -> O,
+) -> Result<O::Value, TimedOut> {
     let deadline = Instant::now() + limit;
     let mut pause = FIRST_PAUSE;
     loop {
         match condition().into_result() {
-            Ok(value) => return value,
-            Err(last) if Instant::now() >= deadline => timed_out(what, limit, last),
+            Ok(value) => return Ok(value),
+            Err(last) if Instant::now() >= deadline => {
+                return Err(TimedOut::new(what, limit, last));
+            }
             Err(_) => {}
         }
         std::thread::sleep(pause);
@@ -88,7 +127,9 @@ pub async fn eventually_async<O: Outcome>(
     loop {
         match condition().await.into_result() {
             Ok(value) => return value,
-            Err(last) if tokio::time::Instant::now() >= deadline => timed_out(what, limit, last),
+            Err(last) if tokio::time::Instant::now() >= deadline => {
+                panic!("{}", TimedOut::new(what, limit, last))
+            }
             Err(_) => {}
         }
         tokio::time::sleep(pause).await;
