@@ -1,15 +1,15 @@
-//! Watching alerts of a running `mon-server` through its API and a [`Receiver`]:
+//! Watching alerts of a running `mon-server` through its API and a [`Capture`]:
 //! the open alerts by rule, the notifications heard, and waiting until a restarted
 //! server has decided on fresh data.
 
-use crate::{Receiver, Server};
+use crate::{Capture, TestServer, eventually};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `GET path` with a bearer `token`; fails the test unless it answers 200 with JSON.
-pub fn get(server: &Server, token: &str, path: &str) -> Value {
+pub fn get(server: &TestServer, token: &str, path: &str) -> Value {
     let response = reqwest::blocking::Client::new()
         .get(format!("{}{path}", server.url()))
         .bearer_auth(token)
@@ -20,24 +20,12 @@ pub fn get(server: &Server, token: &str, path: &str) -> Value {
 }
 
 /// `POST path` with a bearer `token` and no body.
-pub fn post(server: &Server, token: &str, path: &str) -> reqwest::blocking::Response {
+pub fn post(server: &TestServer, token: &str, path: &str) -> reqwest::blocking::Response {
     reqwest::blocking::Client::new()
         .post(format!("{}{path}", server.url()))
         .bearer_auth(token)
         .send()
         .unwrap_or_else(|e| panic!("POST {path}: {e}"))
-}
-
-/// Polls `f` every 100 ms until it returns `Some`; fails after `limit`, naming `what`.
-pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The `alerting:` section of the restart tests: a rule per check (`Port Down`), a
@@ -67,12 +55,12 @@ pub const FIRING: [&str; 4] = [
 /// Waits (up to a minute) until every one of `rules` has a firing alert whose firing
 /// `receiver` heard; the open alerts then.
 pub fn wait_all_firing_and_notified(
-    server: &Server,
+    server: &TestServer,
     token: &str,
-    receiver: &Receiver,
+    receiver: &Capture,
     rules: &[&str],
 ) -> BTreeMap<String, OpenAlert> {
-    wait_for(
+    eventually(
         "every expected rule firing and notified",
         Duration::from_secs(60),
         || {
@@ -105,7 +93,7 @@ pub struct OpenAlert {
 }
 
 /// The open alerts by rule (one instance per rule in these tests).
-pub fn open_alerts(server: &Server, token: &str) -> BTreeMap<String, OpenAlert> {
+pub fn open_alerts(server: &TestServer, token: &str) -> BTreeMap<String, OpenAlert> {
     get(server, token, "/api/v1/alerts")["alerts"]
         .as_array()
         .expect("alerts")
@@ -134,7 +122,7 @@ pub struct Heard {
 }
 
 /// Every notification heard so far, in arrival order.
-pub fn heard(receiver: &Receiver) -> Vec<Heard> {
+pub fn heard(receiver: &Capture) -> Vec<Heard> {
     receiver
         .bodies()
         .iter()
@@ -158,9 +146,15 @@ fn time(v: &Value) -> Option<DateTime<Utc>> {
 /// Waits until, after `since` (a restart), `check` ran again, `rule` saw a value,
 /// every rule was evaluated on that data for two more seconds and the outbox is
 /// empty: whatever the restart would notify has been decided and sent by then.
-pub fn wait_settled(server: &Server, token: &str, since: DateTime<Utc>, check: &str, rule: &str) {
+pub fn wait_settled(
+    server: &TestServer,
+    token: &str,
+    since: DateTime<Utc>,
+    check: &str,
+    rule: &str,
+) {
     let limit = Duration::from_secs(60);
-    let data_back = wait_for("fresh data after the restart", limit, || {
+    let data_back = eventually("fresh data after the restart", limit, || {
         let result = get(server, token, &format!("/health/checks/{check}"));
         let observed = time(&result["observed_at"]).filter(|t| *t > since)?;
         let rules = get(server, token, "/api/v1/rules");
@@ -172,7 +166,7 @@ pub fn wait_settled(server: &Server, token: &str, since: DateTime<Utc>, check: &
         status["last_value"].as_f64()?;
         Some(observed.max(time(&status["last_evaluated"])?))
     });
-    wait_for("evaluations on the fresh data", limit, || {
+    eventually("evaluations on the fresh data", limit, || {
         let rules = get(server, token, "/api/v1/rules");
         rules["rules"]
             .as_array()?
@@ -182,7 +176,7 @@ pub fn wait_settled(server: &Server, token: &str, since: DateTime<Utc>, check: &
             })
             .then_some(())
     });
-    wait_for("an empty outbox", limit, || {
+    eventually("an empty outbox", limit, || {
         let channels = get(server, token, "/api/v1/channels");
         channels["channels"]
             .as_array()?

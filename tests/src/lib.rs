@@ -1,7 +1,23 @@
-//! Helpers for the workspace-level end-to-end tests: find the built binaries and run
-//! a real `mon-server` on a free loopback port with a temporary store.
+//! The workspace's test kit (dev-only): what tests of every crate would otherwise
+//! write again.
+//!
+//! - [`eventually`] / [`eventually_async`]: wait for a condition, failing with what
+//!   was awaited, instead of sleeping;
+//! - [`Capture`]: a loopback HTTP server that records requests and answers what the
+//!   test says (webhooks, Slack, PagerDuty, exporters, upstreams of checks);
+//! - [`alert`]: a `mon_core::Alert` with sensible defaults;
+//! - [`TestServer`]: the real `mon-server` binary on a port it chose itself (port 0,
+//!   read back from `--address-file`) with a temporary store; [`alerts`] watches its
+//!   alerts and notifications.
 
+mod alert;
 pub mod alerts;
+mod capture;
+mod wait;
+
+pub use alert::{AlertBuilder, alert};
+pub use capture::{Answer, Capture, Request};
+pub use wait::{Outcome, TimedOut, eventually, eventually_async, exit_status, try_eventually};
 
 /// Label values no input may use to break an exposition, for every labelled field
 /// (the server's tests and the Prometheus end-to-end step both send them).
@@ -17,12 +33,11 @@ pub const HOSTILE_LABEL_VALUES: &[&str] = &[
     "tab\tcarriage return\r nul\u{0} end",
 ];
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 /// The directory holding the workspace's built binaries (`target/debug`), building
 /// `mon-server` and `mon` first if this is the first call in the process.
@@ -48,7 +63,9 @@ pub fn bin_dir() -> PathBuf {
         .clone()
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A TCP port on 127.0.0.1 that was free a moment ago: for a probe that must find
+/// nothing listening. A server a test starts binds port 0 instead ([`Capture`],
+/// [`TestServer`]).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -56,20 +73,22 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A running `mon-server`, killed when dropped.
+/// A running `mon-server`, killed when dropped. It listens on a port it chose itself
+/// (`MON__SERVER__LISTEN=127.0.0.1:0`, the port read back from `--address-file`), so
+/// tests never race for a free port.
 #[derive(Debug)]
-pub struct Server {
+pub struct TestServer {
     /// The child process.
     pub child: Child,
     /// Its port on 127.0.0.1.
     pub port: u16,
     /// Its temporary directory (store and config).
     pub dir: tempfile::TempDir,
-    /// Extra environment variables, given again on [`Server::restart`].
+    /// Extra environment variables, given again on [`TestServer::restart`].
     env: Vec<(String, String)>,
 }
 
-/// How [`Server::stop`] ends the process.
+/// How [`TestServer::stop`] ends the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
     /// SIGTERM, then wait for the exit (a graceful shutdown).
@@ -78,29 +97,29 @@ pub enum Stop {
     Kill,
 }
 
-impl Server {
-    /// Starts `mon-server` with `config` (YAML, `{port}` and `{dir}` replaced) and waits for readiness.
-    pub fn start(config: &str) -> Server {
+/// How long a server may take to start or to stop.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+impl TestServer {
+    /// Starts `mon-server` with `config` (YAML, `{dir}` replaced by its temporary
+    /// directory; `server.listen` is overridden) and waits for readiness.
+    pub fn start(config: &str) -> TestServer {
         Self::start_with_env(config, &[])
     }
 
     /// The same with extra environment variables.
-    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Server {
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> TestServer {
         let dir = tempfile::tempdir().expect("a temp dir");
-        let port = free_port();
-        let text = config
-            .replace("{port}", &port.to_string())
-            .replace("{dir}", &dir.path().display().to_string());
-        let path = dir.path().join("mon.yaml");
-        std::fs::write(&path, text).expect("config written");
+        let text = config.replace("{dir}", &dir.path().display().to_string());
+        std::fs::write(dir.path().join("mon.yaml"), text).expect("config written");
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let child = Self::spawn(&dir, &env).spawn().expect("mon-server starts");
-        let server = Server {
+        let (child, addr) = Self::launch(&dir, &env, "127.0.0.1:0");
+        let server = TestServer {
             child,
-            port,
+            port: addr.port(),
             dir,
             env,
         };
@@ -108,22 +127,43 @@ impl Server {
         server
     }
 
-    /// The command that runs `mon-server` on the config in `dir`.
-    fn spawn(dir: &tempfile::TempDir, env: &[(String, String)]) -> Command {
+    /// The command that runs `mon-server` on the config in `dir`, listening on a
+    /// port of its own choosing unless `env` says otherwise.
+    fn command(dir: &tempfile::TempDir, env: &[(String, String)]) -> Command {
         let mut command = Command::new(bin_dir().join("mon-server"));
         command
             .arg("-c")
             .arg(dir.path().join("mon.yaml"))
+            .env("MON__SERVER__LISTEN", "127.0.0.1:0")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("LOG_LEVEL", "warn")
             .stdout(Stdio::null());
         command
     }
 
-    /// Another `mon-server` on the same config and store (its listen address
-    /// overridden by `env`, e.g. `MON__SERVER__LISTEN`), stderr captured.
+    /// Spawns `mon-server` listening on `listen` and waits until it reports the
+    /// address it bound.
+    fn launch(
+        dir: &tempfile::TempDir,
+        env: &[(String, String)],
+        listen: &str,
+    ) -> (Child, SocketAddr) {
+        let file = dir.path().join("address");
+        let _ = std::fs::remove_file(&file);
+        let mut child = Self::command(dir, env)
+            .env("MON__SERVER__LISTEN", listen)
+            .arg("--address-file")
+            .arg(&file)
+            .spawn()
+            .expect("mon-server starts");
+        let addr = reported_address(&mut child, &file);
+        (child, addr)
+    }
+
+    /// Another `mon-server` on the same config and store (on a port of its own
+    /// unless `env` sets `MON__SERVER__LISTEN`), stderr captured.
     pub fn second(&self, env: &[(&str, &str)]) -> Command {
-        let mut command = Self::spawn(&self.dir, &self.env);
+        let mut command = Self::command(&self.dir, &self.env);
         command.envs(env.iter().copied()).stderr(Stdio::piped());
         command
     }
@@ -140,23 +180,15 @@ impl Server {
                 assert!(status.success(), "SIGTERM could not be sent");
             }
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().expect("wait").is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "mon-server did not exit within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        exit_status(&mut self.child, "mon-server to exit", PATIENCE);
     }
 
     /// Stops the server as `how` says and starts it again on the same config, store
-    /// and port; waits for readiness.
+    /// and port (so URLs handed out stay valid); waits for readiness.
     pub fn restart(&mut self, how: Stop) {
         self.stop(how);
-        self.child = Self::spawn(&self.dir, &self.env)
-            .spawn()
-            .expect("mon-server starts again");
+        let listen = format!("127.0.0.1:{}", self.port);
+        (self.child, _) = Self::launch(&self.dir, &self.env, &listen);
         self.wait_ready();
     }
 
@@ -166,110 +198,28 @@ impl Server {
     }
 
     fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
         let client = reqwest::blocking::Client::new();
-        while Instant::now() < deadline {
-            if let Ok(r) = client.get(format!("{}/health/ready", self.url())).send()
-                && r.status() == 200
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "mon-server on port {} did not become ready within 30 s",
-            self.port
-        );
+        let ready = format!("{}/health/ready", self.url());
+        eventually("mon-server to be ready", PATIENCE, || {
+            client.get(&ready).send().is_ok_and(|r| r.status() == 200)
+        });
     }
 }
 
-impl Drop for Server {
+/// Waits until `mon-server`, started as `child` with `--address-file file`, has
+/// written the address it listens on; fails the test if it exits first.
+pub fn reported_address(child: &mut Child, file: &Path) -> SocketAddr {
+    eventually("mon-server to report its address", PATIENCE, || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("mon-server exited ({status}) before listening");
+        }
+        std::fs::read_to_string(file).ok()?.trim().parse().ok()
+    })
+}
+
+impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A loopback webhook receiver: answers `200` to every request and keeps each JSON
-/// body, in arrival order. HTTP/1.1 with keep-alive, as the webhook channel sends it.
-#[derive(Debug, Clone)]
-pub struct Receiver {
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
-}
-
-impl Receiver {
-    /// Starts the receiver on a free port; it runs until the process ends.
-    pub fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
-        let port = listener.local_addr().expect("addr").port();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let keep = Arc::clone(&bodies);
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let keep = Arc::clone(&keep);
-                std::thread::spawn(move || serve(stream, &keep));
-            }
-        });
-        Receiver { port, bodies }
-    }
-
-    /// Its URL for a webhook channel.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hook", self.port)
-    }
-
-    /// Every body received so far.
-    pub fn bodies(&self) -> Vec<serde_json::Value> {
-        self.bodies
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// Reads requests from one connection until it closes, keeping their bodies.
-fn serve(stream: TcpStream, bodies: &Mutex<Vec<serde_json::Value>>) {
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        let mut first = true;
-        loop {
-            line.clear();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            if line == "\r\n" && !first {
-                break;
-            }
-            first = false;
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0u8; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        if let Ok(value) = serde_json::from_slice(&body) {
-            bodies
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(value);
-        }
-        if writer
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-            .is_err()
-        {
-            return;
-        }
     }
 }

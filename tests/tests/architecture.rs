@@ -1,7 +1,9 @@
-//! Architecture invariants (DESIGN §2), enforced by reading the manifests:
-//! mon-core depends on no mon crate and no runtime (tokio's `sync` feature only); middle crates only on the edges
-//! the design allows; nothing depends on the binaries; no OpenSSL anywhere.
+//! Architecture invariants (DESIGN §2), enforced from `cargo metadata`: mon-core
+//! depends on no mon crate and no runtime (of tokio, the `sync` feature only); middle
+//! crates only on the edges the design allows; nothing depends on the binaries; no
+//! OpenSSL anywhere; no wildcard arm over ingest events.
 
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,76 +24,123 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Package name → names in its `[dependencies]` table (normal dependencies only).
-fn manifests() -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    for dir in ["crates", "apps", "examples"] {
-        for entry in std::fs::read_dir(root().join(dir)).expect("dir") {
-            let manifest = entry.expect("entry").path().join("Cargo.toml");
-            let Ok(text) = std::fs::read_to_string(&manifest) else {
-                continue;
-            };
-            let mut name = None;
-            let mut deps = Vec::new();
-            let mut section = String::new();
-            for line in text.lines().map(str::trim) {
-                if line.starts_with('[') {
-                    section = line.to_string();
-                } else if section == "[package]" && line.starts_with("name") {
-                    name = line.split('"').nth(1).map(String::from);
-                } else if section == "[dependencies]" && !line.is_empty() && !line.starts_with('#')
-                {
-                    let dep = line.split(['=', '.', ' ']).next().unwrap_or("").to_string();
-                    deps.push(dep);
-                }
-            }
-            out.insert(name.expect("package name"), deps);
-        }
+/// The middle crates: each depends on mon-core and only along [`ALLOWED`] on another.
+const MIDDLE: &[&str] = &[
+    "mon-store",
+    "mon-health",
+    "mon-metrics",
+    "mon-alerting",
+    "mon-logging",
+];
+
+/// The only edges between middle crates the design allows, besides "anything →
+/// mon-core": `(from, to)`.
+const ALLOWED: &[(&str, &str)] = &[
+    ("mon-health", "mon-store"),
+    ("mon-metrics", "mon-store"),
+    ("mon-alerting", "mon-store"),
+    ("mon-logging", "mon-store"),
+];
+
+/// Crates that depend on no runtime, HTTP or database crate, and on no mon crate but
+/// mon-core: the model, and the API contract shared with the CLI.
+const NO_RUNTIME: &[&str] = &["mon-core", "mon-api"];
+/// The one exception to [`NO_RUNTIME`]: mon-core's snapshot hub uses tokio's `sync`
+/// primitives (a `watch` channel), which need no runtime. Checked feature by feature.
+const SYNC_ONLY: (&str, &str) = ("mon-core", "tokio");
+/// What [`NO_RUNTIME`] crates must not depend on.
+const RUNTIMES: &[&str] = &["axum", "rusqlite", "tokio", "reqwest", "hyper"];
+/// Extension crates: they depend on no mon crate but mon-core.
+const EXTENSIONS: &[&str] = &["custom-notifier", "custom-check"];
+/// The binaries' packages: nothing depends on them...
+const BINARIES: &[&str] = &["mon-server", "mon-cli"];
+/// ...but a server with extensions, which runs the bundled server with its kinds.
+const EXTENDED_SERVERS: &[&str] = &["custom-server"];
+
+/// `cargo metadata` of the workspace's own packages.
+fn metadata() -> Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root())
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON")
+}
+
+/// Workspace package name → its normal dependencies (not dev, not build), as
+/// `cargo metadata` describes them (`name`, `features`, `uses_default_features`...).
+fn dependency_entries() -> BTreeMap<String, Vec<Value>> {
+    let metadata = metadata();
+    let packages = metadata["packages"].as_array().expect("packages");
+    packages
+        .iter()
+        .map(|package| {
+            let name = package["name"].as_str().expect("package name").to_string();
+            let deps = package["dependencies"]
+                .as_array()
+                .expect("dependencies")
+                .iter()
+                .filter(|d| d["kind"].is_null())
+                .cloned()
+                .collect();
+            (name, deps)
+        })
+        .collect()
+}
+
+/// Workspace package name → the names of its normal dependencies.
+fn dependencies() -> BTreeMap<String, Vec<String>> {
+    dependency_entries()
+        .into_iter()
+        .map(|(name, deps)| {
+            let names = deps
+                .iter()
+                .map(|d| d["name"].as_str().expect("dependency name").to_string())
+                .collect();
+            (name, names)
+        })
+        .collect()
+}
+
+/// Why the edge `package → dep` breaks the dependency rule, if it does.
+fn violation(package: &str, dep: &str) -> Option<&'static str> {
+    let is_mon = dep.starts_with("mon-");
+    if BINARIES.contains(&dep) && !(EXTENDED_SERVERS.contains(&package) && dep == "mon-server") {
+        Some("nothing depends on the binaries")
+    } else if NO_RUNTIME.contains(&package)
+        && ((is_mon && dep != "mon-core")
+            || (RUNTIMES.contains(&dep) && (package, dep) != SYNC_ONLY))
+    {
+        Some(
+            "mon-core and mon-api depend on no other mon crate and no runtime, HTTP or database crate",
+        )
+    } else if MIDDLE.contains(&package)
+        && is_mon
+        && dep != "mon-core"
+        && !ALLOWED.contains(&(package, dep))
+    {
+        Some("middle crates depend on each other only along the allowed edges")
+    } else if EXTENSIONS.contains(&package) && is_mon && dep != "mon-core" {
+        Some("extension crates depend on mon-core alone")
+    } else {
+        None
     }
-    out
 }
 
 #[test]
 fn dependency_rule_holds() {
-    let manifests = manifests();
-    let middle = [
-        "mon-store",
-        "mon-health",
-        "mon-metrics",
-        "mon-alerting",
-        "mon-logging",
-    ];
-    // The only edges between mon crates the design allows, besides "anything → mon-core".
-    let allowed: &[(&str, &str)] = &[
-        ("mon-health", "mon-store"),
-        ("mon-metrics", "mon-store"),
-        ("mon-alerting", "mon-store"),
-        ("mon-logging", "mon-store"),
-    ];
+    let dependencies = dependencies();
     let mut violations = Vec::new();
-    for (package, deps) in &manifests {
+    for (package, deps) in &dependencies {
         for dep in deps {
-            let is_mon = dep.starts_with("mon-");
-            let bad = match package.as_str() {
-                "mon-core" => {
-                    is_mon || ["axum", "rusqlite", "reqwest", "hyper"].contains(&dep.as_str())
-                }
-                p if middle.contains(&p) => {
-                    is_mon && dep != "mon-core" && !allowed.contains(&(p, dep.as_str()))
-                }
-                // Extension crates depend on mon-core alone.
-                "custom-notifier" | "custom-check" => is_mon && dep != "mon-core",
-                // The API contract is shared with the CLI: types and schemas only.
-                "mon-api" => {
-                    (is_mon && dep != "mon-core")
-                        || ["axum", "rusqlite", "tokio", "reqwest", "hyper"].contains(&dep.as_str())
-                }
-                _ => false,
-            };
-            // Nothing depends on the binaries, but a server with extensions on mon-server.
-            let binary = dep == "mon-cli" || (dep == "mon-server" && package != "custom-server");
-            if bad || binary {
-                violations.push(format!("{package} -> {dep}"));
+            if let Some(why) = violation(package, dep) {
+                violations.push(format!("{package} -> {dep} ({why})"));
             }
         }
     }
@@ -99,31 +148,50 @@ fn dependency_rule_holds() {
         violations.is_empty(),
         "dependency rule broken: {violations:?}"
     );
+    let found = |names: &[&str]| names.iter().all(|n| dependencies.contains_key(*n));
     assert!(
-        manifests.contains_key("mon-core") && manifests.len() >= 9,
-        "manifests not found: {manifests:?}"
+        found(MIDDLE)
+            && found(NO_RUNTIME)
+            && found(EXTENSIONS)
+            && found(BINARIES)
+            && found(EXTENDED_SERVERS),
+        "packages not found in cargo metadata: {:?}",
+        dependencies.keys()
     );
 }
 
+#[test]
+fn the_rule_refuses_what_it_should() {
+    assert!(violation("mon-core", "mon-store").is_some());
+    assert!(violation("mon-core", "reqwest").is_some());
+    assert!(violation("mon-api", "tokio").is_some());
+    assert!(violation("mon-api", "mon-store").is_some());
+    assert!(violation("mon-alerting", "mon-metrics").is_some());
+    assert!(violation("custom-check", "mon-health").is_some());
+    assert!(violation("custom-server", "mon-server").is_none());
+    assert!(violation("custom-notifier", "mon-server").is_some());
+    assert!(violation("mon-health", "mon-alerting").is_some());
+    assert!(violation("custom-notifier", "mon-alerting").is_some());
+    assert!(violation("mon-alerting", "mon-server").is_some());
+    assert!(violation("mon-alerting", "mon-store").is_none());
+    assert!(violation("mon-config", "mon-alerting").is_none());
+}
+
 /// mon-core may use tokio's `sync` primitives (the snapshot hub's watch channel), never
-/// its runtime: the one `tokio` line of its `[dependencies]` names the `sync` feature only.
+/// its runtime: its tokio dependency asks for the `sync` feature only, without defaults.
 #[test]
 fn mon_core_uses_no_tokio_runtime() {
-    let manifest = std::fs::read_to_string(root().join("crates/mon-core/Cargo.toml"))
-        .expect("mon-core manifest");
-    let dependencies = manifest
-        .split("[dependencies]")
-        .nth(1)
-        .and_then(|rest| rest.split("\n[").next())
-        .expect("a [dependencies] table");
-    let tokio: Vec<&str> = dependencies
-        .lines()
-        .filter(|l| l.trim_start().starts_with("tokio"))
+    let entries = dependency_entries();
+    let (package, dep) = SYNC_ONLY;
+    let tokio: Vec<&Value> = entries[package]
+        .iter()
+        .filter(|d| d["name"] == dep)
         .collect();
+    assert_eq!(tokio.len(), 1, "{package} names {dep} once: {tokio:?}");
     assert_eq!(
-        tokio,
-        ["tokio = { workspace = true, features = [\"sync\"] }"],
-        "mon-core's tokio dependency must have the `sync` feature only"
+        (&tokio[0]["features"], &tokio[0]["uses_default_features"]),
+        (&serde_json::json!(["sync"]), &serde_json::json!(false)),
+        "{package}'s {dep} dependency must have the `sync` feature only"
     );
 }
 

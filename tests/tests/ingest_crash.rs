@@ -4,16 +4,15 @@
 //! (application events in the store, log records by search, error occurrences in
 //! `/api/v1/errors`), and no batch is found in part.
 
-use mon_tests::Server;
+use mon_tests::{TestServer, eventually};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CONFIG: &str = "
 server:
-  listen: 127.0.0.1:{port}
   self_check: false
   auth:
     tokens:
@@ -125,7 +124,7 @@ fn every_acknowledged_batch_of_every_kind_survives_sigkill() {
     let dir = tempfile::tempdir().expect("dir");
     let store = dir.path().join("mon.db");
     let config = CONFIG.replace("{store}", &store.display().to_string());
-    let mut server = Server::start(&config);
+    let mut server = TestServer::start(&config);
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..THREADS)
@@ -134,19 +133,17 @@ fn every_acknowledged_batch_of_every_kind_survives_sigkill() {
             std::thread::spawn(move || writer(url, t, acked, stop))
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while acked.lock().expect("lock").len() < ACKS_BEFORE_KILL {
-        assert!(
-            !writers.iter().any(std::thread::JoinHandle::is_finished),
-            "a writer stopped before the kill"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "only {} batches acknowledged in 120 s",
-            acked.lock().expect("lock").len()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually(
+        "batches acknowledged before the kill",
+        Duration::from_secs(120),
+        || {
+            assert!(
+                !writers.iter().any(std::thread::JoinHandle::is_finished),
+                "a writer stopped before the kill"
+            );
+            acked.lock().expect("lock").len() >= ACKS_BEFORE_KILL
+        },
+    );
     server.child.kill().expect("SIGKILL");
     let status = server.child.wait().expect("exits");
     assert_eq!(
@@ -161,7 +158,7 @@ fn every_acknowledged_batch_of_every_kind_survives_sigkill() {
     let acked = acked.lock().expect("lock").clone();
 
     // The same store in a new process.
-    let again = Server::start(&config);
+    let again = TestServer::start(&config);
     let conn = rusqlite::Connection::open(&store).expect("open the store");
     let mut app_rows: BTreeMap<u64, u32> = BTreeMap::new();
     let mut stmt = conn.prepare("SELECT body FROM app_events").expect("query");

@@ -4,10 +4,10 @@
 //! and heartbeat pings survive; a second server on the same store refuses to start.
 
 use mon_tests::alerts::{self, FIRING, FIRING_ALERTING, OpenAlert, heard};
-use mon_tests::{Receiver, Server, Stop, free_port};
+use mon_tests::{Capture, Stop, TestServer, eventually, exit_status, free_port};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TOKEN: &str = "restart-test-token";
 
@@ -15,7 +15,6 @@ const TOKEN: &str = "restart-test-token";
 /// [`FIRING_ALERTING`].
 const CONFIG: &str = "
 server:
-  listen: 127.0.0.1:{port}
   auth:
     tokens:
       - { name: ops, token: restart-test-token, role: admin }
@@ -36,38 +35,34 @@ checks:
     critical: false
 ";
 
-fn start(receiver: &Receiver) -> Server {
+fn start(receiver: &Capture) -> TestServer {
     // A port that was free a moment ago: nothing listens there.
     let closed = free_port();
     let config = format!("{CONFIG}{FIRING_ALERTING}")
         .replace("{closed}", &closed.to_string())
-        .replace("{receiver}", &receiver.url());
-    Server::start(&config)
+        .replace("{receiver}", &receiver.url("/hook"));
+    TestServer::start(&config)
 }
 
-fn get(server: &Server, path: &str) -> Value {
+fn get(server: &TestServer, path: &str) -> Value {
     alerts::get(server, TOKEN, path)
 }
 
-fn post(server: &Server, path: &str) -> reqwest::blocking::Response {
+fn post(server: &TestServer, path: &str) -> reqwest::blocking::Response {
     alerts::post(server, TOKEN, path)
 }
 
-fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
-    alerts::wait_for(what, Duration::from_secs(60), f)
-}
-
-fn open_alerts(server: &Server) -> BTreeMap<String, OpenAlert> {
+fn open_alerts(server: &TestServer) -> BTreeMap<String, OpenAlert> {
     alerts::open_alerts(server, TOKEN)
 }
 
-fn wait_settled(server: &Server, since: chrono::DateTime<chrono::Utc>) {
+fn wait_settled(server: &TestServer, since: chrono::DateTime<chrono::Utc>) {
     alerts::wait_settled(server, TOKEN, since, "port", "Host Seen");
 }
 
 #[test]
 fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
-    let receiver = Receiver::start();
+    let receiver = Capture::start();
     let mut server = start(&receiver);
 
     let before = alerts::wait_all_firing_and_notified(&server, TOKEN, &receiver, &FIRING);
@@ -154,7 +149,7 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
     let host_id = before["Host Seen"].id.clone();
     let resolve = post(&server, &format!("/api/v1/alerts/{host_id}/resolve"));
     assert_eq!(resolve.status(), 200, "{:?}", resolve.text());
-    let reopened = wait_for("the host alert open again", || {
+    let reopened = eventually("the host alert open again", Duration::from_secs(60), || {
         let open = open_alerts(&server);
         open.get("Host Seen")
             .filter(|a| a.id != host_id && a.state == "firing")
@@ -176,7 +171,7 @@ fn alerts_go_on_across_restarts_and_crashes_without_notifications() {
 
 #[test]
 fn heartbeats_survive_a_crash_and_a_second_server_is_refused() {
-    let receiver = Receiver::start();
+    let receiver = Capture::start();
     let mut server = start(&receiver);
 
     let ping = post(&server, "/api/v1/heartbeat/job");
@@ -196,23 +191,15 @@ fn heartbeats_survive_a_crash_and_a_second_server_is_refused() {
     assert_eq!(check["details"]["pings"], 2, "{check}");
 
     // A second server on the same store exits 2 and names the first one's pid.
-    let other = free_port().to_string();
-    let listen = format!("127.0.0.1:{other}");
     let mut second = server
-        .second(&[("MON__SERVER__LISTEN", listen.as_str())])
+        .second(&[])
         .spawn()
         .expect("a second mon-server starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = second.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = second.kill();
-            panic!("a second mon-server on the same store kept running");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = exit_status(
+        &mut second,
+        "a second mon-server on the same store to exit",
+        Duration::from_secs(30),
+    );
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut second.stderr.take().expect("stderr"), &mut stderr)
         .expect("stderr read");

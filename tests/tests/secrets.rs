@@ -5,84 +5,37 @@
 //! show`, `mon config check` errors, log files, the store's file bytes and the JSON
 //! exporter's file and POST body (caught by a loopback receiver).
 
-use mon_tests::{Server, bin_dir, free_port};
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use mon_tests::{Answer, Capture, TestServer, bin_dir, eventually, free_port};
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Every planted secret starts with this, so one search finds any of them (or a piece).
 const MARK: &str = "PLNT";
 
-/// A loopback HTTP receiver that records every request (request line and body) and
-/// answers `500` to `/export` (so the exporter records an error with its URL) and `200`
-/// to everything else.
-fn receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = Arc::clone(&seen);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut data = Vec::new();
-            let mut buf = [0u8; 65536];
-            // Read the head, then as many body bytes as Content-Length says.
-            while let Ok(n) = stream.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                data.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&data);
-                if let Some(head_end) = text.find("\r\n\r\n") {
-                    let length = text[..head_end]
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse::<usize>().ok())?
-                        })
-                        .unwrap_or(0);
-                    if data.len() >= head_end + 4 + length {
-                        break;
-                    }
-                }
-            }
-            let text = String::from_utf8_lossy(&data).into_owned();
-            let status = if text.starts_with("POST /export") {
-                "500 Internal Server Error"
-            } else {
-                "200 OK"
-            };
-            record.lock().expect("lock").push(text);
-            let _ = stream.write_all(
-                format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                    .as_bytes(),
-            );
-        }
+/// A loopback HTTP receiver that records every request and answers `500` to
+/// `/export` (so the exporter records an error with its URL) and `200` to everything
+/// else.
+fn receiver() -> Capture {
+    let receiver = Capture::start();
+    receiver.answer_with(|r| {
+        Answer::status(if r.path.starts_with("/export") {
+            500
+        } else {
+            200
+        })
+        .body("ok")
     });
-    (port, seen)
+    receiver
 }
 
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+/// How long the test waits for each path to have run.
+const WAIT: Duration = Duration::from_secs(60);
 
 /// The configuration, with `{recv}` (the receiver) and `{closed}` (nothing listens) filled.
 fn config(recv: u16, closed: u16) -> String {
     format!(
         r#"server:
-  listen: 127.0.0.1:{{port}}
   auth:
     tokens:
       - {{ name: admin, token: "${{ADMIN_TOKEN}}", role: admin }}
@@ -204,9 +157,9 @@ fn files(dir: &Path, out: &mut Vec<(String, String)>) {
 
 #[test]
 fn planted_secrets_appear_in_no_output() {
-    let (recv, seen) = receiver();
+    let seen = receiver();
     let closed = free_port();
-    let server = Server::start_with_env(&config(recv, closed), ENV);
+    let server = TestServer::start_with_env(&config(seen.addr().port(), closed), ENV);
     let base = server.url();
     let admin = "PLNTadminToken #tail";
     let client = reqwest::blocking::Client::new();
@@ -242,25 +195,28 @@ fn planted_secrets_appear_in_no_output() {
     assert_eq!(answer.status(), 200, "{:?}", answer.text());
 
     // Wait until every path that could carry a secret has run at least once.
-    wait_for("both exporters to fail and record why", || {
+    eventually("both exporters to fail and record why", WAIT, || {
         let status: serde_json::Value = serde_json::from_str(&get("/api/v1/status")).ok()?;
         let exporters = &status["exporters"];
         (exporters["pushgateway"]["last_error"].is_string()
             && exporters["json_http"]["last_error"].is_string())
         .then_some(())
     });
-    wait_for(
+    eventually(
         "the JSON exporter's POST of the error, and the webhook",
+        WAIT,
         || {
-            let seen = seen.lock().expect("lock");
+            let seen = seen.requests();
+            let posted =
+                |r: &mon_tests::Request, path: &str| r.method == "POST" && r.path.starts_with(path);
             (seen
                 .iter()
-                .any(|r| r.starts_with("POST /export") && r.contains("LLM_AUTH"))
-                && seen.iter().any(|r| r.starts_with("POST /hooks/")))
+                .any(|r| posted(r, "/export") && r.text().contains("LLM_AUTH"))
+                && seen.iter().any(|r| posted(r, "/hooks/")))
             .then_some(())
         },
     );
-    wait_for("the exported file", || {
+    eventually("the exported file", WAIT, || {
         server
             .dir
             .path()
@@ -268,14 +224,18 @@ fn planted_secrets_appear_in_no_output() {
             .exists()
             .then_some(())
     });
-    wait_for("failed deliveries on the unreachable channels", || {
-        let channels = get("/api/v1/channels");
-        (channels.matches("last_error\":\"").count() >= 3).then_some(())
-    });
-    wait_for("the ingested error in the snapshot", || {
+    eventually(
+        "failed deliveries on the unreachable channels",
+        WAIT,
+        || {
+            let channels = get("/api/v1/channels");
+            (channels.matches("last_error\":\"").count() >= 3).then_some(())
+        },
+    );
+    eventually("the ingested error in the snapshot", WAIT, || {
         get("/api/v1/snapshot").contains("LLM_AUTH").then_some(())
     });
-    wait_for("a result of every check", || {
+    eventually("a result of every check", WAIT, || {
         let checks = get("/api/v1/checks");
         ["\"api\"", "\"cache\"", "\"db\"", "\"lk\""]
             .iter()
@@ -307,10 +267,9 @@ fn planted_secrets_appear_in_no_output() {
     }
     // The JSON exporter's POST bodies and file (other requests, such as the check's
     // own probe and the webhook, carry their credentials to where they belong).
-    for request in seen.lock().expect("lock").iter() {
-        if request.starts_with("POST /export") {
-            let body = request.split("\r\n\r\n").nth(1).unwrap_or_default();
-            assert_clean("the JSON exporter's POST body", body);
+    for request in seen.requests() {
+        if request.method == "POST" && request.path.starts_with("/export") {
+            assert_clean("the JSON exporter's POST body", &request.text());
         }
     }
 

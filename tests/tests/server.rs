@@ -1,35 +1,26 @@
 //! End-to-end: the real `mon-server` binary on a free port with a temporary store,
 //! read through HTTP and through the real `mon` CLI.
 
-use mon_tests::{Server, bin_dir, free_port};
+use mon_tests::{Answer, Capture, TestServer, bin_dir, eventually, free_port};
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A loopback HTTP server that answers every request `200 ok`, for an http check to probe.
-fn upstream() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
-    });
-    port
+fn upstream() -> Capture {
+    let upstream = Capture::start();
+    upstream.answer(Answer::status(200).body("ok"));
+    upstream
 }
 
-fn config_with_upstream(upstream: u16) -> String {
+fn config_with_upstream(upstream: &Capture) -> String {
     format!(
-        "server:\n  listen: 127.0.0.1:{{port}}\nstorage:\n  path: {{dir}}/mon.db\n\
-         checks:\n  - name: api\n    type: http\n    url: http://127.0.0.1:{upstream}/health\n    interval: 1s\n    timeout: 2s\n\
+        "storage:\n  path: {{dir}}/mon.db\n\
+         checks:\n  - name: api\n    type: http\n    url: {url}\n    interval: 1s\n    timeout: 2s\n\
          \x20 - name: host\n    type: system\n    critical: false\n    interval: 5s\n\
-         metrics:\n  interval: 1s\n"
+         metrics:\n  interval: 1s\n",
+        url = upstream.url("/health")
     )
 }
 
@@ -37,21 +28,12 @@ fn get(url: &str) -> reqwest::blocking::Response {
     reqwest::blocking::get(url).unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
-/// Polls `f` until it returns `Some` or 20 s pass.
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+/// How long a test waits for the server to get somewhere.
+const WAIT: Duration = Duration::from_secs(20);
 
 #[test]
 fn serves_health_metrics_api_and_the_cli_reads_it() {
-    let server = Server::start(&config_with_upstream(upstream()));
+    let server = TestServer::start(&config_with_upstream(&upstream()));
     let base = server.url();
 
     let health = get(&format!("{base}/health"));
@@ -84,7 +66,7 @@ fn serves_health_metrics_api_and_the_cli_reads_it() {
     assert!(text.contains("mon_store_queue_depth"), "{text}");
 
     // Results are persisted and readable through the API.
-    let results: Value = wait_for("two persisted results of api", || {
+    let results: Value = eventually("two persisted results of api", WAIT, || {
         let v: Value = get(&format!("{base}/api/v1/checks/api/results?limit=5"))
             .json()
             .ok()?;
@@ -121,10 +103,11 @@ fn serves_health_metrics_api_and_the_cli_reads_it() {
 
 #[test]
 fn sigterm_flushes_and_a_restart_keeps_history() {
-    let config = config_with_upstream(upstream());
-    let mut server = Server::start(&config);
+    let upstream = upstream();
+    let config = config_with_upstream(&upstream);
+    let mut server = TestServer::start(&config);
     let base = server.url();
-    let before = wait_for("a persisted result", || {
+    let before = eventually("a persisted result", WAIT, || {
         let v: Value = get(&format!("{base}/api/v1/checks/api/results"))
             .json()
             .ok()?;
@@ -145,7 +128,7 @@ fn sigterm_flushes_and_a_restart_keeps_history() {
     // Same store, new process: the history is still there.
     let store = server.dir.path().join("mon.db");
     let config = config.replace("{dir}/mon.db", &store.display().to_string());
-    let again = Server::start(&config);
+    let again = TestServer::start(&config);
     let v: Value = get(&format!(
         "{}/api/v1/checks/api/results?limit=10000",
         again.url()
@@ -153,6 +136,44 @@ fn sigterm_flushes_and_a_restart_keeps_history() {
     .json()
     .expect("JSON");
     assert!(v["count"].as_u64().expect("count") >= before, "{v}");
+}
+
+#[test]
+fn port_zero_is_bound_and_reported_in_the_address_file_and_the_log() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("mon.yaml");
+    let store = dir.path().join("mon.db");
+    std::fs::write(
+        &config,
+        format!(
+            "server:\n  listen: 127.0.0.1:0\nstorage:\n  path: {}\n",
+            store.display()
+        ),
+    )
+    .expect("config written");
+    let address = dir.path().join("address");
+    let mut child = Command::new(bin_dir().join("mon-server"))
+        .arg("-c")
+        .arg(&config)
+        .arg("--address-file")
+        .arg(&address)
+        .env("LOG_LEVEL", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mon-server starts");
+    let addr = mon_tests::reported_address(&mut child, &address);
+    assert_ne!(addr.port(), 0, "the bound port, not the one asked for");
+    let live = get(&format!("http://{addr}/health/live"));
+    assert_eq!(live.status(), 200);
+    child.kill().expect("SIGKILL");
+    let output = child.wait_with_output().expect("output");
+    let log = String::from_utf8_lossy(&output.stderr);
+    let listening = log
+        .lines()
+        .find(|l| l.contains("mon-server listening"))
+        .unwrap_or_else(|| panic!("no listening line in {log}"));
+    assert!(listening.contains(&addr.to_string()), "{listening}");
 }
 
 /// Runs `mon-server -c <config>` expecting it to fail at start; returns stderr.

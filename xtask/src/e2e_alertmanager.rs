@@ -382,14 +382,13 @@ fn canonical_time(text: &str) -> String {
     }
 }
 
-/// Polls `done` every 200 ms for up to 30 s.
+/// Polls `done` for up to 30 s; an error counts as not yet (and is shown on timeout).
 fn wait_until(what: &str, mut done: impl FnMut() -> Result<bool>) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if done().unwrap_or(false) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    bail!("timed out waiting for {what}")
+    let limit = Duration::from_secs(30);
+    mon_tests::try_eventually(what, limit, || match done() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(String::from("not yet")),
+        Err(e) => Err(format!("{e:#}")),
+    })?;
+    Ok(())
 }

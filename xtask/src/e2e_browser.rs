@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ADMIN_TOKEN: &str = "e2e-browser-admin-token";
 const RULE: &str = "mon e2e browser";
@@ -211,19 +211,20 @@ fn serve_ok() -> Result<u16> {
     Ok(port)
 }
 
-/// Polls `done` every 200 ms for up to 30 s; `done` returns `Some` when finished.
+/// Polls `done` for up to 30 s; `done` returns `Some` when finished (the last error
+/// is shown on timeout).
 fn poll<T>(what: &str, mut done: impl FnMut() -> Result<Option<T>>) -> Result<T> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        match done() {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => {}
-            Err(err) => last = format!(" (last error: {err:#})"),
+    let mut last = None;
+    let limit = Duration::from_secs(30);
+    Ok(mon_tests::try_eventually(what, limit, || match done() {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(last.clone().unwrap_or_else(|| String::from("not yet"))),
+        Err(err) => {
+            let message = format!("last error: {err:#}");
+            last = Some(message.clone());
+            Err(message)
         }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    bail!("timed out waiting for {what}{last}")
+    })?)
 }
 
 /// SEVERE console entries, less the favicon 404 and those `allowed` accepts.

@@ -7,7 +7,7 @@
 use super::{Server, TempDir, apt_install, free_port, http_get, http_get_accepting, project_root};
 use anyhow::{Context, Result, bail};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A child process killed on drop.
 struct Daemon(Child);
@@ -36,18 +36,9 @@ fn http_call(
     Ok((status, body))
 }
 
-/// Polls `probe` every 200 ms until it returns `Some`, failing after `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Result<T> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = probe() {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            bail!("timed out after {limit:?} waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+/// Polls `probe` until it returns `Some`, failing after `limit`.
+fn wait_for<T>(what: &str, limit: Duration, probe: impl FnMut() -> Option<T>) -> Result<T> {
+    Ok(mon_tests::try_eventually(what, limit, probe)?)
 }
 
 /// Label values no input may use to break an exposition, for every labelled field.

@@ -5,7 +5,7 @@
 
 use anyhow::{Result, bail};
 use mon_tests::alerts::{self, FIRING, FIRING_ALERTING, heard, open_alerts};
-use mon_tests::{Receiver, Server, Stop, free_port};
+use mon_tests::{Capture, Stop, TestServer, free_port};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -17,7 +17,6 @@ const RESTARTS: usize = 10;
 /// [`FIRING_ALERTING`]. `{closed}` and `{receiver}` are filled in.
 const CONFIG: &str = "
 server:
-  listen: 127.0.0.1:{port}
   auth:
     tokens:
       - { name: ops, token: e2e-restart-token, role: admin }
@@ -46,11 +45,11 @@ pub(crate) fn restart() -> Result<()> {
 
 fn soak() -> Result<()> {
     let started = Instant::now();
-    let receiver = Receiver::start();
+    let receiver = Capture::start();
     let config = format!("{CONFIG}{FIRING_ALERTING}")
         .replace("{closed}", &free_port().to_string())
-        .replace("{receiver}", &receiver.url());
-    let mut server = Server::start(&config);
+        .replace("{receiver}", &receiver.url("/hook"));
+    let mut server = TestServer::start(&config);
     let before = alerts::wait_all_firing_and_notified(&server, TOKEN, &receiver, &FIRING);
 
     // Steady ingest: a request event every 50 ms, through every restart.

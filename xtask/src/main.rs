@@ -225,7 +225,8 @@ pub(crate) fn promtool_check(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// A mon-server child process on a free port with a temporary store; killed on drop.
+/// A mon-server child process on a port it chose itself, with a temporary store;
+/// killed on drop.
 struct Server {
     child: Child,
     port: u16,
@@ -239,21 +240,25 @@ impl Server {
     }
 
     /// Starts `binary` with an optional config file and extra environment variables; the
-    /// listen address and store path are always overridden to a free port and a temp dir.
+    /// listen address is always overridden to port 0 (the bound port read back from
+    /// `--address-file`) and the store path to a temp dir.
     fn start_with(binary: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> Result<Server> {
         let dir = TempDir::new()?;
-        let port = free_port()?;
+        let address = dir.0.join("address");
         let mut command = Command::new(binary);
         if let Some(config) = config {
             command.arg("-c").arg(config);
         }
-        let child = command
-            .env("MON__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        let mut child = command
+            .arg("--address-file")
+            .arg(&address)
+            .env("MON__SERVER__LISTEN", "127.0.0.1:0")
             .env("MON__STORAGE__PATH", dir.0.join("mon.db"))
             .env("LOG_LEVEL", "warn")
             .envs(env.iter().copied())
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
+        let port = mon_tests::reported_address(&mut child, &address).port();
         let server = Server {
             child,
             port,

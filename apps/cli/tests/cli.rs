@@ -1,9 +1,8 @@
 //! The real `mon` binary against a real `mon-server` (and locally): golden table output,
 //! parsed JSON, every exit code, an unreachable server and a wrong token.
 
-use mon_tests::Server;
+use mon_tests::{Capture, TestServer, eventually, free_port};
 use serde_json::Value;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -57,19 +56,12 @@ fn normalise(table: &str) -> String {
 }
 
 /// A port where nothing listens.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    port
-}
-
 const TOKENS: &str =
     "  auth:\n    tokens:\n      - { name: ops, token: admin-token-1234, role: admin }\n";
 
 fn server_config(down_port: u16) -> String {
     format!(
-        "server:\n  listen: 127.0.0.1:{{port}}\n  public_paths: [/health/live]\n{TOKENS}storage:\n  path: {{dir}}/mon.db\n\
+        "server:\n  public_paths: [/health/live]\n{TOKENS}storage:\n  path: {{dir}}/mon.db\n\
          checks:\n  - name: down\n    type: http\n    url: http://127.0.0.1:{down_port}/\n    interval: 1s\n    timeout: 1s\n    critical: true\n\
          metrics:\n  host: false\n"
     )
@@ -77,7 +69,7 @@ fn server_config(down_port: u16) -> String {
 
 #[test]
 fn status_and_checks_against_a_real_server() {
-    let server = Server::start(&server_config(closed_port()));
+    let server = TestServer::start(&server_config(free_port()));
     let url = server.url();
 
     // Without the token: exit 3 and what to do.
@@ -143,7 +135,7 @@ fn status_and_checks_against_a_real_server() {
     golden("checks_list.txt", &(table + "\n"));
 
     // Results are written in small batches: wait until some are stored.
-    let json = wait_for("stored results of `down`", || {
+    let json = eventually("stored results of `down`", WAIT, || {
         let out = mon(&[
             "checks",
             "show",
@@ -198,7 +190,7 @@ fn status_and_checks_against_a_real_server() {
 
 #[test]
 fn an_unreachable_server_exits_3() {
-    let url = format!("http://127.0.0.1:{}", closed_port());
+    let url = format!("http://127.0.0.1:{}", free_port());
     let out = mon(&["status", "--server", &url]);
     assert_eq!(out.status.code(), Some(3));
     let err = text(&out.stderr);
@@ -336,25 +328,15 @@ fn config_show_masks_secrets() {
 
 #[test]
 fn probe_runs_checks_locally_and_exits_1_when_unhealthy() {
-    let up = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let up_port = up.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        for stream in up.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf);
-            let _ =
-                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
+    let up = Capture::start();
     let dir = tempfile::tempdir().expect("dir");
     let file = write(
         dir.path(),
         "mon.yaml",
         &format!(
-            "checks:\n  - name: up\n    type: http\n    url: http://127.0.0.1:{up_port}/\n  - name: down\n    type: http\n    url: http://127.0.0.1:{}/\n    timeout: 2s\n",
-            closed_port()
+            "checks:\n  - name: up\n    type: http\n    url: {}\n  - name: down\n    type: http\n    url: http://127.0.0.1:{}/\n    timeout: 2s\n",
+            up.url("/"),
+            free_port()
         ),
     );
     let out = mon(&["probe", "-c", &file]);
@@ -401,36 +383,24 @@ fn usage_errors_and_completions() {
     );
 }
 
-/// Polls `f` until it returns `Some` (20 s at most).
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
+/// How long a test waits for the server to get somewhere.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[test]
 fn alerts_silences_rules_and_channels() {
     let config = format!(
-        "server:\n  listen: 127.0.0.1:{{port}}\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nchecks: []\n\
+        "server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nchecks: []\n\
          metrics:\n  interval: 1s\n\
          alerting:\n  evaluation_interval: 1s\n  default_rules: false\n  rules:\n    - name: Always\n      expr: cpu_percent >= 0.0\n      severity: critical\n      labels: {{ service: voice }}\n"
     );
-    let server = Server::start(&config);
+    let server = TestServer::start(&config);
     let url = server.url();
     let with = |args: &[&str]| {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--server", &url, "--token", "admin-token-1234"]);
         mon(&all)
     };
-    let id = wait_for("the Always alert to fire", || {
+    let id = eventually("the Always alert to fire", WAIT, || {
         let out = with(&["alerts", "list", "--output", "json"]);
         let json: Value = serde_json::from_slice(&out.stdout).ok()?;
         let alert = json["alerts"]
@@ -504,7 +474,7 @@ fn alerts_silences_rules_and_channels() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     // Host metrics are stored as series every second.
-    let points = wait_for("stored cpu_percent points", || {
+    let points = eventually("stored cpu_percent points", WAIT, || {
         let out = with(&[
             "metrics",
             "query",
@@ -560,10 +530,10 @@ fn alerts_silences_rules_and_channels() {
 #[test]
 fn events_heartbeats_errors_and_logs() {
     let config = format!(
-        "server:\n  listen: 127.0.0.1:{{port}}\n{TOKENS}storage:\n  path: {{dir}}/mon.db\n\
+        "server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\n\
          checks:\n  - name: nightly\n    type: heartbeat\n    period: 1h\n    critical: false\nmetrics:\n  host: false\n"
     );
-    let server = Server::start(&config);
+    let server = TestServer::start(&config);
     let url = server.url();
     let with = |args: &[&str]| {
         let mut all: Vec<&str> = args.to_vec();
@@ -619,7 +589,7 @@ fn events_heartbeats_errors_and_logs() {
         text(&out.stderr)
     );
 
-    let fingerprint = wait_for("the error group", || {
+    let fingerprint = eventually("the error group", WAIT, || {
         let out = with(&["errors", "list", "--output", "json"]);
         let json: Value = serde_json::from_slice(&out.stdout).ok()?;
         let group = json["errors"]
@@ -637,7 +607,7 @@ fn events_heartbeats_errors_and_logs() {
         text(&out.stdout)
     );
 
-    let found = wait_for("the log record", || {
+    let found = eventually("the log record", WAIT, || {
         let out = with(&[
             "logs",
             "search",

@@ -15,6 +15,7 @@ use mon_metrics::{HostCollectorOptions, SnapshotHub};
 use mon_store::{Sample, Store};
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -74,6 +75,14 @@ pub enum StartError {
     /// The thread that runs the checks could not be started.
     #[error("cannot start the checks' thread: {0}")]
     Checks(std::io::Error),
+    /// The bound address could not be written to `--address-file`.
+    #[error("cannot write the listening address to {path}: {source}")]
+    AddressFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 /// Everything request handlers read.
@@ -604,14 +613,37 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 }
 
 /// [`run`] with the check and channel kinds of `kinds` beside the built-in ones.
-pub(crate) async fn run_with(config: Config, kinds: Kinds) -> Result<(), StartError> {
-    let addr = config.server.listen;
-    let listener = tokio::net::TcpListener::bind(addr)
+///
+/// Port 0 binds a free port; the bound address is what the server then uses
+/// everywhere (the `listening` log line, the `external_url` derived from it) and,
+/// with `address_file`, is written there (`127.0.0.1:PORT` and a newline, replaced
+/// whole) once the server is about to accept connections.
+pub(crate) async fn run_with(
+    mut config: Config,
+    kinds: Kinds,
+    address_file: Option<&Path>,
+) -> Result<(), StartError> {
+    let asked = config.server.listen;
+    let listener = tokio::net::TcpListener::bind(asked)
         .await
-        .map_err(|source| StartError::Bind { addr, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: asked,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: asked,
+        source,
+    })?;
+    config.server.listen = addr;
     let grace = config.server.shutdown_timeout;
     let limits = config.server.limits.clone();
     let app = App::start_with(config, kinds).await?;
+    if let Some(path) = address_file {
+        write_address(path, addr).map_err(|source| StartError::AddressFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
     tracing::info!(%addr, "mon-server listening");
     crate::serve::serve(listener, app.router(), &limits, shutdown_signal(), grace).await;
     tracing::info!("shutting down");
@@ -623,6 +655,15 @@ pub(crate) async fn run_with(config: Config, kinds: Kinds) -> Result<(), StartEr
         let _ = tokio::task::spawn_blocking(|| logs.flush()).await;
     }
     Ok(())
+}
+
+/// Writes `addr` to `path` through a temporary file renamed over it, so that a
+/// reader sees either nothing or the whole address.
+fn write_address(path: &Path, addr: SocketAddr) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    std::fs::write(&temporary, format!("{addr}\n"))?;
+    std::fs::rename(&temporary, path)
 }
 
 async fn shutdown_signal() {

@@ -30,6 +30,7 @@ use std::time::Duration;
 pub struct Builder {
     config: Config,
     kinds: Kinds,
+    address_file: Option<PathBuf>,
 }
 
 impl App {
@@ -39,6 +40,7 @@ impl App {
         Builder {
             config,
             kinds: Kinds::new(),
+            address_file: None,
         }
     }
 
@@ -110,6 +112,14 @@ impl Builder {
         self
     }
 
+    /// Once listening, [`run`](Builder::run) writes the bound address
+    /// (`127.0.0.1:PORT`) to `path`: with `server.listen` on port 0 it tells a
+    /// script or a test which port was chosen.
+    pub fn address_file(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.address_file = Some(path.into());
+        self
+    }
+
     /// Opens the store and starts every background part.
     pub async fn start(self) -> Result<App, StartError> {
         App::start_with(self.config, self.kinds).await
@@ -118,7 +128,7 @@ impl Builder {
     /// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,
     /// then shuts down gracefully (in-flight requests finish, the store is flushed).
     pub async fn run(self) -> Result<(), StartError> {
-        crate::app::run_with(self.config, self.kinds).await
+        crate::app::run_with(self.config, self.kinds, self.address_file.as_deref()).await
     }
 }
 
@@ -134,6 +144,10 @@ struct Args {
     /// The configuration file (YAML).
     #[arg(short, long, value_name = "FILE", env = "MON_CONFIG")]
     config: Option<PathBuf>,
+    /// Once listening, write the bound address (`127.0.0.1:PORT`) to this file:
+    /// with `server.listen` on port 0 it tells a script which port was chosen.
+    #[arg(long, value_name = "FILE")]
+    address_file: Option<PathBuf>,
 }
 
 /// The `mon-server` binary, knowing `kinds` beside the built-in ones: parses the
@@ -159,7 +173,13 @@ pub fn main_with(kinds: Kinds) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    match runtime.block_on(App::builder(config).kinds(&kinds).run()) {
+    match runtime.block_on({
+        let mut builder = App::builder(config).kinds(&kinds);
+        if let Some(path) = args.address_file {
+            builder = builder.address_file(path);
+        }
+        builder.run()
+    }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.to_string()),
     }

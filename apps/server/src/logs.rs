@@ -58,14 +58,11 @@ async fn error(
     State(store): State<Store>,
     Path(fingerprint): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let group = store
-        .error_group(&fingerprint)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no error with fingerprint {fingerprint:?}; GET /api/v1/errors lists them"
-            ))
-        })?;
+    let group = store.error_group(&fingerprint).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no error with fingerprint {fingerprint:?}; GET /api/v1/errors lists them"
+        ))
+    })?;
     Ok(Json(json!(group)))
 }
 

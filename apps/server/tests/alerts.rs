@@ -4,15 +4,12 @@
 //! shapes, with admin required for every change.
 
 mod common;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use common::call_json as call;
+use common::{call_json as call, wait_for};
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
+use mon_tests::Capture;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 const CONFIG: &str = "
 server:
@@ -44,37 +41,9 @@ alerting:
 const ADMIN: Option<&str> = Some("admin-token-123");
 const READ: Option<&str> = Some("read-token-456");
 
-type Received = Arc<Mutex<Vec<Value>>>;
-
-async fn receiver() -> (String, Received) {
-    let received: Received = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/hook",
-            post(|State(r): State<Received>, body: String| async move {
-                r.lock().unwrap().push(serde_json::from_str(&body).unwrap());
-                StatusCode::OK
-            }),
-        )
-        .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (addr, received)
-}
-
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn transitions(received: &Received) -> Vec<String> {
+fn transitions(received: &Capture) -> Vec<String> {
     received
-        .lock()
-        .unwrap()
+        .bodies()
         .iter()
         .map(|b| b["transition"].as_str().unwrap_or_default().to_string())
         .collect()
@@ -83,10 +52,10 @@ fn transitions(received: &Received) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_fire_notify_and_are_managed_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, received) = receiver().await;
+    let received = Capture::start();
     let text = CONFIG
         .replace("{dir}", &dir.path().display().to_string())
-        .replace("{receiver}", &addr);
+        .replace("{receiver}", &received.addr().to_string());
     let config: Config = load_text(&text, "test.yaml", &Environment::default()).unwrap();
     let app = App::start(config).await.unwrap();
 
@@ -113,7 +82,7 @@ async fn alerts_fire_notify_and_are_managed_through_the_api() {
         transitions(&received) == ["firing"]
     })
     .await;
-    assert_eq!(received.lock().unwrap()[0]["alerts"][0]["id"], id.as_str());
+    assert_eq!(received.bodies()[0]["alerts"][0]["id"], id.as_str());
 
     // The summary.
     let (status, health) = call(&app, "GET", "/health/alerts", READ, None).await;

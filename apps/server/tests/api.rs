@@ -36,13 +36,12 @@ async fn app(dir: &tempfile::TempDir) -> App {
     App::start(config).await.expect("app starts")
 }
 
-/// Polls until `/health/ready` answers 200.
+/// Waits until `/health/ready` answers 200.
 async fn wait_ready(app: &App) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while call(app, "GET", "/health/ready", None).await.0 != StatusCode::OK {
-        assert!(Instant::now() < deadline, "not ready in time");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    mon_tests::eventually_async("readiness", Duration::from_secs(20), async || {
+        call(app, "GET", "/health/ready", None).await.0 == StatusCode::OK
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,19 +150,16 @@ async fn check_results_with_since_and_limit() {
     let dir = tempfile::tempdir().expect("dir");
     let app = app(&dir).await;
     let token = Some("read-token-456");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let body = loop {
+    let body = mon_tests::eventually_async("two results", Duration::from_secs(20), async || {
         let (status, body) = call(&app, "GET", "/api/v1/checks/host/results?limit=2", token).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         if body["count"] == 2 {
-            break body;
+            Ok(body)
+        } else {
+            Err(body)
         }
-        assert!(
-            Instant::now() < deadline,
-            "two results never arrived: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     let first = body["results"][0]["observed_at"]
         .as_str()
         .expect("time")
@@ -276,17 +272,12 @@ struct Binary {
 }
 
 impl Binary {
-    /// Starts the binary with `config` (`{port}` and `{dir}` filled in) under an open-file
-    /// limit of `nofile` when given (`prlimit`), and waits until `/health/live` answers.
+    /// Starts the binary with `config` (`{dir}` filled in, listening on a port it
+    /// chooses) under an open-file limit of `nofile` when given (`prlimit`), and waits
+    /// until `/health/live` answers.
     fn start(config: &str, nofile: Option<u32>) -> Binary {
         let dir = tempfile::tempdir().expect("dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let text = config
-            .replace("{port}", &port.to_string())
-            .replace("{dir}", &dir.path().display().to_string());
+        let text = config.replace("{dir}", &dir.path().display().to_string());
         let path = dir.path().join("mon.yaml");
         std::fs::write(&path, text).expect("config written");
         let binary = env!("CARGO_BIN_EXE_mon-server");
@@ -298,24 +289,26 @@ impl Binary {
             }
             None => std::process::Command::new(binary),
         };
-        let child = command
+        let address = dir.path().join("address");
+        let mut child = command
             .arg("-c")
             .arg(&path)
+            .arg("--address-file")
+            .arg(&address)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("mon-server starts");
+        let addr = mon_tests::reported_address(&mut child, &address);
         let server = Binary {
             child,
-            addr: ([127, 0, 0, 1], port).into(),
+            addr,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while raw(server.addr, "GET", "/health/live", &[], "").map(|r| r.status) != Some(200) {
-            assert!(Instant::now() < deadline, "mon-server never answered");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        mon_tests::eventually("/health/live", Duration::from_secs(30), || {
+            raw(server.addr, "GET", "/health/live", &[], "").is_some_and(|r| r.status == 200)
+        });
         server
     }
 }
@@ -374,17 +367,12 @@ fn raw(
     })
 }
 
-/// [`CONFIG`] on a port of the test's choosing, for the real binary.
-fn binary_config() -> String {
-    CONFIG.replace("127.0.0.1:0", "127.0.0.1:{port}")
-}
-
 /// Hostile or malformed requests against the real binary: each row is the request (with
 /// or without a token), the status, the JSON error code and a fragment of its message;
 /// after each the server still answers a probe.
 #[test]
 fn hostile_requests_answer_json_errors_and_the_server_keeps_answering() {
-    let server = Binary::start(&binary_config(), None);
+    let server = Binary::start(CONFIG, None);
     let h = |name: &str, value: String| (name.to_owned(), value);
     let admin = || h("authorization", "Bearer admin-token-123".into());
     let read = || h("authorization", "Bearer read-token-456".into());
@@ -709,7 +697,7 @@ fn a_connection_flood_under_a_low_file_limit_does_not_starve_probes() {
         ),
         ("default connection limit above the file limit", ""),
     ] {
-        let config = binary_config().replace(
+        let config = CONFIG.replace(
             "  auth:",
             &format!("  limits:\n    header_read_timeout: 1s\n    keep_alive_timeout: 1s\n{limits}  auth:"),
         );
@@ -724,15 +712,11 @@ fn a_connection_flood_under_a_low_file_limit_does_not_starve_probes() {
         );
         let started = Instant::now();
         let deadline = started + Duration::from_secs(20);
-        let status = loop {
-            if let Some(answer) = raw(server.addr, "GET", "/health/live", &[], "") {
-                break (answer.status, answer.body);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: /health/live never answered"
-            );
-        };
+        let status = mon_tests::eventually(
+            &format!("{what}: /health/live to answer"),
+            Duration::from_secs(20),
+            || raw(server.addr, "GET", "/health/live", &[], "").map(|a| (a.status, a.body)),
+        );
         assert_eq!(status.0, 200, "{what}: {}", status.1);
         assert!(
             Instant::now() < deadline,

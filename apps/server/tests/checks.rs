@@ -8,7 +8,7 @@ use common::call;
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tower::ServiceExt;
 
 const CONFIG: &str = "
@@ -52,19 +52,13 @@ struct Harness {
 
 async fn start() -> Harness {
     let dir = tempfile::tempdir().expect("dir");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let open = listener.local_addr().expect("address");
-    let site = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
-    tokio::spawn(async move { axum::serve(listener, site).await });
+    let closed = mon_tests::free_port();
+    let site = mon_tests::Capture::start();
+    site.answer(mon_tests::Answer::status(200).body("ok"));
     let text = CONFIG
         .replace("{dir}", &dir.path().display().to_string())
-        .replace("{closed}", &closed.to_string())
-        .replace("{open}", &open.to_string());
+        .replace("{closed}", &format!("127.0.0.1:{closed}"))
+        .replace("{open}", &site.addr().to_string());
     let config: Config =
         load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
     let app = App::start(config).await.expect("app starts");
@@ -76,18 +70,15 @@ const INGEST: Option<&str> = Some("ingest-token-789");
 
 /// Polls `GET uri` until `condition` holds on the body.
 async fn wait_for(app: &App, uri: &str, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    mon_tests::eventually_async(what, Duration::from_secs(20), async || {
         let (_, body) = call(app, "GET", uri, READ).await;
         if condition(&body) {
-            return body;
+            Ok(body)
+        } else {
+            Err(body)
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,25 +54,15 @@ struct Server {
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().expect("dir");
-    let open = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr")
-    };
+    // A real loopback service for the `api` check.
+    let open = mon_tests::Capture::start();
+    let closed = mon_tests::free_port();
     let text = CONFIG
         .replace("{dir}", &dir.path().display().to_string())
-        .replace("{open}", &open.local_addr().expect("addr").to_string())
-        .replace("{closed}", &closed.to_string());
+        .replace("{open}", &open.addr().to_string())
+        .replace("{closed}", &format!("127.0.0.1:{closed}"));
     let config: Config =
         load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    // A real loopback service for the `api` check: accepts and closes connections.
-    tokio::spawn(async move {
-        while let Ok((conn, _)) = open.accept().await {
-            drop(conn);
-        }
-    });
     let app = App::start(config).await.expect("app starts");
     Server { app, _dir: dir }
 }

@@ -2,13 +2,15 @@
 //! (JSON array, NDJSON, gzip) reach the snapshot, `/metrics` and the store; bad batches
 //! are refused whole with the exact status and message; a saturated writer answers 429.
 
+mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::wait_for;
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tower::ServiceExt;
 
 const CONFIG: &str = "
@@ -111,14 +113,6 @@ fn count_events(dir: &tempfile::TempDir) -> i64 {
     let conn = rusqlite::Connection::open(dir.path().join("mon.db")).expect("open db");
     conn.query_row("SELECT COUNT(*) FROM app_events", [], |r| r.get(0))
         .expect("count")
-}
-
-async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,17 +393,13 @@ async fn a_saturated_writer_answers_429_with_retry_after() {
         let app = app.clone();
         posts.push(tokio::spawn(async move { post(&app, body).await }));
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let busy = loop {
-        assert!(
-            Instant::now() < deadline,
-            "no post was answered while the writer was held"
-        );
-        if let Some(i) = posts.iter().position(|p| p.is_finished()) {
-            break posts.remove(i).await.expect("post task");
-        }
-        tokio::task::yield_now().await;
-    };
+    let answered = mon_tests::eventually_async(
+        "a post answered while the writer was held",
+        Duration::from_secs(30),
+        async || posts.iter().position(|p| p.is_finished()),
+    )
+    .await;
+    let busy = posts.remove(answered).await.expect("post task");
     assert_eq!(busy.status, StatusCode::TOO_MANY_REQUESTS, "{}", busy.text);
     assert_eq!(busy.retry_after.as_deref(), Some("1"));
     assert_eq!(busy.json["error"]["code"], "busy");

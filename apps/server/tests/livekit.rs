@@ -417,10 +417,7 @@ async fn room_creation_errors_and_forwarded_events_reach_the_snapshot() {
 #[tokio::test]
 async fn webhook_keys_default_to_the_first_livekit_check() {
     let dir = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let closed = format!("127.0.0.1:{}", mon_tests::free_port());
     let extra = format!(
         "checks:\n  - {{ name: livekit, type: livekit, url: 'http://{closed}', api_key: {KEY}, api_secret: {SECRET}, interval: 1h, timeout: 1s }}\n"
     );
@@ -460,20 +457,17 @@ fn an_empty_webhook_secret_is_a_config_error() {
 }
 
 /// A loopback Prometheus endpoint with LiveKit's quality metrics.
-async fn exposition_server() -> std::net::SocketAddr {
+fn exposition_server() -> std::net::SocketAddr {
     let text = "# TYPE livekit_quality_score gauge\nlivekit_quality_score{room=\"a\"} 4.2\n# TYPE livekit_jitter_us gauge\nlivekit_jitter_us 12000\n";
-    let app =
-        axum::Router::new().route("/metrics", axum::routing::get(move || async move { text }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
+    let server = mon_tests::Capture::start();
+    server.answer(mon_tests::Answer::status(200).body(text));
+    server.addr()
 }
 
 #[tokio::test]
 async fn a_prometheus_scrape_fills_snapshot_variables() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = exposition_server().await;
+    let addr = exposition_server();
     let extra = format!(
         "checks:\n  - {{ name: lk-metrics, type: prometheus, url: 'http://{addr}/metrics', interval: 1h }}\n"
     );

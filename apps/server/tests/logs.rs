@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tower::ServiceExt;
 
 const CONFIG: &str = "
@@ -54,18 +54,16 @@ async fn get(app: &App, uri: &str) -> (StatusCode, Value, String) {
 
 /// Polls `uri` until `done` holds for its JSON body.
 async fn wait_for(app: &App, uri: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let what = format!("{uri} to satisfy the condition");
+    mon_tests::eventually_async(&what, Duration::from_secs(20), async || {
         let (status, body, _) = get(app, uri).await;
         if status == StatusCode::OK && done(&body) {
-            return body;
+            Ok(body)
+        } else {
+            Err(body)
         }
-        assert!(
-            Instant::now() < deadline,
-            "{uri} never satisfied the condition: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 fn emit() {

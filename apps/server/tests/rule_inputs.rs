@@ -4,7 +4,6 @@
 //! keeps the check's value, whatever the order of publishes.
 
 mod common;
-use axum::routing::get;
 use common::{call, call_json, wait_for};
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
@@ -126,10 +125,9 @@ async fn pushed_gauges_and_counters_fire_their_rules() {
 async fn voice_quality_from_a_scrape_check_wins_over_ingested_events() {
     // A LiveKit-like metrics endpoint on loopback.
     let exposition = "# TYPE livekit_quality_score gauge\nlivekit_quality_score 3.1\n";
-    let sfu = axum::Router::new().route("/metrics", get(move || async move { exposition }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, sfu).await.unwrap() });
+    let sfu = mon_tests::Capture::start();
+    sfu.answer(mon_tests::Answer::status(200).body(exposition));
+    let addr = sfu.addr();
     let checks = format!(
         "checks:\n  - {{ name: sfu, type: prometheus, url: 'http://{addr}/metrics', interval: 1s, critical: false }}"
     );

@@ -48,20 +48,13 @@ struct Server {
 
 async fn server(config: &str) -> Server {
     let dir = tempfile::tempdir().expect("dir");
-    let open = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    // A real loopback service for the `api` check.
+    let open = mon_tests::Capture::start();
     let text = config
         .replace("{dir}", &dir.path().display().to_string())
-        .replace("{open}", &open.local_addr().expect("addr").to_string());
+        .replace("{open}", &open.addr().to_string());
     let config: Config =
         load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    // A real loopback service for the `api` check: accepts and closes connections.
-    tokio::spawn(async move {
-        while let Ok((conn, _)) = open.accept().await {
-            drop(conn);
-        }
-    });
     let app = App::start(config).await.expect("app starts");
     Server { app, _dir: dir }
 }

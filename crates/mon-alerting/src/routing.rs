@@ -122,19 +122,14 @@ impl Inhibition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
-    use mon_core::AlertState;
     use std::collections::BTreeMap;
 
     fn alert(rule: &str, severity: Severity, labels: &[(&str, &str)]) -> Alert {
-        let labels: BTreeMap<String, String> = labels
+        labels
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let mut alert =
-            Alert::new(rule, severity, labels, Utc::now()).with_state(AlertState::Firing);
-        alert.id = rule.into();
-        alert
+            .fold(mon_tests::alert(rule).id(rule), |a, (k, v)| a.label(k, v))
+            .severity(severity)
+            .build()
     }
 
     #[test]

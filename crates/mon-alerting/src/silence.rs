@@ -132,12 +132,14 @@ impl MaintenanceWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mon_core::{AlertState, Severity};
-    use std::collections::BTreeMap;
+    use mon_core::Severity;
 
     fn alert(rule: &str, severity: Severity, service: &str) -> Alert {
-        let labels = BTreeMap::from([("service".to_string(), service.to_string())]);
-        Alert::new(rule, severity, labels, Utc::now()).with_state(AlertState::Firing)
+        mon_tests::alert(rule)
+            .id("a")
+            .severity(severity)
+            .label("service", service)
+            .build()
     }
 
     fn at(text: &str) -> DateTime<Utc> {

@@ -5,64 +5,25 @@
 //! resolution; the Alertmanager channel re-sending open (also acknowledged) alerts
 //! with `endsAt` ahead. Every message links to mon's external URL.
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use mon_alerting::{AlertEngine, AlertingConfig, Links, Snapshot};
+use mon_tests::{Answer, Capture, Request, eventually_async};
 use serde_json::Value;
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// One scripted answer: status, Retry-After, body.
-type Answer = (u16, Option<&'static str>, &'static str);
-
-/// Path, headers, JSON body and arrival time of one request.
-type Request = (String, HeaderMap, Value, Instant);
-
-#[derive(Clone, Default)]
-struct Script {
-    answers: Arc<Mutex<VecDeque<Answer>>>,
-    /// Path, headers, JSON body and arrival time of every request.
-    requests: Arc<Mutex<Vec<Request>>>,
-}
-
-async fn answer(State(s): State<Script>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    s.requests.lock().unwrap().push((
-        uri.path().to_string(),
-        headers,
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-        Instant::now(),
-    ));
-    let (status, retry_after, text) = s
-        .answers
-        .lock()
-        .unwrap()
-        .pop_front()
-        .unwrap_or((200, None, "ok"));
-    let mut response = (StatusCode::from_u16(status).unwrap(), text.to_string()).into_response();
-    if let Some(after) = retry_after {
-        response
-            .headers_mut()
-            .insert("retry-after", after.parse().unwrap());
-    }
-    response
-}
-
-async fn receiver(answers: &[Answer]) -> (String, Script) {
-    let script = Script::default();
-    script
-        .answers
-        .lock()
-        .unwrap()
-        .extend(answers.iter().copied());
-    let app = Router::new().fallback(answer).with_state(script.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), script)
+/// A receiver answering `answers` (status, Retry-After, body) in turn, then `200 ok`;
+/// its base URL.
+fn receiver(answers: &[(u16, Option<&str>, &str)]) -> (String, Capture) {
+    let capture = Capture::start();
+    capture.answer(Answer::status(200).body("ok"));
+    capture.queue(answers.iter().map(|&(status, retry_after, body)| {
+        let answer = Answer::status(status).body(body);
+        match retry_after {
+            Some(after) => answer.header("Retry-After", after),
+            None => answer,
+        }
+    }));
+    (capture.url(""), capture)
 }
 
 fn build(channel: &str, description: &str) -> AlertEngine {
@@ -113,16 +74,12 @@ async fn acknowledge_and_resolve(engine: &AlertEngine) {
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_async(what, Duration::from_secs(20), async || done()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_honours_retry_after_and_posts_block_kit() {
-    let (url, script) = receiver(&[(429, Some("1"), "rate_limited"), (200, None, "ok")]).await;
+    let (url, script) = receiver(&[(429, Some("1"), "rate_limited"), (200, None, "ok")]);
     let long = "x".repeat(5000);
     let engine = build(
         &format!("{{ name: slack, type: slack, webhook_url: '{url}/services/T0/B0/secret' }}"),
@@ -130,13 +87,13 @@ async fn slack_honours_retry_after_and_posts_block_kit() {
     );
     fire(&engine).await;
     wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
-    let requests = script.requests.lock().unwrap().clone();
+    let requests = script.requests();
     assert_eq!(requests.len(), 2, "one 429, then delivered");
     assert!(
-        requests[1].3 - requests[0].3 >= Duration::from_millis(900),
+        requests[1].at - requests[0].at >= Duration::from_millis(900),
         "Retry-After: 1 was honoured"
     );
-    let body = &requests[1].2;
+    let body = &requests[1].json();
     assert_eq!(body["text"], "[FIRING] Memory Critical (critical)");
     let attachment = &body["attachments"][0];
     assert_eq!(attachment["color"], "#a30200");
@@ -173,14 +130,14 @@ async fn slack_refusals_are_not_retried() {
         (404, "no_service"),
         (410, "channel_is_archived"),
     ] {
-        let (url, script) = receiver(&[(status, None, reason)]).await;
+        let (url, script) = receiver(&[(status, None, reason)]);
         let engine = build(
             &format!("{{ name: slack, type: slack, webhook_url: '{url}/x' }}"),
             "d",
         );
         fire(&engine).await;
         wait_for("the refusal", || engine.channels_status()[0].failed == 1).await;
-        assert_eq!(script.requests.lock().unwrap().len(), 1, "{status}");
+        assert_eq!(script.requests().len(), 1, "{status}");
         let error = engine.channels_status()[0].last_error.clone().unwrap();
         assert!(
             error.contains(&format!("answered {status}: {reason}")),
@@ -193,7 +150,7 @@ async fn slack_refusals_are_not_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pagerduty_events_v2_with_retry_on_5xx_only() {
     let accepted = r#"{"status":"success","message":"Event processed","dedup_key":"k"}"#;
-    let (url, script) = receiver(&[(500, None, "oops"), (202, None, accepted)]).await;
+    let (url, script) = receiver(&[(500, None, "oops"), (202, None, accepted)]);
     let engine = build(
         &format!(
             "{{ name: pd, type: pagerduty, routing_key: R0UTING, url: '{url}', source: voice-1 }}"
@@ -202,9 +159,9 @@ async fn pagerduty_events_v2_with_retry_on_5xx_only() {
     );
     fire(&engine).await;
     wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
-    let requests = script.requests.lock().unwrap().clone();
+    let requests = script.requests();
     assert_eq!(requests.len(), 2);
-    let (path, _, event, _) = &requests[1];
+    let (path, event) = (&requests[1].path, requests[1].json());
     assert_eq!(path, "/v2/enqueue");
     assert_eq!(event["routing_key"], "R0UTING");
     assert_eq!(event["event_action"], "trigger");
@@ -222,13 +179,13 @@ async fn pagerduty_events_v2_with_retry_on_5xx_only() {
 
     // Acknowledge and resolve carry the same dedup_key.
     acknowledge_and_resolve(&engine).await;
-    let requests = script.requests.lock().unwrap().clone();
-    let actions: Vec<(&str, &str)> = requests[1..]
+    let bodies: Vec<Value> = script.requests().iter().map(Request::json).collect();
+    let actions: Vec<(&str, &str)> = bodies[1..]
         .iter()
-        .map(|r| {
+        .map(|b| {
             (
-                r.2["event_action"].as_str().unwrap(),
-                r.2["dedup_key"].as_str().unwrap(),
+                b["event_action"].as_str().unwrap(),
+                b["dedup_key"].as_str().unwrap(),
             )
         })
         .collect();
@@ -239,20 +196,20 @@ async fn pagerduty_events_v2_with_retry_on_5xx_only() {
     );
     engine.stop_delivery();
 
-    let (url, script) = receiver(&[(400, None, r#"{"status":"invalid event"}"#)]).await;
+    let (url, script) = receiver(&[(400, None, r#"{"status":"invalid event"}"#)]);
     let engine = build(
         &format!("{{ name: pd, type: pagerduty, routing_key: R, url: '{url}' }}"),
         "d",
     );
     fire(&engine).await;
     wait_for("the refusal", || engine.channels_status()[0].failed == 1).await;
-    assert_eq!(script.requests.lock().unwrap().len(), 1);
+    assert_eq!(script.requests().len(), 1);
     engine.stop_delivery();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_headers_and_alertmanager_v4_body() {
-    let (url, script) = receiver(&[]).await;
+    let (url, script) = receiver(&[]);
     let engine = build(
         &format!(
             "{{ name: am-hook, type: webhook, url: '{url}/hook', format: alertmanager, headers: {{ X-Team: voice }} }}"
@@ -262,19 +219,20 @@ async fn webhook_headers_and_alertmanager_v4_body() {
     fire(&engine).await;
     wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
     acknowledge_and_resolve(&engine).await;
-    let requests = script.requests.lock().unwrap().clone();
+    let requests = script.requests();
     assert_eq!(requests.len(), 3);
-    let (_, headers, body, _) = &requests[0];
-    assert_eq!(headers["x-team"], "voice");
-    assert_eq!(headers["content-type"], "application/json");
+    let bodies: Vec<Value> = requests.iter().map(Request::json).collect();
+    let (first, body) = (&requests[0], &bodies[0]);
+    assert_eq!(first.header("x-team"), Some("voice"));
+    assert_eq!(first.header("content-type"), Some("application/json"));
     assert!(
-        headers["idempotency-key"]
-            .to_str()
+        first
+            .header("idempotency-key")
             .unwrap()
             .contains(":firing:")
     );
     assert!(
-        headers.get("x-mon-signature").is_none(),
+        first.header("x-mon-signature").is_none(),
         "no secret, no signature"
     );
     assert_eq!(body["version"], "4");
@@ -304,17 +262,15 @@ async fn webhook_headers_and_alertmanager_v4_body() {
     // (idempotency key part, status, alert status, acknowledged_by, ends)
     let messages: Vec<(String, &str, &str, Option<&str>, bool)> = requests
         .iter()
-        .map(|(_, headers, body, _)| {
-            assert_eq!(body["groupKey"], requests[0].2["groupKey"]);
+        .zip(&bodies)
+        .map(|(request, body)| {
+            assert_eq!(body["groupKey"], bodies[0]["groupKey"]);
             assert_eq!(body["groupLabels"], labels);
             assert_eq!(body["externalURL"], EXTERNAL_URL);
             let alert = &body["alerts"][0];
-            assert_eq!(
-                alert["fingerprint"],
-                requests[0].2["alerts"][0]["fingerprint"]
-            );
-            assert_eq!(alert["startsAt"], requests[0].2["alerts"][0]["startsAt"]);
-            let key = headers["idempotency-key"].to_str().unwrap();
+            assert_eq!(alert["fingerprint"], bodies[0]["alerts"][0]["fingerprint"]);
+            assert_eq!(alert["startsAt"], bodies[0]["alerts"][0]["startsAt"]);
+            let key = request.header("idempotency-key").unwrap();
             (
                 key.split(':').nth(1).unwrap().to_string(),
                 body["status"].as_str().unwrap(),
@@ -349,7 +305,7 @@ async fn webhook_headers_and_alertmanager_v4_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alertmanager_keeps_hearing_open_alerts_acknowledged_ones_too() {
-    let (url, script) = receiver(&[]).await;
+    let (url, script) = receiver(&[]);
     let engine = build(
         &format!("{{ name: am, type: alertmanager, urls: ['{url}'], resend_interval: 1s }}"),
         "d",
@@ -373,20 +329,19 @@ async fn alertmanager_keeps_hearing_open_alerts_acknowledged_ones_too() {
     // (arrival, endsAt, acknowledged_by) of every post of the alert.
     let posts = || -> Vec<(Instant, chrono::DateTime<chrono::Utc>, Option<String>)> {
         script
-            .requests
-            .lock()
-            .unwrap()
+            .requests()
             .iter()
-            .filter(|r| r.0 == "/api/v2/alerts")
+            .filter(|r| r.path == "/api/v2/alerts")
             .flat_map(|r| {
-                r.2.as_array()
+                r.json()
+                    .as_array()
                     .unwrap()
                     .iter()
                     .map(|a| {
                         assert_eq!(a["labels"]["alertname"], "Memory Critical");
                         assert_eq!(a["generatorURL"], format!("{EXTERNAL_URL}/#/alerts"));
                         (
-                            r.3,
+                            r.at,
                             a["endsAt"].as_str().unwrap().parse().unwrap(),
                             a["annotations"]["acknowledged_by"]
                                 .as_str()

@@ -7,7 +7,7 @@ use mon_alerting::{AlertEngine, AlertingConfig, Snapshot};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The SMTP server process; killed when dropped.
 struct Smtp(Child);
@@ -78,19 +78,7 @@ retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    mon_tests::eventually_async(what, Duration::from_secs(30), async || done()).await;
 }
 
 async fn fire(engine: &AlertEngine) {
@@ -103,7 +91,7 @@ async fn fire(engine: &AlertEngine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mails_through_a_real_smtp_server_with_starttls_and_auth() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = mon_tests::free_port();
     let _smtp = start_smtp(dir.path(), port);
     let engine = engine(dir.path(), port, "pa55");
     fire(&engine).await;
@@ -155,7 +143,7 @@ async fn mails_through_a_real_smtp_server_with_starttls_and_auth() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_refused_for_good() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = mon_tests::free_port();
     let _smtp = start_smtp(dir.path(), port);
     let engine = engine(dir.path(), port, "wrong");
     fire(&engine).await;

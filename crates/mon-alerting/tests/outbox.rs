@@ -5,89 +5,50 @@
 //! is repeated with the same idempotency key; a refusal is not retried; a hanging
 //! channel does not delay another.
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use mon_alerting::{AlertEngine, AlertingConfig, Channel, Snapshot};
 use mon_core::{Notification, Notifier, NotifyError, async_trait};
 use mon_store::{Store, StoreOptions};
+use mon_tests::{Answer, Capture, eventually_async};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// What the receiver got: idempotency key, signature header, body.
-type Received = Arc<Mutex<Vec<(String, Option<String>, serde_json::Value)>>>;
-
-#[derive(Clone)]
-struct Receiver {
-    received: Received,
-    answer: Arc<AtomicU16>,
-    /// Requests still to refuse with 503 before answering `answer`.
-    failures_left: Arc<AtomicU32>,
-    /// While set, a request is received (and kept) but never answered, as when the
-    /// sender dies in the middle of a send.
-    stall: Arc<AtomicBool>,
+/// Starts a webhook receiver on `addr` answering `answer`.
+fn start_receiver(addr: SocketAddr, answer: u16) -> Capture {
+    start_failing_receiver(addr, 0, answer)
 }
 
-async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let failing = r
-        .failures_left
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok();
-    let status = if failing {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::from_u16(r.answer.load(Ordering::SeqCst)).unwrap()
-    };
-    if status.is_success() || r.stall.load(Ordering::SeqCst) {
-        r.received.lock().unwrap().push((
-            header("idempotency-key").unwrap_or_default(),
-            header("x-mon-signature"),
-            serde_json::from_str(&body).unwrap(),
-        ));
-    }
-    if r.stall.load(Ordering::SeqCst) {
-        std::future::pending::<()>().await;
-    }
-    status
-}
-
-/// Starts the receiver on `addr` (answering `answer`).
-async fn start_receiver(addr: SocketAddr, answer: u16) -> Receiver {
-    start_failing_receiver(addr, 0, answer).await
-}
-
-/// Starts the receiver on `addr`: `failures` requests get 503, then `answer`.
-async fn start_failing_receiver(addr: SocketAddr, failures: u32, answer: u16) -> Receiver {
-    let receiver = Receiver {
-        received: Arc::default(),
-        answer: Arc::new(AtomicU16::new(answer)),
-        failures_left: Arc::new(AtomicU32::new(failures)),
-        stall: Arc::default(),
-    };
-    let app = Router::new()
-        .route("/hook", post(hook))
-        .with_state(receiver.clone());
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+/// Starts a webhook receiver on `addr`: `failures` requests get 503, then `answer`.
+fn start_failing_receiver(addr: SocketAddr, failures: u32, answer: u16) -> Capture {
+    let receiver = Capture::start_on(addr);
     receiver
+        .queue((0..failures).map(|_| Answer::status(503)))
+        .answer(Answer::status(answer));
+    receiver
+}
+
+/// What the receiver accepted (or holds unanswered), in arrival order: idempotency
+/// key, signature header, body.
+fn received(receiver: &Capture) -> Vec<(String, Option<String>, Value)> {
+    receiver
+        .requests()
+        .iter()
+        .filter(|r| r.answered.is_none_or(|s| (200..300).contains(&s)))
+        .map(|r| {
+            (
+                r.header("idempotency-key").unwrap_or_default().to_string(),
+                r.header("x-mon-signature").map(str::to_string),
+                r.json(),
+            )
+        })
+        .collect()
 }
 
 /// A loopback address nobody listens on (yet).
 fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    SocketAddr::from(([127, 0, 0, 1], mon_tests::free_port()))
 }
 
 async fn wait_for(what: &str, done: impl FnMut() -> bool) {
@@ -95,11 +56,7 @@ async fn wait_for(what: &str, done: impl FnMut() -> bool) {
 }
 
 async fn wait_within(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_async(what, limit, async || done()).await;
 }
 
 fn config(addr: SocketAddr) -> AlertingConfig {
@@ -144,15 +101,15 @@ fn failures(engine: &AlertEngine) -> u32 {
 }
 
 /// The first idempotency key the receiver got.
-fn received_key(receiver: &Receiver) -> String {
-    receiver.received.lock().unwrap()[0].0.clone()
+fn received_key(receiver: &Capture) -> String {
+    received(receiver)[0].0.clone()
 }
 
 /// Each key received, and how often.
-fn counts(received: &Received) -> BTreeMap<String, usize> {
+fn counts(receiver: &Capture) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
-    for (key, _, _) in received.lock().unwrap().iter() {
-        *counts.entry(key.clone()).or_default() += 1;
+    for (key, _, _) in received(receiver) {
+        *counts.entry(key).or_default() += 1;
     }
     counts
 }
@@ -188,12 +145,12 @@ async fn an_outage_loses_nothing_and_duplicates_nothing() {
         "no URL token in errors"
     );
 
-    let receiver = start_receiver(addr, 200).await;
+    let receiver = start_receiver(addr, 200);
     wait_for("all four delivered", || {
         engine.channels_status()[0].queued == 0
     })
     .await;
-    let counts = counts(&receiver.received);
+    let counts = counts(&receiver);
     assert_eq!(counts.len(), 4, "{counts:?}");
     assert!(counts.values().all(|n| *n == 1), "{counts:?}");
     let status = &engine.channels_status()[0];
@@ -201,7 +158,7 @@ async fn an_outage_loses_nothing_and_duplicates_nothing() {
     assert!(status.last_success.is_some());
 
     // The body is documented mon JSON, signed.
-    let received = receiver.received.lock().unwrap().clone();
+    let received = received(&receiver);
     let (key, signature, body) = &received[0];
     assert_eq!(body["version"], "1");
     assert_eq!(body["receiver"], "hook");
@@ -239,7 +196,7 @@ async fn once_the_receiver_answers_the_rest_of_the_queue_follows_at_once() {
     let addr = free_addr();
     // The receiver refuses twice; the backoff (1.5 s, then 3 s) is longer than what
     // the rest of the queue may take once the head went through.
-    let receiver = start_failing_receiver(addr, 2, 200).await;
+    let receiver = start_failing_receiver(addr, 2, 200);
     let mut config = config(addr);
     config.retry.initial_backoff = Duration::from_millis(1500);
     config.retry.max_backoff = Duration::from_secs(10);
@@ -258,19 +215,21 @@ async fn once_the_receiver_answers_the_rest_of_the_queue_follows_at_once() {
     assert_eq!(expected.len(), 4);
     engine.start_delivery();
 
-    wait_for("the first delivery", || {
-        !receiver.received.lock().unwrap().is_empty()
-    })
-    .await;
-    assert_eq!(receiver.failures_left.load(Ordering::SeqCst), 0);
+    wait_for("the first delivery", || !received(&receiver).is_empty()).await;
+    assert_eq!(
+        receiver
+            .requests()
+            .iter()
+            .filter(|r| r.answered == Some(503))
+            .count(),
+        2,
+        "both refusals were used"
+    );
     wait_within("the rest of the queue", Duration::from_secs(1), || {
-        receiver.received.lock().unwrap().len() == 4
+        received(&receiver).len() == 4
     })
     .await;
-    let got: Vec<String> = receiver
-        .received
-        .lock()
-        .unwrap()
+    let got: Vec<String> = received(&receiver)
         .iter()
         .map(|(key, _, _)| key.clone())
         .collect();
@@ -310,7 +269,7 @@ async fn a_restart_mid_outage_neither_forgets_nor_resends() {
         3,
         "undelivered notifications restored"
     );
-    let receiver = start_receiver(addr, 200).await;
+    let receiver = start_receiver(addr, 200);
     engine.start_delivery();
     // Still firing: no new firing notification.
     let changes = engine
@@ -321,7 +280,7 @@ async fn a_restart_mid_outage_neither_forgets_nor_resends() {
         engine.channels_status()[0].queued == 0
     })
     .await;
-    let got = counts(&receiver.received);
+    let got = counts(&receiver);
     assert_eq!(got.len(), 3);
     assert!(got.values().all(|n| *n == 1), "{got:?}");
     engine.stop_delivery();
@@ -365,8 +324,8 @@ async fn a_send_cut_short_is_sent_again_with_the_same_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mon.db");
     let addr = free_addr();
-    let receiver = start_receiver(addr, 200).await;
-    receiver.stall.store(true, Ordering::SeqCst);
+    let receiver = start_receiver(addr, 200);
+    receiver.hold(true);
     let mut config = config(addr);
     config.rules.truncate(1);
 
@@ -377,29 +336,28 @@ async fn a_send_cut_short_is_sent_again_with_the_same_key() {
     engine
         .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
         .await;
-    wait_for("the receiver got it", || {
-        !receiver.received.lock().unwrap().is_empty()
-    })
-    .await;
+    wait_for("the receiver got it", || !received(&receiver).is_empty()).await;
     shut_down(engine, workers, store).await;
 
     // Next start: the same notification, with the same idempotency key.
-    receiver.stall.store(false, Ordering::SeqCst);
+    receiver.hold(false);
     let store = Store::open(&path, StoreOptions::default()).unwrap();
     let engine = config.build_with_store(store.clone()).unwrap();
     engine.start_delivery();
     wait_for("the repeat", || engine.channels_status()[0].delivered == 1).await;
-    let got = counts(&receiver.received);
+    let got = counts(&receiver);
     assert_eq!(got.len(), 1, "{got:?}");
     let (key, n) = got.into_iter().next().unwrap();
     assert_eq!(n, 2, "at least once: the cut send is repeated");
-    assert_eq!(
+    // The delivery is counted first; its state is written to the store just after.
+    wait_for("the delivered state in the store", || {
         store
             .notification_state_blocking("hook", &key)
             .unwrap()
-            .as_deref(),
-        Some("delivered")
-    );
+            .as_deref()
+            == Some("delivered")
+    })
+    .await;
     engine.stop_delivery();
     store.close().await.unwrap();
 }
@@ -407,7 +365,7 @@ async fn a_send_cut_short_is_sent_again_with_the_same_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_is_not_retried() {
     let addr = free_addr();
-    let receiver = start_receiver(addr, 400).await;
+    let receiver = start_receiver(addr, 400);
     let mut config = config(addr);
     config.rules.truncate(1);
     let engine = config.build().unwrap();
@@ -426,7 +384,7 @@ async fn a_refusal_is_not_retried() {
             .contains("answered 400"),
         "{status:?}"
     );
-    assert!(receiver.received.lock().unwrap().is_empty());
+    assert!(received(&receiver).is_empty());
     engine.stop_delivery();
 }
 
@@ -446,7 +404,7 @@ impl Notifier for Hanging {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_channel_does_not_delay_another() {
     let addr = free_addr();
-    let receiver = start_receiver(addr, 200).await;
+    let receiver = start_receiver(addr, 200);
     let config = config(addr);
     let built = config.build().unwrap();
     let mut channels: Vec<Channel> = built.channels();
@@ -465,7 +423,7 @@ async fn a_hanging_channel_does_not_delay_another() {
         .evaluate_and_record(&snapshot(95.0), chrono::Utc::now())
         .await;
     wait_for("the webhook got all three", || {
-        receiver.received.lock().unwrap().len() == 3
+        received(&receiver).len() == 3
     })
     .await;
     let statuses = engine.channels_status();

@@ -416,14 +416,7 @@ mod tests {
 
     /// Polls `condition` until it holds, failing after a generous deadline.
     async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !condition() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        mon_tests::eventually_async(what, Duration::from_secs(20), async || condition()).await;
     }
 
     const MS: Duration = Duration::from_millis(1);

@@ -3,29 +3,13 @@
 
 use mon_core::Status;
 use mon_health::{CheckConfig, HealthRegistry, Scheduler, SchedulerOptions};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
-
-/// A server answering `GET /` with whatever status code `code` holds.
-async fn flippable_server() -> (std::net::SocketAddr, Arc<AtomicU16>) {
-    let code = Arc::new(AtomicU16::new(200));
-    let shared = Arc::clone(&code);
-    let app = axum::Router::new().route(
-        "/",
-        axum::routing::get(move || {
-            let code = shared.load(Ordering::SeqCst);
-            async move { axum::http::StatusCode::from_u16(code).unwrap_or_default() }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, code)
-}
+use mon_tests::{Answer, Capture};
 
 #[tokio::test]
 async fn failure_and_success_thresholds_hold_the_status_back() {
-    let (addr, code) = flippable_server().await;
+    // A server whose answer the test flips.
+    let server = Capture::start();
+    let addr = server.addr();
     let check: CheckConfig = serde_json::from_value(serde_json::json!({
         "name": "api", "type": "http", "url": format!("http://{addr}/"),
         "failure_threshold": 3, "success_threshold": 2
@@ -52,7 +36,7 @@ async fn failure_and_success_thresholds_hold_the_status_back() {
         (200, Status::Healthy, Status::Healthy, None),
     ];
     for (i, (answer, reported, observed, transition)) in steps.iter().enumerate() {
-        code.store(*answer, Ordering::SeqCst);
+        server.answer(Answer::status(*answer));
         scheduler.run_once().await;
         let entry = registry.check("api").unwrap().entry();
         let json = serde_json::to_value(&entry).unwrap();

@@ -1,15 +1,11 @@
 //! The `prometheus` check against a loopback server serving a text exposition.
 
-use axum::Router;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
 use mon_core::Status;
 use mon_health::CheckConfig;
+use mon_tests::{Answer, Capture};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 /// A LiveKit-like exposition: histograms for packet loss and jitter, a gauge for quality.
 const EXPOSITION: &str = r#"# HELP livekit_packet_loss_percent Packet loss percentage
@@ -35,32 +31,15 @@ livekit_quality_score{room="b"} 3.5
 livekit_room_total{node_id="ND_1"} 7
 "#;
 
-async fn serve(body: &'static str, status: StatusCode) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let accepts = Arc::new(Mutex::new(Vec::new()));
-    let seen = accepts.clone();
-    let app = Router::new().route(
-        "/metrics",
-        get(move |headers: HeaderMap| {
-            let seen = seen.clone();
-            async move {
-                let accept = headers
-                    .get(header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                seen.lock().unwrap().push(accept.to_owned());
-                (
-                    status,
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    body,
-                )
-                    .into_response()
-            }
-        }),
+/// An exporter answering `status` with `body` in the text format.
+fn serve(body: &str, status: u16) -> (SocketAddr, Capture) {
+    let exporter = Capture::start();
+    exporter.answer(
+        Answer::status(status)
+            .header("Content-Type", "text/plain; version=0.0.4")
+            .body(body),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (addr, accepts)
+    (exporter.addr(), exporter)
 }
 
 fn config(addr: SocketAddr, extra: Value) -> CheckConfig {
@@ -73,7 +52,7 @@ fn config(addr: SocketAddr, extra: Value) -> CheckConfig {
 
 #[tokio::test]
 async fn livekit_defaults_map_quality_metrics_to_voice_variables() {
-    let (addr, accepts) = serve(EXPOSITION, StatusCode::OK).await;
+    let (addr, exporter) = serve(EXPOSITION, 200);
     let outcome = config(addr, json!({}))
         .build(&mon_health::check_kinds())
         .unwrap()
@@ -95,14 +74,17 @@ async fn livekit_defaults_map_quality_metrics_to_voice_variables() {
         outcome.message
     );
     assert!(
-        accepts.lock().unwrap()[0].starts_with("text/plain"),
+        exporter.requests()[0]
+            .header("accept")
+            .unwrap_or_default()
+            .starts_with("text/plain"),
         "asks for the text format"
     );
 }
 
 #[tokio::test]
 async fn chosen_series_with_labels_and_aggregates() {
-    let (addr, _) = serve(EXPOSITION, StatusCode::OK).await;
+    let (addr, _) = serve(EXPOSITION, 200);
     let series = json!({"series": [
         {"metric": "livekit_packet_loss_percent", "labels": {"direction": "outgoing"}, "variable": "outgoing_loss_percent"},
         {"metric": "livekit_quality_score", "aggregate": "min", "variable": "worst_quality"},
@@ -128,7 +110,7 @@ async fn chosen_series_with_labels_and_aggregates() {
 
 #[tokio::test]
 async fn errors_and_non_expositions_are_unhealthy() {
-    let (addr, _) = serve(EXPOSITION, StatusCode::SERVICE_UNAVAILABLE).await;
+    let (addr, _) = serve(EXPOSITION, 503);
     let outcome = config(addr, json!({}))
         .build(&mon_health::check_kinds())
         .unwrap()
@@ -138,7 +120,7 @@ async fn errors_and_non_expositions_are_unhealthy() {
     assert!(outcome.message.contains("HTTP 503"), "{}", outcome.message);
     assert!(outcome.variables.is_empty(), "{outcome:?}");
 
-    let (addr, _) = serve("<html>hello</html>\n", StatusCode::OK).await;
+    let (addr, _) = serve("<html>hello</html>\n", 200);
     let outcome = config(addr, json!({}))
         .build(&mon_health::check_kinds())
         .unwrap()

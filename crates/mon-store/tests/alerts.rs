@@ -5,21 +5,22 @@
 use chrono::{DateTime, Utc};
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use mon_store::{AlertWrite, OutboxState, Store, StoreOptions, WriteBatch};
-use std::collections::BTreeMap;
 
 fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
 }
 
 fn alert(id: &str, state: AlertState, updated: i64) -> Alert {
-    let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
-    let mut alert = Alert::new("High CPU", Severity::Error, labels, at(0))
-        .with_state(state)
-        .with_value(Some(91.5));
-    alert.id = id.into();
-    alert.fingerprint = format!("fp-{id}");
-    alert.updated_at = at(updated);
-    alert
+    mon_tests::alert("High CPU")
+        .id(id)
+        .fingerprint(&format!("fp-{id}"))
+        .severity(Severity::Error)
+        .state(state)
+        .label("service", "api")
+        .value(91.5)
+        .started_at(at(0))
+        .updated_at(at(updated))
+        .build()
 }
 
 fn notification(key: &str) -> Notification {

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{at, hold_write_lock, labels, release, sample, wait_until};
+use common::{at, hold_write_lock, labels, release, sample};
 use mon_store::{Store, StoreError, StoreOptions, WriteBatch};
+use mon_tests::eventually;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,7 +30,7 @@ async fn a_full_queue_answers_busy_and_drains_after_the_lock_is_released() {
             sample("m", &[], 1, 1.0),
         ]))
         .unwrap();
-    wait_until(
+    eventually(
         "the writer to take the blocker",
         Duration::from_secs(10),
         || store.queue_depth() == 0,

@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{at, hold_write_lock, labels, release, sample, wait_until};
+use common::{at, hold_write_lock, labels, release, sample};
 use mon_store::{Store, StoreError, StoreOptions, WriteBatch};
+use mon_tests::eventually;
 use std::time::Duration;
 
 fn one(ts: i64) -> WriteBatch {
@@ -31,7 +32,7 @@ async fn close_commits_every_write_queued_before_it() {
             sample("m", &[], 1, 1.0),
         ]))
         .unwrap();
-    wait_until(
+    eventually(
         "the writer to take the blocker",
         Duration::from_secs(10),
         || store.queue_depth() == 0,
@@ -44,7 +45,7 @@ async fn close_commits_every_write_queued_before_it() {
         let store = store.clone();
         async move { store.close().await }
     });
-    wait_until(
+    eventually(
         "close to stop accepting writes",
         Duration::from_secs(10),
         || {

@@ -3,9 +3,10 @@
 
 mod common;
 
-use common::{at, check_row, hold_write_lock, labels, release, sample, wait_until};
+use common::{at, check_row, hold_write_lock, labels, release, sample};
 use mon_core::Status;
 use mon_store::{Store, StoreError, StoreOptions, WriteBatch};
+use mon_tests::eventually;
 use std::time::Duration;
 
 #[test]
@@ -204,7 +205,7 @@ async fn a_failing_batch_rolls_back_alone_inside_a_shared_transaction() {
             (0..4).map(|i| sample("blocker", &[], i, 1.0)).collect(),
         ))
         .unwrap();
-    wait_until(
+    eventually(
         "the writer to take the first batch",
         Duration::from_secs(10),
         || store.queue_depth() == 0,

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use mon_server::App;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tower::ServiceExt;
 
 /// Sends one request (with an optional bearer token and JSON body) through the app's
@@ -73,11 +73,7 @@ pub(crate) async fn call(
     call_json(app, method, uri, token, None).await
 }
 
-/// Polls `done` every 50 ms until it holds; fails the test after 30 s, naming `what`.
-pub(crate) async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Waits until `done` holds; fails the test after 30 s, naming `what`.
+pub(crate) async fn wait_for(what: &str, done: impl AsyncFnMut() -> bool) {
+    mon_tests::eventually_async(what, Duration::from_secs(30), done).await;
 }

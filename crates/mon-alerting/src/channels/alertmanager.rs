@@ -157,22 +157,22 @@ impl Notifier for AlertmanagerNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mon_core::Severity;
 
     fn alert(state: AlertState) -> Alert {
-        let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
         let start = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
             .unwrap()
             .to_utc();
-        let mut alert = Alert::new("Slow", Severity::Warning, labels, start)
-            .with_state(state)
-            .with_value(Some(1.0))
-            .with_annotation("summary", "slow");
-        alert.id = "a1".into();
-        alert.updated_at = start + TimeDelta::minutes(5);
-        alert.resolved_at = (state == AlertState::Resolved).then(|| start + TimeDelta::minutes(9));
-        alert.acknowledged_by = (state == AlertState::Acknowledged).then(|| "ops".to_string());
-        alert
+        mon_tests::alert("Slow")
+            .id("a1")
+            .state(state)
+            .label("service", "api")
+            .annotation("summary", "slow")
+            .value(1.0)
+            .started_at(start)
+            .updated_at(start + TimeDelta::minutes(5))
+            .resolved_at((state == AlertState::Resolved).then(|| start + TimeDelta::minutes(9)))
+            .acknowledged_by((state == AlertState::Acknowledged).then_some("ops"))
+            .build()
     }
 
     #[test]

@@ -85,7 +85,6 @@ fn format_labels(labels: &BTreeMap<String, String>) -> String {
 mod tests {
     use super::*;
     use crate::channels::{ChannelConfig, config_error};
-    use chrono::Utc;
     use mon_core::{Alert, AlertState, Severity};
     use std::io;
     use std::sync::Mutex;
@@ -104,13 +103,13 @@ mod tests {
     }
 
     fn alert(state: AlertState, value: Option<f64>) -> Alert {
-        let labels = BTreeMap::from([("service".to_string(), "api".to_string())]);
-        let mut alert = Alert::new("High API Latency", Severity::Warning, labels, Utc::now())
-            .with_state(state)
-            .with_value(value)
-            .with_annotation("summary", "latency is 5012 ms");
-        alert.id = "a1".into();
-        alert
+        mon_tests::alert("High API Latency")
+            .id("a1")
+            .state(state)
+            .label("service", "api")
+            .annotation("summary", "latency is 5012 ms")
+            .value(value)
+            .build()
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use mon_core::{CheckOutcome, Status};
 use mon_store::{CheckResultRow, Sample};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A timestamp `ms` milliseconds after the epoch.
 pub fn at(ms: i64) -> DateTime<Utc> {
@@ -41,16 +41,6 @@ pub fn check_row(check: &str, status: Status, ts_ms: i64, latency_ms: u64) -> Ch
         )
         .with_details(serde_json::json!({"ts": ts_ms, "nested": {"ok": true}}))
         .with_observed_at(at(ts_ms)),
-    }
-}
-
-/// Polls `cond` until it holds, failing the test after `limit`.
-pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::yield_now();
-        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
