@@ -553,7 +553,7 @@ impl App {
             logs,
             ingest,
             livekit,
-            dashboards: Arc::new(crate::dashboards::all(&config.dashboards)),
+            dashboards: Arc::new(mon_metrics::all_dashboards(&config.dashboards)),
             public_checks: Arc::new(
                 config
                     .checks

@@ -8,13 +8,10 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
-use mon_metrics::{DashboardConfig, PanelConfig, PanelKind};
-use mon_store::SeriesPoints;
+use mon_metrics::{DashboardConfig, PanelKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What the dashboard routes read: the definitions, and the parts their panels show.
 #[derive(Clone, Debug)]
@@ -36,13 +33,6 @@ pub(crate) fn router(state: DashboardsState) -> Router {
         .route("/api/v1/dashboards/{id}", get(show))
         .route("/api/v1/dashboards/{id}/grafana", get(grafana))
         .with_state(state)
-}
-
-/// The built-in dashboards followed by the configured ones.
-pub(crate) fn all(custom: &[DashboardConfig]) -> Vec<DashboardConfig> {
-    let mut all = mon_metrics::builtin_dashboards();
-    all.extend(custom.iter().cloned());
-    all
 }
 
 fn find<'a>(state: &'a DashboardsState, id: &str) -> Result<&'a DashboardConfig, ApiError> {
@@ -82,11 +72,6 @@ struct RangeQuery {
     to: Option<String>,
 }
 
-/// The longest range a dashboard may ask for (the 1-hour rollups' default retention).
-const MAX_RANGE: Duration = Duration::from_secs(90 * 24 * 3600);
-/// Points per series a dashboard answer aims at, whatever the range.
-const POINTS: u32 = 300;
-
 fn parse_range(
     q: &RangeQuery,
     now: DateTime<Utc>,
@@ -98,7 +83,7 @@ fn parse_range(
             ));
         }
         let length = crate::api::parse_duration("range", range)?;
-        if length.is_zero() || length > MAX_RANGE {
+        if length.is_zero() || length > mon_metrics::MAX_DASHBOARD_RANGE {
             return Err(ApiError::bad_request(format!(
                 "range={range:?} must be a duration from 1s to 90d (1h, 24h, 7d)"
             )));
@@ -119,23 +104,11 @@ async fn show(
     let dashboard = find(&state, &id)?;
     let now = Utc::now();
     let (from, to) = parse_range(&query, now)?;
-    // Under 1 ms (a tiny or empty range): the resolution's own buckets.
-    let step =
-        Some((to - from).to_std().unwrap_or_default() / POINTS).filter(|s| s.as_millis() >= 1);
+    let step = mon_metrics::series_step(from, to);
     let snapshot = state.hub.current();
     let mut panels = Vec::with_capacity(dashboard.panels.len());
     for panel in &dashboard.panels {
-        let mut out = json!({
-            "id": panel.id,
-            "title": panel.title,
-            "description": panel.description,
-            "panel_type": panel.kind,
-            "chart_type": panel.kind,
-            "layout": { "width": panel.width, "height": panel.height },
-            "unit": panel.unit(),
-            "threshold_warning": panel.warning,
-            "threshold_critical": panel.critical,
-        });
+        let mut out = panel.header_json();
         match panel.kind {
             PanelKind::StatusGrid => out["checks"] = status_grid(&state),
             PanelKind::AlertList => out["alerts"] = json!(state.alerts.active_alerts()),
@@ -150,7 +123,7 @@ async fn show(
                     .is_empty()
                     .then(|| snapshot.get(metric))
                     .flatten();
-                out["metrics"] = panel_metrics(panel, series, current, snapshot.taken_at);
+                out["metrics"] = panel.metrics_json(series, current, snapshot.taken_at);
             }
         }
         panels.push(out);
@@ -167,70 +140,6 @@ async fn show(
     })))
 }
 
-/// One entry per series (one per endpoint for a table); a variable without stored
-/// points yet still gets one entry with its current snapshot value.
-fn panel_metrics(
-    panel: &PanelConfig,
-    series: Vec<SeriesPoints>,
-    current: Option<f64>,
-    taken_at: DateTime<Utc>,
-) -> Value {
-    let metric = panel.metric.as_deref().unwrap_or_default();
-    let entry = |labels: &BTreeMap<String, String>,
-                 value: Option<f64>,
-                 timestamp: Option<DateTime<Utc>>,
-                 points: Vec<Value>| {
-        json!({
-            "name": metric,
-            "labels": labels,
-            "value": value,
-            "unit": panel.unit(),
-            "timestamp": timestamp,
-            "chart_type": panel.kind,
-            "color": value.map(|v| panel.colour(v)),
-            "threshold_warning": panel.warning,
-            "threshold_critical": panel.critical,
-            "series": points,
-        })
-    };
-    if series.is_empty() {
-        return json!([entry(
-            &panel.labels,
-            current,
-            current.map(|_| taken_at),
-            Vec::new()
-        )]);
-    }
-    let single = series.len() == 1;
-    let entries: Vec<Value> = series
-        .into_iter()
-        .map(|s| {
-            let last = s.points.last().map(|p| (p.avg, p.ts));
-            // The snapshot is fresher than the last stored point for an unlabelled variable.
-            let (value, ts) = match (single, current) {
-                (true, Some(v)) => (Some(v), Some(taken_at)),
-                _ => (last.map(|l| l.0), last.map(|l| l.1)),
-            };
-            let points: Vec<Value> = s
-                .points
-                .iter()
-                .map(|p| json!({ "ts": p.ts, "value": p.avg, "min": p.min, "max": p.max }))
-                .collect();
-            entry(&s.labels, value, ts, points)
-        })
-        .collect();
-    json!(entries)
-}
-
-fn status_colour(status: mon_core::Status) -> &'static str {
-    match status {
-        mon_core::Status::Healthy => "green",
-        mon_core::Status::Degraded => "yellow",
-        mon_core::Status::Unhealthy => "red",
-        _ => "grey",
-    }
-}
-
 fn status_grid(state: &DashboardsState) -> Value {
     let checks: Vec<Value> = state
         .health
@@ -242,7 +151,7 @@ fn status_grid(state: &DashboardsState) -> Value {
                 "name": c.name,
                 "kind": c.kind,
                 "status": c.status,
-                "color": status_colour(c.status),
+                "color": mon_metrics::status_grid_colour(c.status),
                 "critical": c.critical,
                 "latency_ms": c.latency_ms,
                 "message": c.message,

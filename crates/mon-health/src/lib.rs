@@ -24,6 +24,8 @@
 //!   uptime, counted from the stored results; [`Persistence`] writes check results
 //!   and host samples to the store and copies the checks (and the variables they
 //!   report) into the rule snapshot ([`publish_checks`]).
+//! - [`status_page`] renders the public status page and its SVG badges from the
+//!   checks marked public, with their uptime counted from the store.
 //!
 //! The kinds: `http`, `tcp`, `dns`, `tls_certificate`, `redis`, `postgres`,
 //! `mysql`, `system`, `heartbeat`, `command`, `livekit`, `prometheus` (docs/checks.md), plus any
@@ -65,6 +67,7 @@ mod persist;
 mod registry;
 mod router;
 mod scheduler;
+pub mod status_page;
 #[cfg(test)]
 mod test_support;
 mod uptime;

@@ -3,8 +3,8 @@
 //!
 //! A panel reads one metric — a snapshot variable of [`crate::CATALOG`] or a stored
 //! per-endpoint series such as `endpoint_p95_latency_ms` — with optional labels, and
-//! colours its current value by its `warning` / `critical` thresholds. The server
-//! turns a [`DashboardConfig`] into values, series and Grafana JSON.
+//! colours its current value by its `warning` / `critical` thresholds. `panel_values.rs`
+//! turns a panel into values and series, `grafana.rs` a [`DashboardConfig`] into Grafana JSON.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

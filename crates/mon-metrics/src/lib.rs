@@ -57,7 +57,10 @@
 //!
 //! [`builtin_dashboards`] returns the six built-in dashboards as data ([`DashboardConfig`]:
 //! panels of a [`PanelKind`] reading one variable, with thresholds and a layout);
-//! [`validate_dashboards`] checks custom ones from `mon.yaml`. mon-server serves them;
+//! [`validate_dashboards`] checks custom ones from `mon.yaml`; [`all_dashboards`] puts
+//! both together. [`PanelConfig::header_json`] and [`PanelConfig::metrics_json`] are a
+//! panel as a dashboard answer shows it, with its current value, colour and stored
+//! series (fetched at [`series_step`]). mon-server serves them;
 //! [`grafana_json`] exports one to Grafana, with [`promql`] giving each variable's PromQL.
 //!
 //! # LiveKit
@@ -74,6 +77,7 @@ mod exposition;
 mod grafana;
 mod host;
 mod livekit;
+mod panel_values;
 mod recorder;
 mod report;
 mod sampler;
@@ -85,6 +89,7 @@ pub use dashboards::{
     builtin_dashboards, known_metric, validate_dashboards,
 };
 pub use error::MetricsError;
+pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_grid_colour};
 pub use export::{
     ExportStatus, ExporterState, ExportersConfig, JsonExportConfig, JsonSource, PushgatewayConfig,
     TextSource, push_to_gateway, pushgateway_group_url, spawn_exporters, write_json_atomically,
