@@ -259,17 +259,7 @@ impl Parts<'_> {
                 options.clone(),
                 host.clone(),
                 move |sample| {
-                    let now = chrono::Utc::now();
-                    let samples = sample
-                        .values()
-                        .into_iter()
-                        .map(|(name, value)| Sample {
-                            name,
-                            labels: Default::default(),
-                            ts: now,
-                            value,
-                        })
-                        .collect();
+                    let samples = sample.store_samples(chrono::Utc::now());
                     // A full queue drops this round of samples rather than blocking the collector.
                     let _ = samples_tx.try_send(samples);
                 },

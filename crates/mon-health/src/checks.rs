@@ -26,6 +26,7 @@ pub use heartbeat::{HeartbeatCheckConfig, HeartbeatSignal};
 pub(crate) use heartbeat::{Heartbeats, KeptBeat};
 pub use http::{HttpCheckConfig, StatusRange};
 pub use livekit::token as livekit_token;
+pub use livekit::webhook as livekit_webhook;
 pub use livekit::{LivekitCheckConfig, LivekitService};
 pub use mysql::MysqlCheckConfig;
 pub use postgres::PostgresCheckConfig;

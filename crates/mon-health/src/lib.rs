@@ -78,7 +78,7 @@ pub use checks::{
     Aggregate, CommandCheckConfig, DnsCheckConfig, HeartbeatCheckConfig, HeartbeatSignal,
     HttpCheckConfig, LivekitCheckConfig, LivekitService, MysqlCheckConfig, PostgresCheckConfig,
     PrometheusCheckConfig, RedisCheckConfig, SeriesMapping, StatusRange, SystemCheckConfig,
-    TcpCheckConfig, TlsCertificateCheckConfig, check_kinds, livekit_token,
+    TcpCheckConfig, TlsCertificateCheckConfig, check_kinds, livekit_token, livekit_webhook,
 };
 pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
 pub use error::HealthError;

@@ -120,6 +120,20 @@ impl HostSample {
             .map(|(name, value)| (name.to_owned(), value))
             .collect()
     }
+
+    /// The sample as store samples taken at `ts`: one unlabelled series per value of
+    /// [`HostSample::values`].
+    pub fn store_samples(&self, ts: DateTime<Utc>) -> Vec<mon_store::Sample> {
+        self.values()
+            .into_iter()
+            .map(|(name, value)| mon_store::Sample {
+                name,
+                labels: Default::default(),
+                ts,
+                value,
+            })
+            .collect()
+    }
 }
 
 /// Reads the host through sysinfo, keeping what rates need between reads.
@@ -420,6 +434,19 @@ pub fn spawn_host_collector(
 mod tests {
     use super::*;
     use crate::catalog::{CATALOG, VariableSource, lookup};
+
+    #[test]
+    fn store_samples_are_the_values_unlabelled_at_one_time() {
+        let sample = HostCollector::new(HostCollectorOptions::default()).collect();
+        let ts = Utc::now();
+        let stored = sample.store_samples(ts);
+        let values = sample.values();
+        assert_eq!(stored.len(), values.len());
+        for (s, (name, value)) in stored.iter().zip(&values) {
+            assert_eq!((&s.name, s.value, s.ts), (name, *value, ts));
+            assert!(s.labels.is_empty());
+        }
+    }
     use std::collections::BTreeSet;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,6 +3,7 @@
 
 pub mod token;
 mod twirp;
+pub mod webhook;
 
 use super::{BuildContext, KindConfig};
 use crate::HealthError;
