@@ -18,9 +18,9 @@ use axum::http::{HeaderMap, header};
 use axum::routing::post;
 use mon_api::ErrorCode;
 use mon_core::Secret;
+use mon_health::livekit_webhook::{WebhookError, WebhookVerifier};
 use mon_metrics::{LivekitMetrics, SnapshotHub};
 use serde_json::{Value, json};
-use mon_health::livekit_webhook::{WebhookError, WebhookVerifier};
 use std::time::{Duration, SystemTime};
 
 /// The error code applications report when a LiveKit room cannot be created.

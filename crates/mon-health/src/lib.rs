@@ -24,6 +24,8 @@
 //!   uptime, counted from the stored results; [`Persistence`] writes check results
 //!   and host samples to the store and copies the checks (and the variables they
 //!   report) into the rule snapshot ([`publish_checks`]).
+//! - [`livekit_webhook`] verifies LiveKit webhook deliveries (signature, token
+//!   lifetime) and marks replays of an event already accepted.
 //! - [`status_page`] renders the public status page and its SVG badges from the
 //!   checks marked public, with their uptime counted from the store.
 //!

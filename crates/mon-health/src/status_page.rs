@@ -222,11 +222,17 @@ mod tests {
             vec![Some(100.0), Some(99.5), Some(90.0), None],
         );
         let hour = uptime_badge(&c, 0);
-        assert!(hour.contains("uptime 1h: 100.00%") && hour.contains("#4c1"), "{hour}");
+        assert!(
+            hour.contains("uptime 1h: 100.00%") && hour.contains("#4c1"),
+            "{hour}"
+        );
         assert!(uptime_badge(&c, 1).contains("#97ca00"));
         assert!(uptime_badge(&c, 2).contains("#e05d44"));
         let month = uptime_badge(&c, 3);
-        assert!(month.contains("uptime 30d: n/a") && month.contains("#9f9f9f"), "{month}");
+        assert!(
+            month.contains("uptime 30d: n/a") && month.contains("#9f9f9f"),
+            "{month}"
+        );
         assert!(status_badge(&check("db", Status::Unhealthy, vec![])).contains("db: unhealthy"));
     }
 

@@ -89,7 +89,6 @@ pub use dashboards::{
     builtin_dashboards, known_metric, validate_dashboards,
 };
 pub use error::MetricsError;
-pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_grid_colour};
 pub use export::{
     ExportStatus, ExporterState, ExportersConfig, JsonExportConfig, JsonSource, PushgatewayConfig,
     TextSource, push_to_gateway, pushgateway_group_url, spawn_exporters, write_json_atomically,
@@ -108,6 +107,7 @@ pub use livekit::{
 use mon_core::catalog;
 pub use mon_core::catalog::{CATALOG, Unit, VariableInfo, VariableKind, VariableSource, lookup};
 pub use mon_core::vars;
+pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_grid_colour};
 pub use recorder::{
     CallTotals, CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord,
     LATENCY_BUCKETS, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SlowRequest,

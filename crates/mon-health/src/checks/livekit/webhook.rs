@@ -94,9 +94,8 @@ impl WebhookVerifier {
             tracing::warn!(reason = %error, "refused a LiveKit webhook");
             return Err(error);
         }
-        let payload: Value = serde_json::from_slice(body).map_err(|e| {
-            WebhookError::BadRequest(format!("the webhook body is not JSON: {e}"))
-        })?;
+        let payload: Value = serde_json::from_slice(body)
+            .map_err(|e| WebhookError::BadRequest(format!("the webhook body is not JSON: {e}")))?;
         let Some(event) = payload
             .get("event")
             .and_then(Value::as_str)
@@ -179,8 +178,16 @@ mod tests {
         let body = br#"{"event":"room_started","id":"EV_1"}"#;
         let token = webhook_token("APIkey", "secret", body, now).expect("token");
         let first = v.accept(Some(&token), body, now).expect("accepted");
-        assert_eq!((first.event.as_str(), first.duplicate), ("room_started", false));
-        assert!(v.clone().accept(Some(&token), body, now).expect("again").duplicate);
+        assert_eq!(
+            (first.event.as_str(), first.duplicate),
+            ("room_started", false)
+        );
+        assert!(
+            v.clone()
+                .accept(Some(&token), body, now)
+                .expect("again")
+                .duplicate
+        );
     }
 
     #[test]
