@@ -284,7 +284,7 @@ async fn the_typed_answers_read_what_the_server_answers() {
     let created: SilenceView = read(&app, "POST", "/api/v1/silences", ADMIN, Some(new)).await;
     assert!(created.active && !created.matchers[0].is_equal);
     let listed: SilencesAnswer = read(&app, "GET", "/api/v1/silences", token, None).await;
-    assert_eq!(listed.silences, [created.clone()]);
+    assert_eq!(listed.silences, std::slice::from_ref(&created));
     let path = format!("/api/v1/silences/{}", created.id);
     let expired: SilenceView = read(&app, "DELETE", &path, ADMIN, None).await;
     assert!(!expired.active, "an expired silence is not active");
