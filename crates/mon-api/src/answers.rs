@@ -272,7 +272,7 @@ pub struct RuleView {
     pub for_duration: String,
     /// Whether it is evaluated.
     pub enabled: bool,
-    /// `ok`, `pending`, `firing` or `error`.
+    /// `ok`, `pending`, `firing`, `no_data` or `error`.
     pub state: String,
     /// The value seen at the last evaluation.
     pub last_value: Option<f64>,
