@@ -3,14 +3,22 @@
 use crate::client::encode;
 use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
+use chrono::{DateTime, SecondsFormat, Utc};
+use mon_api::answers::{
+    AlertAnswer, AlertView, AlertsAnswer, ChannelsAnswer, RulesAnswer, SilenceView, SilencesAnswer,
+};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt::Display;
 
-fn str_of(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// A value for a table cell, `-` when there is none.
+pub(crate) fn or_dash<T: Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// A time as the server wrote it (RFC 3339, UTC).
+pub(crate) fn time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// Prints `value` as JSON, or `rows` of `columns` as a table.
@@ -21,15 +29,13 @@ fn emit(ctx: &Ctx, value: &Value, headers: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-fn labels(v: &Value) -> String {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", str_of(v)))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default()
+/// Labels as `k=v,k2=v2`.
+pub(crate) fn labels(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 pub(crate) fn list(ctx: &Ctx, state: Option<&str>, severity: Option<&str>) -> Outcome {
@@ -45,21 +51,20 @@ pub(crate) fn list(ctx: &Ctx, state: Option<&str>, severity: Option<&str>) -> Ou
     } else {
         format!("/api/v1/alerts?{}", query.join("&"))
     };
-    let answer = match ctx.client.get_json(&path) {
+    let (answer, AlertsAnswer { alerts }) = match ctx.client.get_answer(&path) {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let alerts = answer["alerts"].as_array().cloned().unwrap_or_default();
     let rows = alerts
         .iter()
         .map(|a| {
             vec![
-                str_of(&a["id"]),
-                status_word(a["state"].as_str().unwrap_or("?"), ctx.color),
-                status_word(a["severity"].as_str().unwrap_or("?"), ctx.color),
-                str_of(&a["rule"]),
-                labels(&a["labels"]),
-                str_of(&a["started_at"]),
+                a.id.clone(),
+                status_word(&a.state, ctx.color),
+                status_word(&a.severity, ctx.color),
+                a.rule.clone(),
+                labels(&a.labels),
+                time(&a.started_at),
             ]
         })
         .collect();
@@ -70,7 +75,7 @@ pub(crate) fn list(ctx: &Ctx, state: Option<&str>, severity: Option<&str>) -> Ou
         rows,
     );
     // "Is anything firing?" is the question `alerts list` answers for scripts.
-    if alerts.iter().any(|a| a["state"] == "firing") {
+    if alerts.iter().any(|a| a.state == "firing") {
         Outcome::Unhealthy
     } else {
         Outcome::Ok
@@ -78,36 +83,33 @@ pub(crate) fn list(ctx: &Ctx, state: Option<&str>, severity: Option<&str>) -> Ou
 }
 
 pub(crate) fn show(ctx: &Ctx, id: &str) -> Outcome {
-    let alert = match ctx
+    let (json, AlertAnswer { alert, history }) = match ctx
         .client
-        .get_json(&format!("/api/v1/alerts/{}", encode(id)))
+        .get_answer(&format!("/api/v1/alerts/{}", encode(id)))
     {
         Ok(v) => v,
         Err(o) => return o,
     };
     match ctx.format {
-        Format::Json => print_json(&alert),
+        Format::Json => print_json(&json),
         Format::Table => {
             outln!(
                 "{} [{}] {} — {}\nlabels: {}\nstarted: {}  updated: {}  value: {}",
-                str_of(&alert["id"]),
-                status_word(alert["severity"].as_str().unwrap_or("?"), ctx.color),
-                str_of(&alert["rule"]),
-                status_word(alert["state"].as_str().unwrap_or("?"), ctx.color),
-                labels(&alert["labels"]),
-                str_of(&alert["started_at"]),
-                str_of(&alert["updated_at"]),
-                str_of(&alert["value"]),
+                alert.id,
+                status_word(&alert.severity, ctx.color),
+                alert.rule,
+                status_word(&alert.state, ctx.color),
+                labels(&alert.labels),
+                time(&alert.started_at),
+                time(&alert.updated_at),
+                or_dash(alert.value),
             );
-            if let Some(summary) = alert["annotations"]["summary"].as_str() {
+            if let Some(summary) = alert.annotations.get("summary") {
                 outln!("{summary}");
             }
-            let rows: Vec<Vec<String>> = alert["history"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            let rows: Vec<Vec<String>> = history
                 .iter()
-                .map(|e| vec![str_of(&e["ts"]), str_of(&e["kind"]), str_of(&e["detail"])])
+                .map(|e| vec![time(&e.at), e.kind.clone(), e.detail.clone()])
                 .collect();
             if !rows.is_empty() {
                 out!("{}", table(&["WHEN", "WHAT", "BY"], &rows, &[]));
@@ -130,19 +132,14 @@ pub(crate) fn act(
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".to_string());
     let body = json!({ "by": by, "comment": comment });
-    match ctx.client.post_json(
+    match ctx.client.post_answer::<AlertView>(
         &format!("/api/v1/alerts/{}/{action}", encode(id)),
         Some(&body),
     ) {
-        Ok(alert) => {
+        Ok((json, alert)) => {
             match ctx.format {
-                Format::Json => print_json(&alert),
-                Format::Table => outln!(
-                    "{} {}: now {}",
-                    str_of(&alert["rule"]),
-                    str_of(&alert["id"]),
-                    str_of(&alert["state"])
-                ),
+                Format::Json => print_json(&json),
+                Format::Table => outln!("{} {}: now {}", alert.rule, alert.id, alert.state),
             }
             Outcome::Ok
         }
@@ -179,15 +176,14 @@ pub(crate) fn silence_add(
         .unwrap_or_else(|| "cli".to_string());
     let body =
         json!({ "matchers": parsed, "duration": duration, "created_by": by, "comment": comment });
-    match ctx.client.post_json("/api/v1/silences", Some(&body)) {
-        Ok(s) => {
+    match ctx
+        .client
+        .post_answer::<SilenceView>("/api/v1/silences", Some(&body))
+    {
+        Ok((json, s)) => {
             match ctx.format {
-                Format::Json => print_json(&s),
-                Format::Table => outln!(
-                    "silence {} until {}",
-                    str_of(&s["id"]),
-                    str_of(&s["ends_at"])
-                ),
+                Format::Json => print_json(&json),
+                Format::Table => outln!("silence {} until {}", s.id, time(&s.ends_at)),
             }
             Outcome::Ok
         }
@@ -196,42 +192,29 @@ pub(crate) fn silence_add(
 }
 
 pub(crate) fn silence_list(ctx: &Ctx) -> Outcome {
-    let answer = match ctx.client.get_json("/api/v1/silences") {
+    let (answer, SilencesAnswer { silences }) = match ctx.client.get_answer("/api/v1/silences") {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let rows = answer["silences"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows = silences
         .iter()
         .map(|s| {
-            let matchers = s["matchers"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            let matchers = s
+                .matchers
                 .iter()
                 .map(|m| {
-                    format!(
-                        "{}{}{}",
-                        str_of(&m["name"]),
-                        if m["isEqual"] == false { "!=" } else { "=" },
-                        str_of(&m["value"])
-                    )
+                    let op = if m.is_equal { "=" } else { "!=" };
+                    format!("{}{op}{}", m.name, m.value)
                 })
                 .collect::<Vec<_>>()
                 .join(",");
             vec![
-                str_of(&s["id"]),
-                if s["active"] == true {
-                    "active".into()
-                } else {
-                    "ended".into()
-                },
+                s.id.clone(),
+                if s.active { "active" } else { "ended" }.into(),
                 matchers,
-                str_of(&s["ends_at"]),
-                str_of(&s["created_by"]),
-                str_of(&s["comment"]),
+                time(&s.ends_at),
+                s.created_by.clone(),
+                s.comment.clone(),
             ]
         })
         .collect();
@@ -261,22 +244,19 @@ pub(crate) fn silence_expire(ctx: &Ctx, id: &str) -> Outcome {
 }
 
 pub(crate) fn rules(ctx: &Ctx) -> Outcome {
-    let answer = match ctx.client.get_json("/api/v1/rules") {
+    let (answer, RulesAnswer { rules }) = match ctx.client.get_answer("/api/v1/rules") {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let rows = answer["rules"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows = rules
         .iter()
         .map(|r| {
             vec![
-                str_of(&r["name"]),
-                status_word(r["state"].as_str().unwrap_or("?"), ctx.color),
-                str_of(&r["severity"]),
-                str_of(&r["expr"]),
-                str_of(&r["last_value"]),
+                r.name.clone(),
+                status_word(&r.state, ctx.color),
+                r.severity.clone(),
+                r.expr.clone(),
+                or_dash(r.last_value),
             ]
         })
         .collect();
@@ -290,23 +270,20 @@ pub(crate) fn rules(ctx: &Ctx) -> Outcome {
 }
 
 pub(crate) fn channels(ctx: &Ctx) -> Outcome {
-    let answer = match ctx.client.get_json("/api/v1/channels") {
+    let (answer, ChannelsAnswer { channels }) = match ctx.client.get_answer("/api/v1/channels") {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let rows = answer["channels"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows = channels
         .iter()
         .map(|c| {
             vec![
-                str_of(&c["name"]),
-                str_of(&c["kind"]),
-                str_of(&c["last_success"]),
-                str_of(&c["last_error"]),
-                str_of(&c["consecutive_failures"]),
-                str_of(&c["queued"]),
+                c.name.clone(),
+                c.kind.clone(),
+                or_dash(c.last_success.as_ref().map(time)),
+                or_dash(c.last_error.as_ref()),
+                c.consecutive_failures.to_string(),
+                c.queued.to_string(),
             ]
         })
         .collect();

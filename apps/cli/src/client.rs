@@ -2,6 +2,7 @@
 
 use crate::Outcome;
 use mon_api::ErrorAnswer;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -33,14 +34,40 @@ impl Client {
 
     /// GETs `path` and reads the JSON answer as a `T` (a `mon_api` answer type); an answer
     /// of another shape is exit 3, naming the URL.
-    pub(crate) fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, Outcome> {
+    pub(crate) fn get_as<T: DeserializeOwned>(&self, path: &str) -> Result<T, Outcome> {
+        self.get_answer(path).map(|(_, answer)| answer)
+    }
+
+    /// GETs `path` and reads the answer both as the server's JSON (what `--json` prints)
+    /// and as a `T`, like [`Client::get_as`].
+    pub(crate) fn get_answer<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(Value, T), Outcome> {
         let body = self.get_json(path)?;
-        serde_json::from_value(body).map_err(|e| {
-            Outcome::Unreachable(format!(
+        self.typed(path, body)
+    }
+
+    /// POSTs a JSON body (or none) to `path` and reads the answer both as JSON and as a
+    /// `T`, like [`Client::get_answer`].
+    pub(crate) fn post_answer<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, T), Outcome> {
+        let answer = self.post_json(path, body)?;
+        self.typed(path, answer)
+    }
+
+    /// Reads the answer of `path` as a `T`; another shape is exit 3, naming the URL.
+    fn typed<T: DeserializeOwned>(&self, path: &str, body: Value) -> Result<(Value, T), Outcome> {
+        match serde_json::from_value(body.clone()) {
+            Ok(answer) => Ok((body, answer)),
+            Err(e) => Err(Outcome::Unreachable(format!(
                 "{}{path} answered an unexpected shape ({e}); is the server a matching mon version?",
                 self.server
-            ))
-        })
+            ))),
+        }
     }
 
     /// POSTs a JSON body (or none) to `path` and parses the JSON answer.

@@ -1,46 +1,28 @@
 //! `mon metrics list` and `mon metrics query NAME --since 1h [--label k=v]`: series as a table
 //! or a terminal chart.
 
+use crate::alerts::{labels, time};
 use crate::client::encode;
 use crate::output::{print_json, sparkline, table};
 use crate::{Ctx, Format, Outcome};
-use serde_json::Value;
+use mon_api::answers::{SeriesListAnswer, SeriesQueryAnswer};
 
 pub(crate) fn list(ctx: &Ctx) -> Outcome {
-    let answer = match ctx.client.get_json("/api/v1/metrics") {
+    let (answer, SeriesListAnswer { series, .. }) = match ctx.client.get_answer("/api/v1/metrics") {
         Ok(v) => v,
         Err(o) => return o,
     };
     match ctx.format {
         Format::Json => print_json(&answer),
         Format::Table => {
-            let rows: Vec<Vec<String>> = answer["series"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            let rows: Vec<Vec<String>> = series
                 .iter()
-                .map(|s| {
-                    vec![
-                        s["name"].as_str().unwrap_or("?").to_string(),
-                        labels(&s["labels"]),
-                    ]
-                })
+                .map(|s| vec![s.name.clone(), labels(&s.labels)])
                 .collect();
             out!("{}", table(&["NAME", "LABELS"], &rows, &[]));
         }
     }
     Outcome::Ok
-}
-
-fn labels(v: &Value) -> String {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default()
 }
 
 /// What to query.
@@ -68,11 +50,10 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
     if let Some(step) = q.step {
         path.push_str(&format!("&step={}", encode(step)));
     }
-    let answer = match ctx.client.get_json(&path) {
+    let (answer, SeriesQueryAnswer { series, .. }) = match ctx.client.get_answer(&path) {
         Ok(v) => v,
         Err(o) => return o,
     };
-    let series = answer["series"].as_array().cloned().unwrap_or_default();
     if series.is_empty()
         && let Some(outcome) = unknown_name(ctx, q.name)
     {
@@ -83,16 +64,13 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
         Format::Table if series.is_empty() => outln!("no data for {} since {}", q.name, q.since),
         Format::Table => {
             for s in &series {
-                let points = s["points"].as_array().cloned().unwrap_or_default();
-                let values: Vec<f64> = points
-                    .iter()
-                    .map(|p| p["avg"].as_f64().unwrap_or(f64::NAN))
-                    .collect();
+                let points = &s.points;
+                let values: Vec<f64> = points.iter().map(|p| p.avg.unwrap_or(f64::NAN)).collect();
                 outln!(
                     "{}{{{}}} ({} resolution, {} points)",
-                    s["name"].as_str().unwrap_or(q.name),
-                    labels(&s["labels"]),
-                    s["resolution"].as_str().unwrap_or("?"),
+                    s.name,
+                    labels(&s.labels),
+                    s.resolution,
                     points.len()
                 );
                 if q.chart {
@@ -103,11 +81,11 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
                         .iter()
                         .map(|p| {
                             vec![
-                                p["ts"].as_str().unwrap_or("").to_string(),
-                                num(&p["avg"]),
-                                num(&p["min"]),
-                                num(&p["max"]),
-                                p["count"].to_string(),
+                                time(&p.ts),
+                                num(p.avg),
+                                num(p.min),
+                                num(p.max),
+                                p.count.to_string(),
                             ]
                         })
                         .collect();
@@ -129,12 +107,8 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
 /// When no stored series has this name: a usage error that names the closest one
 /// (`cpu_percnt` → `cpu_percent`), so a typo is not mistaken for "no data".
 fn unknown_name(ctx: &Ctx, name: &str) -> Option<Outcome> {
-    let list = ctx.client.get_json("/api/v1/metrics").ok()?;
-    let mut names: Vec<&str> = list["series"]
-        .as_array()?
-        .iter()
-        .filter_map(|s| s["name"].as_str())
-        .collect();
+    let list: SeriesListAnswer = ctx.client.get_as("/api/v1/metrics").ok()?;
+    let mut names: Vec<&str> = list.series.iter().map(|s| s.name.as_str()).collect();
     names.dedup();
     if names.contains(&name) {
         return None;
@@ -148,9 +122,8 @@ fn unknown_name(ctx: &Ctx, name: &str) -> Option<Outcome> {
     )))
 }
 
-fn num(v: &Value) -> String {
-    v.as_f64()
-        .map_or_else(|| "-".to_string(), |f| format!("{f:.2}"))
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), |f| format!("{f:.2}"))
 }
 
 /// A `height`-row bar chart of `values` (oldest left), with the max and min on the axis.

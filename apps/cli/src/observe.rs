@@ -1,17 +1,10 @@
 //! `mon errors list/show` and `mon logs search`: what went wrong, and the log lines around it.
 
+use crate::alerts::{or_dash, time};
 use crate::client::encode;
 use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
-use serde_json::Value;
-
-fn s(v: &Value) -> String {
-    match v {
-        Value::Null => "-".to_string(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
+use mon_api::answers::{ErrorGroupView, ErrorsAnswer, LogsAnswer};
 
 /// `?k=v&…` from the pairs whose value is set.
 fn query(pairs: &[(&str, Option<&str>)]) -> String {
@@ -32,25 +25,22 @@ pub(crate) fn errors_list(ctx: &Ctx, since: Option<&str>, limit: usize) -> Outco
         "/api/v1/errors{}",
         query(&[("since", since), ("limit", Some(&limit))])
     );
-    let answer = match ctx.client.get_json(&path) {
+    let (answer, ErrorsAnswer { errors, .. }) = match ctx.client.get_answer(&path) {
         Ok(v) => v,
         Err(o) => return o,
     };
     match ctx.format {
         Format::Json => print_json(&answer),
         Format::Table => {
-            let rows: Vec<Vec<String>> = answer["errors"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            let rows: Vec<Vec<String>> = errors
                 .iter()
                 .map(|e| {
                     vec![
-                        s(&e["fingerprint"]),
-                        s(&e["count"]),
-                        s(&e["kind"]),
-                        s(&e["last_seen"]),
-                        s(&e["message"]),
+                        e.fingerprint.clone(),
+                        e.count.to_string(),
+                        e.kind.clone(),
+                        time(&e.last_seen),
+                        e.message.clone(),
                     ]
                 })
                 .collect();
@@ -68,31 +58,27 @@ pub(crate) fn errors_list(ctx: &Ctx, since: Option<&str>, limit: usize) -> Outco
 }
 
 pub(crate) fn errors_show(ctx: &Ctx, fingerprint: &str) -> Outcome {
-    let e = match ctx
+    let (json, e) = match ctx
         .client
-        .get_json(&format!("/api/v1/errors/{}", encode(fingerprint)))
+        .get_answer::<ErrorGroupView>(&format!("/api/v1/errors/{}", encode(fingerprint)))
     {
         Ok(v) => v,
         Err(o) => return o,
     };
     match ctx.format {
-        Format::Json => print_json(&e),
+        Format::Json => print_json(&json),
         Format::Table => {
             outln!(
                 "{} ×{}  {}\n{}\nat {}\nfirst seen {}, last seen {}",
-                s(&e["kind"]),
-                s(&e["count"]),
-                s(&e["fingerprint"]),
-                s(&e["message"]),
-                s(&e["location"]),
-                s(&e["first_seen"]),
-                s(&e["last_seen"])
+                e.kind,
+                e.count,
+                e.fingerprint,
+                e.message,
+                e.location,
+                time(&e.first_seen),
+                time(&e.last_seen)
             );
-            for sample in e["samples"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
+            for sample in &e.samples {
                 outln!("- {sample}");
             }
         }
@@ -123,31 +109,28 @@ pub(crate) fn logs_search(ctx: &Ctx, f: &LogFilter<'_>) -> Outcome {
             ("limit", Some(&limit))
         ])
     );
-    let answer = match ctx.client.get_json(&path) {
+    let (answer, LogsAnswer { logs, .. }) = match ctx.client.get_answer(&path) {
         Ok(v) => v,
         Err(o) => return o,
     };
     match ctx.format {
         Format::Json => print_json(&answer),
         Format::Table => {
-            let rows: Vec<Vec<String>> = answer["logs"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            let rows: Vec<Vec<String>> = logs
                 .iter()
                 .map(|l| {
-                    let level = l["level"].as_str().unwrap_or("?").to_ascii_lowercase();
+                    let level = l.level.to_ascii_lowercase();
                     let word = match level.as_str() {
                         "error" => status_word("error", ctx.color),
                         "warn" => status_word("warning", ctx.color).replace("warning", "warn"),
                         other => other.to_string(),
                     };
                     vec![
-                        s(&l["timestamp"]),
+                        time(&l.timestamp),
                         word,
-                        s(&l["call_id"]),
-                        s(&l["logger"]),
-                        s(&l["message"]),
+                        or_dash(l.call_id.as_ref()),
+                        l.logger.clone(),
+                        l.message.clone(),
                     ]
                 })
                 .collect();

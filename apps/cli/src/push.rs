@@ -2,6 +2,7 @@
 
 use crate::output::print_json;
 use crate::{Ctx, Format, Outcome};
+use mon_api::answers::EventsAnswer;
 use serde_json::{Map, Value, json};
 use std::io::Read;
 
@@ -84,17 +85,20 @@ pub(crate) fn send_events(ctx: &Ctx, event_type: Option<&str>, fields: &[String]
         Ok(events) => events,
         Err(outcome) => return outcome,
     };
-    match ctx.client.post_json("/api/v1/events", Some(&events)) {
-        Ok(answer) => {
+    match ctx
+        .client
+        .post_answer::<EventsAnswer>("/api/v1/events", Some(&events))
+    {
+        Ok((json, answer)) => {
             match ctx.format {
-                Format::Json => print_json(&answer),
+                Format::Json => print_json(&json),
                 Format::Table => {
-                    let accepted = answer["accepted"].as_u64().unwrap_or(0);
-                    match answer["dropped"].as_u64().unwrap_or(0) {
+                    let accepted = answer.accepted;
+                    match answer.dropped {
                         0 => outln!("accepted {accepted} event(s)"),
                         dropped => outln!(
                             "accepted {accepted} event(s), dropped {dropped} ({})",
-                            answer["dropped_reasons"]
+                            json!(answer.dropped_reasons)
                         ),
                     }
                 }

@@ -2,7 +2,7 @@
 
 use crate::output::{latency, print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
-use mon_api::answers::{CheckView, StatusAnswer};
+use mon_api::answers::{CheckView, ChecksAnswer, StatusAnswer};
 use serde_json::{Value, json};
 
 pub(crate) fn run(ctx: &Ctx) -> Outcome {
@@ -10,27 +10,26 @@ pub(crate) fn run(ctx: &Ctx) -> Outcome {
         Ok(v) => v,
         Err(outcome) => return outcome,
     };
-    let checks = match ctx.client.get_json("/api/v1/checks") {
-        Ok(v) => v["checks"].clone(),
+    let (checks_json, ChecksAnswer { checks }) = match ctx.client.get_answer("/api/v1/checks") {
+        Ok(v) => v,
         Err(outcome) => return outcome,
     };
     match ctx.format {
         Format::Json => {
             let mut out = json!(status);
-            out["checks_detail"] = checks;
-            out["server"] = Value::from(ctx.client.server());
+            if let Some(map) = out.as_object_mut() {
+                map.insert(
+                    "checks_detail".into(),
+                    checks_json.get("checks").cloned().unwrap_or_default(),
+                );
+                map.insert("server".into(), Value::from(ctx.client.server()));
+            }
             print_json(&out);
         }
-        Format::Table => {
-            let views = match check_views(checks) {
-                Ok(views) => views,
-                Err(outcome) => return outcome,
-            };
-            out!(
-                "{}",
-                render(ctx.client.server(), &status, &views, ctx.color)
-            )
-        }
+        Format::Table => out!(
+            "{}",
+            render(ctx.client.server(), &status, &checks, ctx.color)
+        ),
     }
     if status.status == "unhealthy" {
         Outcome::Unhealthy
@@ -56,14 +55,6 @@ pub(crate) fn render(
     );
     out.push_str(&checks_table(checks, color));
     out
-}
-
-/// The `checks` of `/api/v1/checks` as the table reads them (the JSON output passes every
-/// field on as the server sent it).
-pub(crate) fn check_views(checks: Value) -> Result<Vec<CheckView>, Outcome> {
-    serde_json::from_value(checks).map_err(|e| {
-        Outcome::Unreachable(format!("/api/v1/checks answered an unexpected shape ({e})"))
-    })
 }
 
 pub(crate) fn checks_table(checks: &[CheckView], color: bool) -> String {

@@ -14,7 +14,10 @@ use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use mon_alerting::{AlertEngine, Matcher, Silence};
 use mon_api::ErrorCode;
-use mon_api::answers::ActorBody;
+use mon_api::answers::{
+    ActorBody, AlertAnswer, AlertEventView, AlertView, AlertsAnswer, ChannelTestAnswer,
+    ChannelView, ChannelsAnswer, MatcherView, RuleView, RulesAnswer, SilenceView, SilencesAnswer,
+};
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use mon_store::Store;
 use serde::Deserialize;
@@ -63,7 +66,7 @@ struct AlertFilter {
 async fn list_alerts(
     State(state): State<AlertsState>,
     Query(filter): Query<AlertFilter>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertsAnswer>, ApiError> {
     let limit = parse_limit(filter.limit.as_deref())?;
     let severity = filter
         .severity
@@ -90,14 +93,15 @@ async fn list_alerts(
     } else {
         state.alerts.alerts()
     };
-    let alerts: Vec<Alert> = alerts
+    let alerts = alerts
         .into_iter()
         .filter(|a| wanted.is_none_or(|w| a.state == w))
         .filter(|a| severity.is_none_or(|s| a.severity == s))
         .filter(|a| filter.rule.as_deref().is_none_or(|r| a.rule == r))
         .take(limit)
+        .map(AlertView::from)
         .collect();
-    Ok(Json(json!({ "alerts": alerts })))
+    Ok(Json(AlertsAnswer { alerts }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,7 +128,7 @@ async fn stats(
 async fn get_alert(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertAnswer>, ApiError> {
     let alert = match state.alerts.alert(&id) {
         Some(alert) => Some(alert),
         None => state.store.alert(&id).await?,
@@ -132,10 +136,21 @@ async fn get_alert(
     let Some(alert) = alert else {
         return Err(ApiError::not_found(format!("no alert with id {id:?}")));
     };
-    let history = state.store.alert_events(&id).await?;
-    let mut body = json!(alert);
-    body["history"] = json!(history);
-    Ok(Json(body))
+    let history = state
+        .store
+        .alert_events(&id)
+        .await?
+        .into_iter()
+        .map(|e| AlertEventView {
+            at: e.at,
+            kind: e.kind,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(Json(AlertAnswer {
+        alert: alert.into(),
+        history,
+    }))
 }
 
 /// Who acts (default `api`) and what they said.
@@ -152,13 +167,13 @@ async fn ack(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
     body: Option<Json<ActorBody>>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     let (by, comment) = actor(body);
     state
         .alerts
         .acknowledge(&id, &by, comment.as_deref())
         .await
-        .map(Json)
+        .map(|a| Json(a.into()))
         .map_err(ApiError::from)
 }
 
@@ -167,31 +182,47 @@ async fn resolve(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
     body: Option<Json<ActorBody>>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     let (by, comment) = actor(body);
     state
         .alerts
         .resolve(&id, &by, comment.as_deref())
         .await
-        .map(Json)
+        .map(|a| Json(a.into()))
         .map_err(ApiError::from)
 }
 
 /// `GET /api/v1/silences`: every silence, with `active` computed now.
-async fn list_silences(State(state): State<AlertsState>) -> Json<Value> {
+async fn list_silences(State(state): State<AlertsState>) -> Json<SilencesAnswer> {
     let now = Utc::now();
-    let silences: Vec<Value> = state
+    let silences = state
         .alerts
         .silences()
         .into_iter()
-        .map(|s| {
-            let active = s.active(now);
-            let mut v = json!(s);
-            v["active"] = json!(active);
-            v
-        })
+        .map(|s| silence_view(s, now))
         .collect();
-    Json(json!({ "silences": silences }))
+    Json(SilencesAnswer { silences })
+}
+
+/// A silence as answers show it, `active` at `now`.
+fn silence_view(s: Silence, now: DateTime<Utc>) -> SilenceView {
+    SilenceView {
+        active: s.active(now),
+        id: s.id,
+        matchers: s
+            .matchers
+            .into_iter()
+            .map(|m| MatcherView {
+                name: m.name,
+                value: m.value,
+                is_equal: m.equal,
+            })
+            .collect(),
+        starts_at: s.starts_at,
+        ends_at: s.ends_at,
+        created_by: s.created_by,
+        comment: s.comment,
+    }
 }
 
 /// The body of `POST /api/v1/silences`.
@@ -214,7 +245,7 @@ static SILENCE_COUNTER: AtomicU64 = AtomicU64::new(0);
 async fn create_silence(
     State(state): State<AlertsState>,
     Json(new): Json<NewSilence>,
-) -> Result<(StatusCode, Json<Silence>), ApiError> {
+) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
     if new.matchers.is_empty() {
         return Err(ApiError::bad_request(
             "a silence needs at least one matcher, e.g. {\"name\": \"service\", \"value\": \"api\"}",
@@ -253,30 +284,62 @@ async fn create_silence(
         comment: new.comment,
     };
     state.alerts.add_silence(silence.clone()).await?;
-    Ok((StatusCode::CREATED, Json(silence)))
+    Ok((StatusCode::CREATED, Json(silence_view(silence, Utc::now()))))
 }
 
 /// `DELETE /api/v1/silences/{id}`: ends it now.
 async fn expire_silence(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
-) -> Result<Json<Silence>, ApiError> {
+) -> Result<Json<SilenceView>, ApiError> {
     state
         .alerts
         .expire_silence(&id)
         .await?
-        .map(Json)
+        .map(|s| Json(silence_view(s, Utc::now())))
         .ok_or_else(|| ApiError::not_found(format!("no silence with id {id:?}")))
 }
 
 /// `GET /api/v1/rules`.
-async fn rules(State(state): State<AlertsState>) -> Json<Value> {
-    Json(json!({ "rules": state.alerts.rules_status() }))
+async fn rules(State(state): State<AlertsState>) -> Json<RulesAnswer> {
+    let rules = state
+        .alerts
+        .rules_status()
+        .into_iter()
+        .map(|r| RuleView {
+            name: r.name,
+            expr: r.expr,
+            severity: r.severity.as_str().to_string(),
+            for_duration: mon_core::duration::format(r.for_duration),
+            enabled: r.enabled,
+            state: r.state.as_str().to_string(),
+            last_value: r.last_value,
+            last_evaluated: r.last_evaluated,
+            error: r.error,
+        })
+        .collect();
+    Json(RulesAnswer { rules })
 }
 
 /// `GET /api/v1/channels`: each channel's delivery state.
-async fn channels(State(state): State<AlertsState>) -> Json<Value> {
-    Json(json!({ "channels": state.alerts.channels_status() }))
+async fn channels(State(state): State<AlertsState>) -> Json<ChannelsAnswer> {
+    let channels = state
+        .alerts
+        .channels_status()
+        .into_iter()
+        .map(|c| ChannelView {
+            name: c.name,
+            kind: c.kind,
+            last_success: c.last_success,
+            last_error: c.last_error,
+            last_error_at: c.last_error_at,
+            consecutive_failures: c.consecutive_failures,
+            queued: c.queued,
+            delivered: c.delivered,
+            failed: c.failed,
+        })
+        .collect();
+    Json(ChannelsAnswer { channels })
 }
 
 /// `POST /api/v1/channels/{name}/test`: sends a test notification now (not
@@ -284,7 +347,7 @@ async fn channels(State(state): State<AlertsState>) -> Json<Value> {
 async fn test_channel(
     State(state): State<AlertsState>,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelTestAnswer>, ApiError> {
     let Some(channel) = state
         .alerts
         .channels()
@@ -305,7 +368,10 @@ async fn test_channel(
     let key = format!("{}:test:{}", alert.fingerprint, now.timestamp_millis());
     let notification = Notification::new(Transition::Test, vec![alert], key);
     match tokio::time::timeout(channel.timeout, channel.notifier.send(&notification)).await {
-        Ok(Ok(())) => Ok(Json(json!({ "channel": name, "ok": true }))),
+        Ok(Ok(())) => Ok(Json(ChannelTestAnswer {
+            channel: name,
+            ok: true,
+        })),
         Ok(Err(e)) => Err(ApiError::of(
             ErrorCode::ChannelFailed,
             format!("channel {name:?}: {e}"),

@@ -24,6 +24,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mon_api::ErrorCode;
+use mon_api::answers::{
+    EventsAnswer, PointView, SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView,
+};
 use mon_core::Event;
 use mon_metrics::Recorder;
 use mon_store::{AppEventRow, WriteBatch};
@@ -334,7 +337,7 @@ async fn ingest(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, Response> {
+) -> Result<Json<EventsAnswer>, Response> {
     let ingest = &state.ingest;
     let body = decode_body(&headers, &body, ingest.max_body_bytes).map_err(|e| {
         ingest.reject("invalid");
@@ -413,16 +416,15 @@ async fn ingest(
         state.health.keep(name).await;
     }
     ingest.drop_events(SERIES_LIMIT, dropped as u64);
-    let reasons = if dropped > 0 {
-        json!({ SERIES_LIMIT: dropped })
-    } else {
-        json!({})
-    };
-    Ok(Json(json!({
-        "accepted": events.len(),
-        "dropped": dropped,
-        "dropped_reasons": reasons,
-    })))
+    let mut dropped_reasons = BTreeMap::new();
+    if dropped > 0 {
+        dropped_reasons.insert(SERIES_LIMIT.to_string(), dropped);
+    }
+    Ok(Json(EventsAnswer {
+        accepted: events.len(),
+        dropped,
+        dropped_reasons,
+    }))
 }
 
 /// The drop reason of a custom metric event beyond `metrics.max_series` series.
@@ -449,13 +451,21 @@ async fn snapshot(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `GET /api/v1/metrics`: every stored series.
-async fn series_list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let series = state.store.series_list().await?;
-    let list: Vec<Value> = series
+async fn series_list(State(state): State<AppState>) -> Result<Json<SeriesListAnswer>, ApiError> {
+    let series: Vec<SeriesView> = state
+        .store
+        .series_list()
+        .await?
         .into_iter()
-        .map(|s| json!({ "name": s.name, "labels": s.labels }))
+        .map(|s| SeriesView {
+            name: s.name,
+            labels: s.labels,
+        })
         .collect();
-    Ok(Json(json!({ "count": list.len(), "series": list })))
+    Ok(Json(SeriesListAnswer {
+        count: series.len(),
+        series,
+    }))
 }
 
 /// `?name=` (required), `labels=k=v,k2=v2`, `from=` / `to=` (RFC 3339 or a duration ago;
@@ -474,7 +484,7 @@ struct SeriesQuery {
 async fn series_query(
     State(state): State<AppState>,
     query: Result<Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SeriesQueryAnswer>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| {
         ApiError::bad_request("name= is required; GET /api/v1/metrics lists series")
@@ -503,8 +513,30 @@ async fn series_query(
     let series = state
         .store
         .query_series(&name, &labels, from, to, step)
-        .await?;
-    Ok(Json(
-        json!({ "name": name, "from": from, "to": to, "series": series }),
-    ))
+        .await?
+        .into_iter()
+        .map(|s| SeriesPointsView {
+            name: s.name,
+            labels: s.labels,
+            resolution: s.resolution.as_str().to_string(),
+            points: s
+                .points
+                .into_iter()
+                .map(|p| PointView {
+                    ts: p.ts,
+                    count: p.count,
+                    avg: Some(p.avg),
+                    min: Some(p.min),
+                    max: Some(p.max),
+                    sum: Some(p.sum),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(SeriesQueryAnswer {
+        name,
+        from,
+        to,
+        series,
+    }))
 }

@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
-use mon_store::{LogQuery, Store};
+use mon_api::answers::{ErrorGroupView, ErrorsAnswer, LogView, LogsAnswer};
+use mon_store::{ErrorGroup, LogQuery, Store};
 use serde::Deserialize;
-use serde_json::json;
 
 /// `GET /api/v1/errors`, `/api/v1/errors/{fingerprint}` and `/api/v1/logs`.
 pub(crate) fn router(store: Store) -> Router {
@@ -41,7 +41,7 @@ fn limit(text: Option<&str>) -> Result<u32, ApiError> {
 async fn errors(
     State(store): State<Store>,
     q: Result<Query<ErrorsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ErrorsAnswer>, ApiError> {
     let q = query(q)?;
     let since = q
         .since
@@ -51,19 +51,36 @@ async fn errors(
     let groups = store
         .error_groups(since, limit(q.limit.as_deref())?)
         .await?;
-    Ok(Json(json!({ "count": groups.len(), "errors": groups })))
+    let errors: Vec<ErrorGroupView> = groups.into_iter().map(error_view).collect();
+    Ok(Json(ErrorsAnswer {
+        count: errors.len(),
+        errors,
+    }))
 }
 
 async fn error(
     State(store): State<Store>,
     Path(fingerprint): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ErrorGroupView>, ApiError> {
     let group = store.error_group(&fingerprint).await?.ok_or_else(|| {
         ApiError::not_found(format!(
             "no error with fingerprint {fingerprint:?}; GET /api/v1/errors lists them"
         ))
     })?;
-    Ok(Json(json!(group)))
+    Ok(Json(error_view(group)))
+}
+
+fn error_view(g: ErrorGroup) -> ErrorGroupView {
+    ErrorGroupView {
+        fingerprint: g.fingerprint,
+        kind: g.kind,
+        message: g.message,
+        location: g.location,
+        count: g.count,
+        first_seen: g.first_seen,
+        last_seen: g.last_seen,
+        samples: g.samples,
+    }
 }
 
 /// `?q=&level=&call_id=&since=&until=&limit=`.
@@ -81,7 +98,7 @@ struct LogsQuery {
 async fn logs(
     State(store): State<Store>,
     q: Result<Query<LogsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<LogsAnswer>, ApiError> {
     let q = query(q)?;
     let min_level = match q.level.as_deref().filter(|l| !l.is_empty()) {
         None => None,
@@ -112,6 +129,22 @@ async fn logs(
             .transpose()?,
         limit: limit(q.limit.as_deref())?,
     };
-    let rows = store.search_logs(query).await?;
-    Ok(Json(json!({ "count": rows.len(), "logs": rows })))
+    let logs: Vec<LogView> = store
+        .search_logs(query)
+        .await?
+        .into_iter()
+        .map(|l| LogView {
+            timestamp: l.timestamp,
+            level: l.level,
+            logger: l.logger,
+            message: l.message,
+            call_id: l.call_id,
+            source: l.source,
+            fields: l.fields,
+        })
+        .collect();
+    Ok(Json(LogsAnswer {
+        count: logs.len(),
+        logs,
+    }))
 }

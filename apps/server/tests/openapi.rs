@@ -5,11 +5,18 @@
 
 mod common;
 use axum::http::StatusCode;
-use common::call_json;
-use mon_api::answers::{CheckResultsAnswer, ChecksAnswer, StatusAnswer, WhoamiAnswer};
+use common::{call_json, wait_for};
+use mon_api::answers::{
+    AlertsAnswer, ChannelsAnswer, CheckResultsAnswer, ChecksAnswer, ErrorGroupView, ErrorsAnswer,
+    EventsAnswer, LogsAnswer, RulesAnswer, SeriesListAnswer, SeriesQueryAnswer, SilenceView,
+    SilencesAnswer, StatusAnswer, WhoamiAnswer,
+};
 use mon_api::{Access, ENDPOINTS, ErrorAnswer, ErrorCode};
 use mon_config::{Config, Environment, load_text};
 use mon_server::App;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -233,4 +240,84 @@ async fn the_typed_answers_read_what_the_server_answers() {
     let (_, body) = call_json(&app, "GET", "/api/v1/auth/whoami", token, None).await;
     let whoami: WhoamiAnswer = serde_json::from_value(body.clone()).expect("a WhoamiAnswer");
     assert_eq!(whoami.role.as_deref(), Some("read"), "{body}");
+
+    // Ingest: a request (a series) and an error (a tracked error group).
+    let events = json!([
+        {"type": "request", "endpoint": "/api/rooms", "method": "POST", "status": 201, "latency_ms": 80.0},
+        {"type": "error", "kind": "STT_TIMEOUT", "message": "speech recognition timed out"}
+    ]);
+    let answer: EventsAnswer = read(&app, "POST", "/api/v1/events", ADMIN, Some(events)).await;
+    assert_eq!((answer.accepted, answer.dropped), (2, 0));
+
+    let mut errors = ErrorsAnswer {
+        count: 0,
+        errors: Vec::new(),
+    };
+    wait_for("the tracked error", async || {
+        errors = read(&app, "GET", "/api/v1/errors", token, None).await;
+        errors.count > 0
+    })
+    .await;
+    assert_eq!(errors.errors[0].kind, "STT_TIMEOUT");
+    let path = format!("/api/v1/errors/{}", errors.errors[0].fingerprint);
+    let group: ErrorGroupView = read(&app, "GET", &path, token, None).await;
+    assert_eq!(group.count, errors.errors[0].count);
+
+    let mut series = SeriesListAnswer {
+        count: 0,
+        series: Vec::new(),
+    };
+    wait_for("a stored series", async || {
+        series = read(&app, "GET", "/api/v1/metrics", token, None).await;
+        series.count > 0
+    })
+    .await;
+    assert_eq!(series.count, series.series.len());
+    let name = &series.series[0].name;
+    let path = format!("/api/v1/metrics/query?name={name}&from=1h");
+    let query: SeriesQueryAnswer = read(&app, "GET", &path, token, None).await;
+    assert_eq!(&query.name, name);
+
+    // A silence: created (201), listed, expired.
+    let new = json!({"matchers": [{"name": "service", "value": "api", "isEqual": false}],
+                     "duration": "1h", "created_by": "ops", "comment": "deploy"});
+    let created: SilenceView = read(&app, "POST", "/api/v1/silences", ADMIN, Some(new)).await;
+    assert!(created.active && !created.matchers[0].is_equal);
+    let listed: SilencesAnswer = read(&app, "GET", "/api/v1/silences", token, None).await;
+    assert_eq!(listed.silences, std::slice::from_ref(&created));
+    let path = format!("/api/v1/silences/{}", created.id);
+    let expired: SilenceView = read(&app, "DELETE", &path, ADMIN, None).await;
+    assert!(!expired.active, "an expired silence is not active");
+
+    let alerts: AlertsAnswer = read(&app, "GET", "/api/v1/alerts?state=all", token, None).await;
+    assert!(alerts.alerts.iter().all(|a| !a.id.is_empty()));
+    let rules: RulesAnswer = read(&app, "GET", "/api/v1/rules", token, None).await;
+    assert!(rules.rules.iter().all(|r| !r.name.is_empty()));
+    let channels: ChannelsAnswer = read(&app, "GET", "/api/v1/channels", token, None).await;
+    assert!(channels.channels.iter().all(|c| !c.name.is_empty()));
+    let logs: LogsAnswer = read(&app, "GET", "/api/v1/logs", token, None).await;
+    assert_eq!(logs.count, logs.logs.len());
+}
+
+const ADMIN: Option<&str> = Some("admin-token-123");
+
+/// Calls `path`, expects success, reads the answer as a `T` and checks that the `T`
+/// writes back the same JSON (the typed answer is byte-compatible with the server's).
+async fn read<T: DeserializeOwned + Serialize>(
+    app: &App,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> T {
+    let (status, body) = call_json(app, method, path, token, body).await;
+    assert!(status.is_success(), "{method} {path}: {status} {body}");
+    let answer: T = serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}: {body}"));
+    assert_eq!(
+        serde_json::to_value(&answer).expect("serialize"),
+        body,
+        "{method} {path}"
+    );
+    answer
 }

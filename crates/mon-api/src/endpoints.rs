@@ -65,8 +65,8 @@ pub enum Answer {
     Typed(&'static str),
     /// A JSON object (its fields are documented in docs/api.md).
     Object,
-    /// A JSON object answered with status 201.
-    Created,
+    /// JSON of the named schema answered with status 201.
+    Created(&'static str),
     /// A document of this media type (HTML, SVG, CSS, JavaScript, metrics text).
     Media(&'static str),
 }
@@ -330,13 +330,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ErrorCode::MalformedJson,
         ErrorCode::Busy,
         ErrorCode::Unavailable,
-    ]),
+    ])
+    .answer(Answer::Typed("EventsAnswer")),
     get("/api/v1/snapshot", Read, "The rule variables now"),
     get(
         "/api/v1/metrics",
         Read,
         "The stored series names and labels",
-    ),
+    )
+    .answer(Answer::Typed("SeriesListAnswer")),
     get(
         "/api/v1/metrics/query",
         Read,
@@ -351,7 +353,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
         param("from", ParamKind::Time),
         param("to", ParamKind::Time),
         param("step", ParamKind::Duration),
-    ]),
+    ])
+    .answer(Answer::Typed("SeriesQueryAnswer")),
     // Alerts, silences, rules, channels.
     get(
         "/api/v1/alerts",
@@ -369,58 +372,71 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ),
         param("rule", ParamKind::Text),
         LIMIT,
-    ]),
+    ])
+    .answer(Answer::Typed("AlertsAnswer")),
     get(
         "/api/v1/alerts/stats",
         Read,
         "Open alerts by state and severity; response times",
     )
     .query(&[SINCE]),
-    get("/api/v1/alerts/{id}", Read, "One alert with its history"),
+    get("/api/v1/alerts/{id}", Read, "One alert with its history")
+        .answer(Answer::Typed("AlertAnswer")),
     post("/api/v1/alerts/{id}/ack", Admin, "Acknowledge an alert")
         .body(Body::Optional("ActorBody"))
-        .errors(&[ErrorCode::Conflict]),
+        .errors(&[ErrorCode::Conflict])
+        .answer(Answer::Typed("AlertView")),
     post("/api/v1/alerts/{id}/resolve", Admin, "Resolve an alert")
         .body(Body::Optional("ActorBody"))
-        .errors(&[ErrorCode::Conflict]),
-    get("/api/v1/silences", Read, "Every silence"),
+        .errors(&[ErrorCode::Conflict])
+        .answer(Answer::Typed("AlertView")),
+    get("/api/v1/silences", Read, "Every silence").answer(Answer::Typed("SilencesAnswer")),
     post("/api/v1/silences", Admin, "Create a silence")
         .body(Body::Object)
-        .answer(Answer::Created),
+        .answer(Answer::Created("SilenceView")),
     Endpoint {
         method: Method::Delete,
         ..get("/api/v1/silences/{id}", Admin, "Expire a silence")
-    },
-    get("/api/v1/rules", Read, "Every alert rule with its state"),
+    }
+    .answer(Answer::Typed("SilenceView")),
+    get("/api/v1/rules", Read, "Every alert rule with its state")
+        .answer(Answer::Typed("RulesAnswer")),
     get(
         "/api/v1/channels",
         Read,
         "Every notification channel with its state",
-    ),
+    )
+    .answer(Answer::Typed("ChannelsAnswer")),
     post(
         "/api/v1/channels/{name}/test",
         Admin,
         "Send a test notification through a channel",
     )
+    .answer(Answer::Typed("ChannelTestAnswer"))
     .errors(&[ErrorCode::ChannelFailed, ErrorCode::ChannelTimeout]),
     // Logs and errors.
-    get("/api/v1/errors", Read, "Error groups, most recent first").query(&[SINCE, LIMIT]),
+    get("/api/v1/errors", Read, "Error groups, most recent first")
+        .query(&[SINCE, LIMIT])
+        .answer(Answer::Typed("ErrorsAnswer")),
     get(
         "/api/v1/errors/{fingerprint}",
         Read,
         "One error group with samples",
-    ),
-    get("/api/v1/logs", Read, "Search stored logs").query(&[
-        param("q", ParamKind::Text),
-        param(
-            "level",
-            ParamKind::OneOf(&["trace", "debug", "info", "warn", "error"]),
-        ),
-        param("call_id", ParamKind::Text),
-        SINCE,
-        param("until", ParamKind::Time),
-        LIMIT,
-    ]),
+    )
+    .answer(Answer::Typed("ErrorGroupView")),
+    get("/api/v1/logs", Read, "Search stored logs")
+        .query(&[
+            param("q", ParamKind::Text),
+            param(
+                "level",
+                ParamKind::OneOf(&["trace", "debug", "info", "warn", "error"]),
+            ),
+            param("call_id", ParamKind::Text),
+            SINCE,
+            param("until", ParamKind::Time),
+            LIMIT,
+        ])
+        .answer(Answer::Typed("LogsAnswer")),
     // Dashboards.
     get("/api/v1/dashboards", Read, "Every dashboard"),
     get(

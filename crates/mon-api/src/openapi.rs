@@ -2,8 +2,12 @@
 //! schemas of [`crate::answers`] and [`crate::error`].
 
 use crate::answers::{
-    ActorBody, AlertCounts, CheckCounts, CheckResultsAnswer, CheckView, ChecksAnswer, ResultView,
-    StatusAnswer, StoreState, WhoamiAnswer,
+    ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertView, AlertsAnswer,
+    ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts, CheckResultsAnswer, CheckView,
+    ChecksAnswer, ErrorGroupView, ErrorsAnswer, EventsAnswer, LogView, LogsAnswer, MatcherView,
+    PointView, ResultView, RuleView, RulesAnswer, SeriesListAnswer, SeriesPointsView,
+    SeriesQueryAnswer, SeriesView, SilenceView, SilencesAnswer, StatusAnswer, StoreState,
+    WhoamiAnswer,
 };
 use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, ParamKind};
 use crate::{ErrorAnswer, ErrorBody, ErrorCode};
@@ -52,6 +56,28 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<CheckResultsAnswer>()
         .schema_from::<WhoamiAnswer>()
         .schema_from::<ActorBody>()
+        .schema_from::<AlertView>()
+        .schema_from::<AlertsAnswer>()
+        .schema_from::<AlertEventView>()
+        .schema_from::<AlertAnswer>()
+        .schema_from::<MatcherView>()
+        .schema_from::<SilenceView>()
+        .schema_from::<SilencesAnswer>()
+        .schema_from::<RuleView>()
+        .schema_from::<RulesAnswer>()
+        .schema_from::<ChannelView>()
+        .schema_from::<ChannelsAnswer>()
+        .schema_from::<ChannelTestAnswer>()
+        .schema_from::<ErrorGroupView>()
+        .schema_from::<ErrorsAnswer>()
+        .schema_from::<LogView>()
+        .schema_from::<LogsAnswer>()
+        .schema_from::<SeriesView>()
+        .schema_from::<SeriesListAnswer>()
+        .schema_from::<PointView>()
+        .schema_from::<SeriesPointsView>()
+        .schema_from::<SeriesQueryAnswer>()
+        .schema_from::<EventsAnswer>()
         .security_scheme(
             BEARER,
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -133,13 +159,15 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
     }
     builder = builder.request_body(request_body(endpoint.body));
     let success = |description: &str| match endpoint.answer {
-        Answer::Typed(name) => json_response(description, Ref::from_schema_name(name).into()),
-        Answer::Object | Answer::Created => json_response(description, object().into()),
+        Answer::Typed(name) | Answer::Created(name) => {
+            json_response(description, Ref::from_schema_name(name).into())
+        }
+        Answer::Object => json_response(description, object().into()),
         Answer::Media(media) => ResponseBuilder::new()
             .description(description)
             .content(media, ContentBuilder::new().schema(Some(string())).build()),
     };
-    let status = if endpoint.answer == Answer::Created {
+    let status = if matches!(endpoint.answer, Answer::Created(_)) {
         "201"
     } else {
         "200"

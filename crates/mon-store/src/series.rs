@@ -66,6 +66,15 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    /// Its name in answers: `raw`, `1m` or `1h`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Raw => "raw",
+            Resolution::Minute => "1m",
+            Resolution::Hour => "1h",
+        }
+    }
+
     fn table(self) -> &'static str {
         match self {
             Resolution::Raw => "samples",
