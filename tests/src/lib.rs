@@ -86,6 +86,8 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     /// Extra environment variables, given again on [`TestServer::restart`].
     env: Vec<(String, String)>,
+    /// The binary it runs: `mon-server`, or one built on `mon_server::main_with`.
+    binary: PathBuf,
 }
 
 /// How [`TestServer::stop`] ends the process.
@@ -109,6 +111,14 @@ impl TestServer {
 
     /// The same with extra environment variables.
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> TestServer {
+        Self::start_binary(&bin_dir().join("mon-server"), config, env)
+    }
+
+    /// The same with another server binary taking `mon-server`'s `-c` and
+    /// `--address-file` flags (one built on `mon_server::main_with`, such as a test's
+    /// `env!("CARGO_BIN_EXE_<name>")`).
+    pub fn start_binary(binary: &Path, config: &str, env: &[(&str, &str)]) -> TestServer {
+        let binary = binary.to_path_buf();
         let dir = tempfile::tempdir().expect("a temp dir");
         let text = config.replace("{dir}", &dir.path().display().to_string());
         std::fs::write(dir.path().join("mon.yaml"), text).expect("config written");
@@ -116,21 +126,22 @@ impl TestServer {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let (child, addr) = Self::launch(&dir, &env, "127.0.0.1:0");
+        let (child, addr) = Self::launch(&binary, &dir, &env, "127.0.0.1:0");
         let server = TestServer {
             child,
             port: addr.port(),
             dir,
             env,
+            binary,
         };
         server.wait_ready();
         server
     }
 
-    /// The command that runs `mon-server` on the config in `dir`, listening on a
+    /// The command that runs `binary` on the config in `dir`, listening on a
     /// port of its own choosing unless `env` says otherwise.
-    fn command(dir: &tempfile::TempDir, env: &[(String, String)]) -> Command {
-        let mut command = Command::new(bin_dir().join("mon-server"));
+    fn command(binary: &Path, dir: &tempfile::TempDir, env: &[(String, String)]) -> Command {
+        let mut command = Command::new(binary);
         command
             .arg("-c")
             .arg(dir.path().join("mon.yaml"))
@@ -141,21 +152,22 @@ impl TestServer {
         command
     }
 
-    /// Spawns `mon-server` listening on `listen` and waits until it reports the
+    /// Spawns `binary` listening on `listen` and waits until it reports the
     /// address it bound.
     fn launch(
+        binary: &Path,
         dir: &tempfile::TempDir,
         env: &[(String, String)],
         listen: &str,
     ) -> (Child, SocketAddr) {
         let file = dir.path().join("address");
         let _ = std::fs::remove_file(&file);
-        let mut child = Self::command(dir, env)
+        let mut child = Self::command(binary, dir, env)
             .env("MON__SERVER__LISTEN", listen)
             .arg("--address-file")
             .arg(&file)
             .spawn()
-            .expect("mon-server starts");
+            .unwrap_or_else(|e| panic!("{} does not start: {e}", binary.display()));
         let addr = reported_address(&mut child, &file);
         (child, addr)
     }
@@ -163,7 +175,7 @@ impl TestServer {
     /// Another `mon-server` on the same config and store (on a port of its own
     /// unless `env` sets `MON__SERVER__LISTEN`), stderr captured.
     pub fn second(&self, env: &[(&str, &str)]) -> Command {
-        let mut command = Self::command(&self.dir, &self.env);
+        let mut command = Self::command(&self.binary, &self.dir, &self.env);
         command.envs(env.iter().copied()).stderr(Stdio::piped());
         command
     }
@@ -188,7 +200,7 @@ impl TestServer {
     pub fn restart(&mut self, how: Stop) {
         self.stop(how);
         let listen = format!("127.0.0.1:{}", self.port);
-        (self.child, _) = Self::launch(&self.dir, &self.env, &listen);
+        (self.child, _) = Self::launch(&self.binary, &self.dir, &self.env, &listen);
         self.wait_ready();
     }
 

@@ -5,7 +5,7 @@
 use super::{Server, project_root};
 use anyhow::{Context, Result, bail};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const READ_TOKEN: &str = "e2e-read-token";
 const ADMIN_TOKEN: &str = "e2e-admin-token";
@@ -90,19 +90,23 @@ pub(crate) fn checks() -> Result<()> {
     }
 
     // `mon status` shows every check (it exits non-zero: the example's api is unhealthy).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let output = loop {
+    let status = || -> Result<String> {
         let output = Command::new(root.join("target/debug/mon"))
             .args(["--server", &format!("http://127.0.0.1:{}", server.port)])
             .args(["--token", READ_TOKEN, "--no-color", "status"])
             .output()
             .context("cannot run mon")?;
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        if text.contains("nightly-backup") || Instant::now() > deadline {
-            break text;
-        }
-        std::thread::sleep(Duration::from_millis(200));
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     };
+    let output = mon_tests::try_eventually(
+        "`mon status` to show nightly-backup",
+        Duration::from_secs(20),
+        || match status() {
+            Ok(text) if text.contains("nightly-backup") => Ok(text),
+            Ok(text) => Err(format!("it shows:\n{text}")),
+            Err(e) => Err(format!("{e:#}")),
+        },
+    )?;
     for name in [
         "api",
         "cache",

@@ -3,7 +3,7 @@
 
 use super::{Server, TempDir, http_get, project_root};
 use anyhow::{Context, Result, bail};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) fn logs() -> Result<()> {
     let logs = TempDir::new()?;
@@ -22,20 +22,18 @@ pub(crate) fn logs() -> Result<()> {
     // The start-up lines reach app/ as JSON lines of the documented schema.
     let today = chrono_free_today();
     let app = dir.join("app").join(format!("app_{today}.log"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let text = loop {
-        let text = std::fs::read_to_string(&app).unwrap_or_default();
-        if text.contains("mon-server listening") {
-            break text;
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{} never got the start-up line; it holds:\n{text}",
-                app.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let text = mon_tests::try_eventually(
+        &format!("the start-up line in {}", app.display()),
+        Duration::from_secs(10),
+        || {
+            let text = std::fs::read_to_string(&app).unwrap_or_default();
+            if text.contains("mon-server listening") {
+                Ok(text)
+            } else {
+                Err(format!("it holds:\n{text}"))
+            }
+        },
+    )?;
     let line = text
         .lines()
         .find(|l| l.contains("mon-server listening"))

@@ -22,7 +22,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -264,14 +264,10 @@ impl Server {
             port,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if matches!(http_get(port, "/health/ready"), Ok((200, ..))) {
-                return Ok(server);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        bail!("mon-server did not become ready within 30 s")
+        mon_tests::try_eventually("mon-server to be ready", Duration::from_secs(30), || {
+            matches!(http_get(port, "/health/ready"), Ok((200, ..)))
+        })?;
+        Ok(server)
     }
 }
 

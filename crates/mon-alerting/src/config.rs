@@ -149,7 +149,7 @@ impl AlertingConfig {
             }
             match config.build(kinds, links) {
                 Ok(channel) => channels.push(channel),
-                Err(e) => errors.push(e),
+                Err(e) => errors.extend(every_error(config, e, kinds, links)),
             }
         }
         for (index, route) in self.routes.iter().enumerate() {
@@ -195,6 +195,40 @@ impl AlertingConfig {
             },
         ))
     }
+}
+
+/// `first`, the error building `config`, and, while it is about an unknown field
+/// (serde stops at the first), the next one of the entry read again without it: every
+/// unknown field of a channel entry, each at its own key.
+fn every_error(
+    config: &ChannelConfig,
+    first: AlertingError,
+    kinds: &Kinds,
+    links: &Links,
+) -> Vec<AlertingError> {
+    let mut errors = Vec::new();
+    let mut entry = std::borrow::Cow::Borrowed(config);
+    let mut error = first;
+    loop {
+        let unknown = match &error {
+            AlertingError::InvalidChannelField { field, message, .. }
+                if message.starts_with("unknown field") =>
+            {
+                Some(field.clone())
+            }
+            _ => None,
+        };
+        errors.push(error);
+        let Some(field) = unknown else { break };
+        if entry.to_mut().kind.fields.remove(&field).is_none() {
+            break;
+        }
+        match entry.build(kinds, links) {
+            Ok(_) => break,
+            Err(e) => error = e,
+        }
+    }
+    errors
 }
 
 #[cfg(test)]

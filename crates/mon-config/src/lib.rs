@@ -229,11 +229,13 @@ fn load_unscrubbed(
     }
     config.substituted = values.into_iter().map(mon_core::Secret::new).collect();
 
-    let errors: Vec<ConfigError> = config
+    let mut errors: Vec<ConfigError> = config
         .validate(kinds)
         .into_iter()
         .map(|(path, message)| located(path, message, source, &positions))
         .collect();
+    // In file order, as the parse errors are.
+    errors.sort_by_key(|e| e.position);
     if errors.is_empty() {
         Ok(config)
     } else {

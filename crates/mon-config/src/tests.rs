@@ -345,6 +345,16 @@ fn every_problem_is_reported_at_once() {
         ],
         "{text}"
     );
+    // Several unknown fields in one channel entry: every one, each at its key.
+    let text = load(
+        "alerting:\n  channels:\n    - name: w\n      type: webhook\n      url: 'http://x/'\n\
+         \x20     foo: 1\n      bar: 2\n",
+        &env(),
+    );
+    let positions = error_positions(&text);
+    assert_eq!(positions, ["mon.yaml:6:7", "mon.yaml:7:7"], "{text}");
+    assert!(text.contains("unknown field `foo`"), "{text}");
+    assert!(text.contains("unknown field `bar`"), "{text}");
     // Two bad rules, a bad channel and a bad route: each at its own line.
     let text = load(
         "alerting:\n  rules:\n    - name: r1\n      expr: cpu_percent > \"a\"\n    - name: r2\n      expr: cpu_precent > 1\n\

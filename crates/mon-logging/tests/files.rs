@@ -253,14 +253,11 @@ fn a_full_queue_drops_and_counts_low_lines_but_keeps_errors_and_audit() {
     entered.store(false, Ordering::SeqCst);
     with_logs(&logs, "info", || {
         tracing::info!("first: taken by the writer, which then waits");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !entered.load(Ordering::SeqCst) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the writer never took the first line"
-            );
-            std::thread::yield_now();
-        }
+        mon_tests::eventually(
+            "the writer to take the first line",
+            Duration::from_secs(10),
+            || entered.load(Ordering::SeqCst),
+        );
         for i in 0..10 {
             tracing::info!(i, "queued or dropped");
         }

@@ -112,24 +112,25 @@ mod tests {
             let _ = rx.await;
         });
         // The first tick is immediate; wait until its write is visible.
-        let mut names = Vec::new();
-        for _ in 0..200 {
-            names = store
-                .series_list()
-                .await
-                .expect("lists")
-                .into_iter()
-                .map(|s| s.name)
-                .collect();
-            if names.iter().any(|n| n == "endpoint_avg_latency_ms") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(
-            names.iter().any(|n| n == "endpoint_avg_latency_ms"),
-            "{names:?}"
-        );
+        let names: Vec<String> = mon_tests::eventually_async(
+            "the first tick's series to be stored",
+            Duration::from_secs(10),
+            async || {
+                let names: Vec<String> = store
+                    .series_list()
+                    .await
+                    .expect("lists")
+                    .into_iter()
+                    .map(|s| s.name)
+                    .collect();
+                if names.iter().any(|n| n == "endpoint_avg_latency_ms") {
+                    Ok(names)
+                } else {
+                    Err(format!("only {names:?}"))
+                }
+            },
+        )
+        .await;
         assert!(names.iter().any(|n| n == "avg_api_latency_ms"), "{names:?}");
         let _ = tx.send(());
         task.await.expect("sampler stops");

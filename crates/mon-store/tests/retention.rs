@@ -6,6 +6,7 @@ mod common;
 use common::{at, check_row, labels, sample};
 use mon_core::Status;
 use mon_store::{RetentionPolicy, Store, StoreOptions, WriteBatch};
+use mon_tests::eventually_async;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -198,25 +199,21 @@ async fn the_retention_task_prunes_and_stops_with_the_store() {
     fill(&store, "new", 1, 10, now).await;
     let task = store.spawn_retention(policy(3));
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&store, "old", 1).await > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the retention task did not prune"
-        );
-        tokio::task::yield_now().await;
-    }
+    eventually_async(
+        "the retention task to prune",
+        Duration::from_secs(30),
+        async || count(&store, "old", 1).await == 0,
+    )
+    .await;
     assert_eq!(count(&store, "new", 1).await, 10);
 
     store.close().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !task.is_finished() {
-        assert!(
-            Instant::now() < deadline,
-            "the retention task did not stop after close"
-        );
-        tokio::task::yield_now().await;
-    }
+    eventually_async(
+        "the retention task to stop after close",
+        Duration::from_secs(30),
+        async || task.is_finished(),
+    )
+    .await;
     task.await.unwrap();
 }
 

@@ -3,10 +3,11 @@
 //! a notification delivered through the `jsonl` channel; and a bad field of an
 //! extension kind reported at its line:column.
 
+use mon_tests::{TestServer, eventually};
 use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// A SIP responder on loopback answering every request `200 OK`, echoing its Call-ID.
 fn sip_responder() -> u16 {
@@ -28,65 +29,29 @@ fn sip_responder() -> u16 {
     port
 }
 
-/// The server, killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn command(config: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_custom-server"));
-    command
-        .arg("-c")
-        .arg(config)
-        .env("LOG_LEVEL", "warn")
-        .stdout(Stdio::null());
-    command
-}
-
-/// Polls `f` until it gives a value, at most `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// The `custom-server` binary this package builds.
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_custom-server"))
 }
 
 #[test]
 fn both_extension_kinds_run_inside_the_server() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let port = mon_tests::free_port();
     let sip = sip_responder();
-    let pages = dir.path().join("pages.jsonl");
-    let config = dir.path().join("mon.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "server:\n  listen: 127.0.0.1:{port}\n  self_check: false\n\
-             storage:\n  path: {db}\n\
-             metrics:\n  host: false\n\
-             checks:\n  - name: trunk\n    type: sip_options\n    address: 127.0.0.1:{sip}\n    interval: 1s\n    timeout: 2s\n\
-             alerting:\n  evaluation_interval: 1s\n  default_rules: false\n  rules:\n\
-             \x20   - name: Trunk answers\n      expr: checks.trunk.status == \"healthy\"\n      severity: info\n\
-             \x20 channels:\n    - name: audit\n      type: jsonl\n      path: {pages}\n",
-            db = dir.path().join("mon.db").display(),
-            pages = pages.display(),
-        ),
-    )
-    .expect("config written");
-    let _server = Running(command(&config).spawn().expect("custom-server starts"));
+    let config = format!(
+        "server:\n  self_check: false\n\
+         storage:\n  path: {{dir}}/mon.db\n\
+         metrics:\n  host: false\n\
+         checks:\n  - name: trunk\n    type: sip_options\n    address: 127.0.0.1:{sip}\n    interval: 1s\n    timeout: 2s\n\
+         alerting:\n  evaluation_interval: 1s\n  default_rules: false\n  rules:\n\
+         \x20   - name: Trunk answers\n      expr: checks.trunk.status == \"healthy\"\n      severity: info\n\
+         \x20 channels:\n    - name: audit\n      type: jsonl\n      path: {{dir}}/pages.jsonl\n",
+    );
+    let server = TestServer::start_binary(binary(), &config, &[]);
+    let pages = server.dir.path().join("pages.jsonl");
     let client = reqwest::blocking::Client::new();
-    let url = format!("http://127.0.0.1:{port}/health/checks/trunk");
+    let url = format!("{}/health/checks/trunk", server.url());
 
-    let check: serde_json::Value = wait_for(
+    let check: serde_json::Value = eventually(
         "a healthy sip_options result",
         Duration::from_secs(60),
         || {
@@ -99,7 +64,7 @@ fn both_extension_kinds_run_inside_the_server() {
     let text = check.to_string();
     assert!(text.contains("200 OK"), "{check}");
 
-    let page: serde_json::Value = wait_for(
+    let page: serde_json::Value = eventually(
         "a notification in pages.jsonl",
         Duration::from_secs(60),
         || {
@@ -122,7 +87,11 @@ fn a_bad_field_of_an_extension_kind_is_reported_at_its_line() {
          alerting:\n  channels:\n    - name: audit\n      type: jsonl\n      path: 12\n",
     )
     .expect("config written");
-    let output = command(&config)
+    let output = Command::new(binary())
+        .arg("-c")
+        .arg(&config)
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
         .expect("custom-server runs");

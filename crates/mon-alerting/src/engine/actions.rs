@@ -5,10 +5,10 @@ use super::{AlertChange, AlertEngine, ChangeKind, Slot};
 use crate::silence::Silence;
 use chrono::{DateTime, Utc};
 use mon_core::{Alert, AlertState};
-use mon_store::{AlertWrite, WriteBatch};
+use mon_store::{AlertWrite, StoreError, WriteBatch};
 
 /// Why an API action on an alert failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ActionError {
     /// No open alert has this id.
@@ -24,9 +24,13 @@ pub enum ActionError {
         /// What is allowed.
         message: String,
     },
-    /// The store refused the write.
-    #[error("the alert state could not be saved: {0}")]
-    Store(String),
+    /// The store refused the write; the store's error is the source, so that a
+    /// caller tells a full queue (retry) from a failure.
+    #[error("the alert state could not be saved")]
+    Store(#[from] StoreError),
+    /// A silence could not be encoded for the store.
+    #[error("the silence could not be encoded: {0}")]
+    Encode(String),
 }
 
 impl AlertEngine {
@@ -140,15 +144,12 @@ impl AlertEngine {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let body = serde_json::to_value(silence).map_err(|e| ActionError::Store(e.to_string()))?;
+        let body = serde_json::to_value(silence).map_err(|e| ActionError::Encode(e.to_string()))?;
         let batch = WriteBatch::from_alerting(vec![AlertWrite::Silence {
             id: silence.id.clone(),
             body,
         }]);
-        store
-            .write(batch)
-            .await
-            .map_err(|e| ActionError::Store(e.to_string()))
+        Ok(store.write(batch).await?)
     }
 
     /// Every silence, newest end first.

@@ -64,7 +64,7 @@ impl AlertEngine {
             batch.kept = self.kept_rules(changes, now);
             if let Err(e) = store.write(batch).await {
                 tracing::error!(error = %e, "alert state could not be saved; notifications are sent anyway");
-                result = Err(ActionError::Store(e.to_string()));
+                result = Err(ActionError::Store(e));
             }
         }
         for (lane, notification) in queued {
