@@ -103,7 +103,10 @@ async fn logs(
     let min_level = match q.level.as_deref().filter(|l| !l.is_empty()) {
         None => None,
         Some(l) => Some(
-            mon_logging::parse_level(l)
+            mon_api::LOG_LEVELS
+                .contains(&l)
+                .then(|| mon_logging::parse_level(l))
+                .flatten()
                 .ok_or_else(|| {
                     ApiError::bad_request(format!(
                         "level={l:?} is not a level; use trace, debug, info, warn or error"

@@ -86,6 +86,10 @@ pub enum Body {
     Raw,
 }
 
+/// The levels `GET /api/v1/logs?level=` accepts, as written (lowercase): the least
+/// severe level shown.
+pub const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
+
 /// What a query parameter accepts (each is optional unless [`Param::required`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
@@ -427,10 +431,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     get("/api/v1/logs", Read, "Search stored logs")
         .query(&[
             param("q", ParamKind::Text),
-            param(
-                "level",
-                ParamKind::OneOf(&["trace", "debug", "info", "warn", "error"]),
-            ),
+            param("level", ParamKind::OneOf(LOG_LEVELS)),
             param("call_id", ParamKind::Text),
             SINCE,
             param("until", ParamKind::Time),

@@ -14,6 +14,8 @@ pub mod endpoints;
 pub mod error;
 pub mod openapi;
 
-pub use endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, Param, ParamKind};
+pub use endpoints::{
+    Access, Answer, Body, ENDPOINTS, Endpoint, LOG_LEVELS, Method, Param, ParamKind,
+};
 pub use error::{ErrorAnswer, ErrorBody, ErrorCode};
 pub use openapi::document;
