@@ -193,11 +193,30 @@ pub type CheckFactory =
 pub type ChannelFactory =
     Arc<dyn Fn(&ChannelSpec<'_>) -> Result<Arc<dyn Notifier>, KindError> + Send + Sync>;
 
+/// How the fields of one kind are shown: read as the kind's config struct and
+/// written back, so that its [`Secret`](crate::Secret) fields are `***`.
+type ShowFields = fn(&KindSpec) -> Result<Map<String, Value>, KindError>;
+
+/// [`ShowFields`] for the config struct `T`.
+fn show_as<T: DeserializeOwned + Serialize>(
+    spec: &KindSpec,
+) -> Result<Map<String, Value>, KindError> {
+    let config: T = spec.parse()?;
+    KindSpec::of(spec.name.as_str(), &config).map(|shown| shown.fields)
+}
+
+/// A registered kind: its factory, and how its fields are shown (`None`: as written).
+#[derive(Clone)]
+struct Registered<F> {
+    factory: F,
+    show: Option<ShowFields>,
+}
+
 /// The registry of check kinds and channel kinds, by name.
 #[derive(Clone, Default)]
 pub struct Kinds {
-    checks: BTreeMap<String, CheckFactory>,
-    channels: BTreeMap<String, ChannelFactory>,
+    checks: BTreeMap<String, Registered<CheckFactory>>,
+    channels: BTreeMap<String, Registered<ChannelFactory>>,
 }
 
 impl fmt::Debug for Kinds {
@@ -215,25 +234,83 @@ impl Kinds {
         Kinds::default()
     }
 
-    /// Registers the check kind `name` (replacing one of the same name).
-    pub fn check_kind(&mut self, name: impl Into<String>, factory: CheckFactory) -> &mut Kinds {
-        self.checks.insert(name.into(), factory);
+    /// Registers the check kind `name` (replacing one of the same name) whose
+    /// fields are the config struct `T`: [`Kinds::show_check`] shows an entry's
+    /// fields as `T` serializes them, so its [`Secret`](crate::Secret) fields are `***`.
+    pub fn check_kind_of<T: DeserializeOwned + Serialize>(
+        &mut self,
+        name: impl Into<String>,
+        factory: CheckFactory,
+    ) -> &mut Kinds {
+        self.checks.insert(
+            name.into(),
+            Registered {
+                factory,
+                show: Some(show_as::<T>),
+            },
+        );
         self
     }
 
-    /// Registers the channel kind `name` (replacing one of the same name).
-    pub fn channel_kind(&mut self, name: impl Into<String>, factory: ChannelFactory) -> &mut Kinds {
-        self.channels.insert(name.into(), factory);
+    /// Registers the check kind `name` (replacing one of the same name) without a
+    /// config struct: its fields are shown as written ([`Kinds::show_check`]).
+    /// Prefer [`Kinds::check_kind_of`] for a kind with fields.
+    pub fn check_kind(&mut self, name: impl Into<String>, factory: CheckFactory) -> &mut Kinds {
+        let show = None;
+        self.checks
+            .insert(name.into(), Registered { factory, show });
         self
+    }
+
+    /// Registers the channel kind `name` (replacing one of the same name) whose
+    /// fields are the config struct `T`: [`Kinds::show_channel`] shows an entry's
+    /// fields as `T` serializes them, so its [`Secret`](crate::Secret) fields are `***`.
+    pub fn channel_kind_of<T: DeserializeOwned + Serialize>(
+        &mut self,
+        name: impl Into<String>,
+        factory: ChannelFactory,
+    ) -> &mut Kinds {
+        self.channels.insert(
+            name.into(),
+            Registered {
+                factory,
+                show: Some(show_as::<T>),
+            },
+        );
+        self
+    }
+
+    /// Registers the channel kind `name` (replacing one of the same name) without
+    /// a config struct: its fields are shown as written ([`Kinds::show_channel`]).
+    /// Prefer [`Kinds::channel_kind_of`] for a kind with fields.
+    pub fn channel_kind(&mut self, name: impl Into<String>, factory: ChannelFactory) -> &mut Kinds {
+        let show = None;
+        self.channels
+            .insert(name.into(), Registered { factory, show });
+        self
+    }
+
+    /// The check entry `kind` as it may be shown: its fields read as its kind's
+    /// config struct and written back ([`Secret`](crate::Secret) fields `***`,
+    /// defaults filled in). A kind registered without a config struct, unknown,
+    /// or whose fields do not parse, keeps its fields as written: the caller masks
+    /// them by name.
+    pub fn show_check(&self, kind: &KindSpec) -> KindSpec {
+        show(self.checks.get(&kind.name), kind)
+    }
+
+    /// The channel entry `kind` as it may be shown; like [`Kinds::show_check`].
+    pub fn show_channel(&self, kind: &KindSpec) -> KindSpec {
+        show(self.channels.get(&kind.name), kind)
     }
 
     /// Adds every kind of `other`, replacing those of the same name.
     pub fn extend(&mut self, other: &Kinds) -> &mut Kinds {
-        for (name, factory) in &other.checks {
-            self.checks.insert(name.clone(), factory.clone());
+        for (name, kind) in &other.checks {
+            self.checks.insert(name.clone(), kind.clone());
         }
-        for (name, factory) in &other.channels {
-            self.channels.insert(name.clone(), factory.clone());
+        for (name, kind) in &other.channels {
+            self.channels.insert(name.clone(), kind.clone());
         }
         self
     }
@@ -256,11 +333,11 @@ impl Kinds {
         name: &str,
         timeout: Duration,
     ) -> Result<Arc<dyn HealthCheck>, KindError> {
-        let factory = self
+        let registered = self
             .checks
             .get(&kind.name)
             .ok_or_else(|| unknown("check", &kind.name, self.check_names()))?;
-        factory(&CheckSpec {
+        (registered.factory)(&CheckSpec {
             name,
             timeout,
             kind,
@@ -276,16 +353,28 @@ impl Kinds {
         timeout: Duration,
         external_url: &str,
     ) -> Result<Arc<dyn Notifier>, KindError> {
-        let factory = self
+        let registered = self
             .channels
             .get(&kind.name)
             .ok_or_else(|| unknown("channel", &kind.name, self.channel_names()))?;
-        factory(&ChannelSpec {
+        (registered.factory)(&ChannelSpec {
             name,
             timeout,
             external_url,
             kind,
         })
+    }
+}
+
+/// `kind` as its registration shows it ([`Kinds::show_check`]).
+fn show<F>(registered: Option<&Registered<F>>, kind: &KindSpec) -> KindSpec {
+    let fields = registered
+        .and_then(|r| r.show)
+        .and_then(|show| show(kind).ok())
+        .unwrap_or_else(|| kind.fields.clone());
+    KindSpec {
+        name: kind.name.clone(),
+        fields,
     }
 }
 
