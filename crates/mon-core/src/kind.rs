@@ -4,17 +4,21 @@
 //! Built-in kinds and kinds from other crates are registered alike, in one
 //! [`Kinds`]: a kind from an extension crate is usable from `mon.yaml` exactly
 //! like a built-in one, and its field errors carry the field's path, so that the
-//! configuration loader reports them at their line:column.
+//! configuration loader reports them at their line:column. A kind registered with
+//! its config struct ([`Kinds::check_kind_of`]) is shown by it
+//! ([`Kinds::show_check`]): its [`Secret`](crate::Secret) fields are `***`.
 //!
 //! ```
 //! use mon_core::{CheckOutcome, HealthCheck, KindError, Kinds, async_trait};
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //!
-//! #[derive(serde::Deserialize)]
+//! #[derive(serde::Serialize, serde::Deserialize)]
 //! #[serde(deny_unknown_fields)]
 //! struct AlwaysConfig {
 //!     message: String,
+//!     #[serde(default)]
+//!     token: mon_core::Secret,
 //! }
 //!
 //! struct Always(String);
@@ -30,7 +34,7 @@
 //! }
 //!
 //! let mut kinds = Kinds::new();
-//! kinds.check_kind("always", Arc::new(|spec| {
+//! kinds.check_kind_of::<AlwaysConfig>("always", Arc::new(|spec| {
 //!     let config: AlwaysConfig = spec.parse()?;
 //!     if config.message.is_empty() {
 //!         return Err(KindError::field("message", "must not be empty"));
@@ -41,6 +45,9 @@
 //! let err = kinds.build_check(&entry, "a", Duration::from_secs(1)).err().unwrap();
 //! assert_eq!(err.path.as_deref(), Some("mesage"));
 //! assert!(err.message.contains("unknown field `mesage`"), "{err}");
+//!
+//! let entry = mon_core::KindSpec::new("always", serde_json::json!({"message": "x", "token": "t0k"}));
+//! assert_eq!(kinds.show_check(&entry).fields["token"], "***");
 //! ```
 
 use crate::{HealthCheck, Notifier};
@@ -493,6 +500,36 @@ mod tests {
             err.message.starts_with("unknown channel type `fixd`"),
             "{err}"
         );
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct KeyConfig {
+        key: crate::Secret,
+        #[serde(default)]
+        port: u16,
+    }
+
+    #[test]
+    fn a_typed_kind_shows_its_secrets_as_stars_an_untyped_one_as_written() {
+        let mut kinds = kinds();
+        let never: ChannelFactory = Arc::new(|_| Err(KindError::new("unused")));
+        kinds.channel_kind_of::<KeyConfig>("keyed", never.clone());
+        let spec = KindSpec::new("keyed", json!({"key": "hunter2"}));
+        let shown = kinds.show_channel(&spec);
+        assert_eq!(shown.name, "keyed");
+        assert_eq!(
+            Value::Object(shown.fields),
+            json!({"key": "***", "port": 0})
+        );
+        // Not parsing, registered untyped (or as another role), unknown: as written.
+        let bad = KindSpec::new("keyed", json!({"key": "hunter2", "x": 1}));
+        assert_eq!(kinds.show_channel(&bad), bad);
+        assert_eq!(kinds.show_check(&spec), spec);
+        kinds.channel_kind("keyed", never);
+        assert_eq!(kinds.show_channel(&spec), spec);
+        let fixed = KindSpec::new("fixed", json!({"port": 1}));
+        assert_eq!(kinds.show_check(&fixed), fixed);
     }
 
     #[test]
