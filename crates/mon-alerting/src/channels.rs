@@ -248,15 +248,18 @@ fn factory<T: ChannelKind>() -> ChannelFactory {
 /// The built-in channel kinds, registered in `kinds` under the name written after
 /// `type:`. This list is the one place a built-in kind is named.
 pub(crate) fn register(kinds: &mut Kinds) {
-    kinds.channel_kind("log", factory::<log::LogChannelConfig>());
-    kinds.channel_kind("webhook", factory::<webhook::WebhookChannelConfig>());
-    kinds.channel_kind("slack", factory::<slack::SlackChannelConfig>());
-    kinds.channel_kind("pagerduty", factory::<pagerduty::PagerDutyChannelConfig>());
-    kinds.channel_kind(
-        "alertmanager",
-        factory::<alertmanager::AlertmanagerChannelConfig>(),
-    );
-    kinds.channel_kind("email", factory::<email::EmailChannelConfig>());
+    kind::<log::LogChannelConfig>(kinds, "log");
+    kind::<webhook::WebhookChannelConfig>(kinds, "webhook");
+    kind::<slack::SlackChannelConfig>(kinds, "slack");
+    kind::<pagerduty::PagerDutyChannelConfig>(kinds, "pagerduty");
+    kind::<alertmanager::AlertmanagerChannelConfig>(kinds, "alertmanager");
+    kind::<email::EmailChannelConfig>(kinds, "email");
+}
+
+/// Registers the built-in kind `name` whose fields are `T` (so they are shown as `T`
+/// serializes them: secrets `***`).
+fn kind<T: ChannelKind + Serialize>(kinds: &mut Kinds, name: &str) {
+    kinds.channel_kind_of::<T>(name, factory::<T>());
 }
 
 /// The built-in channel kinds alone.

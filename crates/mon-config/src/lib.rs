@@ -15,6 +15,7 @@ mod livekit;
 mod locate;
 mod overrides;
 mod schema;
+mod show;
 mod substitute;
 
 pub use error::{ConfigError, ConfigErrors};

@@ -566,3 +566,13 @@ fn livekit_webhook_keys_default_to_the_first_livekit_check() {
         .contains("livekit.webhook.api_key")
     );
 }
+
+#[test]
+fn kind_field_errors_hide_values_from_the_environment() {
+    let env = Environment::from_vars([("KEY", "PLNTnotANumber"), ("TLS", "PLNTnoSuchMode")]);
+    let yaml = "alerting:\n  channels:\n    - { name: mail, type: email, host: h, port: ${KEY}, \
+                tls: ${TLS}, from: a@b.c, to: [d@e.f] }\n";
+    let errors = load_text(yaml, "mon.yaml", &env).unwrap_err().to_string();
+    assert!(errors.contains("channels[0]"), "{errors}");
+    assert!(!errors.contains("PLNT"), "{errors}");
+}

@@ -4,17 +4,21 @@
 //! Built-in kinds and kinds from other crates are registered alike, in one
 //! [`Kinds`]: a kind from an extension crate is usable from `mon.yaml` exactly
 //! like a built-in one, and its field errors carry the field's path, so that the
-//! configuration loader reports them at their line:column.
+//! configuration loader reports them at their line:column. A kind registered with
+//! its config struct ([`Kinds::check_kind_of`]) is shown by it
+//! ([`Kinds::show_check`]): its [`Secret`](crate::Secret) fields are `***`.
 //!
 //! ```
 //! use mon_core::{CheckOutcome, HealthCheck, KindError, Kinds, async_trait};
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //!
-//! #[derive(serde::Deserialize)]
+//! #[derive(serde::Serialize, serde::Deserialize)]
 //! #[serde(deny_unknown_fields)]
 //! struct AlwaysConfig {
 //!     message: String,
+//!     #[serde(default)]
+//!     token: mon_core::Secret,
 //! }
 //!
 //! struct Always(String);
@@ -30,7 +34,7 @@
 //! }
 //!
 //! let mut kinds = Kinds::new();
-//! kinds.check_kind("always", Arc::new(|spec| {
+//! kinds.check_kind_of::<AlwaysConfig>("always", Arc::new(|spec| {
 //!     let config: AlwaysConfig = spec.parse()?;
 //!     if config.message.is_empty() {
 //!         return Err(KindError::field("message", "must not be empty"));
@@ -41,6 +45,9 @@
 //! let err = kinds.build_check(&entry, "a", Duration::from_secs(1)).err().unwrap();
 //! assert_eq!(err.path.as_deref(), Some("mesage"));
 //! assert!(err.message.contains("unknown field `mesage`"), "{err}");
+//!
+//! let entry = mon_core::KindSpec::new("always", serde_json::json!({"message": "x", "token": "t0k"}));
+//! assert_eq!(kinds.show_check(&entry).fields["token"], "***");
 //! ```
 
 use crate::{HealthCheck, Notifier};
@@ -193,11 +200,30 @@ pub type CheckFactory =
 pub type ChannelFactory =
     Arc<dyn Fn(&ChannelSpec<'_>) -> Result<Arc<dyn Notifier>, KindError> + Send + Sync>;
 
+/// How the fields of one kind are shown: read as the kind's config struct and
+/// written back, so that its [`Secret`](crate::Secret) fields are `***`.
+type ShowFields = fn(&KindSpec) -> Result<Map<String, Value>, KindError>;
+
+/// [`ShowFields`] for the config struct `T`.
+fn show_as<T: DeserializeOwned + Serialize>(
+    spec: &KindSpec,
+) -> Result<Map<String, Value>, KindError> {
+    let config: T = spec.parse()?;
+    KindSpec::of(spec.name.as_str(), &config).map(|shown| shown.fields)
+}
+
+/// A registered kind: its factory, and how its fields are shown (`None`: as written).
+#[derive(Clone)]
+struct Registered<F> {
+    factory: F,
+    show: Option<ShowFields>,
+}
+
 /// The registry of check kinds and channel kinds, by name.
 #[derive(Clone, Default)]
 pub struct Kinds {
-    checks: BTreeMap<String, CheckFactory>,
-    channels: BTreeMap<String, ChannelFactory>,
+    checks: BTreeMap<String, Registered<CheckFactory>>,
+    channels: BTreeMap<String, Registered<ChannelFactory>>,
 }
 
 impl fmt::Debug for Kinds {
@@ -215,25 +241,83 @@ impl Kinds {
         Kinds::default()
     }
 
-    /// Registers the check kind `name` (replacing one of the same name).
-    pub fn check_kind(&mut self, name: impl Into<String>, factory: CheckFactory) -> &mut Kinds {
-        self.checks.insert(name.into(), factory);
+    /// Registers the check kind `name` (replacing one of the same name) whose
+    /// fields are the config struct `T`: [`Kinds::show_check`] shows an entry's
+    /// fields as `T` serializes them, so its [`Secret`](crate::Secret) fields are `***`.
+    pub fn check_kind_of<T: DeserializeOwned + Serialize>(
+        &mut self,
+        name: impl Into<String>,
+        factory: CheckFactory,
+    ) -> &mut Kinds {
+        self.checks.insert(
+            name.into(),
+            Registered {
+                factory,
+                show: Some(show_as::<T>),
+            },
+        );
         self
     }
 
-    /// Registers the channel kind `name` (replacing one of the same name).
-    pub fn channel_kind(&mut self, name: impl Into<String>, factory: ChannelFactory) -> &mut Kinds {
-        self.channels.insert(name.into(), factory);
+    /// Registers the check kind `name` (replacing one of the same name) without a
+    /// config struct: its fields are shown as written ([`Kinds::show_check`]).
+    /// Prefer [`Kinds::check_kind_of`] for a kind with fields.
+    pub fn check_kind(&mut self, name: impl Into<String>, factory: CheckFactory) -> &mut Kinds {
+        let show = None;
+        self.checks
+            .insert(name.into(), Registered { factory, show });
         self
+    }
+
+    /// Registers the channel kind `name` (replacing one of the same name) whose
+    /// fields are the config struct `T`: [`Kinds::show_channel`] shows an entry's
+    /// fields as `T` serializes them, so its [`Secret`](crate::Secret) fields are `***`.
+    pub fn channel_kind_of<T: DeserializeOwned + Serialize>(
+        &mut self,
+        name: impl Into<String>,
+        factory: ChannelFactory,
+    ) -> &mut Kinds {
+        self.channels.insert(
+            name.into(),
+            Registered {
+                factory,
+                show: Some(show_as::<T>),
+            },
+        );
+        self
+    }
+
+    /// Registers the channel kind `name` (replacing one of the same name) without
+    /// a config struct: its fields are shown as written ([`Kinds::show_channel`]).
+    /// Prefer [`Kinds::channel_kind_of`] for a kind with fields.
+    pub fn channel_kind(&mut self, name: impl Into<String>, factory: ChannelFactory) -> &mut Kinds {
+        let show = None;
+        self.channels
+            .insert(name.into(), Registered { factory, show });
+        self
+    }
+
+    /// The check entry `kind` as it may be shown: its fields read as its kind's
+    /// config struct and written back ([`Secret`](crate::Secret) fields `***`,
+    /// defaults filled in). A kind registered without a config struct, unknown,
+    /// or whose fields do not parse, keeps its fields as written: the caller masks
+    /// them by name.
+    pub fn show_check(&self, kind: &KindSpec) -> KindSpec {
+        show(self.checks.get(&kind.name), kind)
+    }
+
+    /// The channel entry `kind` as it may be shown; like [`Kinds::show_check`].
+    pub fn show_channel(&self, kind: &KindSpec) -> KindSpec {
+        show(self.channels.get(&kind.name), kind)
     }
 
     /// Adds every kind of `other`, replacing those of the same name.
     pub fn extend(&mut self, other: &Kinds) -> &mut Kinds {
-        for (name, factory) in &other.checks {
-            self.checks.insert(name.clone(), factory.clone());
+        for (name, kind) in &other.checks {
+            self.checks.insert(name.clone(), kind.clone());
         }
-        for (name, factory) in &other.channels {
-            self.channels.insert(name.clone(), factory.clone());
+        for (name, kind) in &other.channels {
+            self.channels.insert(name.clone(), kind.clone());
         }
         self
     }
@@ -256,11 +340,11 @@ impl Kinds {
         name: &str,
         timeout: Duration,
     ) -> Result<Arc<dyn HealthCheck>, KindError> {
-        let factory = self
+        let registered = self
             .checks
             .get(&kind.name)
             .ok_or_else(|| unknown("check", &kind.name, self.check_names()))?;
-        factory(&CheckSpec {
+        (registered.factory)(&CheckSpec {
             name,
             timeout,
             kind,
@@ -276,16 +360,28 @@ impl Kinds {
         timeout: Duration,
         external_url: &str,
     ) -> Result<Arc<dyn Notifier>, KindError> {
-        let factory = self
+        let registered = self
             .channels
             .get(&kind.name)
             .ok_or_else(|| unknown("channel", &kind.name, self.channel_names()))?;
-        factory(&ChannelSpec {
+        (registered.factory)(&ChannelSpec {
             name,
             timeout,
             external_url,
             kind,
         })
+    }
+}
+
+/// `kind` as its registration shows it ([`Kinds::show_check`]).
+fn show<F>(registered: Option<&Registered<F>>, kind: &KindSpec) -> KindSpec {
+    let fields = registered
+        .and_then(|r| r.show)
+        .and_then(|show| show(kind).ok())
+        .unwrap_or_else(|| kind.fields.clone());
+    KindSpec {
+        name: kind.name.clone(),
+        fields,
     }
 }
 
@@ -404,6 +500,36 @@ mod tests {
             err.message.starts_with("unknown channel type `fixd`"),
             "{err}"
         );
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct KeyConfig {
+        key: crate::Secret,
+        #[serde(default)]
+        port: u16,
+    }
+
+    #[test]
+    fn a_typed_kind_shows_its_secrets_as_stars_an_untyped_one_as_written() {
+        let mut kinds = kinds();
+        let never: ChannelFactory = Arc::new(|_| Err(KindError::new("unused")));
+        kinds.channel_kind_of::<KeyConfig>("keyed", never.clone());
+        let spec = KindSpec::new("keyed", json!({"key": "hunter2"}));
+        let shown = kinds.show_channel(&spec);
+        assert_eq!(shown.name, "keyed");
+        assert_eq!(
+            Value::Object(shown.fields),
+            json!({"key": "***", "port": 0})
+        );
+        // Not parsing, registered untyped (or as another role), unknown: as written.
+        let bad = KindSpec::new("keyed", json!({"key": "hunter2", "x": 1}));
+        assert_eq!(kinds.show_channel(&bad), bad);
+        assert_eq!(kinds.show_check(&spec), spec);
+        kinds.channel_kind("keyed", never);
+        assert_eq!(kinds.show_channel(&spec), spec);
+        let fixed = KindSpec::new("fixed", json!({"port": 1}));
+        assert_eq!(kinds.show_check(&fixed), fixed);
     }
 
     #[test]

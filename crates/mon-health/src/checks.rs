@@ -38,6 +38,7 @@ pub use tls::TlsCertificateCheckConfig;
 
 use crate::HealthError;
 use mon_core::{CheckFactory, HealthCheck, KindError, Kinds};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,24 +48,28 @@ use url::Url;
 /// `type:`; `heartbeat` checks read the pings of `heartbeats`. This list is the
 /// one place a built-in kind is named.
 pub(crate) fn register(kinds: &mut Kinds, heartbeats: &Heartbeats) {
-    let mut kind = |name: &str, factory: CheckFactory| {
-        kinds.check_kind(name, factory);
-    };
-    kind("http", factory::<HttpCheckConfig>(heartbeats));
-    kind("tcp", factory::<TcpCheckConfig>(heartbeats));
-    kind("dns", factory::<DnsCheckConfig>(heartbeats));
-    kind(
-        "tls_certificate",
-        factory::<TlsCertificateCheckConfig>(heartbeats),
-    );
-    kind("redis", factory::<RedisCheckConfig>(heartbeats));
-    kind("postgres", factory::<PostgresCheckConfig>(heartbeats));
-    kind("mysql", factory::<MysqlCheckConfig>(heartbeats));
-    kind("system", factory::<SystemCheckConfig>(heartbeats));
-    kind("heartbeat", factory::<HeartbeatCheckConfig>(heartbeats));
-    kind("command", factory::<CommandCheckConfig>(heartbeats));
-    kind("livekit", factory::<LivekitCheckConfig>(heartbeats));
-    kind("prometheus", factory::<PrometheusCheckConfig>(heartbeats));
+    kind::<HttpCheckConfig>(kinds, "http", heartbeats);
+    kind::<TcpCheckConfig>(kinds, "tcp", heartbeats);
+    kind::<DnsCheckConfig>(kinds, "dns", heartbeats);
+    kind::<TlsCertificateCheckConfig>(kinds, "tls_certificate", heartbeats);
+    kind::<RedisCheckConfig>(kinds, "redis", heartbeats);
+    kind::<PostgresCheckConfig>(kinds, "postgres", heartbeats);
+    kind::<MysqlCheckConfig>(kinds, "mysql", heartbeats);
+    kind::<SystemCheckConfig>(kinds, "system", heartbeats);
+    kind::<HeartbeatCheckConfig>(kinds, "heartbeat", heartbeats);
+    kind::<CommandCheckConfig>(kinds, "command", heartbeats);
+    kind::<LivekitCheckConfig>(kinds, "livekit", heartbeats);
+    kind::<PrometheusCheckConfig>(kinds, "prometheus", heartbeats);
+}
+
+/// Registers the built-in kind `name` whose fields are `T` (so they are shown as `T`
+/// serializes them: secrets `***`).
+fn kind<T: KindConfig + DeserializeOwned + Serialize + 'static>(
+    kinds: &mut Kinds,
+    name: &str,
+    heartbeats: &Heartbeats,
+) {
+    kinds.check_kind_of::<T>(name, factory::<T>(heartbeats));
 }
 
 /// The built-in check kinds, for validating and building checks outside a

@@ -21,7 +21,7 @@
 //! ```
 
 use mon_core::{CheckFactory, CheckOutcome, HealthCheck, KindError, Status, async_trait};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +32,7 @@ use tokio::net::UdpSocket;
 pub const KIND: &str = "sip_options";
 
 /// The fields of a `sip_options` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SipOptionsConfig {
     /// `host:port` of the SIP server (UDP), e.g. `sip.example.net:5060`.
@@ -247,7 +247,7 @@ mod tests {
         timeout: Duration,
     ) -> Result<Arc<dyn HealthCheck>, KindError> {
         let mut kinds = Kinds::new();
-        kinds.check_kind(KIND, factory());
+        kinds.check_kind_of::<SipOptionsConfig>(KIND, factory());
         kinds.build_check(&KindSpec::new(KIND, fields), "trunk", timeout)
     }
 

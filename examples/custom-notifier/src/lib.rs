@@ -15,7 +15,7 @@
 //! ```
 
 use mon_core::{ChannelFactory, KindError, Notification, Notifier, NotifyError, async_trait};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 pub const KIND: &str = "jsonl";
 
 /// The fields of a `jsonl` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonLinesConfig {
     /// The file notifications are appended to (created when missing).

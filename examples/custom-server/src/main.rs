@@ -13,7 +13,13 @@
 
 fn main() -> std::process::ExitCode {
     let mut kinds = mon_core::Kinds::new();
-    kinds.check_kind(custom_check::KIND, custom_check::factory());
-    kinds.channel_kind(custom_notifier::KIND, custom_notifier::factory());
+    kinds.check_kind_of::<custom_check::SipOptionsConfig>(
+        custom_check::KIND,
+        custom_check::factory(),
+    );
+    kinds.channel_kind_of::<custom_notifier::JsonLinesConfig>(
+        custom_notifier::KIND,
+        custom_notifier::factory(),
+    );
     mon_server::main_with(kinds)
 }
