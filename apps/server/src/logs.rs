@@ -100,7 +100,7 @@ async fn logs(
     q: Result<Query<LogsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<LogsAnswer>, ApiError> {
     let q = query(q)?;
-    let min_level = match q.level.as_deref().filter(|l| !l.is_empty()) {
+    let min_level = match q.level.as_deref() {
         None => None,
         Some(l) => Some(
             mon_api::LOG_LEVELS

@@ -160,6 +160,7 @@ async fn own_errors_and_logs_are_tracked_searchable_and_masked() {
         // Only the documented names (the OpenAPI document's enum), as written.
         "/api/v1/logs?level=WARN",
         "/api/v1/logs?level=warning",
+        "/api/v1/logs?level=",
         "/api/v1/logs?since=yesterday",
         "/api/v1/logs?limit=0",
         "/api/v1/logs?qq=x",
