@@ -6,7 +6,7 @@
 //! A new built-in kind is one module under `channels/` (its config struct
 //! implementing `ChannelKind`, its notifier, its tests) plus one line in
 //! `register`. A kind from another crate registers a
-//! [`ChannelFactory`](mon_core::ChannelFactory) in the [`Kinds`] given to
+//! [`ChannelFactory`] in the [`Kinds`] given to
 //! [`AlertingConfig::build_with`](crate::AlertingConfig::build_with).
 
 pub mod alertmanager;
