@@ -167,7 +167,9 @@ fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
         | Event::VoiceQuality(_)
         | Event::AiUsage(_)
         | Event::Gauge(_)
-        | Event::Counter(_) => record(event),
+        | Event::Counter(_)
+        | Event::Auth(_)
+        | Event::Security(_) => record(event),
         Event::Error(e) => {
             // Metrics (errors by kind, errors_per_minute); the group and the search
             // record were stored with the batch.
@@ -219,7 +221,9 @@ fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> Write
             | Event::VoiceQuality(_)
             | Event::AiUsage(_)
             | Event::Gauge(_)
-            | Event::Counter(_) => batch.app_events.push(row(event)),
+            | Event::Counter(_)
+            | Event::Auth(_)
+            | Event::Security(_) => batch.app_events.push(row(event)),
             Event::Error(e) => batch
                 .logs
                 .extend(state.logs.error_writes(&e.kind, &e.message, &e.context, ts)),

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 /// What is wrong with one event: the field at fault and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +77,11 @@ fn label_name(field: &str, v: &str, max: usize) -> Checked {
     label(field, v, max)
 }
 
+/// As [`label_name`], for a field that may be absent.
+fn optional_name(field: &str, v: Option<&str>, max: usize) -> Checked {
+    v.map_or(Ok(()), |v| label_name(field, v, max))
+}
+
 /// A custom metric's name and labels, as Prometheus will show them.
 fn metric(name: &str, labels: &BTreeMap<String, String>, max: usize) -> Checked {
     crate::check_metric_name(name)
@@ -110,6 +116,13 @@ pub struct RequestEvent {
     /// Response body size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_bytes: Option<u64>,
+    /// Who made the request, as the application authenticated them (a user or API-key
+    /// id, never a secret); for API usage by principal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
@@ -117,7 +130,8 @@ pub struct RequestEvent {
 
 impl RequestEvent {
     /// Non-empty endpoint and method, each at most `max_label_bytes` long; a status of
-    /// 100–599; a latency ≥ 0.
+    /// 100–599; a latency ≥ 0; a principal, when given, non-empty and at most
+    /// `max_label_bytes` long.
     ///
     /// # Errors
     /// The first field at fault.
@@ -125,8 +139,105 @@ impl RequestEvent {
         label_name("endpoint", &self.endpoint, max_label_bytes)?;
         label_name("method", &self.method, max_label_bytes)?;
         range("status", f64::from(self.status), 100.0, 599.0)?;
-        at_least_zero("latency_ms", self.latency_ms)
+        at_least_zero("latency_ms", self.latency_ms)?;
+        optional_name("principal", self.principal.as_deref(), max_label_bytes)
     }
+}
+
+/// An authentication attempt: a login, a token or an API key checked by the
+/// application (`"type": "auth"`). Never carries the secret itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthEvent {
+    /// Whether the attempt succeeded.
+    pub success: bool,
+    /// How the caller tried to authenticate: `password`, `token`, `api_key`, `oauth`,
+    /// `sip_digest` or a name of the application's own.
+    pub method: String,
+    /// Who the caller claimed to be (a user or key id), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    /// Why it failed (`bad_password`, `unknown_user`, `expired`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The route that was called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl AuthEvent {
+    /// A non-empty method; principal, reason and endpoint, when given, non-empty; each
+    /// at most `max_label_bytes` long.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        label_name("method", &self.method, max_label_bytes)?;
+        optional_name("principal", self.principal.as_deref(), max_label_bytes)?;
+        optional_name("reason", self.reason.as_deref(), max_label_bytes)?;
+        optional_name("endpoint", self.endpoint.as_deref(), max_label_bytes)
+    }
+}
+
+/// A security-relevant happening the application observed or enforced
+/// (`"type": "security"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityEvent {
+    /// What happened: `rate_limited`, `ip_denied`, `permission_denied`, or a name of the
+    /// application's own (`toll_fraud_suspected`, ...).
+    pub event: String,
+    /// How bad it is (default `warning`).
+    #[serde(default = "warning")]
+    pub severity: crate::Severity,
+    /// Who was involved, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    /// The route that was called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Free text for the investigator (masked like every free text before it is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// When it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl SecurityEvent {
+    /// A valid event name (letters, digits and `_`, as a metric label); principal and
+    /// endpoint, when given, non-empty; each at most `max_label_bytes` long.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        label_name("event", &self.event, max_label_bytes)?;
+        if !self
+            .event
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(InvalidEvent::new(
+                "event",
+                format!("{:?}: only letters, digits and _", self.event),
+            ));
+        }
+        optional_name("principal", self.principal.as_deref(), max_label_bytes)?;
+        optional_name("endpoint", self.endpoint.as_deref(), max_label_bytes)
+    }
+}
+
+fn warning() -> crate::Severity {
+    crate::Severity::Warning
 }
 
 /// A voice call began (`"type": "call_started"`).
@@ -443,6 +554,10 @@ pub enum Event {
     Log(LogEvent),
     /// A LiveKit webhook event.
     Livekit(LivekitEvent),
+    /// An authentication attempt.
+    Auth(AuthEvent),
+    /// A security happening (rate limited, denied IP, refused permission, ...).
+    Security(SecurityEvent),
 }
 
 impl Event {
@@ -460,6 +575,8 @@ impl Event {
             Event::Heartbeat(_) => "heartbeat",
             Event::Log(_) => "log",
             Event::Livekit(_) => "livekit",
+            Event::Auth(_) => "auth",
+            Event::Security(_) => "security",
         }
     }
 
@@ -477,6 +594,8 @@ impl Event {
             Event::Heartbeat(e) => e.timestamp,
             Event::Log(e) => e.timestamp,
             Event::Livekit(e) => e.timestamp,
+            Event::Auth(e) => e.timestamp,
+            Event::Security(e) => e.timestamp,
         }
     }
 
@@ -502,25 +621,48 @@ impl Event {
             Event::Heartbeat(e) => e.validate(),
             Event::Log(e) => e.validate(),
             Event::Livekit(e) => e.validate(),
+            Event::Auth(e) => e.validate(max_label_bytes),
+            Event::Security(e) => e.validate(max_label_bytes),
         }
     }
 
     /// The free-form text an application wrote into the event (an error's message and
-    /// context, a log's message and fields), for masking secrets before it is kept
-    /// anywhere; `None` for kinds made of names and numbers only.
-    pub fn free_text_mut(&mut self) -> Option<(&mut String, &mut BTreeMap<String, Value>)> {
+    /// context, a log's message and fields, a security event's detail) and the
+    /// principals it names, for masking personal data and secrets before the event is
+    /// kept anywhere; empty for kinds made of names and numbers only.
+    pub fn free_text_mut(&mut self) -> FreeText<'_> {
+        fn some<'a>(texts: impl IntoIterator<Item = Option<&'a mut String>>) -> Vec<&'a mut String> {
+            texts.into_iter().flatten().collect()
+        }
         match self {
-            Event::Error(e) => Some((&mut e.message, &mut e.context)),
-            Event::Log(e) => Some((&mut e.message, &mut e.fields)),
-            Event::Request(_)
-            | Event::CallStarted(_)
+            Event::Error(e) => FreeText {
+                texts: vec![&mut e.message],
+                fields: Some(&mut e.context),
+            },
+            Event::Log(e) => FreeText {
+                texts: vec![&mut e.message],
+                fields: Some(&mut e.fields),
+            },
+            Event::Request(e) => FreeText {
+                texts: some([e.principal.as_mut()]),
+                fields: None,
+            },
+            Event::Auth(e) => FreeText {
+                texts: some([e.principal.as_mut()]),
+                fields: None,
+            },
+            Event::Security(e) => FreeText {
+                texts: some([e.principal.as_mut(), e.detail.as_mut()]),
+                fields: None,
+            },
+            Event::CallStarted(_)
             | Event::CallEnded(_)
             | Event::VoiceQuality(_)
             | Event::AiUsage(_)
             | Event::Gauge(_)
             | Event::Counter(_)
             | Event::Heartbeat(_)
-            | Event::Livekit(_) => None,
+            | Event::Livekit(_) => FreeText::default(),
         }
     }
 
@@ -559,6 +701,15 @@ impl Event {
     }
 }
 
+/// The parts of an event to mask before it is kept: see [`Event::free_text_mut`].
+#[derive(Debug, Default)]
+pub struct FreeText<'a> {
+    /// Texts (messages, details, principals).
+    pub texts: Vec<&'a mut String>,
+    /// Structured fields, masked by key and value.
+    pub fields: Option<&'a mut BTreeMap<String, Value>>,
+}
+
 /// The field a serde message names: `missing field `x``, `unknown field `x``, or `type`
 /// for an unknown variant.
 fn quoted_field(message: &str) -> Option<String> {
@@ -590,6 +741,9 @@ mod tests {
             json!({"type":"heartbeat","name":"nightly-backup"}),
             json!({"type":"log","level":"warn","message":"slow tts","call_id":"c1"}),
             json!({"type":"livekit","event":"room_started","payload":{"room":{"name":"r1"}}}),
+            json!({"type":"auth","success":false,"method":"token","principal":"svc-1","ip":"203.0.113.7","reason":"bad_token","endpoint":"/api/rooms"}),
+            json!({"type":"security","event":"rate_limited","severity":"warning","ip":"2001:db8::1","endpoint":"/api/rooms"}),
+            json!({"type":"request","endpoint":"/api/rooms","method":"GET","status":200,"latency_ms":3.0,"principal":"svc-1","ip":"198.51.100.2"}),
         ];
         for sample in samples {
             let event: Event = serde_json::from_value(sample.clone()).unwrap();

@@ -112,14 +112,18 @@ impl LogIngest {
     }
 
     /// Masks the free-form parts of an ingested event (an error's message and context,
-    /// a log's message and fields) before it is stored, recorded or exported anywhere.
+    /// a log's message and fields, a security event's detail, principals) before it is
+    /// stored, recorded or exported anywhere.
     pub fn mask_event(&self, event: &mut mon_core::Event) {
-        let Some((message, extra)) = event.free_text_mut() else {
+        let free = event.free_text_mut();
+        for text in free.texts {
+            if let Cow::Owned(masked) = self.masker.text(text) {
+                *text = masked;
+            }
+        }
+        let Some(extra) = free.fields else {
             return;
         };
-        if let Cow::Owned(masked) = self.masker.text(message) {
-            *message = masked;
-        }
         for (key, value) in extra.iter_mut() {
             if Masker::is_secret_name(key) {
                 *value = serde_json::Value::String(crate::MASK.into());

@@ -289,7 +289,11 @@ impl Recorder {
             Event::AiUsage(e) => self.record_ai_usage(e),
             Event::Gauge(e) => self.record_gauge(e)?,
             Event::Counter(e) => self.record_counter(e)?,
-            Event::Heartbeat(_) | Event::Log(_) | Event::Livekit(_) => {}
+            Event::Heartbeat(_)
+            | Event::Log(_)
+            | Event::Livekit(_)
+            | Event::Auth(_)
+            | Event::Security(_) => {}
         }
         Ok(())
     }

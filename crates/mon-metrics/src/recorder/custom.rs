@@ -542,7 +542,9 @@ impl Recorder {
                 | Event::AiUsage(_)
                 | Event::Heartbeat(_)
                 | Event::Log(_)
-                | Event::Livekit(_) => continue,
+                | Event::Livekit(_)
+                | Event::Auth(_)
+                | Event::Security(_) => continue,
             };
             match self.check_custom(&mut batch, name, kind, &label_pairs(labels)) {
                 Ok(CustomAdmission::Fits) => {}
