@@ -40,7 +40,9 @@
 //! process through sysinfo; [`spawn_host_collector`] runs it on an interval,
 //! publishes to the hub under [`HOST_SOURCE`], and updates the [`HostMetrics`]
 //! gauges, which [`encode_openmetrics`] writes as OpenMetrics text for `GET /metrics`
-//! (served with [`OPENMETRICS_CONTENT_TYPE`]).
+//! (served with [`OPENMETRICS_CONTENT_TYPE`]); [`samples_to_queue`] hands each sample to
+//! the queue that stores them. [`Exposition`] is what `GET /metrics` and the Pushgateway
+//! exporter encode: the finished registry plus the store's gauges, refreshed at each scrape.
 //!
 //! # The application recorder
 //!
@@ -81,6 +83,7 @@ mod panel_values;
 mod recorder;
 mod report;
 mod sampler;
+mod scrape;
 mod snapshot;
 mod window;
 
@@ -99,7 +102,8 @@ pub use exposition::{
 };
 pub use grafana::{CHECK_STATE_PROMQL, grafana_json, promql};
 pub use host::{
-    DiskSample, HOST_SOURCE, HostCollector, HostCollectorOptions, HostSample, spawn_host_collector,
+    DiskSample, HOST_SOURCE, HostCollector, HostCollectorOptions, HostSample, samples_to_queue,
+    spawn_host_collector,
 };
 pub use livekit::{
     LIVEKIT_SOURCE, LivekitMetrics, LivekitTotals, WEBHOOK_EVENTS, spawn_livekit_publisher,
@@ -115,6 +119,7 @@ pub use recorder::{
 };
 pub use report::{INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
 pub use sampler::{recorder_samples, spawn_sampler};
+pub use scrape::Exposition;
 pub use snapshot::{
     CHECK_SOURCE_PREFIX, CHECKS_SOURCE, CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription,
 };
