@@ -65,6 +65,12 @@
 //! series (fetched at [`series_step`]). mon-server serves them;
 //! [`grafana_json`] exports one to Grafana, with [`promql`] giving each variable's PromQL.
 //!
+//! # Stored series
+//!
+//! [`SeriesSelector`] names the stored series a query reads (a metric and the labels the
+//! series carry, parsed from `k=v,k2=v2`); [`SeriesSelector::points`] reads their points
+//! over a range from the store's rollups (`GET /api/v1/metrics/query`).
+//!
 //! # LiveKit
 //!
 //! [`LivekitMetrics`] counts verified LiveKit webhooks (rooms, participants, aborted
@@ -84,6 +90,7 @@ mod recorder;
 mod report;
 mod sampler;
 mod scrape;
+mod series;
 mod snapshot;
 mod window;
 
@@ -120,6 +127,7 @@ pub use recorder::{
 pub use report::{INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
 pub use sampler::{recorder_samples, spawn_sampler};
 pub use scrape::Exposition;
+pub use series::{InvalidSelector, SeriesSelector};
 pub use snapshot::{
     CHECK_SOURCE_PREFIX, CHECKS_SOURCE, CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription,
 };
