@@ -257,16 +257,8 @@ mod tests {
                 seen.push(outcome.status);
             }
             if outcome.status == Status::Unhealthy {
-                assert!(
-                    outcome.message.contains("\"doomed\" keeps dying"),
-                    "{}",
-                    outcome.message
-                );
-                assert_eq!(
-                    outcome.details["tasks"][0]["task"], "doomed",
-                    "{}",
-                    outcome.details
-                );
+                let message = &outcome.message;
+                assert!(message.contains("\"doomed\" keeps dying"), "{message}");
                 break;
             }
             assert!(

@@ -681,14 +681,20 @@ mod tests {
         handle.abort();
     }
 
-    #[tokio::test]
-    async fn shutdown_stops_the_scheduler() {
+    /// A scheduler of one healthy check `p` every 10 ms, and its registry.
+    fn one_check() -> (HealthRegistry, Scheduler) {
         let registry = HealthRegistry::new();
         let mut scheduler = Scheduler::new(registry.clone(), SchedulerOptions::default());
         let probe = Probe::new(Status::Healthy, MS);
         scheduler
-            .add("p", probe.clone(), 10 * MS, Duration::from_secs(5), true)
+            .add("p", probe, 10 * MS, Duration::from_secs(5), true)
             .unwrap();
+        (registry, scheduler)
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_the_scheduler() {
+        let (_, scheduler) = one_check();
         let (tx, mut rx) = mpsc::channel(64);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let handle = scheduler.spawn(tx, stopped);
@@ -704,12 +710,7 @@ mod tests {
 
     #[tokio::test]
     async fn on_its_own_thread_the_scheduler_runs_and_stops_the_same() {
-        let registry = HealthRegistry::new();
-        let mut scheduler = Scheduler::new(registry.clone(), SchedulerOptions::default());
-        let probe = Probe::new(Status::Healthy, MS);
-        scheduler
-            .add("p", probe.clone(), 10 * MS, Duration::from_secs(5), true)
-            .unwrap();
+        let (registry, scheduler) = one_check();
         let (tx, mut rx) = mpsc::channel(64);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let handle = scheduler
