@@ -4,12 +4,12 @@
 use crate::ingest::Ingest;
 use crate::livekit::Livekit;
 use crate::supervise::Supervisor;
-use crate::{api, auth, metrics, self_check::SelfCheck};
+use crate::{api, auth, metrics};
 use axum::Router;
 use mon_alerting::AlertEngine;
 use mon_config::Config;
 use mon_core::Kinds;
-use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions};
+use mon_health::{CheckResult, HealthRegistry, Scheduler, SchedulerOptions, SelfCheck};
 use mon_logging::LogIngest;
 use mon_metrics::{HostCollectorOptions, SnapshotHub};
 use mon_store::{Sample, Store};
@@ -35,29 +35,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The store could not be opened.
+    /// The store could not be opened or locked (another mon-server holds it).
     #[error("{0}")]
     Store(#[from] mon_store::StoreError),
-    /// Another mon-server holds the store.
-    #[error(
-        "the store {store} is in use by another mon-server ({holder}, lock {lock}); stop it first, or give this one another storage.path"
-    )]
-    Locked {
-        /// The store file.
-        store: std::path::PathBuf,
-        /// The lock file.
-        lock: std::path::PathBuf,
-        /// Who holds it (`pid N`, as written in the lock file).
-        holder: String,
-    },
-    /// The lock file of the store could not be opened or locked.
-    #[error("cannot lock {path}: {source}")]
-    Lock {
-        /// The lock file.
-        path: std::path::PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
     /// A check could not be built.
     #[error("check {name:?}: {message}")]
     Check {
@@ -150,7 +130,7 @@ pub struct App {
     router: Router,
     store: Store,
     /// The exclusive lock on `<store>.lock`, released when the process ends.
-    _lock: std::fs::File,
+    _lock: mon_store::StoreLock,
     stop: watch::Sender<bool>,
     /// Tasks that end by themselves once `stop` is set (each under the [`Supervisor`],
     /// which starts it again after a panic).
@@ -188,7 +168,8 @@ impl Parts<'_> {
         let mut scheduler = Scheduler::new(health.clone(), SchedulerOptions::default());
         scheduler.add_kinds(self.kinds);
         if config.server.self_check {
-            let check = SelfCheck::new(self.store.clone(), self.supervisor.clone());
+            let check =
+                SelfCheck::new("mon", self.store.clone(), Arc::new(self.supervisor.clone()));
             scheduler
                 .add(
                     "mon",
@@ -213,16 +194,18 @@ impl Parts<'_> {
         health.register_metrics(&mut self.registry);
         let (results_tx, results_rx) = mpsc::channel::<CheckResult>(1024);
         // The first start's failure stops the server; a restart's is retried with backoff.
-        let first = spawn_checks(
-            scheduler.clone(),
-            results_tx.clone(),
-            self.supervisor.stopped(),
-        )?;
+        let first = scheduler
+            .clone()
+            .spawn_on_thread(results_tx.clone(), self.supervisor.stopped())
+            .map_err(StartError::Checks)?;
         let mut first = Some(first);
         let sup = self.supervisor.clone();
         self.supervise("checks", move || {
             first.take().unwrap_or_else(|| {
-                match spawn_checks(scheduler.clone(), results_tx.clone(), sup.stopped()) {
+                match scheduler
+                    .clone()
+                    .spawn_on_thread(results_tx.clone(), sup.stopped())
+                {
                     Ok(task) => task,
                     Err(e) => tokio::spawn(async move { panic!("{e}") }),
                 }
@@ -252,17 +235,12 @@ impl Parts<'_> {
             self.supervisor.clone(),
         );
         self.supervise("host_metrics", move || {
-            let samples_tx = samples_tx.clone();
             mon_metrics::spawn_host_collector(
                 hub.clone(),
                 interval,
                 options.clone(),
                 host.clone(),
-                move |sample| {
-                    let samples = sample.store_samples(chrono::Utc::now());
-                    // A full queue drops this round of samples rather than blocking the collector.
-                    let _ = samples_tx.try_send(samples);
-                },
+                mon_metrics::samples_to_queue(samples_tx.clone()),
                 sup.stopped(),
             )
         });
@@ -407,14 +385,7 @@ impl Parts<'_> {
     /// starts that one alone.
     fn start_exporters(&mut self, exposition: &metrics::Exposition, ingest: &Ingest) {
         for (name, only) in self.config.metrics.exporters.each() {
-            let text: mon_metrics::TextSource = {
-                let exposition = exposition.clone();
-                Arc::new(move || exposition.encode(true))
-            };
-            let report: mon_metrics::JsonSource = {
-                let recorder = ingest.recorder.clone();
-                Arc::new(move || serde_json::to_value(recorder.report()).unwrap_or_default())
-            };
+            let (text, report) = (exposition.text_source(), ingest.recorder.report_source());
             let (status, sup) = (ingest.exporters.clone(), self.supervisor.clone());
             self.supervise(name, move || {
                 let mut started = mon_metrics::spawn_exporters(
@@ -446,49 +417,12 @@ impl Parts<'_> {
     }
 }
 
-/// Runs the checks on a thread of their own, on a single-threaded runtime: a probe's
-/// timer, connection and result stay on one thread instead of waking the other
-/// workers (about a fifth less CPU per probe, measured in docs/benchmarks.md), and a
-/// burst of API traffic never delays a probe. The returned task ends with the thread,
-/// and panics with the thread's panic (for the [`Supervisor`]).
-fn spawn_checks(
-    scheduler: Scheduler,
-    results: mpsc::Sender<CheckResult>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<JoinHandle<()>, StartError> {
-    type Panic = Box<dyn std::any::Any + Send>;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(StartError::Checks)?;
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Option<Panic>>();
-    std::thread::Builder::new()
-        .name("mon-checks".into())
-        .spawn(move || {
-            let run = std::panic::AssertUnwindSafe(|| {
-                runtime.block_on(async move {
-                    match scheduler.spawn(results, shutdown).await {
-                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                        _ => {}
-                    }
-                })
-            });
-            let _ = done_tx.send(std::panic::catch_unwind(run).err());
-        })
-        .map_err(StartError::Checks)?;
-    Ok(tokio::spawn(async move {
-        if let Ok(Some(panic)) = done_rx.await {
-            std::panic::resume_unwind(panic);
-        }
-    }))
-}
-
 impl App {
     /// Opens the store and starts every background part described by `config`,
     /// its checks and channels built with their kind's factory: a built-in one, or
     /// one of `kinds` (the server's extensions, which replace a built-in of their name).
     pub(crate) async fn start_with(config: Config, kinds: Kinds) -> Result<App, StartError> {
-        let lock = crate::kept::lock_store(&config.storage.path)?;
+        let lock = mon_store::StoreLock::acquire(&config.storage.path)?;
         let store = Store::open(&config.storage.path, config.storage.store_options())?;
         let (stop, _) = watch::channel(false);
         let mut registry = Registry::default();

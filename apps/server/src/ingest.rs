@@ -493,30 +493,16 @@ async fn series_query(
     let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| {
         ApiError::bad_request("name= is required; GET /api/v1/metrics lists series")
     })?;
-    let mut labels = BTreeMap::new();
-    for pair in q
-        .labels
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "labels: {pair:?} is not key=value (labels=endpoint=/x,method=GET)"
-            ))
-        })?;
-        labels.insert(k.trim().to_owned(), v.trim().to_owned());
-    }
+    let selector = mon_metrics::SeriesSelector::parse(&name, q.labels.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let (from, to) = crate::api::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
     let step = q
         .step
         .as_deref()
         .map(|s| crate::api::parse_duration("step", s))
         .transpose()?;
-    let series = state
-        .store
-        .query_series(&name, &labels, from, to, step)
+    let series = selector
+        .points(&state.store, from, to, step)
         .await?
         .into_iter()
         .map(|s| SeriesPointsView {

@@ -2,6 +2,7 @@
 //! name, counted in `mon_task_restarts_total{task}` and started again with backoff;
 //! the self check reports tasks that restarted recently or keep dying.
 
+use mon_health::{TaskTrouble, TaskTroubles};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -20,26 +21,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A task that ran this long without a panic starts again from [`FIRST_BACKOFF`].
 const STABLE_AFTER: Duration = Duration::from_secs(300);
 /// Panics within this window count as recent for the self check.
-pub(crate) const RECENT: Duration = Duration::from_secs(600);
-/// This many recent panics: the task keeps dying (the self check is unhealthy).
-pub(crate) const KEEPS_DYING: usize = 3;
+const RECENT: Duration = mon_health::RECENT_PANICS;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TaskLabels {
     task: mon_core::LabelValue,
-}
-
-/// What the self check sees of one supervised task that has panicked.
-#[derive(Clone, Debug)]
-pub(crate) struct TaskTrouble {
-    /// The task's name.
-    pub(crate) task: String,
-    /// Panics within [`RECENT`].
-    pub(crate) recent_panics: usize,
-    /// The last panic's message.
-    pub(crate) last_panic: String,
-    /// Waiting to be started again.
-    pub(crate) restarting: bool,
 }
 
 #[derive(Debug, Default)]
@@ -153,9 +139,12 @@ impl Supervisor {
             None => state.restarting = false,
         }
     }
+}
 
+/// What the `mon` self check sees of the supervised tasks.
+impl TaskTroubles for Supervisor {
     /// The tasks that panicked within [`RECENT`] or are waiting to restart.
-    pub(crate) fn troubles(&self) -> Vec<TaskTrouble> {
+    fn troubles(&self) -> Vec<TaskTrouble> {
         let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
         tasks
             .iter_mut()
@@ -163,11 +152,13 @@ impl Supervisor {
                 while state.panics.front().is_some_and(|t| t.elapsed() > RECENT) {
                     state.panics.pop_front();
                 }
-                (state.restarting || !state.panics.is_empty()).then(|| TaskTrouble {
-                    task: task.clone(),
-                    recent_panics: state.panics.len(),
-                    last_panic: state.last_panic.clone(),
-                    restarting: state.restarting,
+                (state.restarting || !state.panics.is_empty()).then(|| {
+                    TaskTrouble::new(
+                        task,
+                        state.panics.len(),
+                        &state.last_panic,
+                        state.restarting,
+                    )
                 })
             })
             .collect()
@@ -242,6 +233,44 @@ mod tests {
         // Old panics age out of the report.
         tokio::time::advance(RECENT + Duration::from_secs(1)).await;
         assert!(supervisor.troubles().is_empty());
+    }
+
+    /// The supervisor is what the `mon` self check sees tasks through.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_task_that_panics_makes_the_self_check_degraded_then_unhealthy() {
+        use mon_core::{HealthCheck, Status};
+        let dir = tempfile::tempdir().expect("dir");
+        let store =
+            mon_store::Store::open(&dir.path().join("mon.db"), Default::default()).expect("store");
+        let (stop, rx) = watch::channel(false);
+        let supervisor = Supervisor::new(rx, &mut Registry::default());
+        let check = mon_health::SelfCheck::new("mon", store.clone(), Arc::new(supervisor.clone()));
+        assert_eq!(check.check().await.status, Status::Healthy);
+        let task = tokio::spawn(
+            supervisor.supervise("doomed", || tokio::spawn(async { panic!("always") })),
+        );
+        let mut seen = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let outcome = check.check().await;
+            if seen.last() != Some(&outcome.status) {
+                seen.push(outcome.status);
+            }
+            if outcome.status == Status::Unhealthy {
+                let message = &outcome.message;
+                assert!(message.contains("\"doomed\" keeps dying"), "{message}");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never unhealthy: {seen:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen, [Status::Healthy, Status::Degraded, Status::Unhealthy]);
+        stop.send_replace(true);
+        task.await.expect("the supervisor stops");
+        store.close().await.expect("close");
     }
 
     #[tokio::test(start_paused = true)]

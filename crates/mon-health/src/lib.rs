@@ -26,6 +26,8 @@
 //!   report) into the rule snapshot ([`publish_checks`]).
 //! - [`livekit_webhook`] verifies LiveKit webhook deliveries (signature, token
 //!   lifetime) and marks replays of an event already accepted.
+//! - [`SelfCheck`] is the `mon` self check: the store's probe ([`mon_store::Store::probe`])
+//!   and the background tasks in trouble, as a [`TaskTroubles`] (the server's supervisor) sees them.
 //! - [`status_page`] renders the public status page and its SVG badges from the
 //!   checks marked public, with their uptime counted from the store.
 //!
@@ -69,6 +71,7 @@ mod persist;
 mod registry;
 mod router;
 mod scheduler;
+mod self_check;
 pub mod status_page;
 #[cfg(test)]
 mod test_support;
@@ -92,5 +95,6 @@ pub use registry::{
 };
 pub use router::{heartbeat_router, router};
 pub use scheduler::{CheckResult, Scheduler, SchedulerOptions};
+pub use self_check::{KEEPS_DYING, RECENT_PANICS, SelfCheck, TaskTrouble, TaskTroubles};
 pub use uptime::{refresh_uptime, spawn_uptime_refresh};
 pub use variables::CheckVariables;

@@ -374,6 +374,17 @@ fn per_second(bytes: u64, elapsed_seconds: f64) -> f64 {
     }
 }
 
+/// An `on_sample` for [`spawn_host_collector`] that hands each sample to `queue` as store
+/// samples taken now (the queue's reader writes them to the store). A full queue drops
+/// that round of samples rather than blocking the collector.
+pub fn samples_to_queue(
+    queue: tokio::sync::mpsc::Sender<Vec<mon_store::Sample>>,
+) -> impl Fn(&HostSample) + Send + 'static {
+    move |sample| {
+        let _ = queue.try_send(sample.store_samples(Utc::now()));
+    }
+}
+
 /// Runs a [`HostCollector`] every `interval` until `shutdown` resolves.
 ///
 /// Each reading is taken on a blocking thread, then published to `hub` under
@@ -450,6 +461,22 @@ mod tests {
     use std::collections::BTreeSet;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn samples_go_to_the_queue_and_a_full_queue_drops_the_round() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let sink = samples_to_queue(tx);
+        let sample = full_sample();
+        sink(&sample);
+        sink(&sample);
+        let queued = rx.try_recv().expect("the first round is queued");
+        assert_eq!(queued.len(), sample.values().len());
+        assert!(queued.iter().all(|s| s.labels.is_empty()));
+        assert!(
+            rx.try_recv().is_err(),
+            "the second round was dropped, not queued"
+        );
+    }
 
     fn full_sample() -> HostSample {
         HostSample {

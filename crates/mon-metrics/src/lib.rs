@@ -40,7 +40,9 @@
 //! process through sysinfo; [`spawn_host_collector`] runs it on an interval,
 //! publishes to the hub under [`HOST_SOURCE`], and updates the [`HostMetrics`]
 //! gauges, which [`encode_openmetrics`] writes as OpenMetrics text for `GET /metrics`
-//! (served with [`OPENMETRICS_CONTENT_TYPE`]).
+//! (served with [`OPENMETRICS_CONTENT_TYPE`]); [`samples_to_queue`] hands each sample to
+//! the queue that stores them. [`Exposition`] is what `GET /metrics` and the Pushgateway
+//! exporter encode: the finished registry plus the store's gauges, refreshed at each scrape.
 //!
 //! # The application recorder
 //!
@@ -63,6 +65,12 @@
 //! series (fetched at [`series_step`]). mon-server serves them;
 //! [`grafana_json`] exports one to Grafana, with [`promql`] giving each variable's PromQL.
 //!
+//! # Stored series
+//!
+//! [`SeriesSelector`] names the stored series a query reads (a metric and the labels the
+//! series carry, parsed from `k=v,k2=v2`); [`SeriesSelector::points`] reads their points
+//! over a range from the store's rollups (`GET /api/v1/metrics/query`).
+//!
 //! # LiveKit
 //!
 //! [`LivekitMetrics`] counts verified LiveKit webhooks (rooms, participants, aborted
@@ -81,6 +89,8 @@ mod panel_values;
 mod recorder;
 mod report;
 mod sampler;
+mod scrape;
+mod series;
 mod snapshot;
 mod window;
 
@@ -99,7 +109,8 @@ pub use exposition::{
 };
 pub use grafana::{CHECK_STATE_PROMQL, grafana_json, promql};
 pub use host::{
-    DiskSample, HOST_SOURCE, HostCollector, HostCollectorOptions, HostSample, spawn_host_collector,
+    DiskSample, HOST_SOURCE, HostCollector, HostCollectorOptions, HostSample, samples_to_queue,
+    spawn_host_collector,
 };
 pub use livekit::{
     LIVEKIT_SOURCE, LivekitMetrics, LivekitTotals, WEBHOOK_EVENTS, spawn_livekit_publisher,
@@ -115,6 +126,8 @@ pub use recorder::{
 };
 pub use report::{INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
 pub use sampler::{recorder_samples, spawn_sampler};
+pub use scrape::Exposition;
+pub use series::{InvalidSelector, SeriesSelector};
 pub use snapshot::{
     CHECK_SOURCE_PREFIX, CHECKS_SOURCE, CheckSnapshot, Snapshot, SnapshotHub, SnapshotSubscription,
 };

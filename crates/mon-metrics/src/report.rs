@@ -123,6 +123,12 @@ impl Recorder {
         out.0
     }
 
+    /// The [`report`](Recorder::report) as JSON at each call, as the JSON exporter reads it.
+    pub fn report_source(&self) -> crate::export::JsonSource {
+        let recorder = self.clone();
+        std::sync::Arc::new(move || serde_json::to_value(recorder.report()).unwrap_or_default())
+    }
+
     /// The full report: every window, per endpoint, calls, errors and slow requests.
     pub fn report(&self) -> MetricsReport {
         let windows: BTreeMap<Window, WindowReport> = Window::ALL

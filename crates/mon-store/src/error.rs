@@ -84,6 +84,27 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Another process (another mon-server) holds the store's lock file.
+    #[error(
+        "the store {store} is in use by another mon-server ({holder}, lock {lock}); stop it first, or give this one another storage.path"
+    )]
+    Locked {
+        /// The store file.
+        store: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// Who holds it (`pid N`, as written in the lock file).
+        holder: String,
+    },
+    /// The store's lock file could not be opened, locked or written.
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
     /// A background task (a read on the blocking pool, the writer thread) failed unexpectedly.
     #[error("internal store error: {reason}; this is a bug in mon, please report it")]
     Internal {

@@ -60,9 +60,11 @@
 mod alerts;
 mod error;
 mod kept;
+mod lock;
 mod logs;
 mod model;
 mod options;
+mod probe;
 mod read;
 mod retention;
 mod schema;
@@ -74,9 +76,11 @@ mod writer;
 pub use alerts::{AlertEventRow, AlertWrite, OutboxState, PendingNotification, ResponseTimes};
 pub use error::StoreError;
 pub use kept::KeptState;
+pub use lock::StoreLock;
 pub use logs::{ErrorGroup, ErrorRow, LEVELS, LogQuery, LogRow, LogWrite, fts_query, severity};
 pub use model::{CheckResultRow, PruneReport, Sample, SeriesInfo, StoreStats, WriteBatch};
 pub use options::{RetentionPolicy, StoreOptions, Synchronous};
+pub use probe::StoreProbe;
 pub use schema::SCHEMA_VERSION;
 pub use series::{
     AppEventRow, MaintenanceReport, Resolution, SeriesPoint, SeriesPoints, SeriesPolicy,
