@@ -317,11 +317,32 @@ fn kind_errors(
 
 /// A validation problem at `path`, with its line:column.
 fn located(path: String, message: String, source: &str, positions: &Positions) -> ConfigError {
+    let path = with_missing_field(path, &message);
     ConfigError {
         source: source.to_string(),
         position: positions.find(&path),
         message: with_expected_keys(&path, message),
         path: Some(path),
+    }
+}
+
+/// The path of the field a `` missing field `url` `` message is about, under the entry
+/// at `path` that lacks it (`checks[0]` → `checks[0].url`): serde and the kinds'
+/// factories name only the entry. The field being absent, its line:column is the
+/// entry's ([`Positions::find`]). Other messages keep `path`.
+fn with_missing_field(path: String, message: &str) -> String {
+    match message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        Some(field) if !path.ends_with(&format!(".{field}")) && path != field => {
+            if path.is_empty() {
+                field.to_string()
+            } else {
+                format!("{path}.{field}")
+            }
+        }
+        _ => path,
     }
 }
 
@@ -413,6 +434,13 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
     }) {
         position = positions.find(&child).or(position);
         path = Some(child);
+    }
+    if let Some(entry) = path.take() {
+        let full = with_missing_field(entry.clone(), &message);
+        if full != entry {
+            position = positions.find(&full).or(position);
+        }
+        path = Some(full);
     }
     let mut message = message;
     if let Some(field) = message

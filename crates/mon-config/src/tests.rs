@@ -64,9 +64,30 @@ fn config_errors_table() {
             "checks:\n  - name: a\n    type: postgres\n    url: mysql://127.0.0.1/db\n",
             "mon.yaml:4:5: checks[0].url: unsupported scheme \"mysql\"",
         ),
+        // A missing field: named by its path, at the entry that lacks it (its first key).
         (
             "checks:\n  - name: a\n    type: heartbeat\n",
-            "mon.yaml:3:5: checks[0].type: missing field `period`",
+            "mon.yaml:2:5: checks[0].period: missing field `period`",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n  - interval: 5s\n    name: web\n    type: http\n",
+            "mon.yaml:4:5: checks[1].url: missing field `url`",
+        ),
+        (
+            "alerting:\n  channels:\n    - name: hook\n      type: webhook\n",
+            "mon.yaml:3:7: alerting.channels[0].url: missing field `url`",
+        ),
+        (
+            "alerting:\n  channels:\n    - { name: ops, type: slack }\n",
+            "mon.yaml:3:7: alerting.channels[0].webhook_url: missing field `webhook_url`",
+        ),
+        (
+            "checks:\n  - type: system\n",
+            "mon.yaml:2:5: checks[0].name: missing field `name`",
+        ),
+        (
+            "server:\n  auth:\n    tokens:\n      - { name: ops, token: x }\n",
+            "mon.yaml:4:9: server.auth.tokens[0].role: missing field `role`",
         ),
         (
             "checks:\n  - name: a\n    type: system\n    failure_threshold: 0\n",
@@ -142,7 +163,7 @@ fn config_errors_table() {
         ),
         (
             "alerting:\n  channels:\n    - { name: am, type: alertmanager, urls: ['http://x:9093'], resend_interval: 0s }\n",
-            "mon.yaml:3:7: alerting.channels[0]: channel \"am\": resend_interval must be at least 1s, not 0s",
+            "mon.yaml:3:7: alerting.channels[0]: resend_interval must be at least 1s, not 0s",
         ),
         (
             "storage:\n  path: ${DATA_DIR}/mon.db\n",
