@@ -10,6 +10,7 @@
 //! assert_eq!(config.server.listen.to_string(), "127.0.0.1:8480");
 //! ```
 
+mod check;
 mod error;
 mod livekit;
 mod locate;
@@ -18,6 +19,7 @@ mod schema;
 mod show;
 mod substitute;
 
+pub use check::check;
 pub use error::{ConfigError, ConfigErrors};
 pub use livekit::{LivekitConfig, LivekitWebhookConfig};
 pub use schema::{
@@ -174,6 +176,7 @@ fn load_unscrubbed(
                 "nested deeper than {} levels of mappings and lists; flatten the structure",
                 locate::MAX_DEPTH
             ),
+            unknown_kind: None,
         }]),
     };
     depth(text)?;
@@ -196,6 +199,7 @@ fn load_unscrubbed(
             message: "the configuration file is empty (or only comments): write at least one \
                       section, or run without `-c` for the built-in default"
                 .to_string(),
+            unknown_kind: None,
         }]);
     }
     // The file alone first, so that its errors carry line:column.
@@ -225,16 +229,13 @@ fn load_unscrubbed(
                 position: None,
                 path: None,
                 message: format!("after applying {}: {}", names.join(", "), e),
+                unknown_kind: None,
             }]
         })?;
     }
     config.substituted = values.into_iter().map(mon_core::Secret::new).collect();
 
-    let mut errors: Vec<ConfigError> = config
-        .validate(kinds)
-        .into_iter()
-        .map(|(path, message)| located(path, message, source, &positions))
-        .collect();
+    let mut errors = validation_errors(&config, source, &positions, kinds);
     // In file order, as the parse errors are.
     errors.sort_by_key(|e| e.position);
     if errors.is_empty() {
@@ -307,11 +308,56 @@ fn kind_errors(
     positions: &Positions,
     kinds: &Kinds,
 ) -> Vec<ConfigError> {
+    validation_errors(config, source, positions, kinds)
+        .into_iter()
+        .filter(|e| {
+            e.path
+                .as_deref()
+                .is_some_and(|p| p.starts_with("checks[") || p.starts_with("alerting.channels["))
+        })
+        .collect()
+}
+
+/// The problems [`Config::validate`] finds in `config`, each at its line:column; the
+/// error of a `type:` that no kind of `kinds` has carries that name
+/// ([`ConfigError::unknown_kind`]).
+fn validation_errors(
+    config: &Config,
+    source: &str,
+    positions: &Positions,
+    kinds: &Kinds,
+) -> Vec<ConfigError> {
+    let checks = config.checks.iter().enumerate().filter_map(|(i, check)| {
+        let name = &check.kind.name;
+        (!kinds.check_names().any(|k| k == name)).then(|| (format!("checks[{i}].type"), name))
+    });
+    let channels = config
+        .alerting
+        .channels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, channel)| {
+            let name = channel.kind();
+            (!kinds.channel_names().any(|k| k == name))
+                .then(|| (format!("alerting.channels[{i}].type"), name))
+        });
+    let unknown: Vec<(String, &str)> = checks
+        .map(|(path, name)| (path, name.as_str()))
+        .chain(channels)
+        .collect();
     config
         .validate(kinds)
         .into_iter()
-        .filter(|(path, _)| path.starts_with("checks[") || path.starts_with("alerting.channels["))
-        .map(|(path, message)| located(path, message, source, positions))
+        .map(|(path, message)| {
+            let unknown_kind = unknown
+                .iter()
+                .find(|(at, _)| *at == path)
+                .map(|(_, name)| (*name).to_string());
+            ConfigError {
+                unknown_kind,
+                ..located(path, message, source, positions)
+            }
+        })
         .collect()
 }
 
@@ -323,6 +369,7 @@ fn located(path: String, message: String, source: &str, positions: &Positions) -
         position: positions.find(&path),
         message: with_expected_keys(&path, message),
         path: Some(path),
+        unknown_kind: None,
     }
 }
 
@@ -470,6 +517,7 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         position,
         path,
         message,
+        unknown_kind: None,
     }
 }
 
