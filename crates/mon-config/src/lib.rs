@@ -378,10 +378,7 @@ fn located(path: String, message: String, source: &str, positions: &Positions) -
 /// factories name only the entry. The field being absent, its line:column is the
 /// entry's ([`Positions::find`]). Other messages keep `path`.
 fn with_missing_field(path: String, message: &str) -> String {
-    match message
-        .strip_prefix("missing field `")
-        .and_then(|m| m.split('`').next())
-    {
+    match named(message, "missing field") {
         Some(field) if !path.ends_with(&format!(".{field}")) && path != field => {
             if path.is_empty() {
                 field.to_string()
@@ -391,6 +388,15 @@ fn with_missing_field(path: String, message: &str) -> String {
         }
         _ => path,
     }
+}
+
+/// The name serde quotes first after `what` (`` unknown field `x`, expected … `` → `x`).
+fn named<'a>(message: &'a str, what: &str) -> Option<&'a str> {
+    message
+        .strip_prefix(what)?
+        .strip_prefix(" `")?
+        .split('`')
+        .next()
 }
 
 /// `text` with line `line` (1-based) and the lines indented under it emptied; `None`
@@ -490,11 +496,7 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         path = Some(full);
     }
     let mut message = message;
-    if let Some(field) = message
-        .strip_prefix("unknown field `")
-        .and_then(|m| m.split('`').next())
-        .map(str::to_string)
-    {
+    if let Some(field) = named(&message, "unknown field").map(str::to_string) {
         let mut full = match &path {
             Some(p) => format!("{p}.{field}"),
             None => field.clone(),
@@ -505,11 +507,7 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         message = with_expected_keys(&full, message);
         position = positions.find(&full).or(position);
         path = Some(full);
-    } else if let Some(variant) = message
-        .strip_prefix("unknown variant `")
-        .and_then(|m| m.split('`').next())
-        .map(str::to_string)
-    {
+    } else if let Some(variant) = named(&message, "unknown variant").map(str::to_string) {
         message.push_str(&did_you_mean(&variant, &quoted_names(&message)));
     }
     ConfigError {
@@ -525,10 +523,7 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
 /// with the keys every entry of its list has (for a check or a channel: serde lists
 /// only the fields of the entry's kind) and a did-you-mean; other messages unchanged.
 fn with_expected_keys(path: &str, message: String) -> String {
-    let Some(field) = message
-        .strip_prefix("unknown field `")
-        .and_then(|m| m.split('`').next())
-    else {
+    let Some(field) = named(&message, "unknown field") else {
         return message;
     };
     let parent = path.strip_suffix(&format!(".{field}")).unwrap_or_default();
