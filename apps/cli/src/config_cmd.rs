@@ -1,33 +1,29 @@
 //! `mon config check FILE` and `mon config show [FILE]`: local, no server needed.
+//!
+//! The CLI knows the built-in check and channel kinds only; a server built with
+//! `mon_server::main_with` validates and shows a file with its extension kinds too
+//! (`--check-config`, `--show-config`), through the same `mon_config` functions.
 
 use crate::output::print_json;
 use crate::{Format, Outcome};
+use mon_config::{ConfigErrors, Environment};
 use std::path::Path;
 
-fn load(file: Option<&Path>) -> Result<mon_config::Config, Outcome> {
-    let env = mon_config::Environment::from_process();
-    mon_config::Config::load(file, &env).map_err(|errors| {
-        let count = errors.0.len();
-        Outcome::Usage(format!(
-            "{errors}\n{count} error{} found",
-            if count == 1 { "" } else { "s" }
-        ))
-    })
+/// `file` (the built-in default when `None`) loaded with the built-in kinds; the
+/// errors as `mon config check` prints them.
+pub(crate) fn load(file: Option<&Path>) -> Result<mon_config::Config, Outcome> {
+    let env = Environment::from_process();
+    mon_config::Config::load(file, &env).map_err(|errors| failed(&errors, file))
 }
 
 pub(crate) fn check(file: &Path) -> Outcome {
-    match load(Some(file)) {
-        Ok(config) => {
-            outln!(
-                "{}: ok ({} checks, {} alert rules, {} channels)",
-                file.display(),
-                config.checks.len(),
-                config.alerting.rules.len(),
-                config.alerting.channels.len()
-            );
+    let env = Environment::from_process();
+    match mon_config::check(Some(file), &env, &mon_config::builtin_kinds()) {
+        Ok(line) => {
+            outln!("{line}");
             Outcome::Ok
         }
-        Err(outcome) => outcome,
+        Err(errors) => failed(&errors, Some(file)),
     }
 }
 
@@ -36,16 +32,51 @@ pub(crate) fn show(file: Option<&Path>, format: Format) -> Outcome {
         Ok(config) => config,
         Err(outcome) => return outcome,
     };
-    let value = match config.show(&mon_config::builtin_kinds()) {
-        Ok(value) => value,
-        Err(e) => return Outcome::Usage(e),
-    };
+    let kinds = mon_config::builtin_kinds();
     match format {
-        Format::Json => print_json(&value),
-        Format::Table => match serde_yaml_ng::to_string(&value) {
+        Format::Json => match config.show(&kinds) {
+            Ok(value) => print_json(&value),
+            Err(e) => return Outcome::Usage(e),
+        },
+        Format::Table => match config.show_yaml(&kinds) {
             Ok(text) => out!("{text}"),
-            Err(e) => return Outcome::Usage(format!("cannot render the configuration: {e}")),
+            Err(e) => return Outcome::Usage(e),
         },
     }
     Outcome::Ok
+}
+
+/// Every error and their count; when a `type:` is none of the built-in kinds, a note
+/// that it may come from an extension crate and how to validate the file with the
+/// server binary that registers it.
+fn failed(errors: &ConfigErrors, file: Option<&Path>) -> Outcome {
+    let mut text = errors.report();
+    let unknown = errors.unknown_kinds();
+    if !unknown.is_empty() {
+        let quoted = |names: &mut dyn Iterator<Item = &str>| {
+            names
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let kinds = mon_config::builtin_kinds();
+        let file = file.map_or_else(|| "mon.yaml".to_string(), |f| f.display().to_string());
+        text.push_str(&format!(
+            "\nnote: {} {}. `mon` knows the built-in kinds only \
+             (checks: {}; channels: {}).\n\
+             A kind from an extension crate is known to the server binary that registers it \
+             (a `main` calling `mon_server::main_with`, docs/extending.md): validate the file \
+             with that binary, `<server> --check-config -c {file}`, and show it with \
+             `<server> --show-config -c {file}`.",
+            quoted(&mut unknown.iter().copied()),
+            if unknown.len() == 1 {
+                "is not a built-in kind"
+            } else {
+                "are not built-in kinds"
+            },
+            quoted(&mut kinds.check_names()),
+            quoted(&mut kinds.channel_names()),
+        ));
+    }
+    Outcome::Usage(text)
 }

@@ -8,10 +8,9 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 pub(crate) fn run(ctx: &Ctx, file: &Path, only: &[String]) -> Outcome {
-    let env = mon_config::Environment::from_process();
-    let config = match mon_config::Config::load(Some(file), &env) {
+    let config = match crate::config_cmd::load(Some(file)) {
         Ok(c) => c,
-        Err(errors) => return Outcome::Usage(format!("{errors}")),
+        Err(outcome) => return outcome,
     };
     if let Some(unknown) = only
         .iter()

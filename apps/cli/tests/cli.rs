@@ -250,6 +250,15 @@ fn config_check_error_table() {
             "checks:\n  - name: a\n    type: http\n    url: http://x/\n    headers: [a, b]\n",
             "mon.yaml:5:5: checks[0].headers: invalid type: sequence",
         ),
+        // A missing field: its path, at the entry that lacks it.
+        (
+            "checks:\n  - name: a\n    type: http\n",
+            "mon.yaml:2:5: checks[0].url: missing field `url`",
+        ),
+        (
+            "alerting:\n  channels:\n    - { name: w, type: webhook }\n",
+            "mon.yaml:3:7: alerting.channels[0].url: missing field `url`",
+        ),
         (
             "alerting:\n  rules:\n    - { name: r, expr: 'cpu_percent > \"a\"' }\n",
             "mon.yaml:3:18: alerting.rules[0].expr: rule \"r\": invalid expression",
@@ -283,6 +292,48 @@ fn config_check_error_table() {
         err.contains(":3:") && err.contains(":4:") && err.ends_with("2 errors found\n"),
         "{err}"
     );
+}
+
+/// A `type:` that is no built-in kind: the errors, then a note that it may come from an
+/// extension crate, with the built-in kinds and the command that validates the file.
+#[test]
+fn config_check_points_extension_kinds_to_their_server() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = write(
+        dir.path(),
+        "mon.yaml",
+        "checks:\n  - name: trunk\n    type: sip_options\n    address: sip.example.net:5060\n\
+         alerting:\n  channels:\n    - { name: audit, type: jsonl, path: /tmp/pages.jsonl }\n",
+    );
+    for args in [
+        vec!["config", "check", &file],
+        vec!["config", "show", &file],
+        vec!["probe", "-c", &file],
+    ] {
+        let out = mon(&args);
+        let err = text(&out.stderr).replace(&file, "mon.yaml");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        for want in [
+            "mon: mon.yaml:3:5: checks[0].type: unknown check type `sip_options`, expected one of `command`,",
+            "\nmon.yaml:7:22: alerting.channels[0].type: unknown channel type `jsonl`, expected one of `alertmanager`,",
+            "\n2 errors found\nnote: `sip_options`, `jsonl` are not built-in kinds. `mon` knows the built-in kinds only \
+             (checks: `command`, `dns`, `heartbeat`, `http`,",
+            "channels: `alertmanager`, `email`, `log`, `pagerduty`, `slack`, `webhook`).",
+            "A kind from an extension crate is known to the server binary that registers it",
+            "`<server> --check-config -c mon.yaml`",
+        ] {
+            assert!(err.contains(want), "{args:?}: {want:?} not in:\n{err}");
+        }
+    }
+    // A built-in kind mistyped: the did-you-mean, and the note all the same.
+    let file = write(
+        dir.path(),
+        "typo.yaml",
+        "checks:\n  - { name: a, type: htp, url: 'http://x/' }\n",
+    );
+    let err = text(&mon(&["config", "check", &file]).stderr);
+    assert!(err.contains("did you mean `http`?"), "{err}");
+    assert!(err.contains("note: `htp` is not a built-in kind."), "{err}");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use clap::Parser;
 use mon_config::Config;
 use mon_core::{ChannelFactory, CheckFactory, HealthCheck, KindSpec, Kinds, Notifier};
 use mon_health::CheckConfig;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,7 +138,8 @@ impl Builder {
     version,
     about,
     after_help = "Without -c, runs the built-in default configuration.\n\
-Every key can be overridden from the environment: MON__SERVER__LISTEN=127.0.0.1:9999."
+Every key can be overridden from the environment: MON__SERVER__LISTEN=127.0.0.1:9999.\n\
+--check-config and --show-config know this binary's kinds, extension kinds included."
 )]
 struct Args {
     /// The configuration file (YAML).
@@ -148,21 +149,48 @@ struct Args {
     /// with `server.listen` on port 0 it tells a script which port was chosen.
     #[arg(long, value_name = "FILE")]
     address_file: Option<PathBuf>,
+    /// Validate the configuration and exit, starting nothing: `FILE: ok (…)` (exit 0),
+    /// or every error as `FILE:LINE:COLUMN: key.path: message` and their count (exit 2).
+    #[arg(long, conflicts_with_all = ["show_config", "address_file"])]
+    check_config: bool,
+    /// Print the resolved configuration as YAML (defaults, `${VAR}` and `MON__*`
+    /// overrides applied; every secret `***`) and exit, starting nothing.
+    #[arg(long, conflicts_with = "address_file")]
+    show_config: bool,
 }
 
 /// The `mon-server` binary, knowing `kinds` beside the built-in ones: parses the
 /// arguments, loads the configuration (a field of any kind in error is reported at
 /// its line:column), initialises logging and serves. Exits 2 on a configuration or
 /// start-up problem, with one message on stderr.
+///
+/// With `--check-config` or `--show-config` it only validates or shows the
+/// configuration, as `mon config check|show` do with the built-in kinds
+/// ([`mon_config::check`], [`Config::show_yaml`]), so that a file using this
+/// binary's extension kinds can be checked before it is deployed.
 pub fn main_with(kinds: Kinds) -> ExitCode {
     let args = Args::parse();
     let env = mon_config::Environment::from_process();
     let mut all = mon_config::builtin_kinds();
     all.extend(&kinds);
-    let config = match Config::load_with(args.config.as_deref(), &env, &all) {
+    let path = args.config.as_deref();
+    if args.check_config {
+        return match mon_config::check(path, &env, &all) {
+            Ok(line) => print(&line),
+            Err(errors) => fail(&errors.report()),
+        };
+    }
+    let config = match Config::load_with(path, &env, &all) {
         Ok(config) => config,
+        Err(errors) if args.show_config => return fail(&errors.report()),
         Err(errors) => return fail(&format!("invalid configuration:\n{errors}")),
     };
+    if args.show_config {
+        return match config.show_yaml(&all) {
+            Ok(text) => print(text.trim_end()),
+            Err(e) => fail(&e),
+        };
+    }
     if let Err(e) = mon_logging::init(&config.logging) {
         return fail(&e.to_string());
     }
@@ -185,11 +213,31 @@ pub fn main_with(kinds: Kinds) -> ExitCode {
     }
 }
 
-/// One clear message on stderr and exit code 2 (configuration or start-up problem).
+/// `text` and a newline on stdout (the answer of `--check-config`/`--show-config`);
+/// exit 0, or 1 when stdout cannot take it (a reader that went away included).
+fn print(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(1),
+    }
+}
+
+/// One clear message on stderr, after the binary's name, and exit code 2
+/// (configuration or start-up problem).
 fn fail(message: &str) -> ExitCode {
+    let program = std::env::args_os()
+        .next()
+        .and_then(|arg| {
+            Path::new(&arg)
+                .file_stem()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "mon-server".to_string());
     #[allow(clippy::print_stderr)] // The one place the binary talks to the operator directly.
     {
-        eprintln!("mon-server: {message}");
+        eprintln!("{program}: {message}");
     }
     ExitCode::from(2)
 }

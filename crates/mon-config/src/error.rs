@@ -14,6 +14,10 @@ pub struct ConfigError {
     pub path: Option<String>,
     /// What is wrong and, where possible, what would be right.
     pub message: String,
+    /// For an unknown `type:` of a check or channel: the name written there, which no
+    /// kind the loader was given has. It may be a kind from an extension crate, known
+    /// to the server binary that registers it (`mon_server::main_with`).
+    pub unknown_kind: Option<String>,
 }
 
 impl fmt::Display for ConfigError {
@@ -46,6 +50,7 @@ impl ConfigErrors {
             position: None,
             path: None,
             message: format!("cannot read the configuration file: {err}"),
+            unknown_kind: None,
         })
     }
 }

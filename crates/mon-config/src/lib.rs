@@ -10,6 +10,7 @@
 //! assert_eq!(config.server.listen.to_string(), "127.0.0.1:8480");
 //! ```
 
+mod check;
 mod error;
 mod livekit;
 mod locate;
@@ -18,6 +19,7 @@ mod schema;
 mod show;
 mod substitute;
 
+pub use check::check;
 pub use error::{ConfigError, ConfigErrors};
 pub use livekit::{LivekitConfig, LivekitWebhookConfig};
 pub use schema::{
@@ -174,6 +176,7 @@ fn load_unscrubbed(
                 "nested deeper than {} levels of mappings and lists; flatten the structure",
                 locate::MAX_DEPTH
             ),
+            unknown_kind: None,
         }]),
     };
     depth(text)?;
@@ -196,6 +199,7 @@ fn load_unscrubbed(
             message: "the configuration file is empty (or only comments): write at least one \
                       section, or run without `-c` for the built-in default"
                 .to_string(),
+            unknown_kind: None,
         }]);
     }
     // The file alone first, so that its errors carry line:column.
@@ -225,16 +229,13 @@ fn load_unscrubbed(
                 position: None,
                 path: None,
                 message: format!("after applying {}: {}", names.join(", "), e),
+                unknown_kind: None,
             }]
         })?;
     }
     config.substituted = values.into_iter().map(mon_core::Secret::new).collect();
 
-    let mut errors: Vec<ConfigError> = config
-        .validate(kinds)
-        .into_iter()
-        .map(|(path, message)| located(path, message, source, &positions))
-        .collect();
+    let mut errors = validation_errors(&config, source, &positions, kinds);
     // In file order, as the parse errors are.
     errors.sort_by_key(|e| e.position);
     if errors.is_empty() {
@@ -307,22 +308,95 @@ fn kind_errors(
     positions: &Positions,
     kinds: &Kinds,
 ) -> Vec<ConfigError> {
+    validation_errors(config, source, positions, kinds)
+        .into_iter()
+        .filter(|e| {
+            e.path
+                .as_deref()
+                .is_some_and(|p| p.starts_with("checks[") || p.starts_with("alerting.channels["))
+        })
+        .collect()
+}
+
+/// The problems [`Config::validate`] finds in `config`, each at its line:column; the
+/// error of a `type:` that no kind of `kinds` has carries that name
+/// ([`ConfigError::unknown_kind`]).
+fn validation_errors(
+    config: &Config,
+    source: &str,
+    positions: &Positions,
+    kinds: &Kinds,
+) -> Vec<ConfigError> {
+    let checks = config.checks.iter().enumerate().filter_map(|(i, check)| {
+        let name = &check.kind.name;
+        (!kinds.check_names().any(|k| k == name)).then(|| (format!("checks[{i}].type"), name))
+    });
+    let channels = config
+        .alerting
+        .channels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, channel)| {
+            let name = channel.kind();
+            (!kinds.channel_names().any(|k| k == name))
+                .then(|| (format!("alerting.channels[{i}].type"), name))
+        });
+    let unknown: Vec<(String, &str)> = checks
+        .map(|(path, name)| (path, name.as_str()))
+        .chain(channels)
+        .collect();
     config
         .validate(kinds)
         .into_iter()
-        .filter(|(path, _)| path.starts_with("checks[") || path.starts_with("alerting.channels["))
-        .map(|(path, message)| located(path, message, source, positions))
+        .map(|(path, message)| {
+            let unknown_kind = unknown
+                .iter()
+                .find(|(at, _)| *at == path)
+                .map(|(_, name)| (*name).to_string());
+            ConfigError {
+                unknown_kind,
+                ..located(path, message, source, positions)
+            }
+        })
         .collect()
 }
 
 /// A validation problem at `path`, with its line:column.
 fn located(path: String, message: String, source: &str, positions: &Positions) -> ConfigError {
+    let path = with_missing_field(path, &message);
     ConfigError {
         source: source.to_string(),
         position: positions.find(&path),
         message: with_expected_keys(&path, message),
         path: Some(path),
+        unknown_kind: None,
     }
+}
+
+/// The path of the field a `` missing field `url` `` message is about, under the entry
+/// at `path` that lacks it (`checks[0]` → `checks[0].url`): serde and the kinds'
+/// factories name only the entry. The field being absent, its line:column is the
+/// entry's ([`Positions::find`]). Other messages keep `path`.
+fn with_missing_field(path: String, message: &str) -> String {
+    match named(message, "missing field") {
+        Some(field) if !path.ends_with(&format!(".{field}")) && path != field => {
+            if path.is_empty() {
+                field.to_string()
+            } else {
+                format!("{path}.{field}")
+            }
+        }
+        _ => path,
+    }
+}
+
+/// The name serde quotes first after `what` (`` unknown field `x`, expected … `` → `x`).
+fn named<'a>(message: &'a str, what: &str) -> Option<&'a str> {
+    message
+        .strip_prefix(what)?
+        .strip_prefix(" `")?
+        .split('`')
+        .next()
 }
 
 /// `text` with line `line` (1-based) and the lines indented under it emptied; `None`
@@ -414,12 +488,15 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         position = positions.find(&child).or(position);
         path = Some(child);
     }
+    if let Some(entry) = path.take() {
+        let full = with_missing_field(entry.clone(), &message);
+        if full != entry {
+            position = positions.find(&full).or(position);
+        }
+        path = Some(full);
+    }
     let mut message = message;
-    if let Some(field) = message
-        .strip_prefix("unknown field `")
-        .and_then(|m| m.split('`').next())
-        .map(str::to_string)
-    {
+    if let Some(field) = named(&message, "unknown field").map(str::to_string) {
         let mut full = match &path {
             Some(p) => format!("{p}.{field}"),
             None => field.clone(),
@@ -430,11 +507,7 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         message = with_expected_keys(&full, message);
         position = positions.find(&full).or(position);
         path = Some(full);
-    } else if let Some(variant) = message
-        .strip_prefix("unknown variant `")
-        .and_then(|m| m.split('`').next())
-        .map(str::to_string)
-    {
+    } else if let Some(variant) = named(&message, "unknown variant").map(str::to_string) {
         message.push_str(&did_you_mean(&variant, &quoted_names(&message)));
     }
     ConfigError {
@@ -442,6 +515,7 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
         position,
         path,
         message,
+        unknown_kind: None,
     }
 }
 
@@ -449,10 +523,7 @@ fn yaml_error(e: &serde_yaml_ng::Error, source: &str, positions: &Positions) -> 
 /// with the keys every entry of its list has (for a check or a channel: serde lists
 /// only the fields of the entry's kind) and a did-you-mean; other messages unchanged.
 fn with_expected_keys(path: &str, message: String) -> String {
-    let Some(field) = message
-        .strip_prefix("unknown field `")
-        .and_then(|m| m.split('`').next())
-    else {
+    let Some(field) = named(&message, "unknown field") else {
         return message;
     };
     let parent = path.strip_suffix(&format!(".{field}")).unwrap_or_default();

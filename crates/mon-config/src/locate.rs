@@ -266,7 +266,13 @@ impl MarkedEventReceiver for Walker {
                         } else {
                             format!("{path}.{text}")
                         };
-                        self.positions.insert(full, (mark.line(), mark.col() + 1));
+                        let at = (mark.line(), mark.col() + 1);
+                        self.positions.insert(full, at);
+                        // A block mapping's start mark is its first key's `:`: a
+                        // list item that is one starts where its first key does.
+                        if let Some(start) = self.positions.get_mut(path.as_str()) {
+                            *start = (*start).min(at);
+                        }
                         *key = Some(text);
                     }
                 }
@@ -338,6 +344,9 @@ mod tests {
         assert_eq!(p.find("server"), Some((1, 1)));
         assert_eq!(p.find("server.listen"), Some((2, 3)));
         assert_eq!(p.find("checks[0].type"), Some((5, 5)));
+        // A list item that is a mapping: where its first key is, block or flow.
+        assert_eq!(p.find("checks[0]"), Some((4, 5)));
+        assert_eq!(p.find("checks[1]"), Some((6, 5)));
         assert_eq!(p.find("checks[1].timout"), Some((6, 15)));
         // Unknown leaf: the nearest ancestor.
         assert_eq!(p.find("checks[0].url"), p.find("checks[0]"));

@@ -83,6 +83,7 @@ fn error(name: &str, message: String) -> ConfigError {
         position: None,
         path: Some(name.to_string()),
         message,
+        unknown_kind: None,
     }
 }
 

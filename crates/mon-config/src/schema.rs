@@ -353,9 +353,10 @@ impl Config {
                             break;
                         }
                     }
-                    // The entry does not make a check of its kind (a field is missing): at `type`.
+                    // The entry as a whole does not make a check of its kind (a field
+                    // is missing: the loader names it): at the entry.
                     mon_health::HealthError::InvalidKind { message, .. } => {
-                        errors.push((format!("{path}.type"), message));
+                        errors.push((path.clone(), message));
                         break;
                     }
                     e => {
@@ -436,9 +437,10 @@ impl Config {
             ));
         }
         for e in self.alerting.validate(kinds) {
-            // A field's error is at the field: the message need not name it again.
+            // A field's or an entry's error is at it: the message need not name it again.
             let message = match &e {
-                mon_alerting::AlertingError::InvalidChannelField { message, .. } => message.clone(),
+                mon_alerting::AlertingError::InvalidChannelField { message, .. }
+                | mon_alerting::AlertingError::InvalidChannel { message, .. } => message.clone(),
                 _ => e.to_string(),
             };
             errors.push((self.alerting_error_path(&e), message));

@@ -282,6 +282,7 @@ fn error(source: &str, position: (usize, usize), message: String) -> ConfigError
         position: Some(position),
         path: None,
         message,
+        unknown_kind: None,
     }
 }
 

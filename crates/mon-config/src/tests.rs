@@ -64,9 +64,30 @@ fn config_errors_table() {
             "checks:\n  - name: a\n    type: postgres\n    url: mysql://127.0.0.1/db\n",
             "mon.yaml:4:5: checks[0].url: unsupported scheme \"mysql\"",
         ),
+        // A missing field: named by its path, at the entry that lacks it (its first key).
         (
             "checks:\n  - name: a\n    type: heartbeat\n",
-            "mon.yaml:3:5: checks[0].type: missing field `period`",
+            "mon.yaml:2:5: checks[0].period: missing field `period`",
+        ),
+        (
+            "checks:\n  - name: a\n    type: system\n  - interval: 5s\n    name: web\n    type: http\n",
+            "mon.yaml:4:5: checks[1].url: missing field `url`",
+        ),
+        (
+            "alerting:\n  channels:\n    - name: hook\n      type: webhook\n",
+            "mon.yaml:3:7: alerting.channels[0].url: missing field `url`",
+        ),
+        (
+            "alerting:\n  channels:\n    - { name: ops, type: slack }\n",
+            "mon.yaml:3:7: alerting.channels[0].webhook_url: missing field `webhook_url`",
+        ),
+        (
+            "checks:\n  - type: system\n",
+            "mon.yaml:2:5: checks[0].name: missing field `name`",
+        ),
+        (
+            "server:\n  auth:\n    tokens:\n      - { name: ops, token: x }\n",
+            "mon.yaml:4:9: server.auth.tokens[0].role: missing field `role`",
         ),
         (
             "checks:\n  - name: a\n    type: system\n    failure_threshold: 0\n",
@@ -142,7 +163,7 @@ fn config_errors_table() {
         ),
         (
             "alerting:\n  channels:\n    - { name: am, type: alertmanager, urls: ['http://x:9093'], resend_interval: 0s }\n",
-            "mon.yaml:3:7: alerting.channels[0]: channel \"am\": resend_interval must be at least 1s, not 0s",
+            "mon.yaml:3:7: alerting.channels[0]: resend_interval must be at least 1s, not 0s",
         ),
         (
             "storage:\n  path: ${DATA_DIR}/mon.db\n",
@@ -575,4 +596,59 @@ fn kind_field_errors_hide_values_from_the_environment() {
     let errors = load_text(yaml, "mon.yaml", &env).unwrap_err().to_string();
     assert!(errors.contains("channels[0]"), "{errors}");
     assert!(!errors.contains("PLNT"), "{errors}");
+}
+
+#[test]
+fn an_unknown_type_is_marked_as_a_kind_the_loader_lacks() {
+    let yaml = "checks:\n  - name: trunk\n    type: sip_options\n    address: x:5060\n  - name: b\n    type: htp\n\
+                alerting:\n  channels:\n    - { name: audit, type: jsonl, path: /tmp/p }\n    - { name: w, type: webhook }\n";
+    let errors = load_text(yaml, "mon.yaml", &env()).unwrap_err();
+    let marked: Vec<(Option<&str>, Option<&str>)> = errors
+        .0
+        .iter()
+        .map(|e| (e.path.as_deref(), e.unknown_kind.as_deref()))
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            (Some("checks[0].type"), Some("sip_options")),
+            (Some("checks[1].type"), Some("htp")),
+            (Some("alerting.channels[0].type"), Some("jsonl")),
+            (Some("alerting.channels[1].url"), None),
+        ],
+        "{errors}"
+    );
+    assert_eq!(errors.unknown_kinds(), ["sip_options", "htp", "jsonl"]);
+    let report = errors.report();
+    assert!(
+        report.starts_with("mon.yaml:3:5: checks[0].type: unknown check type `sip_options`"),
+        "{report}"
+    );
+    assert!(report.ends_with("\n4 errors found"), "{report}");
+}
+
+#[test]
+fn check_names_the_file_and_what_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mon.yaml");
+    std::fs::write(&path, "checks:\n  - name: a\n    type: system\n").unwrap();
+    let line = check(Some(&path), &env(), &builtin_kinds()).unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "{}: ok (1 checks, 0 alert rules, 1 channels)",
+            path.display()
+        )
+    );
+    let line = check(None, &env(), &builtin_kinds()).unwrap();
+    assert!(line.starts_with("<built-in default>: ok ("), "{line}");
+    std::fs::write(&path, "checks:\n  - name: a\n    type: heartbeat\n").unwrap();
+    let errors = check(Some(&path), &env(), &builtin_kinds()).unwrap_err();
+    assert_eq!(
+        errors.report(),
+        format!(
+            "{}:2:5: checks[0].period: missing field `period`\n1 error found",
+            path.display()
+        )
+    );
 }

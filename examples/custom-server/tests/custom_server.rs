@@ -1,7 +1,9 @@
 //! The `custom-server` binary with a `mon.yaml` using both extension kinds: the
 //! `sip_options` check against a SIP responder on loopback, seen over the API, and
-//! a notification delivered through the `jsonl` channel; and a bad field of an
-//! extension kind reported at its line:column.
+//! a notification delivered through the `jsonl` channel; a bad or missing field of an
+//! extension kind reported at its line:column; and `--check-config`/`--show-config`
+//! validating and showing a file with both kinds, as `mon config check|show` do with
+//! the built-in ones.
 
 use mon_tests::{TestServer, eventually};
 use std::net::UdpSocket;
@@ -104,4 +106,105 @@ fn a_bad_field_of_an_extension_kind_is_reported_at_its_line() {
     ] {
         assert!(stderr.contains(want), "{want:?} not in:\n{stderr}");
     }
+}
+
+/// `custom-server ARGS` with `env`, no server started: its exit code, stdout and stderr.
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let output = Command::new(binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("MON_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("custom-server runs");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr),
+    )
+}
+
+/// A `mon.yaml` using both extension kinds, a secret of each sort in it.
+const BOTH_KINDS: &str = "server:\n  auth:\n    tokens:\n      - { name: ops, token: Tok3n-In-File, role: admin }\n\
+     checks:\n  - name: trunk\n    type: sip_options\n    address: ${SIP_TRUNK}\n\
+     alerting:\n  channels:\n    - name: audit\n      type: jsonl\n      path: /var/log/mon/pages.jsonl\n";
+
+#[test]
+fn check_config_validates_a_file_with_extension_kinds() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join("mon.yaml");
+    std::fs::write(&config, BOTH_KINDS).expect("config written");
+    let file = config.to_str().expect("a UTF-8 path");
+    let env = [("SIP_TRUNK", "sip.example.net:5060")];
+
+    let (code, stdout, stderr) = run(&["--check-config", "-c", file], &env);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("{file}: ok (1 checks, 0 alert rules, 1 channels)\n")
+    );
+
+    // Missing fields of both extension kinds, and a bad value: each by its path, a
+    // missing one at its entry's first key, all at once, exit 2.
+    std::fs::write(
+        &config,
+        "checks:\n  - name: trunk\n    type: sip_options\n  - name: edge\n    type: sip_options\n    address: nowhere\n\
+         alerting:\n  channels:\n    - name: audit\n      type: jsonl\n",
+    )
+    .expect("config written");
+    let (code, stdout, stderr) = run(&["--check-config", "-c", file], &[]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert_eq!(
+        stderr.replace(file, "mon.yaml"),
+        "custom-server: mon.yaml:2:5: checks[0].address: missing field `address`\n\
+         mon.yaml:6:5: checks[1].address: \"nowhere\" is not host:port; write it like sip.example.net:5060\n\
+         mon.yaml:9:7: alerting.channels[0].path: missing field `path`\n\
+         3 errors found\n"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[test]
+fn show_config_shows_extension_kinds_with_secrets_hidden() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = dir.path().join("mon.yaml");
+    std::fs::write(&config, BOTH_KINDS).expect("config written");
+    let file = config.to_str().expect("a UTF-8 path");
+
+    let (code, stdout, stderr) = run(
+        &["--show-config", "-c", file],
+        &[("SIP_TRUNK", "Secret-Trunk.example.net:5060")],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    for secret in ["Tok3n-In-File", "Secret-Trunk"] {
+        assert!(!stdout.contains(secret), "{secret} shown:\n{stdout}");
+    }
+    let shown: serde_json::Value = serde_yaml_ng::from_str(&stdout).expect("YAML");
+    assert_eq!(shown["checks"][0]["type"], "sip_options", "{stdout}");
+    assert_eq!(shown["checks"][0]["address"], "***", "{stdout}");
+    assert_eq!(
+        shown["alerting"]["channels"][0]["type"], "jsonl",
+        "{stdout}"
+    );
+    assert_eq!(
+        shown["alerting"]["channels"][0]["path"], "/var/log/mon/pages.jsonl",
+        "{stdout}"
+    );
+    assert_eq!(
+        shown["server"]["auth"]["tokens"][0]["token"], "***",
+        "{stdout}"
+    );
+
+    // An invalid file is not shown: its errors are, as with --check-config.
+    std::fs::write(&config, "checks:\n  - name: trunk\n    type: sip_option\n").expect("written");
+    let (code, stdout, stderr) = run(&["--show-config", "-c", file], &[]);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains(":3:5: checks[0].type: unknown check type `sip_option`")
+            && stderr.contains("did you mean `sip_options`?")
+            && stderr.ends_with("1 error found\n"),
+        "{stderr}"
+    );
 }
