@@ -3,11 +3,13 @@
 
 use crate::answers::{
     ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertStatsAnswer, AlertView, AlertsAnswer,
-    ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts, CheckResultsAnswer, CheckView,
-    ChecksAnswer, ErrorGroupView, ErrorsAnswer, EventsAnswer, HealthAlertView, HealthAlertsAnswer,
-    HealthAlertsSummary, LogView, LogsAnswer, MatcherBody, MatcherView, PointView, ResultView,
-    RuleView, RulesAnswer, SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView,
-    SilenceBody, SilenceView, SilencesAnswer, StatusAnswer, StoreState, WhoamiAnswer,
+    CallTotalsView, ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts,
+    CheckResultsAnswer, CheckSnapshotView, CheckView, ChecksAnswer, DashboardSummary,
+    DashboardsAnswer, ErrorGroupView, ErrorRecordView, ErrorsAnswer, EventsAnswer, HealthAlertView,
+    HealthAlertsAnswer, HealthAlertsSummary, LivekitTotalsView, LogView, LogsAnswer, MatcherBody,
+    MatcherView, PointView, ResultView, RuleView, RulesAnswer, SeriesListAnswer, SeriesPointsView,
+    SeriesQueryAnswer, SeriesView, SilenceBody, SilenceView, SilencesAnswer, SlowRequestView,
+    SnapshotAnswer, StatusAnswer, StoreState, WhoamiAnswer, WindowReportView, WindowStatsView,
 };
 use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, ParamKind};
 use crate::{ErrorAnswer, ErrorBody, ErrorCode};
@@ -84,6 +86,16 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<SeriesPointsView>()
         .schema_from::<SeriesQueryAnswer>()
         .schema_from::<EventsAnswer>()
+        .schema_from::<DashboardSummary>()
+        .schema_from::<DashboardsAnswer>()
+        .schema_from::<SnapshotAnswer>()
+        .schema_from::<CheckSnapshotView>()
+        .schema_from::<CallTotalsView>()
+        .schema_from::<LivekitTotalsView>()
+        .schema_from::<ErrorRecordView>()
+        .schema_from::<SlowRequestView>()
+        .schema_from::<WindowReportView>()
+        .schema_from::<WindowStatsView>()
         .security_scheme(
             BEARER,
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
