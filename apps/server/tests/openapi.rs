@@ -484,3 +484,63 @@ async fn the_typed_snapshot_and_dashboards_list_read_what_the_server_answers() {
     assert!(list.dashboards.iter().all(|d| d.builtin && d.panels > 0));
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ack_and_resolve_accept_the_bodies_their_schema_allows_and_refuse_the_others() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = format!("{CONFIG}{FIRING}").replace("{dir}", &dir.path().display().to_string());
+    let config: Config =
+        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
+    let app = App::start(config).await.expect("app starts");
+    let token = Some("read-token-456");
+    let mut id = String::new();
+    wait_for("the firing alert", async || {
+        let alerts: AlertsAnswer = read(&app, "GET", "/api/v1/alerts", token, None).await;
+        id = alerts
+            .alerts
+            .first()
+            .map(|a| a.id.clone())
+            .unwrap_or_default();
+        !id.is_empty()
+    })
+    .await;
+
+    // Not an object (serde would read an array as the fields in order), an unknown field,
+    // a wrong type: refused before the alert is touched, whatever the path.
+    for path in [
+        "/api/v1/alerts/{id}/ack",
+        "/api/v1/alerts/{id}/resolve",
+        "/health/alerts/{id}/resolve",
+    ] {
+        let path = path.replace("{id}", &id);
+        for body in [
+            json!(["ops", "why"]),
+            json!([null, null]),
+            json!("ops"),
+            json!(null),
+            json!({"by": "ops", "extra": 1}),
+            json!({"by": 1}),
+        ] {
+            let (status, answer) = call_json(&app, "POST", &path, ADMIN, Some(body.clone())).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        }
+    }
+    let path = format!("/api/v1/alerts/{id}/ack");
+    let acked: mon_api::answers::AlertView = read(
+        &app,
+        "POST",
+        &path,
+        ADMIN,
+        Some(json!({"by": null, "comment": "on it"})),
+    )
+    .await;
+    assert_eq!(
+        (acked.state.as_str(), acked.acknowledged_by.as_deref()),
+        ("acknowledged", Some("api"))
+    );
+    // No body at all: `api` resolves.
+    let path = format!("/api/v1/alerts/{id}/resolve");
+    let resolved: mon_api::answers::AlertView = read(&app, "POST", &path, ADMIN, None).await;
+    assert_eq!(resolved.state, "resolved");
+    app.shutdown().await;
+}

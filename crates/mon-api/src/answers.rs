@@ -2,7 +2,8 @@
 //! JSON's field names; a reader ignores fields it does not know, so the server may add some.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::de::{Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -123,7 +124,7 @@ pub struct WhoamiAnswer {
 /// The optional body of `POST /api/v1/alerts/{id}/ack` and `.../resolve`: who acts
 /// (default `api`) and what they said. Other fields are refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct ActorBody {
     /// Who acts.
     pub by: Option<String>,
@@ -262,9 +263,10 @@ pub struct SilencesAnswer {
 /// (`ends_at`, or `duration` from `starts_at` such as `2h`: exactly one of the two), who
 /// silences and why. Other fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct SilenceBody {
     /// What it mutes: at least one matcher.
+    #[schema(min_items = 1)]
     pub matchers: Vec<MatcherBody>,
     /// From when (default: now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +278,7 @@ pub struct SilenceBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
     /// Who silences (not blank).
+    #[schema(pattern = "\\S")]
     pub created_by: String,
     /// Why.
     #[serde(default)]
@@ -285,7 +288,7 @@ pub struct SilenceBody {
 /// One matcher of a [`SilenceBody`]: a [`MatcherView`] as a request writes it, other
 /// fields refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct MatcherBody {
     /// A label name, `alertname` or `severity`.
     pub name: String,
@@ -740,4 +743,82 @@ pub struct WindowStatsView {
     pub success_percent: f64,
     /// Sum of the values.
     pub sum: f64,
+}
+
+/// Reads a request body's struct from a JSON object only. serde's derive also reads a
+/// struct from an array of its field values (`["ops", "why"]`), which the API's schemas
+/// (`type: object`) do not allow, so the server would accept what its document refuses.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+/// `Serialize` as derived, and `Deserialize` as derived but from a JSON object only
+/// ([`ObjectOnly`]), for request bodies (derived with `#[serde(remote = "Self")]`).
+macro_rules! object_only {
+    ($($body:ident),*) => {$(
+        impl Serialize for $body {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $body::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $body {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $body::deserialize(ObjectOnly(deserializer))
+            }
+        }
+    )*};
+}
+
+object_only!(ActorBody, SilenceBody, MatcherBody);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_are_read_from_objects_only() {
+        let actor: ActorBody =
+            serde_json::from_str(r#"{"by": "ops", "comment": null}"#).expect("an object");
+        assert_eq!(actor.by.as_deref(), Some("ops"));
+        let silence = r#"{"matchers": [{"name": "service", "value": "api", "equal": false}],
+                          "duration": "1h", "created_by": "ops"}"#;
+        let silence: SilenceBody = serde_json::from_str(silence).expect("an object");
+        assert!(!silence.matchers[0].is_equal && silence.comment.is_empty());
+        let back = serde_json::to_value(&silence).expect("serialize");
+        assert_eq!(back["matchers"][0]["isEqual"], false, "{back}");
+        assert!(back.get("ends_at").is_none(), "{back}");
+
+        for refused in [
+            r#"["ops", "why"]"#,
+            r#"[null, null]"#,
+            r#""ops""#,
+            r#"null"#,
+            r#"{"by": "ops", "extra": 1}"#,
+            r#"{"by": 1}"#,
+        ] {
+            let read = serde_json::from_str::<ActorBody>(refused);
+            assert!(read.is_err(), "{refused} was read as {read:?}");
+        }
+        for refused in [
+            r#"{"matchers": [["service", "api", true]], "duration": "1h", "created_by": "ops"}"#,
+            r#"[[{"name": "service", "value": "api"}], null, null, "1h", "ops", ""]"#,
+            r#"{"matchers": [{"name": "s", "value": "a", "x": 1}], "duration": "1h", "created_by": "ops"}"#,
+        ] {
+            let read = serde_json::from_str::<SilenceBody>(refused);
+            assert!(read.is_err(), "{refused} was read as {read:?}");
+        }
+    }
 }

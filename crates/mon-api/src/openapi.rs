@@ -408,6 +408,30 @@ mod tests {
     }
 
     #[test]
+    fn request_body_schemas_are_closed_objects_like_the_server_reads_them() {
+        let json = serde_json::to_value(document("1.2.3")).expect("serialize");
+        let schemas = &json["components"]["schemas"];
+        for (name, fields) in [
+            ("ActorBody", &["by", "comment"][..]),
+            ("SilenceBody", &["matchers", "created_by"][..]),
+            ("MatcherBody", &["name", "value", "isEqual"][..]),
+        ] {
+            let schema = &schemas[name];
+            assert_eq!(schema["type"], "object", "{name}: {schema}");
+            assert_eq!(schema["additionalProperties"], false, "{name}: {schema}");
+            for field in fields {
+                assert!(
+                    schema["properties"][field].is_object(),
+                    "{name}.{field}: {schema}"
+                );
+            }
+        }
+        let silence = &schemas["SilenceBody"]["properties"];
+        assert_eq!(silence["matchers"]["minItems"], 1, "{silence}");
+        assert_eq!(silence["created_by"]["pattern"], "\\S", "{silence}");
+    }
+
+    #[test]
     fn every_method_and_path_is_listed_once_with_unique_operation_ids() {
         let mut seen = std::collections::HashSet::new();
         for endpoint in ENDPOINTS {
