@@ -295,7 +295,7 @@ pub struct MatcherBody {
     /// The value compared with.
     pub value: String,
     /// `true` (the default): must be equal; `false`: must differ.
-    #[serde(rename = "isEqual", alias = "equal", default = "yes")]
+    #[serde(rename = "isEqual", default = "yes")]
     pub is_equal: bool,
 }
 
@@ -793,7 +793,7 @@ mod tests {
         let actor: ActorBody =
             serde_json::from_str(r#"{"by": "ops", "comment": null}"#).expect("an object");
         assert_eq!(actor.by.as_deref(), Some("ops"));
-        let silence = r#"{"matchers": [{"name": "service", "value": "api", "equal": false}],
+        let silence = r#"{"matchers": [{"name": "service", "value": "api", "isEqual": false}],
                           "duration": "1h", "created_by": "ops"}"#;
         let silence: SilenceBody = serde_json::from_str(silence).expect("an object");
         assert!(!silence.matchers[0].is_equal && silence.comment.is_empty());
@@ -816,6 +816,9 @@ mod tests {
             r#"{"matchers": [["service", "api", true]], "duration": "1h", "created_by": "ops"}"#,
             r#"[[{"name": "service", "value": "api"}], null, null, "1h", "ops", ""]"#,
             r#"{"matchers": [{"name": "s", "value": "a", "x": 1}], "duration": "1h", "created_by": "ops"}"#,
+            // The answer's matcher also reads the old name `equal`; the schema of a request
+            // names `isEqual` only.
+            r#"{"matchers": [{"name": "s", "value": "a", "equal": false}], "duration": "1h", "created_by": "ops"}"#,
         ] {
             let read = serde_json::from_str::<SilenceBody>(refused);
             assert!(read.is_err(), "{refused} was read as {read:?}");
