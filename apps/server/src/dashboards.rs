@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use mon_api::answers::{DashboardSummary, DashboardsAnswer};
 use mon_metrics::{DashboardConfig, PanelKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -43,23 +44,22 @@ fn find<'a>(state: &'a DashboardsState, id: &str) -> Result<&'a DashboardConfig,
     })
 }
 
-async fn list(State(state): State<DashboardsState>) -> Json<Value> {
-    let list: Vec<Value> = state
+/// `GET /api/v1/dashboards`: every dashboard, built-in ones first.
+async fn list(State(state): State<DashboardsState>) -> Json<DashboardsAnswer> {
+    let dashboards = state
         .dashboards
         .iter()
-        .map(|d| {
-            json!({
-                "id": d.id,
-                "title": d.title,
-                "description": d.description,
-                "panels": d.panels.len(),
-                "builtin": mon_metrics::BUILTIN_IDS.contains(&d.id.as_str()),
-                // Definitions are loaded with the configuration, at start.
-                "updated_at": state.started_at,
-            })
+        .map(|d| DashboardSummary {
+            builtin: mon_metrics::BUILTIN_IDS.contains(&d.id.as_str()),
+            description: d.description.clone(),
+            id: d.id.clone(),
+            panels: d.panels.len(),
+            title: d.title.clone(),
+            // Definitions are loaded with the configuration, at start.
+            updated_at: state.started_at,
         })
         .collect();
-    Json(json!({ "dashboards": list }))
+    Json(DashboardsAnswer { dashboards })
 }
 
 /// `?range=` (a duration back from now: `1h`, `24h`, `7d`) or `?from=` / `?to=`

@@ -25,17 +25,19 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mon_api::ErrorCode;
 use mon_api::answers::{
-    EventsAnswer, PointView, SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView,
+    CallTotalsView, CheckSnapshotView, ErrorRecordView, EventsAnswer, LivekitTotalsView, PointView,
+    SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView, SlowRequestView,
+    SnapshotAnswer, WindowReportView, WindowStatsView,
 };
 use mon_core::Event;
-use mon_metrics::Recorder;
+use mon_metrics::{Recorder, Window, WindowStats};
 use mon_store::{AppEventRow, WriteBatch};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::Duration;
@@ -436,22 +438,112 @@ const SERIES_LIMIT: &str = "series_limit";
 
 /// `GET /api/v1/snapshot`: the rule snapshot (every source) plus the recorder's report
 /// (windows, per-endpoint maps, calls, errors, slow requests).
-async fn snapshot(State(state): State<AppState>) -> Json<Value> {
+async fn snapshot(State(state): State<AppState>) -> Json<SnapshotAnswer> {
     let snapshot = state.hub.current();
     let report = state.ingest.recorder.report();
-    Json(json!({
-        "taken_at": snapshot.taken_at,
-        "values": snapshot.values,
-        "checks": snapshot.checks,
-        "rule_window": report.rule_window,
-        "windows": report.windows,
-        "endpoints": report.endpoints,
-        "calls": report.calls,
-        "errors_by_kind": report.errors_by_kind,
-        "recent_errors": report.recent_errors,
-        "slow_requests": report.slow_requests,
-        "livekit": state.livekit.metrics.totals(),
-    }))
+    let livekit = state.livekit.metrics.totals();
+    let by_window = |stats: BTreeMap<Window, WindowStats>| {
+        stats
+            .into_iter()
+            .map(|(w, s)| (w.as_str().to_string(), window_stats(s)))
+            .collect()
+    };
+    Json(SnapshotAnswer {
+        calls: CallTotalsView {
+            active_calls: report.calls.active_calls,
+            failed_calls: report.calls.failed_calls,
+            successful_calls: report.calls.successful_calls,
+            total_calls: report.calls.total_calls,
+        },
+        checks: snapshot
+            .checks
+            .into_iter()
+            .map(|(name, c)| {
+                let view = CheckSnapshotView {
+                    critical: c.critical,
+                    latency_ms: c.latency_ms,
+                    status: c.status.as_str().to_string(),
+                };
+                (name, view)
+            })
+            .collect(),
+        endpoints: report
+            .endpoints
+            .into_iter()
+            .map(|(endpoint, stats)| (endpoint, by_window(stats)))
+            .collect(),
+        errors_by_kind: report.errors_by_kind,
+        livekit: LivekitTotalsView {
+            egress_failures: livekit.egress_failures,
+            events: livekit.events,
+            participants_aborted: livekit.participants_aborted,
+            participants_joined: livekit.participants_joined,
+            participants_left: livekit.participants_left,
+            room_creation_failures: livekit.room_creation_failures,
+            rooms_finished: livekit.rooms_finished,
+            rooms_started: livekit.rooms_started,
+        },
+        recent_errors: report
+            .recent_errors
+            .into_iter()
+            .map(|e| ErrorRecordView {
+                at: e.at,
+                context: e.context,
+                kind: e.kind,
+                message: e.message,
+            })
+            .collect(),
+        rule_window: report.rule_window.as_str().to_string(),
+        slow_requests: report
+            .slow_requests
+            .into_iter()
+            .map(|r| SlowRequestView {
+                at: r.at,
+                endpoint: r.endpoint,
+                latency_ms: r.latency_ms,
+                method: r.method,
+                status: r.status,
+            })
+            .collect(),
+        taken_at: snapshot.taken_at,
+        values: snapshot.values,
+        windows: report
+            .windows
+            .into_iter()
+            .map(|(w, r)| {
+                let view = WindowReportView {
+                    ai: window_stats(r.ai),
+                    calls_ended: window_stats(r.calls_ended),
+                    calls_started: window_stats(r.calls_started),
+                    errors: window_stats(r.errors),
+                    jitter_ms: window_stats(r.jitter_ms),
+                    mos: window_stats(r.mos),
+                    packet_loss: window_stats(r.packet_loss),
+                    requests: window_stats(r.requests),
+                    voice_latency_ms: window_stats(r.voice_latency_ms),
+                };
+                (w.as_str().to_string(), view)
+            })
+            .collect(),
+    })
+}
+
+/// One window's statistics as the snapshot answer shows them.
+fn window_stats(s: WindowStats) -> WindowStatsView {
+    WindowStatsView {
+        avg: s.avg,
+        count: s.count,
+        failure_percent: s.failure_percent,
+        failures: s.failures,
+        max: s.max,
+        min: s.min,
+        p50: s.p50,
+        p95: s.p95,
+        p99: s.p99,
+        rate_per_min: s.rate_per_min,
+        success_percent: s.success_percent,
+        sum: s.sum,
+    }
 }
 
 /// `GET /api/v1/metrics`: every stored series.

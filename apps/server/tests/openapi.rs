@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use common::{call_json, wait_for};
 use mon_api::answers::{
     AlertStatsAnswer, AlertsAnswer, ChannelsAnswer, CheckResultsAnswer, ChecksAnswer,
-    ErrorGroupView, ErrorsAnswer, EventsAnswer, HealthAlertsAnswer, HealthAlertsSummary,
-    LogsAnswer, MatcherBody, RulesAnswer, SeriesListAnswer, SeriesQueryAnswer, SilenceBody,
-    SilenceView, SilencesAnswer, StatusAnswer, WhoamiAnswer,
+    DashboardsAnswer, ErrorGroupView, ErrorsAnswer, EventsAnswer, HealthAlertsAnswer,
+    HealthAlertsSummary, LogsAnswer, MatcherBody, RulesAnswer, SeriesListAnswer, SeriesQueryAnswer,
+    SilenceBody, SilenceView, SilencesAnswer, SnapshotAnswer, StatusAnswer, WhoamiAnswer,
 };
 use mon_api::{Access, ENDPOINTS, ErrorAnswer, ErrorCode};
 use mon_config::{Config, Environment, load_text};
@@ -360,6 +360,7 @@ async fn the_typed_alerting_answers_and_silence_body_read_what_the_server_reads_
         health.summary.total_active > 0
     })
     .await;
+    keys_in_sorted_order(&health);
     let alert = &health.alerts[0];
     assert_eq!(
         (
@@ -385,6 +386,7 @@ async fn the_typed_alerting_answers_and_silence_body_read_what_the_server_reads_
     })
     .await;
     assert!(stats.mean_time_to_resolve_seconds.is_some(), "{stats:?}");
+    keys_in_sorted_order(&stats);
 
     // The typed silence body is what the server reads; a field it does not know, at the
     // top or in a matcher, is refused as before.
@@ -421,5 +423,124 @@ async fn the_typed_alerting_answers_and_silence_body_read_what_the_server_reads_
             "extra field at {pointer:?}: {answer}"
         );
     }
+    app.shutdown().await;
+}
+
+/// Asserts that `answer` writes its keys in sorted order at every level, as the answers
+/// built with `json!` did: with [`read`]'s check, the typed answer's bytes are the old ones.
+fn keys_in_sorted_order<T: Serialize>(answer: &T) {
+    let written = serde_json::to_string(answer).expect("serialize");
+    let sorted = serde_json::to_value(answer)
+        .and_then(|v| serde_json::to_string(&v))
+        .expect("serialize");
+    assert_eq!(written, sorted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typed_snapshot_and_dashboards_list_read_what_the_server_answers() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = format!("{CONFIG}{FIRING}").replace("{dir}", &dir.path().display().to_string());
+    let config: Config =
+        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
+    let app = App::start(config).await.expect("app starts");
+    let token = Some("read-token-456");
+
+    // A slow request, a call and an error, so that every part of the report has data.
+    let events = json!([
+        {"type": "request", "endpoint": "/api/rooms", "method": "POST", "status": 503, "latency_ms": 1500.0},
+        {"type": "call_started", "call_id": "c1"},
+        {"type": "error", "kind": "STT_TIMEOUT", "message": "speech recognition timed out",
+         "context": {"call_id": "c1"}}
+    ]);
+    let answer: EventsAnswer = read(&app, "POST", "/api/v1/events", ADMIN, Some(events)).await;
+    assert_eq!(answer.dropped, 0, "{answer:?}");
+    let mut snapshot: Option<SnapshotAnswer> = None;
+    wait_for("the report and the checks in the snapshot", async || {
+        let s: SnapshotAnswer = read(&app, "GET", "/api/v1/snapshot", token, None).await;
+        let done = !s.recent_errors.is_empty() && s.checks.contains_key("host");
+        snapshot = Some(s);
+        done
+    })
+    .await;
+    let Some(snapshot) = snapshot else {
+        panic!("no snapshot read");
+    };
+    keys_in_sorted_order(&snapshot);
+    assert_eq!(snapshot.recent_errors[0].kind, "STT_TIMEOUT");
+    assert_eq!(snapshot.slow_requests[0].status, 503);
+    assert_eq!(snapshot.calls.total_calls, 1);
+    assert_eq!(
+        snapshot.windows.len(),
+        3,
+        "1m, 5m, 15m: {:?}",
+        snapshot.windows.keys()
+    );
+    let requests = &snapshot.endpoints["/api/rooms"][&snapshot.rule_window];
+    assert_eq!((requests.count, requests.failures), (1, 1));
+
+    let list: DashboardsAnswer = read(&app, "GET", "/api/v1/dashboards", token, None).await;
+    keys_in_sorted_order(&list);
+    assert_eq!(list.dashboards.len(), 6, "the built-in ones");
+    assert!(list.dashboards.iter().all(|d| d.builtin && d.panels > 0));
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ack_and_resolve_accept_the_bodies_their_schema_allows_and_refuse_the_others() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = format!("{CONFIG}{FIRING}").replace("{dir}", &dir.path().display().to_string());
+    let config: Config =
+        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
+    let app = App::start(config).await.expect("app starts");
+    let token = Some("read-token-456");
+    let mut id = String::new();
+    wait_for("the firing alert", async || {
+        let alerts: AlertsAnswer = read(&app, "GET", "/api/v1/alerts", token, None).await;
+        id = alerts
+            .alerts
+            .first()
+            .map(|a| a.id.clone())
+            .unwrap_or_default();
+        !id.is_empty()
+    })
+    .await;
+
+    // Not an object (serde would read an array as the fields in order), an unknown field,
+    // a wrong type: refused before the alert is touched, whatever the path.
+    for path in [
+        "/api/v1/alerts/{id}/ack",
+        "/api/v1/alerts/{id}/resolve",
+        "/health/alerts/{id}/resolve",
+    ] {
+        let path = path.replace("{id}", &id);
+        for body in [
+            json!(["ops", "why"]),
+            json!([null, null]),
+            json!("ops"),
+            json!(null),
+            json!({"by": "ops", "extra": 1}),
+            json!({"by": 1}),
+        ] {
+            let (status, answer) = call_json(&app, "POST", &path, ADMIN, Some(body.clone())).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        }
+    }
+    let path = format!("/api/v1/alerts/{id}/ack");
+    let acked: mon_api::answers::AlertView = read(
+        &app,
+        "POST",
+        &path,
+        ADMIN,
+        Some(json!({"by": null, "comment": "on it"})),
+    )
+    .await;
+    assert_eq!(
+        (acked.state.as_str(), acked.acknowledged_by.as_deref()),
+        ("acknowledged", Some("api"))
+    );
+    // No body at all: `api` resolves.
+    let path = format!("/api/v1/alerts/{id}/resolve");
+    let resolved: mon_api::answers::AlertView = read(&app, "POST", &path, ADMIN, None).await;
+    assert_eq!(resolved.state, "resolved");
     app.shutdown().await;
 }

@@ -2,7 +2,8 @@
 //! JSON's field names; a reader ignores fields it does not know, so the server may add some.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::de::{Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -123,7 +124,7 @@ pub struct WhoamiAnswer {
 /// The optional body of `POST /api/v1/alerts/{id}/ack` and `.../resolve`: who acts
 /// (default `api`) and what they said. Other fields are refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct ActorBody {
     /// Who acts.
     pub by: Option<String>,
@@ -262,9 +263,10 @@ pub struct SilencesAnswer {
 /// (`ends_at`, or `duration` from `starts_at` such as `2h`: exactly one of the two), who
 /// silences and why. Other fields are refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct SilenceBody {
     /// What it mutes: at least one matcher.
+    #[schema(min_items = 1)]
     pub matchers: Vec<MatcherBody>,
     /// From when (default: now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +278,7 @@ pub struct SilenceBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
     /// Who silences (not blank).
+    #[schema(pattern = "\\S")]
     pub created_by: String,
     /// Why.
     #[serde(default)]
@@ -285,14 +288,14 @@ pub struct SilenceBody {
 /// One matcher of a [`SilenceBody`]: a [`MatcherView`] as a request writes it, other
 /// fields refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct MatcherBody {
     /// A label name, `alertname` or `severity`.
     pub name: String,
     /// The value compared with.
     pub value: String,
     /// `true` (the default): must be equal; `false`: must differ.
-    #[serde(rename = "isEqual", alias = "equal", default = "yes")]
+    #[serde(rename = "isEqual", default = "yes")]
     pub is_equal: bool,
 }
 
@@ -561,4 +564,264 @@ pub struct EventsAnswer {
     pub dropped: usize,
     /// Dropped events by reason (`series_limit`).
     pub dropped_reasons: BTreeMap<String, usize>,
+}
+
+/// One dashboard in `GET /api/v1/dashboards`. Fields in the order the answer writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DashboardSummary {
+    /// Whether it is one of the built-in dashboards.
+    pub builtin: bool,
+    /// One sentence on what it is for (may be empty).
+    pub description: String,
+    /// Its id, for `/api/v1/dashboards/{id}`.
+    pub id: String,
+    /// How many panels it has.
+    pub panels: usize,
+    /// Its title.
+    pub title: String,
+    /// When its definition was loaded (with the configuration, at start).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/dashboards`: the built-in dashboards, then the configured ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DashboardsAnswer {
+    /// The dashboards.
+    pub dashboards: Vec<DashboardSummary>,
+}
+
+/// `GET /api/v1/snapshot`: the rule variables and check states now, and the recorder's
+/// report. Fields in the order the answer writes them; windows are named `1m`, `5m`, `15m`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SnapshotAnswer {
+    /// Call counters since mon started.
+    pub calls: CallTotalsView,
+    /// The latest state of each check, by name.
+    pub checks: BTreeMap<String, CheckSnapshotView>,
+    /// Request statistics per endpoint, then by window.
+    pub endpoints: BTreeMap<String, BTreeMap<String, WindowStatsView>>,
+    /// Error counts by kind since mon started.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// LiveKit webhook counters since mon started.
+    pub livekit: LivekitTotalsView,
+    /// The most recent errors, oldest first.
+    pub recent_errors: Vec<ErrorRecordView>,
+    /// The window the rule variables use.
+    pub rule_window: String,
+    /// The most recent slow requests, oldest first.
+    pub slow_requests: Vec<SlowRequestView>,
+    /// When the newest data of the rule variables was published.
+    pub taken_at: DateTime<Utc>,
+    /// The rule variables by name (every source).
+    pub values: BTreeMap<String, f64>,
+    /// Overall statistics by window.
+    pub windows: BTreeMap<String, WindowReportView>,
+}
+
+/// A check's state as rules see it, in a [`SnapshotAnswer`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CheckSnapshotView {
+    /// Whether the check is critical.
+    pub critical: bool,
+    /// The latest probe's latency in milliseconds, when it measured one.
+    pub latency_ms: Option<f64>,
+    /// The latest result's status.
+    pub status: String,
+}
+
+/// Call counters of a [`SnapshotAnswer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CallTotalsView {
+    /// Calls in progress.
+    pub active_calls: u64,
+    /// Calls that ended unsuccessfully.
+    pub failed_calls: u64,
+    /// Calls that ended successfully.
+    pub successful_calls: u64,
+    /// Calls started.
+    pub total_calls: u64,
+}
+
+/// LiveKit webhook counters of a [`SnapshotAnswer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LivekitTotalsView {
+    /// `egress_ended` events with status `EGRESS_FAILED`.
+    pub egress_failures: u64,
+    /// Webhook events accepted.
+    pub events: u64,
+    /// `participant_connection_aborted` events.
+    pub participants_aborted: u64,
+    /// `participant_joined` events.
+    pub participants_joined: u64,
+    /// `participant_left` events.
+    pub participants_left: u64,
+    /// Room-creation errors reported by applications.
+    pub room_creation_failures: u64,
+    /// `room_finished` events.
+    pub rooms_finished: u64,
+    /// `room_started` events.
+    pub rooms_started: u64,
+}
+
+/// A recorded application error in a [`SnapshotAnswer`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorRecordView {
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// Extra context (call id...).
+    #[schema(value_type = Object)]
+    pub context: BTreeMap<String, serde_json::Value>,
+    /// The error class (`STT_TIMEOUT`).
+    pub kind: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A request slower than the threshold, in a [`SnapshotAnswer`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SlowRequestView {
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// The endpoint.
+    pub endpoint: String,
+    /// How long it took, in milliseconds.
+    pub latency_ms: f64,
+    /// The HTTP method.
+    pub method: String,
+    /// The response status.
+    pub status: u16,
+}
+
+/// The statistics of every kind of application event over one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WindowReportView {
+    /// AI provider calls: latencies in milliseconds.
+    pub ai: WindowStatsView,
+    /// Calls ended: durations in seconds; failures are unsuccessful calls.
+    pub calls_ended: WindowStatsView,
+    /// Calls started.
+    pub calls_started: WindowStatsView,
+    /// Application errors.
+    pub errors: WindowStatsView,
+    /// Voice quality: jitter in milliseconds.
+    pub jitter_ms: WindowStatsView,
+    /// Voice quality: mean opinion score.
+    pub mos: WindowStatsView,
+    /// Voice quality: packet loss, 0–1.
+    pub packet_loss: WindowStatsView,
+    /// API requests: latencies in milliseconds; failures are status ≥ 500.
+    pub requests: WindowStatsView,
+    /// Voice quality: latency in milliseconds.
+    pub voice_latency_ms: WindowStatsView,
+}
+
+/// The statistics of one kind of value over one window; the mean, extremes and
+/// percentiles are `null` for an empty window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WindowStatsView {
+    /// Mean.
+    pub avg: Option<f64>,
+    /// Values recorded.
+    pub count: u64,
+    /// Share of failures, 0–100.
+    pub failure_percent: f64,
+    /// Failures among them.
+    pub failures: u64,
+    /// Largest value.
+    pub max: Option<f64>,
+    /// Smallest value.
+    pub min: Option<f64>,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// `count` per minute over the window.
+    pub rate_per_min: f64,
+    /// Share of successes, 0–100.
+    pub success_percent: f64,
+    /// Sum of the values.
+    pub sum: f64,
+}
+
+/// Reads a request body's struct from a JSON object only. serde's derive also reads a
+/// struct from an array of its field values (`["ops", "why"]`), which the API's schemas
+/// (`type: object`) do not allow, so the server would accept what its document refuses.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+/// `Serialize` as derived, and `Deserialize` as derived but from a JSON object only
+/// ([`ObjectOnly`]), for request bodies (derived with `#[serde(remote = "Self")]`).
+macro_rules! object_only {
+    ($($body:ident),*) => {$(
+        impl Serialize for $body {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $body::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $body {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $body::deserialize(ObjectOnly(deserializer))
+            }
+        }
+    )*};
+}
+
+object_only!(ActorBody, SilenceBody, MatcherBody);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_are_read_from_objects_only() {
+        let actor: ActorBody =
+            serde_json::from_str(r#"{"by": "ops", "comment": null}"#).expect("an object");
+        assert_eq!(actor.by.as_deref(), Some("ops"));
+        let silence = r#"{"matchers": [{"name": "service", "value": "api", "isEqual": false}],
+                          "duration": "1h", "created_by": "ops"}"#;
+        let silence: SilenceBody = serde_json::from_str(silence).expect("an object");
+        assert!(!silence.matchers[0].is_equal && silence.comment.is_empty());
+        let back = serde_json::to_value(&silence).expect("serialize");
+        assert_eq!(back["matchers"][0]["isEqual"], false, "{back}");
+        assert!(back.get("ends_at").is_none(), "{back}");
+
+        for refused in [
+            r#"["ops", "why"]"#,
+            r#"[null, null]"#,
+            r#""ops""#,
+            r#"null"#,
+            r#"{"by": "ops", "extra": 1}"#,
+            r#"{"by": 1}"#,
+        ] {
+            let read = serde_json::from_str::<ActorBody>(refused);
+            assert!(read.is_err(), "{refused} was read as {read:?}");
+        }
+        for refused in [
+            r#"{"matchers": [["service", "api", true]], "duration": "1h", "created_by": "ops"}"#,
+            r#"[[{"name": "service", "value": "api"}], null, null, "1h", "ops", ""]"#,
+            r#"{"matchers": [{"name": "s", "value": "a", "x": 1}], "duration": "1h", "created_by": "ops"}"#,
+            // The answer's matcher also reads the old name `equal`; the schema of a request
+            // names `isEqual` only.
+            r#"{"matchers": [{"name": "s", "value": "a", "equal": false}], "duration": "1h", "created_by": "ops"}"#,
+        ] {
+            let read = serde_json::from_str::<SilenceBody>(refused);
+            assert!(read.is_err(), "{refused} was read as {read:?}");
+        }
+    }
 }

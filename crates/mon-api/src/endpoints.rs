@@ -337,7 +337,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ErrorCode::Unavailable,
     ])
     .answer(Answer::Typed("EventsAnswer")),
-    get("/api/v1/snapshot", Read, "The rule variables now"),
+    get("/api/v1/snapshot", Read, "The rule variables now").answer(Answer::Typed("SnapshotAnswer")),
     get(
         "/api/v1/metrics",
         Read,
@@ -441,7 +441,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ])
         .answer(Answer::Typed("LogsAnswer")),
     // Dashboards.
-    get("/api/v1/dashboards", Read, "Every dashboard"),
+    get("/api/v1/dashboards", Read, "Every dashboard").answer(Answer::Typed("DashboardsAnswer")),
     get(
         "/api/v1/dashboards/{id}",
         Read,

@@ -3,11 +3,13 @@
 
 use crate::answers::{
     ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertStatsAnswer, AlertView, AlertsAnswer,
-    ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts, CheckResultsAnswer, CheckView,
-    ChecksAnswer, ErrorGroupView, ErrorsAnswer, EventsAnswer, HealthAlertView, HealthAlertsAnswer,
-    HealthAlertsSummary, LogView, LogsAnswer, MatcherBody, MatcherView, PointView, ResultView,
-    RuleView, RulesAnswer, SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView,
-    SilenceBody, SilenceView, SilencesAnswer, StatusAnswer, StoreState, WhoamiAnswer,
+    CallTotalsView, ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts,
+    CheckResultsAnswer, CheckSnapshotView, CheckView, ChecksAnswer, DashboardSummary,
+    DashboardsAnswer, ErrorGroupView, ErrorRecordView, ErrorsAnswer, EventsAnswer, HealthAlertView,
+    HealthAlertsAnswer, HealthAlertsSummary, LivekitTotalsView, LogView, LogsAnswer, MatcherBody,
+    MatcherView, PointView, ResultView, RuleView, RulesAnswer, SeriesListAnswer, SeriesPointsView,
+    SeriesQueryAnswer, SeriesView, SilenceBody, SilenceView, SilencesAnswer, SlowRequestView,
+    SnapshotAnswer, StatusAnswer, StoreState, WhoamiAnswer, WindowReportView, WindowStatsView,
 };
 use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, ParamKind};
 use crate::{ErrorAnswer, ErrorBody, ErrorCode};
@@ -84,6 +86,16 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<SeriesPointsView>()
         .schema_from::<SeriesQueryAnswer>()
         .schema_from::<EventsAnswer>()
+        .schema_from::<DashboardSummary>()
+        .schema_from::<DashboardsAnswer>()
+        .schema_from::<SnapshotAnswer>()
+        .schema_from::<CheckSnapshotView>()
+        .schema_from::<CallTotalsView>()
+        .schema_from::<LivekitTotalsView>()
+        .schema_from::<ErrorRecordView>()
+        .schema_from::<SlowRequestView>()
+        .schema_from::<WindowReportView>()
+        .schema_from::<WindowStatsView>()
         .security_scheme(
             BEARER,
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -393,6 +405,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn request_body_schemas_are_closed_objects_like_the_server_reads_them() {
+        let json = serde_json::to_value(document("1.2.3")).expect("serialize");
+        let schemas = &json["components"]["schemas"];
+        for (name, fields) in [
+            ("ActorBody", &["by", "comment"][..]),
+            ("SilenceBody", &["matchers", "created_by"][..]),
+            ("MatcherBody", &["name", "value", "isEqual"][..]),
+        ] {
+            let schema = &schemas[name];
+            assert_eq!(schema["type"], "object", "{name}: {schema}");
+            assert_eq!(schema["additionalProperties"], false, "{name}: {schema}");
+            for field in fields {
+                assert!(
+                    schema["properties"][field].is_object(),
+                    "{name}.{field}: {schema}"
+                );
+            }
+        }
+        let silence = &schemas["SilenceBody"]["properties"];
+        assert_eq!(silence["matchers"]["minItems"], 1, "{silence}");
+        assert_eq!(silence["created_by"]["pattern"], "\\S", "{silence}");
     }
 
     #[test]
