@@ -98,12 +98,12 @@ impl Answer {
     }
 }
 
-/// Sends `request` through the app's router (bodies up to 4 MiB).
+/// Sends `request` through the app's router (answers up to 64 MiB: `/metrics` with every series).
 pub(crate) async fn send(app: &App, request: Request<Body>) -> Answer {
     let response = app.router().oneshot(request).await.expect("response");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
         .await
         .expect("body");
     Answer {
