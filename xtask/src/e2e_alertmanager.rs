@@ -13,12 +13,11 @@
 
 use super::{Server, TempDir, apt_install, free_port, http, http_get, project_root};
 use anyhow::{Context, Result, bail};
+use mon_tests::Capture;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Alertmanager's `global.resolve_timeout` here: a firing alert not heard again
@@ -40,58 +39,13 @@ impl Drop for Alertmanager {
     }
 }
 
-/// What the capture server received: (path, JSON body).
-type Captured = Arc<Mutex<Vec<(String, Value)>>>;
-
-/// A loopback HTTP server answering 200 to every POST and keeping its JSON body.
-fn capture_server() -> Result<(u16, Captured)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    let captured: Captured = Arc::default();
-    let sink = captured.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(&stream);
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-            let mut length = 0;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = header.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_ok()
-                && let Ok(json) = serde_json::from_slice(&body)
-            {
-                sink.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((path, json));
-            }
-            let _ = (&stream)
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    Ok((port, captured))
-}
-
-/// The bodies captured on `path`.
-fn bodies(captured: &Captured, path: &str) -> Vec<Value> {
-    captured
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+/// The JSON bodies `capture` received on `path`, in arrival order.
+fn bodies(capture: &Capture, path: &str) -> Vec<Value> {
+    capture
+        .requests()
         .iter()
-        .filter(|(p, _)| p == path)
-        .map(|(_, body)| body.clone())
+        .filter(|r| r.path == path)
+        .filter_map(|r| serde_json::from_slice(&r.body).ok())
         .collect()
 }
 
@@ -111,7 +65,9 @@ pub(crate) fn alertmanager() -> Result<()> {
     apt_install(&["prometheus-alertmanager"])?;
     crate::build_bins()?;
     let dir = TempDir::new()?;
-    let (capture_port, captured) = capture_server()?;
+    // Answers 200 to every request and keeps it.
+    let captured = Capture::start();
+    let capture_port = captured.addr().port();
     let am_port = free_port()?;
     let am_config = dir.0.join("alertmanager.yml");
     std::fs::write(

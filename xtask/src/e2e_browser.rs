@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -187,30 +187,6 @@ impl Session {
     }
 }
 
-/// A loopback HTTP server that answers 200 to everything, for the healthy http check.
-fn serve_ok() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = [0u8; 4096];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-            );
-        }
-    });
-    Ok(port)
-}
-
 /// Polls `done` for up to 30 s; `done` returns `Some` when finished (the last error
 /// is shown on timeout).
 fn poll<T>(what: &str, mut done: impl FnMut() -> Result<Option<T>>) -> Result<T> {
@@ -246,7 +222,10 @@ pub(crate) fn browser() -> Result<()> {
 
     // Seeded data: a healthy http check, an unhealthy tcp check, a rule that fires at once,
     // and host metrics every second for the overview charts.
-    let ok_port = serve_ok()?;
+    // A loopback HTTP server that answers 200 to everything, for the healthy http check.
+    let ok = mon_tests::Capture::start();
+    ok.answer(mon_tests::Answer::status(200).body("ok"));
+    let ok_port = ok.addr().port();
     let closed_port = free_port()?;
     let config = dir.0.join("mon.yaml");
     std::fs::write(

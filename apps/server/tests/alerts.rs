@@ -5,21 +5,12 @@
 
 mod common;
 use axum::http::StatusCode;
-use common::{call_json as call, wait_for};
-use mon_config::{Config, Environment, load_text};
-use mon_server::App;
+use common::{call_json as call, config, start, wait_for};
 use mon_tests::Capture;
 use serde_json::{Value, json};
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
+/// Two rules and a webhook to the receiver at `{receiver}`.
+const BODY: &str = "
 metrics:
   interval: 1s
 alerting:
@@ -38,8 +29,8 @@ alerting:
     - { name: hook, type: webhook, url: 'http://{receiver}/hook' }
 ";
 
-const ADMIN: Option<&str> = Some("admin-token-123");
-const READ: Option<&str> = Some("read-token-456");
+const ADMIN: Option<&str> = Some(common::ADMIN);
+const READ: Option<&str> = Some(common::READ);
 
 fn transitions(received: &Capture) -> Vec<String> {
     received
@@ -53,11 +44,8 @@ fn transitions(received: &Capture) -> Vec<String> {
 async fn alerts_fire_notify_and_are_managed_through_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let received = Capture::start();
-    let text = CONFIG
-        .replace("{dir}", &dir.path().display().to_string())
-        .replace("{receiver}", &received.addr().to_string());
-    let config: Config = load_text(&text, "test.yaml", &Environment::default()).unwrap();
-    let app = App::start(config).await.unwrap();
+    let receiver = received.addr().to_string();
+    let app = start(&config("", BODY), &dir, &[("{receiver}", &receiver)]).await;
 
     // The host collector publishes cpu_percent; the rule fires and the webhook hears it.
     let mut alerts = Value::Null;

@@ -3,42 +3,21 @@
 
 mod common;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use common::call;
-use mon_config::{Config, Environment, load_text};
+use axum::http::StatusCode;
+use common::{ADMIN, HOST, READ, call, config, send, start, start_host, wait_for};
+use mon_config::{Environment, load_text};
 use mon_server::App;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
-checks:
-  - name: host
-    type: system
-    interval: 1s
-    critical: false
-metrics:
-  interval: 1s
-";
-
-async fn app(dir: &tempfile::TempDir) -> App {
-    let text = CONFIG.replace("{dir}", &dir.path().display().to_string());
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    App::start(config).await.expect("app starts")
+/// The config of these tests: [`common::HOST`] with the shared tokens.
+fn base() -> String {
+    config("", HOST)
 }
 
 /// Waits until `/health/ready` answers 200.
 async fn wait_ready(app: &App) {
-    mon_tests::eventually_async("readiness", Duration::from_secs(20), async || {
+    wait_for("readiness", async || {
         call(app, "GET", "/health/ready", None).await.0 == StatusCode::OK
     })
     .await;
@@ -47,7 +26,7 @@ async fn wait_ready(app: &App) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_endpoints_answer_in_the_documented_shapes() {
     let dir = tempfile::tempdir().expect("dir");
-    let app = app(&dir).await;
+    let app = start_host(&dir).await;
     wait_ready(&app).await;
     let (status, body) = call(&app, "GET", "/health", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -62,7 +41,7 @@ async fn health_endpoints_answer_in_the_documented_shapes() {
     let (status, body) = call(&app, "GET", "/health/detailed", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"]["code"], "unauthorized");
-    let (status, body) = call(&app, "GET", "/health/detailed", Some("read-token-456")).await;
+    let (status, body) = call(&app, "GET", "/health/detailed", Some(READ)).await;
     assert_eq!(status, StatusCode::OK);
     let names: Vec<&str> = body["checks"]
         .as_array()
@@ -87,7 +66,7 @@ async fn health_endpoints_answer_in_the_documented_shapes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_by_role_and_json_errors() {
     let dir = tempfile::tempdir().expect("dir");
-    let app = app(&dir).await;
+    let app = start_host(&dir).await;
     for (method, uri, token, want) in [
         ("GET", "/api/v1/status", None, StatusCode::UNAUTHORIZED),
         (
@@ -96,35 +75,15 @@ async fn auth_by_role_and_json_errors() {
             Some("wrong"),
             StatusCode::UNAUTHORIZED,
         ),
-        (
-            "GET",
-            "/api/v1/status",
-            Some("read-token-456"),
-            StatusCode::OK,
-        ),
-        (
-            "GET",
-            "/api/v1/status",
-            Some("admin-token-123"),
-            StatusCode::OK,
-        ),
+        ("GET", "/api/v1/status", Some(READ), StatusCode::OK),
+        ("GET", "/api/v1/status", Some(ADMIN), StatusCode::OK),
         ("GET", "/metrics", None, StatusCode::OK),
-        (
-            "POST",
-            "/api/v1/status",
-            Some("read-token-456"),
-            StatusCode::FORBIDDEN,
-        ),
-        (
-            "GET",
-            "/api/v1/nothing",
-            Some("read-token-456"),
-            StatusCode::NOT_FOUND,
-        ),
+        ("POST", "/api/v1/status", Some(READ), StatusCode::FORBIDDEN),
+        ("GET", "/api/v1/nothing", Some(READ), StatusCode::NOT_FOUND),
         (
             "GET",
             "/api/v1/checks/nope",
-            Some("read-token-456"),
+            Some(READ),
             StatusCode::NOT_FOUND,
         ),
     ] {
@@ -136,10 +95,7 @@ async fn auth_by_role_and_json_errors() {
                 "{body}"
             );
             let text = body.to_string();
-            assert!(
-                !text.contains("admin-token-123") && !text.contains("read-token-456"),
-                "{text}"
-            );
+            assert!(!text.contains(ADMIN) && !text.contains(READ), "{text}");
         }
     }
     app.shutdown().await;
@@ -148,8 +104,8 @@ async fn auth_by_role_and_json_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_results_with_since_and_limit() {
     let dir = tempfile::tempdir().expect("dir");
-    let app = app(&dir).await;
-    let token = Some("read-token-456");
+    let app = start_host(&dir).await;
+    let token = Some(READ);
     let body = mon_tests::eventually_async("two results", Duration::from_secs(20), async || {
         let (status, body) = call(&app, "GET", "/api/v1/checks/host/results?limit=2", token).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -210,12 +166,7 @@ async fn check_results_with_since_and_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_changes_are_refused_without_configured_tokens() {
     let dir = tempfile::tempdir().expect("dir");
-    let text = format!(
-        "storage:\n  path: {}/mon.db\nchecks: []\n",
-        dir.path().display()
-    );
-    let config = load_text(&text, "test.yaml", &Environment::default()).expect("valid");
-    let app = App::start(config).await.expect("starts");
+    let app = start("storage:\n  path: {dir}/mon.db\nchecks: []\n", &dir, &[]).await;
     let (status, _) = call(&app, "GET", "/api/v1/status", None).await;
     assert_eq!(status, StatusCode::OK, "reads are open without tokens");
     let (status, body) = call(&app, "POST", "/api/v1/checks", None).await;
@@ -233,33 +184,19 @@ async fn state_changes_are_refused_without_configured_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn layer_errors_are_json_too() {
     let dir = tempfile::tempdir().expect("dir");
-    let text = format!(
-        "server:\n  limits:\n    max_body_bytes: 16\nstorage:\n  path: {}/mon.db\nchecks: []\n",
-        dir.path().display()
-    );
-    let config = load_text(&text, "test.yaml", &Environment::default()).expect("valid");
-    let app = App::start(config).await.expect("starts");
+    let text =
+        "server:\n  limits:\n    max_body_bytes: 16\nstorage:\n  path: {dir}/mon.db\nchecks: []\n";
+    let app = start(text, &dir, &[]).await;
     // A state-changing method is refused when no admin token is configured.
     let (status, body) = call(&app, "DELETE", "/health/live", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}"); // state-changing method, no tokens configured
-    let response = app
-        .router()
-        .oneshot(
-            Request::builder()
-                .method("GET")
-                .uri("/health")
-                .header("content-length", "32")
-                .body(Body::from(vec![b'x'; 32]))
-                .expect("req"),
-        )
-        .await
-        .expect("response");
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
-        .await
-        .expect("body");
-    let body: Value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("a JSON error: {e}: {:?}", String::from_utf8_lossy(&bytes)));
+    let request = common::request("GET", "/health", None)
+        .header("content-length", "32")
+        .body(Body::from(vec![b'x'; 32]));
+    let answer = send(&app, request.expect("request")).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = serde_json::from_str(&answer.text)
+        .unwrap_or_else(|e| panic!("a JSON error: {e}: {:?}", answer.text));
     assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
     app.shutdown().await;
 }
@@ -372,10 +309,10 @@ fn raw(
 /// after each the server still answers a probe.
 #[test]
 fn hostile_requests_answer_json_errors_and_the_server_keeps_answering() {
-    let server = Binary::start(CONFIG, None);
+    let server = Binary::start(&base(), None);
     let h = |name: &str, value: String| (name.to_owned(), value);
-    let admin = || h("authorization", "Bearer admin-token-123".into());
-    let read = || h("authorization", "Bearer read-token-456".into());
+    let admin = || h("authorization", format!("Bearer {ADMIN}"));
+    let read = || h("authorization", format!("Bearer {READ}"));
     let form = || h("content-type", "application/x-www-form-urlencoded".into());
     let json_type = || h("content-type", "application/json".into());
     let silence = r#"{"matchers":[{"name":"service","value":"api"}],"duration":"2h","created_by":"alice","comment":"migration"}"#;
@@ -664,7 +601,7 @@ fn hostile_requests_answer_json_errors_and_the_server_keeps_answering() {
             assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
             let message = answer["error"]["message"].as_str().expect("message");
             assert!(message.contains(fragment), "{what}: {message}");
-            assert!(!message.contains("admin-token-123"), "{what}: {message}");
+            assert!(!message.contains(ADMIN), "{what}: {message}");
         } else {
             assert!(text.contains(fragment), "{what}: {text}");
         }
@@ -697,7 +634,7 @@ fn a_connection_flood_under_a_low_file_limit_does_not_starve_probes() {
         ),
         ("default connection limit above the file limit", ""),
     ] {
-        let config = CONFIG.replace(
+        let config = base().replace(
             "  auth:",
             &format!("  limits:\n    header_read_timeout: 1s\n    keep_alive_timeout: 1s\n{limits}  auth:"),
         );
@@ -747,14 +684,11 @@ async fn metrics_can_require_a_read_token() {
         ("public", None, StatusCode::OK),
         ("read", None, StatusCode::UNAUTHORIZED),
         ("read", Some("wrong"), StatusCode::UNAUTHORIZED),
-        ("read", Some("read-token-456"), StatusCode::OK),
-        ("read", Some("admin-token-123"), StatusCode::OK),
+        ("read", Some(READ), StatusCode::OK),
+        ("read", Some(ADMIN), StatusCode::OK),
     ] {
-        let text = CONFIG
-            .replace("{dir}", &dir.path().display().to_string())
-            .replace("  auth:\n", &format!("  auth:\n    metrics: {access}\n"));
-        let config = load_text(&text, "test.yaml", &Environment::default()).expect("valid");
-        let app = App::start(config).await.expect("starts");
+        let text = base().replace("  auth:\n", &format!("  auth:\n    metrics: {access}\n"));
+        let app = start(&text, &dir, &[]).await;
         let (status, body) = call(&app, "GET", "/metrics", token).await;
         assert_eq!(status, want, "metrics: {access} with {token:?}: {body}");
         if status != StatusCode::OK {

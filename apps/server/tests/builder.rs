@@ -2,8 +2,7 @@
 
 mod common;
 
-use common::{call, wait_for};
-use mon_config::{Environment, load_text};
+use common::{call, load, wait_for};
 use mon_core::{CheckOutcome, HealthCheck, Notification, Notifier, NotifyError, async_trait};
 use mon_server::App;
 use std::sync::{Arc, Mutex};
@@ -42,13 +41,10 @@ impl Notifier for Heard {
 #[tokio::test(flavor = "multi_thread")]
 async fn instances_built_in_code_run_like_configured_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "storage:\n  path: {}\nmetrics:\n  host: false\nserver:\n  self_check: false\n\
+    let text = "storage:\n  path: {dir}/mon.db\nmetrics:\n  host: false\nserver:\n  self_check: false\n\
          alerting:\n  evaluation_interval: 1s\n  default_rules: false\n  channels: []\n  rules:\n\
-         \x20   - {{ name: Code check up, expr: 'checks.code.status == \"healthy\"', severity: info }}\n",
-        dir.path().join("mon.db").display()
-    );
-    let config = load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
+         \x20   - { name: Code check up, expr: 'checks.code.status == \"healthy\"', severity: info }\n";
+    let config = load(text, &dir, &[]);
     let heard = Arc::new(Heard::default());
     let app = App::builder(config)
         .check(

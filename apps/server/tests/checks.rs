@@ -3,25 +3,14 @@
 
 mod common;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use common::call;
-use mon_config::{Config, Environment, load_text};
+use axum::http::StatusCode;
+use common::{SELF_CHECK_OFF, call, config, send};
 use mon_server::App;
 use serde_json::Value;
 use std::time::Duration;
-use tower::ServiceExt;
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  self_check: false
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: cron, token: ingest-token-789, role: ingest }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
+/// A heartbeat, a closed port and a site that depends on it.
+const BODY: &str = "
 checks:
   - name: nightly
     type: heartbeat
@@ -55,18 +44,17 @@ async fn start() -> Harness {
     let closed = mon_tests::free_port();
     let site = mon_tests::Capture::start();
     site.answer(mon_tests::Answer::status(200).body("ok"));
-    let text = CONFIG
-        .replace("{dir}", &dir.path().display().to_string())
-        .replace("{closed}", &format!("127.0.0.1:{closed}"))
-        .replace("{open}", &site.addr().to_string());
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    let app = App::start(config).await.expect("app starts");
+    let vars = [
+        ("{closed}", format!("127.0.0.1:{closed}")),
+        ("{open}", site.addr().to_string()),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = common::start(&config(SELF_CHECK_OFF, BODY), &dir, &vars).await;
     Harness { app, _dir: dir }
 }
 
-const READ: Option<&str> = Some("read-token-456");
-const INGEST: Option<&str> = Some("ingest-token-789");
+const READ: Option<&str> = Some(common::READ);
+const INGEST: Option<&str> = Some(common::INGEST);
 
 /// Polls `GET uri` until `condition` holds on the body.
 async fn wait_for(app: &App, uri: &str, what: &str, condition: impl Fn(&Value) -> bool) -> Value {
@@ -149,22 +137,10 @@ async fn a_dependency_down_makes_its_dependants_unhealthy() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "unhealthy", "{body}");
 
-    let (_, metrics) = {
-        let response = app
-            .router()
-            .oneshot(
-                Request::get("/metrics")
-                    .header("accept", "text/plain")
-                    .body(Body::empty())
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-            .await
-            .expect("body");
-        ((), String::from_utf8_lossy(&bytes).into_owned())
-    };
+    let request = common::request("GET", "/metrics", None).header("accept", "text/plain");
+    let metrics = send(app, request.body(Body::empty()).expect("request"))
+        .await
+        .text;
     assert!(
         metrics.contains("mon_check_up{check=\"api\"} 0"),
         "{metrics}"

@@ -3,24 +3,15 @@
 
 mod common;
 use axum::http::StatusCode;
-use common::{call, call_json, wait_for};
-use mon_config::{Config, Environment, load_text};
+use common::{INGEST, READ, SELF_CHECK_OFF, call, call_json, call_text, config, start, wait_for};
+use mon_config::{Environment, load_text};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  self_check: false
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: agent, token: ingest-token-789, role: ingest }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
+/// A public check on a real service, a private one on a closed port, a team board.
+const BODY: &str = "
 checks:
   - name: api
     type: tcp
@@ -44,9 +35,6 @@ dashboards:
       - { id: rooms_latency, title: Rooms latency, kind: timeseries, metric: endpoint_p95_latency_ms, labels: { endpoint: /api/rooms }, warning: 100, critical: 500, width: 12 }
 ";
 
-const READ: &str = "read-token-456";
-const INGEST: &str = "ingest-token-789";
-
 struct Server {
     app: App,
     _dir: tempfile::TempDir,
@@ -57,13 +45,9 @@ async fn server() -> Server {
     // A real loopback service for the `api` check.
     let open = mon_tests::Capture::start();
     let closed = mon_tests::free_port();
-    let text = CONFIG
-        .replace("{dir}", &dir.path().display().to_string())
-        .replace("{open}", &open.addr().to_string())
-        .replace("{closed}", &format!("127.0.0.1:{closed}"));
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    let app = App::start(config).await.expect("app starts");
+    let (open, closed) = (open.addr().to_string(), format!("127.0.0.1:{closed}"));
+    let vars = [("{open}", open.as_str()), ("{closed}", closed.as_str())];
+    let app = start(&config(SELF_CHECK_OFF, BODY), &dir, &vars).await;
     Server { app, _dir: dir }
 }
 
@@ -289,18 +273,7 @@ async fn grafana_export_uses_only_metric_names_mon_exports() {
     // The disk families get their `mount` label at the first host collection.
     let mut text = String::new();
     wait_for("the first host collection on /metrics", async || {
-        let response = tower::ServiceExt::oneshot(
-            app.router(),
-            axum::http::Request::get("/metrics")
-                .body(axum::body::Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
-            .await
-            .expect("body");
-        text = String::from_utf8_lossy(&bytes).into_owned();
+        text = call_text(app, "/metrics", None).await.1;
         text.contains("mon_host_disk_used_ratio{")
     })
     .await;

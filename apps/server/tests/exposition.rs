@@ -8,28 +8,14 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use common::{call, call_json, wait_for};
-use mon_config::{Config, Environment, load_text};
+use axum::http::StatusCode;
+use common::{INGEST, READ, SELF_CHECK_OFF, call, call_json, config, send, start, wait_for};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use tower::ServiceExt;
-
-const INGEST: &str = "ingest-token-789";
-const READ: &str = "read-token-456";
 
 async fn app(dir: &tempfile::TempDir, extra: &str) -> App {
-    let text = format!(
-        "server:\n  listen: 127.0.0.1:0\n  self_check: false\n  auth:\n    tokens:\n      \
-         - {{ name: agent, token: {INGEST}, role: ingest }}\n      \
-         - {{ name: grafana, token: {READ}, role: read }}\n\
-         storage:\n  path: {}/mon.db\n{extra}",
-        dir.path().display()
-    );
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    App::start(config).await.expect("app starts")
+    start(&config(SELF_CHECK_OFF, extra), dir, &[]).await
 }
 
 /// `GET /metrics` with `accept`: (content type, body).
@@ -39,25 +25,10 @@ async fn ingest(app: &App, events: Value) -> (StatusCode, Value) {
 }
 
 async fn scrape(app: &App, accept: &str) -> (String, String) {
-    let request = Request::builder()
-        .uri("/metrics")
-        .header("authorization", format!("Bearer {READ}"))
-        .header("accept", accept)
-        .body(Body::empty())
-        .expect("request");
-    let response = app.router().oneshot(request).await.expect("response");
-    assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
-        .await
-        .expect("body");
-    (
-        content_type,
-        String::from_utf8(bytes.to_vec()).expect("UTF-8"),
-    )
+    let request = common::request("GET", "/metrics", Some(READ)).header("accept", accept);
+    let answer = send(app, request.body(Body::empty()).expect("request")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    (answer.header("content-type").to_owned(), answer.text)
 }
 
 /// One sample line: name, labels (unescaped), value.

@@ -4,31 +4,15 @@
 
 mod common;
 use axum::http::StatusCode;
-use common::{call, call_json, call_text};
-use mon_config::{Config, Environment, load_text};
+use common::{call, call_json, call_text, config, start};
 use mon_server::App;
 use serde_json::json;
 
-const TOKEN: &str = "admin-token-123";
+const TOKEN: &str = common::ADMIN;
 
 async fn app(dir: &tempfile::TempDir) -> App {
-    let text = format!(
-        "
-server:
-  listen: 127.0.0.1:0
-  auth:
-    tokens:
-      - {{ name: ops, token: {TOKEN}, role: admin }}
-storage:
-  path: {}/mon.db
-checks:
-  - {{ name: host, type: system, interval: 1s, critical: false }}
-",
-        dir.path().display()
-    );
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    App::start(config).await.expect("app starts")
+    let body = "checks:\n  - { name: host, type: system, interval: 1s, critical: false }\n";
+    start(&config("", body), dir, &[]).await
 }
 
 /// The server still answers its liveness probe; then it stops cleanly.

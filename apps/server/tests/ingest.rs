@@ -4,44 +4,27 @@
 
 mod common;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use common::wait_for;
-use mon_config::{Config, Environment, load_text};
+use axum::http::StatusCode;
+use common::{INGEST, READ, config, start, wait_for};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::time::Duration;
-use tower::ServiceExt;
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  self_check: false
-  limits: { max_body_bytes: 65536 }
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: agent, token: ingest-token-789, role: ingest }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
-  queue_capacity: {queue}
+/// The `server` lines: bodies up to 64 KiB.
+const SERVER: &str = "  self_check: false\n  limits: { max_body_bytes: 65536 }\n";
+
+/// The body; its first line continues `storage:` with the writer's queue.
+const BODY: &str = "  queue_capacity: {queue}
 metrics:
   host: false
   resolution: 1s
   slow_request_threshold: 500ms
 ";
 
-const INGEST: &str = "ingest-token-789";
-const READ: &str = "read-token-456";
-
 async fn app(dir: &tempfile::TempDir, queue: usize) -> App {
-    let text = CONFIG
-        .replace("{dir}", &dir.path().display().to_string())
-        .replace("{queue}", &queue.to_string());
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    App::start(config).await.expect("app starts")
+    let queue = queue.to_string();
+    start(&config(SERVER, BODY), dir, &[("{queue}", &queue)]).await
 }
 
 struct Answer {
@@ -59,31 +42,19 @@ async fn send(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> Answer {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"));
+    let mut request = common::request(method, uri, Some(token));
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    let response = app
-        .router()
-        .oneshot(request.body(Body::from(body)).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap_or_default().to_owned());
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
-        .await
-        .expect("body");
+    let answer = common::send(app, request.body(Body::from(body)).expect("request")).await;
     Answer {
-        status,
-        retry_after,
-        json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        text: String::from_utf8_lossy(&bytes).into_owned(),
+        status: answer.status,
+        retry_after: answer
+            .headers
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap_or_default().to_owned()),
+        json: answer.json(),
+        text: answer.text,
     }
 }
 
@@ -429,15 +400,9 @@ async fn a_saturated_writer_answers_429_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_json_exporter_writes_the_report_and_status_shows_it() {
     let dir = tempfile::tempdir().unwrap();
-    let text = CONFIG
-        .replace("{dir}", &dir.path().display().to_string())
-        .replace("{queue}", "256")
-        + &format!(
-            "  exporters:\n    json: {{ path: {}/export/metrics.json, interval: 100ms }}\n",
-            dir.path().display()
-        );
-    let config: Config = load_text(&text, "test.yaml", &Environment::default()).expect("valid");
-    let app = App::start(config).await.expect("app starts");
+    let text = config(SERVER, BODY)
+        + "  exporters:\n    json: { path: {dir}/export/metrics.json, interval: 100ms }\n";
+    let app = start(&text, &dir, &[("{queue}", "256")]).await;
     assert_eq!(
         post(&app, r#"{"type":"call_started","call_id":"x"}"#)
             .await

@@ -6,41 +6,26 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{call, call_json, wait_for};
-use mon_config::{Config, Environment, load_text};
+use common::{
+    ADMIN, INGEST, SELF_CHECK_OFF, call, call_json, call_text, config, send, start, wait_for,
+};
+use mon_config::{Environment, load_text};
 use mon_health::livekit_token::{body_sha256, webhook_token, webhook_token_valid_for};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
-use tower::ServiceExt;
 
 const KEY: &str = "APIwebhookKey";
 const SECRET: &str = "webhook-secret-abcdef0123456789";
-const ADMIN: &str = "admin-token-123";
-const INGEST: &str = "ingest-token-789";
-
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  self_check: false
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: agent, token: ingest-token-789, role: ingest }
-storage:
-  path: {dir}/mon.db
+/// LiveKit's parts come in `{extra}`.
+const BODY: &str = "
 metrics:
   host: false
 {extra}
 ";
 
 async fn app(dir: &tempfile::TempDir, extra: &str) -> App {
-    let text = CONFIG
-        .replace("{dir}", &dir.path().display().to_string())
-        .replace("{extra}", extra);
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    App::start(config).await.expect("app starts")
+    start(&config(SELF_CHECK_OFF, BODY), dir, &[("{extra}", extra)]).await
 }
 
 fn webhook_config() -> String {
@@ -54,19 +39,8 @@ async fn post_webhook(app: &App, authorization: Option<&str>, body: &str) -> (St
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
-    let response = app
-        .router()
-        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let answer = send(app, request.body(Body::from(body.to_owned())).unwrap()).await;
+    (answer.status, answer.json())
 }
 
 async fn snapshot(app: &App) -> Value {
@@ -76,20 +50,7 @@ async fn snapshot(app: &App) -> Value {
 }
 
 async fn metrics_text(app: &App) -> String {
-    let response = app
-        .router()
-        .oneshot(
-            Request::get("/metrics")
-                .header("authorization", format!("Bearer {ADMIN}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    String::from_utf8_lossy(&bytes).into_owned()
+    call_text(app, "/metrics", Some(ADMIN)).await.1
 }
 
 fn joined(identity: &str) -> String {

@@ -3,24 +3,16 @@
 //! secrets reach neither the files, the database nor the API. Runs alone in its process
 //! because it installs the global subscriber.
 
+mod common;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use mon_config::{Config, Environment, load_text};
+use axum::http::StatusCode;
+use common::{INGEST, READ, SELF_CHECK_OFF, call_json, config, load, send};
 use mon_server::App;
 use serde_json::Value;
 use std::time::Duration;
-use tower::ServiceExt;
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  self_check: false
-  auth:
-    tokens:
-      - { name: agent, token: ingest-token-123, role: ingest }
-      - { name: ops, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
+/// Logs in `{dir}/logs`, secrets masked, errors tracked.
+const BODY: &str = "
 metrics:
   host: false
 logging:
@@ -32,24 +24,13 @@ logging:
   search: { level: warn }
 ";
 
+/// A GET with the read token: status, the body as JSON (`Null` when it is not) and
+/// as text; every answer carries a request id.
 async fn get(app: &App, uri: &str) -> (StatusCode, Value, String) {
-    let request = Request::get(uri).header("authorization", "Bearer read-token-456");
-    let response = app
-        .router()
-        .oneshot(request.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    assert!(response.headers().contains_key("x-request-id"), "{uri}");
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    )
+    let request = common::request("GET", uri, Some(READ)).body(Body::empty());
+    let answer = send(app, request.expect("request")).await;
+    assert!(answer.headers.contains_key("x-request-id"), "{uri}");
+    (answer.status, answer.json(), answer.text)
 }
 
 /// Polls `uri` until `done` holds for its JSON body.
@@ -91,8 +72,7 @@ fn emit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn own_errors_and_logs_are_tracked_searchable_and_masked() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let text = CONFIG.replace("{dir}", &dir.path().display().to_string());
-    let config: Config = load_text(&text, "test.yaml", &Environment::default()).expect("config");
+    let config = load(&config(SELF_CHECK_OFF, BODY), &dir, &[]);
     let logs = mon_logging::init(&config.logging).expect("logging");
     let app = App::start(config).await.expect("app starts");
     emit();
@@ -177,18 +157,9 @@ async fn own_errors_and_logs_are_tracked_searchable_and_masked() {
         {"type": "log", "level": "warning", "message": "jitter high with Bearer SECRETINGEST1",
          "call_id": "call-ingest", "fields": {"password": "SECRET-PW"}},
     ]);
-    let response = app
-        .router()
-        .oneshot(
-            Request::post("/api/v1/events")
-                .header("authorization", "Bearer ingest-token-123")
-                .header("content-type", "application/json")
-                .body(Body::from(events.to_string()))
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    assert!(response.status().is_success(), "{}", response.status());
+    let (status, answer) =
+        call_json(&app, "POST", "/api/v1/events", Some(INGEST), Some(events)).await;
+    assert!(status.is_success(), "{status} {answer}");
     wait_for(&app, "/api/v1/errors", |b| {
         b["errors"]
             .as_array()

@@ -13,7 +13,6 @@ use mon_api::answers::{
     SilenceBody, SilenceView, SilencesAnswer, SnapshotAnswer, StatusAnswer, WhoamiAnswer,
 };
 use mon_api::{Access, ENDPOINTS, ErrorAnswer, ErrorCode};
-use mon_config::{Config, Environment, load_text};
 use mon_server::App;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,27 +20,9 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
-checks:
-  - name: host
-    type: system
-    interval: 1s
-    critical: false
-";
-
+/// The app these tests read: the same as the API tests' ([`common::HOST`]).
 async fn app(dir: &tempfile::TempDir) -> App {
-    let text = CONFIG.replace("{dir}", &dir.path().display().to_string());
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    App::start(config).await.expect("app starts")
+    common::start_host(dir).await
 }
 
 /// `METHOD path` of every `.route(path, method(..).method(..))` in the non-test part of

@@ -4,25 +4,16 @@
 //! keeps the check's value, whatever the order of publishes.
 
 mod common;
-use common::{call, call_json, wait_for};
-use mon_config::{Config, Environment, load_text};
+use common::{SELF_CHECK_OFF, call, call_json, config, start, wait_for};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const INGEST: Option<&str> = Some("ingest-token-789");
-const READ: Option<&str> = Some("read-token-456");
+const INGEST: Option<&str> = Some(common::INGEST);
+const READ: Option<&str> = Some(common::READ);
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  self_check: false
-  auth:
-    tokens:
-      - { name: agent, token: ingest-token-789, role: ingest }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
+/// Three rules over custom variables, after `{checks}`.
+const BODY: &str = "
 metrics:
   host: false
   interval: 1s
@@ -38,11 +29,7 @@ alerting:
 ";
 
 async fn app(dir: &tempfile::TempDir, checks: &str) -> App {
-    let text = CONFIG
-        .replace("{dir}", &dir.path().display().to_string())
-        .replace("{checks}", checks);
-    let config: Config = load_text(&text, "test.yaml", &Environment::default()).unwrap();
-    App::start(config).await.unwrap()
+    start(&config(SELF_CHECK_OFF, BODY), dir, &[("{checks}", checks)]).await
 }
 
 async fn rule_states(app: &App) -> Vec<(String, String)> {
@@ -182,10 +169,8 @@ metrics:
 alerting:
   evaluation_interval: 1s
   default_rules: true
-"
-    .replace("{dir}", &dir.path().display().to_string());
-    let config: Config = load_text(&text, "test.yaml", &Environment::default()).unwrap();
-    let app = App::start(config).await.unwrap();
+";
+    let app = start(text, &dir, &[]).await;
     let state = async |name: &str| {
         rule_states(&app)
             .await

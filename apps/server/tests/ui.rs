@@ -3,23 +3,13 @@
 
 mod common;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use common::{call, call_json};
-use mon_config::{Config, Environment, load_text};
+use axum::http::{StatusCode, header};
+use common::{ADMIN, AUTH, READ, SELF_CHECK_OFF, call, call_json, config, send, start};
 use mon_server::App;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-const CONFIG: &str = "
-server:
-  listen: 127.0.0.1:0
-  self_check: false
-  auth:
-    tokens:
-      - { name: ops, token: admin-token-123, role: admin }
-      - { name: grafana, token: read-token-456, role: read }
-storage:
-  path: {dir}/mon.db
+/// A check `api` on a real loopback service at `{open}`.
+const BODY: &str = "
 checks:
   - name: api
     type: tcp
@@ -29,8 +19,9 @@ metrics:
   interval: 1s
 ";
 
-const ADMIN: &str = "admin-token-123";
-const READ: &str = "read-token-456";
+fn base() -> String {
+    config(SELF_CHECK_OFF, BODY)
+}
 
 /// The assets, their content types, and whether they may be cached for long.
 const ASSETS: &[(&str, &str)] = &[
@@ -50,40 +41,17 @@ async fn server(config: &str) -> Server {
     let dir = tempfile::tempdir().expect("dir");
     // A real loopback service for the `api` check.
     let open = mon_tests::Capture::start();
-    let text = config
-        .replace("{dir}", &dir.path().display().to_string())
-        .replace("{open}", &open.addr().to_string());
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    let app = App::start(config).await.expect("app starts");
+    let app = start(config, &dir, &[("{open}", &open.addr().to_string())]).await;
     Server { app, _dir: dir }
 }
 
 /// One GET without a token: status, content type, cache control and the body as text.
 async fn get_raw(app: &App, uri: &str) -> (StatusCode, String, String, String) {
-    let request = Request::builder()
-        .uri(uri)
-        .body(Body::empty())
-        .expect("request");
-    let response = app.router().oneshot(request).await.expect("response");
-    let status = response.status();
-    let content_type = header_text(&response, header::CONTENT_TYPE.as_str());
-    let cache = header_text(&response, header::CACHE_CONTROL.as_str());
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    let text = String::from_utf8(bytes.to_vec()).expect("assets are UTF-8");
-    (status, content_type, cache, text)
-}
-
-/// A header of `response` as text, empty when absent.
-fn header_text(response: &axum::response::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    let request = common::request("GET", uri, None).body(Body::empty());
+    let answer = send(app, request.expect("request")).await;
+    let content_type = answer.header(header::CONTENT_TYPE.as_str()).to_owned();
+    let cache = answer.header(header::CACHE_CONTROL.as_str()).to_owned();
+    (answer.status, content_type, cache, answer.text)
 }
 
 /// The values of `attr="..."` in an HTML text.
@@ -99,7 +67,7 @@ fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assets_are_served_without_a_token_offline_and_small() {
-    let s = server(CONFIG).await;
+    let s = server(&base()).await;
     let mut total = 0;
     let mut bodies = Vec::new();
     for (path, want_type) in ASSETS {
@@ -206,7 +174,7 @@ fn api_table(js: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_call_of_the_page_exists() {
-    let s = server(CONFIG).await;
+    let s = server(&base()).await;
     let js = get_raw(&s.app, "/ui/app.js").await.3;
     let table = api_table(&js);
     assert!(table.len() >= 10, "API table of app.js: {table:?}");
@@ -273,7 +241,7 @@ async fn every_api_call_of_the_page_exists() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whoami_names_the_role_of_the_token() {
-    let s = server(CONFIG).await;
+    let s = server(&base()).await;
     for (token, role) in [(ADMIN, "admin"), (READ, "read")] {
         let (status, body) = call(&s.app, "GET", "/api/v1/auth/whoami", Some(token)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -289,11 +257,7 @@ async fn whoami_names_the_role_of_the_token() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Without configured tokens reads are open: no role, reads_open.
-    let open = server(&CONFIG.replace(
-        "  auth:\n    tokens:\n      - { name: ops, token: admin-token-123, role: admin }\n      - { name: grafana, token: read-token-456, role: read }\n",
-        "",
-    ))
-    .await;
+    let open = server(&base().replace(AUTH, "")).await;
     let (status, body) = call(&open.app, "GET", "/api/v1/auth/whoami", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({ "role": Value::Null, "reads_open": true }));
@@ -304,7 +268,7 @@ async fn whoami_names_the_role_of_the_token() {
 /// no framing (the admin buttons cannot be clickjacked), nosniff and no referrer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_carries_the_security_headers() {
-    let s = server(&CONFIG.replace("interval: 200ms", "interval: 200ms\n    public: true")).await;
+    let s = server(&base().replace("interval: 200ms", "interval: 200ms\n    public: true")).await;
     for (uri, token, status) in [
         ("/", None, StatusCode::OK),
         ("/ui/app.js", None, StatusCode::OK),
@@ -317,18 +281,10 @@ async fn every_answer_carries_the_security_headers() {
         ("/api/v1/status", None, StatusCode::UNAUTHORIZED),
         ("/no/such/page", None, StatusCode::NOT_FOUND),
     ] {
-        let mut request = Request::builder().uri(uri);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let response = s
-            .app
-            .router()
-            .oneshot(request.body(Body::empty()).expect("request"))
-            .await
-            .expect("response");
-        assert_eq!(response.status(), status, "{uri}");
-        let get = |name: &str| header_text(&response, name);
+        let request = common::request("GET", uri, token).body(Body::empty());
+        let answer = send(&s.app, request.expect("request")).await;
+        assert_eq!(answer.status, status, "{uri}");
+        let get = |name: &str| answer.header(name).to_owned();
         assert_eq!(get("x-content-type-options"), "nosniff", "{uri}");
         assert_eq!(get("x-frame-options"), "DENY", "{uri}");
         assert_eq!(get("referrer-policy"), "no-referrer", "{uri}");

@@ -4,15 +4,15 @@
 //! required", 406 not ready and slow replies.
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, Method, Request, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use mon_core::{CheckOutcome, Status};
 use mon_health::livekit_token::{Grants, SipGrant, VideoGrant, access_token};
 use mon_health::{CheckConfig, HealthRegistry};
+use mon_tests::{Answer, Capture, Request as Received};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -48,33 +48,28 @@ fn now_secs() -> u64 {
         .as_secs()
 }
 
-fn twirp_error(status: StatusCode, code: &str, msg: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        json!({"code": code, "msg": msg}).to_string(),
-    )
-        .into_response()
+fn twirp_error(status: StatusCode, code: &str, msg: &str) -> Answer {
+    json_answer(status, &json!({"code": code, "msg": msg}).to_string())
 }
 
-fn plain(status: StatusCode, text: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain")],
-        text.to_owned(),
-    )
-        .into_response()
+fn json_answer(status: StatusCode, body: &str) -> Answer {
+    Answer::status(status.as_u16())
+        .header("Content-Type", "application/json")
+        .body(body)
+}
+
+fn plain(status: StatusCode, text: &str) -> Answer {
+    Answer::status(status.as_u16())
+        .header("Content-Type", "text/plain")
+        .body(text)
 }
 
 /// Verifies the token on its own (not with mon's code): HS256, our key, signature, exp
 /// required and not passed, nbf not in the future. `Err` is the auth layer's plain-text 401.
-fn verify(fake: &Fake, headers: &HeaderMap) -> Result<Value, &'static str> {
+fn verify(fake: &Fake, request: &Received) -> Result<Value, &'static str> {
     const NO_BEARER: &str = "invalid authorization header. Must start with Bearer ";
     const BAD_KEY: &str = "invalid API key";
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(NO_BEARER)?;
+    let value = request.header("authorization").ok_or(NO_BEARER)?;
     let token = value.strip_prefix("Bearer ").ok_or(NO_BEARER)?;
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
@@ -133,21 +128,22 @@ fn egress(id: &str, status: &str) -> Value {
     })
 }
 
-/// One Twirp route: its path, the claim check, and the reply.
-async fn serve(
-    fake: Arc<Fake>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// One Twirp route: its path, the claim check, and the reply (on the capture's thread
+/// for this connection, so a delay holds only this request).
+fn serve(fake: &Fake, request: &Received) -> Answer {
     let delay = fake.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+        std::thread::sleep(Duration::from_millis(delay));
     }
-    let path = uri.path().to_owned();
+    let path = request
+        .path
+        .split_once('?')
+        .map_or(request.path.as_str(), |(path, _)| path)
+        .to_owned();
+    let method = request.method.as_str();
+    let body = &request.body;
     if path == "/" {
-        if method != Method::GET {
+        if method != "GET" {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
         }
         fake.served.lock().unwrap().push(path);
@@ -163,26 +159,25 @@ async fn serve(
     let Some(route) = path.strip_prefix("/twirp/") else {
         return plain(StatusCode::NOT_FOUND, "404 page not found");
     };
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let json_type = request
+        .header("content-type")
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim() == "application/json");
-    if method != Method::POST || !json_type {
+    if method != "POST" || !json_type {
         return twirp_error(
             StatusCode::NOT_FOUND,
             "bad_route",
             &format!("unsupported request to {path}"),
         );
     }
-    let claims = match verify(&fake, &headers) {
+    let claims = match verify(fake, request) {
         Ok(claims) => claims,
         Err(refused) => return plain(StatusCode::UNAUTHORIZED, refused),
     };
     let request: Value = if body.is_empty() {
         json!({})
     } else {
-        match serde_json::from_slice(&body) {
+        match serde_json::from_slice(body) {
             Ok(v @ Value::Object(_)) => v,
             _ => {
                 return twirp_error(
@@ -217,7 +212,7 @@ async fn serve(
             }
             if let Some(reply) = fake.rooms_reply.lock().unwrap().clone() {
                 fake.served.lock().unwrap().push(route.to_owned());
-                return ([(header::CONTENT_TYPE, "application/json")], reply).into_response();
+                return json_answer(StatusCode::OK, &reply);
             }
             json!({"rooms": [room("support", 2, now_secs() - 120), room("sales", 3, now_secs() - 30)]})
         }
@@ -286,27 +281,15 @@ async fn serve(
         }
     };
     fake.served.lock().unwrap().push(route.to_owned());
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        reply.to_string(),
-    )
-        .into_response()
+    json_answer(StatusCode::OK, &reply.to_string())
 }
 
 async fn start_fake() -> (SocketAddr, Arc<Fake>) {
     let fake = Arc::new(Fake::default());
-    let shared = fake.clone();
-    let app = Router::new().fallback(
-        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            serve(shared.clone(), method, uri, headers, body)
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    (addr, fake)
+    let shared = Arc::clone(&fake);
+    let capture = Capture::start();
+    capture.answer_with(move |request| serve(&shared, request));
+    (capture.addr(), fake)
 }
 
 fn config(addr: SocketAddr, secret: &str, extra: Value) -> CheckConfig {

@@ -62,6 +62,15 @@ fn hot_path(c: &mut Criterion) {
     group.bench_function("mon_counter_handle_inc", |b| {
         b.iter(|| handle.inc_by(black_box(1.0)))
     });
+    // The one path every custom kind takes: find the series by name and labels, record.
+    let mut k = 0usize;
+    group.bench_function("mon_custom_gauge_set", |b| {
+        b.iter(|| {
+            k = k.wrapping_add(1);
+            rec.gauge(black_box("queue_size"), black_box(&[("k", "v")]), k as f64)
+                .expect("a valid gauge")
+        })
+    });
     group.finish();
 }
 

@@ -2,6 +2,10 @@
 //! validation (names, collisions between families, label names and value lengths, the
 //! series limit over every name), the rule variables they publish
 //! (`alerting.custom_variables`) and their exposition.
+//!
+//! The three kinds share one path: [`CustomKind`] says what differs (the family name, the
+//! values it takes, the names it shows), [`Recorder::record_custom`] finds or creates the
+//! series and [`CustomCell::record`] applies the value.
 
 use super::{Histo, LATENCY_BUCKETS, Recorder, lock, validate_label_name, validate_name};
 use crate::MetricsError;
@@ -27,12 +31,123 @@ pub enum CustomKind {
     Histogram,
 }
 
-/// The value cell of one custom series.
+impl CustomKind {
+    /// The kind as messages and the exposition name it.
+    fn as_str(self) -> &'static str {
+        match self {
+            CustomKind::Counter => "counter",
+            CustomKind::Gauge => "gauge",
+            CustomKind::Histogram => "histogram",
+        }
+    }
+
+    /// The family name of a metric `name` of this kind: a counter's name without a
+    /// trailing `_total`.
+    fn family_name(self, name: &str) -> &str {
+        match self {
+            CustomKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+            CustomKind::Gauge | CustomKind::Histogram => name,
+        }
+    }
+
+    /// The names a family `name` of this kind takes in an exposition: its own and its
+    /// samples'.
+    fn exposed_names(self, name: &str) -> Vec<String> {
+        let suffixes: &[&str] = match self {
+            CustomKind::Counter => &["", "_total", "_created"],
+            CustomKind::Gauge => &[""],
+            CustomKind::Histogram => &["", "_bucket", "_sum", "_count", "_created"],
+        };
+        suffixes.iter().map(|s| format!("{name}{s}")).collect()
+    }
+
+    /// Its type and help text in an exposition.
+    fn descriptor(self) -> (MetricType, &'static str) {
+        match self {
+            CustomKind::Counter => (
+                MetricType::Counter,
+                "Custom counter recorded by the application",
+            ),
+            CustomKind::Gauge => (
+                MetricType::Gauge,
+                "Custom gauge recorded by the application",
+            ),
+            CustomKind::Histogram => (
+                MetricType::Histogram,
+                "Custom histogram recorded by the application",
+            ),
+        }
+    }
+
+    /// Refuses a value metric `name` of this kind cannot take: a non-finite one, and for a
+    /// counter a negative increment.
+    fn check_value(self, name: &str, value: f64) -> Result<(), MetricsError> {
+        let reason = match self {
+            CustomKind::Counter if !(value.is_finite() && value >= 0.0) => {
+                format!("a counter only goes up: the increment {value} must be a finite number ≥ 0")
+            }
+            _ if !value.is_finite() => format!("the value {value} is not a finite number"),
+            CustomKind::Counter | CustomKind::Gauge | CustomKind::Histogram => return Ok(()),
+        };
+        Err(MetricsError::InvalidMetric {
+            name: name.to_owned(),
+            reason,
+        })
+    }
+
+    /// A new, empty series of this kind.
+    fn new_cell(self) -> CustomCell {
+        match self {
+            CustomKind::Counter => CustomCell::Counter(AtomicU64::new(0f64.to_bits())),
+            CustomKind::Gauge => CustomCell::Gauge(AtomicU64::new(0f64.to_bits())),
+            CustomKind::Histogram => CustomCell::Histogram(Mutex::new(Histo::new(LATENCY_BUCKETS))),
+        }
+    }
+}
+
+/// The value cell of one custom series; its variant is its family's kind.
 #[derive(Debug)]
 pub(crate) enum CustomCell {
-    /// An `f64` stored as bits: counters add with a compare-and-swap loop, gauges store.
-    Value(AtomicU64),
+    /// An `f64` stored as bits, added to with a compare-and-swap loop.
+    Counter(AtomicU64),
+    /// An `f64` stored as bits, replaced by each value.
+    Gauge(AtomicU64),
     Histogram(Mutex<Histo>),
+}
+
+impl CustomCell {
+    /// Records `value` (already checked by [`CustomKind::check_value`]): a counter adds
+    /// it, a gauge takes it, a histogram observes it.
+    fn record(&self, value: f64) {
+        match self {
+            CustomCell::Counter(v) => {
+                let _ = v.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                    Some((f64::from_bits(bits) + value).to_bits())
+                });
+            }
+            CustomCell::Gauge(v) => v.store(value.to_bits(), Ordering::Relaxed),
+            CustomCell::Histogram(h) => lock(h).observe(value),
+        }
+    }
+
+    /// The current value of a counter or gauge; `None` for a histogram.
+    fn value(&self) -> Option<f64> {
+        match self {
+            CustomCell::Counter(v) | CustomCell::Gauge(v) => {
+                Some(f64::from_bits(v.load(Ordering::Relaxed)))
+            }
+            CustomCell::Histogram(_) => None,
+        }
+    }
+
+    /// Writes the series' samples.
+    fn encode(&self, enc: &mut MetricEncoder<'_>) -> std::fmt::Result {
+        match self {
+            CustomCell::Counter(v) => counter_f64(enc, f64::from_bits(v.load(Ordering::Relaxed))),
+            CustomCell::Gauge(v) => enc.encode_gauge(&f64::from_bits(v.load(Ordering::Relaxed))),
+            CustomCell::Histogram(h) => histogram(enc, &lock(h)),
+        }
+    }
 }
 
 /// A custom series' labels, sorted by name.
@@ -43,24 +158,6 @@ pub(crate) type LabelPairs = Vec<(String, String)>;
 pub(crate) struct CustomFamily {
     pub(crate) kind: CustomKind,
     pub(crate) series: RwLock<HashMap<LabelPairs, Arc<CustomCell>>>,
-}
-
-/// The names a custom family takes in an exposition: its own and its samples'.
-fn exposed_names(name: &str, kind: CustomKind) -> Vec<String> {
-    let suffixes: &[&str] = match kind {
-        CustomKind::Counter => &["", "_total", "_created"],
-        CustomKind::Gauge => &[""],
-        CustomKind::Histogram => &["", "_bucket", "_sum", "_count", "_created"],
-    };
-    suffixes.iter().map(|s| format!("{name}{s}")).collect()
-}
-
-fn kind_name(kind: CustomKind) -> &'static str {
-    match kind {
-        CustomKind::Counter => "counter",
-        CustomKind::Gauge => "gauge",
-        CustomKind::Histogram => "histogram",
-    }
 }
 
 /// Checks that a new custom family `name` of `kind` (a counter's name without `_total`)
@@ -84,35 +181,27 @@ fn check_new_family<'a>(
     {
         return Err(invalid(format!(
             "only a counter's samples end in {suffix}; a {} must be named otherwise",
-            kind_name(kind)
+            kind.as_str()
         )));
     }
-    let mine = exposed_names(name, kind);
+    let mine = kind.exposed_names(name);
     for (other, other_kind) in existing {
         if other == name && other_kind != kind {
             return Err(invalid(format!(
                 "it is already a {} and cannot be recorded as a {}",
-                kind_name(other_kind),
-                kind_name(kind)
+                other_kind.as_str(),
+                kind.as_str()
             )));
         }
-        let theirs = exposed_names(other, other_kind);
+        let theirs = other_kind.exposed_names(other);
         if let Some(clash) = mine.iter().find(|n| theirs.contains(n)) {
             return Err(invalid(format!(
                 "its series {clash} would collide with the {} {other:?}; two metrics cannot share a name",
-                kind_name(other_kind)
+                other_kind.as_str()
             )));
         }
     }
     Ok(())
-}
-
-/// The family name of a custom metric: a counter's name without a trailing `_total`.
-fn custom_family_name(name: &str, kind: CustomKind) -> &str {
-    match kind {
-        CustomKind::Counter => name.strip_suffix("_total").unwrap_or(name),
-        CustomKind::Gauge | CustomKind::Histogram => name,
-    }
 }
 
 /// What [`Recorder::check_custom`] found out about one record of a batch.
@@ -141,19 +230,31 @@ pub(crate) struct Custom {
 }
 
 impl Custom {
+    /// The family called `name`, if there is one.
+    fn family(&self, name: &str) -> Option<Arc<CustomFamily>> {
+        self.families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    /// The families by name, taken out of the lock.
+    fn families(&self) -> Vec<(String, Arc<CustomFamily>)> {
+        self.families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, family)| (name.clone(), Arc::clone(family)))
+            .collect()
+    }
+
     /// The custom gauges and counters as rule variables (`alerting.custom_variables`):
     /// each under its name — a counter also as `<name>_total` — with the sum of its
     /// series over every label set. A name the catalog documents stays its built-in
     /// producer's.
     pub(crate) fn publish(&self, out: &mut Published) {
-        let families: Vec<_> = self
-            .families
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(name, family)| (name.clone(), Arc::clone(family)))
-            .collect();
-        for (name, family) in families {
+        for (name, family) in self.families() {
             let names = match family.kind {
                 CustomKind::Gauge => vec![name.clone()],
                 CustomKind::Counter => vec![format!("{name}_total"), name],
@@ -164,10 +265,7 @@ impl Custom {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
                 .values()
-                .filter_map(|cell| match &**cell {
-                    CustomCell::Value(v) => Some(f64::from_bits(v.load(Ordering::Relaxed))),
-                    CustomCell::Histogram(_) => None,
-                })
+                .filter_map(|cell| cell.value())
                 .sum();
             for name in names {
                 if sum.is_finite() && crate::catalog::lookup(&name).is_none() {
@@ -179,63 +277,29 @@ impl Custom {
 
     /// The custom families, as the application named them.
     pub(crate) fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> std::fmt::Result {
-        let custom: Vec<_> = self
-            .families
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|(k, v)| (k.clone(), std::sync::Arc::clone(v)))
-            .collect();
-        for (name, family) in custom {
-            let (metric_type, help) = match family.kind {
-                CustomKind::Counter => (
-                    MetricType::Counter,
-                    "Custom counter recorded by the application",
-                ),
-                CustomKind::Gauge => (
-                    MetricType::Gauge,
-                    "Custom gauge recorded by the application",
-                ),
-                CustomKind::Histogram => (
-                    MetricType::Histogram,
-                    "Custom histogram recorded by the application",
-                ),
-            };
+        for (name, family) in self.families() {
+            let (metric_type, help) = family.kind.descriptor();
             let series: Vec<_> = family
                 .series
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
                 .iter()
-                .map(|(k, v)| (k.clone(), std::sync::Arc::clone(v)))
+                .map(|(k, v)| (k.clone(), Arc::clone(v)))
                 .collect();
             let mut f = encoder.encode_descriptor(&name, help, None, metric_type)?;
             for (labels, cell) in series {
                 if labels.is_empty() {
-                    custom_value(&mut f, &cell, family.kind)?;
+                    cell.encode(&mut f)?;
                 } else {
                     let labels: Vec<(&str, LabelValue<&str>)> = labels
                         .iter()
                         .map(|(k, v)| (k.as_str(), LabelValue(v.as_str())))
                         .collect();
-                    custom_value(&mut f.encode_family(&labels)?, &cell, family.kind)?;
+                    cell.encode(&mut f.encode_family(&labels)?)?;
                 }
             }
         }
         Ok(())
-    }
-}
-
-fn custom_value(
-    enc: &mut MetricEncoder<'_>,
-    cell: &CustomCell,
-    kind: CustomKind,
-) -> Result<(), std::fmt::Error> {
-    match (cell, kind) {
-        (CustomCell::Value(v), CustomKind::Counter) => {
-            counter_f64(enc, f64::from_bits(v.load(Ordering::Relaxed)))
-        }
-        (CustomCell::Value(v), _) => enc.encode_gauge(&f64::from_bits(v.load(Ordering::Relaxed))),
-        (CustomCell::Histogram(h), _) => histogram(enc, &lock(h)),
     }
 }
 
@@ -270,15 +334,8 @@ impl Recorder {
         kind: CustomKind,
         labels: &[(&str, &str)],
     ) -> Result<CustomAdmission, MetricsError> {
-        let name = custom_family_name(name, kind);
-        let family = self
-            .inner
-            .custom
-            .families
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-            .cloned();
+        let name = kind.family_name(name);
+        let family = self.inner.custom.family(name);
         match (&family, batch.families.get(name)) {
             (Some(f), _) if f.kind != kind => {
                 check_new_family(name, kind, [(name, f.kind)])?;
@@ -335,23 +392,15 @@ impl Recorder {
         Ok(key)
     }
 
-    /// The cell of custom series `name{labels}` of kind `kind`, created on first use.
+    /// The cell of custom series `name{labels}` (`name` a family name) of kind `kind`,
+    /// created on first use.
     fn custom_cell(
         &self,
         name: &str,
         kind: CustomKind,
         labels: &[(&str, &str)],
     ) -> Result<Arc<CustomCell>, MetricsError> {
-        let family = {
-            let read = self
-                .inner
-                .custom
-                .families
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            read.get(name).cloned()
-        };
-        let family = match family {
+        let family = match self.inner.custom.family(name) {
             Some(f) => f,
             None => {
                 let mut w = self
@@ -384,14 +433,7 @@ impl Recorder {
             }
         };
         if family.kind != kind {
-            return Err(MetricsError::InvalidMetric {
-                name: name.to_owned(),
-                reason: format!(
-                    "it is already a {} and cannot be recorded as a {}",
-                    kind_name(family.kind),
-                    kind_name(kind)
-                ),
-            });
+            check_new_family(name, kind, [(name, family.kind)])?;
         }
         let mut key: Vec<(String, String)> = labels
             .iter()
@@ -430,16 +472,24 @@ impl Recorder {
                 max,
             });
         }
-        Ok(Arc::clone(w.entry(key).or_insert_with(|| {
-            Arc::new(match kind {
-                CustomKind::Histogram => {
-                    CustomCell::Histogram(Mutex::new(Histo::new(LATENCY_BUCKETS)))
-                }
-                CustomKind::Counter | CustomKind::Gauge => {
-                    CustomCell::Value(AtomicU64::new(0f64.to_bits()))
-                }
-            })
-        })))
+        Ok(Arc::clone(
+            w.entry(key).or_insert_with(|| Arc::new(kind.new_cell())),
+        ))
+    }
+
+    /// Records `value` in custom `kind` `name{labels}`: the one path of
+    /// [`Recorder::counter`], [`Recorder::gauge`] and [`Recorder::histogram`].
+    fn record_custom(
+        &self,
+        kind: CustomKind,
+        name: &str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) -> Result<(), MetricsError> {
+        kind.check_value(name, value)?;
+        self.custom_cell(kind.family_name(name), kind, labels)?
+            .record(value);
+        Ok(())
     }
 
     /// Adds `by` (≥ 0) to custom counter `name{labels}`. Prometheus shows it as
@@ -454,18 +504,7 @@ impl Recorder {
         labels: &[(&str, &str)],
         by: f64,
     ) -> Result<(), MetricsError> {
-        if !(by.is_finite() && by >= 0.0) {
-            return Err(MetricsError::InvalidMetric {
-                name: name.to_owned(),
-                reason: format!(
-                    "a counter only goes up: the increment {by} must be a finite number ≥ 0"
-                ),
-            });
-        }
-        let name = custom_family_name(name, CustomKind::Counter);
-        let handle = CounterHandle(self.custom_cell(name, CustomKind::Counter, labels)?);
-        handle.inc_by(by);
-        Ok(())
+        self.record_custom(CustomKind::Counter, name, labels, by)
     }
 
     /// A handle on custom counter `name{labels}` that increments without any lookup.
@@ -477,12 +516,9 @@ impl Recorder {
         name: &str,
         labels: &[(&str, &str)],
     ) -> Result<CounterHandle, MetricsError> {
-        let name = custom_family_name(name, CustomKind::Counter);
-        Ok(CounterHandle(self.custom_cell(
-            name,
-            CustomKind::Counter,
-            labels,
-        )?))
+        let kind = CustomKind::Counter;
+        let cell = self.custom_cell(kind.family_name(name), kind, labels)?;
+        Ok(CounterHandle(cell))
     }
 
     /// Sets custom gauge `name{labels}` to `value`.
@@ -495,11 +531,7 @@ impl Recorder {
         labels: &[(&str, &str)],
         value: f64,
     ) -> Result<(), MetricsError> {
-        finite(name, value)?;
-        if let CustomCell::Value(v) = &*self.custom_cell(name, CustomKind::Gauge, labels)? {
-            v.store(value.to_bits(), Ordering::Relaxed);
-        }
-        Ok(())
+        self.record_custom(CustomKind::Gauge, name, labels, value)
     }
 
     /// Observes `value` (in base units, e.g. seconds) in custom histogram `name{labels}`.
@@ -512,11 +544,7 @@ impl Recorder {
         labels: &[(&str, &str)],
         value: f64,
     ) -> Result<(), MetricsError> {
-        finite(name, value)?;
-        if let CustomCell::Histogram(h) = &*self.custom_cell(name, CustomKind::Histogram, labels)? {
-            lock(h).observe(value);
-        }
-        Ok(())
+        self.record_custom(CustomKind::Histogram, name, labels, value)
     }
 
     /// Checks a batch's custom metric events (gauges and counters) as
@@ -572,18 +600,6 @@ impl Recorder {
     }
 }
 
-/// Refuses a non-finite gauge or histogram value.
-fn finite(name: &str, value: f64) -> Result<(), MetricsError> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(MetricsError::InvalidMetric {
-            name: name.to_owned(),
-            reason: format!("the value {value} is not a finite number"),
-        })
-    }
-}
-
 /// A custom event's labels as the recorder takes them.
 fn label_pairs(labels: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
     labels
@@ -599,22 +615,14 @@ pub struct CounterHandle(Arc<CustomCell>);
 impl CounterHandle {
     /// Adds `by`; a negative or non-finite increment is ignored.
     pub fn inc_by(&self, by: f64) {
-        if !(by.is_finite() && by >= 0.0) {
-            return;
-        }
-        if let CustomCell::Value(v) = &*self.0 {
-            let _ = v.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
-                Some((f64::from_bits(bits) + by).to_bits())
-            });
+        if CustomKind::Counter.check_value("", by).is_ok() {
+            self.0.record(by);
         }
     }
 
     /// The current total.
     pub fn get(&self) -> f64 {
-        match &*self.0 {
-            CustomCell::Value(v) => f64::from_bits(v.load(Ordering::Relaxed)),
-            CustomCell::Histogram(_) => 0.0,
-        }
+        self.0.value().unwrap_or(0.0)
     }
 }
 
@@ -669,6 +677,51 @@ mod tests {
         handle.inc_by(2.0);
         handle.inc_by(-5.0);
         assert_eq!(handle.get(), 2.0);
+    }
+
+    /// Each kind through the one path: a counter adds, a gauge keeps the last value, a
+    /// histogram observes; the rule variables and the exposition show each as its kind.
+    #[test]
+    fn each_kind_records_as_its_kind() {
+        let rec = Recorder::default();
+        let labels: &[(&str, &str)] = &[("k", "v")];
+        for value in [1.0, 2.5] {
+            rec.counter("retries_total", labels, value)
+                .expect("counter");
+            rec.gauge("queue", labels, value).expect("gauge");
+            rec.histogram("wait_seconds", labels, value)
+                .expect("histogram");
+        }
+        let values = rec.snapshot_values();
+        for (name, want) in [("retries", 3.5), ("retries_total", 3.5), ("queue", 2.5)] {
+            assert_eq!(values.get(name), Some(&want), "{name}: {values:?}");
+        }
+        assert!(!values.contains_key("wait_seconds"), "{values:?}");
+        let mut registry = prometheus_client::registry::Registry::default();
+        rec.register(&mut registry);
+        let text = crate::encode_openmetrics(&registry).expect("encodes");
+        for line in [
+            "# TYPE retries counter",
+            "retries_total{k=\"v\"} 3.5",
+            "# TYPE queue gauge",
+            "queue{k=\"v\"} 2.5",
+            "# TYPE wait_seconds histogram",
+            "wait_seconds_count{k=\"v\"} 2",
+            "wait_seconds_sum{k=\"v\"} 3.5",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from:\n{text}"
+            );
+        }
+        // A value the kind cannot take changes nothing.
+        assert!(rec.counter("retries", labels, -1.0).is_err());
+        assert!(
+            rec.histogram("wait_seconds", labels, f64::INFINITY)
+                .is_err()
+        );
+        let again = rec.snapshot_values();
+        assert_eq!(again.get("retries"), Some(&3.5));
     }
 
     /// Two families whose expositions share a name are refused, whichever comes first,
