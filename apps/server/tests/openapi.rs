@@ -304,10 +304,14 @@ async fn read<T: DeserializeOwned + Serialize>(
     answer
 }
 
+/// The app of [`app`] with [`FIRING`].
+async fn firing_app(dir: &tempfile::TempDir) -> App {
+    let body = format!("{}{FIRING}", common::HOST);
+    common::start(&common::config("", &body), dir, &[]).await
+}
+
 /// A rule that fires as soon as host metrics are sampled, for the alerting answers.
 const FIRING: &str = "
-metrics:
-  interval: 1s
 alerting:
   evaluation_interval: 1s
   default_rules: false
@@ -322,10 +326,7 @@ alerting:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_typed_alerting_answers_and_silence_body_read_what_the_server_reads_and_answers() {
     let dir = tempfile::tempdir().expect("dir");
-    let text = format!("{CONFIG}{FIRING}").replace("{dir}", &dir.path().display().to_string());
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    let app = App::start(config).await.expect("app starts");
+    let app = firing_app(&dir).await;
     let token = Some("read-token-456");
 
     let mut health = HealthAlertsAnswer {
@@ -420,10 +421,7 @@ fn keys_in_sorted_order<T: Serialize>(answer: &T) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_typed_snapshot_and_dashboards_list_read_what_the_server_answers() {
     let dir = tempfile::tempdir().expect("dir");
-    let text = format!("{CONFIG}{FIRING}").replace("{dir}", &dir.path().display().to_string());
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    let app = App::start(config).await.expect("app starts");
+    let app = firing_app(&dir).await;
     let token = Some("read-token-456");
 
     // A slow request, a call and an error, so that every part of the report has data.
@@ -469,10 +467,7 @@ async fn the_typed_snapshot_and_dashboards_list_read_what_the_server_answers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ack_and_resolve_accept_the_bodies_their_schema_allows_and_refuse_the_others() {
     let dir = tempfile::tempdir().expect("dir");
-    let text = format!("{CONFIG}{FIRING}").replace("{dir}", &dir.path().display().to_string());
-    let config: Config =
-        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
-    let app = App::start(config).await.expect("app starts");
+    let app = firing_app(&dir).await;
     let token = Some("read-token-456");
     let mut id = String::new();
     wait_for("the firing alert", async || {
