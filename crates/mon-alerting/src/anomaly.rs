@@ -6,11 +6,11 @@
 //! - **Cadence**: one sample per variable per minute ([`SAMPLE_EVERY`]), taken by the
 //!   engine's evaluations (they run at least every `evaluation_interval` and after new
 //!   data). Rules are scored at every evaluation against the model as it stands.
-//! - **Expected value** = a slow level (EWMA over about a day, [`SLOW_SAMPLES`]) + the
-//!   hour-of-week seasonal offset (once the model is [seasonal](Baseline::is_seasonal))
-//!   + a fast correction (EWMA over about half an hour, [`FAST_SAMPLES`]) of what the
-//!   two leave over. Before a week of data the seasonal term is zero, so the expected
-//!   value is a plain fast EWMA of the values.
+//! - **Expected value**: the sum of a slow level (EWMA over about a day,
+//!   [`SLOW_SAMPLES`]), the hour-of-week seasonal offset (once the model is
+//!   [seasonal](Baseline::is_seasonal)) and a fast correction (EWMA over about an hour,
+//!   [`FAST_SAMPLES`]) of what the two leave over. Before a week of data the seasonal
+//!   term is zero, so the expected value is a plain fast EWMA of the values.
 //! - **Seasonal baseline**: 168 hour-of-week slots (UTC, Monday 00:00 is slot 0), each
 //!   the mean of (value − level) over that hour, blended week over week
 //!   ([`SEASON_BLEND`]); read between the centres of two slots by linear interpolation.
@@ -22,9 +22,10 @@
 //!   large scores.
 //! - **Score** = (value − expected) / deviation: signed, in deviations. No score (rules
 //!   see "no data") until [`WARM_UP_SAMPLES`] samples have been taken.
-//! - **Robustness**: a sample's surprise is clipped to ±[`CLIP`] deviations before it is
-//!   learned, so a spike does not drag the baseline along; a level shift is still
-//!   learned, by steps.
+//! - **Robustness**: a sample's surprise is clipped to ±[`CLIP`] deviations before the
+//!   expected value learns it, and to [`DEVIATION_CLIP`] before the deviation does, so
+//!   a burst does not drag the baseline along or widen the band within minutes; a level
+//!   shift is still learned, by steps, within about an hour.
 //!
 //! [`Baselines`] holds one model per catalog variable (and per custom variable a rule
 //! reads with `anomaly()`), and is kept in the store's `kept_state` (kind `baseline`) so
@@ -42,12 +43,15 @@ use std::time::Duration;
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(60);
 /// Samples before a baseline scores values (30 minutes at one per minute).
 pub const WARM_UP_SAMPLES: u64 = 30;
-/// The span, in samples, of the fast correction and of the deviation (about half an hour).
-pub const FAST_SAMPLES: f64 = 30.0;
+/// The span, in samples, of the fast correction and of the deviation (about an hour).
+pub const FAST_SAMPLES: f64 = 60.0;
 /// The span, in samples, of the slow level (about a day).
 pub const SLOW_SAMPLES: f64 = 1440.0;
-/// How far (in deviations) a sample's surprise counts when it is learned.
-pub const CLIP: f64 = 4.0;
+/// How far (in deviations) a sample's surprise counts when the expected value learns it.
+pub const CLIP: f64 = 3.0;
+/// How far (in deviations) a sample's surprise counts when the deviation learns it:
+/// lower than [`CLIP`], so a lasting anomaly does not widen the band within minutes.
+pub const DEVIATION_CLIP: f64 = 2.0;
 /// The weight of the newest week in a seasonal slot.
 pub const SEASON_BLEND: f64 = 0.5;
 /// Hour-of-week slots.
@@ -245,14 +249,16 @@ impl Baseline {
             let alpha = |span: f64| (2.0 / (span + 1.0)).max(1.0 / (n + 1.0));
             let expected = self.base(at) + self.correction;
             let mut surprise = value - expected;
+            let mut spread = surprise.abs();
             if self.is_warm() {
-                let limit = CLIP * self.floored(expected);
-                surprise = surprise.clamp(-limit, limit);
+                let deviation = self.floored(expected);
+                surprise = surprise.clamp(-CLIP * deviation, CLIP * deviation);
+                spread = spread.min(DEVIATION_CLIP * deviation);
             }
             let learned = expected + surprise;
             let season = self.season_at(at).filter(|_| self.seasonal).unwrap_or(0.0);
             self.correction += alpha(FAST_SAMPLES) * (learned - self.base(at) - self.correction);
-            self.mad += alpha(FAST_SAMPLES) * (surprise.abs() - self.mad);
+            self.mad += alpha(FAST_SAMPLES) * (spread - self.mad);
             self.level += alpha(SLOW_SAMPLES) * (learned - season - self.level);
             self.visit_slot(at, learned - self.level);
         }
@@ -274,16 +280,15 @@ impl Baseline {
                 *count += 1;
             }
             previous => {
-                if let Some((s, sum, count)) = previous.take() {
-                    if count >= MIN_VISIT_SAMPLES {
-                        let mean = sum / f64::from(count);
-                        if let Some(entry) = self.season.get_mut(s) {
-                            *entry = Some(match *entry {
-                                None => mean,
-                                Some(old) => old + SEASON_BLEND * (mean - old),
-                            });
-                        }
-                    }
+                if let Some((s, sum, count)) = previous.take()
+                    && count >= MIN_VISIT_SAMPLES
+                    && let Some(entry) = self.season.get_mut(s)
+                {
+                    let mean = sum / f64::from(count);
+                    *entry = Some(match *entry {
+                        None => mean,
+                        Some(old) => old + SEASON_BLEND * (mean - old),
+                    });
                 }
                 self.visit = Some((slot, offset, 1));
             }
@@ -452,8 +457,8 @@ mod tests {
         }
         b.observe(minute(120), 10_000.0);
         let after = b.expected(minute(121)).unwrap_or_default();
-        // At most CLIP deviations (10 each) × the fast weight (2/31) and a little slow weight.
-        assert!(after < 104.0, "{after}");
+        // At most CLIP deviations (10 each) × the fast weight (2/61) and a little slow weight.
+        assert!(after < 101.5, "{after}");
     }
 
     #[test]
