@@ -1,6 +1,7 @@
 //! [`document`]: the OpenAPI 3.1 document of the API, built from [`ENDPOINTS`] and the
 //! schemas of [`crate::answers`] and [`crate::error`].
 
+use crate::anomaly::{AnomalyAnswer, AnomalyBandPoint};
 use crate::answers::{
     ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertView, AlertsAnswer,
     ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts, CheckResultsAnswer, CheckView,
@@ -78,6 +79,8 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<SeriesPointsView>()
         .schema_from::<SeriesQueryAnswer>()
         .schema_from::<EventsAnswer>()
+        .schema_from::<AnomalyBandPoint>()
+        .schema_from::<AnomalyAnswer>()
         .security_scheme(
             BEARER,
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
