@@ -44,7 +44,7 @@ fn main() -> Result<()> {
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi] | bench [store|rss|checks|wrk]>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi] | bench [store|rss|checks|anomaly|wrk]>"
             );
             std::process::exit(2);
         }
@@ -365,6 +365,20 @@ fn bench(args: &[String]) -> Result<()> {
     }
     if matches!(which, "all" | "checks") {
         bench_checks::checks()?;
+    }
+    if matches!(which, "all" | "anomaly") {
+        // Precision and recall of anomaly detection on synthetic series (simulated time).
+        run(
+            "cargo",
+            &[
+                "bench",
+                "--locked",
+                "-p",
+                "mon-alerting",
+                "--bench",
+                "anomaly",
+            ],
+        )?;
     }
     if matches!(which, "all" | "rss") {
         rss()?;

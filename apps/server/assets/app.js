@@ -12,6 +12,7 @@ const API = {
   resolve: ["POST", "/api/v1/alerts/{id}/resolve"],
   silence: ["POST", "/api/v1/silences"],
   series: ["GET", "/api/v1/metrics/query"],
+  anomaly: ["GET", "/api/v1/anomaly/{variable}"],
   dashboards: ["GET", "/api/v1/dashboards"],
   dashboard: ["GET", "/api/v1/dashboards/{id}"],
   errors: ["GET", "/api/v1/errors"],
@@ -136,23 +137,56 @@ function destroyCharts() {
   ui.charts = [];
 }
 
-// A line chart: xs in seconds, lines = [{label, values}].
-function chart(box, xs, lines, unit, height) {
+// A line chart: xs in seconds, lines = [{label, values}]; band (optional) = {label, lower,
+// upper} aligned with xs, drawn as a shaded area behind the lines (the anomaly band).
+function chart(box, xs, lines, unit, height, band) {
   if (!xs.length) {
     box.append(el("p", { class: "muted" }, "No data in this range yet."));
     return;
   }
   const palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+  const series = lines.map((l, i) => ({
+    label: l.label, stroke: palette[i % palette.length], width: 1.5,
+    value: (u, v) => fmtNum(v, unit),
+  }));
+  const data = [xs].concat(lines.map((l) => l.values));
   const opts = {
     width: Math.max(box.clientWidth || 300, 200),
     height: height || 180,
-    series: [{}].concat(lines.map((l, i) => ({
-      label: l.label, stroke: palette[i % palette.length], width: 1.5,
-      value: (u, v) => fmtNum(v, unit),
-    }))),
+    series: [{}].concat(series),
     axes: [{}, { values: (u, vals) => vals.map((v) => fmtNum(v, unit)), size: 70 }],
   };
-  ui.charts.push(new uPlot(opts, [xs].concat(lines.map((l) => l.values)), box));
+  if (band) {
+    const edge = (label) => ({ label, stroke: "rgba(127,127,127,0.35)", width: 1, value: (u, v) => fmtNum(v, unit) });
+    opts.series.push(edge(band.label + " high"), edge(band.label + " low"));
+    data.push(band.upper, band.lower);
+    opts.bands = [{ series: [data.length - 2, data.length - 1], fill: "rgba(127,127,127,0.15)" }];
+  }
+  ui.charts.push(new uPlot(opts, data, box));
+}
+
+// The anomaly answer of `variable` over the view's range, or null when it cannot be read
+// (the chart then has no band).
+function anomalyOf(variable) {
+  return call("anomaly", { variable, from: ui.range }).catch(() => null);
+}
+
+// The band of an anomaly answer aligned with xs (seconds): each x takes the nearest band
+// point. null when there is no band yet (no sample learned).
+function bandAt(a, xs) {
+  const pts = (a && a.band) || [];
+  if (!pts.length || !xs.length) return null;
+  const ts = pts.map((p) => secs(p.ts));
+  let i = 0;
+  const at = xs.map((x) => {
+    while (i + 1 < ts.length && Math.abs(ts[i + 1] - x) <= Math.abs(ts[i] - x)) i++;
+    return pts[i];
+  });
+  return {
+    label: "expected ± " + a.k + " dev",
+    lower: at.map((p) => p.lower),
+    upper: at.map((p) => p.upper),
+  };
 }
 
 function checkTile(c) {
@@ -218,20 +252,23 @@ function overview(view) {
       el("div", { class: "card span-6" }, el("h2", {}, "CPU %"), cpu),
       el("div", { class: "card span-6" }, el("h2", {}, "Memory %"), mem)));
   return async () => {
-    const [c, a, sc, sm] = await Promise.all([
+    const [c, a, sc, sm, ac, am] = await Promise.all([
       call("checks", {}),
       call("alerts", {}),
       call("series", { name: "cpu_percent", from: ui.range }),
       call("series", { name: "memory_percent", from: ui.range }),
+      anomalyOf("cpu_percent"),
+      anomalyOf("memory_percent"),
     ]);
     checks.replaceChildren(...(c.checks.length ? c.checks.map(checkTile) : [el("p", { class: "muted" }, "No checks configured.")]));
     alerts.replaceChildren(alertTable(a.alerts, false));
     destroyCharts();
-    for (const [box, data] of [[cpu, sc], [mem, sm]]) {
+    for (const [box, data, anomaly] of [[cpu, sc, ac], [mem, sm, am]]) {
       box.replaceChildren();
       const s = data.series[0];
       const pts = s ? s.points : [];
-      chart(box, pts.map((p) => secs(p.ts)), [{ label: data.name, values: pts.map((p) => p.avg) }], "percent");
+      const xs = pts.map((p) => secs(p.ts));
+      chart(box, xs, [{ label: data.name, values: pts.map((p) => p.avg) }], "percent", undefined, bandAt(anomaly, xs));
     }
   };
 }

@@ -38,6 +38,7 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(crate::logs::router(state.store.clone()))
         .merge(crate::ingest::router(state.clone()))
         .merge(crate::alerts_api::router(FromRef::from_ref(&state)))
+        .merge(crate::anomaly::router(FromRef::from_ref(&state)))
         .merge(crate::dashboards::router(FromRef::from_ref(&state)))
         .merge(auth::whoami_router(auth.clone()))
         // Only matched routes need a token: an unknown path is 404 for everyone.

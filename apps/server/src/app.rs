@@ -105,6 +105,10 @@ sub_state! {
         alerts: s.alerts.clone(),
         store: s.store.clone(),
     };
+    crate::anomaly::AnomalyState => |s| crate::anomaly::AnomalyState {
+        alerts: s.alerts.clone(),
+        hub: s.hub.clone(),
+    };
     crate::dashboards::DashboardsState => |s| crate::dashboards::DashboardsState {
         dashboards: s.dashboards.clone(),
         started_at: s.started_at,

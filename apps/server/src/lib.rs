@@ -5,6 +5,7 @@
 //! gives them to [`main_with`]); tests build the same [`App`] and drive its router directly.
 
 mod alerts_api;
+mod anomaly;
 mod api;
 mod app;
 mod auth;

@@ -190,6 +190,7 @@ async fn every_api_call_of_the_page_exists() {
         } else {
             template
                 .replace("{name}", "api")
+                .replace("{variable}", "cpu_percent")
                 .replace("{id}", "no-such-alert")
         };
         assert!(!path.contains('{'), "untested placeholder in {template}");

@@ -8,6 +8,10 @@
 //! `error_rate_percent > 10 && request_rate_per_min > 1`,
 //! `checks.api.status == "unhealthy"`, or, with `each: checks`,
 //! `check.status == "unhealthy"`.
+//!
+//! `anomaly("request_rate_per_min")` is the variable's anomaly score (crate `anomaly`:
+//! deviations from its baseline); it has no value (the rule is "no data") while the
+//! baseline warms up. Its argument must be a quoted variable name that rules may read.
 
 use crate::Snapshot;
 use crate::rule::CHECKS_VARIABLE;
@@ -15,7 +19,7 @@ use cel::common::ast::{EntryExpr, Expr as Node, operators};
 use cel::objects::Map;
 use cel::{Context, Env, ExecutionError, IdedExpr, Program, Value};
 use mon_core::snapshot::CheckSnapshot;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
@@ -38,6 +42,8 @@ pub struct Expr {
     program: Arc<Program>,
     variables: Vec<String>,
     threshold: Option<f64>,
+    /// The variables read through `anomaly("…")`, sorted.
+    anomalies: Vec<String>,
     /// The side of a top-level comparison that is not the constant: its value is
     /// what the alert shows.
     measured: Option<Arc<IdedExpr>>,
@@ -87,9 +93,12 @@ impl Expr {
         let mut variables = BTreeSet::new();
         free_variables(root, &mut Vec::new(), &mut variables);
         let (threshold, measured) = comparison(root);
+        let mut anomalies = BTreeSet::new();
+        anomaly_variables(root, &mut anomalies);
         Ok(Expr {
             source: source.to_string(),
             variables: variables.into_iter().collect(),
+            anomalies: anomalies.into_iter().collect(),
             threshold,
             measured: measured.map(|m| Arc::new(m.clone())),
             program: Arc::new(program),
@@ -104,6 +113,12 @@ impl Expr {
     /// The top-level variables it reads (`checks` for `checks.api.status`), sorted.
     pub fn variables(&self) -> &[String] {
         &self.variables
+    }
+
+    /// The variables it reads through `anomaly("…")` (`request_rate_per_min` for
+    /// `anomaly("request_rate_per_min") > 4`), sorted.
+    pub fn anomaly_variables(&self) -> &[String] {
+        &self.anomalies
     }
 
     /// The constant of a top-level comparison (`5000` in `avg_api_latency_ms > 5000`).
@@ -172,6 +187,60 @@ fn comparison(root: &IdedExpr) -> (Option<f64>, Option<&IdedExpr>) {
         (None, Some(t)) => (Some(t), Some(&call.args[0])),
         (Some(t), None) => (Some(t), Some(&call.args[1])),
         _ => (None, None),
+    }
+}
+
+/// The function that reads a variable's anomaly score.
+pub(crate) const ANOMALY_FUNCTION: &str = "anomaly";
+
+/// The argument of an `anomaly("name")` call: the quoted name, if it is one.
+fn anomaly_argument(call: &cel::common::ast::CallExpr) -> Option<&str> {
+    use cel::common::ast::LiteralValue as L;
+    if call.func_name != ANOMALY_FUNCTION || call.target.is_some() {
+        return None;
+    }
+    match call.args.as_slice() {
+        [arg] => match &arg.expr {
+            Node::Literal(L::String(name)) => Some(name.as_ref()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Collects the names read by `anomaly("name")` calls.
+fn anomaly_variables(e: &IdedExpr, out: &mut BTreeSet<String>) {
+    match &e.expr {
+        Node::Call(call) => {
+            if let Some(name) = anomaly_argument(call) {
+                out.insert(name.to_string());
+            }
+            for part in call.target.iter().map(|t| &**t).chain(&call.args) {
+                anomaly_variables(part, out);
+            }
+        }
+        Node::Select(select) => anomaly_variables(&select.operand, out),
+        Node::List(list) => list.elements.iter().for_each(|x| anomaly_variables(x, out)),
+        Node::Map(map) => {
+            for entry in &map.entries {
+                if let EntryExpr::MapEntry(entry) = &entry.expr {
+                    anomaly_variables(&entry.key, out);
+                    anomaly_variables(&entry.value, out);
+                }
+            }
+        }
+        Node::Comprehension(c) => {
+            for part in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                anomaly_variables(part, out);
+            }
+        }
+        Node::Struct(_) | Node::Ident(_) | Node::Literal(_) | Node::Unspecified => {}
     }
 }
 
@@ -439,12 +508,47 @@ impl Checker<'_> {
         }
     }
 
+    /// `anomaly("name")`: one quoted name of a variable rules may read.
+    fn anomaly(&self, at: &IdedExpr, call: &cel::common::ast::CallExpr) -> Result<(), ExprError> {
+        let example = "e.g. `anomaly(\"request_rate_per_min\") > 4`";
+        let Some(name) = anomaly_argument(call) else {
+            let at = call.args.first().unwrap_or(at);
+            return Err(self.error(
+                at,
+                format!("`anomaly()` takes one variable name in quotes, {example}"),
+            ));
+        };
+        let known = || {
+            mon_core::catalog::CATALOG
+                .iter()
+                .map(|v| v.name)
+                .chain(self.custom.iter().map(String::as_str))
+        };
+        if known().any(|k| k == name) {
+            return Ok(());
+        }
+        let hint = match closest(name, known()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "use a numeric variable of the metrics catalog or one declared in \
+                     alerting.custom_variables"
+                .to_string(),
+        };
+        let at = call.args.first().unwrap_or(at);
+        Err(self.error(
+            at,
+            format!("`anomaly(\"{name}\")`: `{name}` is not a variable; {hint}"),
+        ))
+    }
+
     fn call(
         &self,
         at: &IdedExpr,
         call: &cel::common::ast::CallExpr,
         bound: &mut Vec<(String, Type)>,
     ) -> Result<Type, ExprError> {
+        if call.func_name == ANOMALY_FUNCTION && call.target.is_none() {
+            return self.anomaly(at, call).map(|()| DOUBLE);
+        }
         let target = match &call.target {
             Some(t) => Some(self.infer(t, bound)?),
             None => None,
@@ -624,6 +728,26 @@ pub(crate) fn context(
     context
 }
 
+/// Makes `anomaly("name")` read `scores` in `context`: a variable without a score
+/// (no baseline, still warming up, no value now) is "no data".
+pub(crate) fn add_anomaly_scores(
+    context: &mut Context<'_, '_>,
+    scores: Arc<BTreeMap<String, f64>>,
+) {
+    let added = context.add_function(
+        ANOMALY_FUNCTION,
+        move |name: Arc<String>| -> Result<Value, ExecutionError> {
+            scores
+                .get(name.as_str())
+                .map(|score| Value::Float(*score))
+                .ok_or(ExecutionError::NoSuchKey(name))
+        },
+    );
+    if let Err(e) = added {
+        tracing::error!(error = ?e, "anomaly() could not be added to rule evaluation");
+    }
+}
+
 pub(crate) use mon_core::closest;
 
 #[cfg(test)]
@@ -692,6 +816,48 @@ mod tests {
                 .unwrap()
                 .evaluate(&no_checks),
             Outcome::NoData
+        );
+    }
+
+    #[test]
+    fn anomaly_reads_the_scores_and_is_no_data_without_one() {
+        let s = snapshot();
+        let mut ctx = context(&s, None);
+        let scores = BTreeMap::from([("request_rate_per_min".to_string(), 5.5)]);
+        add_anomaly_scores(&mut ctx, Arc::new(scores));
+        for (source, want) in [
+            (
+                "anomaly(\"request_rate_per_min\") > 4",
+                Outcome::Value {
+                    holds: true,
+                    value: Some(5.5),
+                },
+            ),
+            (
+                "anomaly(\"request_rate_per_min\") > 6",
+                Outcome::Value {
+                    holds: false,
+                    value: Some(5.5),
+                },
+            ),
+            // Warming up, or no value now: no score.
+            ("anomaly(\"cpu_percent\") > 4", Outcome::NoData),
+            // As for any variable without a value: CEL's `||` holds when the other side does.
+            (
+                "anomaly(\"cpu_percent\") > 4 || avg_api_latency_ms > 5000",
+                Outcome::Value {
+                    holds: true,
+                    value: None,
+                },
+            ),
+        ] {
+            let parsed = Expr::parse(source).unwrap_or_else(|e| panic!("{source}: {e:?}"));
+            assert_eq!(parsed.evaluate(&ctx), want, "{source}");
+        }
+        let parsed = Expr::parse("anomaly(\"a\") > 4 && (anomaly(\"b\") < 0 || x > 1)");
+        assert_eq!(
+            parsed.map(|p| p.anomaly_variables().to_vec()),
+            Ok(vec!["a".to_string(), "b".to_string()])
         );
     }
 
@@ -781,6 +947,32 @@ mod tests {
                 Err((19, "compares a string with a number")),
             ),
             ("check.success_rate < 0.8", Ok(())),
+            ("anomaly(\"request_rate_per_min\") > 4", Ok(())),
+            ("anomaly(\"queue_depth\") < -3.5", Ok(())),
+            (
+                "anomaly(\"request_rate_per_mn\") > 4",
+                Err((9, "did you mean `request_rate_per_min`?")),
+            ),
+            (
+                "anomaly(\"zzz\") > 4",
+                Err((9, "`zzz` is not a variable; use a numeric variable")),
+            ),
+            (
+                "anomaly(cpu_percent) > 4",
+                Err((9, "takes one variable name in quotes")),
+            ),
+            (
+                "anomaly() > 4",
+                Err((8, "takes one variable name in quotes")),
+            ),
+            (
+                "anomaly(\"cpu_percent\") > \"a\"",
+                Err((24, "compares a number with a string")),
+            ),
+            (
+                "anomaly(\"cpu_percent\")",
+                Err((1, "must be true or false")),
+            ),
             (
                 "check.status > 3",
                 Err((14, "compares a string with a number")),

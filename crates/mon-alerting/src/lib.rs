@@ -11,7 +11,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Map of the crate: `rule` ([`Rule`] and its evaluation; `rule::config`:
+//! Map of the crate: [`anomaly`] (a baseline per variable and the score rules read
+//! with `anomaly("…")`), `rule` ([`Rule`] and its evaluation; `rule::config`:
 //! [`RuleConfig`] and [`default_rules`], data in `default_rules.yaml`), `expr` (CEL conditions:
 //! parsing, variables, evaluation), `template` (annotation placeholders), `engine`
 //! ([`AlertEngine`]: its state and read side, with one submodule each for
@@ -23,6 +24,7 @@
 //! retries), [`channels`] (one module per channel kind, registered by
 //! name in a [`Kinds`](mon_core::Kinds) registry: [`channel_kinds`]) and `config` ([`AlertingConfig`]).
 
+pub mod anomaly;
 pub mod channels;
 mod config;
 mod delivery;
@@ -38,8 +40,8 @@ pub use channels::{Channel, ChannelConfig, Links, channel_kinds};
 pub use config::AlertingConfig;
 pub use delivery::{ChannelStatus, RetryPolicy, WorkerStart};
 pub use engine::{
-    ActionError, AlertChange, AlertEngine, AlertStats, ChangeKind, DEFAULT_RESTART_GRACE,
-    EngineOptions, RuleState, RuleStatus, SnapshotSource,
+    ActionError, AlertChange, AlertEngine, AlertStats, BASELINE_KEEP_EVERY, ChangeKind,
+    DEFAULT_RESTART_GRACE, EngineOptions, RuleState, RuleStatus, SnapshotSource,
 };
 pub use error::AlertingError;
 pub use expr::{Expr, ExprError};

@@ -177,7 +177,11 @@ fn every_built_in_rule_has_data_from_the_built_in_producers() {
     ] {
         assert!(mon_core::catalog::lookup(name).is_some(), "{name}");
     }
-    engine.evaluate(&snapshot, at(0));
+    // Anomaly baselines score after their warm-up (one sample a minute).
+    let warm_up = i64::try_from(mon_alerting::anomaly::WARM_UP_SAMPLES).expect("small");
+    for minute in 0..=warm_up {
+        engine.evaluate(&snapshot, at(minute * 60));
+    }
     for rule in engine.rules_status() {
         assert_eq!(rule.state, RuleState::Ok, "{}: {:?}", rule.name, rule.error);
     }

@@ -360,6 +360,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         param("step", ParamKind::Duration),
     ])
     .answer(Answer::Typed("SeriesQueryAnswer")),
+    get(
+        "/api/v1/anomaly/{variable}",
+        Read,
+        "A variable's anomaly baseline and its band (expected ± k deviations) over a range",
+    )
+    .query(&[
+        param("from", ParamKind::Time),
+        param("to", ParamKind::Time),
+        param("step", ParamKind::Duration),
+        param("k", ParamKind::Text),
+    ])
+    .answer(Answer::Typed("AnomalyAnswer")),
     // Alerts, silences, rules, channels.
     get(
         "/api/v1/alerts",

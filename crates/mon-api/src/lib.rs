@@ -4,11 +4,13 @@
 //!
 //! - [`error`]: [`ErrorAnswer`] `{"error": {"code", "message"}}`, the shape of every failure,
 //!   and [`ErrorCode`], each code with its HTTP status.
+//! - [`anomaly`]: the answer of `GET /api/v1/anomaly/{variable}` (a baseline and its band).
 //! - [`answers`]: the answers the CLI reads, as types (field names and shapes are the JSON's).
 //! - [`endpoints`]: [`ENDPOINTS`], one row per routed method and path with its access
 //!   ([`Access`]: public, or the bearer-token role it needs), its answer and its error codes.
 //! - [`openapi`]: [`document`] builds the OpenAPI document from those rows and types.
 
+pub mod anomaly;
 pub mod answers;
 pub mod endpoints;
 pub mod error;

@@ -1,6 +1,7 @@
 //! [`document`]: the OpenAPI 3.1 document of the API, built from [`ENDPOINTS`] and the
 //! schemas of [`crate::answers`] and [`crate::error`].
 
+use crate::anomaly::{AnomalyAnswer, AnomalyBandPoint};
 use crate::answers::{
     ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertStatsAnswer, AlertView, AlertsAnswer,
     CallTotalsView, ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts,
@@ -96,6 +97,8 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<SlowRequestView>()
         .schema_from::<WindowReportView>()
         .schema_from::<WindowStatsView>()
+        .schema_from::<AnomalyBandPoint>()
+        .schema_from::<AnomalyAnswer>()
         .security_scheme(
             BEARER,
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),

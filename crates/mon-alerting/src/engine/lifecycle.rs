@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mon_core::{Alert, AlertState, Transition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// How an alert changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,7 +103,7 @@ impl AlertEngine {
     /// `error`, and its alerts are left as they were.
     pub fn evaluate(&self, snapshot: &Snapshot, now: DateTime<Utc>) -> Vec<AlertChange> {
         let mut inner = self.lock();
-        let context = {
+        let mut context = {
             let read: BTreeSet<&str> = inner
                 .slots
                 .iter()
@@ -111,6 +112,8 @@ impl AlertEngine {
                 .collect();
             expr::context(snapshot, Some(&read))
         };
+        let scores = inner.baselines.observe(snapshot, now);
+        expr::add_anomaly_scores(&mut context, Arc::new(scores));
         let grace = TimeDelta::from_std(self.restart_grace).unwrap_or(TimeDelta::MAX);
         let grace_until = *inner
             .grace_until

@@ -9,18 +9,22 @@
 //! reminders, what is held back); `record` persists changes and queues their
 //! notifications; `actions` are the operations people call through the API
 //! (acknowledge, resolve, silences); `restore` brings open alerts, silences,
-//! notification bookkeeping and the outbox back at start; `run` is the evaluation loop.
+//! notification bookkeeping and the outbox back at start; `run` is the evaluation loop;
+//! `baselines` keeps and restores the anomaly baselines and reads them for the API.
 
 mod actions;
+mod baselines;
 mod lifecycle;
 mod record;
 mod restore;
 mod run;
 
 pub use actions::ActionError;
+pub use baselines::KEEP_EVERY as BASELINE_KEEP_EVERY;
 pub use lifecycle::{AlertChange, ChangeKind};
 pub use run::SnapshotSource;
 
+use crate::anomaly::Baselines;
 use crate::channels::Channel;
 use crate::delivery::{ChannelStatus, Outbox, RetryPolicy};
 use crate::routing::{Inhibition, Route};
@@ -138,6 +142,10 @@ struct Inner {
     /// Until when alerts restored from the store are held open while their data is
     /// missing (set at the first evaluation: then + `restart_grace`).
     grace_until: Option<DateTime<Utc>>,
+    /// The anomaly baselines of the variables rules may read.
+    baselines: Baselines,
+    /// When the baselines were last written to the store.
+    baselines_kept_at: Option<DateTime<Utc>>,
 }
 
 /// A rule with its evaluation state and its open alert instances by fingerprint.
@@ -256,14 +264,22 @@ impl AlertEngine {
             .collect();
         let outbox = Outbox::new(channels, options.retry, options.store.clone());
         let mut silences = Vec::new();
+        let mut baselines = Baselines::new(
+            slots
+                .iter()
+                .flat_map(|s| s.rule.anomaly_variables().iter().cloned()),
+        );
         if let Some(store) = &options.store {
             restore::load(store, &mut slots, &mut silences, &outbox);
+            baselines::load(store, &mut baselines);
         }
         let engine = AlertEngine {
             inner: Arc::new(Mutex::new(Inner {
                 slots,
                 silences,
                 grace_until: None,
+                baselines,
+                baselines_kept_at: None,
             })),
             outbox,
             routes: options.routes.into(),

@@ -83,6 +83,7 @@ impl AlertEngine {
         let changes = self.evaluate(snapshot, now);
         // A failed write is logged by `record`; the next change writes the rows again.
         let _ = self.record(&changes).await;
+        self.keep_baselines(now, false).await;
         changes
     }
 

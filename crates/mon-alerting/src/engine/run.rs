@@ -95,6 +95,7 @@ impl AlertEngine {
                 };
                 self.evaluate_and_record(&snapshot, Utc::now()).await;
             }
+            self.keep_baselines(Utc::now(), true).await;
             self.outbox.stop();
             for worker in workers {
                 let _ = worker.await;

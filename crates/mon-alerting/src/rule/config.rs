@@ -258,6 +258,7 @@ mod tests {
                 ("Slow Responses", 600, Severity::Warning),
                 ("Low Disk Space", 300, Severity::Error),
                 ("No Requests", 900, Severity::Critical),
+                ("Request Rate Anomaly", 300, Severity::Warning),
             ]
         );
         let annotations = rules[4].render_annotations(Some(91.25), &BTreeMap::new());

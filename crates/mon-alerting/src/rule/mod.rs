@@ -360,6 +360,14 @@ impl Rule {
         }
     }
 
+    /// The variables its condition reads through `anomaly("…")`.
+    pub(crate) fn anomaly_variables(&self) -> &[String] {
+        match &self.condition {
+            RuleCondition::Expr(e) => e.anomaly_variables(),
+            RuleCondition::Fn(_) => &[],
+        }
+    }
+
     /// The annotations for an alert with `value` and `labels`, templates rendered.
     pub(crate) fn render_annotations(
         &self,
