@@ -4,9 +4,6 @@
 //! and `POST /health/alerts/{id}/resolve`. The auth layer requires admin for every
 //! POST and DELETE here.
 
-use crate::api::{parse_duration, parse_limit, parse_time};
-use crate::error::ApiError;
-use crate::error::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -19,6 +16,9 @@ use mon_api::answers::{
     ChannelView, ChannelsAnswer, MatcherView, RuleView, RulesAnswer, SilenceView, SilencesAnswer,
 };
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
+use mon_http::ApiError;
+use mon_http::Json;
+use mon_http::params::{parse_duration, parse_limit, parse_time};
 use mon_store::Store;
 use serde::Deserialize;
 use serde_json::{Value, json};

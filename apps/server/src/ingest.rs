@@ -14,8 +14,6 @@
 //! `busy` with `Retry-After` when the store writer is saturated.
 
 use crate::app::AppState;
-use crate::error::ApiError;
-use crate::error::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -28,6 +26,8 @@ use mon_api::answers::{
     EventsAnswer, PointView, SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView,
 };
 use mon_core::Event;
+use mon_http::ApiError;
+use mon_http::Json;
 use mon_metrics::Recorder;
 use mon_store::{AppEventRow, WriteBatch};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -508,11 +508,12 @@ async fn series_query(
         })?;
         labels.insert(k.trim().to_owned(), v.trim().to_owned());
     }
-    let (from, to) = crate::api::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
+    let (from, to) =
+        mon_http::params::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
     let step = q
         .step
         .as_deref()
-        .map(|s| crate::api::parse_duration("step", s))
+        .map(|s| mon_http::params::parse_duration("step", s))
         .transpose()?;
     let series = state
         .store

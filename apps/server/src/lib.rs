@@ -7,21 +7,18 @@
 mod alerts_api;
 mod api;
 mod app;
-mod auth;
 mod builder;
 mod dashboards;
-mod error;
 mod ingest;
 mod kept;
 mod livekit;
 mod logs;
 mod metrics;
 mod self_check;
-mod serve;
 mod status_page;
 mod supervise;
 mod ui;
 
 pub use app::{App, StartError, run};
 pub use builder::{Builder, main_with};
-pub use error::ApiError;
+pub use mon_http::ApiError;

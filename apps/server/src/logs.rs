@@ -2,13 +2,13 @@
 //! `/api/v1/errors/{fingerprint}` and `/api/v1/logs` from the store that
 //! `mon_logging::LogIngest` fills.
 
-use crate::api::{parse_limit, parse_time};
-use crate::error::ApiError;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 use mon_api::answers::{ErrorGroupView, ErrorsAnswer, LogView, LogsAnswer};
+use mon_http::ApiError;
+use mon_http::params::{parse_limit, parse_time};
 use mon_store::{ErrorGroup, LogQuery, Store};
 use serde::Deserialize;
 

@@ -29,6 +29,7 @@ mod delivery;
 mod engine;
 mod error;
 mod expr;
+pub mod http;
 mod routing;
 mod rule;
 mod silence;
