@@ -5,9 +5,10 @@ use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
 use chrono::{DateTime, SecondsFormat, Utc};
 use mon_api::answers::{
-    AlertAnswer, AlertView, AlertsAnswer, ChannelsAnswer, RulesAnswer, SilenceView, SilencesAnswer,
+    ActorBody, AlertAnswer, AlertView, AlertsAnswer, ChannelsAnswer, MatcherBody, RulesAnswer,
+    SilenceBody, SilenceView, SilencesAnswer,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Display;
 
@@ -131,11 +132,14 @@ pub(crate) fn act(
         .map(String::from)
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".to_string());
-    let body = json!({ "by": by, "comment": comment });
-    match ctx.client.post_answer::<AlertView>(
-        &format!("/api/v1/alerts/{}/{action}", encode(id)),
-        Some(&body),
-    ) {
+    let body = ActorBody {
+        by: Some(by),
+        comment: comment.map(String::from),
+    };
+    match ctx
+        .client
+        .post_answer::<AlertView>(&format!("/api/v1/alerts/{}/{action}", encode(id)), &body)
+    {
         Ok((json, alert)) => {
             match ctx.format {
                 Format::Json => print_json(&json),
@@ -165,7 +169,11 @@ pub(crate) fn silence_add(
                 "--match {m:?}: expected label=value or label!=value"
             ));
         };
-        parsed.push(json!({ "name": name, "value": value, "isEqual": equal }));
+        parsed.push(MatcherBody {
+            name: name.to_string(),
+            value: value.to_string(),
+            is_equal: equal,
+        });
     }
     if parsed.is_empty() {
         return Outcome::Usage("a silence needs at least one --match label=value".into());
@@ -174,11 +182,17 @@ pub(crate) fn silence_add(
         .map(String::from)
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".to_string());
-    let body =
-        json!({ "matchers": parsed, "duration": duration, "created_by": by, "comment": comment });
+    let body = SilenceBody {
+        matchers: parsed,
+        starts_at: None,
+        ends_at: None,
+        duration: Some(duration.to_string()),
+        created_by: by,
+        comment: comment.to_string(),
+    };
     match ctx
         .client
-        .post_answer::<SilenceView>("/api/v1/silences", Some(&body))
+        .post_answer::<SilenceView>("/api/v1/silences", &body)
     {
         Ok((json, s)) => {
             match ctx.format {

@@ -2,6 +2,7 @@
 
 use crate::Outcome;
 use mon_api::ErrorAnswer;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
@@ -48,14 +49,17 @@ impl Client {
         self.typed(path, body)
     }
 
-    /// POSTs a JSON body (or none) to `path` and reads the answer both as JSON and as a
-    /// `T`, like [`Client::get_answer`].
+    /// POSTs `body` (a `mon_api` request type, or JSON) to `path` and reads the answer both
+    /// as JSON and as a `T`, like [`Client::get_answer`].
     pub(crate) fn post_answer<T: DeserializeOwned>(
         &self,
         path: &str,
-        body: Option<&Value>,
+        body: &impl Serialize,
     ) -> Result<(Value, T), Outcome> {
-        let answer = self.post_json(path, body)?;
+        let body = serde_json::to_value(body).map_err(|e| {
+            Outcome::Usage(format!("cannot write the request body for {path}: {e}"))
+        })?;
+        let answer = self.post_json(path, Some(&body))?;
         self.typed(path, answer)
     }
 

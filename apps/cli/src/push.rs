@@ -87,7 +87,7 @@ pub(crate) fn send_events(ctx: &Ctx, event_type: Option<&str>, fields: &[String]
     };
     match ctx
         .client
-        .post_answer::<EventsAnswer>("/api/v1/events", Some(&events))
+        .post_answer::<EventsAnswer>("/api/v1/events", &events)
     {
         Ok((json, answer)) => {
             match ctx.format {

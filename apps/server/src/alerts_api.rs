@@ -12,8 +12,10 @@ use chrono::{DateTime, Utc};
 use mon_alerting::{AlertEngine, Matcher, Silence};
 use mon_api::ErrorCode;
 use mon_api::answers::{
-    ActorBody, AlertAnswer, AlertEventView, AlertView, AlertsAnswer, ChannelTestAnswer,
-    ChannelView, ChannelsAnswer, MatcherView, RuleView, RulesAnswer, SilenceView, SilencesAnswer,
+    ActorBody, AlertAnswer, AlertEventView, AlertStatsAnswer, AlertView, AlertsAnswer,
+    ChannelTestAnswer, ChannelView, ChannelsAnswer, HealthAlertView, HealthAlertsAnswer,
+    HealthAlertsSummary, MatcherView, RuleView, RulesAnswer, SilenceBody, SilenceView,
+    SilencesAnswer,
 };
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use mon_http::ApiError;
@@ -21,7 +23,7 @@ use mon_http::Json;
 use mon_http::params::{parse_duration, parse_limit, parse_time};
 use mon_store::Store;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -116,12 +118,20 @@ struct StatsQuery {
 async fn stats(
     State(state): State<AlertsState>,
     Query(query): Query<StatsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertStatsAnswer>, ApiError> {
     let since = match query.since.as_deref() {
         Some(text) => parse_time("since", text, Utc::now())?,
         None => Utc::now() - chrono::TimeDelta::days(30),
     };
-    Ok(Json(json!(state.alerts.stats(since).await)))
+    let stats = state.alerts.stats(since).await;
+    Ok(Json(AlertStatsAnswer {
+        acknowledged: stats.response.acknowledged,
+        by_severity: stats.by_severity,
+        by_state: stats.by_state,
+        mean_time_to_acknowledge_seconds: stats.response.mean_time_to_acknowledge_seconds,
+        mean_time_to_resolve_seconds: stats.response.mean_time_to_resolve_seconds,
+        resolved: stats.response.resolved,
+    }))
 }
 
 /// `GET /api/v1/alerts/{id}`: the alert (open or from history) and its transitions.
@@ -225,26 +235,12 @@ fn silence_view(s: Silence, now: DateTime<Utc>) -> SilenceView {
     }
 }
 
-/// The body of `POST /api/v1/silences`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewSilence {
-    matchers: Vec<Matcher>,
-    starts_at: Option<DateTime<Utc>>,
-    /// Either `ends_at` or `duration` (e.g. `2h`).
-    ends_at: Option<DateTime<Utc>>,
-    duration: Option<String>,
-    created_by: String,
-    #[serde(default)]
-    comment: String,
-}
-
 static SILENCE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// `POST /api/v1/silences` → 201 with the silence.
 async fn create_silence(
     State(state): State<AlertsState>,
-    Json(new): Json<NewSilence>,
+    Json(new): Json<SilenceBody>,
 ) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
     if new.matchers.is_empty() {
         return Err(ApiError::bad_request(
@@ -277,7 +273,15 @@ async fn create_silence(
     let n = SILENCE_COUNTER.fetch_add(1, Ordering::Relaxed);
     let silence = Silence {
         id: format!("sil-{:x}-{n}", Utc::now().timestamp_millis()),
-        matchers: new.matchers,
+        matchers: new
+            .matchers
+            .into_iter()
+            .map(|m| Matcher {
+                name: m.name,
+                value: m.value,
+                equal: m.is_equal,
+            })
+            .collect(),
         starts_at,
         ends_at,
         created_by: new.created_by,
@@ -384,42 +388,45 @@ async fn test_channel(
 }
 
 /// `GET /health/alerts` in the seed's shape: active alerts and a summary.
-async fn health_alerts(State(state): State<AlertsState>) -> Json<Value> {
+async fn health_alerts(State(state): State<AlertsState>) -> Json<HealthAlertsAnswer> {
     let active = state.alerts.active_alerts();
     let stats = state.alerts.stats(DateTime::<Utc>::UNIX_EPOCH).await;
-    let alerts: Vec<Value> = active
-        .iter()
-        .map(|a| {
-            json!({
-                "id": a.id,
-                "name": a.rule,
-                "severity": a.severity,
-                "status": "active",
-                "state": a.state,
-                "message": a.annotations.get("summary").or_else(|| a.annotations.get("description")).cloned().unwrap_or_else(|| a.rule.clone()),
-                "component": a.labels.get("check").or_else(|| a.labels.get("service")),
-                "labels": a.labels,
-                "value": a.value,
-                "created_at": a.started_at,
-                "updated_at": a.updated_at,
-            })
-        })
-        .collect();
-    let by_severity: BTreeMap<&str, usize> = Severity::ALL
+    let active_by_severity = Severity::ALL
         .iter()
         .map(|s| {
-            (
-                s.as_str(),
-                active.iter().filter(|a| a.severity == *s).count(),
-            )
+            let count = active.iter().filter(|a| a.severity == *s).count();
+            (s.as_str().to_string(), count)
         })
         .collect();
-    Json(json!({
-        "alerts": alerts,
-        "summary": {
-            "total_active": active.len(),
-            "total_resolved": stats.response.resolved,
-            "active_by_severity": by_severity,
-        }
-    }))
+    let summary = HealthAlertsSummary {
+        active_by_severity,
+        total_active: active.len(),
+        total_resolved: stats.response.resolved,
+    };
+    let alerts = active
+        .into_iter()
+        .map(|a| HealthAlertView {
+            component: a
+                .labels
+                .get("check")
+                .or_else(|| a.labels.get("service"))
+                .cloned(),
+            created_at: a.started_at,
+            message: a
+                .annotations
+                .get("summary")
+                .or_else(|| a.annotations.get("description"))
+                .cloned()
+                .unwrap_or_else(|| a.rule.clone()),
+            id: a.id,
+            labels: a.labels,
+            name: a.rule,
+            severity: a.severity.as_str().to_string(),
+            state: a.state.as_str().to_string(),
+            status: "active".to_string(),
+            updated_at: a.updated_at,
+            value: a.value,
+        })
+        .collect();
+    Json(HealthAlertsAnswer { alerts, summary })
 }

@@ -7,9 +7,10 @@ mod common;
 use axum::http::StatusCode;
 use common::{call_json, wait_for};
 use mon_api::answers::{
-    AlertsAnswer, ChannelsAnswer, CheckResultsAnswer, ChecksAnswer, ErrorGroupView, ErrorsAnswer,
-    EventsAnswer, LogsAnswer, RulesAnswer, SeriesListAnswer, SeriesQueryAnswer, SilenceView,
-    SilencesAnswer, StatusAnswer, WhoamiAnswer,
+    AlertStatsAnswer, AlertsAnswer, ChannelsAnswer, CheckResultsAnswer, ChecksAnswer,
+    ErrorGroupView, ErrorsAnswer, EventsAnswer, HealthAlertsAnswer, HealthAlertsSummary,
+    LogsAnswer, MatcherBody, RulesAnswer, SeriesListAnswer, SeriesQueryAnswer, SilenceBody,
+    SilenceView, SilencesAnswer, StatusAnswer, WhoamiAnswer,
 };
 use mon_api::{Access, ENDPOINTS, ErrorAnswer, ErrorCode};
 use mon_config::{Config, Environment, load_text};
@@ -323,4 +324,105 @@ async fn read<T: DeserializeOwned + Serialize>(
         "{method} {path}"
     );
     answer
+}
+
+/// A rule that fires as soon as host metrics are sampled, for the alerting answers.
+const FIRING: &str = "
+metrics:
+  interval: 1s
+alerting:
+  evaluation_interval: 1s
+  default_rules: false
+  rules:
+    - name: Busy Host
+      expr: cpu_percent >= 0
+      severity: critical
+      labels: { service: api }
+      annotations: { summary: 'CPU at {{ value }}%' }
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_typed_alerting_answers_and_silence_body_read_what_the_server_reads_and_answers() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = format!("{CONFIG}{FIRING}").replace("{dir}", &dir.path().display().to_string());
+    let config: Config =
+        load_text(&text, "test.yaml", &Environment::default()).expect("valid config");
+    let app = App::start(config).await.expect("app starts");
+    let token = Some("read-token-456");
+
+    let mut health = HealthAlertsAnswer {
+        alerts: Vec::new(),
+        summary: HealthAlertsSummary {
+            active_by_severity: Default::default(),
+            total_active: 0,
+            total_resolved: 0,
+        },
+    };
+    wait_for("the firing alert", async || {
+        health = read(&app, "GET", "/health/alerts", token, None).await;
+        health.summary.total_active > 0
+    })
+    .await;
+    let alert = &health.alerts[0];
+    assert_eq!(
+        (
+            alert.name.as_str(),
+            alert.component.as_deref(),
+            alert.status.as_str()
+        ),
+        ("Busy Host", Some("api"), "active")
+    );
+    assert!(alert.message.starts_with("CPU at "), "{alert:?}");
+    assert_eq!(health.summary.active_by_severity.get("critical"), Some(&1));
+    assert_eq!(health.summary.active_by_severity.len(), 4, "every severity");
+
+    let stats: AlertStatsAnswer = read(&app, "GET", "/api/v1/alerts/stats", token, None).await;
+    assert_eq!(stats.by_severity.get("critical"), Some(&1), "{stats:?}");
+    assert_eq!(stats.by_state.get("firing"), Some(&1), "{stats:?}");
+    let path = format!("/api/v1/alerts/{}/resolve", alert.id);
+    let _: mon_api::answers::AlertView = read(&app, "POST", &path, ADMIN, None).await;
+    let mut stats = stats;
+    wait_for("the resolution in the stored history", async || {
+        stats = read(&app, "GET", "/api/v1/alerts/stats?since=1h", token, None).await;
+        stats.resolved > 0
+    })
+    .await;
+    assert!(stats.mean_time_to_resolve_seconds.is_some(), "{stats:?}");
+
+    // The typed silence body is what the server reads; a field it does not know, at the
+    // top or in a matcher, is refused as before.
+    let body = SilenceBody {
+        matchers: vec![MatcherBody {
+            name: "service".into(),
+            value: "api".into(),
+            is_equal: true,
+        }],
+        starts_at: None,
+        ends_at: None,
+        duration: Some("30m".into()),
+        created_by: "ops".into(),
+        comment: "deploy".into(),
+    };
+    let json = serde_json::to_value(&body).expect("serialize");
+    let created: SilenceView =
+        read(&app, "POST", "/api/v1/silences", ADMIN, Some(json.clone())).await;
+    assert_eq!(
+        (created.created_by.as_str(), created.comment.as_str()),
+        ("ops", "deploy")
+    );
+    assert!(created.matchers[0].is_equal);
+    for pointer in ["", "/matchers/0"] {
+        let mut refused = json.clone();
+        if let Some(Value::Object(fields)) = refused.pointer_mut(pointer) {
+            fields.insert("extra".into(), json!(1));
+        }
+        let (status, answer) =
+            call_json(&app, "POST", "/api/v1/silences", ADMIN, Some(refused)).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "extra field at {pointer:?}: {answer}"
+        );
+    }
+    app.shutdown().await;
 }

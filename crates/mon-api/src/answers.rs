@@ -258,6 +258,109 @@ pub struct SilencesAnswer {
     pub silences: Vec<SilenceView>,
 }
 
+/// The body of `POST /api/v1/silences`: what to mute, from when (default now), until when
+/// (`ends_at`, or `duration` from `starts_at` such as `2h`: exactly one of the two), who
+/// silences and why. Other fields are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceBody {
+    /// What it mutes: at least one matcher.
+    pub matchers: Vec<MatcherBody>,
+    /// From when (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Until when; or give `duration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<DateTime<Utc>>,
+    /// How long from `starts_at` (`2h`); or give `ends_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// Who silences (not blank).
+    pub created_by: String,
+    /// Why.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// One matcher of a [`SilenceBody`]: a [`MatcherView`] as a request writes it, other
+/// fields refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatcherBody {
+    /// A label name, `alertname` or `severity`.
+    pub name: String,
+    /// The value compared with.
+    pub value: String,
+    /// `true` (the default): must be equal; `false`: must differ.
+    #[serde(rename = "isEqual", alias = "equal", default = "yes")]
+    pub is_equal: bool,
+}
+
+/// `GET /api/v1/alerts/stats`: open alerts by state and severity, and how fast alerts that
+/// fired since `since` were handled. Fields in the order the answer writes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AlertStatsAnswer {
+    /// Alerts acknowledged (fired since `since`).
+    pub acknowledged: u64,
+    /// Open (firing or acknowledged) alerts by severity.
+    pub by_severity: BTreeMap<String, usize>,
+    /// Open alerts by state.
+    pub by_state: BTreeMap<String, usize>,
+    /// Mean seconds from firing to acknowledgement; `null` without any.
+    pub mean_time_to_acknowledge_seconds: Option<f64>,
+    /// Mean seconds from firing to resolution; `null` without any.
+    pub mean_time_to_resolve_seconds: Option<f64>,
+    /// Alerts resolved after firing (fired since `since`).
+    pub resolved: u64,
+}
+
+/// One active alert in `GET /health/alerts`. Fields in the order the answer writes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HealthAlertView {
+    /// The `check` label, else the `service` label.
+    pub component: Option<String>,
+    /// When the condition was first seen.
+    pub created_at: DateTime<Utc>,
+    /// The alert's id.
+    pub id: String,
+    /// Identifying labels.
+    pub labels: BTreeMap<String, String>,
+    /// The `summary` annotation, else `description`, else the rule's name.
+    pub message: String,
+    /// The rule's name.
+    pub name: String,
+    /// `info`, `warning`, `error` or `critical`.
+    pub severity: String,
+    /// `firing` or `acknowledged`.
+    pub state: String,
+    /// Always `active`.
+    pub status: String,
+    /// When the alert last changed.
+    pub updated_at: DateTime<Utc>,
+    /// The value that crossed the threshold, when there is one.
+    pub value: Option<f64>,
+}
+
+/// The `summary` of a [`HealthAlertsAnswer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HealthAlertsSummary {
+    /// Active alerts by severity, every severity listed.
+    pub active_by_severity: BTreeMap<String, usize>,
+    /// Active (firing or acknowledged) alerts.
+    pub total_active: usize,
+    /// Alerts resolved after firing, from the stored history.
+    pub total_resolved: u64,
+}
+
+/// `GET /health/alerts`: the active alerts, most severe first, and a summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HealthAlertsAnswer {
+    /// The active alerts.
+    pub alerts: Vec<HealthAlertView>,
+    /// Counts.
+    pub summary: HealthAlertsSummary,
+}
+
 /// One rule in `GET /api/v1/rules`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RuleView {

@@ -78,8 +78,8 @@ pub enum Body {
     None,
     /// An optional JSON object of the named schema.
     Optional(&'static str),
-    /// A JSON object.
-    Object,
+    /// A JSON object of the named schema.
+    Typed(&'static str),
     /// A JSON array of objects (or NDJSON, one object a line).
     Events,
     /// Any bytes (their signature is checked).
@@ -167,7 +167,7 @@ impl Endpoint {
         if !self.query.is_empty() || self.body != Body::None {
             codes.push(ErrorCode::BadRequest);
         }
-        if matches!(self.body, Body::Object | Body::Optional(_) | Body::Events) {
+        if matches!(self.body, Body::Typed(_) | Body::Optional(_) | Body::Events) {
             codes.extend([ErrorCode::PayloadTooLarge, ErrorCode::UnsupportedMediaType]);
         }
         codes.extend([
@@ -273,7 +273,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/health/alerts",
         Read,
         "Firing alerts, for a health dashboard",
-    ),
+    )
+    .answer(Answer::Typed("HealthAlertsAnswer")),
     post("/health/alerts/{id}/resolve", Admin, "Resolve an alert")
         .body(Body::Optional("ActorBody"))
         .errors(&[ErrorCode::Conflict]),
@@ -383,7 +384,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Read,
         "Open alerts by state and severity; response times",
     )
-    .query(&[SINCE]),
+    .query(&[SINCE])
+    .answer(Answer::Typed("AlertStatsAnswer")),
     get("/api/v1/alerts/{id}", Read, "One alert with its history")
         .answer(Answer::Typed("AlertAnswer")),
     post("/api/v1/alerts/{id}/ack", Admin, "Acknowledge an alert")
@@ -396,7 +398,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         .answer(Answer::Typed("AlertView")),
     get("/api/v1/silences", Read, "Every silence").answer(Answer::Typed("SilencesAnswer")),
     post("/api/v1/silences", Admin, "Create a silence")
-        .body(Body::Object)
+        .body(Body::Typed("SilenceBody"))
         .answer(Answer::Created("SilenceView")),
     Endpoint {
         method: Method::Delete,

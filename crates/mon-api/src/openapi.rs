@@ -2,12 +2,12 @@
 //! schemas of [`crate::answers`] and [`crate::error`].
 
 use crate::answers::{
-    ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertView, AlertsAnswer,
+    ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertStatsAnswer, AlertView, AlertsAnswer,
     ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts, CheckResultsAnswer, CheckView,
-    ChecksAnswer, ErrorGroupView, ErrorsAnswer, EventsAnswer, LogView, LogsAnswer, MatcherView,
-    PointView, ResultView, RuleView, RulesAnswer, SeriesListAnswer, SeriesPointsView,
-    SeriesQueryAnswer, SeriesView, SilenceView, SilencesAnswer, StatusAnswer, StoreState,
-    WhoamiAnswer,
+    ChecksAnswer, ErrorGroupView, ErrorsAnswer, EventsAnswer, HealthAlertView, HealthAlertsAnswer,
+    HealthAlertsSummary, LogView, LogsAnswer, MatcherBody, MatcherView, PointView, ResultView,
+    RuleView, RulesAnswer, SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView,
+    SilenceBody, SilenceView, SilencesAnswer, StatusAnswer, StoreState, WhoamiAnswer,
 };
 use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, ParamKind};
 use crate::{ErrorAnswer, ErrorBody, ErrorCode};
@@ -61,6 +61,12 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<AlertEventView>()
         .schema_from::<AlertAnswer>()
         .schema_from::<MatcherView>()
+        .schema_from::<SilenceBody>()
+        .schema_from::<MatcherBody>()
+        .schema_from::<AlertStatsAnswer>()
+        .schema_from::<HealthAlertView>()
+        .schema_from::<HealthAlertsSummary>()
+        .schema_from::<HealthAlertsAnswer>()
         .schema_from::<SilenceView>()
         .schema_from::<SilencesAnswer>()
         .schema_from::<RuleView>()
@@ -222,7 +228,7 @@ fn request_body(body: Body) -> Option<utoipa::openapi::request_body::RequestBody
     let (schema, required): (RefOr<Schema>, bool) = match body {
         Body::None => return None,
         Body::Optional(name) => (Ref::from_schema_name(name).into(), false),
-        Body::Object => (object().into(), true),
+        Body::Typed(name) => (Ref::from_schema_name(name).into(), true),
         Body::Events => (
             ArrayBuilder::new()
                 .items(RefOr::T(object()))
@@ -363,6 +369,30 @@ mod tests {
                 .is_object(),
             "a 429 documents its Retry-After"
         );
+    }
+
+    #[test]
+    fn every_schema_an_endpoint_names_is_in_the_components() {
+        let json = serde_json::to_value(document("1.2.3")).expect("serialize");
+        let schemas = &json["components"]["schemas"];
+        for endpoint in ENDPOINTS {
+            let answer = match endpoint.answer {
+                Answer::Typed(name) | Answer::Created(name) => Some(name),
+                Answer::Object | Answer::Media(_) => None,
+            };
+            let body = match endpoint.body {
+                Body::Optional(name) | Body::Typed(name) => Some(name),
+                Body::None | Body::Events | Body::Raw => None,
+            };
+            for name in answer.into_iter().chain(body) {
+                assert!(
+                    schemas[name].is_object(),
+                    "{} {} names {name}, which is not in the components",
+                    endpoint.method.as_str(),
+                    endpoint.path
+                );
+            }
+        }
     }
 
     #[test]
