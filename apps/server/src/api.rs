@@ -29,9 +29,9 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(mon_health::router(state.health.clone()))
         .merge(mon_health::heartbeat_router(state.health.clone()))
         .merge(api)
-        .merge(crate::logs::router(state.store.clone()))
+        .merge(mon_logging::http::router(state.store.clone()))
         .merge(crate::ingest::router(state.clone()))
-        .merge(crate::alerts_api::router(FromRef::from_ref(&state)))
+        .merge(mon_alerting::http::router(FromRef::from_ref(&state)))
         .merge(crate::dashboards::router(FromRef::from_ref(&state)))
         .merge(mon_http::whoami_router(auth.clone()))
         // Only matched routes need a token: an unknown path is 404 for everyone.

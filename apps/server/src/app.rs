@@ -121,7 +121,7 @@ sub_state! {
     HealthRegistry => |s| s.health.clone();
     Store => |s| s.store.clone();
     metrics::Exposition => |s| s.metrics.clone();
-    crate::alerts_api::AlertsState => |s| crate::alerts_api::AlertsState {
+    mon_alerting::http::AlertsState => |s| mon_alerting::http::AlertsState {
         alerts: s.alerts.clone(),
         store: s.store.clone(),
     };

@@ -4,7 +4,6 @@
 //! with check or channel kinds of its own registers them on [`App::builder`] (or
 //! gives them to [`main_with`]); tests build the same [`App`] and drive its router directly.
 
-mod alerts_api;
 mod api;
 mod app;
 mod builder;
@@ -12,7 +11,6 @@ mod dashboards;
 mod ingest;
 mod kept;
 mod livekit;
-mod logs;
 mod metrics;
 mod self_check;
 mod status_page;

@@ -93,7 +93,12 @@ fn routed() -> BTreeSet<String> {
         .map(|e| e.expect("entry").path())
         .collect();
     // The routers that live in the crates owning their data, and the kit's whoami.
-    for file in ["mon-health/src/router.rs", "mon-http/src/auth.rs"] {
+    for file in [
+        "mon-health/src/router.rs",
+        "mon-alerting/src/http.rs",
+        "mon-logging/src/http.rs",
+        "mon-http/src/auth.rs",
+    ] {
         files.push(root.join("../../crates").join(file));
     }
     let mut routes = BTreeSet::new();
