@@ -1,6 +1,7 @@
 //! Architecture invariants (DESIGN §2), enforced from `cargo metadata`: mon-core
 //! depends on no mon crate and no runtime (of tokio, the `sync` feature only); middle
-//! crates only on the edges the design allows; nothing depends on the binaries; no
+//! crates only on the edges the design allows (and on the kit crate mon-http, which
+//! depends on mon-core, mon-api and mon-store only); nothing depends on the binaries; no
 //! OpenSSL anywhere; no wildcard arm over ingest events.
 
 use serde_json::Value;
@@ -41,6 +42,16 @@ const ALLOWED: &[(&str, &str)] = &[
     ("mon-alerting", "mon-store"),
     ("mon-logging", "mon-store"),
 ];
+
+/// Kit crates: hardened HTTP shared by the server and the middle crates' routers. A kit
+/// crate depends on no mon crate but [`KIT_DEPENDENCIES`]; any middle crate may depend on it.
+const KITS: &[&str] = &["mon-http"];
+/// The mon crates a kit crate may depend on: the model, the API contract, the store (its
+/// errors answer by kind).
+const KIT_DEPENDENCIES: &[&str] = &["mon-core", "mon-api", "mon-store"];
+/// What any middle crate may depend on besides mon-core: the kits and the API contract
+/// their routers answer with.
+const SHARED: &[&str] = &["mon-http", "mon-api"];
 
 /// Crates that depend on no runtime, HTTP or database crate, and on no mon crate but
 /// mon-core: the model, and the API contract shared with the CLI.
@@ -120,9 +131,12 @@ fn violation(package: &str, dep: &str) -> Option<&'static str> {
         Some(
             "mon-core and mon-api depend on no other mon crate and no runtime, HTTP or database crate",
         )
+    } else if KITS.contains(&package) && is_mon && !KIT_DEPENDENCIES.contains(&dep) {
+        Some("kit crates depend on mon-core, mon-api and mon-store only")
     } else if MIDDLE.contains(&package)
         && is_mon
         && dep != "mon-core"
+        && !SHARED.contains(&dep)
         && !ALLOWED.contains(&(package, dep))
     {
         Some("middle crates depend on each other only along the allowed edges")
@@ -152,6 +166,7 @@ fn dependency_rule_holds() {
     assert!(
         found(MIDDLE)
             && found(NO_RUNTIME)
+            && found(KITS)
             && found(EXTENSIONS)
             && found(BINARIES)
             && found(EXTENDED_SERVERS),
@@ -175,6 +190,57 @@ fn the_rule_refuses_what_it_should() {
     assert!(violation("mon-alerting", "mon-server").is_some());
     assert!(violation("mon-alerting", "mon-store").is_none());
     assert!(violation("mon-config", "mon-alerting").is_none());
+    assert!(violation("mon-http", "mon-store").is_none());
+    assert!(violation("mon-http", "mon-api").is_none());
+    assert!(violation("mon-alerting", "mon-http").is_none());
+    assert!(violation("mon-logging", "mon-http").is_none());
+    assert!(violation("mon-http", "mon-alerting").is_some());
+    assert!(violation("mon-http", "mon-metrics").is_some());
+    assert!(violation("mon-http", "mon-logging").is_some());
+    assert!(violation("mon-http", "mon-config").is_some());
+    assert!(violation("mon-api", "mon-http").is_some());
+}
+
+/// The rules read the snapshot from mon-core, so mon-alerting needs no path to
+/// mon-metrics, not even through another crate (`cargo tree`, normal edges).
+#[test]
+fn mon_alerting_reaches_no_producer_crate() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root())
+        .args([
+            "tree",
+            "-p",
+            "mon-alerting",
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let crates: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        crates.contains(&"mon-http"),
+        "expected mon-http in mon-alerting's tree: {crates:?}"
+    );
+    for producer in ["mon-metrics", "mon-health", "mon-logging", "mon-config"] {
+        assert!(
+            !crates.contains(&producer),
+            "mon-alerting reaches {producer}: {crates:?}"
+        );
+    }
 }
 
 /// mon-core may use tokio's `sync` primitives (the snapshot hub's watch channel), never

@@ -2,8 +2,6 @@
 //! `anomaly` module, learned by the alert engine) and its band, expected ± k deviations,
 //! over a range; the web UI draws it behind the variable's chart.
 
-use crate::api::{parse_duration, parse_from_to};
-use crate::error::{ApiError, Json};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -11,6 +9,8 @@ use chrono::{TimeDelta, Utc};
 use mon_alerting::AlertEngine;
 use mon_api::anomaly::{AnomalyAnswer, AnomalyBandPoint};
 use mon_core::snapshot::SnapshotHub;
+use mon_http::params::{parse_duration, parse_from_to};
+use mon_http::{ApiError, Json};
 use serde::Deserialize;
 
 /// What the anomaly route reads: the engine (its baselines) and the snapshot (the value now).

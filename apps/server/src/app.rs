@@ -4,7 +4,7 @@
 use crate::ingest::Ingest;
 use crate::livekit::Livekit;
 use crate::supervise::Supervisor;
-use crate::{api, auth, metrics};
+use crate::{api, metrics};
 use axum::Router;
 use mon_alerting::AlertEngine;
 use mon_config::Config;
@@ -101,7 +101,7 @@ sub_state! {
     HealthRegistry => |s| s.health.clone();
     Store => |s| s.store.clone();
     metrics::Exposition => |s| s.metrics.clone();
-    crate::alerts_api::AlertsState => |s| crate::alerts_api::AlertsState {
+    mon_alerting::http::AlertsState => |s| mon_alerting::http::AlertsState {
         alerts: s.alerts.clone(),
         store: s.store.clone(),
     };
@@ -491,7 +491,7 @@ impl App {
                     .collect(),
             ),
         };
-        let auth = auth::Auth::new(
+        let auth = mon_http::Auth::new(
             config.server.auth.clone(),
             config.server.public_paths.clone(),
         );
@@ -573,7 +573,7 @@ pub(crate) async fn run_with(
         })?;
     }
     tracing::info!(%addr, "mon-server listening");
-    crate::serve::serve(listener, app.router(), &limits, shutdown_signal(), grace).await;
+    mon_http::serve(listener, app.router(), &limits, shutdown_signal(), grace).await;
     tracing::info!("shutting down");
     if tokio::time::timeout(grace, app.shutdown()).await.is_err() {
         tracing::warn!(timeout = %mon_core::duration::format(grace), "shutdown took too long; exiting anyway");

@@ -2,13 +2,13 @@
 //! with current values, colours and series from the store, and as Grafana JSON
 //! (`mon_metrics::grafana_json`).
 
-use crate::error::ApiError;
-use crate::error::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use mon_api::answers::{DashboardSummary, DashboardsAnswer};
+use mon_http::ApiError;
+use mon_http::Json;
 use mon_metrics::{DashboardConfig, PanelKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -82,7 +82,7 @@ fn parse_range(
                 "give either range= or from=/to=, not both",
             ));
         }
-        let length = crate::api::parse_duration("range", range)?;
+        let length = mon_http::params::parse_duration("range", range)?;
         if length.is_zero() || length > mon_metrics::MAX_DASHBOARD_RANGE {
             return Err(ApiError::bad_request(format!(
                 "range={range:?} must be a duration from 1s to 90d (1h, 24h, 7d)"
@@ -92,7 +92,7 @@ fn parse_range(
             .map_err(|e| ApiError::bad_request(format!("range={range:?}: {e}")))?;
         return Ok((from, now));
     }
-    crate::api::parse_from_to(q.from.as_deref(), q.to.as_deref(), now)
+    mon_http::params::parse_from_to(q.from.as_deref(), q.to.as_deref(), now)
 }
 
 async fn show(

@@ -14,8 +14,6 @@
 //! `busy` with `Retry-After` when the store writer is saturated.
 
 use crate::app::AppState;
-use crate::error::ApiError;
-use crate::error::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -30,6 +28,8 @@ use mon_api::answers::{
     SnapshotAnswer, WindowReportView, WindowStatsView,
 };
 use mon_core::Event;
+use mon_http::ApiError;
+use mon_http::Json;
 use mon_metrics::{Recorder, Window, WindowStats};
 use mon_store::{AppEventRow, WriteBatch};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -587,11 +587,12 @@ async fn series_query(
     })?;
     let selector = mon_metrics::SeriesSelector::parse(&name, q.labels.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let (from, to) = crate::api::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
+    let (from, to) =
+        mon_http::params::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
     let step = q
         .step
         .as_deref()
-        .map(|s| crate::api::parse_duration("step", s))
+        .map(|s| mon_http::params::parse_duration("step", s))
         .transpose()?;
     let series = selector
         .points(&state.store, from, to, step)

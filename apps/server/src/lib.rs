@@ -4,23 +4,18 @@
 //! with check or channel kinds of its own registers them on [`App::builder`] (or
 //! gives them to [`main_with`]); tests build the same [`App`] and drive its router directly.
 
-mod alerts_api;
 mod anomaly;
 mod api;
 mod app;
-mod auth;
 mod builder;
 mod dashboards;
-mod error;
 mod ingest;
 mod livekit;
-mod logs;
 mod metrics;
-mod serve;
 mod status_page;
 mod supervise;
 mod ui;
 
 pub use app::{App, StartError, run};
 pub use builder::{Builder, main_with};
-pub use error::ApiError;
+pub use mon_http::ApiError;

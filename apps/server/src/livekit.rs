@@ -9,8 +9,6 @@
 //! counted within its token's lifetime answers 200 `"duplicate": true` and is not counted
 //! again.
 
-use crate::error::ApiError;
-use crate::error::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,6 +17,8 @@ use axum::routing::post;
 use mon_api::ErrorCode;
 use mon_core::Secret;
 use mon_health::livekit_webhook::{WebhookError, WebhookVerifier};
+use mon_http::ApiError;
+use mon_http::Json;
 use mon_metrics::{LivekitMetrics, SnapshotHub};
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};

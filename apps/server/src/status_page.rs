@@ -4,13 +4,13 @@
 //! Mounted outside the token layer. Only checks with `public: true` appear; any other
 //! name answers the same 404 as a name that does not exist, so nothing leaks.
 
-use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mon_health::status_page::{self as render, PublicCheck, UPTIME_WINDOW_NAMES};
+use mon_http::ApiError;
 use serde::Deserialize;
 use std::sync::Arc;
 

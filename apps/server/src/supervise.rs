@@ -3,6 +3,7 @@
 //! the self check reports tasks that restarted recently or keep dying.
 
 use mon_health::{TaskTrouble, TaskTroubles};
+use mon_http::panic_message;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -163,15 +164,6 @@ impl TaskTroubles for Supervisor {
             })
             .collect()
     }
-}
-
-/// The text a panic was raised with.
-pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 #[cfg(test)]

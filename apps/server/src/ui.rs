@@ -3,7 +3,7 @@
 //!
 //! Mounted outside the token layer: the page and scripts hold no data; the page's own
 //! API calls carry the token the user entered. The security headers (CSP without inline
-//! script, no framing, nosniff) are added to every answer in `api.rs`.
+//! script, no framing, nosniff) are added to every answer by `mon_http::serving_layers`.
 
 use axum::Router;
 use axum::http::header;

@@ -22,7 +22,8 @@
 //! evaluation loop)), `silence` ([`Silence`], [`MaintenanceWindow`]), `routing`
 //! ([`Route`], [`Inhibition`]), `delivery` (the outbox: one worker per channel,
 //! retries), [`channels`] (one module per channel kind, registered by
-//! name in a [`Kinds`](mon_core::Kinds) registry: [`channel_kinds`]) and `config` ([`AlertingConfig`]).
+//! name in a [`Kinds`](mon_core::Kinds) registry: [`channel_kinds`]), `config` ([`AlertingConfig`]) and
+//! [`http`] (the alerting API's router, [`http::router`]).
 
 pub mod anomaly;
 pub mod channels;
@@ -31,6 +32,7 @@ mod delivery;
 mod engine;
 mod error;
 mod expr;
+pub mod http;
 mod routing;
 mod rule;
 mod silence;

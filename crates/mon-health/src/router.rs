@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use mon_api::ErrorCode;
 use mon_core::Status;
+use mon_http::ApiError;
 use serde_json::json;
 
 /// The health endpoints, reading `registry`:
@@ -72,17 +74,11 @@ async fn ping(
             registry.keep(&name).await;
             Json(entry).into_response()
         }
-        Err(e @ HealthError::UnknownHeartbeat { .. }) => not_found(e.to_string()),
-        Err(e) => {
-            let body = json!({"error": {"code": "internal", "message": e.to_string()}});
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+        Err(e @ HealthError::UnknownHeartbeat { .. }) => {
+            ApiError::not_found(e.to_string()).into_response()
         }
+        Err(e) => ApiError::of(ErrorCode::Internal, e.to_string()).into_response(),
     }
-}
-
-fn not_found(message: String) -> Response {
-    let body = json!({"error": {"code": "not_found", "message": message}});
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 /// 503 when the system is unhealthy, so load balancers take it out; 200 otherwise.
@@ -122,16 +118,17 @@ async fn detailed(State(registry): State<HealthRegistry>) -> Response {
 async fn livekit(State(registry): State<HealthRegistry>) -> Response {
     match crate::checks::livekit::health_view(&registry.checks()) {
         Some((status, body)) => (http_status(status), Json(body)).into_response(),
-        None => not_found(
-            "no livekit check is configured; add one with `type: livekit` to checks".to_owned(),
-        ),
+        None => ApiError::not_found(
+            "no livekit check is configured; add one with `type: livekit` to checks",
+        )
+        .into_response(),
     }
 }
 
 async fn check(State(registry): State<HealthRegistry>, Path(name): Path<String>) -> Response {
     match registry.check(&name) {
         Some(state) => Json(state.entry()).into_response(),
-        None => not_found(format!("no check named {name:?}")),
+        None => ApiError::not_found(format!("no check named {name:?}")).into_response(),
     }
 }
 

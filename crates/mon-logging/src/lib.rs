@@ -29,6 +29,8 @@
 //!   own records and ingested `error` / `log` events, masked and grouped, stored in batches,
 //!   `tracked_errors_per_minute` and `new_error_kinds` published to the rule snapshot,
 //!   pruned by age.
+//! - **Over HTTP** ([`http::router`]): `GET /api/v1/errors`, `/api/v1/errors/{fingerprint}`
+//!   and `/api/v1/logs` read them back, answering like the rest of mon's API (`mon-http`).
 
 pub mod codes;
 mod config;
@@ -38,6 +40,7 @@ mod errors;
 pub mod files;
 mod filter;
 mod helpers;
+pub mod http;
 mod ingest;
 mod layer;
 mod mask;

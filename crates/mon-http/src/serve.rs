@@ -9,10 +9,10 @@
 //! instead of spinning. Shutdown stops accepting, lets in-flight requests finish and
 //! closes idle connections at once.
 
+use crate::config::LimitsConfig;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use mon_config::LimitsConfig;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +34,7 @@ const FD_EXHAUSTED_PAUSE: Duration = Duration::from_millis(250);
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits up to `grace` for
 /// open connections to finish their requests.
-pub(crate) async fn serve(
+pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: &LimitsConfig,

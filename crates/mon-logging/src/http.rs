@@ -1,19 +1,20 @@
-//! Error tracking and log search in mon-server: [`router`] serves `GET /api/v1/errors`,
+//! Error tracking and log search over HTTP: [`router`] serves `GET /api/v1/errors`,
 //! `/api/v1/errors/{fingerprint}` and `/api/v1/logs` from the store that
-//! `mon_logging::LogIngest` fills.
+//! [`LogIngest`](crate::LogIngest) fills.
 
-use crate::api::{parse_limit, parse_time};
-use crate::error::ApiError;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
 use mon_api::answers::{ErrorGroupView, ErrorsAnswer, LogView, LogsAnswer};
+use mon_http::ApiError;
+use mon_http::params::{parse_limit, parse_time};
 use mon_store::{ErrorGroup, LogQuery, Store};
 use serde::Deserialize;
 
-/// `GET /api/v1/errors`, `/api/v1/errors/{fingerprint}` and `/api/v1/logs`.
-pub(crate) fn router(store: Store) -> Router {
+/// `GET /api/v1/errors`, `/api/v1/errors/{fingerprint}` and `/api/v1/logs`; mount them
+/// behind the token layer: `.merge(mon_logging::http::router(store))`.
+pub fn router(store: Store) -> Router {
     Router::new()
         .route("/api/v1/errors", get(errors))
         .route("/api/v1/errors/{fingerprint}", get(error))
@@ -105,7 +106,7 @@ async fn logs(
         Some(l) => Some(
             mon_api::LOG_LEVELS
                 .contains(&l)
-                .then(|| mon_logging::parse_level(l))
+                .then(|| crate::parse_level(l))
                 .flatten()
                 .ok_or_else(|| {
                     ApiError::bad_request(format!(

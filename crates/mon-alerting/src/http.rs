@@ -1,18 +1,15 @@
-//! The alerting API: `/api/v1/alerts` (list with filters, stats, get with history,
-//! ack, resolve), `/api/v1/silences` (create, list, expire), `/api/v1/rules`,
-//! `/api/v1/channels` (+ test send), and `GET /health/alerts`
-//! and `POST /health/alerts/{id}/resolve`. The auth layer requires admin for every
-//! POST and DELETE here.
+//! The alerting API over HTTP: [`router`] serves `/api/v1/alerts` (list with filters,
+//! stats, get with history, ack, resolve), `/api/v1/silences` (create, list, expire),
+//! `/api/v1/rules`, `/api/v1/channels` (+ test send), `GET /health/alerts` and
+//! `POST /health/alerts/{id}/resolve`, from an [`AlertsState`]; an alert action's failure
+//! answers by kind (`From<ActionError> for mon_http::ApiError`).
 
-use crate::api::{parse_duration, parse_limit, parse_time};
-use crate::error::ApiError;
-use crate::error::Json;
+use crate::{ActionError, AlertEngine, Matcher, Silence};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
-use mon_alerting::{AlertEngine, Matcher, Silence};
 use mon_api::ErrorCode;
 use mon_api::answers::{
     ActorBody, AlertAnswer, AlertEventView, AlertStatsAnswer, AlertView, AlertsAnswer,
@@ -21,22 +18,42 @@ use mon_api::answers::{
     SilencesAnswer,
 };
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
+use mon_http::params::{parse_duration, parse_limit, parse_time};
+use mon_http::{ApiError, Json};
 use mon_store::Store;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// An alert action's failure: 404 for an alert that is not open, 409 for one whose state
+/// refuses the action, the store's answer when the change could not be saved (429 for a
+/// full queue), 500 (logged) otherwise.
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::NotFound(_) => ApiError::not_found(e.to_string()),
+            ActionError::Conflict { .. } => ApiError::of(ErrorCode::Conflict, e.to_string()),
+            ActionError::Store(store) => store.into(),
+            e => ApiError::internal("the alert action failed", &e),
+        }
+    }
+}
+
 /// What the alerting routes read: the engine, and the store for resolved alerts and
 /// their history.
 #[derive(Clone, Debug)]
-pub(crate) struct AlertsState {
-    pub(crate) alerts: AlertEngine,
-    pub(crate) store: Store,
+pub struct AlertsState {
+    /// The alert engine: open alerts, actions, silences, rules and channels.
+    pub alerts: AlertEngine,
+    /// The store: resolved alerts and every alert's history.
+    pub store: Store,
 }
 
-/// The alerting routes.
-pub(crate) fn router(state: AlertsState) -> Router {
+/// The alerting routes; mount them behind the token layer (`mon_http::require_role`),
+/// which requires admin for every POST and DELETE here:
+/// `.merge(mon_alerting::http::router(state))`.
+pub fn router(state: AlertsState) -> Router {
     Router::new()
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/stats", get(stats))
@@ -429,4 +446,35 @@ async fn health_alerts(State(state): State<AlertsState>) -> Json<HealthAlertsAns
         })
         .collect();
     Json(HealthAlertsAnswer { alerts, summary })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+    use mon_store::StoreError;
+
+    #[test]
+    fn an_action_on_a_full_store_queue_is_a_429_to_retry() {
+        let error = ApiError::from(ActionError::Store(StoreError::Busy { capacity: 8 }));
+        assert_eq!(error.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(error.code(), ErrorCode::Busy);
+        assert_eq!(error.retry_after(), Some(1));
+        assert!(
+            error.message().contains("8 batches queued"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[test]
+    fn an_action_maps_the_store_error_as_the_store_does() {
+        let closed = ApiError::from(ActionError::Store(StoreError::Closed));
+        assert_eq!(closed.code(), ErrorCode::Unavailable);
+        assert_eq!(closed.status(), ApiError::from(StoreError::Closed).status());
+        let missing = ApiError::from(ActionError::NotFound("a1".to_string()));
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let encode = ApiError::from(ActionError::Encode("bad".to_string()));
+        assert_eq!(encode.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

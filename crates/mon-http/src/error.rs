@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mon_alerting::ActionError;
 use mon_api::{ErrorAnswer, ErrorBody, ErrorCode};
 use mon_store::StoreError;
 use serde::Serialize;
@@ -68,6 +67,16 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         self.code
     }
+
+    /// The message, for people.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The `Retry-After` seconds the answer carries, if any.
+    pub fn retry_after(&self) -> Option<u32> {
+        self.retry_after
+    }
 }
 
 /// A store failure, by its kind: a full write queue or a busy database is 429 `busy` with
@@ -102,20 +111,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// An alert action's failure: 404 for an alert that is not open, 409 for one whose state
-/// refuses the action, the store's answer when the change could not be saved (429 for a
-/// full queue), 500 (logged) otherwise.
-impl From<ActionError> for ApiError {
-    fn from(e: ActionError) -> Self {
-        match e {
-            ActionError::NotFound(_) => ApiError::not_found(e.to_string()),
-            ActionError::Conflict { .. } => ApiError::of(ErrorCode::Conflict, e.to_string()),
-            ActionError::Store(store) => store.into(),
-            e => ApiError::internal("the alert action failed", &e),
-        }
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorAnswer {
@@ -142,7 +137,7 @@ impl IntoResponse for ApiError {
 /// is 400 `bad_request` naming the field path, line and column. `Option<Json<T>>` is `None`
 /// for an empty body.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Json<T>(pub(crate) T);
+pub struct Json<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -238,26 +233,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_action_on_a_full_store_queue_is_a_429_to_retry() {
-        let error = ApiError::from(ActionError::Store(StoreError::Busy { capacity: 8 }));
-        assert_eq!(error.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(error.code(), ErrorCode::Busy);
-        assert_eq!(error.retry_after, Some(1));
-        assert!(
-            error.message.contains("8 batches queued"),
-            "{}",
-            error.message
-        );
-    }
-
-    #[test]
-    fn an_action_maps_the_store_error_as_the_store_does() {
-        let closed = ApiError::from(ActionError::Store(StoreError::Closed));
-        assert_eq!(closed.code(), ErrorCode::Unavailable);
-        assert_eq!(closed.status(), ApiError::from(StoreError::Closed).status());
-        let missing = ApiError::from(ActionError::NotFound("a1".to_string()));
-        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-        let encode = ApiError::from(ActionError::Encode("bad".to_string()));
-        assert_eq!(encode.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    fn store_errors_answer_by_kind() {
+        // (error, status, code, Retry-After)
+        let cases = [
+            (
+                StoreError::Busy { capacity: 8 },
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::Busy,
+                Some(1),
+            ),
+            (
+                StoreError::Closed,
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                None,
+            ),
+            (
+                StoreError::InvalidInput {
+                    reason: "bad".into(),
+                },
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                None,
+            ),
+        ];
+        for (error, status, code, retry_after) in cases {
+            let text = error.to_string();
+            let answer = ApiError::from(error);
+            assert_eq!(
+                (answer.status(), answer.code(), answer.retry_after()),
+                (status, code, retry_after),
+                "{text}"
+            );
+        }
+        let busy = ApiError::from(StoreError::Busy { capacity: 8 });
+        assert!(busy.message().contains("8 batches queued"), "{busy:?}");
+        let response = busy.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -4,18 +4,18 @@
 //! tokens configured, reads are open and state-changing calls are refused, because a
 //! monitoring server must not accept changes from anyone who can reach it.
 
-use crate::error::ApiError;
+use crate::config::{AuthConfig, MetricsAccess, Role, TokenConfig};
+use crate::error::{ApiError, Json};
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use mon_api::ErrorCode;
-use mon_config::{AuthConfig, MetricsAccess, Role, TokenConfig};
 use std::sync::Arc;
 
 /// The configured tokens and public paths.
 #[derive(Debug, Clone)]
-pub(crate) struct Auth {
+pub struct Auth {
     tokens: Arc<Vec<TokenConfig>>,
     public_paths: Arc<Vec<String>>,
     /// `server.auth.metrics`: `read` takes `/metrics` out of the public paths.
@@ -27,7 +27,7 @@ const ALWAYS_PUBLIC: &[&str] = &["/health/live", "/health/ready"];
 
 impl Auth {
     /// Builds the authorizer from `server.auth` and `server.public_paths`.
-    pub(crate) fn new(auth: AuthConfig, public_paths: Vec<String>) -> Self {
+    pub fn new(auth: AuthConfig, public_paths: Vec<String>) -> Self {
         Auth {
             tokens: Arc::new(auth.tokens),
             public_paths: Arc::new(public_paths),
@@ -112,7 +112,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `GET /api/v1/auth/whoami`: `{"role"}` of the presented token (`null` without one) and
 /// `reads_open` (true when reads need no token). Behind the token layer like every GET, so an
 /// unknown token is 401 there; the web UI uses it to show admin actions only to admins.
-pub(crate) fn whoami_router(auth: Auth) -> axum::Router {
+pub fn whoami_router(auth: Auth) -> axum::Router {
     axum::Router::new()
         .route("/api/v1/auth/whoami", axum::routing::get(whoami))
         .with_state(auth)
@@ -121,16 +121,18 @@ pub(crate) fn whoami_router(auth: Auth) -> axum::Router {
 async fn whoami(
     State(auth): State<Auth>,
     request: Request,
-) -> Result<crate::error::Json<serde_json::Value>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let role = auth.role_of(&request)?;
     let reads_open = auth.tokens.is_empty() || auth.is_public(request.uri().path());
-    Ok(crate::error::Json(
+    Ok(Json(
         serde_json::json!({ "role": role, "reads_open": reads_open }),
     ))
 }
 
-/// The axum middleware.
-pub(crate) async fn require_role(
+/// The axum middleware: mount it with
+/// `.route_layer(axum::middleware::from_fn_with_state(auth, require_role))`, so only matched
+/// routes need a token and an unknown path is 404 for everyone.
+pub async fn require_role(
     State(auth): State<Auth>,
     request: Request,
     next: Next,
