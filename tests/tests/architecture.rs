@@ -31,6 +31,7 @@ const MIDDLE: &[&str] = &[
     "mon-metrics",
     "mon-alerting",
     "mon-logging",
+    "mon-security",
 ];
 
 /// The only edges between middle crates the design allows, besides "anything →
