@@ -23,7 +23,12 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 /// Builds the whole router: health (public probes), metrics and the versioned API, behind auth.
-pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Router {
+pub(crate) fn router(
+    state: AppState,
+    auth: Auth,
+    limits: &LimitsConfig,
+    security: mon_security::SecurityLayer,
+) -> Router {
     let api = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
@@ -54,7 +59,9 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(crate::ui::router())
         // The API's contract, public like the UI that uses the API.
         .route("/api/openapi.json", get(openapi));
-    serving_layers(routes, limits)
+    // Around every route (after routing: it records the route template), inside the
+    // serving layers (its refusals get the JSON errors' security headers).
+    serving_layers(routes.layer(security), limits)
 }
 
 /// The layers every request passes: body limit, timeout, JSON errors, a request_id,
