@@ -70,7 +70,9 @@ fn overhead(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 runtime.block_on(async {
-                    let service = router.ready().await.unwrap_or_else(|e| match e {});
+                    let service = ServiceExt::<Request<Body>>::ready(&mut router)
+                        .await
+                        .unwrap_or_else(|e| match e {});
                     let answer = service.call(request()).await.unwrap_or_else(|e| match e {});
                     assert_eq!(answer.status(), 200);
                 })

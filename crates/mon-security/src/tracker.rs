@@ -161,7 +161,7 @@ impl Tracker {
             .filter(|b| b.ends > now)
             .map(|b| b.block.clone())
             .collect();
-        blocks.sort_by(|a, b| b.since.cmp(&a.since));
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.since));
         blocks
     }
 }
