@@ -129,7 +129,7 @@ impl<S> std::fmt::Debug for SecurityService<S> {
 
 impl<S, B> tower::Service<Request<B>> for SecurityService<S>
 where
-    S: tower::Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S: tower::Service<Request<B>, Response = Response> + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     B: HttpBody + Send + 'static,
@@ -158,11 +158,10 @@ where
             principal: OnceLock::new(),
         });
         request.extensions_mut().insert(Slot(slot.clone()));
-        // The service that was polled ready answers this request; a clone waits for the next.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // Called here, right after `poll_ready`, so the service needs no clone per request.
+        let answer = self.inner.call(request);
         Box::pin(async move {
-            let answer = inner.call(request).await?;
+            let answer = answer.await?;
             let principal = answer
                 .extensions()
                 .get::<Principal>()
