@@ -98,9 +98,9 @@ impl App {
 fn security(events: &[Event]) -> Vec<(String, Option<IpAddr>, Option<String>)> {
     events
         .iter()
-        .filter_map(|e| match e {
-            Event::Security(s) => Some((s.event.clone(), s.ip, s.principal.clone())),
-            _ => None,
+        .filter_map(|e| {
+            let Event::Security(s) = e else { return None };
+            Some((s.event.clone(), s.ip, s.principal.clone()))
         })
         .collect()
 }
@@ -108,9 +108,9 @@ fn security(events: &[Event]) -> Vec<(String, Option<IpAddr>, Option<String>)> {
 fn requests(events: &[Event]) -> Vec<&mon_core::RequestEvent> {
     events
         .iter()
-        .filter_map(|e| match e {
-            Event::Request(r) => Some(r),
-            _ => None,
+        .filter_map(|e| {
+            let Event::Request(r) = e else { return None };
+            Some(r)
         })
         .collect()
 }
@@ -118,9 +118,9 @@ fn requests(events: &[Event]) -> Vec<&mon_core::RequestEvent> {
 fn auth_failures(events: &[Event]) -> Vec<&mon_core::AuthEvent> {
     events
         .iter()
-        .filter_map(|e| match e {
-            Event::Auth(a) if !a.success => Some(a),
-            _ => None,
+        .filter_map(|e| {
+            let Event::Auth(a) = e else { return None };
+            (!a.success).then_some(a)
         })
         .collect()
 }
