@@ -32,6 +32,7 @@ const MIDDLE: &[&str] = &[
     "mon-metrics",
     "mon-alerting",
     "mon-logging",
+    "mon-security",
 ];
 
 /// The only edges between middle crates the design allows, besides "anything →
@@ -47,8 +48,8 @@ const ALLOWED: &[(&str, &str)] = &[
 /// crate depends on no mon crate but [`KIT_DEPENDENCIES`]; any middle crate may depend on it.
 const KITS: &[&str] = &["mon-http"];
 /// The mon crates a kit crate may depend on: the model, the API contract, the store (its
-/// errors answer by kind).
-const KIT_DEPENDENCIES: &[&str] = &["mon-core", "mon-api", "mon-store"];
+/// errors answer by kind), the security layer (its auth names the principal).
+const KIT_DEPENDENCIES: &[&str] = &["mon-core", "mon-api", "mon-store", "mon-security"];
 /// What any middle crate may depend on besides mon-core: the kits and the API contract
 /// their routers answer with.
 const SHARED: &[&str] = &["mon-http", "mon-api"];

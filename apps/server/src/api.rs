@@ -17,7 +17,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// Builds the whole router: health (public probes), metrics and the versioned API, behind auth.
-pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Router {
+pub(crate) fn router(
+    state: AppState,
+    auth: Auth,
+    limits: &LimitsConfig,
+    security: mon_security::SecurityLayer,
+) -> Router {
     let api = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/v1/status", get(status))
@@ -49,7 +54,9 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(crate::ui::router())
         // The API's contract, public like the UI that uses the API.
         .route("/api/openapi.json", get(openapi));
-    mon_http::serving_layers(routes, limits)
+    // Around every route (after routing: it records the route template), inside the
+    // serving layers (its refusals get the JSON errors' security headers).
+    mon_http::serving_layers(routes.layer(security), limits)
         // Outermost: every request (and every log line while serving it) gets a request_id.
         .layer(axum::middleware::from_fn(mon_logging::request_id_layer))
 }

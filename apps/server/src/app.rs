@@ -495,7 +495,11 @@ impl App {
             config.server.auth.clone(),
             config.server.public_paths.clone(),
         );
-        let router = api::router(state, auth, &config.server.limits);
+        let security = mon_security::SecurityLayer::new(
+            config.server.security.clone(),
+            crate::ingest::security_sink(state.clone()),
+        );
+        let router = api::router(state, auth, &config.server.limits, security);
         Ok(App {
             router,
             store,

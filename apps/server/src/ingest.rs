@@ -242,6 +242,86 @@ fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> Write
     batch
 }
 
+/// The sink of the security layer on mon's own API (`server.security`): its auth and
+/// security events (bad tokens, refusals, blocks) take the path of ingested ones — masked,
+/// stored with [`batch_writes`], then [`dispatch`]ed — in batches, one store write in
+/// flight at a time, at most [`MAX_PENDING`] waiting (beyond, they are dropped and
+/// counted in `mon_ingest_dropped_total{reason="internal_overflow"}`). Its request events
+/// are left out: mon's own traffic is not the monitored application's.
+pub(crate) fn security_sink(state: AppState) -> impl Fn(Event) + Send + Sync + 'static {
+    let pending = std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), false)));
+    move |event: Event| {
+        match event {
+            Event::Auth(_) | Event::Security(_) => {}
+            Event::Request(_)
+            | Event::CallStarted(_)
+            | Event::CallEnded(_)
+            | Event::Error(_)
+            | Event::VoiceQuality(_)
+            | Event::AiUsage(_)
+            | Event::Gauge(_)
+            | Event::Counter(_)
+            | Event::Heartbeat(_)
+            | Event::Log(_)
+            | Event::Livekit(_) => return,
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut guard = pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (events, flushing): &mut (Vec<Event>, bool) = &mut guard;
+        if events.len() >= MAX_PENDING {
+            state.ingest.drop_events("internal_overflow", 1);
+            return;
+        }
+        events.push(event);
+        if !std::mem::replace(flushing, true) {
+            let (state, pending) = (state.clone(), pending.clone());
+            runtime.spawn(async move {
+                loop {
+                    let batch = {
+                        let mut guard = pending
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if guard.0.is_empty() {
+                            guard.1 = false;
+                            return;
+                        }
+                        std::mem::take(&mut guard.0)
+                    };
+                    record_internal(&state, batch).await;
+                }
+            });
+        }
+    }
+}
+
+/// The most internal events waiting for the store.
+const MAX_PENDING: usize = 10_000;
+
+/// Events mon produced about itself, validated, masked, stored and dispatched as an
+/// ingested batch is.
+async fn record_internal(state: &AppState, mut events: Vec<Event>) {
+    let max_label_bytes = state.ingest.recorder.options().max_label_value_bytes;
+    events.retain(|e| e.validate(max_label_bytes).is_ok());
+    events.iter_mut().for_each(|e| state.logs.mask_event(e));
+    let now = Utc::now();
+    let committed = match state.store.try_write(batch_writes(state, &events, now)) {
+        Ok(ticket) => ticket.await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = committed {
+        tracing::warn!(error = %e, events = events.len(), "the security layer's events could not be stored");
+        state.ingest.drop_events("store", events.len() as u64);
+        return;
+    }
+    for event in &events {
+        dispatch(state, event, now);
+    }
+}
+
 fn invalid(index: usize, field: &str, reason: impl std::fmt::Display) -> ApiError {
     ApiError::of(
         ErrorCode::InvalidEvent,

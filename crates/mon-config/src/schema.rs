@@ -66,6 +66,9 @@ pub struct ServerConfig {
     /// How long a graceful shutdown waits for in-flight requests and the store flush.
     #[serde(with = "mon_core::duration")]
     pub shutdown_timeout: Duration,
+    /// The security layer on mon's own API: IP lists, trusted proxies, rate limits and
+    /// blocks after failed authentications (docs/security.md).
+    pub security: mon_security::SecurityPolicy,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             self_check: true,
             limits: LimitsConfig::default(),
             shutdown_timeout: Duration::from_secs(10),
+            security: mon_security::SecurityPolicy::default(),
         }
     }
 }
@@ -139,6 +143,12 @@ impl ServerConfig {
                 "`read` needs a token: add one under server.auth.tokens".into(),
             ));
         }
+        errors.extend(
+            self.security
+                .validate()
+                .into_iter()
+                .map(|(key, message)| (format!("server.security.{key}"), message)),
+        );
         errors
     }
 }

@@ -138,6 +138,22 @@ fn config_errors_table() {
             "mon.yaml:3:5: server.limits.keep_alive_timeout: invalid duration \"soon\"",
         ),
         (
+            "server:\n  security:\n    ip_denylist: [10.0.0.1, nope]\n",
+            "mon.yaml:3:29: server.security.ip_denylist[1]: \"nope\" is not an IP address or CIDR range",
+        ),
+        (
+            "server:\n  security:\n    rate_limits:\n      /api/auth/login: { limit: 0, window: 1m }\n",
+            "mon.yaml:4:26: server.security.rate_limits./api/auth/login.limit: must be at least 1",
+        ),
+        (
+            "server:\n  security:\n    principal_rate_limit: { limit: 5, window: 0s }\n",
+            "mon.yaml:3:39: server.security.principal_rate_limit.window: must be longer than 0s",
+        ),
+        (
+            "server:\n  security:\n    block_duration: soon\n",
+            "mon.yaml:3:5: server.security.block_duration: invalid duration \"soon\"",
+        ),
+        (
             "server:\n  auth:\n    metrics: read\n",
             "mon.yaml:3:5: server.auth.metrics: `read` needs a token: add one under server.auth.tokens",
         ),

@@ -15,6 +15,19 @@ const FIELDS: &[(&str, &str)] = &[
         "server:\n  limits:\n    request_timeout: {d}\n",
     ),
     (
+        "server.security.failed_login_window",
+        "server:\n  security:\n    failed_login_window: {d}\n",
+    ),
+    (
+        "server.security.block_duration",
+        "server:\n  security:\n    block_duration: {d}\n",
+    ),
+    (
+        // serde names the route, not `window`, inside a map's values.
+        "server.security.rate_limits./login",
+        "server:\n  security:\n    rate_limits:\n      /login: { limit: 5, window: {d} }\n",
+    ),
+    (
         "storage.retention.check_results",
         "storage:\n  retention:\n    check_results: {d}\n",
     ),

@@ -53,8 +53,13 @@ impl Auth {
     }
 
     /// The role of the presented token: `Ok(None)` without a token, `Err` for an unknown one.
-    /// Comparison is constant-time in the token's content.
     fn role_of(&self, request: &Request) -> Result<Option<Role>, ApiError> {
+        Ok(self.token_of(request)?.map(|t| t.role))
+    }
+
+    /// The presented token: `Ok(None)` without one, `Err` for an unknown one.
+    /// Comparison is constant-time in the token's content.
+    fn token_of(&self, request: &Request) -> Result<Option<&TokenConfig>, ApiError> {
         let Some(value) = request.headers().get(header::AUTHORIZATION) else {
             return Ok(None);
         };
@@ -66,7 +71,7 @@ impl Auth {
         self.tokens
             .iter()
             .find(|t| constant_time_eq(t.token.expose().as_bytes(), presented.as_bytes()))
-            .map(|t| Some(t.role))
+            .map(Some)
             .ok_or_else(|| unauthorized("unknown token"))
     }
 
@@ -137,6 +142,13 @@ pub async fn require_role(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    // The token's name is the principal of the security layer (its limits, its records).
+    if let Ok(Some(token)) = auth.token_of(&request) {
+        let principal = mon_security::Principal::new(&token.name).with_method("token");
+        if let Err(refusal) = mon_security::claim(request.extensions(), principal) {
+            return Ok(axum::response::IntoResponse::into_response(refusal));
+        }
+    }
     auth.authorize(&request)?;
     Ok(next.run(request).await)
 }

@@ -177,9 +177,15 @@ impl Connection {
         mut stop: watch::Receiver<bool>,
     ) {
         let activity = self.activity.clone();
+        // The client's address, for the security layer (axum's `ConnectInfo`).
+        let peer = stream.peer_addr().ok().map(axum::extract::ConnectInfo);
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let guard = InFlight::new(&activity);
-            let answer = router.clone().oneshot(request.map(axum::body::Body::new));
+            let mut request = request.map(axum::body::Body::new);
+            if let Some(peer) = peer {
+                request.extensions_mut().insert(peer);
+            }
+            let answer = router.clone().oneshot(request);
             async move {
                 let answer = answer.await;
                 drop(guard);

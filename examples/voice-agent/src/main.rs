@@ -1,15 +1,20 @@
 //! An example voice agent instrumented with mon-logging: one `init`, then a call scope,
-//! operation scopes, LiveKit error codes, perf timers, audit logging and error tracking.
+//! operation scopes, LiveKit error codes, perf timers, audit logging and error tracking;
+//! and its HTTP API behind mon's security layer, whose events feed a mon-metrics recorder.
 //!
 //! ```sh
 //! ENVIRONMENT=production cargo run -p voice-agent            # JSON lines on stderr
 //! MON_LOG_DIR=/tmp/agent-logs cargo run -p voice-agent       # and app/ errors/ audit/ performance/ files
+//! VOICE_AGENT_LISTEN=127.0.0.1:9000 cargo run -p voice-agent # then serve the API there
 //! ```
 
+use axum::Router;
+use axum::routing::{get, post};
 use mon_logging::codes::livekit;
 use mon_logging::{LoggingConfig, audit_log, call_scope, operation_scope, perf_timer};
 use serde_json::json;
 use std::time::Duration;
+use tower::ServiceExt as _;
 use tracing::Instrument as _;
 
 /// What can fail in this toy agent.
@@ -37,8 +42,58 @@ async fn main() -> Result<(), mon_logging::LoggingError> {
         room_creation_failures = logs.stats().code_count(livekit::ROOM_CREATION_FAILED.code),
         "done"
     );
+    serve_api().await;
     logs.flush();
     Ok(())
+}
+
+/// The agent's HTTP API behind the security layer: rate limits on SIP registration (a toll
+/// fraud target), and every request recorded into the metrics recorder.
+fn api(recorder: mon_metrics::Recorder) -> Router {
+    let policy = mon_security::SecurityPolicy {
+        rate_limits: [(
+            "/sip/register".to_owned(),
+            mon_security::RateLimit {
+                limit: 10,
+                window: Duration::from_secs(60),
+            },
+        )]
+        .into(),
+        ..mon_security::SecurityPolicy::default()
+    };
+    Router::new()
+        .route("/api/calls/{id}", get(|| async { "in progress" }))
+        .route("/sip/register", post(|| async { "registered" }))
+        .layer(mon_security::SecurityLayer::new(policy, move |event| {
+            let _ = recorder.record(&event);
+        }))
+}
+
+/// Drives two requests through the API in process; with `VOICE_AGENT_LISTEN`, serves it.
+async fn serve_api() {
+    let recorder = mon_metrics::Recorder::default();
+    let app = api(recorder.clone());
+    for uri in ["/api/calls/ast-123-456", "/api/calls/ast-123-457"] {
+        let request = axum::http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .unwrap_or_default();
+        let Ok(answer) = app.clone().oneshot(request).await;
+        tracing::info!(uri, status = answer.status().as_u16(), "API answered");
+    }
+    tracing::info!(metrics = ?recorder.snapshot_values(), "recorded by the security layer");
+    let Ok(listen) = std::env::var("VOICE_AGENT_LISTEN") else {
+        return;
+    };
+    match tokio::net::TcpListener::bind(&listen).await {
+        Ok(listener) => {
+            tracing::info!(listen, "serving the API");
+            let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).await {
+                tracing::error!(error = %e, "the API stopped");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, listen, "cannot listen"),
+    }
 }
 
 /// One SIP call: every line logged in here carries its `call_id`.
