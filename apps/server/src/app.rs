@@ -355,6 +355,7 @@ impl Parts<'_> {
             rule_window: config.metrics.rule_window,
             max_series: config.metrics.max_series,
             max_label_value_bytes: config.metrics.max_label_value_bytes,
+            security: config.security.clone(),
             ..Default::default()
         });
         let ingest = Ingest::new(
