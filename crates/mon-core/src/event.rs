@@ -631,7 +631,9 @@ impl Event {
     /// principals it names, for masking personal data and secrets before the event is
     /// kept anywhere; empty for kinds made of names and numbers only.
     pub fn free_text_mut(&mut self) -> FreeText<'_> {
-        fn some<'a>(texts: impl IntoIterator<Item = Option<&'a mut String>>) -> Vec<&'a mut String> {
+        fn some<'a>(
+            texts: impl IntoIterator<Item = Option<&'a mut String>>,
+        ) -> Vec<&'a mut String> {
             texts.into_iter().flatten().collect()
         }
         match self {

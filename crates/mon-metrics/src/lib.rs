@@ -111,7 +111,8 @@ pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_
 pub use recorder::{
     CallTotals, CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord,
     LATENCY_BUCKETS, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SecurityConfig,
-    SecurityRow, SecuritySummary, SecurityTotals, SlowRequest, validate_label_name, validate_name as validate_metric_name,
+    SecurityRow, SecuritySummary, SecurityTotals, SlowRequest, validate_label_name,
+    validate_name as validate_metric_name,
 };
 pub use report::{INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
 pub use sampler::{recorder_samples, spawn_sampler};

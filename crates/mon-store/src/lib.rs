@@ -66,6 +66,7 @@ mod options;
 mod read;
 mod retention;
 mod schema;
+mod security;
 mod series;
 mod store;
 mod uptime;
@@ -78,6 +79,7 @@ pub use logs::{ErrorGroup, ErrorRow, LEVELS, LogQuery, LogRow, LogWrite, fts_que
 pub use model::{CheckResultRow, PruneReport, Sample, SeriesInfo, StoreStats, WriteBatch};
 pub use options::{RetentionPolicy, StoreOptions, Synchronous};
 pub use schema::SCHEMA_VERSION;
+pub use security::{SECURITY_EVENT_TYPES, SecurityEventQuery, SecurityEventRow};
 pub use series::{
     AppEventRow, MaintenanceReport, Resolution, SeriesPoint, SeriesPoints, SeriesPolicy,
 };

@@ -89,10 +89,7 @@ impl SecurityConfig {
         if window < Duration::from_secs(10) || window > Duration::from_secs(86_400) {
             out.push((
                 "failed_login_window",
-                format!(
-                    "{} is outside 10s..24h",
-                    mon_core::duration::format(window)
-                ),
+                format!("{} is outside 10s..24h", mon_core::duration::format(window)),
             ));
         }
         if self.max_tracked == 0 {
@@ -334,7 +331,9 @@ impl Security {
         );
         let method = bounded(&e.method, max_label);
         let key = if state.auth_total.len() >= MAX_LABEL_VALUES
-            && !state.auth_total.contains_key(&(method.to_owned(), e.success))
+            && !state
+                .auth_total
+                .contains_key(&(method.to_owned(), e.success))
         {
             OVERFLOW_LABEL
         } else {
