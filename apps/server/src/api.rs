@@ -39,6 +39,7 @@ pub(crate) fn router(state: AppState, auth: Auth, limits: &LimitsConfig) -> Rout
         .merge(crate::ingest::router(state.clone()))
         .merge(crate::alerts_api::router(FromRef::from_ref(&state)))
         .merge(crate::dashboards::router(FromRef::from_ref(&state)))
+        .merge(crate::security_api::router(FromRef::from_ref(&state)))
         .merge(auth::whoami_router(auth.clone()))
         // Only matched routes need a token: an unknown path is 404 for everyone.
         .route_layer(axum::middleware::from_fn_with_state(

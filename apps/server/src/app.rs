@@ -133,6 +133,10 @@ sub_state! {
         alerts: s.alerts.clone(),
         health: s.health.clone(),
     };
+    crate::security_api::SecurityState => |s| crate::security_api::SecurityState {
+        recorder: s.ingest.recorder.clone(),
+        store: s.store.clone(),
+    };
     crate::status_page::StatusPageState => |s| crate::status_page::StatusPageState {
         health: s.health.clone(),
         store: s.store.clone(),

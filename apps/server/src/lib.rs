@@ -16,6 +16,7 @@ mod kept;
 mod livekit;
 mod logs;
 mod metrics;
+mod security_api;
 mod self_check;
 mod serve;
 mod status_page;

@@ -29,12 +29,14 @@ struct ErrorsQuery {
     limit: Option<String>,
 }
 
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+pub(crate) fn query<T>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request(e.body_text()))
 }
 
-fn limit(text: Option<&str>) -> Result<u32, ApiError> {
+pub(crate) fn limit(text: Option<&str>) -> Result<u32, ApiError> {
     parse_limit(text).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
 }
 
