@@ -55,7 +55,7 @@
 //!
 //! # Dashboards
 //!
-//! [`builtin_dashboards`] returns the six built-in dashboards as data ([`DashboardConfig`]:
+//! [`builtin_dashboards`] returns the seven built-in dashboards as data ([`DashboardConfig`]:
 //! panels of a [`PanelKind`] reading one variable, with thresholds and a layout);
 //! [`validate_dashboards`] checks custom ones from `mon.yaml`; [`all_dashboards`] puts
 //! both together. [`PanelConfig::header_json`] and [`PanelConfig::metrics_json`] are a

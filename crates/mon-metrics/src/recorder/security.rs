@@ -761,3 +761,199 @@ impl Recorder {
         self.inner.security.summary()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RecorderOptions;
+    use mon_core::Event;
+    use serde_json::json;
+
+    fn recorder(config: SecurityConfig) -> Recorder {
+        Recorder::new(RecorderOptions {
+            security: config,
+            ..RecorderOptions::default()
+        })
+    }
+
+    fn record(rec: &Recorder, v: serde_json::Value) {
+        let event: Event = serde_json::from_value(v).expect("a valid event");
+        rec.record(&event).expect("recorded");
+    }
+
+    fn fail(rec: &Recorder, ip: &str, principal: &str) {
+        record(
+            rec,
+            json!({"type":"auth","success":false,"method":"password","ip":ip,"principal":principal}),
+        );
+    }
+
+    #[test]
+    fn nothing_is_published_without_security_data() {
+        let rec = Recorder::default();
+        record(
+            &rec,
+            json!({"type":"request","endpoint":"/x","method":"GET","status":200,"latency_ms":1.0}),
+        );
+        let values = rec.snapshot_values();
+        assert_eq!(values.get("failed_logins"), None);
+        assert_eq!(values.get("max_failed_logins"), None);
+        assert!(rec.security_offenders().is_empty());
+    }
+
+    #[test]
+    fn failures_count_by_address_and_principal_and_offenders_are_ranked() {
+        let rec = recorder(SecurityConfig::default());
+        for i in 0..6 {
+            fail(&rec, "203.0.113.7", &format!("user{i}"));
+        }
+        fail(&rec, "198.51.100.9", "admin");
+        fail(&rec, "198.51.100.8", "admin");
+        record(
+            &rec,
+            json!({"type":"security","event":"ip_denied","ip":"192.0.2.1"}),
+        );
+        record(
+            &rec,
+            json!({"type":"security","event":"rate_limited","principal":"svc","severity":"info"}),
+        );
+        // A failed login an hour old is outside the window.
+        let long_ago = chrono::Utc::now() - chrono::TimeDelta::hours(1);
+        record(
+            &rec,
+            json!({"type":"auth","success":false,"method":"password","ip":"203.0.113.7","timestamp":long_ago}),
+        );
+        let v = rec.snapshot_values();
+        for (name, want) in [
+            ("failed_logins", 8.0),
+            ("top_ip_failed_logins", 6.0),
+            ("top_principal_failed_logins", 2.0),
+            ("denied_ip_attempts", 1.0),
+            ("security_events", 2.0),
+            ("rate_limited_per_min", 1.0 / 5.0),
+            ("max_failed_logins", 5.0),
+        ] {
+            assert_eq!(v.get(name), Some(&want), "{name}: {v:?}");
+        }
+        for name in v.keys() {
+            assert!(crate::lookup(name).is_some(), "{name} is not in CATALOG");
+        }
+        let offenders: Vec<(OffenderKind, String, f64)> = rec
+            .security_offenders()
+            .into_iter()
+            .filter(|o| o.name == "203.0.113.7" || o.name == "admin" || o.name == "192.0.2.1")
+            .map(|o| (o.kind, o.name, o.failed_logins + o.denied))
+            .collect();
+        assert_eq!(
+            offenders,
+            [
+                (OffenderKind::Ip, "192.0.2.1".to_string(), 1.0),
+                (OffenderKind::Ip, "203.0.113.7".to_string(), 6.0),
+                (OffenderKind::Principal, "admin".to_string(), 2.0),
+            ]
+        );
+        let summary = rec.security_summary();
+        assert_eq!(
+            summary.totals.auth_attempts, 8,
+            "the old attempt is outside the window"
+        );
+        assert_eq!(summary.top_ips_by_failures[0].name, "203.0.113.7");
+        let blocks: Vec<(&str, Option<&str>)> = summary
+            .blocks
+            .iter()
+            .map(|b| (b.name.as_str(), b.last_block.map(|(_, why)| why)))
+            .collect();
+        assert!(
+            blocks.contains(&("192.0.2.1", Some("ip_denied"))),
+            "{blocks:?}"
+        );
+        assert!(
+            blocks.contains(&("svc", Some("rate_limited"))),
+            "{blocks:?}"
+        );
+    }
+
+    #[test]
+    fn a_principal_from_many_addresses_and_new_addresses() {
+        let rec = recorder(SecurityConfig::default());
+        let earlier = chrono::Utc::now() - chrono::TimeDelta::seconds(60);
+        record(
+            &rec,
+            json!({"type":"auth","success":true,"method":"token","principal":"svc","ip":"10.0.0.1","timestamp":earlier}),
+        );
+        for ip in ["10.0.0.2", "10.0.0.3"] {
+            record(
+                &rec,
+                json!({"type":"request","endpoint":"/x","method":"GET","status":200,"latency_ms":1.0,"principal":"svc","ip":ip}),
+            );
+        }
+        // A failed login from elsewhere is not the principal's address.
+        fail(&rec, "10.9.9.9", "svc");
+        let v = rec.snapshot_values();
+        assert_eq!(v.get("top_principal_ips"), Some(&3.0), "{v:?}");
+        assert_eq!(v.get("new_principal_ips"), Some(&2.0), "{v:?}");
+        let svc = rec
+            .security_offenders()
+            .into_iter()
+            .find(|o| o.name == "svc")
+            .expect("svc is an offender by addresses");
+        assert_eq!((svc.distinct_ips, svc.new_ips), (3.0, 2.0));
+    }
+
+    #[test]
+    fn tracking_is_bounded_and_labels_stay_few() {
+        let rec = recorder(SecurityConfig {
+            max_tracked: 10,
+            ..SecurityConfig::default()
+        });
+        for i in 0..50u8 {
+            record(
+                &rec,
+                json!({"type":"auth","success":false,"method":format!("m{i}"),
+                       "ip":format!("10.0.1.{i}"),"principal":format!("p{i}")}),
+            );
+        }
+        let summary = rec.security_summary();
+        assert_eq!(summary.totals.failed_logins, 50, "totals count everything");
+        assert_eq!(
+            summary.totals.untracked, 80,
+            "40 addresses and 40 principals"
+        );
+        assert_eq!(summary.top_ips_by_failures.len(), 10);
+        let auth = lock(&rec.inner.security.state).auth_total.len();
+        assert_eq!(auth, MAX_LABEL_VALUES + 1, "32 methods and `other`");
+    }
+
+    #[test]
+    fn config_problems_name_the_key() {
+        let problems = |c: SecurityConfig| -> Vec<&'static str> {
+            c.problems().into_iter().map(|(k, _)| k).collect()
+        };
+        assert!(problems(SecurityConfig::default()).is_empty());
+        for (config, key) in [
+            (
+                SecurityConfig {
+                    failed_login_window: Duration::from_secs(1),
+                    ..SecurityConfig::default()
+                },
+                "failed_login_window",
+            ),
+            (
+                SecurityConfig {
+                    max_tracked: 0,
+                    ..SecurityConfig::default()
+                },
+                "max_tracked",
+            ),
+            (
+                SecurityConfig {
+                    top_offenders: 5000,
+                    ..SecurityConfig::default()
+                },
+                "top_offenders",
+            ),
+        ] {
+            assert_eq!(problems(config), [key]);
+        }
+    }
+}
