@@ -104,13 +104,13 @@ async fn events(
     q: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SecurityEventsAnswer>, ApiError> {
     let q = query(q)?;
-    if let Some(kind) = q.r#type.as_deref() {
-        if !SECURITY_EVENT_TYPES.contains(&kind) {
-            return Err(ApiError::bad_request(format!(
-                "type={kind:?} is not a security event type; use {}",
-                SECURITY_EVENT_TYPES.join(", ")
-            )));
-        }
+    if let Some(kind) = q.r#type.as_deref()
+        && !SECURITY_EVENT_TYPES.contains(&kind)
+    {
+        return Err(ApiError::bad_request(format!(
+            "type={kind:?} is not a security event type; use {}",
+            SECURITY_EVENT_TYPES.join(", ")
+        )));
     }
     // Canonical text, as the events were stored (`::ffff:1.2.3.4` and `1.2.3.4` differ).
     let ip =

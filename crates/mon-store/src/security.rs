@@ -39,15 +39,15 @@ pub struct SecurityEventRow {
 }
 
 fn search(conn: &Connection, q: &SecurityEventQuery) -> Result<Vec<SecurityEventRow>, StoreError> {
-    if let Some(kind) = q.kind.as_deref() {
-        if !SECURITY_EVENT_TYPES.contains(&kind) {
-            return Err(StoreError::InvalidInput {
-                reason: format!(
-                    "unknown security event type {kind:?}; use one of {}",
-                    SECURITY_EVENT_TYPES.join(", ")
-                ),
-            });
-        }
+    if let Some(kind) = q.kind.as_deref()
+        && !SECURITY_EVENT_TYPES.contains(&kind)
+    {
+        return Err(StoreError::InvalidInput {
+            reason: format!(
+                "unknown security event type {kind:?}; use one of {}",
+                SECURITY_EVENT_TYPES.join(", ")
+            ),
+        });
     }
     let ctx = |e| StoreError::sqlite("reading security events", e);
     // Without a type: auth and security; `request` rows only when they name someone.

@@ -301,10 +301,11 @@ impl Security {
             s.last_block = Some((at, why));
         }
         if let (Some(ip), true) = (o.ip, o.authenticated) {
-            if !s.ips.contains_key(&ip) && s.ips.len() >= MAX_IPS_PER_PRINCIPAL {
-                if let Some(oldest) = s.ips.iter().min_by_key(|(_, t)| t.1).map(|(k, _)| *k) {
-                    s.ips.remove(&oldest);
-                }
+            if !s.ips.contains_key(&ip)
+                && s.ips.len() >= MAX_IPS_PER_PRINCIPAL
+                && let Some(oldest) = s.ips.iter().min_by_key(|(_, t)| t.1).map(|(k, _)| *k)
+            {
+                s.ips.remove(&oldest);
             }
             let seen = s.ips.entry(ip).or_insert((at, at));
             seen.0 = seen.0.min(at);
@@ -548,7 +549,7 @@ impl Security {
         let (rows, _) = self.rows();
         let n = self.config.top_offenders;
         let mut picked: BTreeMap<(OffenderKind, String), &SecurityRow> = BTreeMap::new();
-        let rankings: [(OffenderKind, fn(&SecurityRow) -> u64, u64); 4] = [
+        let rankings: [(OffenderKind, Score, u64); 4] = [
             (OffenderKind::Ip, |r| r.failed_logins, 0),
             (OffenderKind::Ip, |r| r.denied, 0),
             (OffenderKind::Principal, |r| r.failed_logins, 0),
@@ -641,6 +642,9 @@ impl Security {
         Ok(())
     }
 }
+
+/// What a ranking orders rows by.
+type Score = fn(&SecurityRow) -> u64;
 
 /// The `n` rows of `kind` with the highest `score` above `floor`, highest first (ties by name).
 fn top_by(
