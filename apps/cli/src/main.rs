@@ -17,6 +17,7 @@ mod metrics;
 mod observe;
 mod probe;
 mod push;
+mod security;
 mod status;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -92,6 +93,9 @@ enum Command {
     /// Search stored log records (WARN and above by default, and ingested `log` events).
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Authentication and security: the summary now, and the stored events.
+    #[command(subcommand)]
+    Security(security::SecurityCommand),
     /// Work with configuration files (no server needed).
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -463,6 +467,7 @@ fn main() -> ExitCode {
             };
             observe::logs_search(&ctx, &filter)
         }
+        Command::Security(command) => security::run(&ctx, &command),
         Command::Config(ConfigCommand::Check { file }) => config_cmd::check(&file),
         Command::Config(ConfigCommand::Show { file }) => config_cmd::show(file.as_deref(), format),
         Command::Probe { config, only } => probe::run(&ctx, &config, &only),

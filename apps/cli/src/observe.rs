@@ -7,7 +7,7 @@ use crate::{Ctx, Format, Outcome};
 use mon_api::answers::{ErrorGroupView, ErrorsAnswer, LogsAnswer};
 
 /// `?k=v&…` from the pairs whose value is set.
-fn query(pairs: &[(&str, Option<&str>)]) -> String {
+pub(crate) fn query(pairs: &[(&str, Option<&str>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
         .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(v))))

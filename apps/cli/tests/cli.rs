@@ -675,3 +675,68 @@ fn events_heartbeats_errors_and_logs() {
     let out = with(&["logs", "search", "jitter", "--level", "loud"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn security_summary_and_events() {
+    let config =
+        format!("server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nmetrics:\n  host: false\n");
+    let server = TestServer::start(&config);
+    let url = server.url();
+    let with = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--server", &url, "--token", "admin-token-1234"]);
+        mon(&all)
+    };
+    for ip in ["203.0.113.7", "203.0.113.7", "198.51.100.9"] {
+        let out = with(&[
+            "events",
+            "send",
+            "--type",
+            "auth",
+            "--set",
+            "success=false",
+            "--set",
+            "method=password",
+            "--set",
+            &format!("ip={ip}"),
+            "--set",
+            "reason=bad_password",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let out = with(&["security", "summary"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.starts_with("last 5m: 3 auth attempts, 3 failed"),
+        "{table}"
+    );
+    let lines: Vec<&str> = table.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "Addresses by failed logins")
+        .expect("the addresses table");
+    assert!(lines[at + 2].starts_with("203.0.113.7"), "{table}");
+    let out = with(&["security", "summary", "--output", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["top_ips_by_failures"][0]["failed_logins"], 2, "{json}");
+
+    let out = with(&[
+        "security",
+        "events",
+        "--ip",
+        "203.0.113.7",
+        "--output",
+        "json",
+    ]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["count"], 2, "{json}");
+    let out = with(&["security", "events", "--ip", "198.51.100.9"]);
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("failure password") && table.contains("bad_password"),
+        "{table}"
+    );
+    let out = with(&["security", "events", "--ip", "not-an-address"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

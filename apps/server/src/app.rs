@@ -117,6 +117,10 @@ sub_state! {
         alerts: s.alerts.clone(),
         health: s.health.clone(),
     };
+    crate::security_api::SecurityState => |s| crate::security_api::SecurityState {
+        recorder: s.ingest.recorder.clone(),
+        store: s.store.clone(),
+    };
     crate::status_page::StatusPageState => |s| crate::status_page::StatusPageState {
         health: s.health.clone(),
         store: s.store.clone(),
@@ -337,6 +341,7 @@ impl Parts<'_> {
             rule_window: config.metrics.rule_window,
             max_series: config.metrics.max_series,
             max_label_value_bytes: config.metrics.max_label_value_bytes,
+            security: config.security.clone(),
             ..Default::default()
         });
         let ingest = Ingest::new(

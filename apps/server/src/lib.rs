@@ -12,6 +12,7 @@ mod dashboards;
 mod ingest;
 mod livekit;
 mod metrics;
+mod security_api;
 mod status_page;
 mod supervise;
 mod ui;

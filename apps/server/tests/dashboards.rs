@@ -86,10 +86,11 @@ async fn dashboards_list_and_show_values_series_and_colours() {
             "infrastructure",
             "calls_voice_quality",
             "livekit",
+            "security",
             "team"
         ]
     );
-    assert_eq!(body["dashboards"][6]["panels"], 1, "{body}");
+    assert_eq!(body["dashboards"][7]["panels"], 1, "{body}");
     assert_eq!(body["dashboards"][0]["title"], "System Overview");
     assert!(body["dashboards"][0]["updated_at"].is_string(), "{body}");
 

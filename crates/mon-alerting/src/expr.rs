@@ -161,7 +161,8 @@ fn number(value: &Value) -> Option<f64> {
     }
 }
 
-/// For a top-level `a OP constant` (or `constant OP a`): the constant and `a`.
+/// For a top-level `a OP constant` (or `constant OP a`): the constant and `a`; for `a OP b`
+/// of two non-constants: no constant, and `a`.
 fn comparison(root: &IdedExpr) -> (Option<f64>, Option<&IdedExpr>) {
     let Node::Call(call) = &root.expr else {
         return (None, None);
@@ -186,6 +187,9 @@ fn comparison(root: &IdedExpr) -> (Option<f64>, Option<&IdedExpr>) {
     match (constant(&call.args[0]), constant(&call.args[1])) {
         (None, Some(t)) => (Some(t), Some(&call.args[0])),
         (Some(t), None) => (Some(t), Some(&call.args[1])),
+        // Two variables (`offender.failed_logins > max_failed_logins`): the left one is
+        // the value shown, the threshold is not a constant.
+        (None, None) => (None, Some(&call.args[0])),
         _ => (None, None),
     }
 }
@@ -426,6 +430,8 @@ impl Checker<'_> {
                     Type::Map(Box::new(Type::Check))
                 } else if name == crate::rule::EACH_CHECK_VARIABLE {
                     Type::Check
+                } else if name == crate::rule::EACH_OFFENDER_VARIABLE {
+                    Type::Map(Box::new(Type::Dyn))
                 } else if self.custom.contains(name) {
                     Type::Dyn
                 } else if mon_core::catalog::CATALOG.iter().any(|v| v.name == name) {
@@ -700,6 +706,21 @@ pub(crate) fn check_value(name: &str, check: &CheckSnapshot) -> Value {
     if let Some(latency) = check.latency_ms {
         fields.insert("latency_ms".to_string(), Value::Float(latency));
     }
+    Value::Map(Map::from(fields))
+}
+
+/// One security offender as a CEL map: `kind` (`ip` or `principal`), `name` and its
+/// counts (`failed_logins`, `denied`, `rate_limited`, `distinct_ips`, `new_ips`).
+pub(crate) fn offender_value(o: &mon_core::snapshot::Offender) -> Value {
+    let fields: HashMap<String, Value> = HashMap::from([
+        ("kind".to_string(), Value::from(o.kind.as_str().to_string())),
+        ("name".to_string(), Value::from(o.name.clone())),
+        ("failed_logins".to_string(), Value::Float(o.failed_logins)),
+        ("denied".to_string(), Value::Float(o.denied)),
+        ("rate_limited".to_string(), Value::Float(o.rate_limited)),
+        ("distinct_ips".to_string(), Value::Float(o.distinct_ips)),
+        ("new_ips".to_string(), Value::Float(o.new_ips)),
+    ]);
     Value::Map(Map::from(fields))
 }
 

@@ -177,11 +177,45 @@ fn every_built_in_rule_has_data_from_the_built_in_producers() {
     ] {
         assert!(mon_core::catalog::lookup(name).is_some(), "{name}");
     }
+    // Without security data the security rules have none, and never fire.
+    let security = [
+        "Brute Force Suspected",
+        "Denied IP Burst",
+        "Principal From Many IPs",
+    ];
     // Anomaly baselines score after their warm-up (one sample a minute).
     let warm_up = i64::try_from(mon_alerting::anomaly::WARM_UP_SAMPLES).expect("small");
     for minute in 0..=warm_up {
         engine.evaluate(&snapshot, at(minute * 60));
     }
+    for rule in engine.rules_status() {
+        let want = if security.contains(&rule.name.as_str()) {
+            RuleState::NoData
+        } else {
+            RuleState::Ok
+        };
+        assert_eq!(rule.state, want, "{}: {:?}", rule.name, rule.error);
+    }
+    // The security recorder's variables and offenders once security data was seen.
+    for (name, value) in [
+        ("max_failed_logins", 5.0),
+        ("denied_ip_attempts", 0.0),
+        ("max_denied_ip_attempts", 20.0),
+        ("max_principal_ips", 5.0),
+    ] {
+        assert!(mon_core::catalog::lookup(name).is_some(), "{name}");
+        snapshot.set(name, value);
+    }
+    snapshot.offenders = vec![mon_core::snapshot::Offender {
+        kind: mon_core::snapshot::OffenderKind::Ip,
+        name: "198.51.100.2".into(),
+        failed_logins: 1.0,
+        denied: 0.0,
+        rate_limited: 0.0,
+        distinct_ips: 0.0,
+        new_ips: 0.0,
+    }];
+    engine.evaluate(&snapshot, at((warm_up + 1) * 60));
     for rule in engine.rules_status() {
         assert_eq!(rule.state, RuleState::Ok, "{}: {:?}", rule.name, rule.error);
     }

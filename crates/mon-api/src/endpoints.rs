@@ -452,6 +452,29 @@ pub const ENDPOINTS: &[Endpoint] = &[
             LIMIT,
         ])
         .answer(Answer::Typed("LogsAnswer")),
+    // Security (apps/server/src/security_api.rs).
+    get(
+        "/api/v1/security/summary",
+        Read,
+        "Top addresses and principals by failures and volume, counts, current refusals",
+    )
+    .answer(Answer::Typed("SecuritySummaryAnswer")),
+    get(
+        "/api/v1/security/events",
+        Read,
+        "Stored auth, security and principal-naming request events, newest first",
+    )
+    .query(&[
+        param(
+            "type",
+            ParamKind::OneOf(crate::security::SECURITY_EVENT_TYPES),
+        ),
+        param("ip", ParamKind::Text),
+        param("principal", ParamKind::Text),
+        SINCE,
+        LIMIT,
+    ])
+    .answer(Answer::Typed("SecurityEventsAnswer")),
     // Dashboards.
     get("/api/v1/dashboards", Read, "Every dashboard").answer(Answer::Typed("DashboardsAnswer")),
     get(

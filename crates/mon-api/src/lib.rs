@@ -8,6 +8,7 @@
 //! - [`answers`]: the answers the CLI reads, as types (field names and shapes are the JSON's).
 //! - [`endpoints`]: [`ENDPOINTS`], one row per routed method and path with its access
 //!   ([`Access`]: public, or the bearer-token role it needs), its answer and its error codes.
+//! - [`security`]: the answers of the security API (summary and events).
 //! - [`openapi`]: [`document`] builds the OpenAPI document from those rows and types.
 
 pub mod anomaly;
@@ -15,6 +16,7 @@ pub mod answers;
 pub mod endpoints;
 pub mod error;
 pub mod openapi;
+pub mod security;
 
 pub use endpoints::{
     Access, Answer, Body, ENDPOINTS, Endpoint, LOG_LEVELS, Method, Param, ParamKind,

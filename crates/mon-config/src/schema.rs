@@ -39,6 +39,10 @@ pub struct Config {
     /// Custom dashboards, served beside the built-in ones (docs/dashboards.md).
     #[serde(default)]
     pub dashboards: Vec<mon_metrics::DashboardConfig>,
+    /// What mon computes from authentication and security events, and the thresholds
+    /// of the built-in security rules (docs/security.md).
+    #[serde(default)]
+    pub security: mon_metrics::SecurityConfig,
     /// The values `${VAR}` took from the environment: secrets to any output.
     #[serde(skip)]
     pub(crate) substituted: Vec<Secret>,
@@ -340,6 +344,9 @@ impl Config {
             errors.push(("storage.retention".into(), e.to_string()));
         }
         errors.extend(self.server.validate());
+        for (key, message) in self.security.problems() {
+            errors.push((format!("security.{key}"), message));
+        }
         if self.metrics.max_label_value_bytes == 0 {
             errors.push((
                 "metrics.max_label_value_bytes".into(),

@@ -98,6 +98,18 @@ fn config_errors_table() {
             "mon.yaml:2:3: metrics.max_label_value_bytes: must be at least 1",
         ),
         (
+            "security:\n  failed_login_window: 2s\n",
+            "mon.yaml:2:3: security.failed_login_window: 2s is outside 10s..24h",
+        ),
+        (
+            "security:\n  top_offenders: 0\n",
+            "mon.yaml:2:3: security.top_offenders: must be from 1 to 1000",
+        ),
+        (
+            "security:\n  max_failed_login: 5\n",
+            "mon.yaml:2:3: security.max_failed_login: unknown field `max_failed_login`",
+        ),
+        (
             "checks:\n  - name: a\n    type: system\n    interval: 5x\n",
             "mon.yaml:4:5: checks[0].interval: invalid duration \"5x\"",
         ),
@@ -546,6 +558,14 @@ fn builtin_default_is_valid_and_as_documented() {
     assert_eq!(config.checks.len(), 1);
     assert_eq!(config.checks[0].kind.name, "system");
     assert_eq!(config.alerting.channels.len(), 1);
+    // The seed's security policy: 5 failed logins within 300 s.
+    assert_eq!(
+        (
+            config.security.max_failed_logins,
+            config.security.failed_login_window
+        ),
+        (5, std::time::Duration::from_secs(300))
+    );
     // The struct defaults are valid too.
     assert_eq!(load("server: {}\n", &env()), "ok");
 }

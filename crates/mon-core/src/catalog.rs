@@ -204,6 +204,18 @@ catalog! {
     AVG_PACKET_LOSS = "avg_packet_loss", Gauge, Ratio, Ingest, "Mean packet loss of voice-quality events over the rule window.";
     AVG_JITTER_MS = "avg_jitter_ms", Gauge, Milliseconds, Ingest, "Mean jitter of voice-quality events over the rule window.";
     AI_COST_USD = "ai_cost_usd", Counter, Usd, Ingest, "AI provider cost recorded since mon started, in US dollars.";
+    // security: auth and security events, principal and ip of requests (security.failed_login_window)
+    FAILED_LOGINS = "failed_logins", Gauge, Count, Ingest, "Failed authentications (auth events with success false) within security.failed_login_window.";
+    TOP_IP_FAILED_LOGINS = "top_ip_failed_logins", Gauge, Count, Ingest, "Failed authentications from the worst client address within security.failed_login_window.";
+    TOP_PRINCIPAL_FAILED_LOGINS = "top_principal_failed_logins", Gauge, Count, Ingest, "Failed authentications for the worst principal within security.failed_login_window.";
+    RATE_LIMITED_PER_MIN = "rate_limited_per_min", Gauge, PerMinute, Ingest, "Requests refused by a rate limit (security events rate_limited) per minute over security.failed_login_window.";
+    DENIED_IP_ATTEMPTS = "denied_ip_attempts", Gauge, Count, Ingest, "Attempts refused by an IP deny list (security events ip_denied) within security.failed_login_window.";
+    SECURITY_EVENTS = "security_events", Gauge, Count, Ingest, "Security events of any kind within security.failed_login_window.";
+    TOP_PRINCIPAL_IPS = "top_principal_ips", Gauge, Count, Ingest, "Distinct client addresses of the principal seen from the most addresses within security.failed_login_window.";
+    NEW_PRINCIPAL_IPS = "new_principal_ips", Gauge, Count, Ingest, "Addresses first seen for an already known principal within security.failed_login_window, over every principal.";
+    MAX_FAILED_LOGINS = "max_failed_logins", Gauge, Count, Ingest, "The configured security.max_failed_logins, published once security data is seen (brute-force threshold).";
+    MAX_DENIED_IP_ATTEMPTS = "max_denied_ip_attempts", Gauge, Count, Ingest, "The configured security.max_denied_ip_attempts, published once security data is seen.";
+    MAX_PRINCIPAL_IPS = "max_principal_ips", Gauge, Count, Ingest, "The configured security.max_principal_ips, published once security data is seen.";
     // LiveKit
     ACTIVE_ROOMS = "active_rooms", Gauge, Count, LiveKit, "LiveKit rooms open.";
     ACTIVE_PARTICIPANTS = "active_participants", Gauge, Count, LiveKit, "LiveKit participants connected.";

@@ -25,6 +25,51 @@ pub struct Snapshot {
     pub values: BTreeMap<String, f64>,
     /// The latest state of each check, by check name.
     pub checks: BTreeMap<String, CheckSnapshot>,
+    /// The client addresses and principals that security data singles out (the top
+    /// offenders), for `each: offenders` rules; empty without security data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offenders: Vec<Offender>,
+}
+
+/// What an [`Offender`] is: a client address or an authenticated principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffenderKind {
+    /// A client IP address; an alert about it carries the label `ip`.
+    Ip,
+    /// A principal (user or API-key id); an alert about it carries the label `principal`.
+    Principal,
+}
+
+impl OffenderKind {
+    /// `ip` or `principal`: the name used in JSON, rules and as the alert label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OffenderKind::Ip => "ip",
+            OffenderKind::Principal => "principal",
+        }
+    }
+}
+
+/// One client address or principal with its security counts over the security window
+/// (`security.failed_login_window`), as `each: offenders` rules see it (`offender`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Offender {
+    /// Whether `name` is an IP address or a principal.
+    pub kind: OffenderKind,
+    /// The address or the principal.
+    pub name: String,
+    /// Failed authentications within the window.
+    pub failed_logins: f64,
+    /// Attempts refused by an IP deny list within the window (addresses only).
+    pub denied: f64,
+    /// Requests refused by a rate limit within the window.
+    pub rate_limited: f64,
+    /// Distinct client addresses seen within the window (principals only; 0 for an address).
+    pub distinct_ips: f64,
+    /// Addresses first seen for this principal within the window, the principal having
+    /// been seen before (principals only).
+    pub new_ips: f64,
 }
 
 /// The state of one check as rules see it ("component unhealthy" conditions).
@@ -62,12 +107,16 @@ impl Snapshot {
     }
 
     /// Folds `other` into `self`: its values and checks replace those of the same
-    /// name, and `taken_at` becomes the later of the two.
+    /// name, its offenders (when it has any) replace these, and `taken_at` becomes the
+    /// later of the two.
     pub fn merge(&mut self, other: Snapshot) {
         for (name, value) in other.values {
             self.set(name, value);
         }
         self.checks.extend(other.checks);
+        if !other.offenders.is_empty() {
+            self.offenders = other.offenders;
+        }
         self.taken_at = self.taken_at.max(other.taken_at);
     }
 }
@@ -104,6 +153,7 @@ struct HubState {
     /// Values by source.
     sources: BTreeMap<String, BTreeMap<String, f64>>,
     checks: BTreeMap<String, CheckSnapshot>,
+    offenders: Vec<Offender>,
 }
 
 /// The prefix of the hub sources of checks' own variables (`check:<name>`), which take
@@ -140,6 +190,7 @@ impl HubState {
             taken_at: Utc::now(),
             values,
             checks: self.checks.clone(),
+            offenders: self.offenders.clone(),
         }
     }
 }
@@ -184,7 +235,17 @@ impl SnapshotHub {
         });
     }
 
-    /// A copy of the merged view: every source's values and the checks map.
+    /// Replaces the security offenders (one producer publishes them: the security
+    /// recorder); wakes subscribers only when they changed.
+    pub fn set_offenders(&self, offenders: Vec<Offender>) {
+        self.update(|state| {
+            let changed = state.offenders != offenders;
+            state.offenders = offenders;
+            changed
+        });
+    }
+
+    /// A copy of the merged view: every source's values, the checks map and the offenders.
     pub fn current(&self) -> Snapshot {
         self.inner.tx.borrow().as_ref().clone()
     }

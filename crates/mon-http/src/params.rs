@@ -2,6 +2,8 @@
 //! `from`/`to` ranges and `limit`; a bad value is 400 naming the parameter.
 
 use crate::error::ApiError;
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use chrono::{DateTime, Utc};
 
 /// The largest `limit=` accepted.
@@ -53,4 +55,21 @@ pub fn parse_limit(text: Option<&str>) -> Result<usize, ApiError> {
             "limit={text:?} must be a whole number from 1 to {MAX_LIMIT}"
         ))),
     }
+}
+
+/// [`parse_limit`] as the store takes it (`u32`, saturating).
+///
+/// # Errors
+/// As [`parse_limit`].
+pub fn parse_store_limit(text: Option<&str>) -> Result<u32, ApiError> {
+    parse_limit(text).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// The query string read into `T`, or 400 with serde's message naming the parameter.
+///
+/// # Errors
+/// 400 `bad_request` when the query string does not read as a `T`.
+pub fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request(e.body_text()))
 }

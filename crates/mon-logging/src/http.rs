@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use mon_api::answers::{ErrorGroupView, ErrorsAnswer, LogView, LogsAnswer};
 use mon_http::ApiError;
-use mon_http::params::{parse_limit, parse_time};
+use mon_http::params::{parse_store_limit as limit, parse_time, query};
 use mon_store::{ErrorGroup, LogQuery, Store};
 use serde::Deserialize;
 
@@ -28,15 +28,6 @@ pub fn router(store: Store) -> Router {
 struct ErrorsQuery {
     since: Option<String>,
     limit: Option<String>,
-}
-
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request(e.body_text()))
-}
-
-fn limit(text: Option<&str>) -> Result<u32, ApiError> {
-    parse_limit(text).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 async fn errors(

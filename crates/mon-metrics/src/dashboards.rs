@@ -1,4 +1,4 @@
-//! Dashboards as data: the panel model, the six built-in templates and the validation
+//! Dashboards as data: the panel model, the seven built-in templates and the validation
 //! of custom dashboards from `mon.yaml`.
 //!
 //! A panel reads one metric — a snapshot variable of [`crate::CATALOG`] or a stored
@@ -308,13 +308,14 @@ pub fn validate_dashboards(dashboards: &[DashboardConfig]) -> Vec<(String, Strin
 }
 
 /// The ids of the built-in dashboards, in the order [`builtin_dashboards`] returns them.
-pub const BUILTIN_IDS: [&str; 6] = [
+pub const BUILTIN_IDS: [&str; 7] = [
     "system_overview",
     "api_performance",
     "ai_services",
     "infrastructure",
     "calls_voice_quality",
     "livekit",
+    "security",
 ];
 
 struct P(
@@ -361,8 +362,8 @@ fn dashboard(id: &str, title: &str, description: &str, list: Vec<P>) -> Dashboar
     }
 }
 
-/// The six built-in dashboards: System Overview, API Performance, AI Services,
-/// Infrastructure, Calls & Voice Quality and LiveKit.
+/// The seven built-in dashboards: System Overview, API Performance, AI Services,
+/// Infrastructure, Calls & Voice Quality, LiveKit and Security.
 // Kept as a one-line-per-panel table: easier to read and review than rustfmt's layout.
 #[rustfmt::skip]
 pub fn builtin_dashboards() -> Vec<DashboardConfig> {
@@ -423,6 +424,17 @@ pub fn builtin_dashboards() -> Vec<DashboardConfig> {
             P("participants_aborted", "Aborted Connections", Timeseries, Some("participants_aborted"), Some(1.0), Some(5.0), 12, 6, "Participant connections aborted over the rule window."),
             P("room_duration", "Room Duration", Timeseries, Some("avg_room_duration_seconds"), None, None, 12, 6, "Mean duration of finished rooms."),
             P("egress_failures", "Egress Failures", Stat, Some("egress_failures"), Some(1.0), Some(3.0), 12, 4, "Egress that ended with EGRESS_FAILED."),
+        ]),
+        dashboard("security", "Security", "Failed logins, refused and rate-limited requests, principals and their addresses (security.failed_login_window)", vec![
+            P("failed_logins", "Failed Logins", Stat, Some("failed_logins"), Some(5.0), Some(20.0), 6, 4, "Failed authentications within the security window."),
+            P("top_ip_failed_logins", "Worst Address", Stat, Some("top_ip_failed_logins"), Some(3.0), Some(5.0), 6, 4, "Failed logins from the worst client address (brute force above security.max_failed_logins)."),
+            P("denied_ip_attempts", "Denied-IP Attempts", Stat, Some("denied_ip_attempts"), Some(5.0), Some(20.0), 6, 4, "Attempts refused by an IP deny list within the window."),
+            P("top_principal_ips", "Addresses per Principal", Stat, Some("top_principal_ips"), Some(3.0), Some(5.0), 6, 4, "Distinct addresses of the principal seen from the most addresses."),
+            P("failed_logins_trend", "Failed Logins Over Time", Timeseries, Some("failed_logins"), Some(5.0), Some(20.0), 12, 6, "Failed authentications within the window, over time."),
+            P("rate_limited", "Rate-limited Requests", Timeseries, Some("rate_limited_per_min"), None, None, 12, 6, "Requests refused by a rate limit, per minute."),
+            P("security_events", "Security Events", Timeseries, Some("security_events"), None, None, 12, 6, "Security events of any kind within the window."),
+            P("new_principal_ips", "New Addresses for Principals", Timeseries, Some("new_principal_ips"), None, None, 12, 6, "Addresses first seen for a known principal within the window."),
+            P("security_alerts", "Active Alerts", AlertList, None, None, None, 24, 6, "Alerts firing or acknowledged, brute force and the other security rules among them."),
         ]),
     ]
 }

@@ -268,6 +268,18 @@ pub fn promql(metric: &str, labels: &BTreeMap<String, String>) -> Option<String>
         "participants_aborted" => "increase(mon_livekit_participants_aborted_total[5m])".to_owned(),
         "egress_failures" => "increase(mon_livekit_egress_failures_total[5m])".to_owned(),
         "avg_room_duration_seconds" => mean("mon_livekit_room_duration_seconds", ""),
+        // Security: the 5 m increase of the counters stands for the security window.
+        "failed_logins" => {
+            "sum(increase(mon_auth_attempts_total{result=\"failure\"}[5m]))".to_owned()
+        }
+        "security_events" => "sum(increase(mon_security_events_total[5m]))".to_owned(),
+        "denied_ip_attempts" => {
+            "sum(increase(mon_security_events_total{event=\"ip_denied\"}[5m]))".to_owned()
+        }
+        "rate_limited_per_min" => format!(
+            "60 * {}",
+            rate("mon_security_events_total{event=\"rate_limited\"}")
+        ),
         "endpoint_requests_per_min" => {
             format!("60 * sum by (endpoint) (rate(mon_app_requests_total{m}[5m]))")
         }

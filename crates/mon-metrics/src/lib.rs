@@ -57,7 +57,7 @@
 //!
 //! # Dashboards
 //!
-//! [`builtin_dashboards`] returns the six built-in dashboards as data ([`DashboardConfig`]:
+//! [`builtin_dashboards`] returns the seven built-in dashboards as data ([`DashboardConfig`]:
 //! panels of a [`PanelKind`] reading one variable, with thresholds and a layout);
 //! [`validate_dashboards`] checks custom ones from `mon.yaml`; [`all_dashboards`] puts
 //! both together. [`PanelConfig::header_json`] and [`PanelConfig::metrics_json`] are a
@@ -121,8 +121,9 @@ pub use mon_core::vars;
 pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_grid_colour};
 pub use recorder::{
     CallTotals, CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord,
-    LATENCY_BUCKETS, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SlowRequest,
-    validate_label_name, validate_name as validate_metric_name,
+    LATENCY_BUCKETS, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SecurityConfig,
+    SecurityRow, SecuritySummary, SecurityTotals, SlowRequest, validate_label_name,
+    validate_name as validate_metric_name,
 };
 pub use report::{INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
 pub use sampler::{recorder_samples, spawn_sampler};

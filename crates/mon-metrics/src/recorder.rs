@@ -1,15 +1,16 @@
 //! [`Recorder`]: the application recorders and their rolling windows, one module per
 //! kind of data — `requests`, `calls`, `errors`, `voice`, `ai`,
-//! `operations` (timers) and `custom` metrics — each owning its state, its
+//! `operations` (timers), `custom` metrics and `security` (auth and security events) — each owning its state, its
 //! recording, its part of the report and rule variables, and its exposition. The
 //! `Recorder` composes them and [`Recorder::record`] dispatches an [`Event`] to its kind.
 //!
 //! Concurrency: every series (an endpoint, an AI provider/service/model, an operation, a
 //! custom label set) has its own small lock; a record takes a *shared* read lock on the
 //! series map (exclusive only the first time a series appears) and that series' lock.
-//! There is no global lock on the request hot path. Calls, errors and voice quality —
-//! one event per call or turn, orders of magnitude rarer than requests — share one lock
-//! per kind.
+//! There is no global lock on the request hot path, except for requests that name a
+//! principal or a client address, which also take the security lock (one short update
+//! of bounded maps). Calls, errors, voice quality and security events —
+//! orders of magnitude rarer than requests — share one lock per kind.
 
 mod ai;
 mod calls;
@@ -17,6 +18,7 @@ mod custom;
 mod errors;
 mod operations;
 mod requests;
+mod security;
 mod voice;
 
 pub use calls::CallTotals;
@@ -24,6 +26,7 @@ pub use custom::{CounterHandle, CustomAdmission, CustomBatch, CustomKind};
 pub use errors::ErrorRecord;
 pub use operations::OperationTimer;
 pub use requests::SlowRequest;
+pub use security::{SecurityConfig, SecurityRow, SecuritySummary, Totals as SecurityTotals};
 
 use crate::MetricsError;
 use crate::window::Window;
@@ -65,6 +68,8 @@ pub struct RecorderOptions {
     /// The longest label value, in bytes: a longer custom label value is refused, a
     /// longer endpoint, method, error kind, AI provider/model or operation is cut to it.
     pub max_label_value_bytes: usize,
+    /// What is computed from auth and security events (`security:`).
+    pub security: SecurityConfig,
 }
 
 impl Default for RecorderOptions {
@@ -75,6 +80,7 @@ impl Default for RecorderOptions {
             keep_recent: 100,
             max_series: 1000,
             max_label_value_bytes: 256,
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -125,6 +131,7 @@ pub(crate) struct Inner {
     pub(crate) ai: ai::Ai,
     pub(crate) operations: operations::Operations,
     pub(crate) custom: custom::Custom,
+    pub(crate) security: security::Security,
 }
 
 /// The application recorders: what a voice agent calls to record its requests, calls,
@@ -255,6 +262,7 @@ impl Recorder {
     pub fn new(options: RecorderOptions) -> Recorder {
         Recorder {
             inner: Arc::new(Inner {
+                security: security::Security::new(options.security.clone()),
                 options,
                 requests: Default::default(),
                 calls: Default::default(),
@@ -281,7 +289,10 @@ impl Recorder {
     /// gauge or counter that cannot be recorded.
     pub fn record(&self, event: &Event) -> Result<(), MetricsError> {
         match event {
-            Event::Request(e) => self.record_request(e),
+            Event::Request(e) => {
+                self.record_request(e);
+                self.record_request_security(e);
+            }
             Event::CallStarted(e) => self.record_call_started(e),
             Event::CallEnded(e) => self.record_call_ended(e),
             Event::Error(e) => self.record_error_event(e),
@@ -289,11 +300,9 @@ impl Recorder {
             Event::AiUsage(e) => self.record_ai_usage(e),
             Event::Gauge(e) => self.record_gauge(e)?,
             Event::Counter(e) => self.record_counter(e)?,
-            Event::Heartbeat(_)
-            | Event::Log(_)
-            | Event::Livekit(_)
-            | Event::Auth(_)
-            | Event::Security(_) => {}
+            Event::Auth(e) => self.record_auth(e),
+            Event::Security(e) => self.record_security(e),
+            Event::Heartbeat(_) | Event::Log(_) | Event::Livekit(_) => {}
         }
         Ok(())
     }

@@ -120,6 +120,7 @@ impl Recorder {
         inner.errors.publish(w, &mut out);
         inner.voice.publish(w, &mut out);
         inner.custom.publish(&mut out);
+        inner.security.publish(&mut out);
         out.0
     }
 
@@ -169,6 +170,7 @@ pub fn spawn_publisher(
 ) -> tokio::task::JoinHandle<()> {
     crate::snapshot::spawn_every(interval, stop, move || {
         hub.publish_values(INGEST_SOURCE, recorder.snapshot_values());
+        hub.set_offenders(recorder.security_offenders());
     })
 }
 
@@ -185,6 +187,7 @@ impl prometheus_client::collector::Collector for AppCollector {
         inner.voice.encode(&mut encoder)?;
         inner.ai.encode(&mut encoder)?;
         inner.operations.encode(&mut encoder)?;
+        inner.security.encode(&mut encoder)?;
         inner.custom.encode(&mut encoder)
     }
 }

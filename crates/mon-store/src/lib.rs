@@ -68,6 +68,7 @@ mod probe;
 mod read;
 mod retention;
 mod schema;
+mod security;
 mod series;
 mod store;
 mod uptime;
@@ -82,6 +83,7 @@ pub use model::{CheckResultRow, PruneReport, Sample, SeriesInfo, StoreStats, Wri
 pub use options::{RetentionPolicy, StoreOptions, Synchronous};
 pub use probe::StoreProbe;
 pub use schema::SCHEMA_VERSION;
+pub use security::{SECURITY_EVENT_TYPES, SecurityEventQuery, SecurityEventRow};
 pub use series::{
     AppEventRow, MaintenanceReport, Resolution, SeriesPoint, SeriesPoints, SeriesPolicy,
 };

@@ -173,6 +173,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, name)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // Security investigation reads auth and security events by type and time among a
+    // day of request events (GET /api/v1/security/events).
+    r#"
+    CREATE INDEX app_events_by_type_ts ON app_events (type, ts);
+    "#,
 ];
 
 /// The schema version this binary writes: the number of migrations it knows.

@@ -34,6 +34,9 @@ pub struct RuleConfig {
     pub expr: String,
     /// `checks`: one alert instance per check, the check bound as `check`
     /// (`name`, `status`, `latency_ms`, `critical`) and its name as the label `check`.
+    /// `offenders`: one instance per security offender, bound as `offender` (`kind`
+    /// `ip` or `principal`, `name`, `failed_logins`, `denied`, `rate_limited`,
+    /// `distinct_ips`, `new_ips`), labelled `ip` or `principal` with its name.
     #[serde(default)]
     pub each: Option<Each>,
     /// How long the condition must hold before the alert fires (`0s`: at once).
@@ -84,6 +87,10 @@ pub struct RuleConfig {
 pub enum Each {
     /// Every check in the snapshot.
     Checks,
+    /// Every security offender in the snapshot (the top client addresses and principals
+    /// by failed logins, refusals and addresses per principal): one alert per address
+    /// (label `ip`) or principal (label `principal`).
+    Offenders,
 }
 
 /// What a rule whose variables have no value does.
@@ -241,6 +248,15 @@ mod tests {
             .map(|c| c.name.as_str())
             .collect();
         assert_eq!(per_check, ["Component Unhealthy", "Component Slow"]);
+        let per_offender: Vec<&str> = configs
+            .iter()
+            .filter(|c| c.each == Some(Each::Offenders))
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(
+            per_offender,
+            ["Brute Force Suspected", "Principal From Many IPs"]
+        );
         let summary: Vec<(&str, u64, Severity)> = rules
             .iter()
             .map(|r| (r.name(), r.for_duration().as_secs(), r.severity()))
@@ -258,6 +274,9 @@ mod tests {
                 ("Slow Responses", 600, Severity::Warning),
                 ("Low Disk Space", 300, Severity::Error),
                 ("No Requests", 900, Severity::Critical),
+                ("Brute Force Suspected", 0, Severity::Error),
+                ("Denied IP Burst", 0, Severity::Warning),
+                ("Principal From Many IPs", 0, Severity::Warning),
                 ("Request Rate Anomaly", 300, Severity::Warning),
             ]
         );

@@ -21,6 +21,9 @@ use std::time::Duration;
 /// The variable a rule with `each: checks` sees for the current check.
 pub(crate) const EACH_CHECK_VARIABLE: &str = "check";
 
+/// The variable a rule with `each: offenders` sees for the current offender.
+pub(crate) const EACH_OFFENDER_VARIABLE: &str = "offender";
+
 /// The variable holding every check by name (`checks.api.status`).
 pub(crate) const CHECKS_VARIABLE: &str = "checks";
 
@@ -105,7 +108,10 @@ impl Rule {
             column: e.column,
             message: e.message,
         })?;
-        let each = config.each.map(|_| EACH_CHECK_VARIABLE);
+        let each = config.each.map(|each| match each {
+            Each::Checks => EACH_CHECK_VARIABLE,
+            Each::Offenders => EACH_OFFENDER_VARIABLE,
+        });
         let known = || {
             mon_core::catalog::CATALOG
                 .iter()
@@ -288,7 +294,8 @@ impl Rule {
     }
 
     /// Evaluates the rule: one outcome per instance (one per check with
-    /// `each: checks`; no checks is a single no-data outcome).
+    /// `each: checks`, one per offender with `each: offenders`; none of them is a
+    /// single no-data outcome).
     pub(crate) fn evaluate(
         &self,
         snapshot: &Snapshot,
@@ -336,6 +343,28 @@ impl Rule {
                 outcomes
             }
             (RuleCondition::Expr(_), Some(Each::Checks)) => {
+                vec![(BTreeMap::new(), Outcome::NoData)]
+            }
+            // Bounded (`security.top_offenders` per ranking): evaluated whole each time.
+            (RuleCondition::Expr(e), Some(Each::Offenders)) if !snapshot.offenders.is_empty() => {
+                snapshot
+                    .offenders
+                    .iter()
+                    .map(|offender| {
+                        let mut scope = context.new_inner_scope();
+                        scope.add_variable_from_value(
+                            EACH_OFFENDER_VARIABLE,
+                            expr::offender_value(offender),
+                        );
+                        let labels = BTreeMap::from([(
+                            offender.kind.as_str().to_string(),
+                            offender.name.clone(),
+                        )]);
+                        (labels, e.evaluate(&scope))
+                    })
+                    .collect()
+            }
+            (RuleCondition::Expr(_), Some(Each::Offenders)) => {
                 vec![(BTreeMap::new(), Outcome::NoData)]
             }
             (RuleCondition::Expr(e), None) => vec![(BTreeMap::new(), e.evaluate(context))],
@@ -527,6 +556,73 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn each_offenders_gives_one_outcome_per_address_or_principal() {
+        use mon_core::snapshot::{Offender, OffenderKind};
+        let brute = default_rules()
+            .into_iter()
+            .find(|c| c.name == "Brute Force Suspected")
+            .expect("a built-in rule");
+        let rule = Rule::from_config(&brute, &[]).unwrap();
+        let offender = |kind, name: &str, failed_logins, distinct_ips| Offender {
+            kind,
+            name: name.to_string(),
+            failed_logins,
+            denied: 0.0,
+            rate_limited: 0.0,
+            distinct_ips,
+            new_ips: 0.0,
+        };
+        let run = |snapshot: &Snapshot| {
+            rule.evaluate(
+                snapshot,
+                &expr::context(snapshot, None),
+                &mut EachMemo::default(),
+            )
+        };
+        // No security data: no offenders, no threshold — no data, never an alert.
+        let mut snapshot = Snapshot::default();
+        assert_eq!(run(&snapshot), vec![(BTreeMap::new(), Outcome::NoData)]);
+        snapshot.set("max_failed_logins", 5.0);
+        snapshot.offenders = vec![
+            offender(OffenderKind::Ip, "203.0.113.7", 6.0, 0.0),
+            offender(OffenderKind::Ip, "203.0.113.8", 5.0, 0.0),
+            offender(OffenderKind::Principal, "svc-1", 11.0, 2.0),
+        ];
+        let label = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        let value = |holds, v| Outcome::Value {
+            holds,
+            value: Some(v),
+        };
+        assert_eq!(
+            run(&snapshot),
+            vec![
+                (label("ip", "203.0.113.7"), value(true, 6.0)),
+                (label("ip", "203.0.113.8"), value(false, 5.0)),
+                (label("principal", "svc-1"), value(true, 11.0)),
+            ]
+        );
+        let annotations = rule.render_annotations(Some(6.0), &label("ip", "203.0.113.7"));
+        assert_eq!(annotations["summary"], "6 failed logins for 203.0.113.7");
+
+        let many = default_rules()
+            .into_iter()
+            .find(|c| c.name == "Principal From Many IPs")
+            .expect("a built-in rule");
+        let many = Rule::from_config(&many, &[]).unwrap();
+        snapshot.set("max_principal_ips", 1.0);
+        let holds: Vec<bool> = many
+            .evaluate(
+                &snapshot,
+                &expr::context(&snapshot, None),
+                &mut EachMemo::default(),
+            )
+            .into_iter()
+            .map(|(_, o)| matches!(o, Outcome::Value { holds: true, .. }))
+            .collect();
+        assert_eq!(holds, [false, false, true]);
     }
 
     #[test]
