@@ -155,7 +155,8 @@ pub struct Endpoint {
 impl Endpoint {
     /// Every error code the endpoint may answer: its own, those of its access (401 and
     /// 403 behind a token), 404 for a path with parameters, 400 with query parameters,
-    /// then the ones any request may meet (timeouts and limits).
+    /// then the ones any request may meet (timeouts and limits, and the `server.security`
+    /// layer's refusals: 403 for an address not allowed, 429 over a rate limit).
     pub fn error_codes(&self) -> Vec<ErrorCode> {
         let mut codes: Vec<ErrorCode> = self.errors.to_vec();
         if self.access.role().is_some() || self.access == Access::LiveKitSignature {
@@ -171,6 +172,8 @@ impl Endpoint {
             codes.extend([ErrorCode::PayloadTooLarge, ErrorCode::UnsupportedMediaType]);
         }
         codes.extend([
+            ErrorCode::Forbidden,
+            ErrorCode::RateLimited,
             ErrorCode::RequestTimeout,
             ErrorCode::UriTooLong,
             ErrorCode::HeadersTooLarge,

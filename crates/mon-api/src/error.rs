@@ -35,6 +35,9 @@ pub enum ErrorCode {
     /// 429: the store's write queue is full or the database is busy; retry after the
     /// `Retry-After` seconds.
     Busy,
+    /// 429: a `server.security` rate limit, or a block after failed authentications;
+    /// retry after the `Retry-After` seconds.
+    RateLimited,
     /// 431: the request headers are over `server.limits.max_header_bytes`.
     HeadersTooLarge,
     /// 500: a fault of the server; the details are in its log.
@@ -49,7 +52,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order of the docs' table.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidEvent,
         ErrorCode::MalformedJson,
@@ -63,6 +66,7 @@ impl ErrorCode {
         ErrorCode::UriTooLong,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::Busy,
+        ErrorCode::RateLimited,
         ErrorCode::HeadersTooLarge,
         ErrorCode::Internal,
         ErrorCode::ChannelFailed,
@@ -83,7 +87,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UriTooLong => 414,
             ErrorCode::UnsupportedMediaType => 415,
-            ErrorCode::Busy => 429,
+            ErrorCode::Busy | ErrorCode::RateLimited => 429,
             ErrorCode::HeadersTooLarge => 431,
             ErrorCode::Internal => 500,
             ErrorCode::ChannelFailed => 502,
@@ -108,6 +112,7 @@ impl ErrorCode {
             ErrorCode::UriTooLong => "uri_too_long",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Busy => "busy",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::HeadersTooLarge => "headers_too_large",
             ErrorCode::Internal => "internal",
             ErrorCode::ChannelFailed => "channel_failed",

@@ -197,12 +197,23 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
     if endpoint.unhealthy_503 {
         builder = builder.response("503", success("Unhealthy or not ready: the same body"));
     }
-    for code in endpoint.error_codes() {
+    // One response per status, naming every code it may carry (429: `busy` and
+    // `rate_limited`, both with `Retry-After`).
+    let codes = endpoint.error_codes();
+    let mut statuses: Vec<u16> = codes.iter().map(|c| c.status()).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    for status in statuses {
+        let names: Vec<String> = codes
+            .iter()
+            .filter(|c| c.status() == status)
+            .map(|c| format!("`{c}`"))
+            .collect();
         let mut response = json_response(
-            &format!("`{code}` and other errors of this status"),
+            &format!("{} and other errors of this status", names.join(", ")),
             Ref::from_schema_name("ErrorAnswer").into(),
         );
-        if code == ErrorCode::Busy {
+        if status == 429 {
             response = response.header(
                 "Retry-After",
                 utoipa::openapi::HeaderBuilder::new()
@@ -211,7 +222,7 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
                     .build(),
             );
         }
-        builder = builder.response(code.status().to_string(), response);
+        builder = builder.response(status.to_string(), response);
     }
     builder.build()
 }
