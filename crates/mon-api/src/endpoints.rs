@@ -101,6 +101,8 @@ pub enum ParamKind {
     Duration,
     /// One of these words.
     OneOf(&'static [&'static str]),
+    /// An IPv4 or IPv6 address.
+    Ip,
     /// Any text.
     Text,
     /// Text that is not blank (a series name).
@@ -472,7 +474,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
             "type",
             ParamKind::OneOf(crate::security::SECURITY_EVENT_TYPES),
         ),
-        param("ip", ParamKind::Text),
+        param("ip", ParamKind::Ip),
         param("principal", ParamKind::Text),
         SINCE,
         LIMIT,

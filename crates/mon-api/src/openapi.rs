@@ -315,6 +315,19 @@ fn param_schema(kind: ParamKind) -> Schema {
             .enum_values(Some(words.iter().copied()))
             .build()
             .into(),
+        ParamKind::Ip => OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::Custom("ipv4".into()))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::Custom("ipv6".into()))),
+            )
+            .build()
+            .into(),
         ParamKind::Text => string(),
         ParamKind::Name => text("\\S").into(),
     }
