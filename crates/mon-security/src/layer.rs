@@ -146,7 +146,7 @@ where
         let started = Instant::now();
         let shared = self.shared.clone();
         let seen = Seen::of(&request, &shared.policy.trusted_proxies);
-        if let Some(refusal) = shared.admit(&seen) {
+        if let Some(refusal) = shared.admit(&seen, started) {
             let answer = refusal.into_response();
             shared.finish(&seen, None, &answer, started, false);
             return Box::pin(std::future::ready(Ok(answer)));
@@ -173,10 +173,23 @@ where
     }
 }
 
+/// A request's endpoint: the route template axum matched (its shared copy, not a new
+/// string per request), or [`UNMATCHED`].
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint(Option<MatchedPath>);
+
+impl std::ops::Deref for Endpoint {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.0.as_ref().map_or(UNMATCHED, MatchedPath::as_str)
+    }
+}
+
 /// What the layer reads of a request before running it.
 struct Seen {
     ip: Option<IpAddr>,
-    endpoint: Arc<str>,
+    endpoint: Endpoint,
     method: &'static str,
     request_bytes: Option<u64>,
     /// The `Authorization` scheme, lowercase (`bearer`, `basic`): never the credentials.
@@ -189,13 +202,9 @@ impl Seen {
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let endpoint: Arc<str> = match request.extensions().get::<MatchedPath>() {
-            Some(path) => path.as_str().into(),
-            None => UNMATCHED.into(),
-        };
         Seen {
             ip: client_ip(peer, request.headers(), trusted),
-            endpoint,
+            endpoint: Endpoint(request.extensions().get::<MatchedPath>().cloned()),
             method: method_name(request.method()),
             request_bytes: content_length(request.headers())
                 .or_else(|| request.body().size_hint().exact()),
@@ -279,9 +288,10 @@ impl Shared {
         }));
     }
 
-    /// The address lists, the address's block and the route's rate limit, in that order:
-    /// the refusal of a request that must not reach the service.
-    fn admit(&self, seen: &Seen) -> Option<Refusal> {
+    /// The address lists, the address's block and the route's rate limit, in that order
+    /// (at `now`, when the request arrived): the refusal of a request that must not reach
+    /// the service.
+    fn admit(&self, seen: &Seen, now: Instant) -> Option<Refusal> {
         let policy = &self.policy;
         let denied = match seen.ip {
             Some(ip) => {
@@ -302,7 +312,6 @@ impl Shared {
         if route.is_none() && !blocking {
             return None;
         }
-        let now = Instant::now();
         let refused = {
             let mut tracker = self.tracker();
             if let Some(left) = seen
@@ -390,7 +399,7 @@ impl Shared {
             self.auth_failed(seen, principal, status);
         }
         (self.sink)(Event::Request(RequestEvent {
-            endpoint: seen.endpoint.to_string(),
+            endpoint: String::from(&*seen.endpoint),
             method: seen.method.to_owned(),
             status: status.as_u16(),
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -421,7 +430,7 @@ impl Shared {
                 }
                 .to_owned(),
             ),
-            endpoint: Some(seen.endpoint.to_string()),
+            endpoint: Some(String::from(&*seen.endpoint)),
             timestamp: None,
         }));
         let policy = &self.policy;

@@ -56,7 +56,7 @@ pub(crate) struct Slot(pub(crate) Arc<SlotInner>);
 pub(crate) struct SlotInner {
     pub(crate) shared: Arc<Shared>,
     pub(crate) ip: Option<IpAddr>,
-    pub(crate) endpoint: Arc<str>,
+    pub(crate) endpoint: crate::layer::Endpoint,
     pub(crate) principal: OnceLock<Principal>,
 }
 

@@ -53,6 +53,20 @@ struct Window {
     count: u32,
 }
 
+impl Window {
+    /// Counts one more at `now`, in a new window of `window` when this one has ended.
+    fn tick(&mut self, window: Duration, now: Instant) -> Window {
+        if self.ends <= now {
+            *self = Window {
+                ends: now + window,
+                count: 0,
+            };
+        }
+        self.count = self.count.saturating_add(1);
+        *self
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Blocked {
     ends: Instant,
@@ -88,21 +102,18 @@ impl Tracker {
     }
 
     fn count(&mut self, key: Key, window: Duration, now: Instant) -> Window {
-        if !self.windows.contains_key(&key) {
-            make_room(&mut self.windows, self.max, |w| w.ends > now);
+        // One lookup for a key already counted (every request after a client's first).
+        if let Some(entry) = self.windows.get_mut(&key) {
+            return entry.tick(window, now);
         }
-        let entry = self.windows.entry(key).or_insert(Window {
-            ends: now + window,
-            count: 0,
-        });
-        if entry.ends <= now {
-            *entry = Window {
+        make_room(&mut self.windows, self.max, |w| w.ends > now);
+        self.windows
+            .entry(key)
+            .or_insert(Window {
                 ends: now + window,
                 count: 0,
-            };
-        }
-        entry.count = entry.count.saturating_add(1);
-        *entry
+            })
+            .tick(window, now)
     }
 
     /// How long `subject` is still refused, if it is.
