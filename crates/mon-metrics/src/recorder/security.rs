@@ -121,6 +121,32 @@ impl Counts {
     }
 }
 
+/// Counts one event of a labelled series: its volume in `window` at `(bucket, now)` and one
+/// in `totals` under `(label, key)`; once `totals` holds [`MAX_LABEL_VALUES`] series, a
+/// new label counts under [`OVERFLOW_LABEL`].
+fn count_labelled<K: Ord + Copy>(
+    window: &mut Buckets,
+    totals: &mut BTreeMap<(String, K), u64>,
+    (bucket, now): (u64, u64),
+    (label, key): (&str, K),
+) {
+    window.add(
+        bucket,
+        now,
+        Counts {
+            volume: 1,
+            ..Counts::default()
+        },
+    );
+    let label =
+        if totals.len() >= MAX_LABEL_VALUES && !totals.contains_key(&(label.to_owned(), key)) {
+            OVERFLOW_LABEL
+        } else {
+            label
+        };
+    *totals.entry((label.to_owned(), key)).or_default() += 1;
+}
+
 /// Counts over the window, in [`BUCKETS`] buckets: `(bucket number, counts)` at the
 /// slot `bucket % BUCKETS`.
 #[derive(Debug, Clone, Default)]
@@ -321,29 +347,13 @@ impl Security {
             ..Counts::default()
         };
         let mut state = lock(&self.state);
-        let (bucket, now) = (self.bucket(at.min(self.now())), self.bucket(self.now()));
-        state.auth_attempts.add(
-            bucket,
-            now,
-            Counts {
-                volume: 1,
-                ..Counts::default()
-            },
+        let st = &mut *state;
+        count_labelled(
+            &mut st.auth_attempts,
+            &mut st.auth_total,
+            (self.bucket(at.min(self.now())), self.bucket(self.now())),
+            (bounded(&e.method, max_label), e.success),
         );
-        let method = bounded(&e.method, max_label);
-        let key = if state.auth_total.len() >= MAX_LABEL_VALUES
-            && !state
-                .auth_total
-                .contains_key(&(method.to_owned(), e.success))
-        {
-            OVERFLOW_LABEL
-        } else {
-            method
-        };
-        *state
-            .auth_total
-            .entry((key.to_owned(), e.success))
-            .or_default() += 1;
         self.observe(
             &mut state,
             &Observation {
@@ -371,29 +381,13 @@ impl Security {
             ..Counts::default()
         };
         let mut state = lock(&self.state);
-        let (bucket, now) = (self.bucket(at.min(self.now())), self.bucket(self.now()));
-        state.security_events.add(
-            bucket,
-            now,
-            Counts {
-                volume: 1,
-                ..Counts::default()
-            },
+        let st = &mut *state;
+        count_labelled(
+            &mut st.security_events,
+            &mut st.events_total,
+            (self.bucket(at.min(self.now())), self.bucket(self.now())),
+            (bounded(&e.event, max_label), e.severity),
         );
-        let event = bounded(&e.event, max_label);
-        let key = if state.events_total.len() >= MAX_LABEL_VALUES
-            && !state
-                .events_total
-                .contains_key(&(event.to_owned(), e.severity))
-        {
-            OVERFLOW_LABEL
-        } else {
-            event
-        };
-        *state
-            .events_total
-            .entry((key.to_owned(), e.severity))
-            .or_default() += 1;
         self.observe(
             &mut state,
             &Observation {
