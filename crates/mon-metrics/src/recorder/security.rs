@@ -121,32 +121,6 @@ impl Counts {
     }
 }
 
-/// Counts one event of a labelled series: its volume in `window` at `(bucket, now)` and one
-/// in `totals` under `(label, key)`; once `totals` holds [`MAX_LABEL_VALUES`] series, a
-/// new label counts under [`OVERFLOW_LABEL`].
-fn count_labelled<K: Ord + Copy>(
-    window: &mut Buckets,
-    totals: &mut BTreeMap<(String, K), u64>,
-    (bucket, now): (u64, u64),
-    (label, key): (&str, K),
-) {
-    window.add(
-        bucket,
-        now,
-        Counts {
-            volume: 1,
-            ..Counts::default()
-        },
-    );
-    let label =
-        if totals.len() >= MAX_LABEL_VALUES && !totals.contains_key(&(label.to_owned(), key)) {
-            OVERFLOW_LABEL
-        } else {
-            label
-        };
-    *totals.entry((label.to_owned(), key)).or_default() += 1;
-}
-
 /// Counts over the window, in [`BUCKETS`] buckets: `(bucket number, counts)` at the
 /// slot `bucket % BUCKETS`.
 #[derive(Debug, Clone, Default)]
@@ -339,28 +313,50 @@ impl Security {
         }
     }
 
+    /// Counts one event of a labelled series (`series` picks its window and its totals):
+    /// its volume in the window and one in the totals under `(label, key)` (once they hold
+    /// [`MAX_LABEL_VALUES`] series, a new label counts under [`OVERFLOW_LABEL`]); then
+    /// observes `o` for its address and principal.
+    fn record_labelled<K: Ord + Copy>(
+        &self,
+        series: impl FnOnce(&mut State) -> (&mut Buckets, &mut BTreeMap<(String, K), u64>),
+        (label, key): (&str, K),
+        o: &Observation<'_>,
+    ) {
+        let mut state = lock(&self.state);
+        let (window, totals) = series(&mut state);
+        window.add(
+            self.bucket(o.at.min(self.now())),
+            self.bucket(self.now()),
+            Counts {
+                volume: 1,
+                ..Counts::default()
+            },
+        );
+        let label =
+            if totals.len() >= MAX_LABEL_VALUES && !totals.contains_key(&(label.to_owned(), key)) {
+                OVERFLOW_LABEL
+            } else {
+                label
+            };
+        *totals.entry((label.to_owned(), key)).or_default() += 1;
+        self.observe(&mut state, o);
+    }
+
     fn record_auth(&self, e: &AuthEvent, max_label: usize) {
         let at = secs(system_time(e.timestamp));
-        let counts = Counts {
-            failed: u32::from(!e.success),
-            volume: 1,
-            ..Counts::default()
-        };
-        let mut state = lock(&self.state);
-        let st = &mut *state;
-        count_labelled(
-            &mut st.auth_attempts,
-            &mut st.auth_total,
-            (self.bucket(at.min(self.now())), self.bucket(self.now())),
+        self.record_labelled(
+            |s| (&mut s.auth_attempts, &mut s.auth_total),
             (bounded(&e.method, max_label), e.success),
-        );
-        self.observe(
-            &mut state,
             &Observation {
                 at,
                 ip: e.ip,
                 principal: e.principal.as_deref(),
-                counts,
+                counts: Counts {
+                    failed: u32::from(!e.success),
+                    volume: 1,
+                    ..Counts::default()
+                },
                 block: None,
                 authenticated: e.success,
             },
@@ -374,27 +370,19 @@ impl Security {
             RATE_LIMITED => Some(RATE_LIMITED),
             _ => None,
         };
-        let counts = Counts {
-            denied: u32::from(block == Some(IP_DENIED)),
-            rate_limited: u32::from(block == Some(RATE_LIMITED)),
-            volume: 1,
-            ..Counts::default()
-        };
-        let mut state = lock(&self.state);
-        let st = &mut *state;
-        count_labelled(
-            &mut st.security_events,
-            &mut st.events_total,
-            (self.bucket(at.min(self.now())), self.bucket(self.now())),
+        self.record_labelled(
+            |s| (&mut s.security_events, &mut s.events_total),
             (bounded(&e.event, max_label), e.severity),
-        );
-        self.observe(
-            &mut state,
             &Observation {
                 at,
                 ip: e.ip,
                 principal: e.principal.as_deref(),
-                counts,
+                counts: Counts {
+                    denied: u32::from(block == Some(IP_DENIED)),
+                    rate_limited: u32::from(block == Some(RATE_LIMITED)),
+                    volume: 1,
+                    ..Counts::default()
+                },
                 block,
                 authenticated: false,
             },
