@@ -202,32 +202,30 @@ fn the_rule_refuses_what_it_should() {
     assert!(violation("mon-api", "mon-http").is_some());
 }
 
-/// The rules read the snapshot from mon-core, so mon-alerting needs no path to
-/// mon-metrics, not even through another crate (`cargo tree`, normal edges).
-#[test]
-fn mon_alerting_reaches_no_producer_crate() {
+/// `cargo tree` of the workspace with `args`, one package a line (`name vX.Y.Z`, no
+/// prefix); fails the test when cargo does.
+fn cargo_tree(args: &[&str]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(root())
-        .args([
-            "tree",
-            "-p",
-            "mon-alerting",
-            "--edges",
-            "normal",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
+        .arg("tree")
+        .args(args)
+        .args(["--prefix", "none", "--format", "{p}"])
         .output()
         .expect("cargo tree runs");
     assert!(
         out.status.success(),
-        "{}",
+        "cargo tree {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let tree = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The rules read the snapshot from mon-core, so mon-alerting needs no path to
+/// mon-metrics, not even through another crate (`cargo tree`, normal edges).
+#[test]
+fn mon_alerting_reaches_no_producer_crate() {
+    let tree = cargo_tree(&["-p", "mon-alerting", "--edges", "normal"]);
     let crates: Vec<&str> = tree
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -264,27 +262,7 @@ fn mon_core_uses_no_tokio_runtime() {
 
 #[test]
 fn no_openssl_in_the_dependency_tree() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(root())
-        .args([
-            "tree",
-            "--workspace",
-            "--edges",
-            "normal,build",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let tree = String::from_utf8_lossy(&out.stdout);
+    let tree = cargo_tree(&["--workspace", "--edges", "normal,build"]);
     assert!(tree.contains("rustls"), "expected rustls in the tree");
     let openssl: Vec<&str> = tree
         .lines()

@@ -661,7 +661,7 @@ async fn series_query(
     State(state): State<AppState>,
     query: Result<Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SeriesQueryAnswer>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = mon_http::params::query(query)?;
     let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| {
         ApiError::bad_request("name= is required; GET /api/v1/metrics lists series")
     })?;

@@ -180,13 +180,33 @@ async fn get_alert(
     }))
 }
 
-/// Who acts (default `api`) and what they said.
-fn actor(body: Option<Json<ActorBody>>) -> (String, Option<String>) {
+/// What an operator does to an open alert.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Acknowledge,
+    Resolve,
+}
+
+/// Applies `action` to the alert `id`, by whoever the body names (default `api`) with
+/// its comment (blank ones dropped).
+async fn act(
+    state: AlertsState,
+    id: String,
+    body: Option<Json<ActorBody>>,
+    action: Action,
+) -> Result<Json<AlertView>, ApiError> {
     let Json(a) = body.unwrap_or_default();
     let by =
         a.by.filter(|b| !b.trim().is_empty())
             .unwrap_or_else(|| "api".to_string());
-    (by, a.comment.filter(|c| !c.trim().is_empty()))
+    let comment = a.comment.filter(|c| !c.trim().is_empty());
+    let alerts = &state.alerts;
+    match action {
+        Action::Acknowledge => alerts.acknowledge(&id, &by, comment.as_deref()).await,
+        Action::Resolve => alerts.resolve(&id, &by, comment.as_deref()).await,
+    }
+    .map(|a| Json(a.into()))
+    .map_err(ApiError::from)
 }
 
 /// `POST /api/v1/alerts/{id}/ack`.
@@ -195,13 +215,7 @@ async fn ack(
     Path(id): Path<String>,
     body: Option<Json<ActorBody>>,
 ) -> Result<Json<AlertView>, ApiError> {
-    let (by, comment) = actor(body);
-    state
-        .alerts
-        .acknowledge(&id, &by, comment.as_deref())
-        .await
-        .map(|a| Json(a.into()))
-        .map_err(ApiError::from)
+    act(state, id, body, Action::Acknowledge).await
 }
 
 /// `POST /api/v1/alerts/{id}/resolve` and the seed's `POST /health/alerts/{id}/resolve`.
@@ -210,13 +224,7 @@ async fn resolve(
     Path(id): Path<String>,
     body: Option<Json<ActorBody>>,
 ) -> Result<Json<AlertView>, ApiError> {
-    let (by, comment) = actor(body);
-    state
-        .alerts
-        .resolve(&id, &by, comment.as_deref())
-        .await
-        .map(|a| Json(a.into()))
-        .map_err(ApiError::from)
+    act(state, id, body, Action::Resolve).await
 }
 
 /// `GET /api/v1/silences`: every silence, with `active` computed now.

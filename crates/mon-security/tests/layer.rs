@@ -125,6 +125,15 @@ fn auth_failures(events: &[Event]) -> Vec<&mon_core::AuthEvent> {
         .collect()
 }
 
+/// A refusal's `Retry-After`, in seconds.
+fn retry_after(refused: &reqwest::Response) -> u64 {
+    refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 fn ranges(list: &[&str]) -> Vec<mon_security::IpRange> {
@@ -180,11 +189,7 @@ async fn a_route_limit_answers_429_at_exactly_the_limit_plus_one() {
     }
     let refused = app.get("/rooms/9", &[]).await;
     assert_eq!(refused.status(), 429);
-    let retry: u64 = refused.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&refused);
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
@@ -356,11 +361,7 @@ async fn failed_logins_over_the_maximum_block_the_address_and_the_principal() {
     let right = [("x-user", "mallory"), ("x-password", "ok")];
     let refused = app.send("POST", "/login", &right).await;
     assert_eq!(refused.status(), 429);
-    let retry: u64 = refused.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after(&refused);
     assert!((590..=600).contains(&retry), "Retry-After {retry}");
     let blocks = app.layer.blocks();
     let subjects: Vec<&Subject> = blocks.iter().map(|b| &b.subject).collect();

@@ -313,44 +313,50 @@ impl Security {
         }
     }
 
-    fn record_auth(&self, e: &AuthEvent, max_label: usize) {
-        let at = secs(system_time(e.timestamp));
-        let counts = Counts {
-            failed: u32::from(!e.success),
-            volume: 1,
-            ..Counts::default()
-        };
+    /// Counts one event of a labelled series (`series` picks its window and its totals):
+    /// its volume in the window and one in the totals under `(label, key)` (once they hold
+    /// [`MAX_LABEL_VALUES`] series, a new label counts under [`OVERFLOW_LABEL`]); then
+    /// observes `o` for its address and principal.
+    fn record_labelled<K: Ord + Copy>(
+        &self,
+        series: impl FnOnce(&mut State) -> (&mut Buckets, &mut BTreeMap<(String, K), u64>),
+        (label, key): (&str, K),
+        o: &Observation<'_>,
+    ) {
         let mut state = lock(&self.state);
-        let (bucket, now) = (self.bucket(at.min(self.now())), self.bucket(self.now()));
-        state.auth_attempts.add(
-            bucket,
-            now,
+        let (window, totals) = series(&mut state);
+        window.add(
+            self.bucket(o.at.min(self.now())),
+            self.bucket(self.now()),
             Counts {
                 volume: 1,
                 ..Counts::default()
             },
         );
-        let method = bounded(&e.method, max_label);
-        let key = if state.auth_total.len() >= MAX_LABEL_VALUES
-            && !state
-                .auth_total
-                .contains_key(&(method.to_owned(), e.success))
-        {
-            OVERFLOW_LABEL
-        } else {
-            method
-        };
-        *state
-            .auth_total
-            .entry((key.to_owned(), e.success))
-            .or_default() += 1;
-        self.observe(
-            &mut state,
+        let label =
+            if totals.len() >= MAX_LABEL_VALUES && !totals.contains_key(&(label.to_owned(), key)) {
+                OVERFLOW_LABEL
+            } else {
+                label
+            };
+        *totals.entry((label.to_owned(), key)).or_default() += 1;
+        self.observe(&mut state, o);
+    }
+
+    fn record_auth(&self, e: &AuthEvent, max_label: usize) {
+        let at = secs(system_time(e.timestamp));
+        self.record_labelled(
+            |s| (&mut s.auth_attempts, &mut s.auth_total),
+            (bounded(&e.method, max_label), e.success),
             &Observation {
                 at,
                 ip: e.ip,
                 principal: e.principal.as_deref(),
-                counts,
+                counts: Counts {
+                    failed: u32::from(!e.success),
+                    volume: 1,
+                    ..Counts::default()
+                },
                 block: None,
                 authenticated: e.success,
             },
@@ -364,43 +370,19 @@ impl Security {
             RATE_LIMITED => Some(RATE_LIMITED),
             _ => None,
         };
-        let counts = Counts {
-            denied: u32::from(block == Some(IP_DENIED)),
-            rate_limited: u32::from(block == Some(RATE_LIMITED)),
-            volume: 1,
-            ..Counts::default()
-        };
-        let mut state = lock(&self.state);
-        let (bucket, now) = (self.bucket(at.min(self.now())), self.bucket(self.now()));
-        state.security_events.add(
-            bucket,
-            now,
-            Counts {
-                volume: 1,
-                ..Counts::default()
-            },
-        );
-        let event = bounded(&e.event, max_label);
-        let key = if state.events_total.len() >= MAX_LABEL_VALUES
-            && !state
-                .events_total
-                .contains_key(&(event.to_owned(), e.severity))
-        {
-            OVERFLOW_LABEL
-        } else {
-            event
-        };
-        *state
-            .events_total
-            .entry((key.to_owned(), e.severity))
-            .or_default() += 1;
-        self.observe(
-            &mut state,
+        self.record_labelled(
+            |s| (&mut s.security_events, &mut s.events_total),
+            (bounded(&e.event, max_label), e.severity),
             &Observation {
                 at,
                 ip: e.ip,
                 principal: e.principal.as_deref(),
-                counts,
+                counts: Counts {
+                    denied: u32::from(block == Some(IP_DENIED)),
+                    rate_limited: u32::from(block == Some(RATE_LIMITED)),
+                    volume: 1,
+                    ..Counts::default()
+                },
                 block,
                 authenticated: false,
             },
