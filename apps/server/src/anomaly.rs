@@ -51,7 +51,7 @@ async fn anomaly(
     Path(variable): Path<String>,
     query: Result<Query<BandQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AnomalyAnswer>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let q = mon_http::params::query(query)?;
     if !state.alerts.watches_baseline(&variable) {
         return Err(ApiError::not_found(format!(
             "{variable:?} has no anomaly baseline: baselines are kept for the variables of \

@@ -158,7 +158,7 @@ async fn check_results(
     Path(name): Path<String>,
     query: Result<Query<ResultsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let query = mon_http::params::query(query)?;
     if health.check(&name).is_none() {
         return Err(unknown_check(&name));
     }

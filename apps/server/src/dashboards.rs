@@ -100,7 +100,7 @@ async fn show(
     Path(id): Path<String>,
     query: Result<Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let query = mon_http::params::query(query)?;
     let dashboard = find(&state, &id)?;
     let now = Utc::now();
     let (from, to) = parse_range(&query, now)?;

@@ -90,7 +90,7 @@ async fn uptime_badge(
     Path(check): Path<String>,
     query: Result<Query<WindowQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let query = mon_http::params::query(query)?;
     let window = query.window.as_deref().unwrap_or("24h");
     let index = UPTIME_WINDOW_NAMES
         .iter()
