@@ -100,7 +100,7 @@ impl DropReason {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct DropLabel {
-    reason: &'static str,
+    reason: mon_core::LabelValue<&'static str>,
 }
 
 /// The forwarder's counters (also on `/metrics` through [`ForwarderHandle::register`]).
@@ -117,7 +117,7 @@ impl Metrics {
     fn drop_events(&self, reason: DropReason, count: usize) {
         self.dropped
             .get_or_create(&DropLabel {
-                reason: reason.as_str(),
+                reason: mon_core::LabelValue(reason.as_str()),
             })
             .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
     }
@@ -125,7 +125,7 @@ impl Metrics {
     fn dropped(&self, reason: DropReason) -> u64 {
         self.dropped
             .get_or_create(&DropLabel {
-                reason: reason.as_str(),
+                reason: mon_core::LabelValue(reason.as_str()),
             })
             .get()
     }
