@@ -143,7 +143,7 @@ impl ExportStatus {
 
 /// Why a request failed, without the URL reqwest puts in its text (it may hold a
 /// password or token); the caller names the URL through [`mon_core::redact_url`].
-fn request_error(e: reqwest::Error) -> String {
+pub(crate) fn request_error(e: reqwest::Error) -> String {
     let e = e.without_url();
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);

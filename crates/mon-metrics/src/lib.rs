@@ -55,6 +55,14 @@
 //! time series. [`OperationTimer`] times an operation into
 //! `mon_app_operation_duration_seconds`.
 //!
+//! # Forwarding events to mon-server
+//!
+//! An application that produces `mon_core::Event`s itself (the `mon-security` layer's auth,
+//! security and request events) sends them to a mon-server with an [`EventForwarder`]: a
+//! bounded queue and a task that POSTs batches to `/api/v1/events` with an ingest token,
+//! retrying 429/5xx, dropping (counted in `mon_forwarder_events_dropped_total`) when full.
+//! [`ForwarderHandle::sink`] is the layer's sink.
+//!
 //! # Dashboards
 //!
 //! [`builtin_dashboards`] returns the seven built-in dashboards as data ([`DashboardConfig`]:
@@ -82,6 +90,7 @@ mod dashboards;
 mod error;
 mod export;
 mod exposition;
+mod forward;
 mod grafana;
 mod host;
 mod livekit;
@@ -107,6 +116,7 @@ pub use exposition::{
     HostMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, encode_openmetrics,
     encode_prometheus_text,
 };
+pub use forward::{EventForwarder, ForwarderHandle, ForwarderOptions, ForwarderStats};
 pub use grafana::{CHECK_STATE_PROMQL, grafana_json, promql};
 pub use host::{
     DiskSample, HOST_SOURCE, HostCollector, HostCollectorOptions, HostSample, samples_to_queue,

@@ -1,11 +1,13 @@
 //! An example voice agent instrumented with mon-logging: one `init`, then a call scope,
 //! operation scopes, LiveKit error codes, perf timers, audit logging and error tracking;
-//! and its HTTP API behind mon's security layer, whose events feed a mon-metrics recorder.
+//! and its HTTP API behind mon's security layer, whose events feed a mon-metrics recorder
+//! and, with `MON_URL` set, a mon-server (so its brute-force rule sees the failed logins).
 //!
 //! ```sh
 //! ENVIRONMENT=production cargo run -p voice-agent            # JSON lines on stderr
 //! MON_LOG_DIR=/tmp/agent-logs cargo run -p voice-agent       # and app/ errors/ audit/ performance/ files
 //! VOICE_AGENT_LISTEN=127.0.0.1:9000 cargo run -p voice-agent # then serve the API there
+//! MON_URL=http://127.0.0.1:8080 MON_INGEST_TOKEN=... cargo run -p voice-agent # events to mon
 //! ```
 
 use axum::Router;
@@ -48,8 +50,9 @@ async fn main() -> Result<(), mon_logging::LoggingError> {
 }
 
 /// The agent's HTTP API behind the security layer: rate limits on SIP registration (a toll
-/// fraud target), and every request recorded into the metrics recorder.
-fn api(recorder: mon_metrics::Recorder) -> Router {
+/// fraud target), and every request recorded into the metrics recorder and, when given,
+/// forwarded to mon-server.
+fn api(recorder: mon_metrics::Recorder, forward: Option<mon_metrics::ForwarderHandle>) -> Router {
     let policy = mon_security::SecurityPolicy {
         rate_limits: [(
             "/sip/register".to_owned(),
@@ -65,6 +68,9 @@ fn api(recorder: mon_metrics::Recorder) -> Router {
         .route("/api/calls/{id}", get(|| async { "in progress" }))
         .route("/sip/register", post(|| async { "registered" }))
         .layer(mon_security::SecurityLayer::new(policy, move |event| {
+            if let Some(forward) = &forward {
+                forward.send(event.clone());
+            }
             let _ = recorder.record(&event);
         }))
 }
@@ -72,7 +78,15 @@ fn api(recorder: mon_metrics::Recorder) -> Router {
 /// Drives two requests through the API in process; with `VOICE_AGENT_LISTEN`, serves it.
 async fn serve_api() {
     let recorder = mon_metrics::Recorder::default();
-    let app = api(recorder.clone());
+    // With MON_URL (and MON_INGEST_TOKEN when mon-server has auth), the layer's events also
+    // go to mon-server's POST /api/v1/events.
+    let forwarder = std::env::var("MON_URL").ok().map(|url| {
+        let token = std::env::var("MON_INGEST_TOKEN")
+            .ok()
+            .map(mon_core::Secret::new);
+        mon_metrics::EventForwarder::start(mon_metrics::ForwarderOptions::new(url, token))
+    });
+    let app = api(recorder.clone(), forwarder.as_ref().map(|f| f.handle()));
     for uri in ["/api/calls/ast-123-456", "/api/calls/ast-123-457"] {
         let request = axum::http::Request::get(uri)
             .body(axum::body::Body::empty())
@@ -81,9 +95,16 @@ async fn serve_api() {
         tracing::info!(uri, status = answer.status().as_u16(), "API answered");
     }
     tracing::info!(metrics = ?recorder.snapshot_values(), "recorded by the security layer");
-    let Ok(listen) = std::env::var("VOICE_AGENT_LISTEN") else {
-        return;
-    };
+    if let Ok(listen) = std::env::var("VOICE_AGENT_LISTEN") {
+        serve(app, &listen).await;
+    }
+    if let Some(forwarder) = forwarder {
+        forwarder.shutdown(Duration::from_secs(5)).await;
+    }
+}
+
+/// Serves `app` on `listen` until it stops.
+async fn serve(app: Router, listen: &str) {
     match tokio::net::TcpListener::bind(&listen).await {
         Ok(listener) => {
             tracing::info!(listen, "serving the API");
