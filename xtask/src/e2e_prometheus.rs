@@ -2,7 +2,8 @@
 //! `prometheus` (scraping `/metrics`, queried through its HTTP API) and the Debian
 //! `prometheus-pushgateway` (mon's Pushgateway exporter); `promtool check metrics` stays
 //! clean with the application families present; every PromQL target of the dashboards'
-//! Grafana exports evaluates in that Prometheus.
+//! Grafana exports evaluates in that Prometheus; a `livekit` check against a strict fake
+//! LiveKit gives rooms and participants as gauges there and as stored dashboard points.
 
 use super::{Server, TempDir, apt_install, free_port, http_get, http_get_accepting, project_root};
 use anyhow::{Context, Result, bail};
@@ -126,8 +127,10 @@ pub(crate) fn prometheus() -> Result<()> {
         matches!(http_get(gateway_port, "/-/ready"), Ok((200, ..))).then_some(())
     })?;
 
-    // mon-server with an ingest token, a healthy, a degraded and an unhealthy check, and
-    // the Pushgateway exporter every second under a grouping key that needs @base64.
+    // mon-server with an ingest token, a healthy, a degraded and an unhealthy check, a
+    // `livekit` check against the strict fake LiveKit, and the Pushgateway exporter every
+    // second under a grouping key that needs @base64.
+    let livekit = crate::livekit_fake::start();
     let config = tmp.0.join("mon.yaml");
     std::fs::write(
         &config,
@@ -135,9 +138,13 @@ pub(crate) fn prometheus() -> Result<()> {
             "server:\n  auth:\n    tokens:\n      - {{ name: agent, token: e2e-ingest-token, role: ingest }}\n\
              checks:\n  - {{ name: calm, type: heartbeat, period: 1h, interval: 1s }}\n  \
              - {{ name: late, type: heartbeat, period: 1m, grace: 1h, interval: 1s }}\n  \
-             - {{ name: closed, type: tcp, address: \"127.0.0.1:9\", interval: 1s, timeout: 1s }}\n\
+             - {{ name: closed, type: tcp, address: \"127.0.0.1:9\", interval: 1s, timeout: 1s }}\n  \
+             - {{ name: lk, type: livekit, url: \"{livekit_url}\", api_key: {lk_key}, api_secret: {lk_secret}, services: [room], interval: 1s, critical: false }}\n\
              metrics:\n  exporters:\n    pushgateway:\n      url: http://127.0.0.1:{gateway_port}\n      \
-             job: voice/agent\n      instance: pod 1\n      interval: 1s\n"
+             job: voice/agent\n      instance: pod 1\n      interval: 1s\n",
+            livekit_url = livekit.url(""),
+            lk_key = crate::livekit_fake::KEY,
+            lk_secret = crate::livekit_fake::SECRET,
         ),
     )?;
     let server = Server::start_with(
@@ -216,6 +223,7 @@ pub(crate) fn prometheus() -> Result<()> {
     quantiles_agree(server.port, prom_port)?;
     health_agrees(server.port, prom_port)?;
     grafana_queries_evaluate(server.port, prom_port)?;
+    livekit_has_history(server.port, prom_port)?;
     pushgateway_holds_the_push(gateway_port)?;
 
     let (_, status) = http_call(server.port, "GET", "/api/v1/status", "e2e-ingest-token", "")?;
@@ -388,6 +396,76 @@ fn health_agrees(mon_port: u16, prom_port: u16) -> Result<()> {
     if compared == 0 {
         bail!("no health panel found in the dashboards");
     }
+    Ok(())
+}
+
+/// The `livekit` check's rooms and participants (from the fake's ListRooms) are gauges
+/// Prometheus scraped, the LiveKit dashboard's Grafana queries give them, and mon's own
+/// LiveKit dashboard returns their stored points.
+fn livekit_has_history(mon_port: u16, prom_port: u16) -> Result<()> {
+    let rooms = crate::livekit_fake::ROOMS.len() as f64;
+    let participants: f64 = crate::livekit_fake::ROOMS
+        .iter()
+        .map(|(_, n)| f64::from(*n))
+        .sum();
+    for (family, want) in [
+        ("mon_livekit_rooms_active{check=\"lk\"}", rooms),
+        (
+            "mon_livekit_participants_active{check=\"lk\"}",
+            participants,
+        ),
+    ] {
+        wait_for(
+            &format!("{family} = {want} in Prometheus"),
+            Duration::from_secs(30),
+            || scalar(prom_port, family).filter(|v| *v == want),
+        )?;
+    }
+    let get = |path: &str| -> Result<serde_json::Value> {
+        let (status, body) = http_call(mon_port, "GET", path, "e2e-ingest-token", "")?;
+        if status != 200 {
+            bail!("GET {path} answered {status}: {body}");
+        }
+        serde_json::from_str(&body).with_context(|| format!("{path} is not JSON"))
+    };
+    let grafana = get("/api/v1/dashboards/livekit/grafana")?;
+    for (title, want) in [
+        ("Active Rooms", rooms),
+        ("Active Participants", participants),
+    ] {
+        let panel = grafana["panels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["title"] == title)
+            .with_context(|| format!("no {title} panel in the LiveKit export"))?;
+        let expr = panel["targets"][0]["expr"]
+            .as_str()
+            .with_context(|| format!("the exported {title} panel has no query: {panel}"))?;
+        let got = scalar(prom_port, expr);
+        if got != Some(want) {
+            bail!("the exported {title} query {expr:?} gives {got:?} in Prometheus, not {want}");
+        }
+    }
+    let points = wait_for(
+        "stored active_rooms points on the LiveKit dashboard",
+        Duration::from_secs(30),
+        || {
+            let dashboard = get("/api/v1/dashboards/livekit?range=1h").ok()?;
+            let panel = dashboard["panels"]
+                .as_array()?
+                .iter()
+                .find(|p| p["id"] == "active_rooms")?
+                .clone();
+            let series = panel["metrics"][0]["series"].as_array()?.clone();
+            (series.len() >= 2 && series.iter().all(|p| p["value"] == rooms)).then_some(series)
+        },
+    )?;
+    eprintln!(
+        "e2e: LiveKit gauges in Prometheus ({rooms} rooms, {participants} participants), \
+         the exported panels' queries agree, {} stored points on the LiveKit dashboard",
+        points.len()
+    );
     Ok(())
 }
 

@@ -16,6 +16,7 @@ mod e2e_logs;
 mod e2e_openapi;
 mod e2e_prometheus;
 mod e2e_restart;
+mod livekit_fake;
 
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Write};

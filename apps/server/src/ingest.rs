@@ -134,13 +134,17 @@ impl Ingest {
     }
 }
 
-/// The ingest, snapshot and series routes.
+/// The ingest, snapshot (also at the seeds' `/health/metrics` and `/monitoring/metrics`)
+/// and series routes.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/events", post(ingest))
         .route("/api/v1/snapshot", get(snapshot))
         .route("/api/v1/metrics", get(series_list))
         .route("/api/v1/metrics/query", get(series_query))
+        // The seeds' names for the rule variables now.
+        .route("/health/metrics", get(snapshot))
+        .route("/monitoring/metrics", get(snapshot))
         .with_state(state)
 }
 

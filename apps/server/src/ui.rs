@@ -29,6 +29,11 @@ const LONG: &str = "public, max-age=86400";
 pub(crate) fn router() -> Router {
     Router::new()
         .route("/", get(|| async { asset(INDEX, HTML, NO_CACHE) }))
+        // The seeds' name for the dashboard.
+        .route(
+            "/monitoring/dashboard",
+            get(|| async { asset(INDEX, HTML, NO_CACHE) }),
+        )
         .route("/ui/app.js", get(|| async { asset(APP_JS, JS, NO_CACHE) }))
         .route(
             "/ui/app.css",

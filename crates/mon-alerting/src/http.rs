@@ -66,6 +66,8 @@ pub fn router(state: AlertsState) -> Router {
         .route("/api/v1/channels", get(channels))
         .route("/api/v1/channels/{name}/test", post(test_channel))
         .route("/health/alerts", get(health_alerts))
+        // The seeds' name for the same list.
+        .route("/monitoring/alerts", get(health_alerts))
         .route("/health/alerts/{id}/resolve", post(resolve))
         .with_state(state)
 }

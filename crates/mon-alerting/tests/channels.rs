@@ -122,6 +122,71 @@ async fn slack_honours_retry_after_and_posts_block_kit() {
     engine.stop_delivery();
 }
 
+/// Seed `000`'s Slack channel: `channel`, `username` and `icon_emoji` go in the payload
+/// as a legacy incoming webhook reads them; left out, they are not sent at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_sends_the_configured_channel_username_and_icon() {
+    let (url, script) = receiver(&[]);
+    let engine = build(
+        &format!(
+            "{{ name: slack, type: slack, webhook_url: '{url}/services/T0/B0/secret', \
+             channel: '#livekit-alerts', username: LiveKit Monitor, icon_emoji: ':warning:' }}"
+        ),
+        "d",
+    );
+    fire(&engine).await;
+    wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
+    let body = script.requests()[0].json();
+    assert_eq!(body["channel"], "#livekit-alerts", "{body}");
+    assert_eq!(body["username"], "LiveKit Monitor", "{body}");
+    assert_eq!(body["icon_emoji"], ":warning:", "{body}");
+    assert_eq!(body["text"], "[FIRING] Memory Critical (critical)");
+    engine.stop_delivery();
+
+    let (url, script) = receiver(&[]);
+    let engine = build(
+        &format!("{{ name: slack, type: slack, webhook_url: '{url}/x' }}"),
+        "d",
+    );
+    fire(&engine).await;
+    wait_for("delivery", || engine.channels_status()[0].delivered == 1).await;
+    let body = script.requests()[0].json();
+    for key in ["channel", "username", "icon_emoji"] {
+        assert!(body.get(key).is_none(), "{key} sent unconfigured: {body}");
+    }
+    engine.stop_delivery();
+
+    for (extra, error) in [
+        (
+            "icon_emoji: warning",
+            "icon_emoji: \"warning\" is not an emoji code",
+        ),
+        (
+            "icon_emoji: ':no good:'",
+            "icon_emoji: \":no good:\" is not an emoji code",
+        ),
+        ("channel: ' '", "channel: must not be empty"),
+        ("username: ''", "username: must not be empty"),
+        ("avatar: x", "avatar"),
+    ] {
+        let config: Result<AlertingConfig, _> = serde_yaml_ng::from_str(&format!(
+            "channels:\n  - {{ name: slack, type: slack, webhook_url: 'http://127.0.0.1:9/x', {extra} }}\n"
+        ));
+        let message = match config {
+            Err(e) => e.to_string(),
+            Ok(config) => match config.build_with(
+                None,
+                &Links::new(EXTERNAL_URL),
+                &mon_alerting::channel_kinds(),
+            ) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("{extra}: accepted"),
+            },
+        };
+        assert!(message.contains(error), "{extra}: {message}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slack_refusals_are_not_retried() {
     for (status, reason) in [

@@ -280,6 +280,40 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Firing alerts, for a health dashboard",
     )
     .answer(Answer::Typed("HealthAlertsAnswer")),
+    // The seeds' names (aliases answering exactly as the endpoints they name).
+    get(
+        "/health/",
+        PublicByDefault,
+        "The overall status and check counts (as /health)",
+    )
+    .unhealthy_503(),
+    get(
+        "/monitoring/health",
+        PublicByDefault,
+        "The overall status and check counts (as /health)",
+    )
+    .unhealthy_503(),
+    get("/health/liveness", Public, "Liveness (as /health/live)"),
+    get("/health/readiness", Public, "Readiness (as /health/ready)").unhealthy_503(),
+    get(
+        "/monitoring/alerts",
+        Read,
+        "Firing alerts (as /health/alerts)",
+    )
+    .answer(Answer::Typed("HealthAlertsAnswer")),
+    get(
+        "/health/metrics",
+        Read,
+        "The rule variables now (as /api/v1/snapshot)",
+    )
+    .answer(Answer::Typed("SnapshotAnswer")),
+    get(
+        "/monitoring/metrics",
+        Read,
+        "The rule variables now (as /api/v1/snapshot)",
+    )
+    .answer(Answer::Typed("SnapshotAnswer")),
+    get("/monitoring/dashboard", Public, "The web UI (as /)").answer(HTML),
     post("/health/alerts/{id}/resolve", Admin, "Resolve an alert")
         .body(Body::Optional("ActorBody"))
         .errors(&[ErrorCode::Conflict]),

@@ -237,6 +237,9 @@ fn operation_id(endpoint: &Endpoint) -> String {
     let method = endpoint.method.as_str().to_ascii_lowercase();
     if words.is_empty() {
         format!("{method}_root")
+    } else if endpoint.path.len() > 1 && endpoint.path.ends_with('/') {
+        // `/health/` beside `/health`.
+        format!("{method}_{}_slash", words.join("_"))
     } else {
         format!("{method}_{}", words.join("_"))
     }

@@ -16,6 +16,7 @@ mod livekit;
 mod locate;
 mod overrides;
 mod schema;
+mod seed_env;
 mod show;
 mod substitute;
 
@@ -26,6 +27,7 @@ pub use schema::{
     AuthConfig, Config, LimitsConfig, MetricsAccess, MetricsConfig, Role, ServerConfig,
     StorageConfig, TokenConfig,
 };
+pub use seed_env::SEED_VARIABLES;
 
 use locate::Positions;
 use mon_core::Kinds;
@@ -93,7 +95,8 @@ impl Config {
         load_text(BUILTIN_YAML, "<built-in default>", &Environment::default())
     }
 
-    /// Loads `path` (or the built-in default when `None`) with the given
+    /// Loads `path` (or the built-in default when `None`, with what the seeds'
+    /// environment variables add to it: [`SEED_VARIABLES`]) with the given
     /// environment; checks and channels may be of the [built-in kinds](builtin_kinds).
     pub fn load(path: Option<&Path>, env: &Environment) -> Result<Config, ConfigErrors> {
         Config::load_with(path, env, &builtin_kinds())
@@ -113,7 +116,10 @@ impl Config {
                     .map_err(|e| ConfigErrors::unreadable(path, &e))?;
                 load_text_with(&text, &path.display().to_string(), env, kinds)
             }
-            None => load_text_with(BUILTIN_YAML, "<built-in default>", env, kinds),
+            None => {
+                let text = seed_env::builtin_text(BUILTIN_YAML, env).map_err(ConfigErrors::one)?;
+                load_text_with(&text, "<built-in default>", env, kinds)
+            }
         }
     }
 }

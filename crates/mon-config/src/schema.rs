@@ -81,9 +81,16 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8480)),
             external_url: None,
             auth: AuthConfig::default(),
-            public_paths: ["/health", "/health/live", "/health/ready", "/metrics"]
-                .map(String::from)
-                .to_vec(),
+            public_paths: [
+                "/health",
+                "/health/",
+                "/monitoring/health",
+                "/health/live",
+                "/health/ready",
+                "/metrics",
+            ]
+            .map(String::from)
+            .to_vec(),
             self_check: true,
             limits: LimitsConfig::default(),
             shutdown_timeout: Duration::from_secs(10),

@@ -688,3 +688,123 @@ fn check_names_the_file_and_what_it_holds() {
         )
     );
 }
+
+/// The built-in default (no file) with the seeds' variables of `vars` set.
+fn builtin_with(vars: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    Config::load(None, &Environment::from_vars(vars.iter().copied()))
+}
+
+#[test]
+fn seed_variables_configure_the_builtin_default() {
+    let config = builtin_with(&[
+        ("LIVEKIT_URL", "wss://lk.example.com"),
+        ("LIVEKIT_API_KEY", "APIseedKey"),
+        ("LIVEKIT_API_SECRET", "PLNTlivekitSecret"),
+        ("ALERT_WEBHOOK_URL", "https://hooks.example.com/PLNThook"),
+        (
+            "SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T0/B0/PLNTslack",
+        ),
+        ("LOG_DIR", "/var/log/mon"),
+        ("LOG_LEVEL", "WARNING"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let checks: Vec<(&str, &str)> = config
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.kind.name.as_str()))
+        .collect();
+    assert_eq!(checks, [("host", "system"), ("livekit", "livekit")]);
+    let (key, secret) = config
+        .livekit_webhook_keys()
+        .expect("webhook keys from the check");
+    assert_eq!(
+        (key.as_str(), secret.expose()),
+        ("APIseedKey", "PLNTlivekitSecret")
+    );
+    let channels: Vec<(&str, &str)> = config
+        .alerting
+        .channels
+        .iter()
+        .map(|c| (c.name.as_str(), c.kind.name.as_str()))
+        .collect();
+    assert_eq!(
+        channels,
+        [
+            ("log", "log"),
+            ("alert_webhook", "webhook"),
+            ("slack", "slack")
+        ]
+    );
+    let slack: mon_alerting::channels::slack::SlackChannelConfig =
+        config.alerting.channels[2].kind.parse().unwrap();
+    assert_eq!(
+        slack.webhook_url.expose(),
+        "https://hooks.slack.com/services/T0/B0/PLNTslack"
+    );
+    assert_eq!(
+        config.logging.dir,
+        Some(std::path::PathBuf::from("/var/log/mon"))
+    );
+    // Secrets stay out of what can be printed.
+    let debug = format!("{config:?}");
+    assert!(
+        !debug.contains("PLNTlivekitSecret") && !debug.contains("PLNTslack"),
+        "{debug}"
+    );
+
+    // Keys alone: the webhook receiver's keys, no check.
+    let config =
+        builtin_with(&[("LIVEKIT_API_KEY", "k"), ("LIVEKIT_API_SECRET", "s3cr3t")]).unwrap();
+    assert_eq!(config.checks.len(), 1);
+    let (key, secret) = config.livekit_webhook_keys().unwrap();
+    assert_eq!((key.as_str(), secret.expose()), ("k", "s3cr3t"));
+
+    // Unset or empty: the built-in default as it is.
+    let plain = builtin_with(&[("LOG_DIR", ""), ("SLACK_WEBHOOK_URL", " ")]).unwrap();
+    assert_eq!(plain.checks.len(), 1);
+    assert_eq!(plain.alerting.channels.len(), 1);
+    assert_eq!(plain.logging.dir, None);
+}
+
+#[test]
+fn seed_variables_leave_a_file_alone_and_name_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mon.yaml");
+    std::fs::write(&path, "checks: []\n").unwrap();
+    let env = Environment::from_vars([
+        ("LIVEKIT_URL", "wss://lk.example.com"),
+        ("LIVEKIT_API_KEY", "k"),
+        ("LIVEKIT_API_SECRET", "s"),
+        ("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/x"),
+    ]);
+    let config = Config::load(Some(&path), &env).unwrap();
+    assert!(config.checks.is_empty());
+    assert_eq!(config.alerting.channels.len(), 1);
+
+    for (vars, message) in [
+        (
+            &[("LIVEKIT_URL", "wss://lk.example.com")][..],
+            "LIVEKIT_URL is set but LIVEKIT_API_KEY and LIVEKIT_API_SECRET is not",
+        ),
+        (
+            &[("LIVEKIT_URL", "wss://x"), ("LIVEKIT_API_KEY", "k")][..],
+            "LIVEKIT_URL is set but LIVEKIT_API_SECRET is not",
+        ),
+        (
+            &[("LIVEKIT_API_SECRET", "PLNTsecret")][..],
+            "LIVEKIT_API_SECRET is set but LIVEKIT_API_KEY is not",
+        ),
+    ] {
+        let errors = builtin_with(vars).unwrap_err().to_string();
+        assert!(errors.contains(message), "{vars:?}: {errors}");
+        assert!(errors.contains("<environment>"), "{errors}");
+        assert!(!errors.contains("PLNT"), "{errors}");
+    }
+    // A bad value is the field's own error, its value hidden.
+    let errors = builtin_with(&[("ALERT_WEBHOOK_URL", "PLNTnot a url")])
+        .unwrap_err()
+        .to_string();
+    assert!(errors.contains("alerting.channels[1]"), "{errors}");
+    assert!(!errors.contains("PLNT"), "{errors}");
+}

@@ -73,6 +73,7 @@ async fn persist(
             r = results.recv(), if results_open => match r {
                 Some(r) => {
                     variables.observe(&hub, &r.check, &r.outcome);
+                    batch.samples.extend(variable_samples(&r));
                     batch.check_results.push(CheckResultRow { check: r.check, outcome: r.outcome });
                 }
                 None => results_open = false,
@@ -90,6 +91,7 @@ async fn persist(
         }
         while let Ok(r) = results.try_recv() {
             variables.observe(&hub, &r.check, &r.outcome);
+            batch.samples.extend(variable_samples(&r));
             batch.check_results.push(CheckResultRow {
                 check: r.check,
                 outcome: r.outcome,
@@ -112,6 +114,24 @@ async fn persist(
     if publish_at.is_some() {
         publish_checks(&health, &hub);
     }
+}
+
+/// The variables a result carries (the `livekit` check's `active_rooms`, a `prometheus`
+/// check's mapped series) as stored series labelled `check`, at the time of the run, so
+/// dashboards and `GET /api/v1/metrics/query` have their history.
+fn variable_samples(result: &CheckResult) -> impl Iterator<Item = Sample> + '_ {
+    let labels = std::collections::BTreeMap::from([("check".to_owned(), result.check.clone())]);
+    result
+        .outcome
+        .variables
+        .iter()
+        .filter(|(_, value)| value.is_finite())
+        .map(move |(name, value)| Sample {
+            name: name.clone(),
+            labels: labels.clone(),
+            ts: result.outcome.observed_at,
+            value: *value,
+        })
 }
 
 /// Copies the checks' current state into the snapshot rules read.
@@ -202,6 +222,23 @@ mod tests {
             "{snapshot:?}"
         );
         assert_eq!(snapshot.get("active_rooms"), Some(3.0), "{snapshot:?}");
+        let rooms = store
+            .query_series(
+                "active_rooms",
+                &Default::default(),
+                now - chrono::TimeDelta::minutes(5),
+                now + chrono::TimeDelta::minutes(1),
+                None,
+            )
+            .await
+            .expect("query");
+        assert_eq!(rooms.len(), 1, "{rooms:?}");
+        assert_eq!(
+            rooms[0].labels.get("check").map(String::as_str),
+            Some("api")
+        );
+        let points: Vec<f64> = rooms[0].points.iter().map(|p| p.avg).collect();
+        assert_eq!(points, [3.0], "{rooms:?}");
         store.close().await.expect("close");
     }
 }

@@ -385,7 +385,9 @@ impl HealthRegistry {
 
     /// Adds mon-health's metrics to `registry` (use the root registry, without prefix):
     /// `mon_check_up{check}`, `mon_check_status{check,status}`, `mon_check_duration_seconds{check}`,
-    /// `mon_check_certificate_expiry_seconds{check}` and `mon_check_results_dropped_total`. Values are read at scrape time.
+    /// `mon_check_certificate_expiry_seconds{check}`, `mon_check_results_dropped_total` and,
+    /// for checks whose latest run read them (`livekit`), `mon_livekit_rooms_active{check}`
+    /// and `mon_livekit_participants_active{check}`. Values are read at scrape time.
     pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
         registry.register_collector(Box::new(Metrics(self.clone())));
     }

@@ -1,5 +1,5 @@
 //! The axum health router (`/health`, `/health/live`, `/health/ready`, `/health/detailed`,
-//! `/health/checks/{name}`, `/health/livekit`) and the heartbeat ping router (`POST /api/v1/heartbeat/{name}`).
+//! `/health/checks/{name}`, `/health/livekit`, and the seeds' aliases of them) and the heartbeat ping router (`POST /api/v1/heartbeat/{name}`).
 
 use crate::{HealthError, HealthRegistry, HeartbeatSignal};
 use axum::extract::{Path, State};
@@ -23,6 +23,9 @@ use serde_json::json;
 /// | `GET /health/checks/{name}` | one check; 404 `{"error":{"code":"not_found",...}}` if there is none |
 /// | `GET /health/livekit` | the `livekit` checks: status, per-service status, rooms and participants; 200 or 503 like `/health`, 404 without a `livekit` check |
 ///
+/// The seeds' names answer the same: `/health/` and `/monitoring/health` as `/health`,
+/// `/health/liveness` as `/health/live`, `/health/readiness` as `/health/ready`.
+///
 /// Mount it with `.merge(mon_health::router(registry))`.
 pub fn router(registry: HealthRegistry) -> Router {
     Router::new()
@@ -32,6 +35,11 @@ pub fn router(registry: HealthRegistry) -> Router {
         .route("/health/detailed", get(detailed))
         .route("/health/checks/{name}", get(check))
         .route("/health/livekit", get(livekit))
+        // The seeds' names for the same endpoints.
+        .route("/health/", get(health))
+        .route("/health/liveness", get(live))
+        .route("/health/readiness", get(ready))
+        .route("/monitoring/health", get(health))
         .with_state(registry)
 }
 

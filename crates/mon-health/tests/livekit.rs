@@ -735,3 +735,44 @@ async fn health_livekit_shows_services_rooms_and_participants() {
     assert_eq!(body["status"], "unhealthy");
     assert_eq!(body["services"]["server"]["status"], "unhealthy");
 }
+
+/// The `/metrics` text of `registry`'s families.
+fn exposition(registry: &HealthRegistry) -> String {
+    let mut prometheus = prometheus_client::registry::Registry::default();
+    registry.register_metrics(&mut prometheus);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &prometheus).unwrap();
+    text
+}
+
+#[tokio::test]
+async fn rooms_and_participants_are_gauges_while_list_rooms_answers() {
+    let (addr, _fake) = start_fake().await;
+    let registry = HealthRegistry::new();
+    registry.register("lk", "livekit", true).unwrap();
+    registry.register("api", "http", true).unwrap();
+    registry.record("lk", run(&config(addr, SECRET, json!({}))).await);
+    registry.record(
+        "api",
+        CheckOutcome::new(Status::Healthy, Duration::from_millis(1), "ok"),
+    );
+    let text = exposition(&registry);
+    for line in [
+        "# TYPE mon_livekit_rooms_active gauge",
+        "mon_livekit_rooms_active{check=\"lk\"} 2",
+        "# TYPE mon_livekit_participants_active gauge",
+        "mon_livekit_participants_active{check=\"lk\"} 5",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(!text.contains("check=\"api\"} 2"), "{text}");
+
+    // ListRooms refused (a wrong secret): no stale value, as in the snapshot.
+    registry.record(
+        "lk",
+        run(&config(addr, "wrong-secret-0123456789abcdef", json!({}))).await,
+    );
+    let text = exposition(&registry);
+    assert!(!text.contains("mon_livekit_rooms_active{"), "{text}");
+    assert!(!text.contains("mon_livekit_participants_active{"), "{text}");
+}

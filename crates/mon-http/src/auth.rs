@@ -23,7 +23,12 @@ pub struct Auth {
 }
 
 /// Paths that are public whatever the configuration says: probes must always work.
-const ALWAYS_PUBLIC: &[&str] = &["/health/live", "/health/ready"];
+const ALWAYS_PUBLIC: &[&str] = &[
+    "/health/live",
+    "/health/ready",
+    "/health/liveness",
+    "/health/readiness",
+];
 
 impl Auth {
     /// Builds the authorizer from `server.auth` and `server.public_paths`.

@@ -252,6 +252,9 @@ pub fn promql(metric: &str, labels: &BTreeMap<String, String>) -> Option<String>
         "ai_cost_usd" => "sum(mon_app_ai_cost_usd_total)".to_owned(),
         "total_errors" => "sum(mon_app_errors_total)".to_owned(),
         "errors_per_minute" => format!("60 * {}", rate("mon_app_errors_total")),
+        // The `livekit` checks' ListRooms, summed over checks as `/health/livekit` does.
+        "active_rooms" => "sum(mon_livekit_rooms_active)".to_owned(),
+        "active_participants" => "sum(mon_livekit_participants_active)".to_owned(),
         "connection_success_rate" => format!(
             "{} / ({} + {})",
             rate("mon_livekit_participants_joined_total"),
@@ -338,5 +341,18 @@ mod tests {
         let e = promql("endpoint_error_rate_percent", &labels).unwrap();
         assert!(e.contains(r#"{endpoint="/a\"b",status=~"5.."}"#), "{e}");
         assert_eq!(promql("no_such", &labels), None);
+    }
+
+    #[test]
+    fn every_livekit_panel_is_a_query() {
+        let livekit = crate::builtin_dashboards()
+            .into_iter()
+            .find(|d| d.id == "livekit")
+            .unwrap();
+        let exported = grafana_json(&livekit);
+        for panel in exported["panels"].as_array().unwrap() {
+            assert_ne!(panel["type"], "text", "{panel}");
+            assert!(panel["targets"][0]["expr"].is_string(), "{panel}");
+        }
     }
 }

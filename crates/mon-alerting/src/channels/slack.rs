@@ -1,5 +1,6 @@
 //! The `slack` channel: an incoming webhook with a Block Kit message whose
-//! attachment colour follows the severity. Slack answers 200 `ok`; 429 with
+//! attachment colour follows the severity, and the sender identity (`channel`,
+//! `username`, `icon_emoji`) legacy webhooks honour. Slack answers 200 `ok`; 429 with
 //! `Retry-After` (honoured by the outbox); 400/403/404/410 with a plain-text
 //! reason (`invalid_payload`, `no_service`...), never retried.
 
@@ -20,18 +21,74 @@ pub const SECTION_LIMIT: usize = 3000;
 /// - name: ops_slack
 ///   type: slack
 ///   webhook_url: ${SLACK_WEBHOOK_URL}
+///   channel: "#alerts"            # legacy incoming webhooks only
+///   username: LiveKit Monitor
+///   icon_emoji: ":warning:"
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlackChannelConfig {
     /// The incoming webhook URL (it is a credential: kept secret).
     pub webhook_url: Secret,
+    /// The channel to post in (`#alerts`, `@someone` or a channel ID), sent as `channel`.
+    /// Legacy incoming webhooks honour it; a Slack app's webhook posts to the channel it
+    /// was created for and ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The sender name shown on the message, sent as `username` (legacy webhooks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The sender icon, an emoji code such as `:warning:`, sent as `icon_emoji` (legacy
+    /// webhooks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon_emoji: Option<String>,
+}
+
+impl SlackChannelConfig {
+    /// The first of `channel`, `username`, `icon_emoji` that Slack would not take.
+    fn check_identity(&self) -> Result<(), String> {
+        for (field, value) in [
+            ("channel", &self.channel),
+            ("username", &self.username),
+            ("icon_emoji", &self.icon_emoji),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(format!("{field}: must not be empty (leave it out instead)"));
+            }
+        }
+        if let Some(emoji) = &self.icon_emoji {
+            let name = emoji
+                .strip_prefix(':')
+                .and_then(|e| e.strip_suffix(':'))
+                .unwrap_or_default();
+            if name.is_empty() || name.contains(char::is_whitespace) || name.contains(':') {
+                return Err(format!(
+                    "icon_emoji: {emoji:?} is not an emoji code like \":warning:\""
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `channel`, `username` and `icon_emoji`, where configured, to a message.
+    fn add_identity(&self, message: &mut Value) {
+        for (field, value) in [
+            ("channel", &self.channel),
+            ("username", &self.username),
+            ("icon_emoji", &self.icon_emoji),
+        ] {
+            if let Some(value) = value {
+                message[field] = json!(value);
+            }
+        }
+    }
 }
 
 impl ChannelKind for SlackChannelConfig {
     fn notifier(&self, spec: &ChannelSpec<'_>, links: &Links) -> Result<Arc<dyn Notifier>, String> {
         let invalid = |message: String| message.replace("url", "webhook_url");
         http::check_url(self.webhook_url.expose()).map_err(invalid)?;
+        self.check_identity()?;
         Ok(Arc::new(SlackNotifier {
             name: spec.name.to_string(),
             config: self.clone(),
@@ -137,7 +194,9 @@ impl Notifier for SlackNotifier {
     }
 
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
-        let body = message(notification, &self.links).to_string().into_bytes();
+        let mut body = message(notification, &self.links);
+        self.config.add_identity(&mut body);
+        let body = body.to_string().into_bytes();
         let headers = [(
             super::webhook::IDEMPOTENCY_HEADER.to_string(),
             notification.idempotency_key.clone(),

@@ -242,6 +242,22 @@ mod tests {
                 config.name
             );
         }
+        // Cooldowns as the seeds give their default rules (5 to 15 minutes).
+        let cooldown = |name: &str| {
+            configs
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.cooldown.as_secs() / 60)
+        };
+        assert_eq!(cooldown("System Unhealthy"), Some(5));
+        assert_eq!(cooldown("System Degraded"), Some(10));
+        assert_eq!(cooldown("Component Unhealthy"), Some(5));
+        assert_eq!(cooldown("Component Slow"), Some(15));
+        assert_eq!(cooldown("Slow Responses"), Some(15));
+        for config in &configs {
+            let minutes = config.cooldown.as_secs() / 60;
+            assert!((5..=15).contains(&minutes), "{}: {minutes}m", config.name);
+        }
         let per_check: Vec<&str> = configs
             .iter()
             .filter(|c| c.each == Some(Each::Checks))

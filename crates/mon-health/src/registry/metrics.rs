@@ -14,6 +14,22 @@ pub(super) fn certificate_expiry(check: &CheckState) -> Option<DateTime<Utc>> {
     check.last_outcome.as_ref()?.certificate_expires_at
 }
 
+/// The gauges of the variables a `livekit` check reads from ListRooms: (family, variable,
+/// help). A check exports them while its latest run carries the variable (absent while the
+/// room service fails, as in the snapshot).
+pub(crate) const LIVEKIT_GAUGES: [(&str, &str, &str); 2] = [
+    (
+        "mon_livekit_rooms_active",
+        "active_rooms",
+        "LiveKit rooms open, from the check's latest ListRooms.",
+    ),
+    (
+        "mon_livekit_participants_active",
+        "active_participants",
+        "LiveKit participants connected (the sum of the rooms' num_participants), from the check's latest ListRooms.",
+    ),
+];
+
 /// Encodes the registry's state on each scrape.
 #[derive(Debug)]
 pub(super) struct Metrics(pub(super) HealthRegistry);
@@ -89,6 +105,20 @@ impl Collector for Metrics {
                     expiry
                         .encode_family(&[("check", mon_core::LabelValue(check.name.as_str()))])?
                         .encode_gauge(&seconds)?;
+                }
+            }
+        }
+        for (family, variable, help) in LIVEKIT_GAUGES {
+            let mut gauge = encoder.encode_descriptor(family, help, None, MetricType::Gauge)?;
+            for check in &checks {
+                let value = check
+                    .last_outcome
+                    .as_ref()
+                    .and_then(|o| o.variables.get(variable));
+                if let Some(value) = value {
+                    gauge
+                        .encode_family(&[("check", mon_core::LabelValue(check.name.as_str()))])?
+                        .encode_gauge(value)?;
                 }
             }
         }
