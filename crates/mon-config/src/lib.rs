@@ -269,12 +269,16 @@ fn every_parse_error(
     } else {
         sections
     };
+    // The sections that read (with their faulty entries emptied), for the whole-file
+    // validation below; a section that does not read is left out of it.
+    let mut readable: Vec<String> = Vec::new();
     for mut section in sections {
         let mut emptied = false;
         while errors.len() < MAX_PARSE_ERRORS {
             let e = match serde_yaml_ng::from_str::<Config>(&section) {
                 Ok(config) => {
                     errors.extend(kind_errors(&config, source, positions, kinds));
+                    readable.push(section);
                     break;
                 }
                 Err(e) => e,
@@ -298,7 +302,56 @@ fn every_parse_error(
             }
         }
     }
+    for error in readable_errors(&readable, source, positions, kinds) {
+        if !errors.contains(&error) {
+            errors.push(error);
+        }
+    }
     errors
+}
+
+/// The validation problems of the sections that read, together (a rule's expression,
+/// a dashboard's metric, a duplicate token): the file with its unreadable sections and
+/// faulty entries emptied, validated as a whole. Errors about a section left out (its
+/// defaults) are not the file's and are dropped.
+fn readable_errors(
+    readable: &[String],
+    source: &str,
+    positions: &Positions,
+    kinds: &Kinds,
+) -> Vec<ConfigError> {
+    let kept: Vec<Vec<&str>> = readable.iter().map(|s| s.lines().collect()).collect();
+    let Some(count) = kept.iter().map(Vec::len).max() else {
+        return Vec::new();
+    };
+    let merged = (0..count)
+        .map(|i| {
+            kept.iter()
+                .filter_map(|lines| lines.get(i).copied())
+                .find(|l| !l.is_empty())
+                .unwrap_or("")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let Ok(config) = serde_yaml_ng::from_str::<Config>(&merged) else {
+        return Vec::new();
+    };
+    let sections: Vec<&str> = merged
+        .lines()
+        .filter_map(|l| {
+            let key = l.split(':').next()?;
+            (!key.is_empty() && !key.starts_with([' ', '#', '-'])).then_some(key)
+        })
+        .collect();
+    validation_errors(&config, source, positions, kinds)
+        .into_iter()
+        .filter(|e| {
+            e.path.as_deref().is_some_and(|p| {
+                let top = p.split(['.', '[']).next().unwrap_or(p);
+                sections.contains(&top)
+            })
+        })
+        .collect()
 }
 
 /// The errors of the checks and channels of `config` (a section read alone).
