@@ -13,6 +13,7 @@ mod alerts;
 mod checks;
 mod client;
 mod config_cmd;
+mod format;
 mod metrics;
 mod observe;
 mod probe;
@@ -28,15 +29,10 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "mon", version, about, propagate_version = true)]
 struct Cli {
-    /// The server's base URL.
-    #[arg(
-        long,
-        global = true,
-        env = "MON_SERVER",
-        default_value = "http://127.0.0.1:8480"
-    )]
-    server: String,
-    /// A bearer token (needed when the server has tokens configured).
+    /// The server's base URL [default: http://127.0.0.1:8480; an empty value means the default].
+    #[arg(long, global = true, env = "MON_SERVER")]
+    server: Option<String>,
+    /// A bearer token (needed when the server has tokens configured; an empty value means none).
     #[arg(long, global = true, env = "MON_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Output format.
@@ -280,6 +276,9 @@ mon metrics query request_latency_ms --since 24h --label endpoint=/api/rooms --s
         /// Draw a chart instead of a table.
         #[arg(long)]
         chart: bool,
+        /// Print every point (without it: the most recent 20 and a count of the others).
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -372,6 +371,9 @@ pub(crate) enum Outcome {
     Unreachable(String),
 }
 
+/// The server's address when neither `--server` nor `MON_SERVER` names one.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8480";
+
 /// What every command gets: where the server is and how to print.
 #[derive(Debug)]
 pub(crate) struct Ctx {
@@ -398,8 +400,11 @@ fn main() -> ExitCode {
         Command::Status { json: true } => Format::Json,
         _ => cli.output,
     };
+    // An empty value (`MON_SERVER=""`) is no value, as for most Unix tools.
+    let set = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let server = set(cli.server).unwrap_or_else(|| DEFAULT_SERVER.to_string());
     let ctx = Ctx {
-        client: client::Client::new(&cli.server, cli.token.as_deref()),
+        client: client::Client::new(&server, set(cli.token).as_deref()),
         format,
         color,
     };
@@ -435,6 +440,7 @@ fn main() -> ExitCode {
             labels,
             step,
             chart,
+            all,
         }) => {
             let query = metrics::SeriesQuery {
                 name: &name,
@@ -442,6 +448,7 @@ fn main() -> ExitCode {
                 labels: &labels,
                 step: step.as_deref(),
                 chart,
+                all,
             };
             metrics::query(&ctx, &query)
         }
