@@ -20,6 +20,7 @@ mod probe;
 mod push;
 mod security;
 mod status;
+mod watch;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -64,6 +65,18 @@ enum Command {
         /// Print JSON (the same as --output json).
         #[arg(long)]
         json: bool,
+    },
+    /// A live status view: checks, firing alerts and voice figures, redrawn every --interval.
+    #[command(
+        after_help = "Examples:\n  mon watch\n  mon watch --interval 10s\n  mon watch --once   # one frame, exit 1 when unhealthy"
+    )]
+    Watch {
+        /// How often to redraw.
+        #[arg(long, default_value = "5s", value_parser = duration_arg)]
+        interval: String,
+        /// Print one frame and exit (no screen clearing), with the exit code of `mon status`.
+        #[arg(long)]
+        once: bool,
     },
     /// List checks, or show one check's recent results.
     #[command(subcommand)]
@@ -410,6 +423,10 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         Command::Status { .. } => status::run(&ctx),
+        Command::Watch { interval, once } => match mon_core::duration::parse(&interval) {
+            Ok(every) => watch::run(&ctx, every, once, !once && output::stdout_is_terminal()),
+            Err(e) => Outcome::Usage(format!("--interval {interval:?}: {e}")),
+        },
         Command::Checks(ChecksCommand::List) => checks::list(&ctx),
         Command::Checks(ChecksCommand::Show { name, limit }) => checks::show(&ctx, &name, limit),
         Command::Alerts(AlertsCommand::List { state, severity }) => {

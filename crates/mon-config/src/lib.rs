@@ -272,33 +272,16 @@ fn every_parse_error(
     // The sections that read (with their faulty entries emptied), for the whole-file
     // validation below; a section that does not read is left out of it.
     let mut readable: Vec<String> = Vec::new();
-    for mut section in sections {
-        let mut emptied = false;
-        while errors.len() < MAX_PARSE_ERRORS {
-            let e = match serde_yaml_ng::from_str::<Config>(&section) {
-                Ok(config) => {
-                    errors.extend(kind_errors(&config, source, positions, kinds));
-                    readable.push(section);
-                    break;
+    for section in sections {
+        match read_section(section, &mut errors, source, positions, kinds) {
+            Ok(section) => readable.push(section),
+            // A fault in a list item: each key of the section alone, so that a bad
+            // route does not hide a bad channel. Their checks and channels are
+            // validated; the whole-file validation leaves the section out.
+            Err(section) => {
+                for part in subsections(&section) {
+                    let _ = read_section(part, &mut errors, source, positions, kinds);
                 }
-                Err(e) => e,
-            };
-            let error = yaml_error(&e, source, positions);
-            // A field missing now may be one this loop emptied: a consequence, not news.
-            if emptied && error.message.starts_with("missing field") {
-                break;
-            }
-            let line = error.position.map(|(line, _)| line);
-            let known = errors.contains(&error);
-            if !known {
-                errors.push(error);
-            }
-            match line.and_then(|line| without_entry(&section, line)) {
-                Some(rest) if !known => {
-                    section = rest;
-                    emptied = true;
-                }
-                _ => break,
             }
         }
     }
@@ -308,6 +291,94 @@ fn every_parse_error(
         }
     }
     errors
+}
+
+/// Reads `section` (the file with other lines emptied), adding its problems to
+/// `errors`: `Ok` with the faulty entries emptied when it then reads, else `Err` with
+/// those emptied so far.
+fn read_section(
+    mut section: String,
+    errors: &mut Vec<ConfigError>,
+    source: &str,
+    positions: &Positions,
+    kinds: &Kinds,
+) -> Result<String, String> {
+    let mut emptied = false;
+    while errors.len() < MAX_PARSE_ERRORS {
+        let e = match serde_yaml_ng::from_str::<Config>(&section) {
+            Ok(config) => {
+                errors.extend(kind_errors(&config, source, positions, kinds));
+                return Ok(section);
+            }
+            Err(e) => e,
+        };
+        let error = yaml_error(&e, source, positions);
+        // A field missing now may be one this loop emptied: a consequence, not news.
+        if emptied && error.message.starts_with("missing field") {
+            break;
+        }
+        let line = error.position.map(|(line, _)| line);
+        let known = errors.contains(&error);
+        if !known {
+            errors.push(error);
+        }
+        match line.and_then(|line| without_entry(&section, line)) {
+            Some(rest) if !known => {
+                section = rest;
+                emptied = true;
+            }
+            _ => break,
+        }
+    }
+    Err(section)
+}
+
+/// A top-level section once per key under it (`alerting.channels`, `alerting.routes`),
+/// the section's own line kept and every other line emptied; empty when it has fewer
+/// than two keys.
+fn subsections(section: &str) -> Vec<String> {
+    let lines: Vec<&str> = section.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let is_key = |l: &str| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with(['-', '#']) && t.contains(':')
+    };
+    let Some(header) = lines.iter().position(|l| is_key(l) && indent(l) == 0) else {
+        return Vec::new();
+    };
+    let Some(child) = lines[header + 1..]
+        .iter()
+        .filter(|l| is_key(l))
+        .map(|l| indent(l))
+        .find(|&i| i > 0)
+    else {
+        return Vec::new();
+    };
+    let starts: Vec<usize> = (header + 1..lines.len())
+        .filter(|&i| is_key(lines[i]) && indent(lines[i]) == child)
+        .collect();
+    if starts.len() < 2 {
+        return Vec::new();
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &start)| {
+            let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    if i == header || (start..end).contains(&i) {
+                        *l
+                    } else {
+                        ""
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
 }
 
 /// The validation problems of the sections that read, together (a rule's expression,

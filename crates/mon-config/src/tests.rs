@@ -453,6 +453,19 @@ fn every_problem_is_reported_at_once() {
         ["mon.yaml:2:5", "mon.yaml:6:19"],
         "{text}"
     );
+    // A bad list item of one key (a route) does not hide a bad field of another (a channel).
+    let text = load(
+        "alerting:\n  channels:\n    - { name: w, type: webhook, url: 'http://x/', timout: 3s }\n\
+         \x20 routes:\n    - { channels: [w], matchrs: [] }\n",
+        &env(),
+    );
+    assert_eq!(
+        error_positions(&text),
+        ["mon.yaml:3:50", "mon.yaml:5:24"],
+        "{text}"
+    );
+    assert!(text.contains("did you mean `timeout`"), "{text}");
+    assert!(text.contains("did you mean `matchers`"), "{text}");
 }
 
 #[test]
