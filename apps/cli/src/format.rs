@@ -64,9 +64,11 @@ pub(crate) fn value(v: f64, unit: Option<Unit>) -> String {
     }
 }
 
-/// `86 %`; one decimal below 10 (`2.5 %`), where the decimal is news.
+/// `86 %`; one decimal below 10 (`2.5 %`) and just under 100 (`99.9 %`, not `100 %`),
+/// where the decimal is news.
 fn percent(v: f64) -> String {
-    if v.abs() < 10.0 && v.fract().abs() >= 0.05 {
+    let near_whole = v > 99.0 && v < 100.0;
+    if (v.abs() < 10.0 && v.fract().abs() >= 0.05) || near_whole {
         format!("{v:.1} %")
     } else {
         format!("{v:.0} %")
@@ -196,7 +198,7 @@ mod tests {
     #[test]
     fn ids_shorten_to_their_shortest_unique_prefix() {
         let ids = ["3f9c2a1b7e4d-1764597785000", "3f9c2a1b9e4d-1764597785000"];
-        assert_eq!(id_prefix_len(&ids), 10);
+        assert_eq!(id_prefix_len(&ids), 9);
         assert_eq!(id_prefix_len(&["abcdefghijk", "zz"]), 8);
         assert_eq!(id_prefix_len(&["same", "same"]), 8);
         assert_eq!(prefix("abc", 8), "abc");
@@ -214,6 +216,7 @@ mod tests {
         let cases: &[(f64, &str)] = &[
             (0.86, "call_success_rate"),
             (0.999, "call_success_rate"),
+            (0.99999, "call_success_rate"),
             (0.025, "avg_packet_loss"),
             (86.4, "cpu_percent"),
             (3.46, "cpu_percent"),

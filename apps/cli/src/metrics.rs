@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn charts_scale_between_min_and_max() {
-        assert_eq!(chart(&[1.0, 2.5, 3.0], 3, None), "3 │  █\n  │ ██\n1 │███\n");
+        assert_eq!(chart(&[1.0, 2.0, 3.0], 3, None), "3 │  █\n  │ ██\n1 │███\n");
         assert_eq!(chart(&[], 3, None), "");
         assert_eq!(
             chart(&[5.0, f64::NAN], 2, Some(Unit::Percent)),

@@ -110,7 +110,11 @@ fn watch_once_prints_one_frame_of_checks_alerts_and_voice_figures() {
         "{frame}"
     );
     // Times to the second: `…T14:03:05Z`, no fraction.
-    assert!(first.ends_with('Z') && !first.contains('.'), "{first}");
+    let taken = first.rsplit(" — ").next().unwrap_or_default();
+    assert!(
+        taken.len() == "2026-12-01T14:03:05Z".len() && taken.ends_with('Z') && !taken.contains('.'),
+        "{first}"
+    );
     assert!(frame.contains("CHECK") && frame.contains("mon "), "{frame}");
     let alert_line = frame
         .lines()

@@ -346,14 +346,18 @@ fn subsections(section: &str) -> Vec<String> {
     let Some(header) = lines.iter().position(|l| is_key(l) && indent(l) == 0) else {
         return Vec::new();
     };
-    let Some(child) = lines[header + 1..]
+    // The section's own keys: the least indented lines under it; none for a list.
+    let body: Vec<&str> = lines[header + 1..]
         .iter()
-        .filter(|l| is_key(l))
-        .map(|l| indent(l))
-        .find(|&i| i > 0)
-    else {
+        .copied()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
+    let Some(child) = body.iter().map(|l| indent(l)).min() else {
         return Vec::new();
     };
+    if child == 0 || body.iter().any(|l| indent(l) == child && !is_key(l)) {
+        return Vec::new();
+    }
     let starts: Vec<usize> = (header + 1..lines.len())
         .filter(|&i| is_key(lines[i]) && indent(lines[i]) == child)
         .collect();

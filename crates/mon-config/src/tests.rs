@@ -461,7 +461,7 @@ fn every_problem_is_reported_at_once() {
     );
     assert_eq!(
         error_positions(&text),
-        ["mon.yaml:3:50", "mon.yaml:5:24"],
+        ["mon.yaml:3:51", "mon.yaml:5:24"],
         "{text}"
     );
     assert!(text.contains("did you mean `timeout`"), "{text}");
