@@ -1,26 +1,15 @@
 //! `mon alerts …`, `mon silence …`, `mon rules list`, `mon channels …`.
 
 use crate::client::encode;
+use crate::format::{expr_unit, id_prefix_len, maybe, or_dash, prefix, resolve_id, time};
 use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
-use chrono::{DateTime, SecondsFormat, Utc};
 use mon_api::answers::{
     ActorBody, AlertAnswer, AlertView, AlertsAnswer, ChannelsAnswer, MatcherBody, RulesAnswer,
     SilenceBody, SilenceView, SilencesAnswer,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt::Display;
-
-/// A value for a table cell, `-` when there is none.
-pub(crate) fn or_dash<T: Display>(v: Option<T>) -> String {
-    v.map_or_else(|| "-".to_string(), |v| v.to_string())
-}
-
-/// A time as the server wrote it (RFC 3339, UTC).
-pub(crate) fn time(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
 
 /// Prints `value` as JSON, or `rows` of `columns` as a table.
 fn emit(ctx: &Ctx, value: &Value, headers: &[&str], rows: Vec<Vec<String>>) {
@@ -56,11 +45,13 @@ pub(crate) fn list(ctx: &Ctx, state: Option<&str>, severity: Option<&str>) -> Ou
         Ok(v) => v,
         Err(o) => return o,
     };
+    let ids: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
+    let short = id_prefix_len(&ids);
     let rows = alerts
         .iter()
         .map(|a| {
             vec![
-                a.id.clone(),
+                prefix(&a.id, short).to_string(),
                 status_word(&a.state, ctx.color),
                 status_word(&a.severity, ctx.color),
                 a.rule.clone(),
@@ -83,10 +74,38 @@ pub(crate) fn list(ctx: &Ctx, state: Option<&str>, severity: Option<&str>) -> Ou
     }
 }
 
+/// The full id of the alert `given` names: itself, or the one open or recent alert
+/// whose id it is a unique prefix of (`mon alerts show 3f9c2a1b`).
+fn full_id(ctx: &Ctx, given: &str) -> Result<String, Outcome> {
+    let mut ids = Vec::new();
+    for path in ["/api/v1/alerts", "/api/v1/alerts?state=all&limit=10000"] {
+        let AlertsAnswer { alerts } = ctx.client.get_as(path)?;
+        ids.extend(alerts.into_iter().map(|a| a.id));
+    }
+    ids.sort();
+    ids.dedup();
+    resolve_id(given, &ids)
+        .map(String::from)
+        .map_err(Outcome::Usage)
+}
+
+/// The unit of rule `name`'s value, from its expression's variables.
+fn rule_unit(ctx: &Ctx, name: &str) -> Option<mon_core::catalog::Unit> {
+    let RulesAnswer { rules } = ctx.client.get_as("/api/v1/rules").ok()?;
+    rules
+        .iter()
+        .find(|r| r.name == name)
+        .and_then(|r| expr_unit(&r.expr))
+}
+
 pub(crate) fn show(ctx: &Ctx, id: &str) -> Outcome {
+    let id = match full_id(ctx, id) {
+        Ok(id) => id,
+        Err(o) => return o,
+    };
     let (json, AlertAnswer { alert, history }) = match ctx
         .client
-        .get_answer(&format!("/api/v1/alerts/{}", encode(id)))
+        .get_answer(&format!("/api/v1/alerts/{}", encode(&id)))
     {
         Ok(v) => v,
         Err(o) => return o,
@@ -103,7 +122,7 @@ pub(crate) fn show(ctx: &Ctx, id: &str) -> Outcome {
                 labels(&alert.labels),
                 time(&alert.started_at),
                 time(&alert.updated_at),
-                or_dash(alert.value),
+                maybe(alert.value, rule_unit(ctx, &alert.rule)),
             );
             if let Some(summary) = alert.annotations.get("summary") {
                 outln!("{summary}");
@@ -120,6 +139,16 @@ pub(crate) fn show(ctx: &Ctx, id: &str) -> Outcome {
     Outcome::Ok
 }
 
+/// Who acts, for the alert's history and the silence's `created_by`: `--by`, else the
+/// login name (`$USER`, then `$LOGNAME`), else `mon-cli`; empty values count as unset.
+pub(crate) fn who(by: Option<&str>) -> String {
+    let set = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    set(by.map(String::from))
+        .or_else(|| set(std::env::var("USER").ok()))
+        .or_else(|| set(std::env::var("LOGNAME").ok()))
+        .unwrap_or_else(|| "mon-cli".to_string())
+}
+
 /// `ack` or `resolve`, with who and why.
 pub(crate) fn act(
     ctx: &Ctx,
@@ -128,22 +157,32 @@ pub(crate) fn act(
     by: Option<&str>,
     comment: Option<&str>,
 ) -> Outcome {
-    let by = by
-        .map(String::from)
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "cli".to_string());
+    let id = match full_id(ctx, id) {
+        Ok(id) => id,
+        Err(o) => return o,
+    };
     let body = ActorBody {
-        by: Some(by),
+        by: Some(who(by)),
         comment: comment.map(String::from),
     };
     match ctx
         .client
-        .post_answer::<AlertView>(&format!("/api/v1/alerts/{}/{action}", encode(id)), &body)
+        .post_answer::<AlertView>(&format!("/api/v1/alerts/{}/{action}", encode(&id)), &body)
     {
         Ok((json, alert)) => {
             match ctx.format {
                 Format::Json => print_json(&json),
-                Format::Table => outln!("{} {}: now {}", alert.rule, alert.id, alert.state),
+                Format::Table => outln!(
+                    "{} {}: now {}{}",
+                    alert.rule,
+                    alert.id,
+                    alert.state,
+                    alert
+                        .acknowledged_by
+                        .as_deref()
+                        .map(|by| format!(" (by {by})"))
+                        .unwrap_or_default()
+                ),
             }
             Outcome::Ok
         }
@@ -178,16 +217,12 @@ pub(crate) fn silence_add(
     if parsed.is_empty() {
         return Outcome::Usage("a silence needs at least one --match label=value".into());
     }
-    let by = by
-        .map(String::from)
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "cli".to_string());
     let body = SilenceBody {
         matchers: parsed,
         starts_at: None,
         ends_at: None,
         duration: Some(duration.to_string()),
-        created_by: by,
+        created_by: who(by),
         comment: comment.to_string(),
     };
     match ctx
@@ -270,7 +305,7 @@ pub(crate) fn rules(ctx: &Ctx) -> Outcome {
                 status_word(&r.state, ctx.color),
                 r.severity.clone(),
                 r.expr.clone(),
-                or_dash(r.last_value),
+                maybe(r.last_value, expr_unit(&r.expr)),
             ]
         })
         .collect();

@@ -1,7 +1,8 @@
 //! `mon checks list` and `mon checks show NAME`.
 
-use crate::alerts::time;
-use crate::output::{latency, print_json, sparkline, status_word, table};
+use crate::format::latency;
+use crate::format::time;
+use crate::output::{print_json, sparkline, status_word, table};
 use crate::status::checks_table;
 use crate::{Ctx, Format, Outcome};
 use mon_api::answers::{CheckResultsAnswer, CheckView, ChecksAnswer};

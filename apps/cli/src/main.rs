@@ -13,12 +13,14 @@ mod alerts;
 mod checks;
 mod client;
 mod config_cmd;
+mod format;
 mod metrics;
 mod observe;
 mod probe;
 mod push;
 mod security;
 mod status;
+mod watch;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -28,15 +30,10 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "mon", version, about, propagate_version = true)]
 struct Cli {
-    /// The server's base URL.
-    #[arg(
-        long,
-        global = true,
-        env = "MON_SERVER",
-        default_value = "http://127.0.0.1:8480"
-    )]
-    server: String,
-    /// A bearer token (needed when the server has tokens configured).
+    /// The server's base URL [default: http://127.0.0.1:8480; an empty value means the default].
+    #[arg(long, global = true, env = "MON_SERVER")]
+    server: Option<String>,
+    /// A bearer token (needed when the server has tokens configured; an empty value means none).
     #[arg(long, global = true, env = "MON_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Output format.
@@ -68,6 +65,18 @@ enum Command {
         /// Print JSON (the same as --output json).
         #[arg(long)]
         json: bool,
+    },
+    /// A live status view: checks, firing alerts and voice figures, redrawn every --interval.
+    #[command(
+        after_help = "Examples:\n  mon watch\n  mon watch --interval 10s\n  mon watch --once   # one frame, exit 1 when unhealthy"
+    )]
+    Watch {
+        /// How often to redraw.
+        #[arg(long, default_value = "5s", value_parser = duration_arg)]
+        interval: String,
+        /// Print one frame and exit (no screen clearing), with the exit code of `mon status`.
+        #[arg(long)]
+        once: bool,
     },
     /// List checks, or show one check's recent results.
     #[command(subcommand)]
@@ -280,6 +289,9 @@ mon metrics query request_latency_ms --since 24h --label endpoint=/api/rooms --s
         /// Draw a chart instead of a table.
         #[arg(long)]
         chart: bool,
+        /// Print every point (without it: the most recent 20 and a count of the others).
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -372,6 +384,9 @@ pub(crate) enum Outcome {
     Unreachable(String),
 }
 
+/// The server's address when neither `--server` nor `MON_SERVER` names one.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8480";
+
 /// What every command gets: where the server is and how to print.
 #[derive(Debug)]
 pub(crate) struct Ctx {
@@ -398,13 +413,20 @@ fn main() -> ExitCode {
         Command::Status { json: true } => Format::Json,
         _ => cli.output,
     };
+    // An empty value (`MON_SERVER=""`) is no value, as for most Unix tools.
+    let set = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let server = set(cli.server).unwrap_or_else(|| DEFAULT_SERVER.to_string());
     let ctx = Ctx {
-        client: client::Client::new(&cli.server, cli.token.as_deref()),
+        client: client::Client::new(&server, set(cli.token).as_deref()),
         format,
         color,
     };
     let outcome = match cli.command {
         Command::Status { .. } => status::run(&ctx),
+        Command::Watch { interval, once } => match mon_core::duration::parse(&interval) {
+            Ok(every) => watch::run(&ctx, every, once, !once && output::stdout_is_terminal()),
+            Err(e) => Outcome::Usage(format!("--interval {interval:?}: {e}")),
+        },
         Command::Checks(ChecksCommand::List) => checks::list(&ctx),
         Command::Checks(ChecksCommand::Show { name, limit }) => checks::show(&ctx, &name, limit),
         Command::Alerts(AlertsCommand::List { state, severity }) => {
@@ -435,6 +457,7 @@ fn main() -> ExitCode {
             labels,
             step,
             chart,
+            all,
         }) => {
             let query = metrics::SeriesQuery {
                 name: &name,
@@ -442,6 +465,7 @@ fn main() -> ExitCode {
                 labels: &labels,
                 step: step.as_deref(),
                 chart,
+                all,
             };
             metrics::query(&ctx, &query)
         }

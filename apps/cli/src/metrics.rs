@@ -1,11 +1,13 @@
 //! `mon metrics list` and `mon metrics query NAME --since 1h [--label k=v]`: series as a table
 //! or a terminal chart.
 
-use crate::alerts::{labels, time};
+use crate::alerts::labels;
 use crate::client::encode;
+use crate::format::{maybe, time, unit_of, value};
 use crate::output::{print_json, sparkline, table};
 use crate::{Ctx, Format, Outcome};
-use mon_api::answers::{SeriesListAnswer, SeriesQueryAnswer};
+use mon_api::answers::{PointView, SeriesListAnswer, SeriesQueryAnswer};
+use mon_core::catalog::Unit;
 
 pub(crate) fn list(ctx: &Ctx) -> Outcome {
     let (answer, SeriesListAnswer { series, .. }) = match ctx.client.get_answer("/api/v1/metrics") {
@@ -33,7 +35,12 @@ pub(crate) struct SeriesQuery<'a> {
     pub(crate) labels: &'a [String],
     pub(crate) step: Option<&'a str>,
     pub(crate) chart: bool,
+    /// Every point, not the most recent [`SUMMARY_ROWS`].
+    pub(crate) all: bool,
 }
+
+/// How many points of a series a table shows without `--all` (the most recent).
+pub(crate) const SUMMARY_ROWS: usize = 20;
 
 pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
     if let Some(bad) = q.labels.iter().find(|l| !l.contains('=')) {
@@ -66,37 +73,19 @@ pub(crate) fn query(ctx: &Ctx, q: &SeriesQuery<'_>) -> Outcome {
             for s in &series {
                 let points = &s.points;
                 let values: Vec<f64> = points.iter().map(|p| p.avg.unwrap_or(f64::NAN)).collect();
+                let unit = unit_of(&s.name);
                 outln!(
-                    "{}{{{}}} ({} resolution, {} points)",
+                    "{}{{{}}} ({} resolution, {} points) {}",
                     s.name,
                     labels(&s.labels),
                     s.resolution,
-                    points.len()
+                    points.len(),
+                    sparkline(&values)
                 );
                 if q.chart {
-                    out!("{}", chart(&values, 8));
+                    out!("{}", chart(&values, 8, unit));
                 } else {
-                    outln!("{}", sparkline(&values));
-                    let rows: Vec<Vec<String>> = points
-                        .iter()
-                        .map(|p| {
-                            vec![
-                                time(&p.ts),
-                                num(p.avg),
-                                num(p.min),
-                                num(p.max),
-                                p.count.to_string(),
-                            ]
-                        })
-                        .collect();
-                    out!(
-                        "{}",
-                        table(
-                            &["TIME", "AVG", "MIN", "MAX", "COUNT"],
-                            &rows,
-                            &[1, 2, 3, 4]
-                        )
-                    );
+                    out!("{}", points_table(points, unit, q.all));
                 }
             }
         }
@@ -122,12 +111,42 @@ fn unknown_name(ctx: &Ctx, name: &str) -> Option<Outcome> {
     )))
 }
 
-fn num(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_string(), |f| format!("{f:.2}"))
+/// The points of one series as a table, oldest first: the most recent [`SUMMARY_ROWS`]
+/// and a footer counting the others, or every point with `all`.
+fn points_table(points: &[PointView], unit: Option<Unit>, all: bool) -> String {
+    let skipped = if all {
+        0
+    } else {
+        points.len().saturating_sub(SUMMARY_ROWS)
+    };
+    let rows: Vec<Vec<String>> = points[skipped..]
+        .iter()
+        .map(|p| {
+            vec![
+                time(&p.ts),
+                maybe(p.avg, unit),
+                maybe(p.min, unit),
+                maybe(p.max, unit),
+                p.count.to_string(),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &["TIME", "AVG", "MIN", "MAX", "COUNT"],
+        &rows,
+        &[1, 2, 3, 4],
+    );
+    if skipped > 0 {
+        let plural = if skipped == 1 { "" } else { "s" };
+        out.push_str(&format!(
+            "{skipped} more row{plural} (older); --all for every row\n"
+        ));
+    }
+    out
 }
 
 /// A `height`-row bar chart of `values` (oldest left), with the max and min on the axis.
-pub(crate) fn chart(values: &[f64], height: usize) -> String {
+pub(crate) fn chart(values: &[f64], height: usize, unit: Option<Unit>) -> String {
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     let (Some(min), Some(max)) = (
         finite.iter().copied().reduce(f64::min),
@@ -146,12 +165,13 @@ pub(crate) fn chart(values: &[f64], height: usize) -> String {
             }
         })
         .collect();
-    let label_width = format!("{max:.2}").len().max(format!("{min:.2}").len());
+    let (top, bottom) = (value(max, unit), value(min, unit));
+    let label_width = top.chars().count().max(bottom.chars().count());
     let mut out = String::new();
     for row in (1..=height).rev() {
         let label = match row {
-            r if r == height => format!("{max:.2}"),
-            1 => format!("{min:.2}"),
+            r if r == height => top.clone(),
+            1 => bottom.clone(),
             _ => String::new(),
         };
         let bars: String = levels
@@ -169,11 +189,11 @@ mod tests {
 
     #[test]
     fn charts_scale_between_min_and_max() {
+        assert_eq!(chart(&[1.0, 2.0, 3.0], 3, None), "3 │  █\n  │ ██\n1 │███\n");
+        assert_eq!(chart(&[], 3, None), "");
         assert_eq!(
-            chart(&[1.0, 2.0, 3.0], 3),
-            "3.00 │  █\n     │ ██\n1.00 │███\n"
+            chart(&[5.0, f64::NAN], 2, Some(Unit::Percent)),
+            "5 % │\n5 % │█\n"
         );
-        assert_eq!(chart(&[], 3), "");
-        assert_eq!(chart(&[5.0, f64::NAN], 2), "5.00 │\n5.00 │█\n");
     }
 }

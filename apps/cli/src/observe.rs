@@ -1,7 +1,7 @@
 //! `mon errors list/show` and `mon logs search`: what went wrong, and the log lines around it.
 
-use crate::alerts::{or_dash, time};
 use crate::client::encode;
+use crate::format::{or_dash, time};
 use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
 use mon_api::answers::{ErrorGroupView, ErrorsAnswer, LogsAnswer};

@@ -153,15 +153,6 @@ pub(crate) fn sparkline(values: &[f64]) -> String {
         .collect()
 }
 
-/// `12 ms`, `1.2 s`, or `-`.
-pub(crate) fn latency(ms: Option<f64>) -> String {
-    match ms {
-        Some(ms) if ms >= 1000.0 => format!("{:.1} s", ms / 1000.0),
-        Some(ms) => format!("{ms:.0} ms"),
-        None => "-".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,12 +185,5 @@ mod tests {
         assert_eq!(sparkline(&[3.0, 3.0]), "▁▁");
         assert_eq!(sparkline(&[]), "");
         assert_eq!(sparkline(&[f64::NAN, 2.0, 4.0]), " ▁█");
-    }
-
-    #[test]
-    fn latencies_read_well() {
-        assert_eq!(latency(Some(12.4)), "12 ms");
-        assert_eq!(latency(Some(1234.0)), "1.2 s");
-        assert_eq!(latency(None), "-");
     }
 }

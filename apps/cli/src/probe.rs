@@ -1,6 +1,7 @@
 //! `mon probe -c FILE [--only NAME]`: run the configured checks once, here, and print a table.
 
-use crate::output::{latency, print_json, status_word, table};
+use crate::format::latency;
+use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
 use mon_health::{HealthRegistry, Scheduler, SchedulerOptions};
 use serde_json::json;

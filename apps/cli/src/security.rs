@@ -2,7 +2,7 @@
 //! (`GET /api/v1/security/summary`), and the stored events behind it
 //! (`GET /api/v1/security/events`).
 
-use crate::alerts::{or_dash, time};
+use crate::format::{or_dash, time};
 use crate::observe::query;
 use crate::output::{print_json, table};
 use crate::{Ctx, Format, Outcome};

@@ -1,8 +1,10 @@
 //! `mon status`: the overall status and a table of checks (or JSON).
 
-use crate::output::{latency, print_json, status_word, table};
+use crate::format::{latency, value};
+use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
 use mon_api::answers::{CheckView, ChecksAnswer, StatusAnswer};
+use mon_core::catalog::Unit;
 use serde_json::{Value, json};
 
 pub(crate) fn run(ctx: &Ctx) -> Outcome {
@@ -46,11 +48,11 @@ pub(crate) fn render(
 ) -> String {
     let summary = &status.checks;
     let mut out = format!(
-        "{server}: {} ({}/{} checks healthy, {:?}%), {} active alert(s)\n",
+        "{server}: {} ({}/{} checks healthy, {}), {} active alert(s)\n",
         status_word(&status.status, color),
         summary.healthy,
         summary.total,
-        summary.health_percentage,
+        value(summary.health_percentage, Some(Unit::Percent)),
         status.alerts.active,
     );
     out.push_str(&checks_table(checks, color));
@@ -93,7 +95,7 @@ mod tests {
         .expect("check views");
         assert_eq!(
             render("http://x", &status, &checks, false),
-            "http://x: degraded (1/2 checks healthy, 50.0%), 0 active alert(s)\n\
+            "http://x: degraded (1/2 checks healthy, 50 %), 0 active alert(s)\n\
              CHECK        STATUS     LATENCY  MESSAGE\n\
              host         healthy     201 ms  cpu 3%\n\
              api-gateway  unhealthy        -  connection refused\n"

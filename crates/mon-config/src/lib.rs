@@ -275,36 +275,164 @@ fn every_parse_error(
     } else {
         sections
     };
-    for mut section in sections {
-        let mut emptied = false;
-        while errors.len() < MAX_PARSE_ERRORS {
-            let e = match serde_yaml_ng::from_str::<Config>(&section) {
-                Ok(config) => {
-                    errors.extend(kind_errors(&config, source, positions, kinds));
-                    break;
+    // The sections that read (with their faulty entries emptied), for the whole-file
+    // validation below; a section that does not read is left out of it.
+    let mut readable: Vec<String> = Vec::new();
+    for section in sections {
+        match read_section(section, &mut errors, source, positions, kinds) {
+            Ok(section) => readable.push(section),
+            // A fault in a list item: each key of the section alone, so that a bad
+            // route does not hide a bad channel. Their checks and channels are
+            // validated; the whole-file validation leaves the section out.
+            Err(section) => {
+                for part in subsections(&section) {
+                    let _ = read_section(part, &mut errors, source, positions, kinds);
                 }
-                Err(e) => e,
-            };
-            let error = yaml_error(&e, source, positions);
-            // A field missing now may be one this loop emptied: a consequence, not news.
-            if emptied && error.message.starts_with("missing field") {
-                break;
-            }
-            let line = error.position.map(|(line, _)| line);
-            let known = errors.contains(&error);
-            if !known {
-                errors.push(error);
-            }
-            match line.and_then(|line| without_entry(&section, line)) {
-                Some(rest) if !known => {
-                    section = rest;
-                    emptied = true;
-                }
-                _ => break,
             }
         }
     }
+    for error in readable_errors(&readable, source, positions, kinds) {
+        if !errors.contains(&error) {
+            errors.push(error);
+        }
+    }
     errors
+}
+
+/// Reads `section` (the file with other lines emptied), adding its problems to
+/// `errors`: `Ok` with the faulty entries emptied when it then reads, else `Err` with
+/// those emptied so far.
+fn read_section(
+    mut section: String,
+    errors: &mut Vec<ConfigError>,
+    source: &str,
+    positions: &Positions,
+    kinds: &Kinds,
+) -> Result<String, String> {
+    let mut emptied = false;
+    while errors.len() < MAX_PARSE_ERRORS {
+        let e = match serde_yaml_ng::from_str::<Config>(&section) {
+            Ok(config) => {
+                errors.extend(kind_errors(&config, source, positions, kinds));
+                return Ok(section);
+            }
+            Err(e) => e,
+        };
+        let error = yaml_error(&e, source, positions);
+        // A field missing now may be one this loop emptied: a consequence, not news.
+        if emptied && error.message.starts_with("missing field") {
+            break;
+        }
+        let line = error.position.map(|(line, _)| line);
+        let known = errors.contains(&error);
+        if !known {
+            errors.push(error);
+        }
+        match line.and_then(|line| without_entry(&section, line)) {
+            Some(rest) if !known => {
+                section = rest;
+                emptied = true;
+            }
+            _ => break,
+        }
+    }
+    Err(section)
+}
+
+/// A top-level section once per key under it (`alerting.channels`, `alerting.routes`),
+/// the section's own line kept and every other line emptied; empty when it has fewer
+/// than two keys.
+fn subsections(section: &str) -> Vec<String> {
+    let lines: Vec<&str> = section.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let is_key = |l: &str| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with(['-', '#']) && t.contains(':')
+    };
+    let Some(header) = lines.iter().position(|l| is_key(l) && indent(l) == 0) else {
+        return Vec::new();
+    };
+    // The section's own keys: the least indented lines under it; none for a list.
+    let body: Vec<&str> = lines[header + 1..]
+        .iter()
+        .copied()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
+    let Some(child) = body.iter().map(|l| indent(l)).min() else {
+        return Vec::new();
+    };
+    if child == 0 || body.iter().any(|l| indent(l) == child && !is_key(l)) {
+        return Vec::new();
+    }
+    let starts: Vec<usize> = (header + 1..lines.len())
+        .filter(|&i| is_key(lines[i]) && indent(lines[i]) == child)
+        .collect();
+    if starts.len() < 2 {
+        return Vec::new();
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &start)| {
+            let end = starts.get(n + 1).copied().unwrap_or(lines.len());
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    if i == header || (start..end).contains(&i) {
+                        *l
+                    } else {
+                        ""
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
+}
+
+/// The validation problems of the sections that read, together (a rule's expression,
+/// a dashboard's metric, a duplicate token): the file with its unreadable sections and
+/// faulty entries emptied, validated as a whole. Errors about a section left out (its
+/// defaults) are not the file's and are dropped.
+fn readable_errors(
+    readable: &[String],
+    source: &str,
+    positions: &Positions,
+    kinds: &Kinds,
+) -> Vec<ConfigError> {
+    let kept: Vec<Vec<&str>> = readable.iter().map(|s| s.lines().collect()).collect();
+    let Some(count) = kept.iter().map(Vec::len).max() else {
+        return Vec::new();
+    };
+    let merged = (0..count)
+        .map(|i| {
+            kept.iter()
+                .filter_map(|lines| lines.get(i).copied())
+                .find(|l| !l.is_empty())
+                .unwrap_or("")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let Ok(config) = serde_yaml_ng::from_str::<Config>(&merged) else {
+        return Vec::new();
+    };
+    let sections: Vec<&str> = merged
+        .lines()
+        .filter_map(|l| {
+            let key = l.split(':').next()?;
+            (!key.is_empty() && !key.starts_with([' ', '#', '-'])).then_some(key)
+        })
+        .collect();
+    validation_errors(&config, source, positions, kinds)
+        .into_iter()
+        .filter(|e| {
+            e.path.as_deref().is_some_and(|p| {
+                let top = p.split(['.', '[']).next().unwrap_or(p);
+                sections.contains(&top)
+            })
+        })
+        .collect()
 }
 
 /// The errors of the checks and channels of `config` (a section read alone).

@@ -421,6 +421,51 @@ fn every_problem_is_reported_at_once() {
         ],
         "{text}"
     );
+    // An unknown key (serde stops there) does not hide the rules' and dashboards'
+    // problems elsewhere in the file, nor a duplicate token after it.
+    let text = load(
+        "metrics:\n  intervall: 10s\nalerting:\n  rules:\n    - { name: r1, expr: cpu_percnt > 90 }\n\
+         dashboards:\n  - id: d\n    title: D\n    panels:\n      - { id: p, title: P, kind: stat, metric: memory_percnt }\n\
+         server:\n  auth:\n    tokens:\n      - { name: a, token: same, role: read }\n      - { name: b, token: same, role: admin }\n",
+        &env(),
+    );
+    let positions = error_positions(&text);
+    assert_eq!(
+        positions,
+        [
+            "mon.yaml:2:3",
+            "mon.yaml:5:19",
+            "mon.yaml:10:40",
+            "mon.yaml:15:20"
+        ],
+        "{text}"
+    );
+    assert!(text.contains("did you mean `interval`"), "{text}");
+    assert!(text.contains("did you mean `cpu_percent`"), "{text}");
+    assert!(text.contains("did you mean \"memory_percent\""), "{text}");
+    // A section that does not read is left out, and its defaults raise nothing.
+    let text = load(
+        "checks:\n  - nme: a\n    type: system\nalerting:\n  rules:\n    - { name: r1, expr: cpu_percnt > 90 }\n",
+        &env(),
+    );
+    assert_eq!(
+        error_positions(&text),
+        ["mon.yaml:2:5", "mon.yaml:6:19"],
+        "{text}"
+    );
+    // A bad list item of one key (a route) does not hide a bad field of another (a channel).
+    let text = load(
+        "alerting:\n  channels:\n    - { name: w, type: webhook, url: 'http://x/', timout: 3s }\n\
+         \x20 routes:\n    - { channels: [w], matchrs: [] }\n",
+        &env(),
+    );
+    assert_eq!(
+        error_positions(&text),
+        ["mon.yaml:3:51", "mon.yaml:5:24"],
+        "{text}"
+    );
+    assert!(text.contains("did you mean `timeout`"), "{text}");
+    assert!(text.contains("did you mean `matchers`"), "{text}");
 }
 
 #[test]
