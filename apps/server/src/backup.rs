@@ -41,7 +41,7 @@ async fn backup(State(store): State<Store>) -> Result<Response, ApiError> {
         "mon-backup-{}.db",
         chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
     );
-    tracing::info!(bytes = len, "store backup sent");
+    tracing::info!(bytes = len, "store backup taken; streaming it");
     Ok((
         [
             (header::CONTENT_TYPE, mon_api::SQLITE_MEDIA_TYPE.to_string()),
