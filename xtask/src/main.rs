@@ -4,6 +4,7 @@
 //! - `e2e`: tests against Debian-packaged servers (installed with apt-get when missing), and
 //!   schemathesis against the served OpenAPI document.
 //! - `bench`: the benchmarks whose figures are recorded in docs/benchmarks.md.
+//! - `package`: the deployment files validated, the Debian package built, installed, run and purged.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A task runner reports on the terminal.
 
@@ -17,6 +18,7 @@ mod e2e_openapi;
 mod e2e_prometheus;
 mod e2e_restart;
 mod livekit_fake;
+mod package;
 
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Write};
@@ -43,9 +45,10 @@ fn main() -> Result<()> {
         Some("e2e") if args.get(1).map(String::as_str) == Some("openapi") => e2e_openapi::openapi(),
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
+        Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi] | bench [store|rss|checks|anomaly|wrk]>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi] | bench [store|rss|checks|anomaly|wrk] | package>"
             );
             std::process::exit(2);
         }

@@ -90,9 +90,30 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, Outcome> {
+        let (url, response) = self.send(method, path, body, Some(Duration::from_secs(10)))?;
+        let text = response.text().map_err(|e| {
+            Outcome::Unreachable(format!("{url} did not answer: {}", root_cause(&e)))
+        })?;
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| Outcome::Unreachable(format!("{url} did not answer JSON: {e}")))
+    }
+
+    /// Sends one request (`timeout` for the whole exchange, none for a download of unknown
+    /// size) and returns the URL and a successful answer, its body unread. A refusal or an
+    /// error answer becomes the [`Outcome`] that says what to do.
+    pub(crate) fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Option<Duration>,
+    ) -> Result<(String, reqwest::blocking::Response), Outcome> {
         let url = format!("{}{path}", self.server);
         let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(timeout)
             .build()
             .map_err(|e| Outcome::Usage(format!("cannot build an HTTP client: {e}")))?;
         let mut request = client.request(method, &url);
@@ -117,38 +138,28 @@ impl Client {
             }
         })?;
         let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            let message = response
-                .json::<ErrorAnswer>()
-                .map_or_else(|_| "refused".to_string(), |a| a.error.message);
-            return Err(Outcome::Unreachable(format!(
-                "{} from {url}: {message} (set MON_TOKEN or --token)",
-                status.as_u16()
-            )));
+        if status.is_success() {
+            return Ok((url, response));
         }
-        let text = response.text().map_err(|e| {
-            Outcome::Unreachable(format!("{url} did not answer: {}", root_cause(&e)))
-        })?;
-        let body: Value = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)
-                .map_err(|e| Outcome::Unreachable(format!("{url} did not answer JSON: {e}")))?
-        };
-        if !status.is_success() {
-            let message = serde_json::from_value::<ErrorAnswer>(body)
-                .map_or_else(|_| "no message".to_string(), |a| a.error.message);
-            return Err(
-                if status == reqwest::StatusCode::NOT_FOUND
-                    || status == reqwest::StatusCode::BAD_REQUEST
-                {
-                    Outcome::Usage(format!("{} from {url}: {message}", status.as_u16()))
-                } else {
-                    Outcome::Unreachable(format!("{} from {url}: {message}", status.as_u16()))
-                },
-            );
-        }
-        Ok(body)
+        let message = response
+            .json::<ErrorAnswer>()
+            .map_or_else(|_| "no message".to_string(), |a| a.error.message);
+        Err(
+            if status == reqwest::StatusCode::UNAUTHORIZED
+                || status == reqwest::StatusCode::FORBIDDEN
+            {
+                Outcome::Unreachable(format!(
+                    "{} from {url}: {message} (set MON_TOKEN or --token)",
+                    status.as_u16()
+                ))
+            } else if status == reqwest::StatusCode::NOT_FOUND
+                || status == reqwest::StatusCode::BAD_REQUEST
+            {
+                Outcome::Usage(format!("{} from {url}: {message}", status.as_u16()))
+            } else {
+                Outcome::Unreachable(format!("{} from {url}: {message}", status.as_u16()))
+            },
+        )
     }
 }
 

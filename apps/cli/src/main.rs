@@ -10,6 +10,7 @@
 #[macro_use]
 mod output;
 mod alerts;
+mod backup;
 mod checks;
 mod client;
 mod config_cmd;
@@ -142,6 +143,16 @@ echo '{\"type\":\"call_started\",\"call_id\":\"c1\"}' | mon events send\n  mon e
         fail: bool,
     },
     /// Print a shell completion script.
+    /// Save an online, consistent copy of the server's store to FILE (a new file; admin token).
+    /// Restore: stop mon-server, put the copy in place of `storage.path` (and remove that
+    /// file's `-wal` and `-shm` companions), start it again.
+    #[command(
+        after_help = "Example:\n  MON_TOKEN=$ADMIN_TOKEN mon backup /var/backups/mon-$(date +%F).db"
+    )]
+    Backup {
+        /// Where to write the copy; it must not exist.
+        file: PathBuf,
+    },
     #[command(after_help = "Example:\n  mon completions bash > /etc/bash_completion.d/mon")]
     Completions {
         /// The shell.
@@ -427,6 +438,7 @@ fn main() -> ExitCode {
             Ok(every) => watch::run(&ctx, every, once, !once && output::stdout_is_terminal()),
             Err(e) => Outcome::Usage(format!("--interval {interval:?}: {e}")),
         },
+        Command::Backup { file } => backup::run(&ctx, &file),
         Command::Checks(ChecksCommand::List) => checks::list(&ctx),
         Command::Checks(ChecksCommand::Show { name, limit }) => checks::show(&ctx, &name, limit),
         Command::Alerts(AlertsCommand::List { state, severity }) => {

@@ -740,3 +740,66 @@ fn security_summary_and_events() {
     let out = with(&["security", "events", "--ip", "not-an-address"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn backup_saves_a_consistent_copy_and_never_overwrites() {
+    let config = format!(
+        "server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nmetrics:\n  host: true\n  interval: 1s\n"
+    );
+    let server = TestServer::start(&config);
+    let url = server.url();
+    let with = |args: &[&str], token: Option<&str>| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--server", &url]);
+        if let Some(token) = token {
+            all.extend(["--token", token]);
+        }
+        mon(&all)
+    };
+    // Host metrics are stored: wait until some series exist, then copy.
+    let stored = eventually("host metrics are stored", WAIT, || {
+        let out = with(
+            &["metrics", "list", "--output", "json"],
+            Some("admin-token-1234"),
+        );
+        let list: Value = serde_json::from_slice(&out.stdout).ok()?;
+        let n = list.as_array().or_else(|| list["series"].as_array())?.len();
+        (n > 0).then_some(n)
+    });
+    let dest = server.dir.path().join("copy.db");
+    let dest_text = dest.display().to_string();
+
+    // Without the admin token: refused (exit 3), nothing written.
+    let out = with(&["backup", &dest_text], None);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(!dest.exists());
+    assert!(!server.dir.path().join("copy.db.part").exists());
+
+    let out = with(&["backup", &dest_text], Some("admin-token-1234"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with(&format!("wrote {dest_text} (")));
+    let conn = rusqlite::Connection::open(&dest).expect("open the copy");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(check, "ok");
+    let series: i64 = conn
+        .query_row("SELECT count(*) FROM series", [], |r| r.get(0))
+        .expect("count");
+    assert!(
+        series as usize >= stored,
+        "{series} series, {stored} listed before"
+    );
+    drop(conn);
+
+    // A second backup to the same name is refused (exit 2) and leaves the copy alone.
+    let before = std::fs::read(&dest).expect("copy");
+    let out = with(&["backup", &dest_text], Some("admin-token-1234"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&dest).expect("copy"), before);
+}

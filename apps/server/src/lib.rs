@@ -7,6 +7,7 @@
 mod anomaly;
 mod api;
 mod app;
+mod backup;
 mod builder;
 mod dashboards;
 mod ingest;

@@ -90,6 +90,9 @@ pub enum Body {
 /// severe level shown.
 pub const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
+/// The media type of `POST /api/v1/admin/backup`'s answer: an SQLite database file.
+pub const SQLITE_MEDIA_TYPE: &str = "application/vnd.sqlite3";
+
 /// What a query parameter accepts (each is optional unless [`Param::required`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
@@ -531,6 +534,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Read,
         "One dashboard as a Grafana dashboard JSON",
     ),
+    // Administration (apps/server/src/backup.rs).
+    post(
+        "/api/v1/admin/backup",
+        Admin,
+        "An online, consistent copy of the store (an SQLite file), streamed",
+    )
+    .answer(Answer::Media(SQLITE_MEDIA_TYPE)),
     // LiveKit.
     post(
         "/api/v1/webhooks/livekit",

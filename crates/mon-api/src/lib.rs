@@ -20,6 +20,7 @@ pub mod security;
 
 pub use endpoints::{
     Access, Answer, Body, ENDPOINTS, Endpoint, LOG_LEVELS, Method, Param, ParamKind,
+    SQLITE_MEDIA_TYPE,
 };
 pub use error::{ErrorAnswer, ErrorBody, ErrorCode};
 pub use openapi::document;

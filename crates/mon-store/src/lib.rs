@@ -58,6 +58,7 @@
 //! `PRAGMA user_version` ([`SCHEMA_VERSION`]); a database from a newer mon is refused.
 
 mod alerts;
+mod backup;
 mod error;
 mod kept;
 mod lock;
