@@ -12,6 +12,8 @@
 //!   Prometheus scrapes every second and evaluates every second (`for: 0s`); its
 //!   Alertmanager (`group_wait: 0s`, `group_interval: 1s`) calls the same receiver.
 //! - idle: CPU time of mon-server on its built-in default, from `/proc/PID/stat` over 60 s.
+//!
+//! mon-server is the release build; with `MON_BENCH_DEBUG=1`, the debug build.
 
 use super::{TempDir, apt_install, free_port, http, http_get, project_root, run};
 use crate::bench_checks::{clock_ticks_per_second, cpu_ticks};
@@ -47,11 +49,22 @@ pub(crate) fn alert_latency() -> Result<()> {
         "prometheus-alertmanager",
         "prometheus-pushgateway",
     ])?;
-    run(
-        "cargo",
-        &["build", "--release", "--locked", "-p", "mon-server"],
-    )?;
-    let binary = project_root().join("target/release/mon-server");
+    // MON_BENCH_DEBUG=1: the debug build (quicker to build; slower to run).
+    let debug = std::env::var_os("MON_BENCH_DEBUG").is_some();
+    let (args, profile): (&[&str], &str) = if debug {
+        (&["build", "--locked", "-p", "mon-server"], "debug")
+    } else {
+        (
+            &["build", "--release", "--locked", "-p", "mon-server"],
+            "release",
+        )
+    };
+    run("cargo", args)?;
+    println!("bench alert-latency: mon-server {profile} build");
+    let binary = project_root()
+        .join("target")
+        .join(profile)
+        .join("mon-server");
     let receiver = Capture::start();
 
     let mon = mon(&binary, &receiver)?;
