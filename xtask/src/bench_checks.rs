@@ -54,7 +54,7 @@ fn target() -> Result<(u16, Arc<AtomicU64>)> {
 }
 
 /// utime + stime of `pid`, in clock ticks.
-fn cpu_ticks(pid: u32) -> Result<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name may hold spaces: the fields after it start past the last ')'.
     let rest = stat.rsplit_once(')').context("malformed /proc stat")?.1;
@@ -65,7 +65,7 @@ fn cpu_ticks(pid: u32) -> Result<u64> {
     Ok(utime + stime)
 }
 
-fn clock_ticks_per_second() -> Result<f64> {
+pub(crate) fn clock_ticks_per_second() -> Result<f64> {
     let output = std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()?;

@@ -8,6 +8,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A task runner reports on the terminal.
 
+mod bench_alert_latency;
 mod bench_checks;
 mod bench_wrk;
 mod e2e_alertmanager;
@@ -48,7 +49,7 @@ fn main() -> Result<()> {
         Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi] | bench [store|rss|checks|anomaly|wrk] | package>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi] | bench [store|rss|checks|anomaly|wrk|alert-latency] | package>"
             );
             std::process::exit(2);
         }
@@ -389,6 +390,9 @@ fn bench(args: &[String]) -> Result<()> {
     }
     if matches!(which, "all" | "wrk") {
         bench_wrk::wrk()?;
+    }
+    if matches!(which, "all" | "alert-latency") {
+        bench_alert_latency::alert_latency()?;
     }
     Ok(())
 }

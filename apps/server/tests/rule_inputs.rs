@@ -191,3 +191,115 @@ alerting:
     assert_eq!(state("No Requests").await.as_deref(), Some("no_data"));
     app.shutdown().await;
 }
+
+/// Rules follow the data, not a timer: with `evaluation_interval: 1h` (one evaluation at
+/// start, the next an hour away), a rule over each kind of variable — a pushed gauge, a
+/// window over requests, calls, a check's status, a LiveKit webhook — fires after the
+/// event that makes it hold: what changed is published and wakes the engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_kind_of_variable_fires_its_rule_without_waiting_for_the_interval() {
+    let body = "
+metrics:
+  host: false
+checks:
+  - { name: target, type: tcp, address: '127.0.0.1:{port}', interval: 1s, timeout: 1s }
+alerting:
+  evaluation_interval: 1h
+  default_rules: false
+  custom_variables: [queue_size]
+  rules:
+    - { name: Gauge, expr: queue_size > 10 }
+    - { name: Requests, expr: avg_api_latency_ms > 1000 }
+    - { name: Calls, expr: active_calls > 0 }
+    - { name: Check, expr: 'checks.target.status == \"unhealthy\"' }
+    - { name: LiveKit, expr: rooms_started > 0 }
+";
+    // The check holds while this listener accepts connections.
+    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = target.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(
+        &config(SELF_CHECK_OFF, body),
+        &dir,
+        &[("{port}", port.as_str())],
+    )
+    .await;
+    let state = async |name: &str| {
+        rule_states(&app)
+            .await
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+    };
+    wait_for("the check's first result evaluated", async || {
+        state("Check").await.as_deref() == Some("ok")
+    })
+    .await;
+    let events = [
+        (
+            "Gauge",
+            json!({"type": "gauge", "name": "queue_size", "value": 12.0}),
+        ),
+        (
+            "Requests",
+            json!({"type": "request", "endpoint": "/a", "method": "GET", "status": 200, "latency_ms": 2500.0}),
+        ),
+        ("Calls", json!({"type": "call_started", "call_id": "c1"})),
+        (
+            "LiveKit",
+            json!({"type": "livekit", "event": "room_started", "payload": {"room": {"sid": "RM_1", "name": "r"}}}),
+        ),
+    ];
+    for (rule, event) in events {
+        assert_ne!(state(rule).await.as_deref(), Some("firing"), "{rule}");
+        push(&app, json!([event])).await;
+        wait_for(&format!("{rule} firing after its event"), async || {
+            state(rule).await.as_deref() == Some("firing")
+        })
+        .await;
+    }
+    drop(target);
+    wait_for("Check firing after the target went away", async || {
+        state("Check").await.as_deref() == Some("firing")
+    })
+    .await;
+    app.shutdown().await;
+}
+
+/// A heartbeat ping changes its check outside the scheduler's results: with the check
+/// run and the rules evaluated once an hour, a rule over it still fires after a failed
+/// ping (the ping wakes the publish of the checks, which wakes the engine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heartbeat_ping_fires_its_rule_without_waiting_for_the_interval() {
+    let body = "
+metrics:
+  host: false
+checks:
+  - { name: nightly, type: heartbeat, period: 1h, interval: 1h, failure_threshold: 1 }
+alerting:
+  evaluation_interval: 1h
+  default_rules: false
+  rules:
+    - { name: Nightly Failed, expr: 'checks.nightly.status == \"unhealthy\"' }
+";
+    let dir = tempfile::tempdir().unwrap();
+    let app = start(&config(SELF_CHECK_OFF, body), &dir, &[]).await;
+    let state = async || {
+        rule_states(&app)
+            .await
+            .into_iter()
+            .find(|(n, _)| n == "Nightly Failed")
+            .map(|(_, s)| s)
+    };
+    wait_for("the first run evaluated", async || {
+        state().await.as_deref() == Some("ok")
+    })
+    .await;
+    let (status, body) = call(&app, "POST", "/api/v1/heartbeat/nightly/fail", INGEST).await;
+    assert_eq!(status, 200, "{body}");
+    wait_for("the rule firing after the failed ping", async || {
+        state().await.as_deref() == Some("firing")
+    })
+    .await;
+    app.shutdown().await;
+}

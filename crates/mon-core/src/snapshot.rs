@@ -10,7 +10,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::sync::watch;
+
+/// The shortest time between two publishes of a producer that publishes what changed
+/// as it changes (the recorder's publisher, the checks' view): the first change after
+/// a quiet spell is published at once, a burst of changes within this time in one
+/// publish at its end. So a value reaches the rules within milliseconds of the event
+/// that changed it, and a flood of events costs at most one publish per this time.
+pub const PUBLISH_COALESCE: Duration = Duration::from_millis(20);
 
 /// The latest value of every rule variable plus the latest state of every check.
 ///

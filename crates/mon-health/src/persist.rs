@@ -1,15 +1,18 @@
 //! The checks' pipeline to the store and the rule snapshot: [`Persistence`] writes check
 //! results (with each check's kept state) and host samples to mon-store in batches,
-//! copies the checks' state into the snapshot ([`publish_checks`]) and publishes the
-//! variables checks report.
+//! copies the checks' state into the snapshot ([`publish_checks`]: at once when a check's
+//! status changed, otherwise at most every second) and publishes the variables checks report.
 
 use crate::{CheckResult, HealthRegistry};
-use mon_core::snapshot::{CheckSnapshot, SnapshotHub};
+use mon_core::Status;
+use mon_core::snapshot::{CheckSnapshot, PUBLISH_COALESCE, SnapshotHub};
 use mon_store::{CheckResultRow, Sample, Store, WriteBatch};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// The queues of check results and host samples on their way to the store. Each start
 /// of the writer ([`Persistence::spawn`]) takes over the same queues, so a writer
@@ -17,10 +20,15 @@ use tokio::task::JoinHandle;
 #[derive(Clone, Debug)]
 pub struct Persistence {
     queues: Arc<Mutex<Queues>>,
+    publish_every: Duration,
 }
 
 /// Check results and batches of host samples.
 type Queues = (mpsc::Receiver<CheckResult>, mpsc::Receiver<Vec<Sample>>);
+
+/// How long a result that changes no check's status (only its latency) may wait before
+/// the checks' view is published again.
+const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 
 impl Persistence {
     /// The writer of what arrives on `results` (from [`Scheduler::spawn`](crate::Scheduler::spawn))
@@ -28,18 +36,110 @@ impl Persistence {
     pub fn new(results: mpsc::Receiver<CheckResult>, samples: mpsc::Receiver<Vec<Sample>>) -> Self {
         Persistence {
             queues: Arc::new(Mutex::new((results, samples))),
+            publish_every: PUBLISH_EVERY,
         }
+    }
+
+    /// How long a result that changes no check's status may wait for the checks' view to
+    /// be published (default 1 s); a status change is published at once.
+    #[must_use]
+    pub fn publish_every(mut self, every: Duration) -> Self {
+        self.publish_every = every;
+        self
     }
 
     /// Starts the writer; it ends when both queues are closed (their senders gone), after
     /// a last write and a last publish of the checks.
     pub fn spawn(&self, store: Store, health: HealthRegistry, hub: SnapshotHub) -> JoinHandle<()> {
-        let queues = self.queues.clone();
+        let (queues, every) = (self.queues.clone(), self.publish_every);
         tokio::spawn(async move {
             let mut queues = queues.lock().await;
             let (results, samples) = &mut *queues;
-            persist(store, health, hub, results, samples).await;
+            let publisher = ChecksPublisher::new(health.clone(), hub.clone(), every);
+            persist(store, health, hub, publisher, results, samples).await;
         })
+    }
+}
+
+/// When the checks' view is copied into the snapshot: soon after a check's reported
+/// status changed (at most once per [`PUBLISH_COALESCE`]), so that rules over checks
+/// act on it at once; otherwise at most every `every`, so that many checks (each
+/// result O(checks) to publish and evaluate, its latency changing every time) stay cheap.
+struct ChecksPublisher {
+    health: HealthRegistry,
+    hub: SnapshotHub,
+    every: Duration,
+    /// The reported status of each check as of its latest result.
+    statuses: HashMap<String, Status>,
+    /// When the view is due, if something is waiting to be published.
+    due: Option<Instant>,
+    last: Option<Instant>,
+}
+
+impl ChecksPublisher {
+    fn new(health: HealthRegistry, hub: SnapshotHub, every: Duration) -> Self {
+        ChecksPublisher {
+            health,
+            hub,
+            every,
+            statuses: HashMap::new(),
+            due: None,
+            last: None,
+        }
+    }
+
+    /// Notes the result of `check` (already recorded in the registry).
+    fn observe(&mut self, check: &str) {
+        let status = self.health.reported(check);
+        let changed = status
+            .is_some_and(|status| self.statuses.insert(check.to_owned(), status) != Some(status));
+        if changed {
+            self.soon();
+        } else {
+            self.due_at(Instant::now() + self.every);
+        }
+    }
+
+    /// Something changed a check's status (a result, a heartbeat ping): publish at
+    /// once, or [`PUBLISH_COALESCE`] after the last publish.
+    fn soon(&mut self) {
+        let now = Instant::now();
+        self.due_at(
+            self.last
+                .map_or(now, |last| (last + PUBLISH_COALESCE).max(now)),
+        );
+    }
+
+    fn due_at(&mut self, at: Instant) {
+        self.due = Some(self.due.map_or(at, |due| due.min(at)));
+    }
+
+    /// Publishes when due.
+    fn publish_if_due(&mut self) {
+        if self.due.is_some_and(|due| due <= Instant::now()) {
+            self.publish();
+        }
+    }
+
+    /// Publishes now if anything waits.
+    fn flush(&mut self) {
+        if self.due.is_some() {
+            self.publish();
+        }
+    }
+
+    fn publish(&mut self) {
+        self.due = None;
+        self.last = Some(Instant::now());
+        publish_checks(&self.health, &self.hub);
+    }
+
+    /// Resolves when the view is due; never when nothing waits.
+    async fn until_due(&self) {
+        match self.due {
+            Some(due) => tokio::time::sleep_until(due).await,
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -49,31 +149,28 @@ async fn persist(
     store: Store,
     health: HealthRegistry,
     hub: SnapshotHub,
+    mut publisher: ChecksPublisher,
     results: &mut mpsc::Receiver<CheckResult>,
     samples: &mut mpsc::Receiver<Vec<Sample>>,
 ) {
-    // The checks' view is copied into the snapshot at most every PUBLISH_CHECKS, so that
-    // many checks (each result O(checks) to publish and evaluate) stay cheap.
-    const PUBLISH_CHECKS: Duration = Duration::from_secs(1);
-    let mut publish_at: Option<tokio::time::Instant> = None;
     const WRITE_EVERY: Duration = Duration::from_millis(100);
-    let mut last_write = tokio::time::Instant::now()
+    let mut last_write = Instant::now()
         .checked_sub(WRITE_EVERY)
-        .unwrap_or_else(tokio::time::Instant::now);
+        .unwrap_or_else(Instant::now);
     let (mut results_open, mut samples_open) = (true, true);
     // Variables check results carry (livekit, prometheus).
     let mut variables = crate::CheckVariables::default();
     while results_open || samples_open {
         let mut batch = WriteBatch::default();
         tokio::select! {
-            () = tokio::time::sleep_until(publish_at.unwrap_or_else(tokio::time::Instant::now)), if publish_at.is_some() => {
-                publish_at = None;
-                publish_checks(&health, &hub);
-            }
+            () = publisher.until_due() => publisher.publish(),
+            // A heartbeat ping (HTTP or ingested) changed a check outside the results.
+            () = health.pinged() => publisher.soon(),
             r = results.recv(), if results_open => match r {
                 Some(r) => {
                     variables.observe(&hub, &r.check, &r.outcome);
                     batch.samples.extend(variable_samples(&r));
+                    publisher.observe(&r.check);
                     batch.check_results.push(CheckResultRow { check: r.check, outcome: r.outcome });
                 }
                 None => results_open = false,
@@ -83,15 +180,18 @@ async fn persist(
                 None => samples_open = false,
             },
         }
+        // A status change reaches the rules before the results wait for their write.
+        publisher.publish_if_due();
         // Check results trickle in one by one: at most one write per WRITE_EVERY. A result
         // after a quiet spell is written at once; under load they gather into one write.
         if !batch.check_results.is_empty() {
             tokio::time::sleep_until(last_write + WRITE_EVERY).await;
-            last_write = tokio::time::Instant::now();
+            last_write = Instant::now();
         }
         while let Ok(r) = results.try_recv() {
             variables.observe(&hub, &r.check, &r.outcome);
             batch.samples.extend(variable_samples(&r));
+            publisher.observe(&r.check);
             batch.check_results.push(CheckResultRow {
                 check: r.check,
                 outcome: r.outcome,
@@ -100,9 +200,7 @@ async fn persist(
         while let Ok(s) = samples.try_recv() {
             batch.samples.extend(s);
         }
-        if !batch.check_results.is_empty() && publish_at.is_none() {
-            publish_at = Some(tokio::time::Instant::now() + PUBLISH_CHECKS);
-        }
+        publisher.publish_if_due();
         // Where each check stands now, committed with its results (kept across restarts).
         batch.kept = crate::kept_rows(&health, &batch.check_results);
         if !batch.is_empty()
@@ -111,9 +209,7 @@ async fn persist(
             tracing::error!(error = %e, "writing check results and samples failed");
         }
     }
-    if publish_at.is_some() {
-        publish_checks(&health, &hub);
-    }
+    publisher.flush();
 }
 
 /// The variables a result carries (the `livekit` check's `active_rooms`, a `prometheus`
@@ -239,6 +335,41 @@ mod tests {
         );
         let points: Vec<f64> = rooms[0].points.iter().map(|p| p.avg).collect();
         assert_eq!(points, [3.0], "{rooms:?}");
+        store.close().await.expect("close");
+    }
+
+    /// Publish on change: with the periodic publish an hour away, each status change of
+    /// a check reaches the snapshot while the writer keeps running.
+    #[tokio::test]
+    async fn a_status_change_reaches_the_snapshot_without_waiting_for_the_interval() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("mon.db"), Default::default()).expect("open");
+        let health = HealthRegistry::new();
+        health.register("api", "http", true).expect("register");
+        let hub = SnapshotHub::new();
+        let (results_tx, results) = mpsc::channel(8);
+        let (samples_tx, samples) = mpsc::channel(8);
+        let writer = Persistence::new(results, samples).publish_every(Duration::from_secs(3600));
+        let task = writer.spawn(store.clone(), health.clone(), hub.clone());
+        for status in [Status::Unhealthy, Status::Healthy, Status::Unhealthy] {
+            let outcome = CheckOutcome::new(status, Duration::from_millis(7), "probed");
+            health.record("api", outcome.clone());
+            results_tx
+                .send(CheckResult {
+                    check: "api".into(),
+                    outcome,
+                })
+                .await
+                .expect("queue a result");
+            mon_tests::eventually_async(
+                &format!("api {status:?} in the snapshot"),
+                Duration::from_secs(10),
+                async || hub.current().check("api").map(|c| c.status) == Some(status),
+            )
+            .await;
+        }
+        drop((results_tx, samples_tx));
+        task.await.expect("the writer ends");
         store.close().await.expect("close");
     }
 }

@@ -52,6 +52,9 @@ struct Inner {
     dropped_results: AtomicU64,
     sections: RwLock<Vec<(String, Section)>>,
     keeper: RwLock<Option<Keeper>>,
+    /// Notified by [`HealthRegistry::heartbeat`]: a ping changes a check outside the
+    /// scheduler's results, and the persist task publishes it.
+    pinged: tokio::sync::Notify,
 }
 
 /// Where a check's [`KeptCheck`] goes when a heartbeat ping changed it: the ping is
@@ -263,7 +266,13 @@ impl HealthRegistry {
             .evaluate(name, now)
             .ok_or_else(unknown)?;
         self.record(name, outcome);
+        self.inner.pinged.notify_one();
         self.check(name).map(|c| c.entry()).ok_or_else(unknown)
+    }
+
+    /// Resolves after the next heartbeat ping (at once if one came since the last call).
+    pub(crate) async fn pinged(&self) {
+        self.inner.pinged.notified().await;
     }
 
     /// One check's state, with `dependency_down` filled in.
@@ -271,6 +280,12 @@ impl HealthRegistry {
         let mut state = state.clone();
         state.dependency_down = down.get(&state.name).cloned();
         state
+    }
+
+    /// The status check `name` reports now (after flap control and thresholds; the
+    /// `depends_on` parents not considered): cheap, for telling a status change apart.
+    pub fn reported(&self, name: &str) -> Option<Status> {
+        self.read().get(name).map(|state| state.reported)
     }
 
     /// The state of one check.

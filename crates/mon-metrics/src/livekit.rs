@@ -384,7 +384,7 @@ pub fn spawn_livekit_publisher(
     interval: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
-    crate::snapshot::spawn_every(interval, stop, move || metrics.publish(&hub))
+    crate::snapshot::spawn_every(interval, None, stop, move || metrics.publish(&hub))
 }
 
 #[cfg(test)]

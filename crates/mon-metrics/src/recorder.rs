@@ -132,6 +132,8 @@ pub(crate) struct Inner {
     pub(crate) operations: operations::Operations,
     pub(crate) custom: custom::Custom,
     pub(crate) security: security::Security,
+    /// Notified by [`Recorder::record`]: wakes [`spawn_publisher`](crate::spawn_publisher).
+    pub(crate) changed: Arc<tokio::sync::Notify>,
 }
 
 /// The application recorders: what a voice agent calls to record its requests, calls,
@@ -271,6 +273,7 @@ impl Recorder {
                 ai: Default::default(),
                 operations: Default::default(),
                 custom: Default::default(),
+                changed: Default::default(),
             }),
         }
     }
@@ -282,12 +285,19 @@ impl Recorder {
 
     /// Records one application [`Event`] with its kind's recorder call, at the event's
     /// own timestamp when it has one. Events that carry no metrics (heartbeat, log,
-    /// LiveKit) are not recorded here; their own subsystems handle them.
+    /// LiveKit) are not recorded here; their own subsystems handle them. Wakes
+    /// [`spawn_publisher`](crate::spawn_publisher), which publishes the change soon after.
     ///
     /// # Errors
     /// [`MetricsError::InvalidMetric`] / [`MetricsError::TooManySeries`] for a custom
     /// gauge or counter that cannot be recorded.
     pub fn record(&self, event: &Event) -> Result<(), MetricsError> {
+        let recorded = self.record_event(event);
+        self.inner.changed.notify_one();
+        recorded
+    }
+
+    fn record_event(&self, event: &Event) -> Result<(), MetricsError> {
         match event {
             Event::Request(e) => {
                 self.record_request(e);

@@ -160,15 +160,18 @@ impl Recorder {
     }
 }
 
-/// Publishes the recorder's variables into `hub` under [`INGEST_SOURCE`] every
-/// `interval`, until `stop` completes.
+/// Publishes the recorder's variables (and its security offenders) into `hub` under
+/// [`INGEST_SOURCE`]: at once, soon after each [`Recorder::record`] (a burst of events
+/// in one publish per [`PUBLISH_COALESCE`](mon_core::snapshot::PUBLISH_COALESCE)), and every
+/// `interval` so that windows age out without new events — until `stop` completes.
 pub fn spawn_publisher(
     recorder: Recorder,
     hub: SnapshotHub,
     interval: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
-    crate::snapshot::spawn_every(interval, stop, move || {
+    let changed = Some(recorder.inner.changed.clone());
+    crate::snapshot::spawn_every(interval, changed, stop, move || {
         hub.publish_values(INGEST_SOURCE, recorder.snapshot_values());
         hub.set_offenders(recorder.security_offenders());
     })
@@ -466,6 +469,62 @@ mod tests {
             .expect("published in time")
             .expect("hub alive");
         assert_eq!(s.get("active_calls"), Some(1.0));
+        let _ = tx.send(());
+        task.await.expect("publisher stops");
+    }
+
+    /// Publish on change: with an interval no test waits for (an hour), every kind of
+    /// recorded event still reaches the hub, through the publisher woken by `record`.
+    #[tokio::test]
+    async fn recorded_events_are_published_without_waiting_for_the_interval() {
+        let rec = Recorder::default();
+        let hub = SnapshotHub::new();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = spawn_publisher(rec.clone(), hub.clone(), Duration::from_secs(3600), async {
+            let _ = rx.await;
+        });
+        // The first publish is at once; the interval's next one is an hour away.
+        mon_tests::eventually_async("the first publish", Duration::from_secs(10), async || {
+            hub.current().get("active_calls") == Some(0.0)
+        })
+        .await;
+        let cases = [
+            (
+                json!({"type": "request", "endpoint": "/a", "method": "GET", "status": 200, "latency_ms": 250.0}),
+                "avg_api_latency_ms",
+                250.0,
+            ),
+            (
+                json!({"type": "call_started", "call_id": "c1"}),
+                "active_calls",
+                1.0,
+            ),
+            (
+                json!({"type": "gauge", "name": "queue_depth", "value": 42.0}),
+                "queue_depth",
+                42.0,
+            ),
+            (
+                json!({"type": "counter", "name": "retries", "value": 3.0}),
+                "retries_total",
+                3.0,
+            ),
+            (
+                json!({"type": "voice_quality", "conversation_id": "c1", "latency_ms": 120.0, "packet_loss": 0.0, "jitter_ms": 5.0, "mos": 2.5}),
+                "avg_mos",
+                2.5,
+            ),
+        ];
+        for (event, variable, value) in cases {
+            let event = Event::from_json(event).expect("a valid event");
+            rec.record(&event).expect("recorded");
+            mon_tests::eventually_async(
+                &format!("{variable} = {value} in the hub"),
+                Duration::from_secs(10),
+                async || hub.current().get(variable) == Some(value),
+            )
+            .await;
+        }
         let _ = tx.send(());
         task.await.expect("publisher stops");
     }
