@@ -7,12 +7,14 @@
 mod anomaly;
 mod api;
 mod app;
+mod banner;
 mod builder;
 mod dashboards;
 mod ingest;
 mod livekit;
 mod metrics;
 mod security_api;
+mod sources;
 mod status_page;
 mod supervise;
 mod ui;
