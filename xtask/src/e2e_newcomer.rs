@@ -14,7 +14,9 @@
 //!   its forwarded `livekit` events and `LK1301` errors; security by `auth` and
 //!   `security` events and requests that name a principal and an address;
 //! - alert lists answer the active alerts, which the demo may or may not raise: they
-//!   are checked to be lists.
+//!   are checked to be lists;
+//! - LiveKit's active rooms and participants come from a `livekit` check asking a
+//!   LiveKit server's Room service ([`NOT_FED`]), which the demo cannot stand in for.
 //!
 //! Finally the deployment marker is listed and `mon demo --delete` removes it.
 
@@ -25,6 +27,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TOKEN: &str = "newcomer-admin-token-0123456789";
+
+/// The (dashboard, panel) pairs the demo does not feed: a `livekit` check does.
+const NOT_FED: &[(&str, &str)] = &[
+    ("livekit", "active_rooms"),
+    ("livekit", "active_participants"),
+];
 
 pub(crate) fn newcomer() -> Result<()> {
     let tmp = TempDir::new()?;
@@ -155,13 +163,15 @@ fn run_against(
     }
     let mut panels = 0;
     for id in &ids {
+        let id = id.as_str();
         let path = format!("/api/v1/dashboards/{id}");
         let n = mon_tests::try_eventually(
             &format!("data in every panel of {path}"),
             Duration::from_secs(60),
             || -> std::result::Result<usize, String> {
                 let dashboard = get(&path).map_err(|e| e.to_string())?;
-                let empty = empty_panels(&dashboard);
+                let mut empty = empty_panels(&dashboard);
+                empty.retain(|panel| !NOT_FED.contains(&(id, panel.as_str())));
                 if empty.is_empty() {
                     Ok(dashboard["panels"].as_array().map_or(0, Vec::len))
                 } else {
@@ -169,7 +179,7 @@ fn run_against(
                 }
             },
         )?;
-        panels += n;
+        panels += n - NOT_FED.iter().filter(|(d, _)| *d == id).count();
     }
 
     // The deployment marker is listed, and --delete removes every demo row.
@@ -186,7 +196,7 @@ fn run_against(
     }
     eprintln!(
         "e2e: newcomer: a clone's first run — built-in default, start-up block, mon demo --fast \
-         in {:.1}s ({}), data in all {panels} panels of the 7 built-in dashboards, {}",
+         in {:.1}s ({}), data in the {panels} panels it feeds of the 7 built-in dashboards, {}",
         replay.as_secs_f64(),
         said.lines().next().unwrap_or_default(),
         deleted.trim()

@@ -276,18 +276,20 @@ fn deployment(t: DateTime<Utc>) -> Value {
     })
 }
 
-/// Sends LiveKit events: signed webhooks when a key is given, else forwarded
-/// `livekit` events (as an application that verified them would).
+/// Sends the LiveKit events of the second at `t`: signed webhooks when a key is given
+/// (LiveKit's receiver counts them when they arrive), else `livekit` events forwarded
+/// with their timestamp into `events` (as an application that verified them would).
 fn livekit_events(
     ctx: &Ctx,
     keys: Option<&(String, String)>,
     list: Vec<(String, Value)>,
+    t: DateTime<Utc>,
     events: &mut Vec<Value>,
 ) -> Result<usize, Outcome> {
     let Some((key, secret)) = keys else {
-        events.extend(list.into_iter().map(
-            |(event, payload)| json!({"type": "livekit", "event": event, "payload": payload}),
-        ));
+        events.extend(list.into_iter().map(|(event, payload)| {
+            json!({"type": "livekit", "event": event, "payload": payload, "timestamp": t.to_rfc3339()})
+        }));
         return Ok(0);
     };
     let client = reqwest::blocking::Client::builder()
@@ -375,7 +377,13 @@ pub(crate) fn run(ctx: &Ctx, args: &DemoArgs) -> Result<Outcome, Outcome> {
         (u64::from(args.minutes.max(1)) * 60, Utc::now())
     };
     let mut sent = 0usize;
-    send(ctx, &[deployment(start)])?;
+    // The replay's deployment went live a quarter into the hour: inside a 1-hour chart.
+    let deployed = if args.fast {
+        start + TimeDelta::minutes(15)
+    } else {
+        start
+    };
+    send(ctx, &[deployment(deployed)])?;
     sent += 1;
     let began = Instant::now();
     let mut batch = Vec::new();
@@ -392,10 +400,11 @@ pub(crate) fn run(ctx: &Ctx, args: &DemoArgs) -> Result<Outcome, Outcome> {
         };
         let (events, livekit) = sim.second(t);
         batch.extend(events);
-        // In the replay, only the last 15 minutes' room events count in LiveKit's window.
-        let recent = !args.fast || second + 900 >= total;
-        if recent {
-            sent += livekit_events(ctx, args.livekit.as_ref(), livekit, &mut batch)?;
+        // Signed webhooks count when they arrive: in the replay only the last 15
+        // minutes' are sent, so that the rule window is not crowded with a whole hour.
+        let arrives_now = args.livekit.is_some() && args.fast && second + 900 < total;
+        if !arrives_now {
+            sent += livekit_events(ctx, args.livekit.as_ref(), livekit, t, &mut batch)?;
         }
         if !args.fast || batch.len() >= 500 || second == total {
             sent += batch.len();
