@@ -15,6 +15,7 @@ mod e2e_alertmanager;
 mod e2e_browser;
 mod e2e_checks;
 mod e2e_logs;
+mod e2e_newcomer;
 mod e2e_openapi;
 mod e2e_prometheus;
 mod e2e_restart;
@@ -44,12 +45,16 @@ fn main() -> Result<()> {
         }
         Some("e2e") if args.get(1).map(String::as_str) == Some("restart") => e2e_restart::restart(),
         Some("e2e") if args.get(1).map(String::as_str) == Some("openapi") => e2e_openapi::openapi(),
+        Some("e2e") if args.get(1).map(String::as_str) == Some("newcomer") => {
+            build_bins()?;
+            e2e_newcomer::newcomer()
+        }
         Some("e2e") => e2e(),
         Some("bench") => bench(&args[1..]),
         Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi] | bench [store|rss|checks|anomaly|wrk|alert-latency] | package>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency] | package>"
             );
             std::process::exit(2);
         }
@@ -343,6 +348,7 @@ fn e2e() -> Result<()> {
     e2e_browser::browser()?;
     e2e_restart::restart()?;
     e2e_openapi::openapi()?;
+    e2e_newcomer::newcomer()?;
     // Any failure above has returned an error; these are the steps that passed:
     // OpenMetrics, promtool, checks, Alertmanager, logs, Prometheus + Pushgateway, browser,
     // restart, schemathesis.

@@ -15,6 +15,7 @@ mod checks;
 mod client;
 mod config_cmd;
 mod format;
+mod demo;
 mod metrics;
 mod observe;
 mod probe;
@@ -141,6 +142,34 @@ echo '{\"type\":\"call_started\",\"call_id\":\"c1\"}' | mon events send\n  mon e
         /// The job failed.
         #[arg(long)]
         fail: bool,
+    },
+    /// Send a few minutes of realistic voice-agent traffic to a running server (labelled
+    /// source=demo), or delete it again with --delete.
+    #[command(
+        after_help = "Examples:\n  MON_TOKEN=$MON_ADMIN_TOKEN mon demo           # 3 minutes at real pace\n  mon demo --fast                                # the last hour, replayed in seconds\n  mon demo --livekit-key APIxxx --livekit-secret ...   # LiveKit events as signed webhooks\n  mon demo --delete                              # remove every row labelled source=demo (admin token)"
+    )]
+    Demo {
+        /// Minutes of traffic to send at real pace.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        minutes: u32,
+        /// Replay the last hour in seconds (timestamped events) instead.
+        #[arg(long, conflicts_with = "minutes")]
+        fast: bool,
+        /// The LiveKit webhook API key the server verifies (`livekit.webhook.api_key`):
+        /// LiveKit events go as signed webhooks to /api/v1/webhooks/livekit.
+        #[arg(long, env = "LIVEKIT_API_KEY", requires = "livekit_secret")]
+        livekit_key: Option<String>,
+        /// The matching API secret.
+        #[arg(
+            long,
+            env = "LIVEKIT_API_SECRET",
+            hide_env_values = true,
+            requires = "livekit_key"
+        )]
+        livekit_secret: Option<String>,
+        /// Delete every stored row labelled source=demo instead (needs an admin token).
+        #[arg(long, conflicts_with_all = ["fast", "minutes"])]
+        delete: bool,
     },
     /// Print a shell completion script.
     /// Save an online, consistent copy of the server's store to FILE (a new file; admin token).
@@ -511,6 +540,22 @@ fn main() -> ExitCode {
             push::send_events(&ctx, event_type.as_deref(), &fields)
         }
         Command::Heartbeat { name, start, fail } => push::heartbeat(&ctx, &name, start, fail),
+        Command::Demo { delete: true, .. } => demo::delete(&ctx).unwrap_or_else(|e| e),
+        Command::Demo {
+            minutes,
+            fast,
+            livekit_key,
+            livekit_secret,
+            delete: false,
+        } => demo::run(
+            &ctx,
+            &demo::DemoArgs {
+                minutes,
+                fast,
+                livekit: livekit_key.zip(livekit_secret),
+            },
+        )
+        .unwrap_or_else(|e| e),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "mon", &mut script);

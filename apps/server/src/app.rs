@@ -554,11 +554,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 /// Port 0 binds a free port; the bound address is what the server then uses
 /// everywhere (the `listening` log line, the `external_url` derived from it) and,
 /// with `address_file`, is written there (`127.0.0.1:PORT` and a newline, replaced
-/// whole) once the server is about to accept connections.
+/// whole) once the server is about to accept connections. With `announce`, the
+/// start-up block ([`crate::banner`]) is printed then, naming the config file (`None`
+/// inside: the built-in default).
 pub(crate) async fn run_with(
     mut config: Config,
     kinds: Kinds,
     address_file: Option<&Path>,
+    announce: Option<Option<&Path>>,
 ) -> Result<(), StartError> {
     let asked = config.server.listen;
     let listener = tokio::net::TcpListener::bind(asked)
@@ -574,6 +577,7 @@ pub(crate) async fn run_with(
     config.server.listen = addr;
     let grace = config.server.shutdown_timeout;
     let limits = config.server.limits.clone();
+    let banner = announce.map(|file| crate::banner::render(addr, file, &config));
     let app = App::start_with(config, kinds).await?;
     if let Some(path) = address_file {
         write_address(path, addr).map_err(|source| StartError::AddressFile {
@@ -582,6 +586,9 @@ pub(crate) async fn run_with(
         })?;
     }
     tracing::info!(%addr, "mon-server listening");
+    if let Some(banner) = banner {
+        crate::banner::print(&banner);
+    }
     mon_http::serve(listener, app.router(), &limits, shutdown_signal(), grace).await;
     tracing::info!("shutting down");
     if tokio::time::timeout(grace, app.shutdown()).await.is_err() {

@@ -31,6 +31,8 @@ pub struct Builder {
     config: Config,
     kinds: Kinds,
     address_file: Option<PathBuf>,
+    /// Print the start-up block ([`crate::banner`]); the inner value is the config file.
+    announce: Option<Option<PathBuf>>,
 }
 
 impl App {
@@ -41,6 +43,7 @@ impl App {
             config,
             kinds: Kinds::new(),
             address_file: None,
+            announce: None,
         }
     }
 
@@ -128,7 +131,22 @@ impl Builder {
     /// Binds `server.listen`, starts the [`App`] and serves until SIGINT or SIGTERM,
     /// then shuts down gracefully (in-flight requests finish, the store is flushed).
     pub async fn run(self) -> Result<(), StartError> {
-        crate::app::run_with(self.config, self.kinds, self.address_file.as_deref()).await
+        let announce = self.announce.as_ref().map(Option::as_deref);
+        crate::app::run_with(
+            self.config,
+            self.kinds,
+            self.address_file.as_deref(),
+            announce,
+        )
+        .await
+    }
+
+    /// Once listening, [`run`](Builder::run) prints one short block on stderr: the web
+    /// UI's address, the configuration in use (`file`, or the built-in default for
+    /// `None`), whether reads are open, the store's path and how to add a token.
+    pub fn announce(mut self, file: Option<PathBuf>) -> Builder {
+        self.announce = Some(file);
+        self
     }
 }
 
@@ -202,7 +220,9 @@ pub fn main_with(kinds: Kinds) -> ExitCode {
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
     match runtime.block_on({
-        let mut builder = App::builder(config).kinds(&kinds);
+        let mut builder = App::builder(config)
+            .kinds(&kinds)
+            .announce(args.config.clone());
         if let Some(path) = args.address_file {
             builder = builder.address_file(path);
         }

@@ -6,6 +6,10 @@
 //! checks, the custom series limit). Also `GET /api/v1/snapshot` and
 //! `GET /api/v1/metrics[/query]`.
 //!
+//! `?source=demo` labels the batch: its application events and log records keep the
+//! label, its error events carry it as `context.source`, and `DELETE
+//! /api/v1/sources/{source}` removes them all (`mon demo --delete`).
+//!
 //! Answers: 200 `{"accepted": n, "dropped": m, "dropped_reasons": {"series_limit": m}}`
 //! (custom metric events that would create a series beyond `metrics.max_series` are
 //! dropped, counted in `mon_ingest_dropped_total{reason}` and logged at most once a
@@ -186,7 +190,7 @@ fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
                 .error_event(&state.hub, &e.kind, &e.context, ts.into());
         }
         // Stored with the batch; nothing kept in memory.
-        Event::Log(_) => {}
+        Event::Log(_) | Event::Deployment(_) => {}
         Event::Heartbeat(e) => {
             if let Err(err) =
                 state
@@ -209,7 +213,12 @@ fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
 /// The one store write of a whole batch: every event kept in `app_events`, and the
 /// error-tracking and log-search rows of `error` and `log` events (masked). Committed in
 /// one transaction before the answer, so a batch is stored whole or not at all.
-fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> WriteBatch {
+fn batch_writes(
+    state: &AppState,
+    events: &[Event],
+    now: DateTime<Utc>,
+    source: Option<&str>,
+) -> WriteBatch {
     let mut batch = WriteBatch::default();
     for event in events {
         let ts = event.timestamp().unwrap_or(now);
@@ -217,6 +226,7 @@ fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> Write
             ts,
             kind: event.type_name().to_owned(),
             body: serde_json::to_string(event).unwrap_or_default(),
+            source: source.map(str::to_owned),
         };
         // Errors and logs are stored (masked) in error tracking and log search instead
         // of `app_events`; heartbeats by their check; LiveKit events as their counters.
@@ -229,7 +239,8 @@ fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> Write
             | Event::Gauge(_)
             | Event::Counter(_)
             | Event::Auth(_)
-            | Event::Security(_) => batch.app_events.push(row(event)),
+            | Event::Security(_)
+            | Event::Deployment(_) => batch.app_events.push(row(event)),
             Event::Error(e) => batch
                 .logs
                 .extend(state.logs.error_writes(&e.kind, &e.message, &e.context, ts)),
@@ -241,6 +252,13 @@ fn batch_writes(state: &AppState, events: &[Event], now: DateTime<Utc>) -> Write
                 ts,
             )),
             Event::Heartbeat(_) | Event::Livekit(_) => {}
+        }
+    }
+    if let Some(source) = source {
+        for write in &mut batch.logs {
+            if let mon_store::LogWrite::Log(row) = write {
+                row.source = source.to_owned();
+            }
         }
     }
     batch
@@ -267,7 +285,8 @@ pub(crate) fn security_sink(state: AppState) -> impl Fn(Event) + Send + Sync + '
             | Event::Counter(_)
             | Event::Heartbeat(_)
             | Event::Log(_)
-            | Event::Livekit(_) => return,
+            | Event::Livekit(_)
+            | Event::Deployment(_) => return,
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
@@ -312,7 +331,10 @@ async fn record_internal(state: &AppState, mut events: Vec<Event>) {
     events.retain(|e| e.validate(max_label_bytes).is_ok());
     events.iter_mut().for_each(|e| state.logs.mask_event(e));
     let now = Utc::now();
-    let committed = match state.store.try_write(batch_writes(state, &events, now)) {
+    let committed = match state
+        .store
+        .try_write(batch_writes(state, &events, now, None))
+    {
         Ok(ticket) => ticket.await,
         Err(e) => Err(e),
     };
@@ -422,13 +444,31 @@ fn to_event(index: usize, value: Value, max_label_bytes: usize) -> Result<Event,
         .map_err(|e| invalid(index, &e.field, e.reason))
 }
 
+/// `?source=`: a label for the batch's stored rows (`demo`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestQuery {
+    source: Option<String>,
+}
+
 /// `POST /api/v1/events`.
 async fn ingest(
     State(state): State<AppState>,
+    query: Result<Query<IngestQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<EventsAnswer>, Response> {
     let ingest = &state.ingest;
+    let source = mon_http::params::query(query)
+        .and_then(|q| {
+            q.source
+                .map(|s| crate::sources::check_source(&s).map(|()| s))
+                .transpose()
+        })
+        .map_err(|e| {
+            ingest.reject("invalid");
+            e.into_response()
+        })?;
     let body = decode_body(&headers, &body, ingest.max_body_bytes).map_err(|e| {
         ingest.reject("invalid");
         e.into_response()
@@ -441,6 +481,14 @@ async fn ingest(
     // Secrets an application put in an error or log never reach the store, the
     // snapshot or the exporters.
     events.iter_mut().for_each(|e| state.logs.mask_event(e));
+    if let Some(source) = &source {
+        for event in &mut events {
+            if let Event::Error(e) = event {
+                e.context
+                    .insert("source".to_owned(), Value::String(source.clone()));
+            }
+        }
+    }
     if let Some((i, name)) = events.iter().enumerate().find_map(|(i, e)| {
         let Event::Heartbeat(h) = e else { return None };
         state
@@ -472,7 +520,7 @@ async fn ingest(
         }
     };
     let now = Utc::now();
-    let batch = batch_writes(&state, &events, now);
+    let batch = batch_writes(&state, &events, now, source.as_deref());
     let errors = mon_logging::LogIngest::errors_in(&batch.logs);
     let committed = match state.store.try_write(batch) {
         Ok(ticket) => ticket.await,

@@ -371,6 +371,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         Ingest,
         "Ingest a batch of events (JSON array or NDJSON, optionally gzip)",
     )
+    .query(&[param("source", ParamKind::Name)])
     .body(Body::Events)
     .errors(&[
         ErrorCode::InvalidEvent,
@@ -517,6 +518,29 @@ pub const ENDPOINTS: &[Endpoint] = &[
         LIMIT,
     ])
     .answer(Answer::Typed("SecurityEventsAnswer")),
+    // Deployments and ingest sources (apps/server/src/sources.rs).
+    get(
+        "/api/v1/deployments",
+        Read,
+        "Deployment events within a range, newest first",
+    )
+    .query(&[
+        param("service", ParamKind::Text),
+        param("from", ParamKind::Time),
+        param("to", ParamKind::Time),
+        LIMIT,
+    ])
+    .answer(Answer::Typed("DeploymentsAnswer")),
+    Endpoint {
+        method: Method::Delete,
+        ..get(
+            "/api/v1/sources/{source}",
+            Admin,
+            "Delete every stored row of one ingest source label (source=demo)",
+        )
+    }
+    .errors(&[ErrorCode::Busy, ErrorCode::Unavailable])
+    .answer(Answer::Typed("SourceDeletedAnswer")),
     // Dashboards.
     get("/api/v1/dashboards", Read, "Every dashboard").answer(Answer::Typed("DashboardsAnswer")),
     get(

@@ -9,6 +9,7 @@
 //! - [`endpoints`]: [`ENDPOINTS`], one row per routed method and path with its access
 //!   ([`Access`]: public, or the bearer-token role it needs), its answer and its error codes.
 //! - [`security`]: the answers of the security API (summary and events).
+//! - [`sources`]: deployments, and what deleting one ingest source label removed.
 //! - [`openapi`]: [`document`] builds the OpenAPI document from those rows and types.
 
 pub mod anomaly;
@@ -17,6 +18,7 @@ pub mod endpoints;
 pub mod error;
 pub mod openapi;
 pub mod security;
+pub mod sources;
 
 pub use endpoints::{
     Access, Answer, Body, ENDPOINTS, Endpoint, LOG_LEVELS, Method, Param, ParamKind,

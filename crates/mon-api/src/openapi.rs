@@ -45,7 +45,8 @@ pub fn document(version: &str) -> OpenApi {
         };
         paths.add_path_operation(endpoint.path, vec![method], operation(endpoint));
     }
-    let components = crate::security::components(ComponentsBuilder::new())
+    let components = crate::security::components(ComponentsBuilder::new());
+    let components = crate::sources::components(components)
         .schema_from::<ErrorAnswer>()
         .schema_from::<ErrorBody>()
         .schema_from::<ErrorCode>()

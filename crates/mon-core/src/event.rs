@@ -521,6 +521,41 @@ impl LivekitEvent {
     }
 }
 
+/// A deployment of a service (`"type": "deployment"`): a new version went live. Kept with
+/// the application events and listed by `GET /api/v1/deployments`, the marker drawn on
+/// charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentEvent {
+    /// The service that was deployed, e.g. `voice-agent`.
+    pub service: String,
+    /// The version now running, e.g. `1.4.2`.
+    pub version: String,
+    /// The source revision (a commit hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Where it was deployed: `production`, `staging`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// When it went live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl DeploymentEvent {
+    /// Non-empty service and version; commit and environment, when given, non-empty;
+    /// each at most `max_label_bytes` long.
+    ///
+    /// # Errors
+    /// The first field at fault.
+    pub fn validate(&self, max_label_bytes: usize) -> Result<(), InvalidEvent> {
+        label_name("service", &self.service, max_label_bytes)?;
+        label_name("version", &self.version, max_label_bytes)?;
+        optional_name("commit", self.commit.as_deref(), max_label_bytes)?;
+        optional_name("environment", self.environment.as_deref(), max_label_bytes)
+    }
+}
+
 /// One application event, tagged by `type` in JSON:
 ///
 /// ```json
@@ -558,6 +593,8 @@ pub enum Event {
     Auth(AuthEvent),
     /// A security happening (rate limited, denied IP, refused permission, ...).
     Security(SecurityEvent),
+    /// A deployment of a service.
+    Deployment(DeploymentEvent),
 }
 
 impl Event {
@@ -577,6 +614,7 @@ impl Event {
             Event::Livekit(_) => "livekit",
             Event::Auth(_) => "auth",
             Event::Security(_) => "security",
+            Event::Deployment(_) => "deployment",
         }
     }
 
@@ -596,6 +634,7 @@ impl Event {
             Event::Livekit(e) => e.timestamp,
             Event::Auth(e) => e.timestamp,
             Event::Security(e) => e.timestamp,
+            Event::Deployment(e) => e.timestamp,
         }
     }
 
@@ -623,6 +662,7 @@ impl Event {
             Event::Livekit(e) => e.validate(),
             Event::Auth(e) => e.validate(max_label_bytes),
             Event::Security(e) => e.validate(max_label_bytes),
+            Event::Deployment(e) => e.validate(max_label_bytes),
         }
     }
 
@@ -664,7 +704,8 @@ impl Event {
             | Event::Gauge(_)
             | Event::Counter(_)
             | Event::Heartbeat(_)
-            | Event::Livekit(_) => FreeText::default(),
+            | Event::Livekit(_)
+            | Event::Deployment(_) => FreeText::default(),
         }
     }
 
@@ -746,6 +787,8 @@ mod tests {
             json!({"type":"auth","success":false,"method":"token","principal":"svc-1","ip":"203.0.113.7","reason":"bad_token","endpoint":"/api/rooms"}),
             json!({"type":"security","event":"rate_limited","severity":"warning","ip":"2001:db8::1","endpoint":"/api/rooms"}),
             json!({"type":"request","endpoint":"/api/rooms","method":"GET","status":200,"latency_ms":3.0,"principal":"svc-1","ip":"198.51.100.2"}),
+            json!({"type":"deployment","service":"voice-agent","version":"1.4.2","commit":"9c01f36","environment":"production","timestamp":"2026-01-01T00:00:00Z"}),
+            json!({"type":"deployment","service":"voice-agent","version":"1.4.3"}),
         ];
         for sample in samples {
             let event: Event = serde_json::from_value(sample.clone()).unwrap();
@@ -869,6 +912,26 @@ mod tests {
             (
                 json!({"type":"heartbeat","name":" "}),
                 "name",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"deployment","service":"","version":"1"}),
+                "service",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"deployment","service":"a","version":" "}),
+                "version",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"deployment","service":"a","version":"1","environment":long}),
+                "environment",
+                "over the label value limit",
+            ),
+            (
+                json!({"type":"deployment","service":"a","version":"1","commit":""}),
+                "commit",
                 "must not be empty",
             ),
             (

@@ -285,7 +285,7 @@ impl Recorder {
 
     /// Records one application [`Event`] with its kind's recorder call, at the event's
     /// own timestamp when it has one. Events that carry no metrics (heartbeat, log,
-    /// LiveKit) are not recorded here; their own subsystems handle them. Wakes
+    /// LiveKit, deployment) are not recorded here; their own subsystems handle them. Wakes
     /// [`spawn_publisher`](crate::spawn_publisher), which publishes the change soon after.
     ///
     /// # Errors
@@ -312,7 +312,7 @@ impl Recorder {
             Event::Counter(e) => self.record_counter(e)?,
             Event::Auth(e) => self.record_auth(e),
             Event::Security(e) => self.record_security(e),
-            Event::Heartbeat(_) | Event::Log(_) | Event::Livekit(_) => {}
+            Event::Heartbeat(_) | Event::Log(_) | Event::Livekit(_) | Event::Deployment(_) => {}
         }
         Ok(())
     }

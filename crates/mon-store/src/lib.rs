@@ -71,6 +71,7 @@ mod retention;
 mod schema;
 mod security;
 mod series;
+mod sources;
 mod store;
 mod uptime;
 mod writer;
@@ -88,5 +89,6 @@ pub use security::{SECURITY_EVENT_TYPES, SecurityEventQuery, SecurityEventRow};
 pub use series::{
     AppEventRow, MaintenanceReport, Resolution, SeriesPoint, SeriesPoints, SeriesPolicy,
 };
+pub use sources::{AppEventRecord, SourceDeleted};
 pub use store::{Store, WriteTicket};
 pub use uptime::UptimeWindow;

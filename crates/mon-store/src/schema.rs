@@ -178,6 +178,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX app_events_by_type_ts ON app_events (type, ts);
     "#,
+    // The source label of ingested batches (`POST /api/v1/events?source=demo`), so that
+    // one source's rows can be deleted at once (`DELETE /api/v1/sources/{source}`).
+    r#"
+    ALTER TABLE app_events ADD COLUMN source TEXT;
+    CREATE INDEX app_events_by_source ON app_events (source) WHERE source IS NOT NULL;
+    CREATE INDEX logs_by_source ON logs (source);
+    "#,
 ];
 
 /// The schema version this binary writes: the number of migrations it knows.

@@ -28,6 +28,8 @@ pub struct AppEventRow {
     pub kind: String,
     /// The event as JSON.
     pub body: String,
+    /// The batch's source label (`POST /api/v1/events?source=`), if it had one.
+    pub source: Option<String>,
 }
 
 /// Inserts a batch's application events (called by the writer inside its transaction).
@@ -37,11 +39,16 @@ pub(crate) fn apply_events(conn: &Connection, rows: &[AppEventRow]) -> Result<()
     }
     let ctx = |e| StoreError::sqlite("inserting an application event", e);
     let mut insert = conn
-        .prepare_cached("INSERT INTO app_events (ts, type, body) VALUES (?1, ?2, ?3)")
+        .prepare_cached("INSERT INTO app_events (ts, type, body, source) VALUES (?1, ?2, ?3, ?4)")
         .map_err(ctx)?;
     for row in rows {
         insert
-            .execute(params![row.ts.timestamp_millis(), row.kind, row.body])
+            .execute(params![
+                row.ts.timestamp_millis(),
+                row.kind,
+                row.body,
+                row.source
+            ])
             .map_err(ctx)?;
     }
     Ok(())

@@ -46,6 +46,7 @@ async fn security_events_filter_by_type_ip_principal_and_since() {
             ts: now - TimeDelta::seconds(ago),
             kind: kind.to_string(),
             body: body.to_string(),
+            source: None,
         });
     }
     store.write(batch).await.unwrap();

@@ -139,6 +139,7 @@ async fn app_events_are_written_atomically_and_expire() {
             ts: at(i * 1000),
             kind: "request".into(),
             body: format!("{{\"i\":{i}}}"),
+            source: None,
         });
     }
     assert_eq!(batch.row_count(), 1000);

@@ -572,7 +572,8 @@ impl Recorder {
                 | Event::Log(_)
                 | Event::Livekit(_)
                 | Event::Auth(_)
-                | Event::Security(_) => continue,
+                | Event::Security(_)
+                | Event::Deployment(_) => continue,
             };
             match self.check_custom(&mut batch, name, kind, &label_pairs(labels)) {
                 Ok(CustomAdmission::Fits) => {}

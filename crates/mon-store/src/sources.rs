@@ -1,0 +1,117 @@
+//! Application events read back by type (`GET /api/v1/deployments`), and every row of one
+//! source label deleted at once (`DELETE /api/v1/sources/{source}`, which `mon demo
+//! --delete` calls): the application events, log records and error groups an ingested
+//! batch labelled `?source=` left in the store.
+
+use crate::StoreError;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+/// One stored application event of one type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppEventRecord {
+    /// When it happened.
+    pub ts: DateTime<Utc>,
+    /// The event as stored (JSON).
+    pub body: serde_json::Value,
+    /// The source label of its batch, if it had one.
+    pub source: Option<String>,
+}
+
+/// How many rows [`Store::delete_source`] removed, by table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceDeleted {
+    /// Application events (`app_events`).
+    pub app_events: u64,
+    /// Log records kept for search (errors' records included).
+    pub logs: u64,
+    /// Error groups whose kept samples carry the label in their context.
+    pub errors: u64,
+}
+
+impl Store {
+    /// The stored events of type `kind` within `from..=to`, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub async fn app_events(
+        &self,
+        kind: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<AppEventRecord>, StoreError> {
+        let kind = kind.to_owned();
+        self.read(move |conn| {
+            let ctx = |e| StoreError::sqlite("reading application events", e);
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT ts, body, source FROM app_events \
+                     WHERE type = ?1 AND ts >= ?2 AND ts <= ?3 \
+                     ORDER BY ts DESC, id DESC LIMIT ?4",
+                )
+                .map_err(ctx)?;
+            stmt.query_map(
+                params![kind, from.timestamp_millis(), to.timestamp_millis(), limit],
+                |row| {
+                    let body: String = row.get(1)?;
+                    Ok(AppEventRecord {
+                        ts: DateTime::from_timestamp_millis(row.get(0)?).unwrap_or_default(),
+                        body: serde_json::from_str(&body).unwrap_or_default(),
+                        source: row.get(2)?,
+                    })
+                },
+            )
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(ctx)
+        })
+        .await
+    }
+
+    /// Deletes every row labelled `source`: application events of batches sent with
+    /// `?source=`, log records with that source, and error groups one of whose kept
+    /// samples has `source` as its context's `source`. One transaction per table, each
+    /// through the writer; running it again deletes what is left.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] for an empty label; [`StoreError::Closed`];
+    /// [`StoreError::Sqlite`] when a step fails (earlier steps stay committed).
+    pub async fn delete_source(&self, source: &str) -> Result<SourceDeleted, StoreError> {
+        if source.trim().is_empty() {
+            return Err(StoreError::InvalidInput {
+                reason: "the source label to delete is empty".to_owned(),
+            });
+        }
+        let mut deleted = SourceDeleted::default();
+        for (sql, what, count) in [
+            (
+                "DELETE FROM app_events WHERE source = ?1",
+                "deleting a source's application events",
+                &mut deleted.app_events,
+            ),
+            (
+                "DELETE FROM logs WHERE source = ?1",
+                "deleting a source's log records",
+                &mut deleted.logs,
+            ),
+            (
+                "DELETE FROM errors WHERE EXISTS (SELECT 1 FROM json_each(errors.samples) AS s \
+                 WHERE json_extract(s.value, '$.context.source') = ?1)",
+                "deleting a source's error groups",
+                &mut deleted.errors,
+            ),
+        ] {
+            let source = source.to_owned();
+            *count = self
+                .run_task(Box::new(move |c| {
+                    c.prepare_cached(sql)
+                        .and_then(|mut s| s.execute(params![source]))
+                        .map(|n| n as u64)
+                        .map_err(|e| StoreError::sqlite(what, e))
+                }))
+                .await?;
+        }
+        Ok(deleted)
+    }
+}
