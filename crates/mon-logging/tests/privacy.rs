@@ -49,18 +49,18 @@ fn personal_data_in_records_is_pseudonymised_before_any_output() {
     }
     let line = &buffer.json_lines()[0];
     let token = privacy.token(PHONE);
-    assert_eq!(line["caller"], token.as_str(), "{line}");
+    assert_eq!(line["fields"]["caller"], token.as_str(), "{line}");
     assert_eq!(
-        line["participant_identity"],
+        line["fields"]["participant_identity"],
         privacy.token("sip_caller_7").as_str(),
         "{line}"
     );
     assert_eq!(
-        line["phone_number"],
+        line["fields"]["phone_number"],
         privacy.token("15105550100").as_str(),
         "{line}"
     );
-    assert_eq!(line["room"], "support", "{line}");
+    assert_eq!(line["fields"]["room"], "support", "{line}");
     assert_eq!(line["call_id"], format!("call-{token}"), "{line}");
     let message = line["message"].as_str().unwrap();
     assert!(
