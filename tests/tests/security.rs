@@ -19,6 +19,7 @@ fn config(receiver: &Capture) -> String {
          \x20     - {{ name: agent, token: {INGEST}, role: ingest }}\n\
          \x20     - {{ name: ops, token: {READ}, role: read }}\n\
          storage:\n  path: '{{dir}}/mon.db'\n\
+         privacy:\n  client_ips: keep\n\
          metrics:\n  host: false\n\
          security:\n  max_failed_logins: 5\n  failed_login_window: 5m\n\
          alerting:\n  evaluation_interval: 1s\n  channels:\n\

@@ -31,6 +31,7 @@ fn config(receiver: &Capture, own_security: &str) -> String {
          \x20     - {{ name: ops, token: {READ}, role: read }}\n\
          {own_security}\
          storage:\n  path: '{{dir}}/mon.db'\n\
+         privacy:\n  client_ips: keep\n\
          metrics:\n  host: false\n\
          security:\n  max_failed_logins: 5\n  failed_login_window: 5m\n\
          alerting:\n  evaluation_interval: 1s\n  channels:\n\

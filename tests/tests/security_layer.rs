@@ -9,7 +9,7 @@ const TOKEN: &str = "adm1n-secret-value";
 
 fn config(security: &str) -> String {
     format!(
-        "server:\n  auth:\n    tokens:\n      - {{ name: ops, token: \"${{ADMIN_TOKEN}}\", role: admin }}\n  security:\n{security}storage:\n  path: {{dir}}/mon.db\n"
+        "server:\n  auth:\n    tokens:\n      - {{ name: ops, token: \"${{ADMIN_TOKEN}}\", role: admin }}\n  security:\n{security}storage:\n  path: {{dir}}/mon.db\nprivacy:\n  client_ips: keep\n"
     )
 }
 

@@ -52,6 +52,9 @@ pub enum StartError {
     /// The logging section (error tracking, log search) is invalid.
     #[error("{0}")]
     Logging(#[from] mon_logging::LoggingError),
+    /// The privacy policy's key could not be read or generated.
+    #[error("privacy: {0}")]
+    Privacy(String),
     /// The thread that runs the checks could not be started.
     #[error("cannot start the checks' thread: {0}")]
     Checks(std::io::Error),
@@ -129,6 +132,7 @@ sub_state! {
     crate::livekit::LivekitState => |s| crate::livekit::LivekitState {
         livekit: s.livekit.clone(),
         hub: s.hub.clone(),
+        privacy: s.logs.privacy().clone(),
     };
 }
 
@@ -315,7 +319,8 @@ impl Parts<'_> {
 
     /// Error tracking and log search: mon's own records and ingested events.
     fn start_logs(&mut self) -> Result<LogIngest, StartError> {
-        let (logs, writer) = LogIngest::new(&self.config.logging)?;
+        let privacy = self.config.privacy().map_err(StartError::Privacy)?;
+        let (logs, writer) = LogIngest::with_privacy(&self.config.logging, privacy)?;
         let (s, p, sup) = (
             self.store.clone(),
             self.hub.clone(),

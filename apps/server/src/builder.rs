@@ -209,7 +209,12 @@ pub fn main_with(kinds: Kinds) -> ExitCode {
             Err(e) => fail(&e),
         };
     }
-    if let Err(e) = mon_logging::init(&config.logging) {
+    // mon's own records get the privacy policy too, from the first line on.
+    let privacy = match config.privacy() {
+        Ok(privacy) => privacy,
+        Err(e) => return fail(&format!("privacy: {e}")),
+    };
+    if let Err(e) = mon_logging::init_with_privacy(&config.logging, privacy) {
         return fail(&e.to_string());
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

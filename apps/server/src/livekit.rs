@@ -5,7 +5,8 @@
 //! A webhook is verified by [`mon_health::livekit_webhook`]: the bare JWT in
 //! `Authorization`, signed by the configured secret with `iss` = the configured key, its
 //! lifetime at most `livekit.webhook.max_token_lifetime`, its `sha256` claim the body's
-//! hash. Anything else answers 401 and records nothing. A delivery of an event already
+//! hash. Anything else answers 401 and records nothing. The payload gets the privacy
+//! policy (participant identities and names, SIP numbers) before it is recorded. A delivery of an event already
 //! counted within its token's lifetime answers 200 `"duplicate": true` and is not counted
 //! again.
 
@@ -82,6 +83,8 @@ impl Livekit {
 pub(crate) struct LivekitState {
     pub(crate) livekit: Livekit,
     pub(crate) hub: SnapshotHub,
+    /// Participant identities and names, SIP numbers: treated before anything counts them.
+    pub(crate) privacy: mon_core::Privacy,
 }
 
 /// `POST /api/v1/webhooks/livekit`. Mount it outside the bearer-token layer.
@@ -116,9 +119,11 @@ async fn webhook(
             WebhookError::BadRequest(message) => ApiError::bad_request(message),
         })?;
     if !webhook.duplicate {
+        let mut payload = webhook.payload;
+        state.privacy.value(&mut payload);
         state
             .livekit
-            .webhook_event(&state.hub, &webhook.event, &webhook.payload, now);
+            .webhook_event(&state.hub, &webhook.event, &payload, now);
     }
     Ok(Json(json!({
         "accepted": true,

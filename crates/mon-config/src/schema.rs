@@ -43,6 +43,10 @@ pub struct Config {
     /// of the built-in security rules (docs/security.md).
     #[serde(default)]
     pub security: mon_metrics::SecurityConfig,
+    /// Callers' personal data: what is personal and whether it is dropped, masked or
+    /// pseudonymised before anything is stored, labelled or exported (docs/privacy.md).
+    #[serde(default)]
+    pub privacy: mon_core::privacy::PrivacyConfig,
     /// The values `${VAR}` took from the environment: secrets to any output.
     #[serde(skip)]
     pub(crate) substituted: Vec<Secret>,
@@ -186,6 +190,26 @@ impl Default for StorageConfig {
             queue_capacity: mon_store::StoreOptions::default().queue_capacity,
             retention: mon_store::RetentionPolicy::default(),
         }
+    }
+}
+
+impl Config {
+    /// The policy of `privacy:`, its pseudonyms keyed by `privacy.key` or else by the key
+    /// kept beside the store ([`mon_store::privacy_key`], generated on first use).
+    ///
+    /// # Errors
+    /// The key file cannot be read or written, or the section is invalid (a loaded
+    /// configuration was validated already).
+    pub fn privacy(&self) -> Result<mon_core::Privacy, String> {
+        let privacy = &self.privacy;
+        if !privacy.enabled {
+            return Ok(mon_core::Privacy::disabled());
+        }
+        let generated = match &privacy.key {
+            Some(_) => Vec::new(),
+            None => mon_store::privacy_key(&self.storage.path).map_err(|e| e.to_string())?,
+        };
+        mon_core::Privacy::new(privacy, &generated).map_err(|e| e.to_string())
     }
 }
 
@@ -368,6 +392,9 @@ impl Config {
                 _ => e.to_string(),
             };
             errors.push((self.alerting_error_path(&e), message));
+        }
+        for (key, message) in self.privacy.validate() {
+            errors.push((format!("privacy.{key}"), message));
         }
         for (key, message) in self.logging.validate() {
             errors.push((format!("logging.{key}"), message));

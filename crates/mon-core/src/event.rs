@@ -666,10 +666,11 @@ impl Event {
         }
     }
 
-    /// The free-form text an application wrote into the event (an error's message and
-    /// context, a log's message and fields, a security event's detail) and the
-    /// principals it names, for masking personal data and secrets before the event is
-    /// kept anywhere; empty for kinds made of names and numbers only.
+    /// The free-form text and the identities an application wrote into the event (an
+    /// error's message and context, a log's message and fields, a security event's
+    /// detail, principals, call and conversation ids, endpoints, custom labels, a LiveKit
+    /// payload, client addresses), for masking secrets and personal data before the
+    /// event is kept anywhere; empty for kinds made of names and numbers only.
     pub fn free_text_mut(&mut self) -> FreeText<'_> {
         fn some<'a>(
             texts: impl IntoIterator<Item = Option<&'a mut String>>,
@@ -680,32 +681,53 @@ impl Event {
             Event::Error(e) => FreeText {
                 texts: vec![&mut e.message],
                 fields: Some(&mut e.context),
+                ..FreeText::default()
             },
             Event::Log(e) => FreeText {
-                texts: vec![&mut e.message],
+                texts: some([Some(&mut e.message), e.call_id.as_mut()]),
                 fields: Some(&mut e.fields),
+                ..FreeText::default()
             },
             Event::Request(e) => FreeText {
-                texts: some([e.principal.as_mut()]),
-                fields: None,
+                texts: some([e.principal.as_mut(), Some(&mut e.endpoint)]),
+                ips: vec![&mut e.ip],
+                ..FreeText::default()
             },
             Event::Auth(e) => FreeText {
-                texts: some([e.principal.as_mut()]),
-                fields: None,
+                texts: some([e.principal.as_mut(), e.endpoint.as_mut()]),
+                ips: vec![&mut e.ip],
+                ..FreeText::default()
             },
             Event::Security(e) => FreeText {
-                texts: some([e.principal.as_mut(), e.detail.as_mut()]),
-                fields: None,
+                texts: some([e.principal.as_mut(), e.detail.as_mut(), e.endpoint.as_mut()]),
+                ips: vec![&mut e.ip],
+                ..FreeText::default()
             },
-            Event::CallStarted(_)
-            | Event::CallEnded(_)
-            | Event::VoiceQuality(_)
-            | Event::AiUsage(_)
-            | Event::Gauge(_)
-            | Event::Counter(_)
-            | Event::Heartbeat(_)
-            | Event::Livekit(_)
-            | Event::Deployment(_) => FreeText::default(),
+            Event::CallStarted(e) => FreeText {
+                texts: vec![&mut e.call_id],
+                ..FreeText::default()
+            },
+            Event::CallEnded(e) => FreeText {
+                texts: vec![&mut e.call_id],
+                ..FreeText::default()
+            },
+            Event::VoiceQuality(e) => FreeText {
+                texts: vec![&mut e.conversation_id],
+                ..FreeText::default()
+            },
+            Event::Gauge(e) => FreeText {
+                labels: Some(&mut e.labels),
+                ..FreeText::default()
+            },
+            Event::Counter(e) => FreeText {
+                labels: Some(&mut e.labels),
+                ..FreeText::default()
+            },
+            Event::Livekit(e) => FreeText {
+                payload: Some(&mut e.payload),
+                ..FreeText::default()
+            },
+            Event::AiUsage(_) | Event::Heartbeat(_) | Event::Deployment(_) => FreeText::default(),
         }
     }
 
@@ -751,6 +773,12 @@ pub struct FreeText<'a> {
     pub texts: Vec<&'a mut String>,
     /// Structured fields, masked by key and value.
     pub fields: Option<&'a mut BTreeMap<String, Value>>,
+    /// Custom metric labels (names are kept, values may be personal).
+    pub labels: Option<&'a mut BTreeMap<String, String>>,
+    /// A structured body (a LiveKit webhook's).
+    pub payload: Option<&'a mut Value>,
+    /// Client addresses.
+    pub ips: Vec<&'a mut Option<IpAddr>>,
 }
 
 /// The field a serde message names: `missing field `x``, `unknown field `x``, or `type`

@@ -20,6 +20,7 @@ mod event;
 mod exposition;
 mod kind;
 mod notify;
+pub mod privacy;
 mod secret;
 pub mod snapshot;
 mod status;
@@ -36,6 +37,7 @@ pub use event::{
 pub use exposition::{LabelValue, check_label_name, check_metric_name, escape_label_value};
 pub use kind::{ChannelFactory, ChannelSpec, CheckFactory, CheckSpec, KindError, KindSpec, Kinds};
 pub use notify::{Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
+pub use privacy::Privacy;
 pub use secret::{Secret, redact_url, redact_urls};
 pub use status::Status;
 pub use suggest::closest;

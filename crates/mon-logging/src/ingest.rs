@@ -62,8 +62,17 @@ impl std::fmt::Debug for LogIngest {
 impl LogIngest {
     /// Validates `config`; returns the handle and the [`LogWriter`] that stores what it queues.
     pub fn new(config: &LoggingConfig) -> Result<(LogIngest, LogWriter), crate::LoggingError> {
+        LogIngest::with_privacy(config, mon_core::Privacy::disabled())
+    }
+
+    /// As [`LogIngest::new`], callers' personal data in ingested events and records
+    /// treated by `privacy` (docs/privacy.md) before they are stored.
+    pub fn with_privacy(
+        config: &LoggingConfig,
+        privacy: mon_core::Privacy,
+    ) -> Result<(LogIngest, LogWriter), crate::LoggingError> {
         let tracker = ErrorTracker::new(config.errors.clone())?;
-        let masker = Masker::new(&config.mask_patterns)?;
+        let masker = Masker::with_privacy(&config.mask_patterns, privacy)?;
         let min_level = crate::parse_level(&config.search.level).ok_or_else(|| {
             crate::LoggingError::InvalidConfig {
                 key: "search.level".into(),
@@ -113,7 +122,8 @@ impl LogIngest {
 
     /// Masks the free-form parts of an ingested event (an error's message and context,
     /// a log's message and fields, a security event's detail, principals) before it is
-    /// stored, recorded or exported anywhere.
+    /// stored, recorded or exported anywhere, then applies the privacy policy to every
+    /// free-text and identity part ([`mon_core::Privacy::event`]).
     pub fn mask_event(&self, event: &mut mon_core::Event) {
         let free = event.free_text_mut();
         for text in free.texts {
@@ -121,16 +131,22 @@ impl LogIngest {
                 *text = masked;
             }
         }
-        let Some(extra) = free.fields else {
-            return;
-        };
-        for (key, value) in extra.iter_mut() {
-            if Masker::is_secret_name(key) {
-                *value = serde_json::Value::String(crate::MASK.into());
-            } else {
-                self.masker.value(value);
+        if let Some(extra) = free.fields {
+            for (key, value) in extra.iter_mut() {
+                if Masker::is_secret_name(key) {
+                    *value = serde_json::Value::String(crate::MASK.into());
+                } else {
+                    self.masker.value(value);
+                }
             }
         }
+        self.masker.privacy().event(event);
+    }
+
+    /// The privacy policy of this pipeline, for the entries that do not pass through
+    /// [`Self::mask_event`] (LiveKit webhooks).
+    pub fn privacy(&self) -> &mon_core::Privacy {
+        self.masker.privacy()
     }
 
     /// The store writes of an ingested `error` event: the occurrence in its group

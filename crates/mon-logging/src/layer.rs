@@ -244,19 +244,21 @@ impl fmt::Debug for MonLayer {
     }
 }
 
-/// Collects a span's context ids.
-struct SpanVisitor<'a>(&'a mut LogContext, &'a mut bool);
+/// Collects a span's context ids (personal data in them treated by the privacy policy).
+struct SpanVisitor<'a>(&'a mut LogContext, &'a mut bool, &'a mon_core::Privacy);
 
 impl Visit for SpanVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        *self.1 |= self.0.set(field.name(), value);
+        *self.1 |= self.0.set(field.name(), &self.2.text(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if matches!(
             field.name(),
             "call_id" | "request_id" | "operation" | "operation_id" | "service"
         ) {
-            *self.1 |= self.0.set(field.name(), &format!("{value:?}"));
+            *self.1 |= self
+                .0
+                .set(field.name(), &self.2.text(&format!("{value:?}")));
         }
     }
 }
@@ -277,7 +279,15 @@ impl EventVisitor<'_> {
             "error_code" => self.error_code = Some(value.to_string()),
             _ if name.starts_with("log.") => {}
             _ if secret_name(name) => self.fields.push((name, FieldValue::Str(MASK.into()))),
-            _ if self.context.set(name, value) => {}
+            "call_id" | "request_id" | "operation" | "operation_id" | "service" => {
+                self.context.set(name, &self.masker.privacy().text(value));
+            }
+            _ if self.masker.privacy().field_action(None, name).is_some() => {
+                if let Some(value) = self.masker.privacy().named(name, value) {
+                    self.fields
+                        .push((name, FieldValue::Str(value.into_owned())));
+                }
+            }
             "details" if value.starts_with('{') => {
                 let value = match serde_json::from_str::<serde_json::Value>(value) {
                     Ok(mut json) => {
@@ -300,6 +310,13 @@ impl EventVisitor<'_> {
         }
         let value = if secret_name(name) {
             FieldValue::Str(MASK.into())
+        } else if self.masker.privacy().field_action(None, name).is_some() {
+            // A personal number (a phone number logged as an integer, say).
+            let text = value.to_json().to_string();
+            match self.masker.privacy().named(name, &text) {
+                Some(value) => FieldValue::Str(value.into_owned()),
+                None => return,
+            }
         } else {
             value
         };
@@ -376,7 +393,11 @@ where
             })
             .unwrap_or_default();
         let mut any = attrs.metadata().target() == CONTEXT_TARGET;
-        attrs.record(&mut SpanVisitor(&mut context, &mut any));
+        attrs.record(&mut SpanVisitor(
+            &mut context,
+            &mut any,
+            self.shared.masker.privacy(),
+        ));
         if any {
             span.extensions_mut().insert(context);
         }
@@ -389,7 +410,11 @@ where
             .find_map(|s| s.extensions().get::<LogContext>().cloned())
             .unwrap_or_default();
         let mut any = false;
-        values.record(&mut SpanVisitor(&mut context, &mut any));
+        values.record(&mut SpanVisitor(
+            &mut context,
+            &mut any,
+            self.shared.masker.privacy(),
+        ));
         if any {
             span.extensions_mut().replace(context);
         }

@@ -66,6 +66,7 @@ pub use request_id::{REQUEST_ID_HEADER, request_id_layer};
 
 use files::{Clock, FileOptions, FileSink};
 use layer::{Console, Shared};
+use mon_core::Privacy;
 use std::sync::{Arc, OnceLock, RwLock};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
@@ -104,7 +105,23 @@ impl LogHandle {
         env: &dyn Fn(&str) -> Option<String>,
         clock: Clock,
     ) -> Result<LogHandle, LoggingError> {
-        let masker = Masker::new(&config.mask_patterns)?;
+        LogHandle::with_privacy(config, format, console, env, clock, Privacy::disabled())
+    }
+
+    /// As [`LogHandle::new`], callers' personal data in every record treated by
+    /// `privacy` (docs/privacy.md) before any output sees it.
+    ///
+    /// # Errors
+    /// As [`LogHandle::new`].
+    pub fn with_privacy(
+        config: &LoggingConfig,
+        format: Format,
+        console: Option<BoxMakeWriter>,
+        env: &dyn Fn(&str) -> Option<String>,
+        clock: Clock,
+        privacy: Privacy,
+    ) -> Result<LogHandle, LoggingError> {
+        let masker = Masker::with_privacy(&config.mask_patterns, privacy)?;
         if let Some((key, reason)) = config.validate().into_iter().next() {
             return Err(LoggingError::InvalidConfig { key, reason });
         }
@@ -197,16 +214,29 @@ pub fn global() -> Option<&'static LogHandle> {
 /// Call it once; a second call (or any other global subscriber) is
 /// [`LoggingError::AlreadyInitialized`].
 pub fn init(config: &LoggingConfig) -> Result<LogHandle, LoggingError> {
+    init_with_privacy(config, Privacy::disabled())
+}
+
+/// As [`init`], callers' personal data in every record treated by `privacy`
+/// (docs/privacy.md) before the console, the files or any sink sees it.
+///
+/// # Errors
+/// As [`init`].
+pub fn init_with_privacy(
+    config: &LoggingConfig,
+    privacy: Privacy,
+) -> Result<LogHandle, LoggingError> {
     let env = |name: &str| std::env::var(name).ok();
     let filter = build_filter(config, &env)?;
     let format = resolve_format(config, &env);
     // Pretty lines stay plain (no colour codes) so they can be grepped and shipped.
-    let handle = LogHandle::new(
+    let handle = LogHandle::with_privacy(
         config,
         format,
         Some(BoxMakeWriter::new(std::io::stderr)),
         &env,
         Arc::new(chrono::Utc::now),
+        privacy,
     )?;
     subscriber(filter, &handle)
         .try_init()

@@ -1,8 +1,10 @@
 //! [`Masker`]: secrets never reach an output. Values of fields named like a secret, and
 //! parts of text that look like a JWT, a bearer token, a URL's credentials
-//! ([`mon_core::redact_url`]) or a configured pattern, become `***`.
+//! ([`mon_core::redact_url`]) or a configured pattern, become `***`. Callers' personal
+//! data then gets the [`Privacy`] policy it was built with (docs/privacy.md).
 
 use crate::LoggingError;
+use mon_core::Privacy;
 use regex::Regex;
 use std::borrow::Cow;
 
@@ -30,6 +32,7 @@ const SECRET_NAMES: &[&str] = &[
 pub struct Masker {
     builtin: Regex,
     extra: Option<Regex>,
+    privacy: Privacy,
 }
 
 impl Masker {
@@ -38,6 +41,15 @@ impl Masker {
     /// # Errors
     /// [`LoggingError::InvalidMaskPattern`] naming the pattern that does not compile.
     pub fn new(patterns: &[String]) -> Result<Masker, LoggingError> {
+        Masker::with_privacy(patterns, Privacy::disabled())
+    }
+
+    /// As [`Masker::new`], and callers' personal data treated by `privacy` in every text
+    /// and value this masker sees.
+    ///
+    /// # Errors
+    /// [`LoggingError::InvalidMaskPattern`] naming the pattern that does not compile.
+    pub fn with_privacy(patterns: &[String], privacy: Privacy) -> Result<Masker, LoggingError> {
         for pattern in patterns {
             Regex::new(pattern).map_err(|e| LoggingError::InvalidMaskPattern {
                 pattern: pattern.clone(),
@@ -68,7 +80,16 @@ impl Masker {
             pattern: "built-in".into(),
             reason: e.to_string(),
         })?;
-        Ok(Masker { builtin, extra })
+        Ok(Masker {
+            builtin,
+            extra,
+            privacy,
+        })
+    }
+
+    /// The privacy policy applied after the secrets.
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
     }
 
     /// Whether a field with this name holds a secret.
@@ -77,8 +98,16 @@ impl Masker {
         SECRET_NAMES.iter().any(|s| lower.contains(s))
     }
 
-    /// The text with every secret-looking part replaced by `***`.
+    /// The text with every secret-looking part replaced by `***`, then the personal
+    /// parts treated by the privacy policy.
     pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.secrets(text) {
+            Cow::Borrowed(text) => self.privacy.text(text),
+            Cow::Owned(masked) => Cow::Owned(self.privacy.text(&masked).into_owned()),
+        }
+    }
+
+    fn secrets<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = mon_core::redact_urls(text);
         if might_hold_token(text)
             && let Cow::Owned(s) = self.builtin.replace_all(&out, MASK)
@@ -94,21 +123,26 @@ impl Masker {
     }
 
     /// Masks a JSON value in place: secret-named object keys get `***`, strings are
-    /// masked as text, recursively.
+    /// masked as text, recursively; then the privacy policy's fields and patterns apply.
     pub fn value(&self, value: &mut serde_json::Value) {
+        self.secret_value(value);
+        self.privacy.value(value);
+    }
+
+    fn secret_value(&self, value: &mut serde_json::Value) {
         match value {
             serde_json::Value::String(s) => {
-                if let Cow::Owned(masked) = self.text(s) {
+                if let Cow::Owned(masked) = self.secrets(s) {
                     *s = masked;
                 }
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.value(v)),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.secret_value(v)),
             serde_json::Value::Object(map) => {
                 for (key, v) in map.iter_mut() {
                     if Masker::is_secret_name(key) {
                         *v = serde_json::Value::String(MASK.into());
                     } else {
-                        self.value(v);
+                        self.secret_value(v);
                     }
                 }
             }
