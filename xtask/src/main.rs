@@ -17,6 +17,7 @@ mod e2e_checks;
 mod e2e_logs;
 mod e2e_newcomer;
 mod e2e_openapi;
+mod e2e_prom_alerts;
 mod e2e_prometheus;
 mod e2e_restart;
 mod livekit_fake;
@@ -43,6 +44,10 @@ fn main() -> Result<()> {
             build_bins()?;
             e2e_prometheus::prometheus()
         }
+        Some("e2e") if args.get(1).map(String::as_str) == Some("prom-alerts") => {
+            build_bins()?;
+            e2e_prom_alerts::prom_alerts()
+        }
         Some("e2e") if args.get(1).map(String::as_str) == Some("restart") => e2e_restart::restart(),
         Some("e2e") if args.get(1).map(String::as_str) == Some("openapi") => e2e_openapi::openapi(),
         Some("e2e") if args.get(1).map(String::as_str) == Some("newcomer") => {
@@ -54,7 +59,7 @@ fn main() -> Result<()> {
         Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|alertmanager|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency] | package>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency] | package>"
             );
             std::process::exit(2);
         }
@@ -345,6 +350,7 @@ fn e2e() -> Result<()> {
     e2e_alertmanager::alertmanager()?;
     e2e_logs::logs()?;
     e2e_prometheus::prometheus()?;
+    e2e_prom_alerts::prom_alerts()?;
     e2e_browser::browser()?;
     e2e_restart::restart()?;
     e2e_openapi::openapi()?;

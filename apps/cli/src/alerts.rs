@@ -5,8 +5,8 @@ use crate::format::{expr_unit, id_prefix_len, maybe, or_dash, prefix, resolve_id
 use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
 use mon_api::answers::{
-    ActorBody, AlertAnswer, AlertView, AlertsAnswer, ChannelsAnswer, MatcherBody, RulesAnswer,
-    SilenceBody, SilenceView, SilencesAnswer,
+    ActorBody, AlertAnswer, AlertView, AlertsAnswer, ChannelsAnswer, MatcherBody, RaiseAlertAnswer,
+    RaiseAlertBody, RulesAnswer, SilenceBody, SilenceView, SilencesAnswer,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -183,6 +183,79 @@ pub(crate) fn act(
                         .map(|by| format!(" (by {by})"))
                         .unwrap_or_default()
                 ),
+            }
+            Outcome::Ok
+        }
+        Err(o) => o,
+    }
+}
+
+/// `mon alerts send`: what `POST /api/v1/alerts` reads.
+#[derive(Debug, clap::Args)]
+pub(crate) struct SendArgs {
+    /// info | warning | error | critical (required unless --resolve).
+    #[arg(long)]
+    severity: Option<String>,
+    /// What it is about; with the labels, it identifies the alert.
+    #[arg(long)]
+    title: String,
+    /// What happened (required unless --resolve).
+    #[arg(long)]
+    message: Option<String>,
+    /// A label, `name=value` (repeatable).
+    #[arg(long = "label", value_name = "K=V")]
+    labels: Vec<String>,
+    /// The metric the value is of.
+    #[arg(long)]
+    metric: Option<String>,
+    /// The value observed.
+    #[arg(long)]
+    value: Option<f64>,
+    /// The threshold it crossed.
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// A link to what to do.
+    #[arg(long)]
+    runbook: Option<String>,
+    /// Resolves unless sent again within this duration (e.g. 10m).
+    #[arg(long)]
+    resolve_after: Option<String>,
+    /// Resolve the alert of this title and labels instead of raising it.
+    #[arg(long)]
+    resolve: bool,
+}
+
+pub(crate) fn send(ctx: &Ctx, args: SendArgs) -> Outcome {
+    let mut labels = BTreeMap::new();
+    for label in &args.labels {
+        let Some((name, value)) = label.split_once('=') else {
+            return Outcome::Usage(format!("--label {label:?}: expected name=value"));
+        };
+        labels.insert(name.to_string(), value.to_string());
+    }
+    let body = RaiseAlertBody {
+        severity: args.severity,
+        title: args.title,
+        message: args.message,
+        labels,
+        metric: args.metric,
+        value: args.value,
+        threshold: args.threshold,
+        runbook: args.runbook,
+        status: args.resolve.then(|| "resolved".to_string()),
+        resolve_after: args.resolve_after,
+    };
+    match ctx
+        .client
+        .post_answer::<RaiseAlertAnswer>("/api/v1/alerts", &body)
+    {
+        Ok((json, answer)) => {
+            match ctx.format {
+                Format::Json => print_json(&json),
+                Format::Table => match &answer.alert {
+                    Some(a) => outln!("{} {}: {} ({})", a.rule, a.id, answer.outcome, a.state),
+                    None => outln!("{}: {}", body.title, answer.outcome),
+                },
             }
             Outcome::Ok
         }

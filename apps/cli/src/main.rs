@@ -251,6 +251,13 @@ enum AlertsCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Raise an alert without a rule (or resolve it with --resolve): deduplicated by
+    /// title and labels, routed, silenced and notified like rules' alerts (needs an
+    /// ingest token).
+    #[command(
+        after_help = "Examples:\n  mon alerts send --severity critical --title \"TTS down\" --message \"ElevenLabs answers 503\" --label service=agent\n  mon alerts send --title \"TTS down\" --label service=agent --resolve"
+    )]
+    Send(alerts::SendArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -480,6 +487,7 @@ fn main() -> ExitCode {
         Command::Alerts(AlertsCommand::Resolve { id, comment, by }) => {
             alerts::act(&ctx, &id, "resolve", by.as_deref(), comment.as_deref())
         }
+        Command::Alerts(AlertsCommand::Send(args)) => alerts::send(&ctx, args),
         Command::Silence(SilenceCommand::Add {
             matchers,
             duration,

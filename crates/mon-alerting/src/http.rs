@@ -2,7 +2,9 @@
 //! stats, get with history, ack, resolve), `/api/v1/silences` (create, list, expire),
 //! `/api/v1/rules`, `/api/v1/channels` (+ test send), `GET /health/alerts` and
 //! `POST /health/alerts/{id}/resolve`, from an [`AlertsState`]; an alert action's failure
-//! answers by kind (`From<ActionError> for mon_http::ApiError`).
+//! answers by kind (`From<ActionError> for mon_http::ApiError`). Alerts raised from
+//! outside the rules (`POST /api/v1/alerts`, Alertmanager's `POST /api/v2/alerts`) are
+//! read in [`raise`].
 
 use crate::{ActionError, AlertEngine, Matcher, Silence};
 use axum::Router;
@@ -25,6 +27,8 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+pub mod raise;
 
 /// An alert action's failure: 404 for an alert that is not open, 409 for one whose state
 /// refuses the action, the store's answer when the change could not be saved (429 for a
@@ -51,11 +55,13 @@ pub struct AlertsState {
 }
 
 /// The alerting routes; mount them behind the token layer (`mon_http::require_role`),
-/// which requires admin for every POST and DELETE here:
+/// which requires ingest for `POST /api/v1/alerts` and `/api/v2/alerts` and admin for
+/// every other POST and DELETE here:
 /// `.merge(mon_alerting::http::router(state))`.
 pub fn router(state: AlertsState) -> Router {
     Router::new()
-        .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/alerts", get(list_alerts).post(raise::raise))
+        .route("/api/v2/alerts", post(raise::raise_alertmanager))
         .route("/api/v1/alerts/stats", get(stats))
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route("/api/v1/alerts/{id}/ack", post(ack))

@@ -43,7 +43,8 @@ pub use config::AlertingConfig;
 pub use delivery::{ChannelStatus, RetryPolicy, WorkerStart};
 pub use engine::{
     ActionError, AlertChange, AlertEngine, AlertStats, BASELINE_KEEP_EVERY, ChangeKind,
-    DEFAULT_RESTART_GRACE, EngineOptions, RuleState, RuleStatus, SnapshotSource,
+    DEFAULT_RESTART_GRACE, EngineOptions, RaiseOutcome, RaisedAlert, RuleState, RuleStatus,
+    SnapshotSource,
 };
 pub use error::AlertingError;
 pub use expr::{Expr, ExprError};

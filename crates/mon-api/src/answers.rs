@@ -165,6 +165,14 @@ pub struct AlertView {
     /// Whether a silence mutes its notifications.
     #[serde(default)]
     pub silenced: bool,
+    /// `rule` for a rule's alert; who raised it otherwise: `api:<token name>`
+    /// (`POST /api/v1/alerts`) or `alertmanager:<token name>` (`POST /api/v2/alerts`).
+    #[serde(default = "rule_source")]
+    pub source: String,
+}
+
+fn rule_source() -> String {
+    "rule".to_string()
 }
 
 impl From<mon_core::Alert> for AlertView {
@@ -183,8 +191,83 @@ impl From<mon_core::Alert> for AlertView {
             resolved_at: a.resolved_at,
             acknowledged_by: a.acknowledged_by,
             silenced: a.silenced,
+            source: a.source.unwrap_or_else(rule_source),
         }
     }
+}
+
+/// The body of `POST /api/v1/alerts`: an alert an application raises, or resolves.
+/// Title and labels identify it: a repeat post of the same title and labels is the same
+/// alert (refreshed, not notified again). Other fields are refused.
+#[derive(Debug, Clone, Default, PartialEq, ToSchema, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct RaiseAlertBody {
+    /// `info`, `warning`, `error` or `critical` (`low`, `medium`, `high` accepted);
+    /// required unless `status` is `resolved`.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// What it is about (the alert's `rule` in answers), e.g. `TTS provider down`.
+    #[schema(pattern = "\\S")]
+    pub title: String,
+    /// What happened (the `summary` annotation); required unless `status` is `resolved`.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Identifying labels (Prometheus label names), e.g. `{"service": "agent"}`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The metric the value is of (the `metric` annotation).
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// The value observed.
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// The threshold it crossed (the `threshold` annotation).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// A link to what to do (the `runbook_url` annotation).
+    #[serde(default)]
+    pub runbook: Option<String>,
+    /// `firing` (the default) or `resolved`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A duration (`30s`, `10m`, `1h`): the alert resolves unless it is posted again
+    /// within it. Without it, it stays open until resolved.
+    #[serde(default)]
+    pub resolve_after: Option<String>,
+}
+
+/// `POST /api/v1/alerts`: what the post did and the alert after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RaiseAlertAnswer {
+    /// `opened` (a new alert fires), `refreshed` (it was open: text, value and
+    /// `resolve_after` updated, nothing notified), `resolved`, or `not_open` (a resolve
+    /// for an alert that is not open).
+    pub outcome: String,
+    /// The alert after the post; `null` for `not_open`.
+    pub alert: Option<AlertView>,
+}
+
+/// One alert of `POST /api/v2/alerts`, Alertmanager's `postableAlert`: what Prometheus,
+/// Grafana and other Alertmanager clients send.
+#[derive(Debug, Clone, Default, PartialEq, ToSchema, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct PostableAlert {
+    /// Identifying labels; `alertname` is the alert's title and `severity` its severity.
+    pub labels: BTreeMap<String, String>,
+    /// Descriptive text: `summary`, `description`, `runbook_url`...
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// When it started (informative: mon starts the alert when it first hears it).
+    #[serde(default, rename = "startsAt")]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// When it ends: in the past, the alert is resolved; in the future, it resolves
+    /// then unless posted again; absent, it resolves 5 minutes after the post
+    /// (Alertmanager's default `resolve_timeout`) unless posted again.
+    #[serde(default, rename = "endsAt")]
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Where it comes from (the `generator_url` annotation).
+    #[serde(default, rename = "generatorURL")]
+    pub generator_url: Option<String>,
 }
 
 /// `GET /api/v1/alerts`: the alerts asked for.
@@ -782,7 +865,13 @@ macro_rules! object_only {
     )*};
 }
 
-object_only!(ActorBody, SilenceBody, MatcherBody);
+object_only!(
+    ActorBody,
+    SilenceBody,
+    MatcherBody,
+    RaiseAlertBody,
+    PostableAlert
+);
 
 #[cfg(test)]
 mod tests {

@@ -69,6 +69,8 @@ pub enum Answer {
     Created(&'static str),
     /// A document of this media type (HTML, SVG, CSS, JavaScript, metrics text).
     Media(&'static str),
+    /// No body (Alertmanager's `POST /api/v2/alerts` answers so).
+    Empty,
 }
 
 /// What an endpoint reads from the request body.
@@ -82,6 +84,8 @@ pub enum Body {
     Typed(&'static str),
     /// A JSON array of objects (or NDJSON, one object a line).
     Events,
+    /// A JSON array of objects of the named schema.
+    Array(&'static str),
     /// Any bytes (their signature is checked).
     Raw,
 }
@@ -173,7 +177,10 @@ impl Endpoint {
         if !self.query.is_empty() || self.body != Body::None {
             codes.push(ErrorCode::BadRequest);
         }
-        if matches!(self.body, Body::Typed(_) | Body::Optional(_) | Body::Events) {
+        if matches!(
+            self.body,
+            Body::Typed(_) | Body::Optional(_) | Body::Events | Body::Array(_)
+        ) {
             codes.extend([ErrorCode::PayloadTooLarge, ErrorCode::UnsupportedMediaType]);
         }
         codes.extend([
@@ -443,6 +450,22 @@ pub const ENDPOINTS: &[Endpoint] = &[
     .answer(Answer::Typed("AlertStatsAnswer")),
     get("/api/v1/alerts/{id}", Read, "One alert with its history")
         .answer(Answer::Typed("AlertAnswer")),
+    post(
+        "/api/v1/alerts",
+        Ingest,
+        "Raise (or resolve) an alert from an application",
+    )
+    .body(Body::Typed("RaiseAlertBody"))
+    .errors(&[ErrorCode::Busy, ErrorCode::Unavailable])
+    .answer(Answer::Typed("RaiseAlertAnswer")),
+    post(
+        "/api/v2/alerts",
+        Ingest,
+        "Alertmanager's API: raise or resolve alerts (Prometheus, Grafana...)",
+    )
+    .body(Body::Array("PostableAlert"))
+    .errors(&[ErrorCode::Busy, ErrorCode::Unavailable])
+    .answer(Answer::Empty),
     post("/api/v1/alerts/{id}/ack", Admin, "Acknowledge an alert")
         .body(Body::Optional("ActorBody"))
         .errors(&[ErrorCode::Conflict])

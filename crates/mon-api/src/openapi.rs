@@ -8,9 +8,10 @@ use crate::answers::{
     CheckResultsAnswer, CheckSnapshotView, CheckView, ChecksAnswer, DashboardSummary,
     DashboardsAnswer, ErrorGroupView, ErrorRecordView, ErrorsAnswer, EventsAnswer, HealthAlertView,
     HealthAlertsAnswer, HealthAlertsSummary, LivekitTotalsView, LogView, LogsAnswer, MatcherBody,
-    MatcherView, PointView, ResultView, RuleView, RulesAnswer, SeriesListAnswer, SeriesPointsView,
-    SeriesQueryAnswer, SeriesView, SilenceBody, SilenceView, SilencesAnswer, SlowRequestView,
-    SnapshotAnswer, StatusAnswer, StoreState, WhoamiAnswer, WindowReportView, WindowStatsView,
+    MatcherView, PointView, PostableAlert, RaiseAlertAnswer, RaiseAlertBody, ResultView, RuleView,
+    RulesAnswer, SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView, SilenceBody,
+    SilenceView, SilencesAnswer, SlowRequestView, SnapshotAnswer, StatusAnswer, StoreState,
+    WhoamiAnswer, WindowReportView, WindowStatsView,
 };
 use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, ParamKind};
 use crate::{ErrorAnswer, ErrorBody, ErrorCode};
@@ -61,6 +62,9 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<WhoamiAnswer>()
         .schema_from::<ActorBody>()
         .schema_from::<AlertView>()
+        .schema_from::<RaiseAlertBody>()
+        .schema_from::<RaiseAlertAnswer>()
+        .schema_from::<PostableAlert>()
         .schema_from::<AlertsAnswer>()
         .schema_from::<AlertEventView>()
         .schema_from::<AlertAnswer>()
@@ -188,6 +192,7 @@ fn operation(endpoint: &Endpoint) -> utoipa::openapi::path::Operation {
         Answer::Media(media) => ResponseBuilder::new()
             .description(description)
             .content(media, ContentBuilder::new().schema(Some(string())).build()),
+        Answer::Empty => ResponseBuilder::new().description(description),
     };
     let status = if matches!(endpoint.answer, Answer::Created(_)) {
         "201"
@@ -263,6 +268,13 @@ fn request_body(body: Body) -> Option<utoipa::openapi::request_body::RequestBody
             ArrayBuilder::new()
                 .items(RefOr::T(object()))
                 .min_items(Some(1))
+                .build()
+                .into(),
+            true,
+        ),
+        Body::Array(name) => (
+            ArrayBuilder::new()
+                .items(RefOr::Ref(Ref::from_schema_name(name)))
                 .build()
                 .into(),
             true,
@@ -421,10 +433,10 @@ mod tests {
         for endpoint in ENDPOINTS {
             let answer = match endpoint.answer {
                 Answer::Typed(name) | Answer::Created(name) => Some(name),
-                Answer::Object | Answer::Media(_) => None,
+                Answer::Object | Answer::Media(_) | Answer::Empty => None,
             };
             let body = match endpoint.body {
-                Body::Optional(name) | Body::Typed(name) => Some(name),
+                Body::Optional(name) | Body::Typed(name) | Body::Array(name) => Some(name),
                 Body::None | Body::Events | Body::Raw => None,
             };
             for name in answer.into_iter().chain(body) {
@@ -446,6 +458,10 @@ mod tests {
             ("ActorBody", &["by", "comment"][..]),
             ("SilenceBody", &["matchers", "created_by"][..]),
             ("MatcherBody", &["name", "value", "isEqual"][..]),
+            (
+                "RaiseAlertBody",
+                &["severity", "title", "message", "labels", "resolve_after"][..],
+            ),
         ] {
             let schema = &schemas[name];
             assert_eq!(schema["type"], "object", "{name}: {schema}");

@@ -144,6 +144,11 @@ pub struct Alert {
     /// Whether a silence currently mutes its notifications.
     #[serde(default)]
     pub silenced: bool,
+    /// Who raised it from outside the rules (`api:<token name>` for `POST /api/v1/alerts`,
+    /// `alertmanager:<token name>` for `POST /api/v2/alerts`); `None` for a rule's alert,
+    /// whose [`rule`](Alert::rule) then names the rule (else it is the alert's title).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Alert {
@@ -173,7 +178,15 @@ impl Alert {
             resolved_at: None,
             acknowledged_by: None,
             silenced: false,
+            source: None,
         }
+    }
+
+    /// The alert raised from outside the rules by `source` (see [`Alert::source`]).
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<String>) -> Alert {
+        self.source = Some(source.into());
+        self
     }
 
     /// The alert in `state`.

@@ -42,7 +42,10 @@ impl Auth {
 
     /// The role a request needs, by method and path.
     fn required_role(method: &Method, path: &str) -> Role {
-        let ingest = path == "/api/v1/events" || path.starts_with("/api/v1/heartbeat/");
+        let ingest = path == "/api/v1/events"
+            || path.starts_with("/api/v1/heartbeat/")
+            || path == "/api/v1/alerts"
+            || path == "/api/v2/alerts";
         match (method, ingest) {
             (&Method::GET | &Method::HEAD, _) => Role::Read,
             (_, true) => Role::Ingest,
@@ -144,19 +147,32 @@ async fn whoami(
 /// routes need a token and an unknown path is 404 for everyone.
 pub async fn require_role(
     State(auth): State<Auth>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     // The token's name is the principal of the security layer (its limits, its records).
-    if let Ok(Some(token)) = auth.token_of(&request) {
-        let principal = mon_security::Principal::new(&token.name).with_method("token");
-        if let Err(refusal) = mon_security::claim(request.extensions(), principal) {
-            return Ok(axum::response::IntoResponse::into_response(refusal));
+    let name = match auth.token_of(&request) {
+        Ok(Some(token)) => {
+            let principal = mon_security::Principal::new(&token.name).with_method("token");
+            if let Err(refusal) = mon_security::claim(request.extensions(), principal) {
+                return Ok(axum::response::IntoResponse::into_response(refusal));
+            }
+            Some(TokenName(token.name.clone()))
         }
-    }
+        _ => None,
+    };
     auth.authorize(&request)?;
+    if let Some(name) = name {
+        request.extensions_mut().insert(name);
+    }
     Ok(next.run(request).await)
 }
+
+/// The name (never the secret) of the token a request presented, in the request's
+/// extensions once [`require_role`] has let it through: handlers that record who acted
+/// read it with `Option<axum::Extension<TokenName>>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenName(pub String);
 
 #[cfg(test)]
 mod tests {
@@ -168,6 +184,9 @@ mod tests {
             (Method::GET, "/api/v1/status", Role::Read),
             (Method::POST, "/api/v1/events", Role::Ingest),
             (Method::POST, "/api/v1/heartbeat/backup", Role::Ingest),
+            (Method::POST, "/api/v1/alerts", Role::Ingest),
+            (Method::POST, "/api/v2/alerts", Role::Ingest),
+            (Method::POST, "/api/v1/alerts/1/resolve", Role::Admin),
             (Method::POST, "/api/v1/alerts/1/ack", Role::Admin),
             (Method::DELETE, "/api/v1/silences/1", Role::Admin),
         ] {

@@ -24,7 +24,7 @@ mod layers;
 pub mod params;
 mod serve;
 
-pub use auth::{Auth, require_role, whoami_router};
+pub use auth::{Auth, TokenName, require_role, whoami_router};
 pub use config::{AuthConfig, LimitsConfig, MetricsAccess, Role, TokenConfig};
 pub use error::{ApiError, Json};
 pub use layers::{not_found, panic_message, serving_layers};

@@ -95,6 +95,7 @@ mod grafana;
 mod host;
 mod livekit;
 mod panel_values;
+mod raise;
 mod recorder;
 mod report;
 mod sampler;
@@ -129,6 +130,7 @@ use mon_core::catalog;
 pub use mon_core::catalog::{CATALOG, Unit, VariableInfo, VariableKind, VariableSource, lookup};
 pub use mon_core::vars;
 pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_grid_colour};
+pub use raise::{AlertSender, RaiseAlertAnswer, RaiseAlertBody, SendAlertError};
 pub use recorder::{
     CallTotals, CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord,
     LATENCY_BUCKETS, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SecurityConfig,

@@ -1,11 +1,12 @@
 //! What people do to alerts through the API and the CLI: acknowledge, resolve by
 //! hand, and add or expire silences.
 
-use super::{AlertChange, AlertEngine, ChangeKind, Slot};
+use super::{AlertChange, AlertEngine, ChangeKind, Inner, Instance};
 use crate::silence::Silence;
 use chrono::{DateTime, Utc};
 use mon_core::{Alert, AlertState};
 use mon_store::{AlertWrite, StoreError, WriteBatch};
+use std::collections::BTreeMap;
 
 /// Why an API action on an alert failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -41,8 +42,8 @@ impl AlertEngine {
         by: &str,
         comment: Option<&str>,
     ) -> Result<Alert, ActionError> {
-        self.act(id, |slot, fingerprint, now| {
-            let Some(instance) = slot.instances.get_mut(&fingerprint) else {
+        self.act(id, |instances, fingerprint, now| {
+            let Some(instance) = instances.get_mut(&fingerprint) else {
                 return Err(ActionError::NotFound(id.to_string()));
             };
             if instance.alert.state != AlertState::Firing {
@@ -75,8 +76,8 @@ impl AlertEngine {
         by: &str,
         comment: Option<&str>,
     ) -> Result<Alert, ActionError> {
-        self.act(id, |slot, fingerprint, now| {
-            let Some(instance) = slot.instances.remove(&fingerprint) else {
+        self.act(id, |instances, fingerprint, now| {
+            let Some(instance) = instances.remove(&fingerprint) else {
                 return Err(ActionError::NotFound(id.to_string()));
             };
             let mut alert = instance.alert;
@@ -93,20 +94,24 @@ impl AlertEngine {
         .await
     }
 
-    /// Changes the open alert `id` with `change` (given its rule's slot, its
-    /// fingerprint and the time), in the order of every state change, records the
+    /// Changes the open alert `id` with `change` (given the open instances it is
+    /// among, its fingerprint and the time), in the order of every state change, records the
     /// change and answers the alert after it.
     async fn act(
         &self,
         id: &str,
-        change: impl FnOnce(&mut Slot, String, DateTime<Utc>) -> Result<AlertChange, ActionError>,
+        change: impl FnOnce(
+            &mut BTreeMap<String, Instance>,
+            String,
+            DateTime<Utc>,
+        ) -> Result<AlertChange, ActionError>,
     ) -> Result<Alert, ActionError> {
         let _order = self.order.lock().await;
         let now = Utc::now();
         let change = {
             let mut inner = self.lock();
-            let (slot, fingerprint) = find_open(&mut inner.slots, id)?;
-            let change = change(slot, fingerprint, now)?;
+            let (instances, fingerprint) = find_open(&mut inner, id)?;
+            let change = change(instances, fingerprint, now)?;
             self.update_gauge(&inner);
             change
         };
@@ -177,16 +182,24 @@ fn by_hand(
     }
 }
 
-/// The slot and fingerprint of the open alert with `id`.
-fn find_open<'a>(slots: &'a mut [Slot], id: &str) -> Result<(&'a mut Slot, String), ActionError> {
-    for slot in slots.iter_mut() {
-        if let Some(fingerprint) = slot
-            .instances
+/// The open instances (a rule's, or the raised ones) holding the alert `id`, and its
+/// fingerprint.
+fn find_open<'a>(
+    inner: &'a mut Inner,
+    id: &str,
+) -> Result<(&'a mut BTreeMap<String, Instance>, String), ActionError> {
+    let maps = inner
+        .slots
+        .iter_mut()
+        .map(|s| &mut s.instances)
+        .chain(std::iter::once(&mut inner.raised));
+    for instances in maps {
+        if let Some(fingerprint) = instances
             .iter()
             .find(|(_, i)| i.alert.id == id)
             .map(|(f, _)| f.clone())
         {
-            return Ok((slot, fingerprint));
+            return Ok((instances, fingerprint));
         }
     }
     Err(ActionError::NotFound(id.to_string()))

@@ -123,34 +123,27 @@ impl AlertEngine {
         for slot in inner.slots.iter_mut().filter(|s| s.rule.enabled()) {
             slot.step(snapshot, &context, now, in_grace, &mut changes);
         }
+        inner.expire_raised(now, &mut changes);
         self.hold_back(&inner, &mut changes, now);
-        for change in &changes {
-            if let Some(slot) = inner
-                .slots
-                .iter_mut()
-                .find(|s| s.rule.name() == change.alert.rule)
-            {
-                slot.account(change);
-            }
-        }
+        inner.account(&changes);
         self.update_gauge(&inner);
         changes
     }
 
     /// Marks changes that must not be notified: silenced, in a maintenance window,
     /// inhibited, in cooldown, over `max_per_hour`.
-    fn hold_back(&self, inner: &Inner, changes: &mut [AlertChange], now: DateTime<Utc>) {
+    pub(super) fn hold_back(&self, inner: &Inner, changes: &mut [AlertChange], now: DateTime<Utc>) {
         let open: Vec<&Alert> = inner
-            .slots
-            .iter()
-            .flat_map(|s| s.instances.values().map(|i| &i.alert))
+            .instances()
+            .map(|i| &i.alert)
             .filter(|a| a.state.is_active())
             .collect();
         for change in changes.iter_mut() {
             let alert = &change.alert;
-            let Some(slot) = inner.slots.iter().find(|s| s.rule.name() == alert.rule) else {
+            let slot = inner.slot_of(alert);
+            if slot.is_none() && alert.source.is_none() {
                 continue;
-            };
+            }
             let reason = if change.held_back.is_some() {
                 change.held_back.clone()
             } else if let Some(s) = inner.silences.iter().find(|s| s.mutes(alert, now)) {
@@ -160,7 +153,7 @@ impl AlertEngine {
             } else if let Some(i) = self.inhibitions.iter().find(|i| i.mutes(alert, &open)) {
                 Some(format!("inhibited ({})", i.describe()))
             } else if change.kind == ChangeKind::Firing {
-                slot.firing_held_back(&alert.fingerprint, now)
+                slot.and_then(|s| s.firing_held_back(&alert.fingerprint, now))
             } else {
                 None
             };
@@ -265,6 +258,7 @@ impl Slot {
                 last_notified: None,
                 notified: false,
                 restored: false,
+                resolve_at: None,
             });
         instance.last_held = now;
         instance.restored = false;
@@ -375,15 +369,7 @@ impl Slot {
     fn account(&mut self, change: &AlertChange) {
         let now = change.alert.updated_at;
         let notified = change.held_back.is_none();
-        if let Some(instance) = self.instances.get_mut(&change.alert.fingerprint) {
-            instance.alert.silenced = change.alert.silenced;
-            if matches!(change.kind, ChangeKind::Firing | ChangeKind::Reminder) {
-                instance.last_notified = Some(now);
-                if change.kind == ChangeKind::Firing {
-                    instance.notified = notified;
-                }
-            }
-        }
+        account_instance(&mut self.instances, change);
         if change.kind == ChangeKind::Firing && notified {
             self.last_fired
                 .insert(change.alert.fingerprint.clone(), now);
@@ -392,6 +378,38 @@ impl Slot {
             while self.sent.front().is_some_and(|t| *t <= hour_ago) {
                 self.sent.pop_front();
             }
+        }
+    }
+}
+
+impl Inner {
+    /// Books each change's notification on its open instance, and for rules'
+    /// alerts against cooldown and max_per_hour.
+    pub(super) fn account(&mut self, changes: &[AlertChange]) {
+        for change in changes {
+            if change.alert.source.is_some() {
+                account_instance(&mut self.raised, change);
+            } else if let Some(slot) = self
+                .slots
+                .iter_mut()
+                .find(|s| s.rule.name() == change.alert.rule)
+            {
+                slot.account(change);
+            }
+        }
+    }
+}
+
+/// Marks the open instance of `change` silenced or not, and notified at its firing or reminder.
+fn account_instance(instances: &mut BTreeMap<String, Instance>, change: &AlertChange) {
+    let Some(instance) = instances.get_mut(&change.alert.fingerprint) else {
+        return;
+    };
+    instance.alert.silenced = change.alert.silenced;
+    if matches!(change.kind, ChangeKind::Firing | ChangeKind::Reminder) {
+        instance.last_notified = Some(change.alert.updated_at);
+        if change.kind == ChangeKind::Firing {
+            instance.notified = change.held_back.is_none();
         }
     }
 }

@@ -10,11 +10,14 @@
 //! notifications; `actions` are the operations people call through the API
 //! (acknowledge, resolve, silences); `restore` brings open alerts, silences,
 //! notification bookkeeping and the outbox back at start; `run` is the evaluation loop;
-//! `baselines` keeps and restores the anomaly baselines and reads them for the API.
+//! `baselines` keeps and restores the anomaly baselines and reads them for the API;
+//! `raised` holds the alerts raised from outside the rules (applications, Alertmanager
+//! clients) and resolves them when they are not repeated in time.
 
 mod actions;
 mod baselines;
 mod lifecycle;
+mod raised;
 mod record;
 mod restore;
 mod run;
@@ -22,6 +25,7 @@ mod run;
 pub use actions::ActionError;
 pub use baselines::KEEP_EVERY as BASELINE_KEEP_EVERY;
 pub use lifecycle::{AlertChange, ChangeKind};
+pub use raised::{RaiseOutcome, RaisedAlert};
 pub use run::SnapshotSource;
 
 use crate::anomaly::Baselines;
@@ -138,6 +142,8 @@ pub struct AlertEngine {
 
 struct Inner {
     slots: Vec<Slot>,
+    /// Open alerts raised from outside the rules, by fingerprint.
+    raised: BTreeMap<String, Instance>,
     silences: Vec<Silence>,
     /// Until when alerts restored from the store are held open while their data is
     /// missing (set at the first evaluation: then + `restart_grace`).
@@ -175,6 +181,27 @@ struct Instance {
     /// Restored from the store and not evaluated on data since: missing data holds it
     /// open (instead of resolving it) until the restart grace has passed.
     restored: bool,
+    /// For an alert raised from outside the rules: when it resolves unless it is
+    /// raised again before (`None`: only a resolve does).
+    resolve_at: Option<DateTime<Utc>>,
+}
+
+impl Inner {
+    /// Every open alert instance: the rules' and the raised ones.
+    fn instances(&self) -> impl Iterator<Item = &Instance> {
+        self.slots
+            .iter()
+            .flat_map(|s| s.instances.values())
+            .chain(self.raised.values())
+    }
+
+    /// The slot of the rule whose alert `alert` is (`None` for a raised alert).
+    fn slot_of(&self, alert: &Alert) -> Option<&Slot> {
+        if alert.source.is_some() {
+            return None;
+        }
+        self.slots.iter().find(|s| s.rule.name() == alert.rule)
+    }
 }
 
 impl fmt::Debug for AlertEngine {
@@ -264,18 +291,20 @@ impl AlertEngine {
             .collect();
         let outbox = Outbox::new(channels, options.retry, options.store.clone());
         let mut silences = Vec::new();
+        let mut raised = BTreeMap::new();
         let mut baselines = Baselines::new(
             slots
                 .iter()
                 .flat_map(|s| s.rule.anomaly_variables().iter().cloned()),
         );
         if let Some(store) = &options.store {
-            restore::load(store, &mut slots, &mut silences, &outbox);
+            restore::load(store, &mut slots, &mut raised, &mut silences, &outbox);
             baselines::load(store, &mut baselines);
         }
         let engine = AlertEngine {
             inner: Arc::new(Mutex::new(Inner {
                 slots,
+                raised,
                 silences,
                 grace_until: None,
                 baselines,
@@ -316,9 +345,8 @@ impl AlertEngine {
         let now = Utc::now();
         let inner = self.lock();
         let mut alerts: Vec<Alert> = inner
-            .slots
-            .iter()
-            .flat_map(|s| s.instances.values().map(|i| &i.alert))
+            .instances()
+            .map(|i| &i.alert)
             .filter(|a| keep(a))
             .map(|a| {
                 let mut alert = a.clone();
@@ -406,9 +434,7 @@ impl AlertEngine {
 
     fn update_gauge(&self, inner: &Inner) {
         let firing = inner
-            .slots
-            .iter()
-            .flat_map(|s| s.instances.values())
+            .instances()
             .filter(|i| i.alert.state.is_active())
             .count();
         self.firing.set(i64::try_from(firing).unwrap_or(i64::MAX));

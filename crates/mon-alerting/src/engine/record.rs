@@ -121,9 +121,7 @@ impl AlertEngine {
         // same lock and is queued after, so a re-send never overtakes it.
         let inner = self.lock();
         let open: Vec<&Alert> = inner
-            .slots
-            .iter()
-            .flat_map(|s| s.instances.values())
+            .instances()
             .filter(|i| i.notified && i.alert.state.is_active())
             .map(|i| &i.alert)
             .collect();

@@ -1,6 +1,7 @@
 //! Restart safety: open alerts, silences and undelivered notifications are loaded
 //! from the store at start, and each rule's notification bookkeeping (cooldown,
-//! `max_per_hour`, reminders) is kept in the store with every change and taken back.
+//! `max_per_hour`, reminders) is kept in the store with every change and taken back,
+//! as is the bookkeeping of raised alerts (when each resolves unless raised again).
 
 use super::{AlertChange, AlertEngine, Instance, Slot};
 use crate::delivery::Outbox;
@@ -35,12 +36,17 @@ struct KeptAlert {
 pub(super) fn load(
     store: &Store,
     slots: &mut [Slot],
+    raised: &mut BTreeMap<String, Instance>,
     silences: &mut Vec<Silence>,
     outbox: &Outbox,
 ) {
     match store.open_alerts_blocking() {
         Ok(alerts) => {
             for alert in alerts {
+                if alert.source.is_some() {
+                    raised.insert(alert.fingerprint.clone(), super::raised::restored(alert));
+                    continue;
+                }
                 let Some(slot) = slots.iter_mut().find(|s| s.rule.name() == alert.rule) else {
                     tracing::info!(rule = %alert.rule, id = %alert.id, "an open alert of a rule that no longer exists is dropped");
                     continue;
@@ -52,6 +58,7 @@ pub(super) fn load(
                         last_notified: Some(alert.updated_at),
                         notified: !alert.silenced,
                         restored: true,
+                        resolve_at: None,
                         alert,
                     },
                 );
@@ -75,6 +82,7 @@ pub(super) fn load(
         }
         Err(e) => tracing::error!(error = %e, "rule bookkeeping could not be restored"),
     }
+    super::raised::load_kept(store, raised);
     match store.silences_blocking() {
         Ok(rows) => silences.extend(
             rows.into_iter()
@@ -96,8 +104,12 @@ impl AlertEngine {
     /// The bookkeeping of every rule that `changes` touch, to store with them.
     pub(super) fn kept_rules(&self, changes: &[AlertChange], now: DateTime<Utc>) -> Vec<KeptState> {
         let inner = self.lock();
-        let rules: BTreeSet<&str> = changes.iter().map(|c| c.alert.rule.as_str()).collect();
-        inner
+        let rules: BTreeSet<&str> = changes
+            .iter()
+            .filter(|c| c.alert.source.is_none())
+            .map(|c| c.alert.rule.as_str())
+            .collect();
+        let mut kept: Vec<KeptState> = inner
             .slots
             .iter()
             .filter(|s| rules.contains(s.rule.name()))
@@ -110,7 +122,11 @@ impl AlertEngine {
                     at: now,
                 })
             })
-            .collect()
+            .collect();
+        if changes.iter().any(|c| c.alert.source.is_some()) {
+            kept.extend(super::raised::kept(&inner.raised, now));
+        }
+        kept
     }
 }
 
