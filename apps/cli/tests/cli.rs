@@ -678,8 +678,10 @@ fn events_heartbeats_errors_and_logs() {
 
 #[test]
 fn security_summary_and_events() {
-    let config =
-        format!("server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nmetrics:\n  host: false\n");
+    // Raw addresses, so that the tables can be compared with what was sent.
+    let config = format!(
+        "server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nmetrics:\n  host: false\nprivacy:\n  client_ips: keep\n"
+    );
     let server = TestServer::start(&config);
     let url = server.url();
     let with = |args: &[&str]| {
