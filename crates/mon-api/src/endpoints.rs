@@ -562,7 +562,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
             "Delete every stored row of one ingest source label (source=demo)",
         )
     }
-    .errors(&[ErrorCode::Busy, ErrorCode::Unavailable])
+    .errors(&[
+        ErrorCode::BadRequest,
+        ErrorCode::Busy,
+        ErrorCode::Unavailable,
+    ])
     .answer(Answer::Typed("SourceDeletedAnswer")),
     // Dashboards.
     get("/api/v1/dashboards", Read, "Every dashboard").answer(Answer::Typed("DashboardsAnswer")),
