@@ -130,6 +130,10 @@ fn build() -> Result<PathBuf> {
             "package: target/release/{binary} is {:.1} MB",
             size as f64 / 1e6
         );
+        // The shipped binaries' size goal (docs/deploy.md, "The release build").
+        if size > 25_000_000 {
+            bail!("target/release/{binary} is over 25 MB: is the release profile still stripped?");
+        }
     }
     let out = project_root().join("target/debian");
     run(
