@@ -367,6 +367,12 @@ fn subsections(section: &str) -> Vec<String> {
     let starts: Vec<usize> = (header + 1..lines.len())
         .filter(|&i| is_key(lines[i]) && indent(lines[i]) == child)
         .collect();
+    one_text_per_start(&lines, &starts, Some(header))
+}
+
+/// One text per run of lines from each start to the next (the last to the end), with
+/// `header` kept in each; empty when there are fewer than two starts.
+fn one_text_per_start(lines: &[&str], starts: &[usize], header: Option<usize>) -> Vec<String> {
     if starts.len() < 2 {
         return Vec::new();
     }
@@ -375,20 +381,20 @@ fn subsections(section: &str) -> Vec<String> {
         .enumerate()
         .map(|(n, &start)| {
             let end = starts.get(n + 1).copied().unwrap_or(lines.len());
-            lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    if i == header || (start..end).contains(&i) {
-                        *l
-                    } else {
-                        ""
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
+            blank_lines_except(lines, |i| Some(i) == header || (start..end).contains(&i))
         })
         .collect()
+}
+
+/// The lines joined with every line `keep` refuses emptied, so that line:column in
+/// errors stay those of the file.
+fn blank_lines_except(lines: &[&str], keep: impl Fn(usize) -> bool) -> String {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| if keep(i) { *l } else { "" })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The validation problems of the sections that read, together (a rule's expression,
@@ -551,14 +557,9 @@ fn without_entry(text: &str, line: usize) -> Option<String> {
         }
         end += 1;
     }
-    Some(
-        lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| if (line - 1..end).contains(&i) { "" } else { *l })
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
+    Some(blank_lines_except(&lines, |i| {
+        !(line - 1..end).contains(&i)
+    }))
 }
 
 /// The text once per top-level section, with every line of the other sections left
@@ -576,22 +577,7 @@ fn sections_alone(text: &str) -> Vec<String> {
         })
         .map(|(i, _)| i)
         .collect();
-    if starts.len() < 2 {
-        return Vec::new();
-    }
-    starts
-        .iter()
-        .enumerate()
-        .map(|(n, &start)| {
-            let end = starts.get(n + 1).copied().unwrap_or(lines.len());
-            lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| if (start..end).contains(&i) { *l } else { "" })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect()
+    one_text_per_start(&lines, &starts, None)
 }
 
 /// Turns a YAML/serde error into a [`ConfigError`] with the key path split out and,
