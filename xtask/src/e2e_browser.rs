@@ -346,12 +346,12 @@ alerting:
         },
     )?;
 
-    // 2. A chart draws points: a canvas, and a uPlot instance with data.
+    // 2. A chart draws points: a canvas, and the count of points it drew on its container.
     let points = poll("a chart with points on the overview", || {
         let n = session.script(
             "if (!document.querySelector('#view .chart canvas')) return 0;
-             return ui.charts.reduce((n, c) =>
-               n + c.data.slice(1).reduce((m, s) => m + s.filter((v) => v !== null).length, 0), 0)",
+             return [...document.querySelectorAll('#view .chart[data-points]')]
+               .reduce((n, c) => n + Number(c.dataset.points), 0)",
         )?;
         Ok(n.as_u64().filter(|n| *n > 0))
     })?;

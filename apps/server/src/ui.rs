@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 const INDEX: &str = include_str!("../assets/index.html");
-const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const UPLOT_JS: &str = include_str!("../assets/vendor/uplot/uPlot.iife.min.js");
 const UPLOT_CSS: &str = include_str!("../assets/vendor/uplot/uPlot.min.css");
@@ -34,7 +33,47 @@ pub(crate) fn router() -> Router {
             "/monitoring/dashboard",
             get(|| async { asset(INDEX, HTML, NO_CACHE) }),
         )
-        .route("/ui/app.js", get(|| async { asset(APP_JS, JS, NO_CACHE) }))
+        // The page's ES modules: one per concern, each page under views/.
+        .route(
+            "/ui/app.js",
+            get(|| async { script(include_str!("../assets/app.js")) }),
+        )
+        .route(
+            "/ui/core.js",
+            get(|| async { script(include_str!("../assets/core.js")) }),
+        )
+        .route(
+            "/ui/format.js",
+            get(|| async { script(include_str!("../assets/format.js")) }),
+        )
+        .route(
+            "/ui/chart.js",
+            get(|| async { script(include_str!("../assets/chart.js")) }),
+        )
+        .route(
+            "/ui/views/overview.js",
+            get(|| async { script(include_str!("../assets/views/overview.js")) }),
+        )
+        .route(
+            "/ui/views/dashboards.js",
+            get(|| async { script(include_str!("../assets/views/dashboards.js")) }),
+        )
+        .route(
+            "/ui/views/checks.js",
+            get(|| async { script(include_str!("../assets/views/checks.js")) }),
+        )
+        .route(
+            "/ui/views/alerts.js",
+            get(|| async { script(include_str!("../assets/views/alerts.js")) }),
+        )
+        .route(
+            "/ui/views/errors.js",
+            get(|| async { script(include_str!("../assets/views/errors.js")) }),
+        )
+        .route(
+            "/ui/views/logs.js",
+            get(|| async { script(include_str!("../assets/views/logs.js")) }),
+        )
         .route(
             "/ui/app.css",
             get(|| async { asset(APP_CSS, CSS, NO_CACHE) }),
@@ -47,6 +86,11 @@ pub(crate) fn router() -> Router {
             "/ui/vendor/uplot.css",
             get(|| async { asset(UPLOT_CSS, CSS, LONG) }),
         )
+}
+
+/// One of the page's own scripts: revalidated on every load.
+fn script(body: &'static str) -> Response {
+    asset(body, JS, NO_CACHE)
 }
 
 fn asset(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {

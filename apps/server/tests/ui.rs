@@ -23,14 +23,34 @@ fn base() -> String {
     config(SELF_CHECK_OFF, BODY)
 }
 
-/// The assets, their content types, and whether they may be cached for long.
-const ASSETS: &[(&str, &str)] = &[
-    ("/", "text/html"),
-    ("/ui/app.js", "text/javascript"),
-    ("/ui/app.css", "text/css"),
-    ("/ui/vendor/uplot.js", "text/javascript"),
-    ("/ui/vendor/uplot.css", "text/css"),
-];
+/// The assets as `mon_api::ENDPOINTS` declares them: `/` and everything under `/ui/`, with
+/// the content type their name implies.
+fn assets() -> Vec<(&'static str, &'static str)> {
+    mon_api::ENDPOINTS
+        .iter()
+        .map(|e| e.path)
+        .filter(|p| *p == "/" || p.starts_with("/ui/"))
+        .map(|p| {
+            let kind = if p.ends_with(".js") {
+                "text/javascript"
+            } else if p.ends_with(".css") {
+                "text/css"
+            } else {
+                "text/html"
+            };
+            (p, kind)
+        })
+        .collect()
+}
+
+/// The page's own ES modules (not the vendored library).
+fn modules() -> Vec<&'static str> {
+    assets()
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.ends_with(".js") && !p.starts_with("/ui/vendor/"))
+        .collect()
+}
 
 struct Server {
     app: App,
@@ -70,7 +90,9 @@ async fn assets_are_served_without_a_token_offline_and_small() {
     let s = server(&base()).await;
     let mut total = 0;
     let mut bodies = Vec::new();
-    for (path, want_type) in ASSETS {
+    let assets = assets();
+    assert!(assets.len() >= 8, "declared assets: {assets:?}");
+    for (path, want_type) in &assets {
         let (status, content_type, cache, body) = get_raw(&s.app, path).await;
         assert_eq!(status, StatusCode::OK, "{path} without a token");
         assert!(
@@ -93,7 +115,7 @@ async fn assets_are_served_without_a_token_offline_and_small() {
     // Shown with `--nocapture`: the first-load size is worth seeing as it changes.
     #[allow(clippy::print_stdout)]
     {
-        println!("first page load: {total} bytes (index + app.js + app.css + uPlot js/css)");
+        println!("first page load: {total} bytes (index, modules, styles, uPlot)");
     }
     assert!(
         total < 300 * 1024,
@@ -159,7 +181,54 @@ async fn assets_are_served_without_a_token_offline_and_small() {
     assert!(body.contains("not_found"), "{body}");
 }
 
-/// The `["METHOD", "/api/v1/..."]` entries of app.js's API table.
+/// The `from "./x.js"` imports of a module, resolved against its own path.
+fn imports(module: &str, js: &str) -> Vec<String> {
+    let dir = &module[..module.rfind('/').map_or(0, |i| i + 1)];
+    js.lines()
+        .filter(|l| l.starts_with("import "))
+        .filter_map(|l| l.split(" from \"").nth(1)?.split('"').next())
+        .map(|rel| {
+            let mut parts: Vec<&str> = dir.trim_end_matches('/').split('/').collect();
+            for seg in rel.split('/') {
+                match seg {
+                    "." => {}
+                    ".." => {
+                        parts.pop();
+                    }
+                    s => parts.push(s),
+                }
+            }
+            parts.join("/")
+        })
+        .collect()
+}
+
+/// The page's modules form one graph from app.js: every import is a served module, and every
+/// served module is imported (none is dead weight or missing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_module_import_is_served_and_every_module_is_used() {
+    let s = server(&base()).await;
+    let served = modules();
+    let mut reached = std::collections::BTreeSet::from(["/ui/app.js".to_owned()]);
+    let mut todo = vec!["/ui/app.js".to_owned()];
+    while let Some(module) = todo.pop() {
+        let (status, _, _, js) = get_raw(&s.app, &module).await;
+        assert_eq!(status, StatusCode::OK, "{module}");
+        for import in imports(&module, &js) {
+            assert!(
+                served.contains(&import.as_str()),
+                "{module} imports {import}, which is not served"
+            );
+            if reached.insert(import.clone()) {
+                todo.push(import);
+            }
+        }
+    }
+    let unused: Vec<_> = served.iter().filter(|m| !reached.contains(**m)).collect();
+    assert!(unused.is_empty(), "served but never imported: {unused:?}");
+}
+
+/// The `["METHOD", "/api/v1/..."]` entries of core.js's API table.
 fn api_table(js: &str) -> Vec<(String, String)> {
     js.lines()
         .filter_map(|line| {
@@ -175,14 +244,21 @@ fn api_table(js: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_call_of_the_page_exists() {
     let s = server(&base()).await;
-    let js = get_raw(&s.app, "/ui/app.js").await.3;
-    let table = api_table(&js);
-    assert!(table.len() >= 10, "API table of app.js: {table:?}");
-    // Every API path in the script is in the table, so the checks below cover them all.
+    let table = api_table(&get_raw(&s.app, "/ui/core.js").await.3);
+    assert!(table.len() >= 10, "API table of core.js: {table:?}");
+    // Every API path in the scripts is in the table, so the checks below cover them all.
+    let mut named = 0;
+    for module in modules() {
+        named += get_raw(&s.app, module)
+            .await
+            .3
+            .matches("\"/api/v1/")
+            .count();
+    }
     assert_eq!(
-        js.matches("\"/api/v1/").count(),
+        named,
         table.len(),
-        "app.js names an /api/v1/ path outside its API table"
+        "a module names an /api/v1/ path outside core.js's API table"
     );
     for (method, template) in &table {
         let path = if template.starts_with("/api/v1/dashboards/") {

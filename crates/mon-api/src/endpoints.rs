@@ -619,7 +619,26 @@ pub const ENDPOINTS: &[Endpoint] = &[
     .answer(SVG),
     // The web UI.
     get("/", Public, "The web UI").answer(HTML),
-    get("/ui/app.js", Public, "The web UI's script").answer(JS),
+    get("/ui/app.js", Public, "The web UI's main module").answer(JS),
+    get("/ui/core.js", Public, "The web UI's shared module").answer(JS),
+    get("/ui/format.js", Public, "The web UI's formatting module").answer(JS),
+    get("/ui/chart.js", Public, "The web UI's chart module").answer(JS),
+    get(
+        "/ui/views/overview.js",
+        Public,
+        "The web UI's overview page",
+    )
+    .answer(JS),
+    get(
+        "/ui/views/dashboards.js",
+        Public,
+        "The web UI's dashboards pages",
+    )
+    .answer(JS),
+    get("/ui/views/checks.js", Public, "The web UI's check page").answer(JS),
+    get("/ui/views/alerts.js", Public, "The web UI's alert pages").answer(JS),
+    get("/ui/views/errors.js", Public, "The web UI's errors page").answer(JS),
+    get("/ui/views/logs.js", Public, "The web UI's logs page").answer(JS),
     get("/ui/app.css", Public, "The web UI's style sheet").answer(CSS),
     get("/ui/vendor/uplot.js", Public, "The chart library").answer(JS),
     get(

@@ -1,0 +1,103 @@
+// mon web UI: the shared state, the API table and the small helpers every view uses.
+// Every API path the page calls is in API below (the server's tests call each of them).
+
+export const API = {
+  whoami: ["GET", "/api/v1/auth/whoami"],
+  checks: ["GET", "/api/v1/checks"],
+  check: ["GET", "/api/v1/checks/{name}"],
+  results: ["GET", "/api/v1/checks/{name}/results"],
+  alerts: ["GET", "/api/v1/alerts"],
+  ack: ["POST", "/api/v1/alerts/{id}/ack"],
+  resolve: ["POST", "/api/v1/alerts/{id}/resolve"],
+  silence: ["POST", "/api/v1/silences"],
+  series: ["GET", "/api/v1/metrics/query"],
+  anomaly: ["GET", "/api/v1/anomaly/{variable}"],
+  dashboards: ["GET", "/api/v1/dashboards"],
+  dashboard: ["GET", "/api/v1/dashboards/{id}"],
+  errors: ["GET", "/api/v1/errors"],
+  logs: ["GET", "/api/v1/logs"],
+};
+
+export const RANGES = ["1h", "24h", "7d"];
+export const ui = {
+  token: sessionStorage.getItem("mon.token") || "",
+  role: null,
+  range: RANGES.includes(sessionStorage.getItem("mon.range")) ? sessionStorage.getItem("mon.range") : "1h",
+  refresh: null, // the current view's refresh function
+  charts: [], // uPlot instances of the current view
+  seq: 0, // bumps on every navigation: stale answers are dropped
+  inflight: null, // the seq of the refresh under way
+  route: null, // re-renders the current page (set by app.js)
+};
+
+export function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+export class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export async function call(key, params, body) {
+  const [method, template] = API[key];
+  const query = new URLSearchParams();
+  let path = template.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(params[k]));
+  for (const [k, v] of Object.entries(params || {})) {
+    if (!template.includes("{" + k + "}") && v !== "" && v !== null && v !== undefined) query.set(k, v);
+  }
+  if ([...query].length) path += "?" + query;
+  const headers = { Accept: "application/json" };
+  if (ui.token) headers.Authorization = "Bearer " + ui.token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const msg = (data && data.error && data.error.message) || res.statusText;
+    throw new HttpError(res.status, msg);
+  }
+  return data;
+}
+
+export function notice(text, isError) {
+  const n = document.getElementById("notice");
+  n.hidden = !text;
+  n.className = "notice" + (isError ? " error" : "");
+  n.textContent = text || "";
+}
+
+export function explain(err) {
+  if (err.status === 401) {
+    return ui.token
+      ? "The server does not know this token (" + err.message + "). Enter a read token above."
+      : "This server needs a token to show data: enter a read token above.";
+  }
+  if (err.status === 403) return "Not allowed with this token: " + err.message;
+  return "Request failed: " + err.message;
+}
+
+export function secs(t) {
+  return Date.parse(t) / 1000;
+}
+
+export function rangePicker() {
+  return el("span", { class: "bar" }, "Range:",
+    RANGES.map((r) => el("button", {
+      type: "button", "aria-pressed": r === ui.range ? "true" : "false",
+      class: r === ui.range ? "active" : "",
+      onclick: () => { ui.range = r; sessionStorage.setItem("mon.range", r); ui.route(); },
+    }, r)));
+}
