@@ -1,6 +1,7 @@
 //! Configuration errors as a table: input → the exact message an operator sees.
 
 use super::*;
+use std::time::Duration;
 
 fn env() -> Environment {
     Environment::from_vars([("ADMIN_TOKEN", "s3cret-admin-token")])
@@ -813,6 +814,119 @@ fn seed_variables_configure_the_builtin_default() {
 }
 
 #[test]
+fn seed_variables_add_email_pushgateway_and_intervals() {
+    let config = builtin_with(&[
+        (
+            "ALERT_SLACK_WEBHOOK_URL",
+            "https://hooks.slack.com/services/T0/B0/PLNTslack",
+        ),
+        ("ALERT_EMAIL_SMTP_HOST", "smtp.example.com"),
+        ("ALERT_EMAIL_SMTP_PORT", "2525"),
+        ("ALERT_EMAIL_USERNAME", "alerts@example.com"),
+        ("ALERT_EMAIL_PASSWORD", "PLNTapp password #1"),
+        ("ALERT_EMAIL_FROM", "alerts@example.com"),
+        ("ALERT_EMAIL_TO", "admin@example.com, oncall@example.com"),
+        ("PROMETHEUS_PUSHGATEWAY_URL", "http://127.0.0.1:9091"),
+        ("METRICS_EXPORT_INTERVAL", "30"),
+        ("HEALTH_CHECK_INTERVAL", "45"),
+        ("ALERT_CHECK_INTERVAL", "1m"),
+        ("LIVEKIT_URL", "wss://lk.example.com"),
+        ("LIVEKIT_API_KEY", "k"),
+        ("LIVEKIT_API_SECRET", "s"),
+        ("LIVEKIT_MONITORING_INTERVAL", "60"),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let channels: Vec<(&str, &str)> = config
+        .alerting
+        .channels
+        .iter()
+        .map(|c| (c.name.as_str(), c.kind.name.as_str()))
+        .collect();
+    assert_eq!(
+        channels,
+        [("log", "log"), ("slack", "slack"), ("email", "email")]
+    );
+    let email: mon_alerting::channels::email::EmailChannelConfig =
+        config.alerting.channels[2].kind.parse().unwrap();
+    assert_eq!(
+        (email.host.as_str(), email.port, email.from.as_str()),
+        ("smtp.example.com", Some(2525), "alerts@example.com")
+    );
+    assert_eq!(email.to, ["admin@example.com", "oncall@example.com"]);
+    assert_eq!(email.username.as_deref(), Some("alerts@example.com"));
+    assert_eq!(
+        email.password.as_ref().map(|p| p.expose()),
+        Some("PLNTapp password #1")
+    );
+    let pushgateway = config.metrics.exporters.pushgateway.as_ref().unwrap();
+    assert_eq!(
+        (pushgateway.url.as_str(), pushgateway.interval),
+        ("http://127.0.0.1:9091", Duration::from_secs(30))
+    );
+    let intervals: Vec<(&str, Duration)> = config
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.interval))
+        .collect();
+    assert_eq!(
+        intervals,
+        [
+            ("host", Duration::from_secs(45)),
+            ("livekit", Duration::from_secs(60))
+        ]
+    );
+    assert_eq!(config.alerting.evaluation_interval, Duration::from_secs(60));
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("PLNT"), "{debug}");
+
+    for (vars, message) in [
+        (
+            &[("ALERT_EMAIL_SMTP_HOST", "smtp.example.com")][..],
+            "ALERT_EMAIL_SMTP_HOST is set but ALERT_EMAIL_FROM and ALERT_EMAIL_TO are not",
+        ),
+        (
+            &[
+                ("ALERT_EMAIL_SMTP_HOST", "h"),
+                ("ALERT_EMAIL_FROM", "a@b.c"),
+                ("ALERT_EMAIL_TO", "a@b.c"),
+                ("ALERT_EMAIL_PASSWORD", "PLNTpw"),
+            ][..],
+            "ALERT_EMAIL_PASSWORD is set but ALERT_EMAIL_USERNAME is not",
+        ),
+        (
+            &[("METRICS_EXPORT_INTERVAL", "30")][..],
+            "METRICS_EXPORT_INTERVAL is set but PROMETHEUS_PUSHGATEWAY_URL is not",
+        ),
+        (
+            &[("LIVEKIT_MONITORING_INTERVAL", "30")][..],
+            "LIVEKIT_MONITORING_INTERVAL is set but LIVEKIT_URL is not",
+        ),
+        (
+            &[
+                (
+                    "SLACK_WEBHOOK_URL",
+                    "https://hooks.slack.com/services/PLNTa",
+                ),
+                (
+                    "ALERT_SLACK_WEBHOOK_URL",
+                    "https://hooks.slack.com/services/PLNTb",
+                ),
+            ][..],
+            "SLACK_WEBHOOK_URL and ALERT_SLACK_WEBHOOK_URL are both set",
+        ),
+    ] {
+        let errors = builtin_with(vars).unwrap_err().to_string();
+        assert!(errors.contains(message), "{vars:?}: {errors}");
+        assert!(!errors.contains("PLNT"), "{errors}");
+    }
+    // A bad interval is the field's own error.
+    let errors = builtin_with(&[("HEALTH_CHECK_INTERVAL", "soon")])
+        .unwrap_err()
+        .to_string();
+    assert!(errors.contains("checks[0].interval"), "{errors}");
+}
+
+#[test]
 fn seed_variables_leave_a_file_alone_and_name_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mon.yaml");
@@ -830,7 +944,7 @@ fn seed_variables_leave_a_file_alone_and_name_what_is_missing() {
     for (vars, message) in [
         (
             &[("LIVEKIT_URL", "wss://lk.example.com")][..],
-            "LIVEKIT_URL is set but LIVEKIT_API_KEY and LIVEKIT_API_SECRET is not",
+            "LIVEKIT_URL is set but LIVEKIT_API_KEY and LIVEKIT_API_SECRET are not",
         ),
         (
             &[("LIVEKIT_URL", "wss://x"), ("LIVEKIT_API_KEY", "k")][..],
