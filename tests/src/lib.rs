@@ -8,7 +8,9 @@
 //! - [`alert`]: a `mon_core::Alert` with sensible defaults;
 //! - [`TestServer`]: the real `mon-server` binary on a port it chose itself (port 0,
 //!   read back from `--address-file`) with a temporary store; [`alerts`] watches its
-//!   alerts and notifications.
+//!   alerts and notifications;
+//! - [`written_files`]: what a server wrote under its directory, for tests that scan every
+//!   output for planted secrets or personal data.
 
 mod alert;
 pub mod alerts;
@@ -234,4 +236,26 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every file under `dir` (recursively) except the configuration `mon.yaml`, as
+/// `(path, lossy text)`: the store and its WAL, log files, exported files.
+pub fn written_files(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).expect("list a directory").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.file_name().is_some_and(|n| n != "mon.yaml") {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                out.push((
+                    path.display().to_string(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ));
+            }
+        }
+    }
+    out
 }

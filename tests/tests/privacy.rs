@@ -14,7 +14,6 @@ use mon_core::Privacy;
 use mon_core::privacy::PrivacyConfig;
 use mon_tests::{Capture, Stop, TestServer, eventually};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 const ADMIN: &str = "privacy-admin-token";
@@ -101,22 +100,6 @@ fn events() -> Value {
         );
     }
     Value::Array(events)
-}
-
-/// Every file under `dir` but the configuration, as lossy text.
-fn files(dir: &Path, out: &mut Vec<(String, String)>) {
-    for entry in std::fs::read_dir(dir).expect("list").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.file_name().is_some_and(|n| n != "mon.yaml") {
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            out.push((
-                path.display().to_string(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            ));
-        }
-    }
 }
 
 fn assert_clean(what: &str, text: &str) {
@@ -311,8 +294,7 @@ fn planted_personal_data_appears_in_no_output_and_pseudonyms_still_group_calls()
     server.stop(Stop::Term);
 
     // The files mon wrote: the store and its WAL, the log files.
-    let mut all = Vec::new();
-    files(server.dir.path(), &mut all);
+    let all = mon_tests::written_files(server.dir.path());
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.iter().any(|n| n.ends_with("mon.db")), "{names:?}");
     assert!(names.iter().any(|n| n.contains("/logs/")), "{names:?}");

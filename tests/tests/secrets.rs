@@ -6,7 +6,6 @@
 //! exporter's file and POST body (caught by a loopback receiver).
 
 use mon_tests::{Answer, Capture, TestServer, bin_dir, eventually, free_port};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -137,22 +136,6 @@ fn leaks(text: &str) -> Vec<String> {
 
 fn assert_clean(what: &str, text: &str) {
     assert!(!text.contains(MARK), "secrets in {what}: {:?}", leaks(text));
-}
-
-/// Every file under `dir` except the configuration itself, as lossy text.
-fn files(dir: &Path, out: &mut Vec<(String, String)>) {
-    for entry in std::fs::read_dir(dir).expect("list").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.file_name().is_some_and(|n| n != "mon.yaml") {
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            out.push((
-                path.display().to_string(),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            ));
-        }
-    }
 }
 
 #[test]
@@ -322,8 +305,7 @@ fn planted_secrets_appear_in_no_output() {
 
     // Files: the store (and its WAL), log files, the exported file.
     drop(client);
-    let mut all = Vec::new();
-    files(server.dir.path(), &mut all);
+    let all = mon_tests::written_files(server.dir.path());
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.iter().any(|n| n.ends_with("mon.db")), "{names:?}");
     assert!(names.iter().any(|n| n.contains("/logs/")), "{names:?}");
