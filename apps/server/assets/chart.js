@@ -130,7 +130,7 @@ export function chart(box, xs, lines, unit, height, band, opts) {
   const drawn = [];
   const xLabelWidth = textWidth("00:00:00");
   const yAxis = {
-    font: FONT, stroke: axisColour, gap: GAP,
+    font: FONT, stroke: axisColour, gap: GAP, space: FONT_PX * 2,
     grid: { stroke: gridColour, width: 1 }, ticks: { stroke: gridColour, width: 1, size: TICK },
     values: (u, splits) => {
       const labels = axisLabels(splits, unit);
@@ -139,7 +139,12 @@ export function chart(box, xs, lines, unit, height, band, opts) {
     },
     size: (u, values) => Math.ceil(Math.max(24, ...(values || []).map((v) => textWidth(v || "")))) + TICK + GAP + 6,
   };
+  // Whole steps for counts; powers of two for bytes (1 KB, 2 KB, 512 KB, 1 MB...).
   if (unit === "count") yAxis.incrs = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+  if (unit === "bytes" || unit === "bytes_per_second") {
+    yAxis.incrs = [];
+    for (let p = 0; p <= 50; p++) yAxis.incrs.push(2 ** p);
+  }
   const layer = el("div", { class: "overlays" });
   const markers = o.markers || [];
   const periods = o.periods || [];

@@ -18,7 +18,7 @@ export function dashboards(view) {
   };
 }
 
-const EVENTS = "events your application sends to POST /api/v1/events (ingest token, docs/metrics.md)";
+const EVENTS = "your application sends to POST /api/v1/events (ingest token, docs/metrics.md)";
 const WEBHOOKS = "LiveKit's webhooks to POST /api/v1/webhooks/livekit (livekit.webhook in mon.yaml, docs/livekit.md)";
 
 // Where a variable's data comes from, by name (the catalog's sources: the host, the checks,
@@ -26,7 +26,7 @@ const WEBHOOKS = "LiveKit's webhooks to POST /api/v1/webhooks/livekit (livekit.w
 const SOURCES = [
   [/^(cpu|memory|swap|disk|load_average|network|process)_/, "mon collects it from this host every metrics.interval (default 10s)."],
   [/(^health_percentage$|_checks$)/, "the checks under checks: in mon.yaml."],
-  [/^(active_rooms|active_participants)$/, "a livekit check (checks: with type: livekit), which asks the LiveKit server for its rooms."],
+  [/^(active_rooms|active_participants)$/, "a livekit check (type: livekit in mon.yaml), which asks the LiveKit server for its rooms."],
   [/^room_creation_failures$/, "error events with kind LK1301 that " + EVENTS + "."],
   [/^(rooms_|participants_|connection_success_rate|egress_failures|avg_room_duration)/, WEBHOOKS + "."],
   [/(api_latency|^request_rate|^error_rate|^slow_requests|^endpoint_)/, "request events (type request) that " + EVENTS + "."],
