@@ -429,7 +429,24 @@ alerting:
     );
 
     // 4. Every page at a laptop's and a phone's viewport.
-    let summary = every_page_at_both_viewports(&session, &base, &["web", "closed-port"], &shots)?;
+    let dashboards: Vec<String> = api("/api/v1/dashboards")?["dashboards"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|d| d["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if dashboards.len() < 7 {
+        bail!("GET /api/v1/dashboards lists {dashboards:?}, not the 7 built-in dashboards");
+    }
+    let summary = every_page_at_both_viewports(
+        &session,
+        &base,
+        &dashboards,
+        &["web", "closed-port"],
+        &shots,
+    )?;
     eprintln!(
         "e2e: browser: {summary}; screenshots in {}",
         shots.display()
@@ -451,23 +468,11 @@ alerting:
 /// The viewports every page is checked at: a laptop and a phone.
 const VIEWPORTS: [(u64, u64); 2] = [(1366, 900), (390, 844)];
 
-/// Every page route of the UI: the overview, the dashboards and each built-in one, a check,
-/// alerts, errors and logs.
-fn page_routes(checks: &[&str]) -> Vec<String> {
+/// Every page route of the UI: the overview, the dashboards list and each dashboard, the
+/// pages of `checks`, alerts, errors and logs.
+fn page_routes(dashboards: &[String], checks: &[&str]) -> Vec<String> {
     let mut routes = vec!["#/".to_string(), "#/dashboards".to_string()];
-    routes.extend(
-        [
-            "system_overview",
-            "api_performance",
-            "ai_services",
-            "infrastructure",
-            "calls_voice_quality",
-            "livekit",
-            "security",
-        ]
-        .iter()
-        .map(|id| format!("#/dashboards/{id}")),
-    );
+    routes.extend(dashboards.iter().map(|id| format!("#/dashboards/{id}")));
     routes.extend(checks.iter().map(|c| format!("#/checks/{c}")));
     routes.extend([
         "#/alerts".to_string(),
@@ -663,10 +668,11 @@ fn reads_in_unit(unit: &str, text: &str) -> bool {
 fn every_page_at_both_viewports(
     session: &Session,
     base: &str,
+    dashboards: &[String],
     checks: &[&str],
     shots: &std::path::Path,
 ) -> Result<String> {
-    let routes = page_routes(checks);
+    let routes = page_routes(dashboards, checks);
     let (mut pages, mut charts, mut ticks, mut values) = (0, 0, 0, 0);
     let mut percent_values = 0;
     let mut markers = 0;
