@@ -42,14 +42,29 @@ function pad2(n) {
   return String(n).padStart(2, "0");
 }
 
-// Time tick labels in local time, as precise as the step between ticks needs.
-function timeLabels(splits, incr) {
+const DAY = 86400;
+
+// Time tick labels in local time, as precise as the step between ticks needs, with the date
+// when the axis spans more than a day (so that no two ticks read the same).
+function timeLabels(splits, incr, span) {
   return splits.map((s) => {
     const d = new Date(s * 1000);
-    if (incr >= 86400) return d.toLocaleDateString([], { month: "short", day: "numeric" });
+    const date = d.toLocaleDateString([], { month: "short", day: "numeric" });
+    if (incr >= DAY) return date;
     const hm = pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+    if (span > DAY) return date + " " + hm;
     return incr < 60 ? hm + ":" + pad2(d.getSeconds()) : hm;
   });
+}
+
+// The widest time label of an axis spanning `span` seconds, for the room between ticks.
+function widestTimeLabel(span) {
+  return textWidth(span > DAY ? "Dec 30 00:00" : "00:00:00");
+}
+
+// An x range that is a range: a single instant gets a minute either side.
+function xRange(u, min, max) {
+  return min === max ? [min - 60, max + 60] : [min, max];
 }
 
 // The boxes of the labels an axis drew, in viewport CSS pixels.
@@ -128,7 +143,7 @@ export function chart(box, xs, lines, unit, height, band, opts) {
   }));
   const data = [xs].concat(lines.map((l) => l.values));
   const drawn = [];
-  const xLabelWidth = textWidth("00:00:00");
+  const xLabelWidth = widestTimeLabel(xs[xs.length - 1] - xs[0]);
   const yAxis = {
     font: FONT, stroke: axisColour, gap: GAP, space: FONT_PX * 2,
     grid: { stroke: gridColour, width: 1 }, ticks: { stroke: gridColour, width: 1, size: TICK },
@@ -152,13 +167,15 @@ export function chart(box, xs, lines, unit, height, band, opts) {
     width: Math.max(box.clientWidth || 300, 200),
     height: height || 180,
     padding: [FONT_PX, Math.ceil(xLabelWidth / 2) + 4, 0, 0],
+    scales: { x: { time: true, range: xRange } },
     series: [{ value: (u, v) => (v === null || v === undefined ? "–" : fmtTime(v * 1000)) }].concat(series),
     axes: [{
-      font: FONT, stroke: axisColour, gap: GAP, space: Math.ceil(xLabelWidth) + 16,
+      font: FONT, stroke: axisColour, gap: GAP,
+      space: (u, axis, min, max) => Math.ceil(widestTimeLabel(max - min)) + 16,
       size: FONT_PX + TICK + GAP + 8,
       grid: { stroke: gridColour, width: 1 }, ticks: { stroke: gridColour, width: 1, size: TICK },
       values: (u, splits, axis, space, incr) => {
-        const labels = timeLabels(splits, incr);
+        const labels = timeLabels(splits, incr, u.scales.x.max - u.scales.x.min);
         drawn[0] = { splits, labels };
         return labels;
       },
@@ -192,9 +209,11 @@ export function chart(box, xs, lines, unit, height, band, opts) {
   reset.hidden = !ui.zoom;
   box.append(reset);
   const u = new uPlot(options, data, box);
-  u.monFull = { min: xs[0], max: xs[xs.length - 1] };
+  const [min, max] = xRange(u, xs[0], xs[xs.length - 1]);
+  u.monFull = { min, max };
   ui.charts.push(u);
-  if (ui.zoom) u.setScale("x", ui.zoom);
+  // Explicitly: uPlot's own range around a single instant spans years.
+  u.setScale("x", ui.zoom || u.monFull);
   box.dataset.points = lines.reduce((n, l) => n + l.values.filter((v) => v !== null && v !== undefined).length, 0);
 }
 
