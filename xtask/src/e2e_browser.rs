@@ -15,6 +15,8 @@ use std::time::Duration;
 
 const ADMIN_TOKEN: &str = "e2e-browser-admin-token";
 const RULE: &str = "mon e2e browser";
+/// The version of the deployment the test records: a marker on the charts.
+const DEPLOYED_VERSION: &str = "1.2.3-e2e";
 /// The W3C name of an element reference in WebDriver answers.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -203,13 +205,14 @@ fn poll<T>(what: &str, mut done: impl FnMut() -> Result<Option<T>>) -> Result<T>
     })?)
 }
 
-/// SEVERE console entries, less the favicon 404 and those `allowed` accepts.
+/// SEVERE console entries, less those `allowed` accepts (the page declares its icon: a
+/// request for a missing favicon is an error too).
 fn severe(entries: &[Value], allowed: impl Fn(&str) -> bool) -> Vec<String> {
     entries
         .iter()
         .filter(|e| e.get("level").and_then(Value::as_str) == Some("SEVERE"))
         .filter_map(|e| e.get("message").and_then(Value::as_str))
-        .filter(|m| !m.contains("favicon.ico") && !allowed(m))
+        .filter(|m| !allowed(m))
         .map(str::to_string)
         .collect()
 }
@@ -263,6 +266,33 @@ alerting:
         }
         Ok(serde_json::from_str(&body)?)
     };
+
+    // Application events: a deployment (the charts' marker), requests, a call and voice
+    // quality, so that dashboards show values in their units.
+    let events = json!([
+        { "type": "deployment", "service": "api", "version": DEPLOYED_VERSION },
+        { "type": "request", "endpoint": "/api/rooms", "method": "POST", "status": 201, "latency_ms": 84.25 },
+        { "type": "request", "endpoint": "/api/rooms", "method": "GET", "status": 200, "latency_ms": 1234.5 },
+        { "type": "request", "endpoint": "/api/calls", "method": "GET", "status": 503, "latency_ms": 17.128463745117188 },
+        { "type": "call_started", "call_id": "e2e-1" },
+        { "type": "call_started", "call_id": "e2e-2" },
+        { "type": "call_ended", "call_id": "e2e-2", "duration_seconds": 95.5, "success": true },
+        { "type": "voice_quality", "conversation_id": "e2e-1", "latency_ms": 230.4, "packet_loss": 0.025, "jitter_ms": 12.75, "mos": 4.26 },
+        { "type": "ai_usage", "provider": "openai", "service": "llm", "model": "gpt", "units": 1200, "cost_usd": 0.0321, "latency_ms": 812.0 },
+    ]);
+    let (status, _, body) = http(
+        server.port,
+        "POST",
+        "/api/v1/events",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        &events.to_string(),
+    )?;
+    if status != 200 && status != 202 {
+        bail!("POST /api/v1/events answered {status}: {body}");
+    }
 
     let driver_port = free_port()?;
     let _driver = ChromeDriver(
@@ -398,7 +428,31 @@ alerting:
         "e2e: browser: Acknowledge on #/alerts acknowledged alert {id} (GET /api/v1/alerts/{id})"
     );
 
-    // 4. No console errors since sign-in.
+    // 4. Every page at a laptop's and a phone's viewport.
+    let dashboards: Vec<String> = api("/api/v1/dashboards")?["dashboards"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|d| d["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if dashboards.len() < 7 {
+        bail!("GET /api/v1/dashboards lists {dashboards:?}, not the 7 built-in dashboards");
+    }
+    let summary = every_page_at_both_viewports(
+        &session,
+        &base,
+        &dashboards,
+        &["web", "closed-port"],
+        &shots,
+    )?;
+    eprintln!(
+        "e2e: browser: {summary}; screenshots in {}",
+        shots.display()
+    );
+
+    // 5. No console errors since sign-in.
     let errors = severe(&session.console()?, |_| false);
     if !errors.is_empty() {
         bail!("the browser console has errors: {errors:?}");
@@ -409,4 +463,383 @@ alerting:
         shots.display()
     );
     Ok(())
+}
+
+/// The viewports every page is checked at: a laptop and a phone.
+const VIEWPORTS: [(u64, u64); 2] = [(1366, 900), (390, 844)];
+
+/// Every page route of the UI: the overview, the dashboards list and each dashboard, the
+/// pages of `checks`, alerts, errors and logs.
+fn page_routes(dashboards: &[String], checks: &[&str]) -> Vec<String> {
+    let mut routes = vec!["#/".to_string(), "#/dashboards".to_string()];
+    routes.extend(dashboards.iter().map(|id| format!("#/dashboards/{id}")));
+    routes.extend(checks.iter().map(|c| format!("#/checks/{c}")));
+    routes.extend([
+        "#/alerts".to_string(),
+        "#/errors".to_string(),
+        "#/logs".to_string(),
+    ]);
+    routes
+}
+
+/// Resizes the browser window so that the page's viewport is `width` × `height` CSS pixels
+/// (the window may add a frame: measured and corrected once).
+fn set_viewport(session: &Session, width: u64, height: u64) -> Result<()> {
+    let mut outer = (width, height);
+    for _ in 0..2 {
+        session.cmd(
+            "POST",
+            "/window/rect",
+            Some(&json!({ "width": outer.0, "height": outer.1 })),
+        )?;
+        let inner = session.script("return [window.innerWidth, window.innerHeight]")?;
+        let (w, h) = (
+            inner[0].as_u64().unwrap_or_default(),
+            inner[1].as_u64().unwrap_or_default(),
+        );
+        if w == width && h == height {
+            return Ok(());
+        }
+        outer = (
+            outer.0 + width - w.min(width),
+            outer.1 + height - h.min(height),
+        );
+    }
+    let inner = session.script("return [window.innerWidth, window.innerHeight]")?;
+    bail!("the viewport is {inner} after resizing to {width}x{height}")
+}
+
+/// What one page shows, read in the browser after its data arrived.
+const PAGE_FACTS: &str = "
+const charts = [...document.querySelectorAll('#view .chart')]
+  .filter((c) => c.querySelector('.uplot canvas'))
+  .map((c) => {
+    // What can show of the chart: its canvas, within its card (which clips).
+    const a = c.querySelector('.uplot canvas').getBoundingClientRect();
+    const b = (c.closest('.card') || c).getBoundingClientRect();
+    const frame = { left: Math.max(a.left, b.left), top: Math.max(a.top, b.top),
+                    right: Math.min(a.right, b.right), bottom: Math.min(a.bottom, b.bottom) };
+    return { ticks: JSON.parse(c.dataset.ticks || '[]'), frame };
+  });
+return {
+  scrollWidth: document.documentElement.scrollWidth,
+  innerWidth: window.innerWidth,
+  charts,
+  text: document.body.innerText,
+  values: [...document.querySelectorAll('#view [data-unit]')]
+    .map((e) => [e.dataset.unit, e.textContent.trim()]),
+  markers: document.querySelectorAll('#view .chart .marker').length,
+  marker_titles: [...document.querySelectorAll('#view .chart .marker')].map((m) => m.title),
+  periods: document.querySelectorAll('#view .chart .period').length,
+};";
+
+/// One tick label a chart drew and its box (viewport CSS pixels).
+#[derive(Debug)]
+struct Tick {
+    axis: String,
+    text: String,
+    left: f64,
+    top: f64,
+    right: f64,
+    bottom: f64,
+}
+
+fn ticks_of(value: &Value) -> Vec<Tick> {
+    let num = |t: &Value, k: &str| t[k].as_f64().unwrap_or(f64::NAN);
+    value
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|t| Tick {
+                    axis: t["axis"].as_str().unwrap_or_default().to_string(),
+                    text: t["text"].as_str().unwrap_or_default().to_string(),
+                    left: num(t, "left"),
+                    top: num(t, "top"),
+                    right: num(t, "right"),
+                    bottom: num(t, "bottom"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What is wrong with a chart's tick labels: two on one axis that overlap or read the same,
+/// one outside the chart's canvas (clipped), a box that is not a box.
+fn tick_problems(ticks: &[Tick], frame: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let edge = |k: &str| frame[k].as_f64().unwrap_or(f64::NAN);
+    const SLACK: f64 = 1.0;
+    for (i, a) in ticks.iter().enumerate() {
+        if !(a.left < a.right && a.top < a.bottom) {
+            problems.push(format!("tick {a:?} has no box"));
+        }
+        if a.left < edge("left") - SLACK
+            || a.right > edge("right") + SLACK
+            || a.top < edge("top") - SLACK
+            || a.bottom > edge("bottom") + SLACK
+        {
+            problems.push(format!(
+                "tick {:?} on {} is clipped by the chart",
+                a.text, a.axis
+            ));
+        }
+        for b in &ticks[i + 1..] {
+            if a.axis != b.axis {
+                continue;
+            }
+            if a.text == b.text {
+                problems.push(format!("tick {:?} twice on {}", a.text, a.axis));
+            }
+            let overlap_x = a.right.min(b.right) - a.left.max(b.left);
+            let overlap_y = a.bottom.min(b.bottom) - a.top.max(b.top);
+            if overlap_x > 0.5 && overlap_y > 0.5 {
+                problems.push(format!(
+                    "ticks {:?} and {:?} overlap on {}",
+                    a.text, b.text, a.axis
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Numbers written with more than 2 decimals (`17.128`), not counting dotted sequences such
+/// as addresses or versions (`10.0.100.200`, `1.2.3`).
+fn long_decimals(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit()
+            || (i > 0 && (chars[i - 1].is_ascii_digit() || chars[i - 1] == '.'))
+        {
+            i += 1;
+            continue;
+        }
+        // A token of digits and dots starting here.
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+            i += 1;
+        }
+        let token: String = chars[start..i].iter().collect();
+        let token = token.trim_end_matches('.');
+        let parts: Vec<&str> = token.split('.').collect();
+        if parts.len() == 2 && parts[1].len() > 2 {
+            found.push(token.to_string());
+        }
+    }
+    found
+}
+
+/// Whether `text` reads as a value in `unit` (the catalog's unit names), or is the dash of no
+/// value.
+fn reads_in_unit(unit: &str, text: &str) -> bool {
+    if text == "–" {
+        return true;
+    }
+    let number = |s: &str| {
+        let s = s.strip_prefix('-').unwrap_or(s);
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.')
+    };
+    let with = |suffixes: &[&str]| {
+        suffixes
+            .iter()
+            .any(|s| text.strip_suffix(s).is_some_and(number))
+    };
+    match unit {
+        "percent" | "ratio" => with(&[" %"]),
+        "milliseconds" | "seconds" => with(&[" ms", " s", " min", " h"]),
+        "bytes" => with(&[" B", " KB", " MB", " GB", " TB", " PB"]),
+        "bytes_per_second" => with(&[" B/s", " KB/s", " MB/s", " GB/s", " TB/s", " PB/s"]),
+        "per_minute" => with(&["/min"]),
+        "usd" => text
+            .strip_prefix("-$")
+            .or_else(|| text.strip_prefix('$'))
+            .is_some_and(|n| number(n) && n.split('.').nth(1).is_some_and(|d| d.len() == 2)),
+        "count" => number(text) && !text.contains('.'),
+        "mos" => number(text) && text.split('.').nth(1).is_some_and(|d| d.len() == 1),
+        _ => number(text),
+    }
+}
+
+/// Every page at both viewports: the page's data arrived, nothing scrolls sideways, no tick
+/// labels overlap, repeat or are clipped, values read in their units (no NaN, no long
+/// decimals), the console stays clean; a screenshot of each. Returns a summary line.
+fn every_page_at_both_viewports(
+    session: &Session,
+    base: &str,
+    dashboards: &[String],
+    checks: &[&str],
+    shots: &std::path::Path,
+) -> Result<String> {
+    let routes = page_routes(dashboards, checks);
+    let (mut pages, mut charts, mut ticks, mut values) = (0, 0, 0, 0);
+    let mut percent_values = 0;
+    let mut markers = 0;
+    let mut periods = 0;
+    for (width, height) in VIEWPORTS {
+        set_viewport(session, width, height)?;
+        for route in &routes {
+            session.navigate(&format!("{base}/{route}"))?;
+            let facts = poll(
+                &format!("{route} at {width}x{height} to show its data"),
+                || {
+                    let ready = session.script(&format!(
+                        "const v = document.getElementById('view');
+                     if (v.dataset.ready !== {route:?}) return false;
+                     return [...v.querySelectorAll('.chart')]
+                       .every((c) => !c.querySelector('canvas') || c.dataset.ticks)"
+                    ))?;
+                    if ready != Value::Bool(true) {
+                        return Ok(None);
+                    }
+                    session.script(PAGE_FACTS).map(Some)
+                },
+            )?;
+            let slug = route.trim_start_matches("#/").replace('/', "-");
+            let slug = if slug.is_empty() { "overview" } else { &slug };
+            session.screenshot(&shots.join(format!("{width}x{height}-{slug}.png")))?;
+            let at = format!("{route} at {width}x{height}");
+            let mut problems = Vec::new();
+            let (scroll, inner) = (
+                facts["scrollWidth"].as_u64().unwrap_or(u64::MAX),
+                facts["innerWidth"].as_u64().unwrap_or(0),
+            );
+            if scroll > inner {
+                problems.push(format!(
+                    "the page scrolls sideways: {scroll} px wide in a {inner} px viewport"
+                ));
+            }
+            for chart in facts["charts"].as_array().into_iter().flatten() {
+                let drawn = ticks_of(&chart["ticks"]);
+                if !drawn.iter().any(|t| t.axis == "x") || !drawn.iter().any(|t| t.axis == "y") {
+                    problems.push(format!("a chart recorded no ticks on an axis: {drawn:?}"));
+                }
+                problems.extend(tick_problems(&drawn, &chart["frame"]));
+                charts += 1;
+                ticks += drawn.len();
+            }
+            let text = facts["text"].as_str().unwrap_or_default();
+            for bad in ["NaN", "undefined", "[object Object]"] {
+                if text.contains(bad) {
+                    problems.push(format!("the page text shows {bad:?}"));
+                }
+            }
+            let long = long_decimals(text);
+            if !long.is_empty() {
+                problems.push(format!("numbers with more than 2 decimals: {long:?}"));
+            }
+            for pair in facts["values"].as_array().into_iter().flatten() {
+                let (unit, shown) = (
+                    pair[0].as_str().unwrap_or_default(),
+                    pair[1].as_str().unwrap_or_default(),
+                );
+                if !reads_in_unit(unit, shown) {
+                    problems.push(format!("{shown:?} does not read as a value in {unit}"));
+                }
+                if matches!(unit, "percent" | "ratio") && shown.ends_with(" %") {
+                    percent_values += 1;
+                }
+                values += 1;
+            }
+            if route == "#/" && width == VIEWPORTS[0].0 {
+                markers = facts["markers"].as_u64().unwrap_or(0);
+                periods = facts["periods"].as_u64().unwrap_or(0);
+                let titles = facts["marker_titles"].to_string();
+                if !titles.contains(DEPLOYED_VERSION) {
+                    problems.push(format!(
+                        "no deployment marker for version {DEPLOYED_VERSION} on the overview charts: {titles}"
+                    ));
+                }
+                if periods == 0 {
+                    problems.push("no alert period on the overview charts".to_string());
+                }
+            }
+            let errors = severe(&session.console()?, |_| false);
+            if !errors.is_empty() {
+                problems.push(format!("console errors: {errors:?}"));
+            }
+            if !problems.is_empty() {
+                bail!("{at}: {}", problems.join("; "));
+            }
+            pages += 1;
+        }
+    }
+    if charts == 0 || percent_values == 0 {
+        bail!(
+            "the pages showed {charts} charts and {percent_values} percent values: nothing was checked"
+        );
+    }
+    Ok(format!(
+        "{pages} page views at {VIEWPORTS:?}: no sideways scrolling; {charts} charts with {ticks} \
+         tick labels, none overlapping, repeated or clipped; {values} values in their units \
+         ({percent_values} percentages); {markers} deployment markers and {periods} alert \
+         periods on the overview charts; console clean"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_decimals_are_found_and_dotted_sequences_are_not() {
+        let text = "cpu 17.128463 % at 10.0.100.200, v1.2.3, 99.95 %, 0.5 s, 3.14159.";
+        assert_eq!(long_decimals(text), ["17.128463", "3.14159"]);
+        assert!(long_decimals("12:03:05 · 1.25 ms · 127.0.0.1").is_empty());
+    }
+
+    #[test]
+    fn values_read_in_their_units_or_not() {
+        for (unit, text) in [
+            ("percent", "86 %"),
+            ("ratio", "99.9 %"),
+            ("milliseconds", "230 ms"),
+            ("seconds", "1.6 min"),
+            ("bytes_per_second", "12.2 MB/s"),
+            ("usd", "$3.20"),
+            ("count", "3"),
+            ("mos", "4.3"),
+            ("count", "–"),
+        ] {
+            assert!(reads_in_unit(unit, text), "{unit}: {text}");
+        }
+        for (unit, text) in [
+            ("percent", "0.86"),
+            ("ratio", "0.86 ratio"),
+            ("milliseconds", "230"),
+            ("usd", "3.2"),
+            ("count", "3.00"),
+            ("mos", "4.26"),
+        ] {
+            assert!(!reads_in_unit(unit, text), "{unit}: {text}");
+        }
+    }
+
+    #[test]
+    fn overlapping_repeated_and_clipped_ticks_are_problems() {
+        let tick = |axis: &str, text: &str, left: f64, right: f64| Tick {
+            axis: axis.to_string(),
+            text: text.to_string(),
+            left,
+            top: 100.0,
+            right,
+            bottom: 114.0,
+        };
+        let frame = json!({ "left": 0.0, "top": 0.0, "right": 300.0, "bottom": 200.0 });
+        let fine = [
+            tick("x", "12:00", 10.0, 40.0),
+            tick("x", "12:05", 60.0, 90.0),
+        ];
+        assert!(tick_problems(&fine, &frame).is_empty());
+        let overlap = [
+            tick("x", "12:00", 10.0, 40.0),
+            tick("x", "12:01", 30.0, 60.0),
+        ];
+        assert!(tick_problems(&overlap, &frame)[0].contains("overlap"));
+        let twice = [tick("y", "1 %", 10.0, 40.0), tick("y", "1 %", 60.0, 90.0)];
+        assert!(tick_problems(&twice, &frame)[0].contains("twice"));
+        let clipped = [tick("x", "12:10", 290.0, 320.0)];
+        assert!(tick_problems(&clipped, &frame)[0].contains("clipped"));
+    }
 }

@@ -2,6 +2,7 @@
 // charts. This module routes, polls and signs in; each page is a module under views/.
 import { call, el, explain, notice, ui } from "./core.js";
 import { destroyCharts } from "./chart.js";
+import { fmtTime } from "./format.js";
 import { alertsView } from "./views/alerts.js";
 import { checkDetail } from "./views/checks.js";
 import { dashboard, dashboards } from "./views/dashboards.js";
@@ -28,7 +29,9 @@ async function run(seq) {
   try {
     await ui.refresh();
     if (seq !== ui.seq) return;
-    document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+    document.getElementById("updated").textContent = "updated " + fmtTime(Date.now());
+    // The page on screen has its data (the browser test waits for it).
+    document.getElementById("view").dataset.ready = location.hash || "#/";
     const n = document.getElementById("notice");
     if (n.classList.contains("error")) notice("");
   } catch (err) {
@@ -43,6 +46,10 @@ function route() {
   const view = document.getElementById("view");
   destroyCharts();
   view.replaceChildren();
+  delete view.dataset.ready;
+  // A notice and a zoom belong to the page they were made on.
+  notice("");
+  ui.zoom = null;
   const hash = location.hash || "#/";
   for (const a of document.querySelectorAll("nav a")) {
     const target = a.getAttribute("href");

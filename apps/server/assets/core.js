@@ -16,6 +16,7 @@ export const API = {
   dashboard: ["GET", "/api/v1/dashboards/{id}"],
   errors: ["GET", "/api/v1/errors"],
   logs: ["GET", "/api/v1/logs"],
+  deployments: ["GET", "/api/v1/deployments"],
 };
 
 export const RANGES = ["1h", "24h", "7d"];
@@ -28,6 +29,7 @@ export const ui = {
   seq: 0, // bumps on every navigation: stale answers are dropped
   inflight: null, // the seq of the refresh under way
   route: null, // re-renders the current page (set by app.js)
+  zoom: null, // the x range dragged on a chart, {min, max} in seconds; null: the whole range
 };
 
 export function el(tag, attrs, ...children) {
@@ -72,11 +74,18 @@ export async function call(key, params, body) {
   return data;
 }
 
+const NOTICE_MS = 6000;
+let noticeTimer = null;
+
+// A message above the page: an error stays until cleared (the next successful update or a
+// navigation clears it), anything else goes after a few seconds.
 export function notice(text, isError) {
   const n = document.getElementById("notice");
+  clearTimeout(noticeTimer);
   n.hidden = !text;
   n.className = "notice" + (isError ? " error" : "");
   n.textContent = text || "";
+  if (text && !isError) noticeTimer = setTimeout(() => notice(""), NOTICE_MS);
 }
 
 export function explain(err) {

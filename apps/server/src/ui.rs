@@ -18,6 +18,7 @@ const UPLOT_CSS: &str = include_str!("../assets/vendor/uplot/uPlot.min.css");
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
 /// Revalidate on every load: the page and app change with each release.
 const NO_CACHE: &str = "no-cache";
@@ -77,6 +78,10 @@ pub(crate) fn router() -> Router {
         .route(
             "/ui/app.css",
             get(|| async { asset(APP_CSS, CSS, NO_CACHE) }),
+        )
+        .route(
+            "/ui/favicon.svg",
+            get(|| async { asset(include_str!("../assets/favicon.svg"), SVG, NO_CACHE) }),
         )
         .route(
             "/ui/vendor/uplot.js",

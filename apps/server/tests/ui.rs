@@ -35,6 +35,8 @@ fn assets() -> Vec<(&'static str, &'static str)> {
                 "text/javascript"
             } else if p.ends_with(".css") {
                 "text/css"
+            } else if p.ends_with(".svg") {
+                "image/svg+xml"
             } else {
                 "text/html"
             };
@@ -149,6 +151,8 @@ async fn assets_are_served_without_a_token_offline_and_small() {
         } else {
             body.as_str()
         };
+        // An SVG names its XML namespace by URL; nothing is fetched from it.
+        let checked = checked.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
         for scheme in ["http://", "https://"] {
             assert!(
                 !checked.contains(scheme),
@@ -166,6 +170,11 @@ async fn assets_are_served_without_a_token_offline_and_small() {
         .collect();
     assert_eq!(sources, ["/ui/vendor/uplot.js", "/ui/app.js"]);
     assert_eq!(styles, ["/ui/vendor/uplot.css", "/ui/app.css"]);
+    // The tab's icon is one of the assets (no request for a missing /favicon.ico).
+    assert!(
+        index.contains(r#"<link rel="icon" href="/ui/favicon.svg" type="image/svg+xml">"#),
+        "index declares its icon"
+    );
     for href in attribute_values(index, "href") {
         assert!(
             href.starts_with("/ui/") || href.starts_with('#') || href == "/status",

@@ -640,6 +640,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     get("/ui/views/errors.js", Public, "The web UI's errors page").answer(JS),
     get("/ui/views/logs.js", Public, "The web UI's logs page").answer(JS),
     get("/ui/app.css", Public, "The web UI's style sheet").answer(CSS),
+    get("/ui/favicon.svg", Public, "The web UI's icon").answer(SVG),
     get("/ui/vendor/uplot.js", Public, "The chart library").answer(JS),
     get(
         "/ui/vendor/uplot.css",
