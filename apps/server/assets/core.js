@@ -6,6 +6,7 @@ export const API = {
   checks: ["GET", "/api/v1/checks"],
   check: ["GET", "/api/v1/checks/{name}"],
   results: ["GET", "/api/v1/checks/{name}/results"],
+  history: ["GET", "/api/v1/checks/history"],
   alerts: ["GET", "/api/v1/alerts"],
   ack: ["POST", "/api/v1/alerts/{id}/ack"],
   resolve: ["POST", "/api/v1/alerts/{id}/resolve"],
@@ -16,6 +17,9 @@ export const API = {
   dashboard: ["GET", "/api/v1/dashboards/{id}"],
   errors: ["GET", "/api/v1/errors"],
   logs: ["GET", "/api/v1/logs"],
+  incidents: ["GET", "/api/v1/incidents"],
+  openIncident: ["POST", "/api/v1/incidents"],
+  incidentUpdate: ["POST", "/api/v1/incidents/{id}/updates"],
 };
 
 export const RANGES = ["1h", "24h", "7d"];

@@ -365,7 +365,7 @@ async fn status_page_and_badges_show_public_checks_only_without_a_token() {
         code == 200 && page.contains("healthy") && page.contains("100.00%")
     })
     .await;
-    assert!(page.contains("<td>api</td>"), "{page}");
+    assert!(page.contains("<span class=\"name\">api</span>"), "{page}");
     assert!(!page.contains("secret-db"), "{page}");
     assert!(page.contains("name=\"viewport\""));
     assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));

@@ -102,7 +102,6 @@ fn check_uptime(
 
 /// The runs of one check in one bucket of a [`Store::check_history`] range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct HistoryBucket {
     /// The bucket's start; it lasts the range's bucket width.
     pub start: DateTime<Utc>,
@@ -117,6 +116,17 @@ pub struct HistoryBucket {
 }
 
 impl HistoryBucket {
+    /// A bucket starting at `start` without runs.
+    pub fn empty(start: DateTime<Utc>) -> HistoryBucket {
+        HistoryBucket {
+            start,
+            runs: 0,
+            up: 0,
+            degraded: 0,
+            down: 0,
+        }
+    }
+
     /// `up / runs * 100`, or `None` when there were no runs.
     pub fn percent(&self) -> Option<f64> {
         (self.runs > 0).then(|| self.up as f64 / self.runs as f64 * 100.0)
@@ -197,12 +207,10 @@ impl Store {
             })
             .await?;
         let empty: Vec<HistoryBucket> = (0..i64::from(buckets))
-            .map(|i| HistoryBucket {
-                start: DateTime::from_timestamp_millis(from + i * width).unwrap_or_default(),
-                runs: 0,
-                up: 0,
-                degraded: 0,
-                down: 0,
+            .map(|i| {
+                HistoryBucket::empty(
+                    DateTime::from_timestamp_millis(from + i * width).unwrap_or_default(),
+                )
             })
             .collect();
         let mut out: Vec<Vec<HistoryBucket>> = vec![empty; checks.len()];
