@@ -4,10 +4,10 @@
 //! incidents, maintenance; nothing private; the explanation when no check is public).
 
 mod common;
-use common::{ADMIN, READ, SELF_CHECK_OFF, call, call_json, config, start, wait_for};
-use mon_server::App;
+use common::{
+    ADMIN, READ, SELF_CHECK_OFF, call, call_json, config, http_get, serve, start, wait_for,
+};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A public check `api` on a real loopback service, a private one `secret-db`, a
 /// public maintenance window and a private one, and the status page's heading.
@@ -39,34 +39,6 @@ alerting:
       end: '23:59'
       matchers: [{ name: check, value: secret-db }, { name: team, value: hidden-team }]
 ";
-
-/// One HTTP/1.1 GET over a real socket: the status code, the lowercased head and the body.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: mon\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head.to_ascii_lowercase(), body.to_owned())
-}
-
-/// Serves `app` on a loopback port.
-async fn serve(app: &App) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let router = app.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incidents_and_history_show_on_the_status_page_and_survive_a_restart() {
