@@ -284,7 +284,7 @@ pub fn page_html(page: &PageContent<'_>) -> String {
         _ => "No status yet",
     };
     let mut body = String::new();
-    let _ = write!(body, "<header>");
+    body.push_str("<header>");
     if let Some(logo) = &page.config.logo_url {
         let _ = write!(
             body,
@@ -292,7 +292,7 @@ pub fn page_html(page: &PageContent<'_>) -> String {
             escape(logo)
         );
     }
-    let _ = write!(body, "<h1>{}</h1></header>\n", escape(&page.config.title));
+    let _ = writeln!(body, "<h1>{}</h1></header>", escape(&page.config.title));
     if let Some(d) = &page.config.description {
         let _ = writeln!(body, "<p class=\"about\">{}</p>", escape(d));
     }
