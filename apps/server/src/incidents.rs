@@ -78,13 +78,15 @@ pub(crate) async fn check_history(
             .into_iter()
             .zip(history)
             .map(|(name, buckets)| {
-                let (runs, up) = buckets
-                    .iter()
-                    .fold((0, 0), |(r, u), b| (r + b.runs, u + b.up));
+                // The whole window as one bucket: its uptime.
+                let whole = buckets.iter().fold(HistoryBucket::empty(to), |mut w, b| {
+                    w.runs += b.runs;
+                    w.up += b.up;
+                    w
+                });
                 CheckHistoryView {
                     name,
-                    // Run counts stay far below 2^53: the conversions are exact.
-                    uptime_percent: (runs > 0).then(|| up as f64 / runs as f64 * 100.0),
+                    uptime_percent: whole.percent(),
                     buckets: buckets.iter().map(view).collect(),
                 }
             })
