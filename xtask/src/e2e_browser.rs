@@ -217,6 +217,99 @@ fn severe(entries: &[Value], allowed: impl Fn(&str) -> bool) -> Vec<String> {
         .collect()
 }
 
+/// The incidents page and the public status page: opens an incident through the form of
+/// `#/incidents` (as an admin would), then opens `/status` at 1366×900 and 390×844 and
+/// checks that the incident and the public check's history bars show, that the page does
+/// not scroll sideways, and that the private check is absent. Screenshots of both.
+fn incidents_and_status_page(
+    session: &Session,
+    base: &str,
+    shots: &std::path::Path,
+    api: &dyn Fn(&str) -> Result<Value>,
+) -> Result<()> {
+    const TITLE: &str = "Calls drop in eu-west (e2e)";
+    session.navigate(&format!("{base}/#/incidents"))?;
+    let title = poll("the form of #/incidents", || {
+        session
+            .find("css selector", ".incident-form input[name=title]")
+            .map(Some)
+    })?;
+    session.type_text(&title, TITLE)?;
+    let message = session.find("css selector", ".incident-form input[name=message]")?;
+    session.type_text(&message, "We are looking into it")?;
+    let submit = session.find("css selector", ".incident-form button[type=submit]")?;
+    session.click(&submit)?;
+    let id = poll("the API to list the incident", || {
+        let list = api("/api/v1/incidents")?;
+        Ok(list["incidents"]
+            .as_array()
+            .and_then(|l| l.iter().find(|i| i["title"] == TITLE))
+            .and_then(|i| i["id"].as_i64()))
+    })?;
+    poll("the incidents page to show the incident", || {
+        let shown = session.script(
+            "return [...document.querySelectorAll('.incident-card h2')].map((h) => h.textContent)",
+        )?;
+        Ok(shown
+            .as_array()
+            .is_some_and(|l| l.iter().any(|t| t == TITLE))
+            .then_some(()))
+    })?;
+    session.screenshot(&shots.join("incidents.png"))?;
+    for (width, height) in [(1366, 900), (390, 844)] {
+        session.cmd(
+            "POST",
+            "/window/rect",
+            Some(&json!({ "width": width, "height": height })),
+        )?;
+        session.navigate(&format!("{base}/status"))?;
+        let seen = poll("the status page with the incident and the bars", || {
+            let seen = session.script(
+                "return {
+                   incident: [...document.querySelectorAll('.incident h3')].map((h) => h.textContent).join('|'),
+                   bars: document.querySelectorAll('.bars .b').length,
+                   up: document.querySelectorAll('.bars .b.up').length,
+                   overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+                   text: document.body.textContent,
+                   width: window.innerWidth,
+                 }",
+            )?;
+            Ok(
+                (seen["incident"].as_str().is_some_and(|t| t.contains(TITLE))
+                    && seen["up"].as_u64().is_some_and(|n| n > 0))
+                .then_some(seen),
+            )
+        })?;
+        if seen["overflow"].as_i64() != Some(0) {
+            bail!(
+                "/status at {width}×{height} scrolls sideways: {}",
+                seen["overflow"]
+            );
+        }
+        if seen["bars"].as_u64() != Some(48) {
+            bail!("/status shows {} history segments, not 48", seen["bars"]);
+        }
+        if seen["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("closed-port"))
+        {
+            bail!("/status names the private check closed-port");
+        }
+        session.screenshot(&shots.join(format!("status-{width}x{height}.png")))?;
+        eprintln!(
+            "e2e: browser: /status at {width}×{height} (inner width {}) shows incident {id}, \
+             48 history segments ({} up), no sideways scroll",
+            seen["width"], seen["up"]
+        );
+    }
+    session.cmd(
+        "POST",
+        "/window/rect",
+        Some(&json!({ "width": 1280, "height": 900 })),
+    )?;
+    Ok(())
+}
+
 pub(crate) fn browser() -> Result<()> {
     apt_install(&["chromium", "chromium-driver"])?;
     crate::build_bins()?;
@@ -240,7 +333,7 @@ pub(crate) fn browser() -> Result<()> {
       - {{ name: e2e, token: {ADMIN_TOKEN}, role: admin }}
 metrics: {{ interval: 1s }}
 checks:
-  - {{ name: web, type: http, url: 'http://127.0.0.1:{ok_port}/', interval: 1s, failure_threshold: 1, success_threshold: 1 }}
+  - {{ name: web, type: http, url: 'http://127.0.0.1:{ok_port}/', interval: 1s, failure_threshold: 1, success_threshold: 1, public: true }}
   - {{ name: closed-port, type: tcp, address: '127.0.0.1:{closed_port}', interval: 1s, failure_threshold: 1, critical: false }}
 alerting:
   evaluation_interval: 1s
@@ -452,7 +545,11 @@ alerting:
         shots.display()
     );
 
-    // 5. No console errors since sign-in.
+
+    // 5. An incident opened through the page shows on the public status page.
+    incidents_and_status_page(&session, &base, &shots, &api)?;
+
+    // 6. No console errors since sign-in.
     let errors = severe(&session.console()?, |_| false);
     if !errors.is_empty() {
         bail!("the browser console has errors: {errors:?}");

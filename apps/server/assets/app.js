@@ -7,6 +7,7 @@ import { alertsView } from "./views/alerts.js";
 import { checkDetail } from "./views/checks.js";
 import { dashboard, dashboards } from "./views/dashboards.js";
 import { errorsView } from "./views/errors.js";
+import { incidentsView } from "./views/incidents.js";
 import { logsView } from "./views/logs.js";
 import { overview } from "./views/overview.js";
 
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^#\/alerts$/, alertsView],
   [/^#\/errors$/, errorsView],
   [/^#\/logs$/, logsView],
+  [/^#\/incidents$/, incidentsView],
 ];
 
 async function run(seq) {

@@ -6,6 +6,7 @@ export const API = {
   checks: ["GET", "/api/v1/checks"],
   check: ["GET", "/api/v1/checks/{name}"],
   results: ["GET", "/api/v1/checks/{name}/results"],
+  history: ["GET", "/api/v1/checks/history"],
   alerts: ["GET", "/api/v1/alerts"],
   ack: ["POST", "/api/v1/alerts/{id}/ack"],
   resolve: ["POST", "/api/v1/alerts/{id}/resolve"],
@@ -17,6 +18,9 @@ export const API = {
   errors: ["GET", "/api/v1/errors"],
   logs: ["GET", "/api/v1/logs"],
   deployments: ["GET", "/api/v1/deployments"],
+  incidents: ["GET", "/api/v1/incidents"],
+  openIncident: ["POST", "/api/v1/incidents"],
+  incidentUpdate: ["POST", "/api/v1/incidents/{id}/updates"],
 };
 
 export const RANGES = ["1h", "24h", "7d"];

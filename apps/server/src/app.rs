@@ -87,6 +87,10 @@ pub(crate) struct AppState {
     pub(crate) dashboards: Arc<Vec<mon_metrics::DashboardConfig>>,
     /// Names of the checks marked `public: true`, in config order (status page, badges).
     pub(crate) public_checks: Arc<Vec<String>>,
+    /// The status page's title, description and logo.
+    pub(crate) status_page: Arc<mon_health::status_page::StatusPageConfig>,
+    /// The maintenance windows (the status page lists the public ones).
+    pub(crate) maintenance: Arc<Vec<mon_alerting::MaintenanceWindow>>,
 }
 
 /// The state of each router, taken from the whole (`FromRef`): a router sees only what it reads.
@@ -124,10 +128,17 @@ sub_state! {
         recorder: s.ingest.recorder.clone(),
         store: s.store.clone(),
     };
+    crate::incidents::IncidentsState => |s| crate::incidents::IncidentsState {
+        store: s.store.clone(),
+        health: s.health.clone(),
+        alerts: s.alerts.clone(),
+    };
     crate::status_page::StatusPageState => |s| crate::status_page::StatusPageState {
         health: s.health.clone(),
         store: s.store.clone(),
         public_checks: s.public_checks.clone(),
+        config: s.status_page.clone(),
+        maintenance: s.maintenance.clone(),
     };
     crate::livekit::LivekitState => |s| crate::livekit::LivekitState {
         livekit: s.livekit.clone(),
@@ -500,6 +511,8 @@ impl App {
                     .map(|c| c.name.clone())
                     .collect(),
             ),
+            status_page: Arc::new(config.status_page.clone()),
+            maintenance: Arc::new(config.alerting.maintenance_windows.clone()),
         };
         let auth = mon_http::Auth::new(
             config.server.auth.clone(),

@@ -11,6 +11,7 @@ mod backup;
 mod banner;
 mod builder;
 mod dashboards;
+mod incidents;
 mod ingest;
 mod livekit;
 mod metrics;

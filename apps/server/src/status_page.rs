@@ -2,7 +2,10 @@
 //! and `/badge/{check}/uptime.svg`, rendered by [`mon_health::status_page`].
 //!
 //! Mounted outside the token layer. Only checks with `public: true` appear; any other
-//! name answers the same 404 as a name that does not exist, so nothing leaks.
+//! name answers the same 404 as a name that does not exist, so nothing leaks. The page
+//! also lists open incidents (and those resolved in the last 7 days: title, status and
+//! updates, not who wrote them nor the alert behind them) and the ongoing or next period
+//! of each public maintenance window.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -22,7 +25,16 @@ pub(crate) struct StatusPageState {
     pub(crate) store: mon_store::Store,
     /// Names of the checks marked `public: true`, in config order.
     pub(crate) public_checks: Arc<Vec<String>>,
+    /// Title, description, logo.
+    pub(crate) config: Arc<render::StatusPageConfig>,
+    /// Every maintenance window; the page lists the public ones.
+    pub(crate) maintenance: Arc<Vec<mon_alerting::MaintenanceWindow>>,
 }
+
+/// How long a resolved incident stays on the page, under "Past incidents".
+const PAST_INCIDENTS: chrono::Duration = chrono::Duration::days(7);
+/// The most incidents the page lists.
+const MAX_INCIDENTS: u32 = 20;
 
 /// The public routes: status page and badges.
 pub(crate) fn router(state: StatusPageState) -> Router {
@@ -60,8 +72,34 @@ fn no_cache(content_type: &'static str, body: String) -> Response {
 }
 
 async fn page(State(state): State<StatusPageState>) -> Result<Response, ApiError> {
-    let checks = public_checks(&state, None).await?;
-    let html = render::page_html(&checks, chrono::Utc::now());
+    let now = chrono::Utc::now();
+    let mut checks = public_checks(&state, None).await?;
+    render::add_history(&state.store, &mut checks).await?;
+    let incidents = state
+        .store
+        .incidents(Some(now - PAST_INCIDENTS), MAX_INCIDENTS)
+        .await?;
+    let mut maintenance: Vec<render::MaintenancePeriod> = state
+        .maintenance
+        .iter()
+        .filter(|w| w.shown_publicly(&state.public_checks))
+        .filter_map(|w| {
+            let (starts_at, ends_at) = w.next_period(now)?;
+            Some(render::MaintenancePeriod {
+                name: w.name.clone(),
+                starts_at,
+                ends_at,
+            })
+        })
+        .collect();
+    maintenance.sort_by_key(|m| m.starts_at);
+    let html = render::page_html(&render::PageContent {
+        config: &state.config,
+        checks: &checks,
+        incidents: &incidents,
+        maintenance: &maintenance,
+        now,
+    });
     let mut page = no_cache("text/html; charset=utf-8", html);
     page.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,

@@ -76,6 +76,10 @@ pub(crate) fn router() -> Router {
             get(|| async { script(include_str!("../assets/views/logs.js")) }),
         )
         .route(
+            "/ui/views/incidents.js",
+            get(|| async { script(include_str!("../assets/views/incidents.js")) }),
+        )
+        .route(
             "/ui/app.css",
             get(|| async { asset(APP_CSS, CSS, NO_CACHE) }),
         )

@@ -3,12 +3,14 @@
 
 mod common;
 use axum::http::StatusCode;
-use common::{INGEST, READ, SELF_CHECK_OFF, call, call_json, call_text, config, start, wait_for};
+use common::{
+    INGEST, READ, SELF_CHECK_OFF, call, call_json, call_text, config, http_get, serve, start,
+    wait_for,
+};
 use mon_config::{Environment, load_text};
 use mon_server::App;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A public check on a real service, a private one on a closed port, a team board.
 const BODY: &str = "
@@ -331,32 +333,10 @@ async fn grafana_export_uses_only_metric_names_mon_exports() {
     assert!(exprs >= 35, "only {exprs} PromQL targets");
 }
 
-/// One HTTP/1.1 GET over a real socket; returns the status line, headers and body.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: mon\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (code, head.to_ascii_lowercase(), body.to_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_page_and_badges_show_public_checks_only_without_a_token() {
     let s = server().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let router = s.app.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = serve(&s.app).await;
 
     let mut page = String::new();
     wait_for("the public check to be healthy with uptime", async || {
@@ -365,7 +345,7 @@ async fn status_page_and_badges_show_public_checks_only_without_a_token() {
         code == 200 && page.contains("healthy") && page.contains("100.00%")
     })
     .await;
-    assert!(page.contains("<td>api</td>"), "{page}");
+    assert!(page.contains("<span class=\"name\">api</span>"), "{page}");
     assert!(!page.contains("secret-db"), "{page}");
     assert!(page.contains("name=\"viewport\""));
     assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));

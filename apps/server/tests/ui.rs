@@ -293,6 +293,22 @@ async fn every_api_call_of_the_page_exists() {
                     "GET {uri} with a read token: {body}"
                 );
             }
+            "POST" if path == "/api/v1/incidents" => {
+                // The body the page sends when written by hand.
+                let body = json!({"title": "Calls drop", "message": "Looking into it", "status": "investigating"});
+                let (status, answer) =
+                    call_json(&s.app, "POST", &path, Some(ADMIN), Some(body)).await;
+                assert_eq!(status, StatusCode::CREATED, "POST {path}: {answer}");
+            }
+            "POST" if path.starts_with("/api/v1/incidents/") => {
+                let body = json!({"status": "monitoring", "message": "Fix deployed"});
+                let (status, answer) =
+                    call_json(&s.app, "POST", &path, Some(ADMIN), Some(body)).await;
+                // The route exists: the 404 is about the incident, not the endpoint.
+                assert_eq!(status, StatusCode::NOT_FOUND, "POST {path}: {answer}");
+                let message = answer["error"]["message"].as_str().unwrap_or_default();
+                assert!(message.contains("no incident"), "POST {path}: {message}");
+            }
             "POST" if path == "/api/v1/silences" => {
                 // The body the page sends.
                 let body = json!({

@@ -84,7 +84,9 @@ impl Silence {
 
 /// A recurring maintenance window (UTC): on `days` (all days when empty), from
 /// `start` to `end` (`end` before `start` crosses midnight), alerts matching
-/// `matchers` (all when empty) are not notified.
+/// `matchers` (all when empty) are not notified. The public status page lists the
+/// ongoing and next window when `public: true` or when a matcher names a public check
+/// (`{ name: check, value: api }`).
 ///
 /// ```yaml
 /// maintenance_windows:
@@ -109,6 +111,10 @@ pub struct MaintenanceWindow {
     /// Which alerts it mutes; empty: all.
     #[serde(default)]
     pub matchers: Vec<Matcher>,
+    /// Whether the public status page lists it (it does anyway when a matcher names a
+    /// public check: `{ name: check, value: <check> }`).
+    #[serde(default)]
+    pub public: bool,
 }
 
 impl MaintenanceWindow {
@@ -126,6 +132,32 @@ impl MaintenanceWindow {
         inside
             && (self.days.is_empty() || self.days.contains(&day))
             && all_match(&self.matchers, alert)
+    }
+
+    /// The occurrence going on at `now`, else the next one within a week: `(start, end)`.
+    pub fn next_period(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let today = now.date_naive();
+        (-1..=7)
+            .filter_map(|offset| today.checked_add_signed(chrono::Duration::days(offset)))
+            .filter(|day| self.days.is_empty() || self.days.contains(&day.weekday()))
+            .map(|day| {
+                let start = day.and_time(self.start).and_utc();
+                let mut end = day.and_time(self.end).and_utc();
+                if self.end <= self.start {
+                    end += chrono::Duration::days(1);
+                }
+                (start, end)
+            })
+            .find(|(_, end)| *end > now)
+    }
+
+    /// Whether the status page lists it, given the names of the public checks.
+    pub fn shown_publicly(&self, public_checks: &[String]) -> bool {
+        self.public
+            || self
+                .matchers
+                .iter()
+                .any(|m| m.equal && m.name == "check" && public_checks.contains(&m.value))
     }
 }
 
@@ -186,6 +218,52 @@ mod tests {
                 "{matchers:?} {now}"
             );
         }
+    }
+
+    #[test]
+    fn maintenance_windows_name_their_ongoing_or_next_period() {
+        let window = |days: &str, start: &str, end: &str| -> MaintenanceWindow {
+            serde_yaml_ng::from_str(&format!(
+                "name: w\ndays: {days}\nstart: '{start}'\nend: '{end}'\n\
+                 matchers: [{{ name: check, value: api }}]\n"
+            ))
+            .unwrap()
+        };
+        // 2026-01-01 is a Thursday.
+        let now = at("2026-01-01T10:00:00Z");
+        for (w, want) in [
+            // Later today.
+            (
+                window("[]", "12:00", "13:00"),
+                ("2026-01-01T12:00:00Z", "2026-01-01T13:00:00Z"),
+            ),
+            // Going on now.
+            (
+                window("[]", "09:00", "11:00"),
+                ("2026-01-01T09:00:00Z", "2026-01-01T11:00:00Z"),
+            ),
+            // Over for today: tomorrow.
+            (
+                window("[]", "08:00", "09:00"),
+                ("2026-01-02T08:00:00Z", "2026-01-02T09:00:00Z"),
+            ),
+            // Crossing midnight from yesterday, still on.
+            (
+                window("[]", "23:00", "11:00"),
+                ("2025-12-31T23:00:00Z", "2026-01-01T11:00:00Z"),
+            ),
+            // Only on Mondays.
+            (
+                window("[mon]", "02:00", "03:00"),
+                ("2026-01-05T02:00:00Z", "2026-01-05T03:00:00Z"),
+            ),
+        ] {
+            assert_eq!(w.next_period(now), Some((at(want.0), at(want.1))), "{w:?}");
+        }
+        let w = window("[]", "12:00", "13:00");
+        assert!(w.shown_publicly(&["api".into()]));
+        assert!(!w.shown_publicly(&["db".into()]));
+        assert!(MaintenanceWindow { public: true, ..w }.shown_publicly(&[]));
     }
 
     #[test]

@@ -372,6 +372,34 @@ pub const ENDPOINTS: &[Endpoint] = &[
     )
     .query(&[SINCE, LIMIT])
     .answer(Answer::Typed("CheckResultsAnswer")),
+    get(
+        "/api/v1/checks/history",
+        Read,
+        "Every check's results in equal buckets (the history bars)",
+    )
+    .query(&[
+        param("window", ParamKind::Duration),
+        param("buckets", ParamKind::Limit),
+    ])
+    .answer(Answer::Typed("ChecksHistoryAnswer")),
+    // Incidents (shown on the status page).
+    get("/api/v1/incidents", Read, "Incidents, newest first")
+        .query(&[LIMIT])
+        .answer(Answer::Typed("IncidentsAnswer")),
+    post(
+        "/api/v1/incidents",
+        Admin,
+        "Open an incident, by hand or from an alert",
+    )
+    .body(Body::Typed("IncidentBody"))
+    .answer(Answer::Created("IncidentView")),
+    post(
+        "/api/v1/incidents/{id}/updates",
+        Admin,
+        "Post an update to an incident",
+    )
+    .body(Body::Typed("IncidentUpdateBody"))
+    .answer(Answer::Typed("IncidentView")),
     // Ingest and series.
     post(
         "/api/v1/events",
@@ -639,6 +667,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
     get("/ui/views/alerts.js", Public, "The web UI's alert pages").answer(JS),
     get("/ui/views/errors.js", Public, "The web UI's errors page").answer(JS),
     get("/ui/views/logs.js", Public, "The web UI's logs page").answer(JS),
+    get(
+        "/ui/views/incidents.js",
+        Public,
+        "The web UI's incidents page",
+    )
+    .answer(JS),
     get("/ui/app.css", Public, "The web UI's style sheet").answer(CSS),
     get("/ui/favicon.svg", Public, "The web UI's icon").answer(SVG),
     get("/ui/vendor/uplot.js", Public, "The chart library").answer(JS),

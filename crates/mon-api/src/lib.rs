@@ -10,12 +10,14 @@
 //!   ([`Access`]: public, or the bearer-token role it needs), its answer and its error codes.
 //! - [`security`]: the answers of the security API (summary and events).
 //! - [`sources`]: deployments, and what deleting one ingest source label removed.
+//! - [`incidents`]: check history (the status bars) and incidents with their updates.
 //! - [`openapi`]: [`document`] builds the OpenAPI document from those rows and types.
 
 pub mod anomaly;
 pub mod answers;
 pub mod endpoints;
 pub mod error;
+pub mod incidents;
 pub mod openapi;
 pub mod security;
 pub mod sources;

@@ -47,6 +47,7 @@ pub fn document(version: &str) -> OpenApi {
         paths.add_path_operation(endpoint.path, vec![method], operation(endpoint));
     }
     let components = crate::security::components(ComponentsBuilder::new());
+    let components = crate::incidents::components(components);
     let components = crate::sources::components(components)
         .schema_from::<ErrorAnswer>()
         .schema_from::<ErrorBody>()

@@ -39,6 +39,9 @@ pub struct Config {
     /// Custom dashboards, served beside the built-in ones (docs/dashboards.md).
     #[serde(default)]
     pub dashboards: Vec<mon_metrics::DashboardConfig>,
+    /// The public status page `/status`: title, description, logo (docs/status-page.md).
+    #[serde(default)]
+    pub status_page: mon_health::status_page::StatusPageConfig,
     /// What mon computes from authentication and security events, and the thresholds
     /// of the built-in security rules (docs/security.md).
     #[serde(default)]
@@ -392,6 +395,9 @@ impl Config {
                 _ => e.to_string(),
             };
             errors.push((self.alerting_error_path(&e), message));
+        }
+        for (key, message) in self.status_page.validate() {
+            errors.push((format!("status_page.{key}"), message));
         }
         for (key, message) in self.privacy.validate() {
             errors.push((format!("privacy.{key}"), message));

@@ -60,6 +60,7 @@
 mod alerts;
 mod backup;
 mod error;
+mod incidents;
 mod kept;
 mod lock;
 mod logs;
@@ -79,6 +80,7 @@ mod writer;
 
 pub use alerts::{AlertEventRow, AlertWrite, OutboxState, PendingNotification, ResponseTimes};
 pub use error::StoreError;
+pub use incidents::{Incident, IncidentStatus, IncidentUpdate, NewIncident};
 pub use kept::KeptState;
 pub use lock::StoreLock;
 pub use logs::{ErrorGroup, ErrorRow, LEVELS, LogQuery, LogRow, LogWrite, fts_query, severity};
@@ -93,4 +95,4 @@ pub use series::{
 };
 pub use sources::{AppEventRecord, SourceDeleted};
 pub use store::{Store, WriteTicket};
-pub use uptime::UptimeWindow;
+pub use uptime::{HistoryBucket, UptimeWindow};

@@ -185,6 +185,31 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX app_events_by_source ON app_events (source) WHERE source IS NOT NULL;
     CREATE INDEX logs_by_source ON logs (source);
     "#,
+    // Incidents (written by hand or from an alert) and their updates, shown on the
+    // public status page.
+    r#"
+    CREATE TABLE incidents (
+        id          INTEGER PRIMARY KEY,
+        title       TEXT NOT NULL,
+        severity    TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        alert_id    TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        resolved_at INTEGER
+    ) STRICT;
+    CREATE INDEX incidents_by_updated ON incidents (updated_at);
+
+    CREATE TABLE incident_updates (
+        id          INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents (id),
+        ts          INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        author      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX incident_updates_by_incident ON incident_updates (incident_id, id);
+    "#,
 ];
 
 /// The schema version this binary writes: the number of migrations it knows.

@@ -61,3 +61,75 @@ async fn uptime_per_window() {
     assert_eq!(empty, [Vec::new()]);
     store.close().await.unwrap();
 }
+
+/// The history bars: one aggregate query, every check's buckets oldest first, each
+/// bucket counted from its own runs and coloured by the worst of them.
+#[tokio::test]
+async fn history_buckets_count_each_check_in_its_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("mon.db"), StoreOptions::default()).unwrap();
+    let now_ms = 1_800_000_000_000;
+    // 4 buckets of an hour over the last 4 hours.
+    let rows = [
+        ("api", Status::Healthy, 230),   // bucket 0
+        ("api", Status::Healthy, 200),   // bucket 0
+        ("api", Status::Degraded, 150),  // bucket 1
+        ("api", Status::Healthy, 140),   // bucket 1
+        ("api", Status::Unhealthy, 100), // bucket 2
+        ("api", Status::Healthy, 90),    // bucket 2
+        ("api", Status::Healthy, 0),     // now: the last bucket
+        ("api", Status::Unhealthy, 300), // before the range
+        ("db", Status::Unknown, 10),     // bucket 3
+        ("other", Status::Unhealthy, 10),
+    ]
+    .map(|(check, status, minutes_ago)| {
+        check_row(check, status, now_ms - minutes_ago * MINUTE_MS, 1)
+    });
+    store
+        .write(WriteBatch::from_check_results(rows.to_vec()))
+        .await
+        .unwrap();
+    let now = common::at(now_ms);
+    let history = store
+        .check_history(
+            vec!["api".into(), "db".into(), "nope".into()],
+            4 * HOUR,
+            4,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 3);
+    let api = &history[0];
+    let counts: Vec<(u64, u64, u64, u64)> = api
+        .iter()
+        .map(|b| (b.runs, b.up, b.degraded, b.down))
+        .collect();
+    assert_eq!(
+        counts,
+        [(2, 2, 0, 0), (2, 2, 1, 0), (2, 1, 0, 1), (1, 1, 0, 0)]
+    );
+    let states: Vec<&str> = api.iter().map(|b| b.state()).collect();
+    assert_eq!(states, ["up", "degraded", "down", "up"]);
+    assert_eq!(api[2].percent(), Some(50.0));
+    assert_eq!(api[0].start, common::at(now_ms - 4 * 60 * MINUTE_MS));
+    assert_eq!(api[3].start, common::at(now_ms - 60 * MINUTE_MS));
+    // An unknown run is not up: the bucket shows as degraded.
+    assert_eq!(history[1][3].state(), "degraded");
+    assert_eq!(history[1][0].state(), "none");
+    assert!(
+        history[2]
+            .iter()
+            .all(|b| b.runs == 0 && b.percent().is_none())
+    );
+    // Bad shapes are refused, not divided by zero.
+    for (window, buckets) in [(HOUR, 0), (Duration::from_millis(3), 4)] {
+        let refused = store
+            .check_history(vec!["api".into()], window, buckets, now)
+            .await;
+        assert!(
+            matches!(refused, Err(mon_store::StoreError::InvalidInput { .. })),
+            "{window:?} {buckets}: {refused:?}"
+        );
+    }
+}

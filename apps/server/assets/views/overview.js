@@ -1,16 +1,27 @@
 // The overview page: checks, active alerts, host CPU and memory.
 import { call, el, rangePicker, secs, ui } from "../core.js";
 import { annotations, anomalyOf, bandAt, chart, destroyCharts } from "../chart.js";
+import { checkLatency, fmtTime, pct, percent } from "../format.js";
 import { alertTable } from "./alerts.js";
 
-export function checkTile(c) {
+// `history`: the check's entry of GET /api/v1/checks/history (coloured bars, oldest first).
+export function checkTile(c, history) {
   const up = c.uptime && c.uptime["24h"];
+  const buckets = history && Array.isArray(history.buckets) ? history.buckets : null;
+  const width = buckets && buckets.length > 1 ? (Date.parse(buckets[1].start) - Date.parse(buckets[0].start)) : 0;
+  const bars = buckets ? el("div", { class: "hbars", role: "img", "aria-label": c.name + ": last 24 h" },
+    buckets.map((b) => el("span", {
+      class: "hb hb-" + b.state,
+      title: fmtTime(b.start) + " – " + fmtTime(Date.parse(b.start) + width) + ": " +
+        (b.runs ? b.state + ", " + percent(b.uptime_percent) + " up (" + b.runs + " runs)" : "no data"),
+    }))) : null;
   return el("a", { class: "check s-" + c.status, href: "#/checks/" + encodeURIComponent(c.name) },
     el("div", { class: "name" }, c.name),
     el("div", { class: "meta" },
       el("span", { class: "t-" + c.status }, c.status), " · ",
-      c.latency_ms === null || c.latency_ms === undefined ? "–" : Math.round(c.latency_ms) + " ms",
-      up === null || up === undefined ? "" : " · " + up.toFixed(2) + " % 24h"));
+      checkLatency(c.kind, c.status, c.latency_ms),
+      up === null || up === undefined ? "" : el("span", { class: "nowrap" }, " · " + pct(up) + " 24h")),
+    bars);
 }
 
 // What to do when no check is configured: the lines to copy into mon.yaml.
@@ -39,7 +50,7 @@ export function overview(view) {
       el("div", { class: "card span-6" }, el("h2", {}, "CPU %"), cpu),
       el("div", { class: "card span-6" }, el("h2", {}, "Memory %"), mem)));
   return async () => {
-    const [c, a, sc, sm, ac, am, notes] = await Promise.all([
+    const [c, a, sc, sm, ac, am, notes, h] = await Promise.all([
       call("checks", {}),
       call("alerts", {}),
       call("series", { name: "cpu_percent", from: ui.range }),
@@ -47,8 +58,10 @@ export function overview(view) {
       anomalyOf("cpu_percent"),
       anomalyOf("memory_percent"),
       annotations(),
+      call("history", { window: "24h", buckets: 48 }),
     ]);
-    checks.replaceChildren(...(c.checks.length ? c.checks.map(checkTile) : [noChecks()]));
+    const hist = new Map(h.checks.map((x) => [x.name, x]));
+    checks.replaceChildren(...(c.checks.length ? c.checks.map((x) => checkTile(x, hist.get(x.name))) : [noChecks()]));
     alerts.replaceChildren(alertTable(a.alerts, false));
     destroyCharts();
     for (const [box, data, anomaly] of [[cpu, sc, ac], [mem, sm, am]]) {

@@ -11,6 +11,7 @@ use mon_config::{Config, Environment, load_text};
 use mon_server::App;
 use serde_json::Value;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 /// The admin token of [`AUTH`] (`ops`).
@@ -166,4 +167,32 @@ pub(crate) async fn call(
 /// Waits until `done` holds; fails the test after 30 s, naming `what`.
 pub(crate) async fn wait_for(what: &str, done: impl AsyncFnMut() -> bool) {
     mon_tests::eventually_async(what, Duration::from_secs(30), done).await;
+}
+
+/// One HTTP/1.1 GET over a real socket: the status code, the lowercased head and the body.
+pub(crate) async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: mon\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// Serves `app` on a loopback port.
+pub(crate) async fn serve(app: &App) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = app.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
 }
