@@ -107,7 +107,7 @@ export function axisLabels(vals, unit) {
 }
 
 function asDate(t) {
-  const d = typeof t === "number" ? new Date(t) : new Date(t);
+  const d = new Date(t);
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
