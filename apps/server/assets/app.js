@@ -2,10 +2,10 @@
 // charts. This module routes, polls and signs in; each page is a module under views/.
 import { call, el, explain, notice, ui } from "./core.js";
 import { destroyCharts } from "./chart.js";
-import { alertsView } from "./views/alerts.js";
+import { alertDetail, alertsView } from "./views/alerts.js";
 import { checkDetail } from "./views/checks.js";
 import { dashboard, dashboards } from "./views/dashboards.js";
-import { errorsView } from "./views/errors.js";
+import { errorDetail, errorsView } from "./views/errors.js";
 import { logsView } from "./views/logs.js";
 import { overview } from "./views/overview.js";
 
@@ -17,8 +17,11 @@ const ROUTES = [
   [/^#\/dashboards\/(.+)$/, dashboard],
   [/^#\/checks\/(.+)$/, checkDetail],
   [/^#\/alerts$/, alertsView],
+  [/^#\/alerts\/(.+)$/, alertDetail],
   [/^#\/errors$/, errorsView],
+  [/^#\/errors\/(.+)$/, errorDetail],
   [/^#\/logs$/, logsView],
+  [/^#\/logs\/call\/(.+)$/, logsView],
 ];
 
 async function run(seq) {

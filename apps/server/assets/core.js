@@ -7,6 +7,7 @@ export const API = {
   check: ["GET", "/api/v1/checks/{name}"],
   results: ["GET", "/api/v1/checks/{name}/results"],
   alerts: ["GET", "/api/v1/alerts"],
+  alert: ["GET", "/api/v1/alerts/{id}"],
   ack: ["POST", "/api/v1/alerts/{id}/ack"],
   resolve: ["POST", "/api/v1/alerts/{id}/resolve"],
   silence: ["POST", "/api/v1/silences"],
@@ -15,6 +16,7 @@ export const API = {
   dashboards: ["GET", "/api/v1/dashboards"],
   dashboard: ["GET", "/api/v1/dashboards/{id}"],
   errors: ["GET", "/api/v1/errors"],
+  errorGroup: ["GET", "/api/v1/errors/{fingerprint}"],
   logs: ["GET", "/api/v1/logs"],
 };
 

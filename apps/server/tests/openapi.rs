@@ -389,7 +389,7 @@ async fn the_typed_alerting_answers_and_silence_body_read_what_the_server_reads_
         starts_at: None,
         ends_at: None,
         duration: Some("30m".into()),
-        created_by: "ops".into(),
+        created_by: Some("ops".into()),
         comment: "deploy".into(),
     };
     let json = serde_json::to_value(&body).expect("serialize");

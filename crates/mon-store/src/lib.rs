@@ -77,7 +77,10 @@ mod store;
 mod uptime;
 mod writer;
 
-pub use alerts::{AlertEventRow, AlertWrite, OutboxState, PendingNotification, ResponseTimes};
+pub use alerts::{
+    AlertEventRow, AlertNotificationRow, AlertWrite, OutboxState, PendingNotification,
+    ResponseTimes,
+};
 pub use error::StoreError;
 pub use kept::KeptState;
 pub use lock::StoreLock;
