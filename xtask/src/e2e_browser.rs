@@ -457,14 +457,20 @@ fn alert_pages(
         let value = text_of("#alert-value")?;
         let acked = text_of("#alert-acked-by")?;
         let expr = text_of("#alert-expr")?;
-        Ok((timeline.contains("firing")
+        if timeline.contains("firing")
             && timeline.contains("acknowledged")
             && labels.contains("service")
             && labels.contains("voice")
             && value.ends_with(" %")
             && acked == "e2e"
-            && expr == "cpu_percent >= 0")
-            .then_some(format!("value {value}, acknowledged by {acked}")))
+            && expr == "cpu_percent >= 0"
+        {
+            return Ok(Some(format!("value {value}, acknowledged by {acked}")));
+        }
+        bail!(
+            "timeline {timeline:?}, labels {labels:?}, value {value:?}, acknowledged by \
+             {acked:?}, expression {expr:?}"
+        )
     })?;
     poll("the chart of cpu_percent around the alert", || {
         let n = session.script(

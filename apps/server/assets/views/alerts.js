@@ -163,7 +163,7 @@ export function alertDetail(view, id) {
       el("dt", {}, "Acknowledged by"), el("dd", { id: "alert-acked-by" }, a.acknowledged_by || "nobody"),
       runbook ? [el("dt", {}, "Runbook"), el("dd", {}, el("a", { href: runbook, rel: "noopener noreferrer", target: "_blank" }, runbook))] : null));
     const pairs = (o, idName) => Object.keys(o || {}).length
-      ? el("dl", { class: "facts", id: idName }, Object.entries(o).map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]))
+      ? el("dl", { class: "facts", id: idName }, Object.entries(o).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]))
       : el("p", { class: "muted" }, "None.");
     const notes = Object.fromEntries(Object.entries(a.annotations).filter(([k]) => k !== "runbook_url" && k !== "runbook"));
     labels.replaceChildren(el("h2", {}, "Labels"), pairs(a.labels, "alert-labels"), el("h2", {}, "Annotations"), pairs(notes, "alert-annotations"));
