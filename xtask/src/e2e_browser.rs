@@ -1,7 +1,8 @@
 //! e2e step: the web UI in a real browser. Debian's Chromium, driven headless through
 //! ChromeDriver over W3C WebDriver (plain HTTP/JSON), opens mon-server's page, signs in with
 //! an admin token through the page's token field, and checks what a user sees: the status
-//! grid, a chart with points, acknowledging an alert (seen in the API), a console without
+//! grid, a chart with points, acknowledging an alert (seen in the API), the alert's page,
+//! silencing it by its labels through the dialog, an error's drill-down, a console without
 //! errors. Screenshots go to `target/e2e-screenshots/`.
 
 use super::{Server, TempDir, apt_install, free_port, http, project_root};
