@@ -1,7 +1,8 @@
 //! e2e step: the web UI in a real browser. Debian's Chromium, driven headless through
 //! ChromeDriver over W3C WebDriver (plain HTTP/JSON), opens mon-server's page, signs in with
 //! an admin token through the page's token field, and checks what a user sees: the status
-//! grid, a chart with points, acknowledging an alert (seen in the API), a console without
+//! grid, a chart with points, acknowledging an alert (seen in the API), the alert's page,
+//! silencing it by its labels through the dialog, an error's drill-down, a console without
 //! errors. Screenshots go to `target/e2e-screenshots/`.
 
 use super::{Server, TempDir, apt_install, free_port, http, project_root};
@@ -339,7 +340,7 @@ alerting:
   evaluation_interval: 1s
   default_rules: false
   rules:
-    - {{ name: {RULE}, expr: 'cpu_percent >= 0', severity: warning }}
+    - {{ name: {RULE}, expr: 'cpu_percent >= 0', severity: warning, labels: {{ service: voice, region: eu }} }}
 "
         ),
     )?;
@@ -545,11 +546,13 @@ alerting:
         shots.display()
     );
 
+    // 5. The alert's own page, a silence of its labels, an error's drill-down.
+    alert_pages(&session, &base, server.port, &id, &shots)?;
 
-    // 5. An incident opened through the page shows on the public status page.
+    // 6. An incident opened through the page shows on the public status page.
     incidents_and_status_page(&session, &base, &shots, &api)?;
 
-    // 6. No console errors since sign-in.
+    // 7. No console errors since sign-in.
     let errors = severe(&session.console()?, |_| false);
     if !errors.is_empty() {
         bail!("the browser console has errors: {errors:?}");
@@ -939,4 +942,177 @@ mod tests {
         let clipped = [tick("x", "12:10", 290.0, 320.0)];
         assert!(tick_problems(&clipped, &frame)[0].contains("clipped"));
     }
+/// The acknowledged alert's detail page (timeline, labels, value with its unit, who
+/// acknowledged: the token's name), silencing it by its labels through the dialog (the
+/// API then holds a silence whose matchers are the alert's name and labels), and the
+/// drill-down of an error posted as an event (its sample's real message and call).
+fn alert_pages(
+    session: &Session,
+    base: &str,
+    port: u16,
+    id: &str,
+    shots: &std::path::Path,
+) -> Result<()> {
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let send = |method: &str, path: &str, body: &str| -> Result<Value> {
+        let (status, _, text) = http(
+            port,
+            method,
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Accept", "application/json"),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )?;
+        if !(200..300).contains(&status) {
+            bail!("{method} {path} answered {status}: {text}");
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    };
+    let text_of = |selector: &str| -> Result<String> {
+        let v = session.script(&format!(
+            "const e = document.querySelector({}); return e ? e.textContent : ''",
+            json!(selector)
+        ))?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    };
+
+    session.navigate(&format!("{base}/#/alerts/{id}"))?;
+    let shown = poll("the alert page with its timeline, labels and value", || {
+        let timeline = text_of("#alert-timeline")?;
+        let labels = text_of("#alert-labels")?;
+        let value = text_of("#alert-value")?;
+        let acked = text_of("#alert-acked-by")?;
+        let expr = text_of("#alert-expr")?;
+        if timeline.contains("firing")
+            && timeline.contains("acknowledged")
+            && labels.contains("service")
+            && labels.contains("voice")
+            && value.ends_with(" %")
+            && acked == "e2e"
+            && expr == "cpu_percent >= 0"
+        {
+            return Ok(Some(format!("value {value}, acknowledged by {acked}")));
+        }
+        bail!(
+            "timeline {timeline:?}, labels {labels:?}, value {value:?}, acknowledged by \
+             {acked:?}, expression {expr:?}"
+        )
+    })?;
+    poll("the chart of cpu_percent around the alert", || {
+        let n = session.script(
+            "const c = document.querySelector('#alert-chart[data-points]');
+             return c ? Number(c.dataset.points) : 0",
+        )?;
+        Ok(n.as_u64().filter(|n| *n > 0))
+    })?;
+    session.screenshot(&shots.join("alert-detail.png"))?;
+
+    // Silence it by its labels through the dialog.
+    let open = session.find("css selector", "button.silence-open")?;
+    session.click(&open)?;
+    let listed = poll("the silence dialog listing the matchers", || {
+        let items = session.script(
+            "const d = document.querySelector('dialog.silence-dialog[open]');
+             return d ? [...d.querySelectorAll('ul.matchers code')].map((c) => c.textContent) : []",
+        )?;
+        let items: Vec<String> = items
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((items.len() >= 3).then_some(items))
+    })?;
+    // The alert's name and labels as the API has them (the rule's: region, service).
+    let labels = send("GET", &format!("/api/v1/alerts/{id}"), "")?["labels"].clone();
+    let mut want: Vec<String> = labels
+        .as_object()
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    want.push(format!("alertname={RULE}"));
+    want.sort();
+    if !want.contains(&"service=voice".to_string()) {
+        bail!("the alert lacks its rule's labels: {labels}");
+    }
+    let mut listed = listed;
+    listed.sort();
+    if listed != want {
+        bail!("the dialog lists {listed:?}, not the alert's name and labels {want:?}");
+    }
+    session.screenshot(&shots.join("alert-silence-dialog.png"))?;
+    let confirm = session.find("css selector", "dialog.silence-dialog button[type=submit]")?;
+    session.click(&confirm)?;
+    let silence = poll("the API to hold the silence posted by the dialog", || {
+        let list = send("GET", "/api/v1/silences", "")?;
+        Ok(list["silences"].as_array().and_then(|s| {
+            s.iter()
+                .find(|s| s["created_by"] == "e2e" && s["active"] == true)
+                .cloned()
+        }))
+    })?;
+    let mut matchers: Vec<String> = silence["matchers"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| {
+                    format!(
+                        "{}={}",
+                        m["name"].as_str().unwrap_or(""),
+                        m["value"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    matchers.sort();
+    if matchers != want {
+        bail!(
+            "the silence matches {matchers:?}, not the alert's name and labels {want:?}: {silence}"
+        );
+    }
+    poll("the alert shown silenced", || {
+        Ok(text_of("#alert-state")?.contains("silenced").then_some(()))
+    })?;
+    eprintln!("e2e: browser: alert page ({shown}); silenced by its labels {matchers:?}");
+
+    // An error with a real message and a call: the group, then its drill-down.
+    send(
+        "POST",
+        "/api/v1/events",
+        &json!([{ "type": "error", "kind": "TtsTimeout", "message": "TTS timeout after 3200 ms for room r-17",
+                  "context": { "call_id": "call-e2e-1", "location": "agent/tts.py:88" } }])
+        .to_string(),
+    )?;
+    session.navigate(&format!("{base}/#/errors"))?;
+    let link = poll("the error group on #/errors", || {
+        session
+            .find("xpath", "//a[normalize-space()='TtsTimeout']")
+            .map(Some)
+    })?;
+    session.click(&link)?;
+    let sample = poll(
+        "the error drill-down with the sample's message and call",
+        || {
+            let samples = text_of("#error-samples")?;
+            Ok((samples.contains("TTS timeout after 3200 ms for room r-17")
+                && samples.contains("call call-e2e-1"))
+            .then_some(samples))
+        },
+    )?;
+    session.screenshot(&shots.join("error-detail.png"))?;
+    eprintln!(
+        "e2e: browser: error drill-down shows its sample ({} characters)",
+        sample.len()
+    );
+    Ok(())
 }

@@ -103,7 +103,7 @@ pub(crate) fn show(ctx: &Ctx, id: &str) -> Outcome {
         Ok(id) => id,
         Err(o) => return o,
     };
-    let (json, AlertAnswer { alert, history }) = match ctx
+    let (json, AlertAnswer { alert, history, .. }) = match ctx
         .client
         .get_answer(&format!("/api/v1/alerts/{}", encode(&id)))
     {
@@ -295,7 +295,7 @@ pub(crate) fn silence_add(
         starts_at: None,
         ends_at: None,
         duration: Some(duration.to_string()),
-        created_by: who(by),
+        created_by: Some(who(by)),
         comment: comment.to_string(),
     };
     match ctx

@@ -3,10 +3,10 @@
 import { call, el, explain, notice, ui } from "./core.js";
 import { destroyCharts } from "./chart.js";
 import { fmtTime } from "./format.js";
-import { alertsView } from "./views/alerts.js";
+import { alertDetail, alertsView } from "./views/alerts.js";
 import { checkDetail } from "./views/checks.js";
 import { dashboard, dashboards } from "./views/dashboards.js";
-import { errorsView } from "./views/errors.js";
+import { errorDetail, errorsView } from "./views/errors.js";
 import { incidentsView } from "./views/incidents.js";
 import { logsView } from "./views/logs.js";
 import { overview } from "./views/overview.js";
@@ -19,9 +19,12 @@ const ROUTES = [
   [/^#\/dashboards\/(.+)$/, dashboard],
   [/^#\/checks\/(.+)$/, checkDetail],
   [/^#\/alerts$/, alertsView],
+  [/^#\/alerts\/(.+)$/, alertDetail],
   [/^#\/errors$/, errorsView],
+  [/^#\/errors\/(.+)$/, errorDetail],
   [/^#\/logs$/, logsView],
   [/^#\/incidents$/, incidentsView],
+  [/^#\/logs\/call\/(.+)$/, logsView],
 ];
 
 async function run(seq) {

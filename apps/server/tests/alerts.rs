@@ -158,6 +158,34 @@ async fn alerts_fire_notify_and_are_managed_through_the_api() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["firing", "acknowledged", "resolved"]);
+    // What the detail page shows: the rule's expression, the variable to chart with its
+    // unit, and each notification with its delivery result.
+    assert_eq!(one["expr"], "cpu_percent >= 0", "{one}");
+    assert_eq!(
+        (one["variable"].as_str(), one["unit"].as_str()),
+        (Some("cpu_percent"), Some("percent")),
+        "{one}"
+    );
+    let sent: Vec<(&str, &str, &str)> = one["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["channel"].as_str().unwrap(),
+                n["transition"].as_str().unwrap(),
+                n["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &sent[..2],
+        [
+            ("hook", "firing", "delivered"),
+            ("hook", "acknowledged", "delivered")
+        ],
+        "{one}"
+    );
     let (status, _) = call(&app, "GET", "/api/v1/alerts/nope", READ, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, history) = call(&app, "GET", "/api/v1/alerts?state=resolved", READ, None).await;
@@ -237,5 +265,196 @@ async fn alerts_fire_notify_and_are_managed_through_the_api() {
     assert_eq!(health["summary"]["total_resolved"], 1);
     let (status, _) = call(&app, "GET", "/api/v1/alerts/stats?since=soon", READ, None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    app.shutdown().await;
+}
+
+/// No rules: alerts raised through the API, and a webhook to `{receiver}`.
+const RAISED: &str = "
+alerting:
+  evaluation_interval: 1s
+  default_rules: false
+  channels:
+    - { name: hook, type: webhook, url: 'http://{receiver}/hook' }
+";
+
+/// The ids of the alerts a notification body is about, with its transition.
+fn heard(received: &Capture) -> Vec<(String, String)> {
+    received
+        .bodies()
+        .iter()
+        .flat_map(|b| {
+            let transition = b["transition"].as_str().unwrap_or_default().to_string();
+            b["alerts"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |a| {
+                    (
+                        transition.clone(),
+                        a["id"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_of_one_alerts_labels_mutes_only_that_alert_and_actions_record_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let received = Capture::start();
+    let receiver = received.addr().to_string();
+    let app = start(&config("", RAISED), &dir, &[("{receiver}", &receiver)]).await;
+
+    // Two alerts of one name, told apart by their labels.
+    let mut ids = Vec::new();
+    for provider in ["a", "b"] {
+        let (status, raised) = call(
+            &app,
+            "POST",
+            "/api/v1/alerts",
+            Some(common::INGEST),
+            Some(json!({
+                "severity": "error",
+                "title": "TTS provider down",
+                "message": "no audio from the provider",
+                "labels": { "provider": provider, "region": "eu" }
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{raised}");
+        ids.push(raised["alert"]["id"].as_str().unwrap().to_string());
+    }
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    wait_for("both firing notifications", async || {
+        heard(&received).len() == 2
+    })
+    .await;
+
+    // The detail of a raised alert: no rule expression, its source, its notification.
+    let mut detail = Value::Null;
+    wait_for(
+        "the firing notification recorded as delivered",
+        async || {
+            detail = call(&app, "GET", &format!("/api/v1/alerts/{a}"), READ, None)
+                .await
+                .1;
+            detail["notifications"][0]["state"] == "delivered"
+        },
+    )
+    .await;
+    assert_eq!(detail["source"], "api:agent", "{detail}");
+    assert_eq!(
+        (&detail["expr"], &detail["variable"]),
+        (&Value::Null, &Value::Null),
+        "{detail}"
+    );
+    assert_eq!(detail["notifications"][0]["transition"], "firing");
+    assert_eq!(detail["notifications"][0]["channel"], "hook");
+    assert_eq!(detail["notifications"].as_array().unwrap().len(), 1);
+
+    // Silence alert a by its own labels (what the UI's dialog posts); no created_by:
+    // the token's name is recorded.
+    let matchers: Vec<Value> =
+        std::iter::once(json!({ "name": "alertname", "value": "TTS provider down" }))
+            .chain(
+                detail["labels"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| json!({ "name": k, "value": v })),
+            )
+            .collect();
+    let (status, silence) = call(
+        &app,
+        "POST",
+        "/api/v1/silences",
+        ADMIN,
+        Some(json!({ "matchers": matchers, "duration": "1h", "comment": "provider a is known" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{silence}");
+    assert_eq!(silence["created_by"], "ops", "{silence}");
+    let (_, open) = call(&app, "GET", "/api/v1/alerts", READ, None).await;
+    let silenced: Vec<(&str, bool)> = open["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["labels"]["provider"].as_str().unwrap(),
+                x["silenced"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(silenced.contains(&("a", true)), "{open}");
+    assert!(silenced.contains(&("b", false)), "{open}");
+
+    // Acknowledge both without naming anyone: the token's name is who acted; only the
+    // alert outside the silence is notified.
+    for id in [&a, &b] {
+        let (status, acked) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/alerts/{id}/ack"),
+            ADMIN,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{acked}");
+        assert_eq!(acked["acknowledged_by"], "ops", "{acked}");
+    }
+    wait_for("b's acknowledgement heard", async || {
+        heard(&received).contains(&("acknowledged".to_string(), b.clone()))
+    })
+    .await;
+    assert!(
+        !heard(&received).contains(&("acknowledged".to_string(), a.clone())),
+        "{:?}",
+        heard(&received)
+    );
+    let (_, detail) = call(&app, "GET", &format!("/api/v1/alerts/{a}"), READ, None).await;
+    let ack = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "acknowledged")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        ack["detail"].as_str().unwrap_or("").contains("ops"),
+        "{detail}"
+    );
+    assert!(
+        detail["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["transition"] == "firing"),
+        "{detail}"
+    );
+
+    // A name in the body still wins over the token's.
+    let (status, resolved) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/alerts/{b}/resolve"),
+        ADMIN,
+        Some(json!({ "by": "alice" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    let (_, detail) = call(&app, "GET", &format!("/api/v1/alerts/{b}"), READ, None).await;
+    let last = detail["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last["kind"], "resolved", "{detail}");
+    assert!(
+        last["detail"].as_str().unwrap().contains("alice"),
+        "{detail}"
+    );
     app.shutdown().await;
 }

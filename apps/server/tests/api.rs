@@ -478,11 +478,11 @@ fn hostile_requests_answer_json_errors_and_the_server_keeps_answering() {
             "matchers[0].value",
         ),
         (
-            "created_by missing",
+            "created_by blank",
             "POST",
             "/api/v1/silences".into(),
             vec![admin(), json_type()],
-            r#"{"matchers":[{"name":"service","value":"api"}],"duration":"2h"}"#,
+            r#"{"matchers":[{"name":"service","value":"api"}],"duration":"2h","created_by":" "}"#,
             400,
             Some("bad_request"),
             "created_by",

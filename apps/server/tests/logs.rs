@@ -100,6 +100,19 @@ async fn own_errors_and_logs_are_tracked_searchable_and_masked() {
     let samples = one["samples"].as_array().expect("samples");
     assert_eq!(samples.len(), 2, "bounded by max_samples: {one}");
     assert_eq!(samples[1]["call_id"], "call-9");
+    // Each sample keeps its real message and when it happened (the drill-down shows both).
+    assert!(
+        samples[1]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("STT timeout after")),
+        "{one}"
+    );
+    assert!(
+        samples[1]["at"]
+            .as_str()
+            .is_some_and(|t| t.parse::<chrono::DateTime<chrono::Utc>>().is_ok()),
+        "{one}"
+    );
     let (status, _, _) = get(&app, "/api/v1/errors/0000000000000000").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 

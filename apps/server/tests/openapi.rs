@@ -389,7 +389,7 @@ async fn the_typed_alerting_answers_and_silence_body_read_what_the_server_reads_
         starts_at: None,
         ends_at: None,
         duration: Some("30m".into()),
-        created_by: "ops".into(),
+        created_by: Some("ops".into()),
         comment: "deploy".into(),
     };
     let json = serde_json::to_value(&body).expect("serialize");
@@ -520,9 +520,10 @@ async fn ack_and_resolve_accept_the_bodies_their_schema_allows_and_refuse_the_ot
     .await;
     assert_eq!(
         (acked.state.as_str(), acked.acknowledged_by.as_deref()),
-        ("acknowledged", Some("api"))
+        ("acknowledged", Some("ops")),
+        "without `by`, who acts is the token's name"
     );
-    // No body at all: `api` resolves.
+    // No body at all: the token's name resolves.
     let path = format!("/api/v1/alerts/{id}/resolve");
     let resolved: mon_api::answers::AlertView = read(&app, "POST", &path, ADMIN, None).await;
     assert_eq!(resolved.state, "resolved");

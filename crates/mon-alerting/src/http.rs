@@ -7,21 +7,21 @@
 //! read in [`raise`].
 
 use crate::{ActionError, AlertEngine, Matcher, Silence};
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
+use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use mon_api::ErrorCode;
 use mon_api::answers::{
-    ActorBody, AlertAnswer, AlertEventView, AlertStatsAnswer, AlertView, AlertsAnswer,
-    ChannelTestAnswer, ChannelView, ChannelsAnswer, HealthAlertView, HealthAlertsAnswer,
-    HealthAlertsSummary, MatcherView, RuleView, RulesAnswer, SilenceBody, SilenceView,
-    SilencesAnswer,
+    ActorBody, AlertAnswer, AlertEventView, AlertNotificationView, AlertStatsAnswer, AlertView,
+    AlertsAnswer, ChannelTestAnswer, ChannelView, ChannelsAnswer, HealthAlertView,
+    HealthAlertsAnswer, HealthAlertsSummary, MatcherView, RuleView, RulesAnswer, SilenceBody,
+    SilenceView, SilencesAnswer,
 };
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use mon_http::params::{parse_duration, parse_limit, parse_time};
-use mon_http::{ApiError, Json};
+use mon_http::{ApiError, Json, TokenName};
 use mon_store::Store;
 use serde::Deserialize;
 use serde_json::json;
@@ -159,7 +159,9 @@ async fn stats(
     }))
 }
 
-/// `GET /api/v1/alerts/{id}`: the alert (open or from history) and its transitions.
+/// `GET /api/v1/alerts/{id}`: the alert (open or from history), its transitions, the
+/// notifications sent about it and, for a rule's alert, the rule's expression and the
+/// catalog variable (with its unit) it reads.
 async fn get_alert(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
@@ -182,9 +184,44 @@ async fn get_alert(
             detail: e.detail,
         })
         .collect();
+    let notifications = state
+        .store
+        .alert_notifications(&id)
+        .await?
+        .into_iter()
+        .map(|n| AlertNotificationView {
+            channel: n.channel,
+            transition: n.transition,
+            state: n.state,
+            attempts: n.attempts,
+            last_error: n.last_error,
+            queued_at: n.queued_at,
+            updated_at: n.updated_at,
+        })
+        .collect();
+    let rule = alert
+        .source
+        .is_none()
+        .then(|| {
+            state
+                .alerts
+                .rules_status()
+                .into_iter()
+                .find(|r| r.name == alert.rule)
+        })
+        .flatten();
+    let variable = rule.as_ref().and_then(|r| {
+        r.variables
+            .iter()
+            .find_map(|v| mon_core::catalog::lookup(v))
+    });
     Ok(Json(AlertAnswer {
         alert: alert.into(),
         history,
+        notifications,
+        expr: rule.map(|r| r.expr),
+        variable: variable.map(|v| v.name.to_string()),
+        unit: variable.map(|v| v.unit.as_str().to_string()),
     }))
 }
 
@@ -195,18 +232,31 @@ enum Action {
     Resolve,
 }
 
-/// Applies `action` to the alert `id`, by whoever the body names (default `api`) with
-/// its comment (blank ones dropped).
+/// The name (never the secret) of the token a request presented; `None` behind no
+/// token layer.
+fn token_name(token: Option<Extension<TokenName>>) -> Option<String> {
+    token.map(|Extension(TokenName(name))| name)
+}
+
+/// Who acts: `by` when the request names someone, else the name of the token it
+/// presented (`api` behind no token layer).
+fn actor(by: Option<String>, token: Option<Extension<TokenName>>) -> String {
+    by.filter(|b| !b.trim().is_empty())
+        .or_else(|| token_name(token))
+        .unwrap_or_else(|| "api".to_string())
+}
+
+/// Applies `action` to the alert `id`, by whoever the body names (default: the token's
+/// name) with its comment (blank ones dropped).
 async fn act(
     state: AlertsState,
     id: String,
+    token: Option<Extension<TokenName>>,
     body: Option<Json<ActorBody>>,
     action: Action,
 ) -> Result<Json<AlertView>, ApiError> {
     let Json(a) = body.unwrap_or_default();
-    let by =
-        a.by.filter(|b| !b.trim().is_empty())
-            .unwrap_or_else(|| "api".to_string());
+    let by = actor(a.by, token);
     let comment = a.comment.filter(|c| !c.trim().is_empty());
     let alerts = &state.alerts;
     match action {
@@ -221,18 +271,20 @@ async fn act(
 async fn ack(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
+    token: Option<Extension<TokenName>>,
     body: Option<Json<ActorBody>>,
 ) -> Result<Json<AlertView>, ApiError> {
-    act(state, id, body, Action::Acknowledge).await
+    act(state, id, token, body, Action::Acknowledge).await
 }
 
 /// `POST /api/v1/alerts/{id}/resolve` and the seed's `POST /health/alerts/{id}/resolve`.
 async fn resolve(
     State(state): State<AlertsState>,
     Path(id): Path<String>,
+    token: Option<Extension<TokenName>>,
     body: Option<Json<ActorBody>>,
 ) -> Result<Json<AlertView>, ApiError> {
-    act(state, id, body, Action::Resolve).await
+    act(state, id, token, body, Action::Resolve).await
 }
 
 /// `GET /api/v1/silences`: every silence, with `active` computed now.
@@ -270,9 +322,11 @@ fn silence_view(s: Silence, now: DateTime<Utc>) -> SilenceView {
 
 static SILENCE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// `POST /api/v1/silences` → 201 with the silence.
+/// `POST /api/v1/silences` → 201 with the silence, created by `created_by` or else the
+/// token's name.
 async fn create_silence(
     State(state): State<AlertsState>,
+    token: Option<Extension<TokenName>>,
     Json(new): Json<SilenceBody>,
 ) -> Result<(StatusCode, Json<SilenceView>), ApiError> {
     if new.matchers.is_empty() {
@@ -280,9 +334,14 @@ async fn create_silence(
             "a silence needs at least one matcher, e.g. {\"name\": \"service\", \"value\": \"api\"}",
         ));
     }
-    if new.created_by.trim().is_empty() {
+    if new
+        .created_by
+        .as_deref()
+        .is_some_and(|b| b.trim().is_empty())
+    {
         return Err(ApiError::bad_request("created_by must name who silences"));
     }
+    let created_by = actor(new.created_by, token);
     let in_range = |name: &str, t: DateTime<Utc>| {
         mon_core::duration::check_time(t).map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
     };
@@ -317,7 +376,7 @@ async fn create_silence(
             .collect(),
         starts_at,
         ends_at,
-        created_by: new.created_by,
+        created_by,
         comment: new.comment,
     };
     state.alerts.add_silence(silence.clone()).await?;

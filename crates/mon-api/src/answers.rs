@@ -122,11 +122,11 @@ pub struct WhoamiAnswer {
 }
 
 /// The optional body of `POST /api/v1/alerts/{id}/ack` and `.../resolve`: who acts
-/// (default `api`) and what they said. Other fields are refused.
+/// (default: the name of the token that posts it) and what they said. Other fields are refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, remote = "Self")]
 pub struct ActorBody {
-    /// Who acts.
+    /// Who acts (default: the name of the token that posts it).
     pub by: Option<String>,
     /// Why.
     pub comment: Option<String>,
@@ -288,7 +288,8 @@ pub struct AlertEventView {
     pub detail: String,
 }
 
-/// `GET /api/v1/alerts/{id}`: the alert and its history, oldest first.
+/// `GET /api/v1/alerts/{id}`: the alert, its history (transitions, oldest first), the
+/// notifications sent about it and, for a rule's alert, what the rule reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AlertAnswer {
     /// The alert's fields.
@@ -296,6 +297,39 @@ pub struct AlertAnswer {
     pub alert: AlertView,
     /// Its transitions, oldest first.
     pub history: Vec<AlertEventView>,
+    /// The notifications queued about it, oldest first, with their delivery result.
+    #[serde(default)]
+    pub notifications: Vec<AlertNotificationView>,
+    /// The rule's expression, for a rule's alert whose rule is still configured.
+    #[serde(default)]
+    pub expr: Option<String>,
+    /// The catalog variable the rule reads (the first one it reads): the metric to chart
+    /// around the alert with `GET /api/v1/metrics/query?name=`.
+    #[serde(default)]
+    pub variable: Option<String>,
+    /// The unit of `variable` and of the alert's value (`percent`, `milliseconds`...).
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// One notification about an alert (`GET /api/v1/alerts/{id}`): which channel, why, and
+/// how its delivery went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AlertNotificationView {
+    /// The channel's name.
+    pub channel: String,
+    /// Why it was sent: `firing`, `reminder`, `acknowledged`, `resolved`.
+    pub transition: String,
+    /// `pending` (will be tried again), `delivered` or `failed` (given up).
+    pub state: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// The error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When its state last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// One condition of a silence: label `name` (or `alertname`, `severity`) equals `value`
@@ -360,9 +394,10 @@ pub struct SilenceBody {
     /// How long from `starts_at` (`2h`); or give `ends_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    /// Who silences (not blank).
+    /// Who silences (not blank); default: the name of the token that posts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "\\S")]
-    pub created_by: String,
+    pub created_by: Option<String>,
     /// Why.
     #[serde(default)]
     pub comment: String,

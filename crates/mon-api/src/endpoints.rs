@@ -476,8 +476,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
     )
     .query(&[SINCE])
     .answer(Answer::Typed("AlertStatsAnswer")),
-    get("/api/v1/alerts/{id}", Read, "One alert with its history")
-        .answer(Answer::Typed("AlertAnswer")),
+    get(
+        "/api/v1/alerts/{id}",
+        Read,
+        "One alert with its history and notifications",
+    )
+    .answer(Answer::Typed("AlertAnswer")),
     post(
         "/api/v1/alerts",
         Ingest,

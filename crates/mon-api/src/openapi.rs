@@ -3,9 +3,9 @@
 
 use crate::anomaly::{AnomalyAnswer, AnomalyBandPoint};
 use crate::answers::{
-    ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertStatsAnswer, AlertView, AlertsAnswer,
-    CallTotalsView, ChannelTestAnswer, ChannelView, ChannelsAnswer, CheckCounts,
-    CheckResultsAnswer, CheckSnapshotView, CheckView, ChecksAnswer, DashboardSummary,
+    ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertNotificationView, AlertStatsAnswer,
+    AlertView, AlertsAnswer, CallTotalsView, ChannelTestAnswer, ChannelView, ChannelsAnswer,
+    CheckCounts, CheckResultsAnswer, CheckSnapshotView, CheckView, ChecksAnswer, DashboardSummary,
     DashboardsAnswer, ErrorGroupView, ErrorRecordView, ErrorsAnswer, EventsAnswer, HealthAlertView,
     HealthAlertsAnswer, HealthAlertsSummary, LivekitTotalsView, LogView, LogsAnswer, MatcherBody,
     MatcherView, PointView, PostableAlert, RaiseAlertAnswer, RaiseAlertBody, ResultView, RuleView,
@@ -69,6 +69,7 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<AlertsAnswer>()
         .schema_from::<AlertEventView>()
         .schema_from::<AlertAnswer>()
+        .schema_from::<AlertNotificationView>()
         .schema_from::<MatcherView>()
         .schema_from::<SilenceBody>()
         .schema_from::<MatcherBody>()

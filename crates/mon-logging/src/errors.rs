@@ -21,8 +21,8 @@ pub struct ErrorOccurrence {
     pub location: String,
     /// When.
     pub timestamp: DateTime<Utc>,
-    /// The context kept as a sample (message as logged, fields, context ids), when this
-    /// occurrence was sampled.
+    /// The context kept as a sample (message as logged, `at`, fields, context ids), when
+    /// this occurrence was sampled.
     pub sample: Option<serde_json::Value>,
 }
 
@@ -73,6 +73,7 @@ impl ErrorTracker {
         });
         let mut context = serde_json::Map::new();
         context.insert("message".into(), record.message.clone().into());
+        context.insert("at".into(), record.timestamp.to_rfc3339().into());
         for (k, v) in record.context.pairs() {
             context.insert(k.into(), v.into());
         }

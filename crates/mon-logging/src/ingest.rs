@@ -171,7 +171,7 @@ impl LogIngest {
             .get("call_id")
             .and_then(|v| v.as_str())
             .map(str::to_string);
-        let sample = json!({ "message": message, "context": context });
+        let sample = json!({ "message": message, "at": timestamp, "context": context });
         let mut writes = Vec::with_capacity(2);
         if let Some(o) = self
             .tracker

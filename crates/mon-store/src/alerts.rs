@@ -125,6 +125,25 @@ pub struct AlertEventRow {
     pub detail: String,
 }
 
+/// One notification about an alert in the delivery outbox, and how its delivery went.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AlertNotificationRow {
+    /// The channel's name.
+    pub channel: String,
+    /// Why it was sent: `firing`, `reminder`, `acknowledged`, `resolved`.
+    pub transition: String,
+    /// `pending` (will be tried again), `delivered` or `failed` (given up).
+    pub state: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// The error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When its state last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// How fast alerts were handled, from their history.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ResponseTimes {
@@ -340,6 +359,43 @@ impl Store {
                 .map_err(|e| StoreError::sqlite("querying alert history", e))?;
             rows.collect::<Result<_, _>>()
                 .map_err(|e| StoreError::sqlite("reading alert history", e))
+        })
+        .await
+    }
+
+    /// The notifications queued about one alert (alone or in a group), oldest first,
+    /// with where their delivery stands.
+    pub async fn alert_notifications(
+        &self,
+        alert_id: &str,
+    ) -> Result<Vec<AlertNotificationRow>, StoreError> {
+        let alert_id = alert_id.to_owned();
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT n.channel, json_extract(n.body, '$.transition'), n.state, n.attempts, \
+                     n.last_error, n.created_at, n.updated_at FROM notifications n \
+                     WHERE EXISTS (SELECT 1 FROM json_each(n.body, '$.alerts') a \
+                                   WHERE json_extract(a.value, '$.id') = ?1) \
+                     ORDER BY n.id",
+                )
+                .map_err(|e| StoreError::sqlite("preparing the alert notifications query", e))?;
+            let time = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+            let rows = stmt
+                .query_map(params![alert_id], |row| {
+                    Ok(AlertNotificationRow {
+                        channel: row.get(0)?,
+                        transition: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                        state: row.get(2)?,
+                        attempts: row.get(3)?,
+                        last_error: row.get(4)?,
+                        queued_at: time(row.get(5)?),
+                        updated_at: time(row.get(6)?),
+                    })
+                })
+                .map_err(|e| StoreError::sqlite("querying alert notifications", e))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(|e| StoreError::sqlite("reading alert notifications", e))
         })
         .await
     }

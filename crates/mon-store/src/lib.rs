@@ -78,7 +78,10 @@ mod store;
 mod uptime;
 mod writer;
 
-pub use alerts::{AlertEventRow, AlertWrite, OutboxState, PendingNotification, ResponseTimes};
+pub use alerts::{
+    AlertEventRow, AlertNotificationRow, AlertWrite, OutboxState, PendingNotification,
+    ResponseTimes,
+};
 pub use error::StoreError;
 pub use incidents::{Incident, IncidentStatus, IncidentUpdate, NewIncident};
 pub use kept::KeptState;

@@ -111,7 +111,10 @@ impl AlertEngine {
         let change = {
             let mut inner = self.lock();
             let (instances, fingerprint) = find_open(&mut inner, id)?;
-            let change = change(instances, fingerprint, now)?;
+            let mut change = change(instances, fingerprint, now)?;
+            // A silence (or window, or inhibition) mutes what people do to the alert too:
+            // its acknowledgement or resolution is kept, not notified.
+            self.hold_back(&inner, std::slice::from_mut(&mut change), now);
             self.update_gauge(&inner);
             change
         };

@@ -103,6 +103,10 @@ pub struct RuleStatus {
     pub last_evaluated: Option<DateTime<Utc>>,
     /// Why the last evaluation failed, in state `error`.
     pub error: Option<String>,
+    /// The top-level snapshot variables its expression reads, sorted (none for a
+    /// condition written in code).
+    #[serde(default)]
+    pub variables: Vec<String>,
 }
 
 /// Alert counts and response times, for `/api/v1/alerts/stats`.
@@ -401,6 +405,7 @@ impl AlertEngine {
                 last_value: s.last_value,
                 last_evaluated: s.last_evaluated,
                 error: s.error.clone(),
+                variables: s.rule.variables().to_vec(),
             })
             .collect()
     }

@@ -22,7 +22,7 @@ pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Who posted: the token's name, `unknown` behind no token layer.
 fn principal(token: Option<Extension<TokenName>>) -> String {
-    token.map_or_else(|| "unknown".to_string(), |Extension(TokenName(name))| name)
+    super::token_name(token).unwrap_or_else(|| "unknown".to_string())
 }
 
 /// `POST /api/v1/alerts`: raises (or resolves) one alert; answers what it did.
