@@ -124,6 +124,10 @@ sub_state! {
         recorder: s.ingest.recorder.clone(),
         store: s.store.clone(),
     };
+    crate::sources::SourcesState => |s| crate::sources::SourcesState {
+        recorder: s.ingest.recorder.clone(),
+        store: s.store.clone(),
+    };
     crate::status_page::StatusPageState => |s| crate::status_page::StatusPageState {
         health: s.health.clone(),
         store: s.store.clone(),
