@@ -329,7 +329,14 @@ async fn a_labelled_source_is_sampled_apart_and_delete_removes_its_series_and_wi
     // More labels than kept at once are refused, naming the limit.
     for i in 1..mon_metrics::MAX_SOURCES {
         let uri = format!("/api/v1/events?source=s{i}");
-        let (status, answer) = call_json(&app, "POST", &uri, Some(INGEST), Some(json!([]))).await;
+        let (status, answer) = call_json(
+            &app,
+            "POST",
+            &uri,
+            Some(INGEST),
+            Some(json!([{"type":"call_started","call_id":"c"}])),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{uri}: {answer}");
     }
     let (status, answer) = call_json(
@@ -337,7 +344,7 @@ async fn a_labelled_source_is_sampled_apart_and_delete_removes_its_series_and_wi
         "POST",
         "/api/v1/events?source=one-more",
         Some(INGEST),
-        Some(json!([])),
+        Some(json!([{"type":"call_started","call_id":"c"}])),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
