@@ -18,7 +18,8 @@
 //! - LiveKit's active rooms and participants come from a `livekit` check asking a
 //!   LiveKit server's Room service ([`NOT_FED`]), which the demo cannot stand in for.
 //!
-//! Finally the deployment marker is listed and `mon demo --delete` removes it.
+//! Finally the deployment marker is listed and `mon demo --delete` removes it and the demo's
+//! series.
 
 use super::{TempDir, http, http_get, project_root};
 use anyhow::{Context, Result, bail};
@@ -193,6 +194,17 @@ fn run_against(
     let after = get("/api/v1/deployments")?;
     if after["count"] != 0 {
         bail!("mon demo --delete left deployments: {after}");
+    }
+    // ... and the demo's series (`source=demo`) with them: no chart keeps a demo point.
+    let series = get("/api/v1/metrics")?;
+    let left: Vec<&Value> = series["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["labels"]["source"] == "demo")
+        .collect();
+    if !left.is_empty() {
+        bail!("mon demo --delete left series: {left:?}");
     }
     eprintln!(
         "e2e: newcomer: a clone's first run — built-in default, start-up block, mon demo --fast \

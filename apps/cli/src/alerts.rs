@@ -82,11 +82,24 @@ fn full_id(ctx: &Ctx, given: &str) -> Result<String, Outcome> {
         let AlertsAnswer { alerts } = ctx.client.get_as(path)?;
         ids.extend(alerts.into_iter().map(|a| a.id));
     }
+    unique_id(given, ids)
+}
+
+/// The one of `ids` that `given` names ([`resolve_id`]); an ambiguous prefix is a usage
+/// error (exit 2) listing the candidates.
+fn unique_id(given: &str, mut ids: Vec<String>) -> Result<String, Outcome> {
     ids.sort();
     ids.dedup();
     resolve_id(given, &ids)
         .map(String::from)
         .map_err(Outcome::Usage)
+}
+
+/// The full id of the silence `given` names: itself, or the one silence whose id it is
+/// a unique prefix of (`mon silence expire 17323700`).
+fn full_silence_id(ctx: &Ctx, given: &str) -> Result<String, Outcome> {
+    let SilencesAnswer { silences } = ctx.client.get_as("/api/v1/silences")?;
+    unique_id(given, silences.into_iter().map(|s| s.id).collect())
 }
 
 /// The unit of rule `name`'s value, from its expression's variables.
@@ -318,6 +331,8 @@ pub(crate) fn silence_list(ctx: &Ctx) -> Outcome {
         Ok(v) => v,
         Err(o) => return o,
     };
+    let ids: Vec<&str> = silences.iter().map(|s| s.id.as_str()).collect();
+    let short = id_prefix_len(&ids);
     let rows = silences
         .iter()
         .map(|s| {
@@ -331,7 +346,7 @@ pub(crate) fn silence_list(ctx: &Ctx) -> Outcome {
                 .collect::<Vec<_>>()
                 .join(",");
             vec![
-                s.id.clone(),
+                prefix(&s.id, short).to_string(),
                 if s.active { "active" } else { "ended" }.into(),
                 matchers,
                 time(&s.ends_at),
@@ -350,9 +365,13 @@ pub(crate) fn silence_list(ctx: &Ctx) -> Outcome {
 }
 
 pub(crate) fn silence_expire(ctx: &Ctx, id: &str) -> Outcome {
+    let id = match full_silence_id(ctx, id) {
+        Ok(id) => id,
+        Err(o) => return o,
+    };
     match ctx
         .client
-        .delete_json(&format!("/api/v1/silences/{}", encode(id)))
+        .delete_json(&format!("/api/v1/silences/{}", encode(&id)))
     {
         Ok(v) => {
             match ctx.format {

@@ -430,17 +430,20 @@ pub(crate) fn run(ctx: &Ctx, args: &DemoArgs) -> Result<Outcome, Outcome> {
     Ok(Outcome::Ok)
 }
 
-/// `mon demo --delete`: every stored row labelled `source=demo` (admin token).
+/// `mon demo --delete`: every stored row and series labelled `source=demo` (admin token).
 pub(crate) fn delete(ctx: &Ctx) -> Result<Outcome, Outcome> {
     let answer = ctx
         .client
         .delete_json(&format!("/api/v1/sources/{SOURCE}"))?;
     let count = |k: &str| answer["deleted"][k].as_u64().unwrap_or(0);
     outln!(
-        "deleted the demo's rows: {} application events, {} log records, {} error groups",
+        "deleted the demo's rows: {} application events, {} log records, {} error groups, \
+         {} series with {} points",
         count("app_events"),
         count("logs"),
-        count("errors")
+        count("errors"),
+        count("series"),
+        count("points")
     );
     Ok(Outcome::Ok)
 }

@@ -284,9 +284,11 @@ enum SilenceCommand {
     #[command(after_help = "Example:\n  mon silence list --output json")]
     List,
     /// End a silence now (needs an admin token).
-    #[command(after_help = "Example:\n  mon silence expire 1732370000000-1")]
+    #[command(
+        after_help = "Example:\n  mon silence expire 1732370000000-1\n  mon silence expire 173237000  # a unique prefix, as `silence list` shows it"
+    )]
     Expire {
-        /// The silence's id.
+        /// The silence's id, or a unique prefix of it (as `silence list` shows it).
         id: String,
     },
 }

@@ -1,4 +1,4 @@
-//! What people read: `mon watch --once`, query summaries, short alert ids, who acted
+//! What people read: `mon watch --once`, query summaries, short alert and silence ids, who acted
 //! (`$USER` or `--by`), `MON_SERVER=""`, and `mon config check`'s suggestions — the real
 //! `mon` binary against a real `mon-server` on loopback.
 
@@ -232,6 +232,59 @@ fn short_ids_who_acted_and_summarised_queries() {
         .collect();
     by.sort_unstable();
     assert_eq!(by, ["dave", "erin"], "{silences}");
+
+    // Silence ids shortened as alert ids are, and commands take a unique prefix.
+    let mut sids: Vec<String> = silences["silences"]
+        .as_array()
+        .expect("silences")
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    sids.sort();
+    let listed = text(&with(&["silence", "list"]).stdout);
+    let mut shown: Vec<&str> = listed
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    shown.sort_unstable();
+    assert_eq!(shown.len(), 2, "{listed}");
+    for (short, full) in shown.iter().zip(&sids) {
+        assert!(
+            full.starts_with(short) && short.len() >= 8 && short.len() < full.len(),
+            "{short} for {full}: {listed}"
+        );
+    }
+    // A prefix of both: exit 2, naming both.
+    let common: String = sids[0]
+        .chars()
+        .zip(sids[1].chars())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a)
+        .collect();
+    let out = with(&["silence", "expire", &common]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("ambiguous"), "{err}");
+    assert!(err.contains(&sids[0]) && err.contains(&sids[1]), "{err}");
+    // The listed prefix expires that silence alone.
+    let out = with(&["silence", "expire", shown[0]]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("silence {} expired", sids[0])),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = with(&["silence", "list", "--output", "json"]);
+    let after: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let active: Vec<&str> = after["silences"]
+        .as_array()
+        .expect("silences")
+        .iter()
+        .filter(|s| s["active"] == true)
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(active, [sids[1].as_str()], "{after}");
 
     // A long query: the most recent 20 points, a sparkline, and how many more.
     let points = eventually("more than 20 stored cpu_percent points", WAIT, || {

@@ -133,6 +133,10 @@ sub_state! {
         health: s.health.clone(),
         alerts: s.alerts.clone(),
     };
+    crate::sources::SourcesState => |s| crate::sources::SourcesState {
+        recorder: s.ingest.recorder.clone(),
+        store: s.store.clone(),
+    };
     crate::status_page::StatusPageState => |s| crate::status_page::StatusPageState {
         health: s.health.clone(),
         store: s.store.clone(),

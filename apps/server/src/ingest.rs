@@ -7,8 +7,10 @@
 //! `GET /api/v1/metrics[/query]`.
 //!
 //! `?source=demo` labels the batch: its application events and log records keep the
-//! label, its error events carry it as `context.source`, and `DELETE
-//! /api/v1/sources/{source}` removes them all (`mon demo --delete`).
+//! label, its error events carry it as `context.source`, its metrics go to the source's
+//! own recorder (stored as series labelled `source=demo`, kept out of the rule snapshot
+//! and `/metrics`), and `DELETE /api/v1/sources/{source}` removes them all (`mon demo
+//! --delete`).
 //!
 //! Answers: 200 `{"accepted": n, "dropped": m, "dropped_reasons": {"series_limit": m}}`
 //! (custom metric events that would create a series beyond `metrics.max_series` are
@@ -157,12 +159,13 @@ pub(crate) fn router(state: AppState) -> Router {
 /// the batch by [`batch_writes`] before the answer.
 ///
 /// One arm per event kind: to give a kind more consumers, add a call in its arm.
-fn dispatch(state: &AppState, event: &Event, now: DateTime<Utc>) {
+/// `recorder` is the ingest recorder, or a labelled source's own ([`Recorder::source`]).
+fn dispatch(state: &AppState, recorder: &Recorder, event: &Event, now: DateTime<Utc>) {
     let ts = event.timestamp().unwrap_or(now);
     let record = |event: &Event| {
         // Validation ran before the batch was accepted; only a series limit reached, or a
         // colliding family created, meanwhile by a concurrent batch can land here.
-        match state.ingest.recorder.record(event) {
+        match recorder.record(event) {
             Ok(()) => {}
             Err(mon_metrics::MetricsError::TooManySeries { .. }) => {
                 state.ingest.drop_events(SERIES_LIMIT, 1);
@@ -344,7 +347,7 @@ async fn record_internal(state: &AppState, mut events: Vec<Event>) {
         return;
     }
     for event in &events {
-        dispatch(state, event, now);
+        dispatch(state, &state.ingest.recorder, event, now);
     }
 }
 
@@ -505,7 +508,15 @@ async fn ingest(
         )
         .into_response());
     }
-    let dropped = match ingest.recorder.admit_custom(&events) {
+    // A labelled batch records apart, into its source's own recorder.
+    let recorder = match &source {
+        Some(label) => ingest.recorder.source(label).map_err(|e| {
+            ingest.reject("invalid");
+            ApiError::bad_request(e.to_string()).into_response()
+        })?,
+        None => ingest.recorder.clone(),
+    };
+    let dropped = match recorder.admit_custom(&events) {
         Ok(over) => {
             let mut index = 0;
             events.retain(|_| {
@@ -534,7 +545,7 @@ async fn ingest(
         }
     }
     for event in &events {
-        dispatch(&state, event, now);
+        dispatch(&state, &recorder, event, now);
         ingest
             .events
             .get_or_create(&TypeLabel {

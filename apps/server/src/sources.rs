@@ -1,8 +1,10 @@
 //! `GET /api/v1/deployments` (the `deployment` events kept in the store, the markers drawn
-//! on charts) and `DELETE /api/v1/sources/{source}` (every stored row an ingest source
-//! label left: `POST /api/v1/events?source=demo` from `mon demo`, removed by `mon demo
-//! --delete`). What is in memory (the recorder's windows and totals) is not labelled: it
-//! ages out of the windows (15 minutes at most) and is gone with a restart.
+//! on charts) and `DELETE /api/v1/sources/{source}` (everything an ingest source label
+//! left: `POST /api/v1/events?source=demo` from `mon demo`, removed by `mon demo
+//! --delete`). A labelled batch records into the source's own recorder
+//! ([`mon_metrics::Recorder::source`]), whose figures the sampler stores as series
+//! labelled `source=<label>`; the delete first drops that recorder (its windows and
+//! totals), then the stored rows and series, so no later sampler tick writes them back.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -12,6 +14,7 @@ use mon_api::sources::{
     DeploymentView, DeploymentsAnswer, SourceDeletedAnswer, SourceDeletedCounts,
 };
 use mon_http::{ApiError, Json};
+use mon_metrics::Recorder;
 use mon_store::Store;
 use serde::Deserialize;
 
@@ -41,12 +44,20 @@ pub(crate) fn check_source(source: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What the routes read: the recorder ingest feeds (which holds the labelled sources'
+/// recorders) and the store.
+#[derive(Debug, Clone)]
+pub(crate) struct SourcesState {
+    pub(crate) recorder: Recorder,
+    pub(crate) store: Store,
+}
+
 /// The routes (`read` for the list, `admin` for the delete, behind the token layer).
-pub(crate) fn router(store: Store) -> Router {
+pub(crate) fn router(state: SourcesState) -> Router {
     Router::new()
         .route("/api/v1/deployments", get(deployments))
         .route("/api/v1/sources/{source}", delete(delete_source))
-        .with_state(store)
+        .with_state(state)
 }
 
 /// `?service=`, `?from=` / `?to=` (RFC 3339 or a duration ago; default the last hour),
@@ -62,7 +73,7 @@ struct DeploymentsQuery {
 
 /// `GET /api/v1/deployments`.
 async fn deployments(
-    State(store): State<Store>,
+    State(SourcesState { store, .. }): State<SourcesState>,
     query: Result<Query<DeploymentsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<DeploymentsAnswer>, ApiError> {
     let q = mon_http::params::query(query)?;
@@ -95,17 +106,22 @@ async fn deployments(
 
 /// `DELETE /api/v1/sources/{source}`.
 async fn delete_source(
-    State(store): State<Store>,
+    State(state): State<SourcesState>,
     Path(source): Path<String>,
 ) -> Result<Json<SourceDeletedAnswer>, ApiError> {
     check_source(&source)?;
-    let deleted = store.delete_source(&source).await?;
+    // The windows first: a sampler tick after this writes nothing of the source.
+    let windows = state.recorder.forget_source(&source);
+    let deleted = state.store.delete_source(&source).await?;
     tracing::info!(
         source,
+        windows,
         app_events = deleted.app_events,
         logs = deleted.logs,
         errors = deleted.errors,
-        "deleted the rows of an ingest source"
+        series = deleted.series,
+        points = deleted.points,
+        "deleted the rows, series and windows of an ingest source"
     );
     Ok(Json(SourceDeletedAnswer {
         source,
@@ -113,6 +129,8 @@ async fn delete_source(
             app_events: deleted.app_events,
             logs: deleted.logs,
             errors: deleted.errors,
+            series: deleted.series,
+            points: deleted.points,
         },
     }))
 }

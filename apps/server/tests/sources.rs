@@ -4,7 +4,7 @@
 
 mod common;
 use axum::http::StatusCode;
-use common::{ADMIN, INGEST, READ, SELF_CHECK_OFF, call, call_json, config, start};
+use common::{ADMIN, INGEST, READ, SELF_CHECK_OFF, call, call_json, config, start, wait_for};
 use serde_json::json;
 
 const BODY: &str = "metrics:\n  host: false\n";
@@ -139,7 +139,7 @@ async fn a_source_label_marks_the_rows_it_left_and_delete_removes_only_them() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         answer,
-        json!({"source": "demo", "deleted": {"app_events": 2, "logs": 2, "errors": 1}})
+        json!({"source": "demo", "deleted": {"app_events": 2, "logs": 2, "errors": 1, "series": 0, "points": 0}})
     );
     // Only the labelled rows went (the refused deletes left auth events of their own).
     let kept = "SELECT COUNT(*) FROM app_events WHERE type IN ('request', 'deployment')";
@@ -174,8 +174,186 @@ async fn a_source_label_marks_the_rows_it_left_and_delete_removes_only_them() {
     let (_, again) = call(&app, "DELETE", "/api/v1/sources/demo", Some(ADMIN)).await;
     assert_eq!(
         again["deleted"],
-        json!({"app_events": 0, "logs": 0, "errors": 0})
+        json!({"app_events": 0, "logs": 0, "errors": 0, "series": 0, "points": 0})
     );
     let (status, _) = call(&app, "DELETE", "/api/v1/sources/ingest", Some(ADMIN)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// The built-in dashboard with the per-endpoint latency table.
+const DASHBOARD: &str = "/api/v1/dashboards/api_performance";
+
+/// The series of `name` a range query answers, as (labels, last value).
+async fn series_of(app: &mon_server::App, name: &str) -> Vec<(serde_json::Value, f64)> {
+    let uri = format!("/api/v1/metrics/query?name={name}&from=1h");
+    let (status, answer) = call(app, "GET", &uri, Some(READ)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let mut out: Vec<(serde_json::Value, f64)> = answer["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let last = s["points"].as_array()?.last()?["max"].as_f64()?;
+            Some((s["labels"].clone(), last))
+        })
+        .collect();
+    out.sort_by_key(|(labels, _)| labels.to_string());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_labelled_source_is_sampled_apart_and_delete_removes_its_series_and_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sampled every second, so a test waits for a tick rather than 10 s.
+    let body = "metrics:\n  host: false\n  resolution: 1s\n";
+    let app = start(&config(SELF_CHECK_OFF, body), &dir, &[]).await;
+    let batch = |endpoint: &str, latency: f64| {
+        json!([
+            {"type":"request","endpoint":endpoint,"method":"GET","status":200,"latency_ms":latency},
+            {"type":"call_started","call_id":format!("call-{endpoint}")},
+        ])
+    };
+    for (uri, body) in [
+        ("/api/v1/events", batch("/real", 20.0)),
+        ("/api/v1/events?source=demo", batch("/demo", 300.0)),
+    ] {
+        let (status, answer) = call_json(&app, "POST", uri, Some(INGEST), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {answer}");
+    }
+
+    // Sampled apart: one unlabelled series, one labelled source=demo, each its own value.
+    wait_for("both latency series to be sampled", async || {
+        series_of(&app, "avg_api_latency_ms").await.len() == 2
+    })
+    .await;
+    assert_eq!(
+        series_of(&app, "avg_api_latency_ms").await,
+        [(json!({"source": "demo"}), 300.0), (json!({}), 20.0)]
+    );
+    assert_eq!(
+        series_of(&app, "endpoint_avg_latency_ms").await,
+        [
+            (json!({"endpoint": "/demo", "source": "demo"}), 300.0),
+            (json!({"endpoint": "/real"}), 20.0),
+        ]
+    );
+    // The rule variables and /metrics hold the unlabelled traffic only.
+    let (_, snapshot) = call(&app, "GET", "/api/v1/snapshot", Some(READ)).await;
+    assert_eq!(
+        snapshot["values"]["avg_api_latency_ms"],
+        json!(20.0),
+        "{snapshot}"
+    );
+    assert_eq!(snapshot["values"]["active_calls"], json!(1.0), "{snapshot}");
+    let exposition = common::send(
+        &app,
+        common::request("GET", "/metrics", Some(READ))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        exposition.text.contains("endpoint=\"/real\""),
+        "{}",
+        exposition.text
+    );
+    assert!(!exposition.text.contains("/demo"), "{}", exposition.text);
+    // The built-in dashboards show the demo's series beside the unlabelled one.
+    let (_, dashboard) = call(&app, "GET", DASHBOARD, Some(READ)).await;
+    let endpoints = |dashboard: &serde_json::Value| -> Vec<String> {
+        dashboard["panels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["id"] == "endpoint_latency")
+            .flat_map(|p| p["metrics"].as_array().cloned().unwrap_or_default())
+            .filter_map(|m| m["labels"]["endpoint"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut shown = endpoints(&dashboard);
+    shown.sort();
+    assert_eq!(shown, ["/demo", "/real"], "{dashboard}");
+
+    let (status, answer) = call(&app, "DELETE", "/api/v1/sources/demo", Some(ADMIN)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let deleted = &answer["deleted"];
+    assert_eq!(deleted["app_events"], 2, "{answer}");
+    assert!(
+        deleted["series"].as_u64().is_some_and(|n| n >= 5),
+        "{answer}"
+    );
+    assert!(
+        deleted["points"].as_u64() >= deleted["series"].as_u64(),
+        "{answer}"
+    );
+    let labelled = "SELECT COUNT(*) FROM series WHERE json_extract(labels, '$.source') IS NOT NULL";
+    assert_eq!(count(&dir, labelled), 0);
+
+    // Later ticks write the unlabelled series only: the demo's windows are gone.
+    let before = count(&dir, "SELECT COUNT(*) FROM samples");
+    wait_for("two more sampler ticks", async || {
+        count(&dir, "SELECT COUNT(*) FROM samples") > before + 2 * 10
+    })
+    .await;
+    assert_eq!(count(&dir, labelled), 0);
+    assert_eq!(
+        series_of(&app, "avg_api_latency_ms").await,
+        [(json!({}), 20.0)]
+    );
+    let (_, dashboard) = call(&app, "GET", DASHBOARD, Some(READ)).await;
+    assert_eq!(endpoints(&dashboard), ["/real"], "{dashboard}");
+    // A new labelled batch starts from nothing: no call left over from before.
+    let (status, _) = call_json(
+        &app,
+        "POST",
+        "/api/v1/events?source=demo",
+        Some(INGEST),
+        Some(json!([{"type":"request","endpoint":"/demo","method":"GET","status":200,"latency_ms":50.0}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    wait_for("the new demo series", async || {
+        series_of(&app, "avg_api_latency_ms").await.len() == 2
+    })
+    .await;
+    let demo_calls = "/api/v1/metrics/query?name=active_calls&labels=source=demo&from=1h";
+    let (_, calls) = call(&app, "GET", demo_calls, Some(READ)).await;
+    assert_eq!(
+        calls["series"][0]["points"]
+            .as_array()
+            .and_then(|p| p.last())
+            .map(|p| p["max"].clone()),
+        Some(json!(0.0)),
+        "{calls}"
+    );
+    // More labels than kept at once are refused, naming the limit.
+    for i in 1..mon_metrics::MAX_SOURCES {
+        let uri = format!("/api/v1/events?source=s{i}");
+        let (status, answer) = call_json(
+            &app,
+            "POST",
+            &uri,
+            Some(INGEST),
+            Some(json!([{"type":"call_started","call_id":"c"}])),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {answer}");
+    }
+    let (status, answer) = call_json(
+        &app,
+        "POST",
+        "/api/v1/events?source=one-more",
+        Some(INGEST),
+        Some(json!([{"type":"call_started","call_id":"c"}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("16 labelled sources"),
+        "{answer}"
+    );
+    app.shutdown().await;
 }

@@ -134,9 +134,9 @@ impl AlertingConfig {
         }
         let mut rules = Vec::new();
         for config in self.effective_rules() {
-            match Rule::from_config(&config, &self.custom_variables) {
+            match Rule::from_config_every_error(&config, &self.custom_variables) {
                 Ok(rule) => rules.push(rule),
-                Err(e) => errors.push(e),
+                Err(e) => errors.extend(e),
             }
         }
         let mut names = BTreeSet::new();

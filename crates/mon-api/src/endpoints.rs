@@ -591,7 +591,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ..get(
             "/api/v1/sources/{source}",
             Admin,
-            "Delete every stored row of one ingest source label (source=demo)",
+            "Delete every stored row, series and in-memory window of one ingest source label (source=demo)",
         )
     }
     .errors(&[

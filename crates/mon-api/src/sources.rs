@@ -42,6 +42,10 @@ pub struct SourceDeletedCounts {
     pub logs: u64,
     /// Error groups.
     pub errors: u64,
+    /// Stored series labelled `source=<label>` (charts, dashboards, range queries).
+    pub series: u64,
+    /// Their points: raw samples and 1-minute and 1-hour rollup rows.
+    pub points: u64,
 }
 
 /// `DELETE /api/v1/sources/{source}`: what was deleted.

@@ -422,6 +422,23 @@ fn every_problem_is_reported_at_once() {
         ],
         "{text}"
     );
+    // Every unknown variable of one expression, each with its suggestion, at the expr.
+    let text = load(
+        "alerting:\n  rules:\n    - name: r\n      expr: cpu_percnt > 90 && memroy_percent > 80 || zzz > 1\n",
+        &env(),
+    );
+    assert_eq!(
+        error_positions(&text),
+        ["mon.yaml:4:7", "mon.yaml:4:7", "mon.yaml:4:7"],
+        "{text}"
+    );
+    for want in [
+        "alerting.rules[0].expr: rule \"r\": unknown variable `cpu_percnt`; did you mean `cpu_percent`?",
+        "alerting.rules[0].expr: rule \"r\": unknown variable `memroy_percent`; did you mean `memory_percent`?",
+        "alerting.rules[0].expr: rule \"r\": unknown variable `zzz`; use a variable of the metrics catalog",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
     // An unknown key (serde stops there) does not hide the rules' and dashboards'
     // problems elsewhere in the file, nor a duplicate token after it.
     let text = load(

@@ -33,6 +33,17 @@ pub enum MetricsError {
         /// The limit.
         max: usize,
     },
+    /// A batch names an ingest source label beyond the number kept at once.
+    #[error(
+        "source {label:?}: {max} labelled sources are kept already; \
+         delete one (DELETE /api/v1/sources/{{source}}) or send without ?source="
+    )]
+    TooManySources {
+        /// The label as given.
+        label: String,
+        /// The limit.
+        max: usize,
+    },
     /// A custom metric's label value is longer than the limit.
     #[error(
         "metric {name:?}: the value of label {label:?} is {len} bytes, over the limit of {max} \
@@ -68,6 +79,7 @@ impl MetricsError {
             MetricsError::Encode(_)
             | MetricsError::InvalidMetric { .. }
             | MetricsError::TooManySeries { .. }
+            | MetricsError::TooManySources { .. }
             | MetricsError::LabelValueTooLong { .. } => false,
             MetricsError::Export { retryable, .. } => *retryable,
         }

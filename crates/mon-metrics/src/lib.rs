@@ -52,7 +52,10 @@
 //! each. It keeps 1/5/15-minute windows ([`Recorder::report`]), publishes rule variables
 //! ([`Recorder::snapshot_values`], [`spawn_publisher`]) and registers the `mon_app_*`
 //! families ([`Recorder::register`]); [`spawn_sampler`] writes its figures to the store as
-//! time series. [`OperationTimer`] times an operation into
+//! time series. A labelled ingest source (`?source=demo`) records into its own recorder,
+//! [`Recorder::source`], kept apart from the unlabelled one: its figures are stored as
+//! series labelled `source=<label>` and [`Recorder::forget_source`] drops its windows.
+//! [`OperationTimer`] times an operation into
 //! `mon_app_operation_duration_seconds`.
 //!
 //! # Forwarding events to mon-server
@@ -133,8 +136,8 @@ pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_
 pub use raise::{AlertSender, RaiseAlertAnswer, RaiseAlertBody, SendAlertError};
 pub use recorder::{
     CallTotals, CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord,
-    LATENCY_BUCKETS, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SecurityConfig,
-    SecurityRow, SecuritySummary, SecurityTotals, SlowRequest, validate_label_name,
+    LATENCY_BUCKETS, MAX_SOURCES, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions,
+    SecurityConfig, SecurityRow, SecuritySummary, SecurityTotals, SlowRequest, validate_label_name,
     validate_name as validate_metric_name,
 };
 pub use report::{INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};

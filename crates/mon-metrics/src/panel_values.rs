@@ -82,23 +82,30 @@ impl PanelConfig {
                 Vec::new()
             )]);
         }
-        let single = series.len() == 1;
-        let entries: Vec<Value> = series
-            .into_iter()
-            .map(|s| {
-                let last = s.points.last().map(|p| (p.avg, p.ts));
-                let (value, ts) = match (single, current) {
-                    (true, Some(v)) => (Some(v), Some(taken_at)),
-                    _ => (last.map(|l| l.0), last.map(|l| l.1)),
-                };
-                let points: Vec<Value> = s
-                    .points
-                    .iter()
-                    .map(|p| json!({ "ts": p.ts, "value": p.avg, "min": p.min, "max": p.max }))
-                    .collect();
-                entry(&s.labels, value, ts, points)
-            })
-            .collect();
+        // A labelled ingest source's series (`source=demo`) is shown beside the others
+        // with its own last point: the snapshot's `current` is never its value, and gets
+        // an entry of its own when only labelled sources' series are stored.
+        let apart = |labels: &BTreeMap<String, String>| {
+            labels.contains_key("source") && !self.labels.contains_key("source")
+        };
+        let single = series.iter().filter(|s| !apart(&s.labels)).count() == 1;
+        let mut entries: Vec<Value> = Vec::with_capacity(series.len() + 1);
+        if current.is_some() && series.iter().all(|s| apart(&s.labels)) {
+            entries.push(entry(&self.labels, current, Some(taken_at), Vec::new()));
+        }
+        entries.extend(series.into_iter().map(|s| {
+            let last = s.points.last().map(|p| (p.avg, p.ts));
+            let (value, ts) = match (single && !apart(&s.labels), current) {
+                (true, Some(v)) => (Some(v), Some(taken_at)),
+                _ => (last.map(|l| l.0), last.map(|l| l.1)),
+            };
+            let points: Vec<Value> = s
+                .points
+                .iter()
+                .map(|p| json!({ "ts": p.ts, "value": p.avg, "min": p.min, "max": p.max }))
+                .collect();
+            entry(&s.labels, value, ts, points)
+        }));
         json!(entries)
     }
 }

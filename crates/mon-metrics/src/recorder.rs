@@ -19,6 +19,7 @@ mod errors;
 mod operations;
 mod requests;
 mod security;
+mod sources;
 mod voice;
 
 pub use calls::CallTotals;
@@ -27,6 +28,7 @@ pub use errors::ErrorRecord;
 pub use operations::OperationTimer;
 pub use requests::SlowRequest;
 pub use security::{SecurityConfig, SecurityRow, SecuritySummary, Totals as SecurityTotals};
+pub use sources::MAX_SOURCES;
 
 use crate::MetricsError;
 use crate::window::Window;
@@ -132,6 +134,8 @@ pub(crate) struct Inner {
     pub(crate) operations: operations::Operations,
     pub(crate) custom: custom::Custom,
     pub(crate) security: security::Security,
+    /// The recorders of labelled ingest sources (`?source=`), kept apart.
+    pub(crate) sources: sources::Sources,
     /// Notified by [`Recorder::record`]: wakes [`spawn_publisher`](crate::spawn_publisher).
     pub(crate) changed: Arc<tokio::sync::Notify>,
 }
@@ -273,6 +277,7 @@ impl Recorder {
                 ai: Default::default(),
                 operations: Default::default(),
                 custom: Default::default(),
+                sources: Default::default(),
                 changed: Default::default(),
             }),
         }

@@ -12,20 +12,39 @@ use std::time::Duration;
 /// The samples the recorder contributes every resolution tick: the rule variables it
 /// publishes (no labels) and per-endpoint request figures of the 1-minute window
 /// (`endpoint_requests_per_min`, `endpoint_avg_latency_ms`, `endpoint_p95_latency_ms`,
-/// `endpoint_error_rate_percent`, labelled `endpoint`).
+/// `endpoint_error_rate_percent`, labelled `endpoint`); then the same for each labelled
+/// ingest source ([`Recorder::source`]), every sample of which also carries `source=<label>`.
 pub fn recorder_samples(recorder: &Recorder, now: DateTime<Utc>) -> Vec<Sample> {
-    let mut out: Vec<Sample> = recorder
-        .snapshot_values()
-        .into_iter()
-        .map(|(name, value)| Sample {
-            name,
-            labels: BTreeMap::new(),
-            ts: now,
-            value,
-        })
-        .collect();
+    let mut out = Vec::new();
+    push_samples(recorder, &BTreeMap::new(), now, &mut out);
+    for (label, source) in recorder.sources() {
+        let labels = BTreeMap::from([("source".to_owned(), label)]);
+        push_samples(&source, &labels, now, &mut out);
+    }
+    out
+}
+
+/// One recorder's samples, each with `base` among its labels.
+fn push_samples(
+    recorder: &Recorder,
+    base: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+    out: &mut Vec<Sample>,
+) {
+    out.extend(
+        recorder
+            .snapshot_values()
+            .into_iter()
+            .map(|(name, value)| Sample {
+                name,
+                labels: base.clone(),
+                ts: now,
+                value,
+            }),
+    );
     for (endpoint, stats) in recorder.request_stats(Window::OneMinute).1 {
-        let labels = BTreeMap::from([("endpoint".to_owned(), endpoint)]);
+        let mut labels = base.clone();
+        labels.insert("endpoint".to_owned(), endpoint);
         let mut push = |name: &str, v: Option<f64>| {
             if let Some(value) = v.filter(|v| v.is_finite()) {
                 out.push(Sample {
@@ -44,7 +63,6 @@ pub fn recorder_samples(recorder: &Recorder, now: DateTime<Utc>) -> Vec<Sample> 
             (stats.count > 0).then_some(stats.failure_percent),
         );
     }
-    out
 }
 
 /// Every `resolution` (at least a second), writes [`recorder_samples`] to `store`, until
@@ -98,6 +116,42 @@ mod tests {
         assert_eq!(get("endpoint_error_rate_percent", Some("/a")), Some(50.0));
         assert_eq!(get("endpoint_requests_per_min", Some("/a")), Some(2.0));
         assert!(samples.iter().all(|s| s.ts == now));
+        assert!(samples.iter().all(|s| !s.labels.contains_key("source")));
+    }
+
+    #[test]
+    fn a_labelled_source_gives_its_own_series() {
+        let rec = Recorder::default();
+        rec.track_request("/a", "GET", 200, Duration::from_millis(20), 0, 0);
+        let demo = rec.source("demo").expect("a label");
+        demo.track_request("/a", "GET", 200, Duration::from_millis(80), 0, 0);
+        let samples = recorder_samples(&rec, Utc::now());
+        let get = |name: &str, labels: &[(&str, &str)]| {
+            let labels: BTreeMap<String, String> = labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            samples
+                .iter()
+                .find(|s| s.name == name && s.labels == labels)
+                .map(|s| s.value)
+        };
+        assert_eq!(get("avg_api_latency_ms", &[]), Some(20.0));
+        assert_eq!(get("avg_api_latency_ms", &[("source", "demo")]), Some(80.0));
+        assert_eq!(
+            get(
+                "endpoint_avg_latency_ms",
+                &[("endpoint", "/a"), ("source", "demo")]
+            ),
+            Some(80.0)
+        );
+        assert_eq!(
+            get("endpoint_avg_latency_ms", &[("endpoint", "/a")]),
+            Some(20.0)
+        );
+        rec.forget_source("demo");
+        let after = recorder_samples(&rec, Utc::now());
+        assert!(after.iter().all(|s| !s.labels.contains_key("source")));
     }
 
     #[tokio::test]

@@ -1,12 +1,15 @@
 //! Application events read back by type (`GET /api/v1/deployments`), and every row of one
 //! source label deleted at once (`DELETE /api/v1/sources/{source}`, which `mon demo
 //! --delete` calls): the application events, log records and error groups an ingested
-//! batch labelled `?source=` left in the store.
+//! batch labelled `?source=` left in the store, and the series labelled `source=<label>`
+//! that the ingest sampler wrote from that source's recorder, with their points.
 
 use crate::StoreError;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One stored application event of one type.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +31,21 @@ pub struct SourceDeleted {
     pub logs: u64,
     /// Error groups whose kept samples carry the label in their context.
     pub errors: u64,
+    /// Series labelled `source=<label>` (`series` rows).
+    pub series: u64,
+    /// Their points: raw samples and 1-minute and 1-hour rollup rows.
+    pub points: u64,
 }
+
+/// The statements that delete a source's series: their points first, then the series.
+const DELETE_SERIES: [&str; 3] = [
+    "DELETE FROM samples WHERE series_id IN \
+     (SELECT id FROM series WHERE json_extract(labels, '$.source') = ?1)",
+    "DELETE FROM samples_1m WHERE series_id IN \
+     (SELECT id FROM series WHERE json_extract(labels, '$.source') = ?1)",
+    "DELETE FROM samples_1h WHERE series_id IN \
+     (SELECT id FROM series WHERE json_extract(labels, '$.source') = ?1)",
+];
 
 impl Store {
     /// The stored events of type `kind` within `from..=to`, newest first, at most `limit`.
@@ -70,9 +87,11 @@ impl Store {
     }
 
     /// Deletes every row labelled `source`: application events of batches sent with
-    /// `?source=`, log records with that source, and error groups one of whose kept
-    /// samples has `source` as its context's `source`. One transaction per table, each
-    /// through the writer; running it again deletes what is left.
+    /// `?source=`, log records with that source, error groups one of whose kept
+    /// samples has `source` as its context's `source`, and the series labelled
+    /// `source=<source>` with their samples and rollups (one transaction, after which the
+    /// writer forgets its cached series ids). One transaction per table, each through the
+    /// writer; running it again deletes what is left.
     ///
     /// # Errors
     /// [`StoreError::InvalidInput`] for an empty label; [`StoreError::Closed`];
@@ -112,6 +131,29 @@ impl Store {
                 }))
                 .await?;
         }
+        let series = Arc::new(AtomicU64::new(0));
+        let (label, counted) = (source.to_owned(), Arc::clone(&series));
+        let task: crate::series::Task = Box::new(move |c| {
+            let ctx = |e| StoreError::sqlite("deleting a source's series", e);
+            let mut points = 0;
+            for sql in DELETE_SERIES {
+                points += c
+                    .prepare_cached(sql)
+                    .and_then(|mut s| s.execute(params![label]))
+                    .map_err(ctx)? as u64;
+            }
+            let n = c
+                .prepare_cached("DELETE FROM series WHERE json_extract(labels, '$.source') = ?1")
+                .and_then(|mut s| s.execute(params![label]))
+                .map_err(ctx)?;
+            counted.store(n as u64, Ordering::Relaxed);
+            Ok(points)
+        });
+        let (ack, rx) = tokio::sync::oneshot::channel();
+        self.send_job(crate::writer::Job::SeriesDeletion { task, ack })
+            .await?;
+        deleted.points = rx.await.map_err(|_| StoreError::Closed)??;
+        deleted.series = series.load(Ordering::Relaxed);
         Ok(deleted)
     }
 }

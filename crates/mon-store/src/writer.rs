@@ -35,6 +35,12 @@ pub(crate) enum Job {
         task: crate::series::Task,
         ack: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// Run a task that deletes series rows in its own transaction, then forget every
+    /// cached series id (a deleted id must not be written to again) and answer.
+    SeriesDeletion {
+        task: crate::series::Task,
+        ack: oneshot::Sender<Result<u64, StoreError>>,
+    },
     /// Stop accepting jobs, commit what is queued, and exit.
     Shutdown,
 }
@@ -222,6 +228,11 @@ pub(crate) fn run(
             // After `close`, `blocking_recv` still yields what was queued, then `None`.
             Job::Task { task, ack } => {
                 let _ = ack.send(writer.task(task));
+            }
+            Job::SeriesDeletion { task, ack } => {
+                let result = writer.task(task);
+                writer.cache.clear();
+                let _ = ack.send(result);
             }
             Job::Shutdown => rx.close(),
         }

@@ -97,17 +97,32 @@ impl Rule {
     /// `each: checks`) or one of `custom_variables`. A bad expression is
     /// [`AlertingError::InvalidExpression`] (also when its types do not fit: a
     /// number compared with a string, a condition that is not true/false); an unknown variable is
-    /// [`AlertingError::UnknownVariable`] with the closest known name.
+    /// [`AlertingError::UnknownVariable`] with the closest known name (the first one;
+    /// [`Rule::from_config_every_error`] names them all).
     pub fn from_config(
         config: &RuleConfig,
         custom_variables: &[String],
     ) -> Result<Rule, AlertingError> {
-        let parsed = Expr::parse(&config.expr).map_err(|e| AlertingError::InvalidExpression {
-            rule: config.name.clone(),
-            expr: config.expr.clone(),
-            column: e.column,
-            message: e.message,
-        })?;
+        Rule::from_config_every_error(config, custom_variables)
+            .map_err(|mut errors| errors.remove(0))
+    }
+
+    /// [`Rule::from_config`], with every unknown variable of the expression reported (one
+    /// [`AlertingError::UnknownVariable`] each, in name order, each with its closest
+    /// known name), as `mon config check` shows them. Never an empty list.
+    pub fn from_config_every_error(
+        config: &RuleConfig,
+        custom_variables: &[String],
+    ) -> Result<Rule, Vec<AlertingError>> {
+        let invalid = |column, message| {
+            vec![AlertingError::InvalidExpression {
+                rule: config.name.clone(),
+                expr: config.expr.clone(),
+                column,
+                message,
+            }]
+        };
+        let parsed = Expr::parse(&config.expr).map_err(|e| invalid(e.column, e.message))?;
         let each = config.each.map(|each| match each {
             Each::Checks => EACH_CHECK_VARIABLE,
             Each::Offenders => EACH_OFFENDER_VARIABLE,
@@ -120,26 +135,23 @@ impl Rule {
                 .chain(each)
                 .chain(custom_variables.iter().map(String::as_str))
         };
-        if let Some(unknown) = parsed
+        let unknown: Vec<AlertingError> = parsed
             .variables()
             .iter()
-            .find(|v| !known().any(|k| k == v.as_str()))
-        {
-            return Err(AlertingError::UnknownVariable {
+            .filter(|v| !known().any(|k| k == v.as_str()))
+            .map(|unknown| AlertingError::UnknownVariable {
                 rule: config.name.clone(),
                 variable: unknown.clone(),
                 suggestion: expr::closest(unknown, known()).map(str::to_string),
-            });
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(unknown);
         }
         parsed
             .check_types(custom_variables)
-            .map_err(|e| AlertingError::InvalidExpression {
-                rule: config.name.clone(),
-                expr: config.expr.clone(),
-                column: e.column,
-                message: e.message,
-            })?;
-        Rule::with_condition(config, RuleCondition::Expr(parsed))
+            .map_err(|e| invalid(e.column, e.message))?;
+        Rule::with_condition(config, RuleCondition::Expr(parsed)).map_err(|e| vec![e])
     }
 
     /// Builds a rule with the given condition; `config.expr` is then only the text
