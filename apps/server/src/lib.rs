@@ -14,6 +14,7 @@ mod dashboards;
 mod ingest;
 mod livekit;
 mod metrics;
+mod range;
 mod security_api;
 mod sources;
 mod status_page;
