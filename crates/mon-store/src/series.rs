@@ -518,7 +518,7 @@ impl RangePlan {
         if plan.buckets() > MAX_POINTS_PER_SERIES {
             return Err(StoreError::InvalidInput {
                 reason: format!(
-                    "step: {}ms over this range gives {} points per series; at most {} (use a larger step)",
+                    "step={}ms over this range gives {} points per series; at most {} (use a larger step)",
                     step_ms,
                     plan.buckets(),
                     MAX_POINTS_PER_SERIES

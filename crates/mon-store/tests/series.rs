@@ -210,7 +210,7 @@ fn the_step_chooses_the_resolution_but_never_finer_than_the_range_allows() {
     check(
         6 * HOUR,
         Some(1),
-        Err("step: 1000ms over this range gives 21601 points"),
+        Err("step=1000ms over this range gives 21601 points"),
     );
     check(-1, None, Err("before it starts"));
 }
