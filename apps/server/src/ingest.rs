@@ -27,9 +27,9 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mon_api::ErrorCode;
 use mon_api::answers::{
-    CallTotalsView, CheckSnapshotView, ErrorRecordView, EventsAnswer, LivekitTotalsView, PointView,
-    SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView, SlowRequestView,
-    SnapshotAnswer, WindowReportView, WindowStatsView,
+    CallTotalsView, CheckSnapshotView, ErrorRecordView, EventsAnswer, LivekitTotalsView,
+    SeriesListAnswer, SeriesView, SlowRequestView, SnapshotAnswer, WindowReportView,
+    WindowStatsView,
 };
 use mon_core::Event;
 use mon_http::ApiError;
