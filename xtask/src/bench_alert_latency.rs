@@ -33,7 +33,7 @@ const IDLE: Duration = Duration::from_secs(60);
 const TOKEN: &str = "bench-ingest-token";
 
 /// A child process killed on drop.
-struct Kill(Child);
+pub(crate) struct Kill(pub(crate) Child);
 
 impl Drop for Kill {
     fn drop(&mut self) {

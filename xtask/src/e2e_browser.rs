@@ -878,70 +878,6 @@ fn every_page_at_both_viewports(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_decimals_are_found_and_dotted_sequences_are_not() {
-        let text = "cpu 17.128463 % at 10.0.100.200, v1.2.3, 99.95 %, 0.5 s, 3.14159.";
-        assert_eq!(long_decimals(text), ["17.128463", "3.14159"]);
-        assert!(long_decimals("12:03:05 · 1.25 ms · 127.0.0.1").is_empty());
-    }
-
-    #[test]
-    fn values_read_in_their_units_or_not() {
-        for (unit, text) in [
-            ("percent", "86 %"),
-            ("ratio", "99.9 %"),
-            ("milliseconds", "230 ms"),
-            ("seconds", "1.6 min"),
-            ("bytes_per_second", "12.2 MB/s"),
-            ("usd", "$3.20"),
-            ("count", "3"),
-            ("mos", "4.3"),
-            ("count", "–"),
-        ] {
-            assert!(reads_in_unit(unit, text), "{unit}: {text}");
-        }
-        for (unit, text) in [
-            ("percent", "0.86"),
-            ("ratio", "0.86 ratio"),
-            ("milliseconds", "230"),
-            ("usd", "3.2"),
-            ("count", "3.00"),
-            ("mos", "4.26"),
-        ] {
-            assert!(!reads_in_unit(unit, text), "{unit}: {text}");
-        }
-    }
-
-    #[test]
-    fn overlapping_repeated_and_clipped_ticks_are_problems() {
-        let tick = |axis: &str, text: &str, left: f64, right: f64| Tick {
-            axis: axis.to_string(),
-            text: text.to_string(),
-            left,
-            top: 100.0,
-            right,
-            bottom: 114.0,
-        };
-        let frame = json!({ "left": 0.0, "top": 0.0, "right": 300.0, "bottom": 200.0 });
-        let fine = [
-            tick("x", "12:00", 10.0, 40.0),
-            tick("x", "12:05", 60.0, 90.0),
-        ];
-        assert!(tick_problems(&fine, &frame).is_empty());
-        let overlap = [
-            tick("x", "12:00", 10.0, 40.0),
-            tick("x", "12:01", 30.0, 60.0),
-        ];
-        assert!(tick_problems(&overlap, &frame)[0].contains("overlap"));
-        let twice = [tick("y", "1 %", 10.0, 40.0), tick("y", "1 %", 60.0, 90.0)];
-        assert!(tick_problems(&twice, &frame)[0].contains("twice"));
-        let clipped = [tick("x", "12:10", 290.0, 320.0)];
-        assert!(tick_problems(&clipped, &frame)[0].contains("clipped"));
-    }
 /// The acknowledged alert's detail page (timeline, labels, value with its unit, who
 /// acknowledged: the token's name), silencing it by its labels through the dialog (the
 /// API then holds a silence whose matchers are the alert's name and labels), and the
@@ -1115,4 +1051,70 @@ fn alert_pages(
         sample.len()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_decimals_are_found_and_dotted_sequences_are_not() {
+        let text = "cpu 17.128463 % at 10.0.100.200, v1.2.3, 99.95 %, 0.5 s, 3.14159.";
+        assert_eq!(long_decimals(text), ["17.128463", "3.14159"]);
+        assert!(long_decimals("12:03:05 · 1.25 ms · 127.0.0.1").is_empty());
+    }
+
+    #[test]
+    fn values_read_in_their_units_or_not() {
+        for (unit, text) in [
+            ("percent", "86 %"),
+            ("ratio", "99.9 %"),
+            ("milliseconds", "230 ms"),
+            ("seconds", "1.6 min"),
+            ("bytes_per_second", "12.2 MB/s"),
+            ("usd", "$3.20"),
+            ("count", "3"),
+            ("mos", "4.3"),
+            ("count", "–"),
+        ] {
+            assert!(reads_in_unit(unit, text), "{unit}: {text}");
+        }
+        for (unit, text) in [
+            ("percent", "0.86"),
+            ("ratio", "0.86 ratio"),
+            ("milliseconds", "230"),
+            ("usd", "3.2"),
+            ("count", "3.00"),
+            ("mos", "4.26"),
+        ] {
+            assert!(!reads_in_unit(unit, text), "{unit}: {text}");
+        }
+    }
+
+    #[test]
+    fn overlapping_repeated_and_clipped_ticks_are_problems() {
+        let tick = |axis: &str, text: &str, left: f64, right: f64| Tick {
+            axis: axis.to_string(),
+            text: text.to_string(),
+            left,
+            top: 100.0,
+            right,
+            bottom: 114.0,
+        };
+        let frame = json!({ "left": 0.0, "top": 0.0, "right": 300.0, "bottom": 200.0 });
+        let fine = [
+            tick("x", "12:00", 10.0, 40.0),
+            tick("x", "12:05", 60.0, 90.0),
+        ];
+        assert!(tick_problems(&fine, &frame).is_empty());
+        let overlap = [
+            tick("x", "12:00", 10.0, 40.0),
+            tick("x", "12:01", 30.0, 60.0),
+        ];
+        assert!(tick_problems(&overlap, &frame)[0].contains("overlap"));
+        let twice = [tick("y", "1 %", 10.0, 40.0), tick("y", "1 %", 60.0, 90.0)];
+        assert!(tick_problems(&twice, &frame)[0].contains("twice"));
+        let clipped = [tick("x", "12:10", 290.0, 320.0)];
+        assert!(tick_problems(&clipped, &frame)[0].contains("clipped"));
+    }
 }

@@ -10,6 +10,7 @@
 
 mod bench_alert_latency;
 mod bench_checks;
+mod bench_query;
 mod bench_wrk;
 mod e2e_alertmanager;
 mod e2e_browser;
@@ -59,7 +60,7 @@ fn main() -> Result<()> {
         Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency] | package>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query] | package>"
             );
             std::process::exit(2);
         }
@@ -405,6 +406,9 @@ fn bench(args: &[String]) -> Result<()> {
     }
     if matches!(which, "all" | "alert-latency") {
         bench_alert_latency::alert_latency()?;
+    }
+    if matches!(which, "all" | "query") {
+        bench_query::query()?;
     }
     Ok(())
 }

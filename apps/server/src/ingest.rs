@@ -29,9 +29,9 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use mon_api::ErrorCode;
 use mon_api::answers::{
-    CallTotalsView, CheckSnapshotView, ErrorRecordView, EventsAnswer, LivekitTotalsView, PointView,
-    SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView, SlowRequestView,
-    SnapshotAnswer, WindowReportView, WindowStatsView,
+    CallTotalsView, CheckSnapshotView, ErrorRecordView, EventsAnswer, LivekitTotalsView,
+    SeriesListAnswer, SeriesView, SlowRequestView, SnapshotAnswer, WindowReportView,
+    WindowStatsView,
 };
 use mon_core::Event;
 use mon_http::ApiError;
@@ -148,6 +148,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/snapshot", get(snapshot))
         .route("/api/v1/metrics", get(series_list))
         .route("/api/v1/metrics/query", get(series_query))
+        .route("/api/v1/metrics/range", get(series_range))
         // The seeds' names for the rule variables now.
         .route("/health/metrics", get(snapshot))
         .route("/monitoring/metrics", get(snapshot))
@@ -708,7 +709,8 @@ async fn series_list(State(state): State<AppState>) -> Result<Json<SeriesListAns
 }
 
 /// `?name=` (required), `labels=k=v,k2=v2`, `from=` / `to=` (RFC 3339 or a duration ago;
-/// default the last hour), `step=` (a duration).
+/// default the last hour), `step=` (a duration); `stats=min,max,count,sum` for the
+/// compact answer only.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SeriesQuery {
@@ -717,52 +719,80 @@ struct SeriesQuery {
     from: Option<String>,
     to: Option<String>,
     step: Option<String>,
+    stats: Option<String>,
 }
 
-/// `GET /api/v1/metrics/query`.
+/// The parameters both range queries share: selector, range and step.
+struct RangeParams {
+    selector: mon_metrics::SeriesSelector,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    step: Option<Duration>,
+}
+
+impl RangeParams {
+    fn parse(q: &SeriesQuery) -> Result<RangeParams, ApiError> {
+        let name = q.name.as_deref().filter(|n| !n.is_empty()).ok_or_else(|| {
+            ApiError::bad_request("name= is required; GET /api/v1/metrics lists series")
+        })?;
+        let selector = mon_metrics::SeriesSelector::parse(name, q.labels.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let (from, to) =
+            mon_http::params::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
+        let step = q
+            .step
+            .as_deref()
+            .map(|s| mon_http::params::parse_duration("step", s))
+            .transpose()?;
+        Ok(RangeParams {
+            selector,
+            from,
+            to,
+            step,
+        })
+    }
+}
+
+/// `GET /api/v1/metrics/query`: points with their times and aggregates, streamed.
 async fn series_query(
     State(state): State<AppState>,
     query: Result<Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<SeriesQueryAnswer>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = mon_http::params::query(query)?;
-    let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| {
-        ApiError::bad_request("name= is required; GET /api/v1/metrics lists series")
-    })?;
-    let selector = mon_metrics::SeriesSelector::parse(&name, q.labels.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let (from, to) =
-        mon_http::params::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
-    let step = q
-        .step
-        .as_deref()
-        .map(|s| mon_http::params::parse_duration("step", s))
-        .transpose()?;
-    let series = selector
-        .points(&state.store, from, to, step)
-        .await?
-        .into_iter()
-        .map(|s| SeriesPointsView {
-            name: s.name,
-            labels: s.labels,
-            resolution: s.resolution.as_str().to_string(),
-            points: s
-                .points
-                .into_iter()
-                .map(|p| PointView {
-                    ts: p.ts,
-                    count: p.count,
-                    avg: Some(p.avg),
-                    min: Some(p.min),
-                    max: Some(p.max),
-                    sum: Some(p.sum),
-                })
-                .collect(),
-        })
-        .collect();
-    Ok(Json(SeriesQueryAnswer {
-        name,
-        from,
-        to,
-        series,
-    }))
+    if q.stats.is_some() {
+        return Err(ApiError::bad_request(
+            "stats= is only for GET /api/v1/metrics/range; this answer carries every statistic",
+        ));
+    }
+    let p = RangeParams::parse(&q)?;
+    let plan = mon_store::RangePlan::new(p.from, p.to, p.step)?;
+    crate::range::answer(
+        &state.store,
+        p.selector.name,
+        p.selector.labels,
+        (p.from, p.to),
+        plan,
+        crate::range::Shape::Full,
+    )
+    .await
+}
+
+/// `GET /api/v1/metrics/range`: the compact answer, streamed.
+async fn series_range(
+    State(state): State<AppState>,
+    query: Result<Query<SeriesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = mon_http::params::query(query)?;
+    let stats = crate::range::Stats::parse(q.stats.as_deref().unwrap_or(""))?;
+    let p = RangeParams::parse(&q)?;
+    let plan = mon_store::RangePlan::dense(p.from, p.to, p.step)?;
+    crate::range::answer(
+        &state.store,
+        p.selector.name,
+        p.selector.labels,
+        (p.from, p.to),
+        plan,
+        crate::range::Shape::Compact(stats),
+    )
+    .await
 }

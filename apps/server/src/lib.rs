@@ -15,6 +15,7 @@ mod incidents;
 mod ingest;
 mod livekit;
 mod metrics;
+mod range;
 mod security_api;
 mod sources;
 mod status_page;

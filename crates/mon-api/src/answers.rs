@@ -673,6 +673,51 @@ pub struct SeriesQueryAnswer {
     pub series: Vec<SeriesPointsView>,
 }
 
+/// One series of a compact range answer: its values in the answer's buckets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CompactSeriesView {
+    /// The series labels.
+    pub labels: BTreeMap<String, String>,
+    /// The mean of each bucket, oldest first; `null` where the bucket holds no sample.
+    /// Bucket `i` starts at `start_ms + i * step_ms`.
+    pub values: Vec<Option<f64>>,
+    /// Each bucket's least value (only with `stats=min`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<Vec<Option<f64>>>,
+    /// Each bucket's greatest value (only with `stats=max`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Vec<Option<f64>>>,
+    /// Each bucket's sample count, 0 for a gap (only with `stats=count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<Vec<u64>>,
+    /// Each bucket's sum (only with `stats=sum`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum: Option<Vec<Option<f64>>>,
+}
+
+/// `GET /api/v1/metrics/range`: the series of a name over a range, compact: the bucket
+/// times once for the whole answer, each series' values as an array. Fields in the order
+/// the answer writes them (`series` last: the answer is streamed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CompactRangeAnswer {
+    /// The metric name asked for.
+    pub name: String,
+    /// The range's start.
+    pub from: DateTime<Utc>,
+    /// The range's end.
+    pub to: DateTime<Utc>,
+    /// The resolution read (`raw`, `1m`, `1h`).
+    pub resolution: String,
+    /// The first bucket's start, unix milliseconds.
+    pub start_ms: i64,
+    /// The bucket width in milliseconds.
+    pub step_ms: i64,
+    /// How many buckets each series' arrays hold.
+    pub buckets: u64,
+    /// Each matching series, by labels.
+    pub series: Vec<CompactSeriesView>,
+}
+
 /// `POST /api/v1/events`: what was kept of the batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventsAnswer {

@@ -439,6 +439,23 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ])
     .answer(Answer::Typed("SeriesQueryAnswer")),
     get(
+        "/api/v1/metrics/range",
+        Read,
+        "Series of one name over a range, compact: bucket times once, values as arrays",
+    )
+    .query(&[
+        Param {
+            required: true,
+            ..param("name", ParamKind::Name)
+        },
+        param("labels", ParamKind::Text),
+        param("from", ParamKind::Time),
+        param("to", ParamKind::Time),
+        param("step", ParamKind::Duration),
+        param("stats", ParamKind::Text),
+    ])
+    .answer(Answer::Typed("CompactRangeAnswer")),
+    get(
         "/api/v1/anomaly/{variable}",
         Read,
         "A variable's anomaly baseline and its band (expected ± k deviations) over a range",

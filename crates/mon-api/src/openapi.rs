@@ -5,13 +5,14 @@ use crate::anomaly::{AnomalyAnswer, AnomalyBandPoint};
 use crate::answers::{
     ActorBody, AlertAnswer, AlertCounts, AlertEventView, AlertNotificationView, AlertStatsAnswer,
     AlertView, AlertsAnswer, CallTotalsView, ChannelTestAnswer, ChannelView, ChannelsAnswer,
-    CheckCounts, CheckResultsAnswer, CheckSnapshotView, CheckView, ChecksAnswer, DashboardSummary,
-    DashboardsAnswer, ErrorGroupView, ErrorRecordView, ErrorsAnswer, EventsAnswer, HealthAlertView,
-    HealthAlertsAnswer, HealthAlertsSummary, LivekitTotalsView, LogView, LogsAnswer, MatcherBody,
-    MatcherView, PointView, PostableAlert, RaiseAlertAnswer, RaiseAlertBody, ResultView, RuleView,
-    RulesAnswer, SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView, SilenceBody,
-    SilenceView, SilencesAnswer, SlowRequestView, SnapshotAnswer, StatusAnswer, StoreState,
-    WhoamiAnswer, WindowReportView, WindowStatsView,
+    CheckCounts, CheckResultsAnswer, CheckSnapshotView, CheckView, ChecksAnswer,
+    CompactRangeAnswer, CompactSeriesView, DashboardSummary, DashboardsAnswer, ErrorGroupView,
+    ErrorRecordView, ErrorsAnswer, EventsAnswer, HealthAlertView, HealthAlertsAnswer,
+    HealthAlertsSummary, LivekitTotalsView, LogView, LogsAnswer, MatcherBody, MatcherView,
+    PointView, PostableAlert, RaiseAlertAnswer, RaiseAlertBody, ResultView, RuleView, RulesAnswer,
+    SeriesListAnswer, SeriesPointsView, SeriesQueryAnswer, SeriesView, SilenceBody, SilenceView,
+    SilencesAnswer, SlowRequestView, SnapshotAnswer, StatusAnswer, StoreState, WhoamiAnswer,
+    WindowReportView, WindowStatsView,
 };
 use crate::endpoints::{Access, Answer, Body, ENDPOINTS, Endpoint, Method, ParamKind};
 use crate::{ErrorAnswer, ErrorBody, ErrorCode};
@@ -93,6 +94,8 @@ pub fn document(version: &str) -> OpenApi {
         .schema_from::<PointView>()
         .schema_from::<SeriesPointsView>()
         .schema_from::<SeriesQueryAnswer>()
+        .schema_from::<CompactSeriesView>()
+        .schema_from::<CompactRangeAnswer>()
         .schema_from::<EventsAnswer>()
         .schema_from::<DashboardSummary>()
         .schema_from::<DashboardsAnswer>()

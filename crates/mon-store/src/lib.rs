@@ -94,7 +94,8 @@ pub use probe::StoreProbe;
 pub use schema::SCHEMA_VERSION;
 pub use security::{SECURITY_EVENT_TYPES, SecurityEventQuery, SecurityEventRow};
 pub use series::{
-    AppEventRow, MaintenanceReport, Resolution, SeriesPoint, SeriesPoints, SeriesPolicy,
+    AppEventRow, DENSE_POINTS, MAX_POINTS_PER_SERIES, MaintenanceReport, RangePlan, Resolution,
+    SeriesColumns, SeriesPoint, SeriesPoints, SeriesPolicy,
 };
 pub use sources::{AppEventRecord, SourceDeleted};
 pub use store::{Store, WriteTicket};

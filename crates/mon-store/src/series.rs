@@ -58,7 +58,7 @@ pub(crate) fn apply_events(conn: &Connection, rows: &[AppEventRow]) -> Result<()
 pub(crate) type Task = Box<dyn FnOnce(&Connection) -> Result<u64, StoreError> + Send>;
 
 /// The stored resolutions of a series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Resolution {
     /// The raw samples, as written.
@@ -105,6 +105,19 @@ impl Resolution {
             Resolution::Raw
         } else if range <= Duration::from_secs(7 * 86_400) {
             Resolution::Minute
+        } else {
+            Resolution::Hour
+        }
+    }
+
+    /// The coarsest resolution a query with buckets of `step` can read without losing
+    /// its newest points: hourly rollups (rolled with the hour in progress) for a step of
+    /// an hour or more, else raw. The 1-minute rollups are read only for ranges the raw
+    /// samples no longer cover ([`Resolution::for_range`]): they are written for complete
+    /// minutes, once a maintenance interval, so they lag the raw samples.
+    pub fn for_step(step: Duration) -> Resolution {
+        if step < Duration::from_secs(3600) {
+            Resolution::Raw
         } else {
             Resolution::Hour
         }
@@ -388,10 +401,11 @@ impl Store {
 
     /// The points of every series named `name` whose labels include all of `labels`,
     /// over `[from, to]`, folded into `step` buckets (`None`: the resolution's own
-    /// buckets). The resolution is [`Resolution::for_range`] of the range.
+    /// buckets), at the resolution [`RangePlan::new`] chooses. Every matching series is
+    /// listed, an empty one with no points.
     ///
     /// # Errors
-    /// [`StoreError::InvalidInput`] when `to < from` or `step` is under 1 ms.
+    /// [`StoreError::InvalidInput`] as [`RangePlan::new`].
     pub async fn query_series(
         &self,
         name: &str,
@@ -400,42 +414,252 @@ impl Store {
         to: DateTime<Utc>,
         step: Option<Duration>,
     ) -> Result<Vec<SeriesPoints>, StoreError> {
+        let plan = RangePlan::new(from, to, step)?;
+        let name = name.to_owned();
+        let labels = labels.clone();
+        self.read(move |c| {
+            let mut out = Vec::new();
+            scan(c, &name, &labels, &plan, &mut |s| {
+                out.push(s.to_points(&name, &plan));
+                Ok(())
+            })?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Reads the series of `name` whose labels include all of `labels` over `plan`,
+    /// handing each to `sink` in label order as soon as it is read: memory holds one
+    /// series at a time (its buffers are reused), whatever the number of series. One
+    /// statement reads every series. Returns how many series were handed over; stops at
+    /// the first error of `sink`. Blocks on SQLite: call it from a blocking thread.
+    ///
+    /// # Errors
+    /// What `sink` returns; [`StoreError::Sqlite`] when the read fails.
+    pub fn scan_series_blocking(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        plan: &RangePlan,
+        sink: &mut dyn FnMut(&SeriesColumns) -> Result<(), StoreError>,
+    ) -> Result<usize, StoreError> {
+        self.shared
+            .reads
+            .with(|c| scan(c, name, labels, plan, sink))
+    }
+}
+
+/// The most buckets per series a query with an explicit step may ask for (as Prometheus'
+/// `query_range`), so that one series' buffers stay small.
+pub const MAX_POINTS_PER_SERIES: u64 = 11_000;
+
+/// About how many buckets [`RangePlan::dense`] makes when no step is given.
+pub const DENSE_POINTS: u64 = 1440;
+
+/// What a range query reads: the range, the bucket width and the resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RangePlan {
+    /// The range's start, unix ms; bucket `i` starts at `from_ms + i * step_ms`.
+    pub from_ms: i64,
+    /// The range's end (included), unix ms.
+    pub to_ms: i64,
+    /// The bucket width in ms (at least the resolution's own).
+    pub step_ms: i64,
+    /// The table read.
+    pub resolution: Resolution,
+}
+
+impl RangePlan {
+    /// The plan for `[from, to]` in `step` buckets. The resolution is the coarser of
+    /// the one the range calls for ([`Resolution::for_range`]: what retention still
+    /// holds) and the one the step allows ([`Resolution::for_step`]).
+    /// Without a step, the buckets are the resolution's own (raw: one per sample time).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidInput`] when `to < from`, `step` is under 1 ms, or the step
+    /// would give more than [`MAX_POINTS_PER_SERIES`] buckets.
+    pub fn new(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        step: Option<Duration>,
+    ) -> Result<RangePlan, StoreError> {
         if to < from {
             return Err(StoreError::InvalidInput {
                 reason: format!("the range ends ({to}) before it starts ({from})"),
             });
         }
         let range = (to - from).to_std().unwrap_or_default();
-        let resolution = Resolution::for_range(range);
-        let step_ms = match step {
-            Some(s) if s.as_millis() < 1 => {
-                return Err(StoreError::InvalidInput {
-                    reason: "step must be at least 1ms".to_owned(),
-                });
-            }
-            Some(s) => i64::try_from(s.as_millis())
-                .unwrap_or(i64::MAX)
-                .max(resolution.bucket_ms()),
-            None => resolution.bucket_ms(),
+        let by_range = Resolution::for_range(range);
+        let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
+        let Some(step) = step else {
+            return Ok(RangePlan {
+                from_ms,
+                to_ms,
+                step_ms: by_range.bucket_ms(),
+                resolution: by_range,
+            });
         };
-        let name = name.to_owned();
-        let labels = labels.clone();
-        self.read(move |c| query(c, &name, &labels, from, to, resolution, step_ms))
-            .await
+        if step.as_millis() < 1 {
+            return Err(StoreError::InvalidInput {
+                reason: "step must be at least 1ms".to_owned(),
+            });
+        }
+        let resolution = by_range.max(Resolution::for_step(step));
+        let step_ms = i64::try_from(step.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(resolution.bucket_ms());
+        let plan = RangePlan {
+            from_ms,
+            to_ms,
+            step_ms,
+            resolution,
+        };
+        if plan.buckets() > MAX_POINTS_PER_SERIES {
+            return Err(StoreError::InvalidInput {
+                reason: format!(
+                    "step={}ms over this range gives {} points per series; at most {} (use a larger step)",
+                    step_ms,
+                    plan.buckets(),
+                    MAX_POINTS_PER_SERIES
+                ),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// As [`RangePlan::new`], for answers with one value per bucket: without a step,
+    /// about [`DENSE_POINTS`] buckets of whole seconds, never finer than the range's
+    /// resolution (24 h: 1,440 one-minute buckets).
+    ///
+    /// # Errors
+    /// As [`RangePlan::new`].
+    pub fn dense(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        step: Option<Duration>,
+    ) -> Result<RangePlan, StoreError> {
+        let range = (to - from).to_std().unwrap_or_default();
+        let step = step.unwrap_or_else(|| {
+            let per_point = range.as_secs().div_ceil(DENSE_POINTS).max(1);
+            let own = Resolution::for_range(range).bucket_ms().max(1000) as u64 / 1000;
+            Duration::from_secs(per_point.max(own))
+        });
+        RangePlan::new(from, to, Some(step))
+    }
+
+    /// How many buckets the range spans.
+    pub fn buckets(&self) -> u64 {
+        let span = self.to_ms.saturating_sub(self.from_ms).max(0) as u64;
+        span / self.step_ms.max(1) as u64 + 1
+    }
+
+    /// The start of bucket `index`, unix ms.
+    pub fn bucket_start(&self, index: u64) -> i64 {
+        self.from_ms
+            .saturating_add((index as i64).saturating_mul(self.step_ms))
     }
 }
 
-fn query(
+/// One series of a range scan in columns: only the buckets that hold samples, oldest
+/// first; `bucket[i]` is the bucket's index in the plan ([`RangePlan::bucket_start`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SeriesColumns {
+    /// The series labels.
+    pub labels: BTreeMap<String, String>,
+    /// Bucket indexes, ascending.
+    pub bucket: Vec<u64>,
+    /// Samples per bucket (at least 1).
+    pub count: Vec<u64>,
+    /// Their sum.
+    pub sum: Vec<f64>,
+    /// Their least value.
+    pub min: Vec<f64>,
+    /// Their greatest value.
+    pub max: Vec<f64>,
+}
+
+impl SeriesColumns {
+    /// How many buckets hold samples.
+    pub fn len(&self) -> usize {
+        self.bucket.len()
+    }
+
+    /// Whether no bucket holds samples.
+    pub fn is_empty(&self) -> bool {
+        self.bucket.is_empty()
+    }
+
+    /// The mean of bucket entry `i`.
+    pub fn avg(&self, i: usize) -> f64 {
+        match self.count[i] {
+            0 => 0.0,
+            n => self.sum[i] / n as f64,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.bucket.clear();
+        self.count.clear();
+        self.sum.clear();
+        self.min.clear();
+        self.max.clear();
+    }
+
+    /// Folds one stored row (a sample or a rollup bucket) at bucket `index` in.
+    fn fold(&mut self, index: u64, count: u64, sum: f64, min: f64, max: f64) {
+        if self.bucket.last() == Some(&index) {
+            let last = self.bucket.len() - 1;
+            self.count[last] += count;
+            self.sum[last] += sum;
+            self.min[last] = self.min[last].min(min);
+            self.max[last] = self.max[last].max(max);
+        } else {
+            self.bucket.push(index);
+            self.count.push(count);
+            self.sum.push(sum);
+            self.min.push(min);
+            self.max.push(max);
+        }
+    }
+
+    /// The series as points (the full answer's shape).
+    pub fn to_points(&self, name: &str, plan: &RangePlan) -> SeriesPoints {
+        let points = (0..self.len())
+            .map(|i| SeriesPoint {
+                ts: DateTime::from_timestamp_millis(plan.bucket_start(self.bucket[i]))
+                    .unwrap_or_default(),
+                count: self.count[i],
+                avg: self.avg(i),
+                min: self.min[i],
+                max: self.max[i],
+                sum: self.sum[i],
+            })
+            .collect();
+        SeriesPoints {
+            name: name.to_owned(),
+            labels: self.labels.clone(),
+            resolution: plan.resolution,
+            points,
+        }
+    }
+}
+
+/// The range scan behind [`Store::scan_series`]: the matching series (label order), then
+/// one statement over the resolution's table for all of them, ordered by labels and
+/// time, folded into `plan`'s buckets as the rows arrive.
+fn scan(
     conn: &Connection,
     name: &str,
     filter: &BTreeMap<String, String>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    resolution: Resolution,
-    step_ms: i64,
-) -> Result<Vec<SeriesPoints>, StoreError> {
+    plan: &RangePlan,
+    sink: &mut dyn FnMut(&SeriesColumns) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
     let ctx = |e| StoreError::sqlite("reading series", e);
-    let mut series = Vec::new();
+    // Series ids in label order; `None` for a series the label filter leaves out.
+    let mut order: Vec<Option<BTreeMap<String, String>>> = Vec::new();
+    let mut position: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
     {
         let mut stmt = conn
             .prepare_cached("SELECT id, labels FROM series WHERE name = ?1 ORDER BY labels")
@@ -449,55 +673,101 @@ fn query(
                     what: "series labels",
                     reason: format!("{name} has labels {text:?}: {e}"),
                 })?;
-            if filter.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-                series.push((id, labels));
-            }
+            let keep = filter.iter().all(|(k, v)| labels.get(k) == Some(v));
+            position.insert(id, order.len());
+            order.push(keep.then_some(labels));
         }
     }
-    let (from_ms, to_ms) = (from.timestamp_millis(), to.timestamp_millis());
-    // At the resolution's own step, rollup rows are the points: no grouping needed.
-    let sql = match resolution {
-        Resolution::Raw => "SELECT (ts - ?2) / ?4, COUNT(*), SUM(value), MIN(value), MAX(value) \
-             FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 GROUP BY 1 ORDER BY 1"
+    if order.iter().all(Option::is_none) {
+        return Ok(0);
+    }
+    // The series index (name, labels) drives the outer loop in label order; each series'
+    // rows come from its contiguous (series_id, ts) range, already in time order.
+    let sql = match plan.resolution {
+        Resolution::Raw => "SELECT r.series_id, r.ts, r.value FROM series s \
+             JOIN samples r ON r.series_id = s.id \
+             WHERE s.name = ?1 AND r.ts >= ?2 AND r.ts <= ?3 ORDER BY s.labels, r.ts"
             .to_owned(),
-        r if step_ms == r.bucket_ms() => format!(
-            "SELECT (ts - ?2) / ?4, count, sum, min, max \
-             FROM {} WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts",
-            r.table()
-        ),
         r => format!(
-            "SELECT (ts - ?2) / ?4, SUM(count), SUM(sum), MIN(min), MAX(max) \
-             FROM {} WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 GROUP BY 1 ORDER BY 1",
+            "SELECT r.series_id, r.ts, r.count, r.sum, r.min, r.max FROM series s \
+             JOIN {} r ON r.series_id = s.id \
+             WHERE s.name = ?1 AND r.ts >= ?2 AND r.ts <= ?3 ORDER BY s.labels, r.ts",
             r.table()
         ),
     };
     let mut stmt = conn.prepare_cached(&sql).map_err(ctx)?;
-    let mut out = Vec::with_capacity(series.len());
-    for (id, labels) in series {
-        let mut rows = stmt
-            .query(params![id, from_ms, to_ms, step_ms])
-            .map_err(ctx)?;
-        let mut points = Vec::new();
-        while let Some(row) = rows.next().map_err(ctx)? {
-            let bucket: i64 = row.get(0).map_err(ctx)?;
-            let count: i64 = row.get(1).map_err(ctx)?;
-            let sum: f64 = row.get(2).map_err(ctx)?;
-            let ts = from_ms.saturating_add(bucket.saturating_mul(step_ms));
-            points.push(SeriesPoint {
-                ts: DateTime::from_timestamp_millis(ts).unwrap_or(from),
-                count: count.max(0) as u64,
-                avg: if count > 0 { sum / count as f64 } else { 0.0 },
-                min: row.get(3).map_err(ctx)?,
-                max: row.get(4).map_err(ctx)?,
-                sum,
-            });
+    let mut rows = stmt
+        .query(params![name, plan.from_ms, plan.to_ms])
+        .map_err(ctx)?;
+    let step = plan.step_ms.max(1);
+    let raw = plan.resolution == Resolution::Raw;
+    let mut columns = SeriesColumns::default();
+    // The next position in `order` not yet handed over, and the one being read.
+    let mut next = 0usize;
+    let mut current: Option<usize> = None;
+    let mut handed = 0usize;
+    while let Some(row) = rows.next().map_err(ctx)? {
+        let id: i64 = row.get(0).map_err(ctx)?;
+        let Some(&at) = position.get(&id) else {
+            continue; // created after the series were listed
+        };
+        if current != Some(at) {
+            let Some(labels) = order[at].take() else {
+                continue; // left out by the label filter
+            };
+            if current.is_some() {
+                sink(&columns)?;
+                handed += 1;
+            }
+            handed += hand_over_empty(&mut order, &mut next, at, &mut columns, sink)?;
+            columns.clear();
+            columns.labels = labels;
+            next = at + 1;
+            current = Some(at);
         }
-        out.push(SeriesPoints {
-            name: name.to_owned(),
-            labels,
-            resolution,
-            points,
-        });
+        let ts: i64 = row.get(1).map_err(ctx)?;
+        let index = (ts.saturating_sub(plan.from_ms) / step).max(0) as u64;
+        if raw {
+            let value: f64 = row.get(2).map_err(ctx)?;
+            columns.fold(index, 1, value, value, value);
+        } else {
+            let count: i64 = row.get(2).map_err(ctx)?;
+            columns.fold(
+                index,
+                count.max(0) as u64,
+                row.get(3).map_err(ctx)?,
+                row.get(4).map_err(ctx)?,
+                row.get(5).map_err(ctx)?,
+            );
+        }
     }
-    Ok(out)
+    if current.is_some() {
+        sink(&columns)?;
+        handed += 1;
+    }
+    let end = order.len();
+    handed += hand_over_empty(&mut order, &mut next, end, &mut columns, sink)?;
+    Ok(handed)
+}
+
+/// Hands the matching series at positions `[next, upto)` of `order` over with no
+/// points (they have no rows in the range).
+fn hand_over_empty(
+    order: &mut [Option<BTreeMap<String, String>>],
+    next: &mut usize,
+    upto: usize,
+    columns: &mut SeriesColumns,
+    sink: &mut dyn FnMut(&SeriesColumns) -> Result<(), StoreError>,
+) -> Result<usize, StoreError> {
+    let mut handed = 0;
+    while *next < upto {
+        if let Some(labels) = order[*next].take() {
+            columns.clear();
+            columns.labels = labels;
+            sink(columns)?;
+            handed += 1;
+        }
+        *next += 1;
+    }
+    Ok(handed)
 }

@@ -557,12 +557,16 @@ impl Writer {
                 // This series may have more expired rows: resume at it.
                 break;
             }
-            // All of this series' expired rows are gone; drop the series if nothing is left.
+            // All of this series' expired rows are gone; drop the series only when no
+            // table refers to it any more: its 1m/1h rollups outlive the raw samples, and
+            // without the series row they could not be read.
             let removed = self
                 .conn
                 .prepare_cached(
                     "DELETE FROM series WHERE id = ?1 \
-                     AND NOT EXISTS (SELECT 1 FROM samples WHERE series_id = ?1)",
+                     AND NOT EXISTS (SELECT 1 FROM samples WHERE series_id = ?1) \
+                     AND NOT EXISTS (SELECT 1 FROM samples_1m WHERE series_id = ?1) \
+                     AND NOT EXISTS (SELECT 1 FROM samples_1h WHERE series_id = ?1)",
                 )
                 .and_then(|mut s| s.execute([id]))
                 .map_err(ctx)?;
