@@ -27,7 +27,10 @@ function cssVar(name, fallback) {
 }
 
 export function destroyCharts() {
-  for (const c of ui.charts) c.destroy();
+  for (const c of ui.charts) {
+    c.monResize.disconnect();
+    c.destroy();
+  }
   ui.charts = [];
 }
 
@@ -58,13 +61,26 @@ function timeLabels(splits, incr, span) {
 }
 
 // The widest time label of an axis spanning `span` seconds, for the room between ticks.
+// The time axis's tick steps in seconds: never below a second, since labels read to the
+// second (a finer step would write the same label twice).
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+  43200, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY, 365 * DAY];
+
 function widestTimeLabel(span) {
   return textWidth(span > DAY ? "Dec 30 00:00" : "00:00:00");
 }
 
-// An x range that is a range: a single instant gets a minute either side.
-function xRange(u, min, max) {
-  return min === max ? [min - 60, max + 60] : [min, max];
+// The x range of a chart: its data widened to its markers (a deployment just before the first
+// point or after the last one still shows; the markers are of the view's range); a single
+// instant gets a minute either side.
+function xRange(markers) {
+  return (u, min, max) => {
+    for (const m of markers) {
+      min = Math.min(min, m.ts);
+      max = Math.max(max, m.ts);
+    }
+    return min === max ? [min - 60, max + 60] : [min, max];
+  };
 }
 
 // The boxes of the labels an axis drew, in viewport CSS pixels.
@@ -167,11 +183,12 @@ export function chart(box, xs, lines, unit, height, band, opts) {
     width: Math.max(box.clientWidth || 300, 200),
     height: height || 180,
     padding: [FONT_PX, Math.ceil(xLabelWidth / 2) + 4, 0, 0],
-    scales: { x: { time: true, range: xRange } },
+    scales: { x: { time: true, range: xRange(markers) } },
     series: [{ value: (u, v) => (v === null || v === undefined ? "–" : fmtTime(v * 1000)) }].concat(series),
     axes: [{
       font: FONT, stroke: axisColour, gap: GAP,
       space: (u, axis, min, max) => Math.ceil(widestTimeLabel(max - min)) + 16,
+      incrs: TIME_INCRS,
       size: FONT_PX + TICK + GAP + 8,
       grid: { stroke: gridColour, width: 1 }, ticks: { stroke: gridColour, width: 1, size: TICK },
       values: (u, splits, axis, space, incr) => {
@@ -209,7 +226,13 @@ export function chart(box, xs, lines, unit, height, band, opts) {
   reset.hidden = !ui.zoom;
   box.append(reset);
   const u = new uPlot(options, data, box);
-  const [min, max] = xRange(u, xs[0], xs[xs.length - 1]);
+  // The chart follows its card's width (a scrollbar that comes with later content narrows it).
+  u.monResize = new ResizeObserver(() => {
+    const width = Math.max(box.clientWidth || 300, 200);
+    if (width !== u.width) u.setSize({ width, height: u.height });
+  });
+  u.monResize.observe(box);
+  const [min, max] = xRange(markers)(u, xs[0], xs[xs.length - 1]);
   u.monFull = { min, max };
   ui.charts.push(u);
   // Explicitly: uPlot's own range around a single instant spans years.

@@ -364,6 +364,7 @@ pub fn page_html(page: &PageContent<'_>) -> String {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">\
 <meta name=\"color-scheme\" content=\"light dark\">\
+<link rel=\"icon\" href=\"/ui/favicon.svg\" type=\"image/svg+xml\">\
 <title>{title}</title><style>\
 :root{{--fg:#1d2330;--muted:#5b6475;--bg:#f6f7f9;--card:#fff;--line:#dde1e7;--up:#2e9d4f;--degraded:#d4a017;--down:#d64545;--none:#c5cad3}}\
 @media (prefers-color-scheme:dark){{:root{{--fg:#e6e9ef;--muted:#9aa3b2;--bg:#12151b;--card:#1b1f27;--line:#2c323d;--up:#3fb866;--degraded:#e0b130;--down:#ef5f5f;--none:#3a404b}}}}\

@@ -145,13 +145,16 @@ export function dashboard(view, id) {
       help.style.gridColumn = "1 / -1";
       grid.append(help);
     }
-    for (const p of d.panels) {
+    // Every panel's card first, then their contents: a chart measures its card once the page
+    // has its full height (and its scrollbar, which narrows every card).
+    const boxes = d.panels.map((p) => {
       const box = el("div", { class: "card panel", "data-panel": p.id },
         el("h2", { title: p.description || null }, p.title));
       box.style.gridColumn = "span " + Math.min(24, Math.max(1, p.layout.width || 12));
       box.style.minHeight = (p.layout.height || 4) * 30 + "px";
       grid.append(box);
-      panelBody(p, box, notes);
-    }
+      return box;
+    });
+    d.panels.forEach((p, i) => panelBody(p, boxes[i], notes));
   };
 }

@@ -19,7 +19,7 @@ export function checkTile(c, history) {
     el("div", { class: "name" }, c.name),
     el("div", { class: "meta" },
       el("span", { class: "t-" + c.status }, c.status), " · ",
-      checkLatency(c.kind, c.status, c.latency_ms),
+      el("span", { class: "nowrap" }, checkLatency(c.kind, c.status, c.latency_ms)),
       up === null || up === undefined ? "" : el("span", { class: "nowrap" }, " · " + pct(up) + " 24h")),
     bars);
 }
