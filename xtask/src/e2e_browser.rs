@@ -539,6 +539,7 @@ alerting:
         &base,
         &dashboards,
         &["web", "closed-port"],
+        &[&id],
         &shots,
     )?;
     eprintln!(
@@ -569,8 +570,8 @@ alerting:
 const VIEWPORTS: [(u64, u64); 2] = [(1366, 900), (390, 844)];
 
 /// Every page route of the UI: the overview, the dashboards list and each dashboard, the
-/// pages of `checks`, alerts, errors and logs.
-fn page_routes(dashboards: &[String], checks: &[&str]) -> Vec<String> {
+/// pages of `checks`, alerts, errors, logs and incidents, and the pages of `alerts`.
+fn page_routes(dashboards: &[String], checks: &[&str], alerts: &[&str]) -> Vec<String> {
     let mut routes = vec!["#/".to_string(), "#/dashboards".to_string()];
     routes.extend(dashboards.iter().map(|id| format!("#/dashboards/{id}")));
     routes.extend(checks.iter().map(|c| format!("#/checks/{c}")));
@@ -578,7 +579,9 @@ fn page_routes(dashboards: &[String], checks: &[&str]) -> Vec<String> {
         "#/alerts".to_string(),
         "#/errors".to_string(),
         "#/logs".to_string(),
+        "#/incidents".to_string(),
     ]);
+    routes.extend(alerts.iter().map(|id| format!("#/alerts/{id}")));
     routes
 }
 
@@ -679,8 +682,8 @@ fn tick_problems(ticks: &[Tick], frame: &Value) -> Vec<String> {
             || a.bottom > edge("bottom") + SLACK
         {
             problems.push(format!(
-                "tick {:?} on {} is clipped by the chart",
-                a.text, a.axis
+                "tick {:?} on {} is clipped by the chart: {:.1}..{:.1} × {:.1}..{:.1} in {frame}",
+                a.text, a.axis, a.left, a.right, a.top, a.bottom
             ));
         }
         for b in &ticks[i + 1..] {
@@ -770,9 +773,10 @@ fn every_page_at_both_viewports(
     base: &str,
     dashboards: &[String],
     checks: &[&str],
+    alerts: &[&str],
     shots: &std::path::Path,
 ) -> Result<String> {
-    let routes = page_routes(dashboards, checks);
+    let routes = page_routes(dashboards, checks, alerts);
     let (mut pages, mut charts, mut ticks, mut values) = (0, 0, 0, 0);
     let mut percent_values = 0;
     let mut markers = 0;
@@ -787,8 +791,14 @@ fn every_page_at_both_viewports(
                     let ready = session.script(&format!(
                         "const v = document.getElementById('view');
                      if (v.dataset.ready !== {route:?}) return false;
-                     return [...v.querySelectorAll('.chart')]
-                       .every((c) => !c.querySelector('canvas') || c.dataset.ticks)"
+                     // Drawn, and laid out: a chart that follows its card's width (after a
+                     // scrollbar came) has been drawn again at that width.
+                     return [...v.querySelectorAll('.chart')].every((c) => {{
+                       const canvas = c.querySelector('canvas');
+                       if (!canvas) return true;
+                       const card = (c.closest('.card') || c).getBoundingClientRect();
+                       return c.dataset.ticks && canvas.getBoundingClientRect().right <= card.right + 0.5;
+                     }})"
                     ))?;
                     if ready != Value::Bool(true) {
                         return Ok(None);

@@ -168,7 +168,11 @@ export function chart(box, xs, lines, unit, height, band, opts) {
       drawn[1] = { splits, labels };
       return labels;
     },
-    size: (u, values) => Math.ceil(Math.max(24, ...(values || []).map((v) => textWidth(v || "")))) + TICK + GAP + 6,
+    // As wide as its labels, and at least half a time label: the first time tick's label is
+    // centred on the axis and must not stick out of the canvas.
+    size: (u, values) => Math.max(
+      Math.ceil(Math.max(24, ...(values || []).map((v) => textWidth(v || "")))) + TICK + GAP + 6,
+      Math.ceil(xLabelWidth / 2) + 4),
   };
   // Whole steps for counts; powers of two for bytes (1 KB, 2 KB, 512 KB, 1 MB...).
   if (unit === "count") yAxis.incrs = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
