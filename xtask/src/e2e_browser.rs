@@ -43,6 +43,19 @@ impl Drop for Session {
     }
 }
 
+/// The strings of a JSON array (none when it is not one).
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One WebDriver command: the `value` of the answer, or an error quoting the driver.
 /// ChromeDriver wants HTTP/1.1 (it does not answer HTTP/1.0); `Connection: close` ends each
 /// answer with the connection.
@@ -451,15 +464,7 @@ alerting:
                 "return [...document.querySelectorAll('.checks a.check')]
                .map((a) => a.querySelector('.name').textContent + ' ' + a.className)",
             )?;
-            let list: Vec<String> = tiles
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let list = strings(&tiles);
             let has = |name: &str, class: &str| {
                 list.iter().any(|t| {
                     let mut words = t.split_whitespace();
@@ -964,15 +969,7 @@ fn alert_pages(
             "const d = document.querySelector('dialog.silence-dialog[open]');
              return d ? [...d.querySelectorAll('ul.matchers code')].map((c) => c.textContent) : []",
         )?;
-        let items: Vec<String> = items
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let items = strings(&items);
         Ok((items.len() >= 3).then_some(items))
     })?;
     // The alert's name and labels as the API has them (the rule's: region, service).

@@ -764,17 +764,7 @@ async fn series_query(
             "stats= is only for GET /api/v1/metrics/range; this answer carries every statistic",
         ));
     }
-    let p = RangeParams::parse(&q)?;
-    let plan = mon_store::RangePlan::new(p.from, p.to, p.step)?;
-    crate::range::answer(
-        &state.store,
-        p.selector.name,
-        p.selector.labels,
-        (p.from, p.to),
-        plan,
-        crate::range::Shape::Full,
-    )
-    .await
+    range_answer(&state, &q, crate::range::Shape::Full).await
 }
 
 /// `GET /api/v1/metrics/range`: the compact answer, streamed.
@@ -784,15 +774,28 @@ async fn series_range(
 ) -> Result<Response, ApiError> {
     let q = mon_http::params::query(query)?;
     let stats = crate::range::Stats::parse(q.stats.as_deref().unwrap_or(""))?;
-    let p = RangeParams::parse(&q)?;
-    let plan = mon_store::RangePlan::dense(p.from, p.to, p.step)?;
+    range_answer(&state, &q, crate::range::Shape::Compact(stats)).await
+}
+
+/// The streamed answer of a range query in `shape`: the full one lists the buckets that hold
+/// samples, the compact one every bucket of the range.
+async fn range_answer(
+    state: &AppState,
+    q: &SeriesQuery,
+    shape: crate::range::Shape,
+) -> Result<Response, ApiError> {
+    let p = RangeParams::parse(q)?;
+    let plan = match shape {
+        crate::range::Shape::Full => mon_store::RangePlan::new(p.from, p.to, p.step)?,
+        crate::range::Shape::Compact(_) => mon_store::RangePlan::dense(p.from, p.to, p.step)?,
+    };
     crate::range::answer(
         &state.store,
         p.selector.name,
         p.selector.labels,
         (p.from, p.to),
         plan,
-        crate::range::Shape::Compact(stats),
+        shape,
     )
     .await
 }
