@@ -85,12 +85,32 @@ fn wait_heard(receiver: &Capture, title: &str, transitions: &[&str]) {
             .into_iter()
             .map(|h| h.transition)
             .collect();
-        got == transitions
+        if got == transitions {
+            Ok(())
+        } else {
+            Err(format!("heard {got:?}"))
+        }
     });
 }
 
 fn alert(server: &TestServer, id: &str) -> Value {
     get(server, READ, &format!("/api/v1/alerts/{id}"))
+}
+
+/// Waits until every notification about alert `id` is recorded as delivered.
+fn wait_delivered(server: &TestServer, id: &str) {
+    eventually(&format!("{id}: deliveries recorded"), PATIENCE, || {
+        let detail = alert(server, id);
+        let sent = detail["notifications"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !sent.is_empty() && sent.iter().all(|n| n["state"] == "delivered") {
+            Ok(())
+        } else {
+            Err(format!("notifications {sent:?}"))
+        }
+    });
 }
 
 #[test]
@@ -193,13 +213,26 @@ fn application_alerts_dedupe_silence_resolve_three_ways_and_survive_a_crash() {
 
     // Across a crash: the open alert goes on (same id), a repeat post refreshes it and
     // nothing is paged again; a short resolve_after still resolves after the restart.
+    // The kill comes once the deliveries are recorded: a crash between a send and its
+    // record sends again with the same idempotency key (at least once, by design).
     let stays = raise(&server, firing("Stays", json!({})));
     let stays_id = stays["alert"]["id"].as_str().expect("id").to_string();
     let mut soon = firing("Ends soon", json!({}));
-    soon["resolve_after"] = json!("4s");
-    raise(&server, soon);
+    soon["resolve_after"] = json!("8s");
+    let soon_id = raise(&server, soon)["alert"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
     wait_heard(&receiver, "Stays", &["firing"]);
     wait_heard(&receiver, "Ends soon", &["firing"]);
+    for id in [&stays_id, &soon_id] {
+        wait_delivered(&server, id);
+    }
+    assert_eq!(
+        alert(&server, &soon_id)["state"],
+        "firing",
+        "Ends soon must still be open at the crash"
+    );
     server.restart(Stop::Kill);
     assert_eq!(alert(&server, &stays_id)["state"], "firing");
     let after = raise(&server, firing("Stays", json!({})));
