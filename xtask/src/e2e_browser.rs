@@ -181,6 +181,31 @@ impl Session {
         Ok(())
     }
 
+    /// Mouse actions on `element`, at offsets from its centre in CSS pixels: `path` is
+    /// the list of (x, button change) steps, `Some(true)` pressing the left button there,
+    /// `Some(false)` releasing it, `None` only moving.
+    fn mouse(&self, element: &str, path: &[(i64, Option<bool>)]) -> Result<()> {
+        let origin = json!({ ELEMENT: element });
+        let mut steps = Vec::new();
+        for &(x, button) in path {
+            steps.push(
+                json!({"type": "pointerMove", "duration": 100, "origin": origin, "x": x, "y": 0}),
+            );
+            match button {
+                Some(true) => steps.push(json!({"type": "pointerDown", "button": 0})),
+                Some(false) => steps.push(json!({"type": "pointerUp", "button": 0})),
+                None => {}
+            }
+        }
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": steps,
+        }]});
+        self.cmd("POST", "/actions", Some(&actions))?;
+        self.cmd("DELETE", "/actions", None)?;
+        Ok(())
+    }
+
     /// Saves a PNG screenshot of the page.
     fn screenshot(&self, file: &std::path::Path) -> Result<()> {
         let data = self.cmd("GET", "/screenshot", None)?;
@@ -492,6 +517,9 @@ alerting:
         tiles.join("; ")
     );
 
+    let zoom = zoom_across_charts(&session)?;
+    eprintln!("e2e: browser: {zoom}");
+
     // 3. Acknowledge the firing alert on #/alerts; the API sees it.
     let id = poll("the rule's alert to fire", || {
         let alerts = api("/api/v1/alerts?state=firing")?;
@@ -571,6 +599,108 @@ alerting:
     Ok(())
 }
 
+/// The time range each chart of the page shows (`data-x`), in page order.
+fn chart_ranges(session: &Session) -> Result<Vec<(f64, f64)>> {
+    let ranges = session.script(
+        "return [...document.querySelectorAll('#view .chart[data-x]')].map((c) => JSON.parse(c.dataset.x))",
+    )?;
+    Ok(ranges
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|r| Some((r[0].as_f64()?, r[1].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// How many "Reset zoom" buttons of the page show.
+fn reset_buttons_shown(session: &Session) -> Result<u64> {
+    Ok(session
+        .script("return [...document.querySelectorAll('#view .reset-zoom')].filter((b) => !b.hidden).length")?
+        .as_u64()
+        .unwrap_or(0))
+}
+
+/// On the overview (both charts drawn): a drag across the middle half of the first chart
+/// zooms every chart to the same shorter range, which survives the page's refresh; "Reset
+/// zoom" restores the whole range; a drag again, then a double-click, restores it too.
+fn zoom_across_charts(session: &Session) -> Result<String> {
+    let whole = poll("two overview charts with a time range of their own", || {
+        let ranges = chart_ranges(session)?;
+        Ok((ranges.len() >= 2 && ranges.iter().all(|(a, b)| b > a)).then_some(ranges))
+    })?;
+    let span = |r: &(f64, f64)| r.1 - r.0;
+    let over = session.find("css selector", "#view .chart .u-over")?;
+    let width = session
+        .script(
+            "return document.querySelector('#view .chart .u-over').getBoundingClientRect().width",
+        )?
+        .as_f64()
+        .context("the plot's width")?;
+    let quarter = (width / 4.0).round() as i64;
+    let drag = || {
+        session.mouse(
+            &over,
+            &[(-quarter, Some(true)), (0, None), (quarter, Some(false))],
+        )
+    };
+    let zoomed_everywhere = |what: &str| {
+        poll(what, || {
+            let ranges = chart_ranges(session)?;
+            let first = ranges.first().copied();
+            let shorter =
+                first.is_some_and(|f| span(&f) < 0.75 * span(&whole[0]) && span(&f) > 0.0);
+            let same = first.is_some_and(|f| {
+                ranges.len() == whole.len()
+                    && ranges
+                        .iter()
+                        .all(|r| (r.0 - f.0).abs() < 1.0 && (r.1 - f.1).abs() < 1.0)
+            });
+            let buttons = reset_buttons_shown(session)? as usize == whole.len();
+            Ok((shorter && same && buttons).then_some(first))
+        })
+    };
+    let back_to_whole = |what: &str| {
+        poll(what, || {
+            let ranges = chart_ranges(session)?;
+            let whole_again = ranges.len() == whole.len()
+                && ranges
+                    .iter()
+                    .zip(&whole)
+                    .all(|(r, w)| span(r) >= 0.95 * span(w));
+            Ok((whole_again && reset_buttons_shown(session)? == 0).then_some(()))
+        })
+    };
+    drag()?;
+    let zoomed = zoomed_everywhere("every chart zoomed to the dragged range")?.unwrap_or_default();
+    // The page refreshes every 5 s: the zoom stays.
+    std::thread::sleep(Duration::from_secs(6));
+    zoomed_everywhere("the zoom to survive the page's refresh")?;
+    let reset = session.find("css selector", "#view .reset-zoom:not([hidden])")?;
+    session.click(&reset)?;
+    back_to_whole("\"Reset zoom\" to restore the whole range")?;
+    drag()?;
+    zoomed_everywhere("every chart zoomed again")?;
+    session.mouse(
+        &over,
+        &[
+            (0, Some(true)),
+            (0, Some(false)),
+            (0, Some(true)),
+            (0, Some(false)),
+        ],
+    )?;
+    back_to_whole("a double-click to restore the whole range")?;
+    Ok(format!(
+        "a drag zoomed {} charts from {:.0} s to {:.0} s, kept across a refresh; \"Reset zoom\" \
+         and a double-click restored the range",
+        whole.len(),
+        span(&whole[0]),
+        span(&zoomed)
+    ))
+}
+
 /// The viewports every page is checked at: a laptop and a phone.
 const VIEWPORTS: [(u64, u64); 2] = [(1366, 900), (390, 844)];
 
@@ -638,7 +768,7 @@ return {
     .map((e) => [e.dataset.unit, e.textContent.trim()]),
   markers: document.querySelectorAll('#view .chart .marker').length,
   marker_titles: [...document.querySelectorAll('#view .chart .marker')].map((m) => m.title),
-  periods: document.querySelectorAll('#view .chart .period').length,
+  periods: [...document.querySelectorAll('#view .chart')].map((c) => c.querySelectorAll('.period').length),
 };";
 
 /// One tick label a chart drew and its box (viewport CSS pixels).
@@ -859,7 +989,18 @@ fn every_page_at_both_viewports(
             }
             if route == "#/" && width == VIEWPORTS[0].0 {
                 markers = facts["markers"].as_u64().unwrap_or(0);
-                periods = facts["periods"].as_u64().unwrap_or(0);
+                // Per chart, in page order: CPU, then memory. The rule reads cpu_percent only.
+                let per_chart: Vec<u64> = facts["periods"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                    .unwrap_or_default();
+                periods = per_chart.first().copied().unwrap_or(0);
+                if per_chart.get(1).is_some_and(|&n| n > 0) {
+                    problems.push(format!(
+                        "the memory chart shades the alert of a rule that reads cpu_percent only: \
+                         periods per chart {per_chart:?}"
+                    ));
+                }
                 let titles = facts["marker_titles"].to_string();
                 if !titles.contains(DEPLOYED_VERSION) {
                     problems.push(format!(
@@ -867,7 +1008,7 @@ fn every_page_at_both_viewports(
                     ));
                 }
                 if periods == 0 {
-                    problems.push("no alert period on the overview charts".to_string());
+                    problems.push("no alert period on the overview's CPU chart".to_string());
                 }
             }
             let errors = severe(&session.console()?, |_| false);

@@ -76,7 +76,7 @@ pub(crate) fn list(ctx: &Ctx, state: Option<&str>, severity: Option<&str>) -> Ou
 
 /// The full id of the alert `given` names: itself, or the one open or recent alert
 /// whose id it is a unique prefix of (`mon alerts show 3f9c2a1b`).
-fn full_id(ctx: &Ctx, given: &str) -> Result<String, Outcome> {
+pub(crate) fn full_id(ctx: &Ctx, given: &str) -> Result<String, Outcome> {
     let mut ids = Vec::new();
     for path in ["/api/v1/alerts", "/api/v1/alerts?state=all&limit=10000"] {
         let AlertsAnswer { alerts } = ctx.client.get_as(path)?;

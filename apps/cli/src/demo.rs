@@ -2,7 +2,7 @@
 //! `POST /api/v1/events?source=demo` — calls with outcomes, API requests, voice quality,
 //! STT/LLM/TTS usage and cost, errors with LiveKit codes, logs, logins and security
 //! events, LiveKit room and participant events (signed webhooks to
-//! `POST /api/v1/webhooks/livekit` when `--livekit-key/--livekit-secret` are given) and
+//! `POST /api/v1/webhooks/livekit?source=demo` when `--livekit-key/--livekit-secret` are given) and
 //! one deployment marker — so that every built-in dashboard shows data within a minute.
 //! `--fast` replays the last hour in seconds (timestamped events); `--delete` removes
 //! every stored row labelled `source=demo` (`DELETE /api/v1/sources/demo`).
@@ -296,7 +296,10 @@ fn livekit_events(
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| Outcome::Usage(format!("cannot build an HTTP client: {e}")))?;
-    let url = format!("{}/api/v1/webhooks/livekit", ctx.client.server());
+    let url = format!(
+        "{}/api/v1/webhooks/livekit?source={SOURCE}",
+        ctx.client.server()
+    );
     let mut sent = 0;
     for (event, mut payload) in list {
         // LiveKit's WebhookEvent: the event name, a unique id and the creation time.

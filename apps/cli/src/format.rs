@@ -67,8 +67,11 @@ pub(crate) fn value(v: f64, unit: Option<Unit>) -> String {
 /// `86 %`; one decimal below 10 (`2.5 %`) and just under 100 (`99.9 %`, not `100 %`),
 /// where the decimal is news.
 fn percent(v: f64) -> String {
-    let near_whole = v > 99.0 && v < 100.0;
-    if (v.abs() < 10.0 && v.fract().abs() >= 0.05) || near_whole {
+    if v > 99.0 && v < 100.0 {
+        // Cut, not rounded: 99.96 is not 100.
+        return format!("{:.1} %", (v * 10.0).floor() / 10.0);
+    }
+    if v.abs() < 10.0 && v.fract().abs() >= 0.05 {
         format!("{v:.1} %")
     } else {
         format!("{v:.0} %")

@@ -16,6 +16,7 @@ mod client;
 mod config_cmd;
 mod demo;
 mod format;
+mod incidents;
 mod metrics;
 mod observe;
 mod probe;
@@ -89,6 +90,9 @@ enum Command {
     /// Mute notifications for matching alerts for a while.
     #[command(subcommand)]
     Silence(SilenceCommand),
+    /// Incidents on the public status page: list, show, open, post updates.
+    #[command(subcommand)]
+    Incidents(incidents::IncidentsCommand),
     /// Alert rules and their current state.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -543,6 +547,7 @@ fn main() -> ExitCode {
             observe::logs_search(&ctx, &filter)
         }
         Command::Security(command) => security::run(&ctx, &command),
+        Command::Incidents(command) => incidents::run(&ctx, command),
         Command::Config(ConfigCommand::Check { file }) => config_cmd::check(&file),
         Command::Config(ConfigCommand::Show { file }) => config_cmd::show(file.as_deref(), format),
         Command::Probe { config, only } => probe::run(&ctx, &config, &only),

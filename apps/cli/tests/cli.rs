@@ -518,6 +518,68 @@ fn alerts_silences_rules_and_channels() {
     let out = with(&["silence", "add", "--match", "nonsense", "--for", "1h"]);
     assert_eq!(out.status.code(), Some(2));
 
+    // An incident from the alert (by a prefix of its id), an update that resolves it.
+    let out = with(&[
+        "incidents",
+        "open",
+        "--alert",
+        &id[..8],
+        "--message",
+        "Looking into it",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let opened: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(opened["alert_id"], id.as_str(), "{opened}");
+    assert_eq!(opened["severity"], "critical", "the alert's severity");
+    assert_eq!(opened["status"], "investigating");
+    let number = opened["id"].to_string();
+    let out = with(&["incidents", "list", "--open"]);
+    let listed = text(&out.stdout);
+    assert!(
+        listed.starts_with("ID") && listed.contains("investigating") && listed.contains(&id),
+        "{listed}"
+    );
+    let out = with(&[
+        "incidents",
+        "update",
+        &number,
+        "--status",
+        "resolved",
+        "--message",
+        "Back to normal",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("Back to normal") && shown.contains("ops"),
+        "the update with its author, the token's name: {shown}"
+    );
+    let out = with(&["incidents", "list", "--open", "--output", "json"]);
+    let open: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(open["count"], 0, "{open}");
+    let out = with(&["incidents", "show", &number]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Looking into it"));
+    let out = with(&[
+        "incidents",
+        "update",
+        &number,
+        "--status",
+        "fixed",
+        "--message",
+        "m",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown status");
+    let out = with(&["incidents", "show", "424242"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("no incident"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = with(&["channels", "list", "--output", "json"]);
     let channels: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(channels["channels"][0]["name"], "log", "{channels}");

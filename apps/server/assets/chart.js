@@ -210,6 +210,7 @@ export function chart(box, xs, lines, unit, height, band, opts) {
       draw: [(u) => {
         placeOverlays(u, layer, markers, periods);
         box.dataset.ticks = JSON.stringify(tickBoxes(u, drawn));
+        box.dataset.x = JSON.stringify([u.scales.x.min, u.scales.x.max]);
       }],
       setSelect: [(u) => {
         if (u.select.width < 3) return;
@@ -246,22 +247,40 @@ export function chart(box, xs, lines, unit, height, band, opts) {
 
 // The deployments and alert periods of the view's range, for chart()'s markers and periods
 // ({markers: [], periods: []} when they cannot be read: the chart is still worth drawing).
+// Each period knows what it is about: its rule's variables, its `check` label, its `metric`
+// annotation (an application's alert); `about()` keeps those of one chart.
 export async function annotations() {
-  const [d, a] = await Promise.all([
+  const [d, a, r] = await Promise.all([
     call("deployments", { from: ui.range, limit: 200 }).catch(() => null),
     call("alerts", { state: "all", limit: 500 }).catch(() => null),
+    call("rules", {}).catch(() => null),
   ]);
   const markers = ((d && d.deployments) || []).map((x) => ({
     ts: secs(x.timestamp),
     label: "deployed " + x.service + " " + x.version + (x.environment ? " to " + x.environment : "") + " at " + fmtTime(x.timestamp),
   }));
+  const variables = new Map(((r && r.rules) || []).map((x) => [x.name, x.variables || []]));
   const periods = ((a && a.alerts) || []).map((x) => ({
     from: secs(x.started_at),
     to: x.resolved_at ? secs(x.resolved_at) : null,
     label: x.rule,
     severity: x.severity,
+    variables: x.source ? [] : variables.get(x.rule) || [],
+    check: (x.labels || {}).check,
+    metric: (x.annotations || {}).metric,
   }));
   return { markers, periods };
+}
+
+// `notes` (from annotations()) with only the alert periods about one chart: those of rules
+// reading one of `metrics`, of applications' alerts naming one as their `metric`, or, with
+// `check`, of alerts labelled with that check. Deployment markers stay on every chart.
+export function about(notes, metrics, check) {
+  return {
+    ...notes,
+    periods: notes.periods.filter((p) =>
+      metrics.some((m) => p.variables.includes(m) || p.metric === m) || (check !== undefined && p.check === check)),
+  };
 }
 
 // The anomaly answer of `variable` over the view's range, or null when it cannot be read

@@ -146,6 +146,7 @@ sub_state! {
     };
     crate::livekit::LivekitState => |s| crate::livekit::LivekitState {
         livekit: s.livekit.clone(),
+        recorder: s.ingest.recorder.clone(),
         hub: s.hub.clone(),
         privacy: s.logs.privacy().clone(),
     };
@@ -379,7 +380,7 @@ impl Parts<'_> {
             )
         });
         // LiveKit: webhook and room-error metrics, into the snapshot and /metrics.
-        let livekit_metrics = mon_metrics::LivekitMetrics::new(config.metrics.rule_window);
+        let livekit_metrics = recorder.livekit().clone();
         livekit_metrics.register(&mut self.registry);
         let (m, p, sup) = (
             livekit_metrics.clone(),
@@ -395,7 +396,6 @@ impl Parts<'_> {
             )
         });
         let livekit = Livekit::new(
-            livekit_metrics,
             config.livekit_webhook_keys(),
             config.livekit_webhook_max_token_lifetime(),
         );

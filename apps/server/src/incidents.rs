@@ -1,6 +1,6 @@
-//! `GET /api/v1/checks/history` (every check by name: its stored results in equal buckets: the
+//! `GET /api/v1/check-history` (every check by name: its stored results in equal buckets: the
 //! history bars of the UI's check tiles and of the status page) and the incidents API:
-//! `GET /api/v1/incidents` (read), `POST /api/v1/incidents` and
+//! `GET /api/v1/incidents` and `GET /api/v1/incidents/{id}` (read), `POST /api/v1/incidents` and
 //! `POST /api/v1/incidents/{id}/updates` (admin). Incidents are kept in the store and
 //! shown on the public status page (their title, status and updates only).
 
@@ -40,8 +40,9 @@ pub(crate) struct IncidentsState {
 /// The routes (behind the token layer).
 pub(crate) fn router(state: IncidentsState) -> Router {
     Router::new()
-        .route("/api/v1/checks/history", get(history))
+        .route("/api/v1/check-history", get(history))
         .route("/api/v1/incidents", get(list).post(create))
+        .route("/api/v1/incidents/{id}", get(one))
         .route("/api/v1/incidents/{id}/updates", post(add_update))
         .with_state(state)
 }
@@ -138,7 +139,7 @@ pub(crate) fn history_shape(
     Ok((window, buckets))
 }
 
-/// `GET /api/v1/checks/history`.
+/// `GET /api/v1/check-history`.
 async fn history(
     State(state): State<IncidentsState>,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
@@ -289,14 +290,35 @@ async fn create(
 }
 
 /// `POST /api/v1/incidents/{id}/updates`.
+/// The incident number `id` names; a 404 naming it when it names none.
+fn incident_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| missing(id))
+}
+
+fn missing(id: &str) -> ApiError {
+    ApiError::not_found(format!("no incident with id {id:?}"))
+}
+
+/// `GET /api/v1/incidents/{id}`.
+async fn one(
+    State(state): State<IncidentsState>,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let incident = state
+        .store
+        .incident(incident_id(&id)?)
+        .await?
+        .ok_or_else(|| missing(&id))?;
+    Ok(Json(incident_view(incident)))
+}
+
 async fn add_update(
     State(state): State<IncidentsState>,
     token: Option<Extension<TokenName>>,
     Path(id): Path<String>,
     Json(body): Json<IncidentUpdateBody>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let missing = || ApiError::not_found(format!("no incident with id {id:?}"));
-    let number: i64 = id.parse().map_err(|_| missing())?;
+    let number = incident_id(&id)?;
     let update = IncidentUpdate {
         at: Utc::now(),
         status: status_field(&body.status)?,
@@ -307,6 +329,6 @@ async fn add_update(
         .store
         .add_incident_update(number, update)
         .await?
-        .ok_or_else(missing)?;
+        .ok_or_else(|| missing(&id))?;
     Ok(Json(incident_view(incident)))
 }

@@ -160,8 +160,11 @@ pub(crate) fn router(state: AppState) -> Router {
 /// the batch by [`batch_writes`] before the answer.
 ///
 /// One arm per event kind: to give a kind more consumers, add a call in its arm.
-/// `recorder` is the ingest recorder, or a labelled source's own ([`Recorder::source`]).
-fn dispatch(state: &AppState, recorder: &Recorder, event: &Event, now: DateTime<Utc>) {
+/// `labelled` is a labelled source's own recorder ([`Recorder::source`]), whose figures
+/// (LiveKit's too) stay out of the snapshot; `None` records into the ingest recorder.
+fn dispatch(state: &AppState, labelled: Option<&Recorder>, event: &Event, now: DateTime<Utc>) {
+    let recorder = labelled.unwrap_or(&state.ingest.recorder);
+    let hub = labelled.is_none().then_some(&state.hub);
     let ts = event.timestamp().unwrap_or(now);
     let record = |event: &Event| {
         // Validation ran before the batch was accepted; only a series limit reached, or a
@@ -189,9 +192,7 @@ fn dispatch(state: &AppState, recorder: &Recorder, event: &Event, now: DateTime<
             // record were stored with the batch.
             record(event);
             // LK1301 also counts into room_creation_failures.
-            state
-                .livekit
-                .error_event(&state.hub, &e.kind, &e.context, ts.into());
+            crate::livekit::error_event(recorder.livekit(), hub, &e.kind, &e.context, ts.into());
         }
         // Stored with the batch; nothing kept in memory.
         Event::Log(_) | Event::Deployment(_) => {}
@@ -207,9 +208,7 @@ fn dispatch(state: &AppState, recorder: &Recorder, event: &Event, now: DateTime<
         // Already verified by the application that forwards it (with an ingest token);
         // LiveKit's own webhooks go to POST /api/v1/webhooks/livekit.
         Event::Livekit(e) => {
-            state
-                .livekit
-                .webhook_event(&state.hub, &e.event, &e.payload, ts.into());
+            crate::livekit::webhook_event(recorder.livekit(), hub, &e.event, &e.payload, ts.into());
         }
     }
 }
@@ -348,7 +347,7 @@ async fn record_internal(state: &AppState, mut events: Vec<Event>) {
         return;
     }
     for event in &events {
-        dispatch(state, &state.ingest.recorder, event, now);
+        dispatch(state, None, event, now);
     }
 }
 
@@ -510,13 +509,14 @@ async fn ingest(
         .into_response());
     }
     // A labelled batch records apart, into its source's own recorder.
-    let recorder = match &source {
-        Some(label) => ingest.recorder.source(label).map_err(|e| {
+    let labelled = match &source {
+        Some(label) => Some(ingest.recorder.source(label).map_err(|e| {
             ingest.reject("invalid");
             ApiError::bad_request(e.to_string()).into_response()
-        })?,
-        None => ingest.recorder.clone(),
+        })?),
+        None => None,
     };
+    let recorder = labelled.as_ref().unwrap_or(&ingest.recorder);
     let dropped = match recorder.admit_custom(&events) {
         Ok(over) => {
             let mut index = 0;
@@ -546,7 +546,7 @@ async fn ingest(
         }
     }
     for event in &events {
-        dispatch(&state, &recorder, event, now);
+        dispatch(&state, labelled.as_ref(), event, now);
         ingest
             .events
             .get_or_create(&TypeLabel {
@@ -585,7 +585,7 @@ const SERIES_LIMIT: &str = "series_limit";
 async fn snapshot(State(state): State<AppState>) -> Json<SnapshotAnswer> {
     let snapshot = state.hub.current();
     let report = state.ingest.recorder.report();
-    let livekit = state.livekit.metrics.totals();
+    let livekit = state.ingest.recorder.livekit().totals();
     let by_window = |stats: BTreeMap<Window, WindowStats>| {
         stats
             .into_iter()

@@ -110,8 +110,9 @@ async fn delete_source(
     Path(source): Path<String>,
 ) -> Result<Json<SourceDeletedAnswer>, ApiError> {
     check_source(&source)?;
-    // The windows first: a sampler tick after this writes nothing of the source.
-    let windows = state.recorder.forget_source(&source);
+    // The windows first: once forgotten, a tick under way has committed its samples
+    // (deleted below) and no later tick writes any of the source.
+    let windows = state.recorder.forget_source(&source).await;
     let deleted = state.store.delete_source(&source).await?;
     tracing::info!(
         source,

@@ -34,8 +34,17 @@ fn webhook_config() -> String {
 
 /// Posts `body` to the webhook endpoint with `authorization` (if any), as LiveKit does.
 async fn post_webhook(app: &App, authorization: Option<&str>, body: &str) -> (StatusCode, Value) {
-    let mut request = Request::post("/api/v1/webhooks/livekit")
-        .header("content-type", "application/webhook+json");
+    post_webhook_to(app, "/api/v1/webhooks/livekit", authorization, body).await
+}
+
+/// [`post_webhook`] to `uri` (the endpoint with a query).
+async fn post_webhook_to(
+    app: &App,
+    uri: &str,
+    authorization: Option<&str>,
+    body: &str,
+) -> (StatusCode, Value) {
+    let mut request = Request::post(uri).header("content-type", "application/webhook+json");
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
@@ -373,6 +382,137 @@ async fn room_creation_errors_and_forwarded_events_reach_the_snapshot() {
     let token = webhook_token(KEY, SECRET, body.as_bytes(), SystemTime::now()).unwrap();
     let (status, answer) = post_webhook(&app, Some(&token), &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+}
+
+/// The last value of each stored series of `name` over the last hour, by its labels
+/// (as JSON text).
+async fn stored(app: &App, name: &str) -> std::collections::BTreeMap<String, f64> {
+    stored_points(app, name)
+        .await
+        .into_iter()
+        .map(|(labels, (last, _))| (labels, last))
+        .collect()
+}
+
+/// The last value and the number of points of each stored series of `name`.
+async fn stored_points(app: &App, name: &str) -> std::collections::BTreeMap<String, (f64, usize)> {
+    let uri = format!("/api/v1/metrics/query?name={name}&from=1h&step=1s");
+    let (status, answer) = call(app, "GET", &uri, Some(ADMIN)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["series"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let points = s["points"].as_array()?;
+            let last = points.last()?["max"].as_f64()?;
+            Some((s["labels"].to_string(), (last, points.len())))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_labelled_sources_livekit_activity_is_its_own_and_is_stored_as_series() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sampled every second, so the test waits for a tick rather than 10 s.
+    let body = "metrics:\n  host: false\n  resolution: 1s\n{extra}";
+    let app = start(
+        &config(SELF_CHECK_OFF, body),
+        &dir,
+        &[("{extra}", &webhook_config())],
+    )
+    .await;
+    // The real traffic: one forwarded room start.
+    let real = json!([{"type": "livekit", "event": "room_started", "payload": {}}]);
+    let (status, answer) =
+        call_json(&app, "POST", "/api/v1/events", Some(INGEST), Some(real)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // The demo's: forwarded events, an LK1301 error and signed webhooks, all labelled.
+    let demo = json!([
+        {"type": "livekit", "event": "room_started", "payload": {}},
+        {"type": "livekit", "event": "room_started", "payload": {}},
+        {"type": "error", "kind": "LK1301", "message": "room creation failed"},
+    ]);
+    let (status, answer) = call_json(
+        &app,
+        "POST",
+        "/api/v1/events?source=demo",
+        Some(INGEST),
+        Some(demo),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let body = json!({"event": "room_started", "room": {"sid": "RM_D", "name": "demo"}, "id": "EV_D1", "createdAt": "1700000000"}).to_string();
+    let token = webhook_token(KEY, SECRET, body.as_bytes(), SystemTime::now()).unwrap();
+    let uri = "/api/v1/webhooks/livekit?source=demo";
+    let (status, answer) = post_webhook_to(&app, uri, Some(&token), &body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    // Unsigned, a label starts nothing; a bad label is refused before the signature.
+    let (status, _) =
+        post_webhook_to(&app, "/api/v1/webhooks/livekit?source=other", None, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, answer) = post_webhook_to(
+        &app,
+        "/api/v1/webhooks/livekit?source=a%20b",
+        Some(&token),
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+
+    // The snapshot and /metrics count the real room only.
+    let values = snapshot(&app).await["values"].clone();
+    assert_eq!(values["rooms_started"], 1.0, "{values}");
+    assert!(
+        values["room_creation_failures"]
+            .as_f64()
+            .is_none_or(|v| v == 0.0),
+        "{values}"
+    );
+    let text = metrics_text(&app).await;
+    assert!(
+        text.contains("mon_livekit_rooms_started_total 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mon_livekit_room_creation_failures_total 0\n"),
+        "{text}"
+    );
+    // Both are stored as series, apart.
+    wait_for("the labelled LiveKit series", async || {
+        stored(&app, "rooms_started").await.len() == 2
+    })
+    .await;
+    let rooms = stored(&app, "rooms_started").await;
+    assert_eq!(rooms.get("{}"), Some(&1.0), "{rooms:?}");
+    assert_eq!(rooms.get(r#"{"source":"demo"}"#), Some(&3.0), "{rooms:?}");
+    let failures = stored(&app, "room_creation_failures").await;
+    assert_eq!(
+        failures.get(r#"{"source":"demo"}"#),
+        Some(&1.0),
+        "{failures:?}"
+    );
+    assert!(
+        !stored(&app, "rooms_started")
+            .await
+            .keys()
+            .any(|k| k.contains("other"))
+    );
+
+    // Deleted with the source; later ticks do not write them back.
+    let (status, answer) = call(&app, "DELETE", "/api/v1/sources/demo", Some(ADMIN)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let ticks = |points: &std::collections::BTreeMap<String, (f64, usize)>| {
+        points.get("{}").map_or(0, |p| p.1)
+    };
+    let before = ticks(&stored_points(&app, "rooms_started").await);
+    wait_for("two more sampler ticks", async || {
+        ticks(&stored_points(&app, "rooms_started").await) >= before + 2
+    })
+    .await;
+    let rooms = stored(&app, "rooms_started").await;
+    assert_eq!(rooms.keys().collect::<Vec<_>>(), ["{}"], "{rooms:?}");
+    app.shutdown().await;
 }
 
 #[tokio::test]

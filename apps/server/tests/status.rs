@@ -1,5 +1,5 @@
 //! The status features end to end on a real server over loopback: the check history
-//! (`GET /api/v1/checks/history`), incidents (open, update, resolve; roles; bad input;
+//! (`GET /api/v1/check-history`), incidents (open, update, resolve; roles; bad input;
 //! kept across a restart) and the public status page that shows them (title, bars,
 //! incidents, maintenance; nothing private; the explanation when no check is public).
 
@@ -51,7 +51,7 @@ async fn incidents_and_history_show_on_the_status_page_and_survive_a_restart() {
     // History: every check, 48 buckets by default, the last ones up once runs are stored.
     let mut history = Value::Null;
     wait_for("stored runs of api in the history", async || {
-        let (status, body) = call(&app, "GET", "/api/v1/checks/history", Some(READ)).await;
+        let (status, body) = call(&app, "GET", "/api/v1/check-history", Some(READ)).await;
         history = body;
         status == 200
             && history["checks"][0]["buckets"][47]["state"] == "up"
@@ -74,7 +74,7 @@ async fn incidents_and_history_show_on_the_status_page_and_survive_a_restart() {
     let (status, short) = call(
         &app,
         "GET",
-        "/api/v1/checks/history?window=1h&buckets=4",
+        "/api/v1/check-history?window=1h&buckets=4",
         Some(READ),
     )
     .await;
@@ -91,7 +91,7 @@ async fn incidents_and_history_show_on_the_status_page_and_survive_a_restart() {
         ("window=10s&buckets=60", "window"),
         ("color=red", "color"),
     ] {
-        let uri = format!("/api/v1/checks/history?{query}");
+        let uri = format!("/api/v1/check-history?{query}");
         let (status, body) = call(&app, "GET", &uri, Some(READ)).await;
         assert_eq!(status, 400, "{uri}: {body}");
         let message = body["error"]["message"].as_str().unwrap_or_default();
@@ -174,6 +174,17 @@ async fn incidents_and_history_show_on_the_status_page_and_survive_a_restart() {
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["status"], "identified");
     assert_eq!(updated["updates"].as_array().map(Vec::len), Some(2));
+    let (status, one) = call(&app, "GET", &format!("/api/v1/incidents/{id}"), Some(READ)).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(
+        one, updated,
+        "one incident reads as its last update answered"
+    );
+    for missing in ["/api/v1/incidents/424242", "/api/v1/incidents/x"] {
+        let (status, answer) = call(&app, "GET", missing, Some(READ)).await;
+        assert_eq!(status, 404, "{missing}: {answer}");
+        assert!(answer.to_string().contains("no incident"), "{answer}");
+    }
     for (uri, body, code) in [
         (
             uri.as_str(),

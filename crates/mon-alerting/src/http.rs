@@ -412,6 +412,7 @@ async fn rules(State(state): State<AlertsState>) -> Json<RulesAnswer> {
             last_value: r.last_value,
             last_evaluated: r.last_evaluated,
             error: r.error,
+            variables: r.variables,
         })
         .collect();
     Json(RulesAnswer { rules })

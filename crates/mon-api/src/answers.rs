@@ -504,6 +504,10 @@ pub struct RuleView {
     pub last_evaluated: Option<DateTime<Utc>>,
     /// Why the last evaluation failed.
     pub error: Option<String>,
+    /// The top-level snapshot variables its expression reads, sorted (`cpu_percent`,
+    /// `checks`...; none for a rule written in code): the charts its alerts belong on.
+    #[serde(default)]
+    pub variables: Vec<String>,
 }
 
 /// `GET /api/v1/rules`: every rule with its state.

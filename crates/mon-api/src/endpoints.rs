@@ -373,7 +373,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     .query(&[SINCE, LIMIT])
     .answer(Answer::Typed("CheckResultsAnswer")),
     get(
-        "/api/v1/checks/history",
+        "/api/v1/check-history",
         Read,
         "Every check's results in equal buckets (the history bars)",
     )
@@ -386,6 +386,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
     get("/api/v1/incidents", Read, "Incidents, newest first")
         .query(&[LIMIT])
         .answer(Answer::Typed("IncidentsAnswer")),
+    get("/api/v1/incidents/{id}", Read, "One incident with its updates")
+        .answer(Answer::Typed("IncidentView")),
     post(
         "/api/v1/incidents",
         Admin,

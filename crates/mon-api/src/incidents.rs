@@ -1,4 +1,4 @@
-//! The answers and bodies of the status features: `GET /api/v1/checks/history` (each
+//! The answers and bodies of the status features: `GET /api/v1/check-history` (each
 //! check's results in equal buckets, the coloured history bars) and the incidents API
 //! (`GET /api/v1/incidents`, `POST /api/v1/incidents`, `POST /api/v1/incidents/{id}/updates`).
 
@@ -38,7 +38,7 @@ pub struct CheckHistoryView {
     pub buckets: Vec<HistoryBucketView>,
 }
 
-/// `GET /api/v1/checks/history`: every check's results in equal buckets.
+/// `GET /api/v1/check-history`: every check's results in equal buckets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ChecksHistoryAnswer {
     /// The window's start (the first bucket's).

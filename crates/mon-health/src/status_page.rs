@@ -82,8 +82,19 @@ fn status_colour(status: Status) -> &'static str {
     }
 }
 
+/// `99.95%`, cut rather than rounded below 100 so that a failed run never reads `100.00%`.
 fn percent_text(p: Option<f64>) -> String {
-    p.map_or_else(|| "n/a".to_owned(), |p| format!("{p:.2}%"))
+    p.map_or_else(
+        || "n/a".to_owned(),
+        |p| {
+            let p = if p < 100.0 {
+                (p * 100.0).floor() / 100.0
+            } else {
+                p
+            };
+            format!("{p:.2}%")
+        },
+    )
 }
 
 /// `status_page:` — the public status page's heading (docs/status-page.md).
@@ -451,6 +462,14 @@ fn badge(label: &str, value: &str, colour: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uptime_below_100_never_reads_100() {
+        assert_eq!(percent_text(Some(99.999)), "99.99%");
+        assert_eq!(percent_text(Some(99.5)), "99.50%");
+        assert_eq!(percent_text(Some(100.0)), "100.00%");
+        assert_eq!(percent_text(None), "n/a");
+    }
 
     fn check(name: &str, status: Status, uptime: Vec<Option<f64>>) -> PublicCheck {
         PublicCheck {

@@ -134,6 +134,8 @@ pub(crate) struct Inner {
     pub(crate) operations: operations::Operations,
     pub(crate) custom: custom::Custom,
     pub(crate) security: security::Security,
+    /// LiveKit activity: webhooks and applications' room-creation errors.
+    pub(crate) livekit: crate::LivekitMetrics,
     /// The recorders of labelled ingest sources (`?source=`), kept apart.
     pub(crate) sources: sources::Sources,
     /// Notified by [`Recorder::record`]: wakes [`spawn_publisher`](crate::spawn_publisher).
@@ -269,6 +271,7 @@ impl Recorder {
         Recorder {
             inner: Arc::new(Inner {
                 security: security::Security::new(options.security.clone()),
+                livekit: crate::LivekitMetrics::new(options.rule_window),
                 options,
                 requests: Default::default(),
                 calls: Default::default(),
@@ -286,6 +289,14 @@ impl Recorder {
     /// The options it was built with.
     pub fn options(&self) -> &RecorderOptions {
         &self.inner.options
+    }
+
+    /// The LiveKit activity recorded beside the application's (webhooks, room-creation
+    /// errors): a labelled source's are its own, like its other figures. The sampler
+    /// stores their variables as series; publishing them to the snapshot and
+    /// registering their counters for `/metrics` is the owner's choice.
+    pub fn livekit(&self) -> &crate::LivekitMetrics {
+        &self.inner.livekit
     }
 
     /// Records one application [`Event`] with its kind's recorder call, at the event's

@@ -10,7 +10,8 @@ use std::future::Future;
 use std::time::Duration;
 
 /// The samples the recorder contributes every resolution tick: the rule variables it
-/// publishes (no labels) and per-endpoint request figures of the 1-minute window
+/// publishes and those of its LiveKit activity (no labels), and per-endpoint request
+/// figures of the 1-minute window
 /// (`endpoint_requests_per_min`, `endpoint_avg_latency_ms`, `endpoint_p95_latency_ms`,
 /// `endpoint_error_rate_percent`, labelled `endpoint`); then the same for each labelled
 /// ingest source ([`Recorder::source`]), every sample of which also carries `source=<label>`.
@@ -35,6 +36,7 @@ fn push_samples(
         recorder
             .snapshot_values()
             .into_iter()
+            .chain(recorder.livekit().snapshot_values())
             .map(|(name, value)| Sample {
                 name,
                 labels: base.clone(),
@@ -81,6 +83,8 @@ pub fn spawn_sampler(
             tokio::select! {
                 () = &mut stop => return,
                 _ = ticker.tick() => {
+                    // The turn is held until the write is committed (see forget_source).
+                    let _turn = recorder.inner.sources.1.lock().await;
                     let samples = recorder_samples(&recorder, Utc::now());
                     if let Err(e) = store.write(WriteBatch::from_samples(samples)).await {
                         tracing::warn!(error = %e, "writing application series failed");
@@ -119,8 +123,8 @@ mod tests {
         assert!(samples.iter().all(|s| !s.labels.contains_key("source")));
     }
 
-    #[test]
-    fn a_labelled_source_gives_its_own_series() {
+    #[tokio::test]
+    async fn a_labelled_source_gives_its_own_series() {
         let rec = Recorder::default();
         rec.track_request("/a", "GET", 200, Duration::from_millis(20), 0, 0);
         let demo = rec.source("demo").expect("a label");
@@ -149,7 +153,41 @@ mod tests {
             get("endpoint_avg_latency_ms", &[("endpoint", "/a")]),
             Some(20.0)
         );
-        rec.forget_source("demo");
+        rec.forget_source("demo").await;
+        let after = recorder_samples(&rec, Utc::now());
+        assert!(after.iter().all(|s| !s.labels.contains_key("source")));
+    }
+
+    #[tokio::test]
+    async fn livekit_activity_is_sampled_with_its_recorder() {
+        let rec = Recorder::default();
+        let now = std::time::SystemTime::now();
+        rec.livekit()
+            .record_webhook("room_started", &serde_json::json!({}), now);
+        let demo = rec.source("demo").expect("a label");
+        for _ in 0..3 {
+            demo.livekit()
+                .record_webhook("room_started", &serde_json::json!({}), now);
+        }
+        let samples = recorder_samples(&rec, Utc::now());
+        let rooms = |source: Option<&str>| {
+            samples
+                .iter()
+                .find(|s| {
+                    s.name == "rooms_started"
+                        && s.labels.get("source").map(String::as_str) == source
+                })
+                .map(|s| s.value)
+        };
+        assert_eq!(rooms(None), Some(1.0));
+        assert_eq!(rooms(Some("demo")), Some(3.0));
+        assert_eq!(
+            rec.livekit().totals().rooms_started,
+            1,
+            "the source's are its own"
+        );
+        rec.forget_source("demo").await;
+        assert_eq!(rooms(None), Some(1.0));
         let after = recorder_samples(&rec, Utc::now());
         assert!(after.iter().all(|s| !s.labels.contains_key("source")));
     }

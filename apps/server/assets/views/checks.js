@@ -1,6 +1,6 @@
 // One check: its state now, uptime, response time and recent results.
 import { call, el, rangePicker, secs, ui } from "../core.js";
-import { annotations, chart, destroyCharts } from "../chart.js";
+import { about, annotations, chart, destroyCharts } from "../chart.js";
 import { checkLatency, fmtAgo, fmtTime, hasResponseTime, pct } from "../format.js";
 
 export function checkDetail(view, name) {
@@ -42,7 +42,7 @@ export function checkDetail(view, name) {
     } else {
       chart(box, answered.map((o) => secs(o.observed_at)),
         [{ label: "response time", values: answered.map((o) => o.latency_ms) }], "milliseconds", undefined, null, {
-          ...notes,
+          ...about(notes, [], name),
           empty: results.length
             ? "No run answered in this range: failed runs have no response time (see the results below)."
             : "No results in this range yet: the check runs every interval (default 30s).",

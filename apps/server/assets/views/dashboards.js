@@ -1,7 +1,7 @@
 // The dashboards list and one dashboard's panels. A panel without data says where its data
 // comes from (the variable's source), so an empty dashboard tells how to fill it.
 import { call, el, rangePicker, secs, ui } from "../core.js";
-import { annotations, chart, destroyCharts } from "../chart.js";
+import { about, annotations, chart, destroyCharts } from "../chart.js";
 import { fmtNum, unitOf } from "../format.js";
 import { alertTable } from "./alerts.js";
 import { checkTile } from "./overview.js";
@@ -102,7 +102,7 @@ function panelBody(p, box, notes) {
       const chartBox = el("div", { class: "chart" });
       box.append(chartBox);
       chart(chartBox, xs.map(secs), lines, p.unit || unitOf(metric), Math.max(120, (p.layout.height || 6) * 30 - 60), null,
-        { ...notes, empty: emptyText(metric) });
+        { ...about(notes, metrics.map((m) => m.name)), empty: emptyText(metric) });
       break;
     }
     case "table": {

@@ -1,10 +1,10 @@
 // The overview page: checks, active alerts, host CPU and memory.
 import { call, el, rangePicker, secs, ui } from "../core.js";
-import { annotations, anomalyOf, bandAt, chart, destroyCharts } from "../chart.js";
+import { about, annotations, anomalyOf, bandAt, chart, destroyCharts } from "../chart.js";
 import { checkLatency, fmtTime, pct, percent } from "../format.js";
 import { alertTable } from "./alerts.js";
 
-// `history`: the check's entry of GET /api/v1/checks/history (coloured bars, oldest first).
+// `history`: the check's entry of GET /api/v1/check-history (coloured bars, oldest first).
 export function checkTile(c, history) {
   const up = c.uptime && c.uptime["24h"];
   const buckets = history && Array.isArray(history.buckets) ? history.buckets : null;
@@ -70,7 +70,7 @@ export function overview(view) {
       const pts = s ? s.points : [];
       const xs = pts.map((p) => secs(p.ts));
       chart(box, xs, [{ label: data.name, values: pts.map((p) => p.avg) }], "percent", undefined, bandAt(anomaly, xs), {
-        ...notes,
+        ...about(notes, [data.name]),
         empty: "No host samples in this range yet: mon collects them itself every metrics.interval (default 10s); the first points appear after a few intervals.",
       });
     }

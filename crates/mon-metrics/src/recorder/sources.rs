@@ -16,9 +16,15 @@ use std::sync::{PoisonError, RwLock};
 /// The most labelled sources kept at once; a batch with a further label is refused.
 pub const MAX_SOURCES: usize = 16;
 
-/// The recorders of labelled sources, by label.
+/// The recorders of labelled sources, by label, and the sampler's turn: held by
+/// [`spawn_sampler`](crate::spawn_sampler) from reading the figures until their write is
+/// committed, and by [`Recorder::forget_source`], so that nothing of a source read before
+/// it is forgotten is written after.
 #[derive(Debug, Default)]
-pub(crate) struct Sources(RwLock<BTreeMap<String, Recorder>>);
+pub(crate) struct Sources(
+    RwLock<BTreeMap<String, Recorder>>,
+    pub(crate) tokio::sync::Mutex<()>,
+);
 
 impl Recorder {
     /// The recorder of the ingest source `label`, created with this recorder's options
@@ -63,8 +69,12 @@ impl Recorder {
     }
 
     /// Drops the source `label` with every window and total it held; the next batch
-    /// with that label starts from nothing. Returns whether it was kept.
-    pub fn forget_source(&self, label: &str) -> bool {
+    /// with that label starts from nothing. Returns whether it was kept. Waits for a
+    /// sampler tick under way to commit its write first: once this returns, every sample
+    /// of the source is in the store (where [`mon_store::Store::delete_source`] finds
+    /// it) and no later tick writes one.
+    pub async fn forget_source(&self, label: &str) -> bool {
+        let _turn = self.inner.sources.1.lock().await;
         self.inner
             .sources
             .0
@@ -80,8 +90,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    #[test]
-    fn a_source_records_apart_and_is_forgotten_whole() {
+    #[tokio::test]
+    async fn a_source_records_apart_and_is_forgotten_whole() {
         let rec = Recorder::default();
         rec.track_request("/a", "GET", 200, Duration::from_millis(10), 0, 0);
         let demo = rec.source("demo").expect("a first label");
@@ -100,8 +110,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["demo"]
         );
-        assert!(rec.forget_source("demo"));
-        assert!(!rec.forget_source("demo"));
+        assert!(rec.forget_source("demo").await);
+        assert!(!rec.forget_source("demo").await);
         assert!(rec.sources().is_empty());
         // A new batch starts from nothing; the unlabelled windows are untouched.
         let fresh = rec.source("demo").expect("again");
