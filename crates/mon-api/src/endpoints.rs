@@ -102,6 +102,10 @@ pub const SQLITE_MEDIA_TYPE: &str = "application/vnd.sqlite3";
 pub enum ParamKind {
     /// A whole number from 1 to 10,000 (`limit`).
     Limit,
+    /// A whole number from 1 to this many (`buckets`).
+    Count(u32),
+    /// A number above 0 and at most this (`k`).
+    Positive(u32),
     /// An RFC 3339 time or a duration ago (`30m`, `24h`).
     Time,
     /// A duration (`5m`, `1h`).
@@ -379,7 +383,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     )
     .query(&[
         param("window", ParamKind::Duration),
-        param("buckets", ParamKind::Limit),
+        param("buckets", ParamKind::Count(1440)),
     ])
     .answer(Answer::Typed("ChecksHistoryAnswer")),
     // Incidents (shown on the status page).
@@ -466,7 +470,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         param("from", ParamKind::Time),
         param("to", ParamKind::Time),
         param("step", ParamKind::Duration),
-        param("k", ParamKind::Text),
+        param("k", ParamKind::Positive(100)),
     ])
     .answer(Answer::Typed("AnomalyAnswer")),
     // Alerts, silences, rules, channels.

@@ -321,6 +321,18 @@ fn param_schema(kind: ParamKind) -> Schema {
             .maximum(Some(10_000))
             .build()
             .into(),
+        ParamKind::Count(max) => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(max))
+            .build()
+            .into(),
+        ParamKind::Positive(max) => ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .exclusive_minimum(Some(0))
+            .maximum(Some(max))
+            .build()
+            .into(),
         ParamKind::Duration => text(DURATION_PATTERN).into(),
         ParamKind::Time => OneOfBuilder::new()
             .item(text(DURATION_PATTERN))
