@@ -315,12 +315,7 @@ fn param_schema(kind: ParamKind) -> Schema {
             .build()
     };
     match kind {
-        ParamKind::Limit => ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(1))
-            .maximum(Some(10_000))
-            .build()
-            .into(),
+        ParamKind::Limit => param_schema(ParamKind::Count(10_000)),
         ParamKind::Count(max) => ObjectBuilder::new()
             .schema_type(Type::Integer)
             .minimum(Some(1))
