@@ -172,6 +172,21 @@ impl Session {
         Ok(())
     }
 
+    /// Finds the first element `using` finds and clicks it; found again when the page
+    /// redrew it in between (its 5 s refresh replaces what it shows), up to three times.
+    fn click_on(&self, using: &str, value: &str) -> Result<()> {
+        let mut last = None;
+        for _ in 0..3 {
+            let element = self.find(using, value)?;
+            match self.click(&element) {
+                Ok(()) => return Ok(()),
+                Err(e) if format!("{e:#}").contains("stale element reference") => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("{value}: not clicked")))
+    }
+
     fn type_text(&self, element: &str, text: &str) -> Result<()> {
         self.cmd(
             "POST",
@@ -181,15 +196,15 @@ impl Session {
         Ok(())
     }
 
-    /// Mouse actions on `element`, at offsets from its centre in CSS pixels: `path` is
-    /// the list of (x, button change) steps, `Some(true)` pressing the left button there,
-    /// `Some(false)` releasing it, `None` only moving.
-    fn mouse(&self, element: &str, path: &[(i64, Option<bool>)]) -> Result<()> {
-        let origin = json!({ ELEMENT: element });
+    /// Mouse actions at viewport points (CSS pixels): `path` is the list of (x, y, button
+    /// change) steps, `Some(true)` pressing the left button there, `Some(false)` releasing
+    /// it, `None` only moving.
+    fn mouse(&self, path: &[(f64, f64, Option<bool>)]) -> Result<()> {
         let mut steps = Vec::new();
-        for &(x, button) in path {
+        for &(x, y, button) in path {
             steps.push(
-                json!({"type": "pointerMove", "duration": 100, "origin": origin, "x": x, "y": 0}),
+                json!({"type": "pointerMove", "duration": 50, "origin": "viewport",
+                              "x": x.round() as i64, "y": y.round() as i64}),
             );
             match button {
                 Some(true) => steps.push(json!({"type": "pointerDown", "button": 0})),
@@ -533,12 +548,11 @@ alerting:
         }))
     })?;
     session.navigate(&format!("{base}/#/alerts"))?;
-    let button = poll("an Acknowledge button on #/alerts", || {
-        session
-            .find("xpath", "//button[normalize-space()='Acknowledge']")
-            .map(Some)
+    let acknowledge = "//button[normalize-space()='Acknowledge']";
+    poll("an Acknowledge button on #/alerts", || {
+        session.find("xpath", acknowledge).map(Some)
     })?;
-    session.click(&button)?;
+    session.click_on("xpath", acknowledge)?;
     poll("the API to show the alert acknowledged", || {
         let alert = api(&format!("/api/v1/alerts/{id}"))?;
         Ok((alert["state"] == "acknowledged").then_some(()))
@@ -631,34 +645,66 @@ fn zoom_across_charts(session: &Session) -> Result<String> {
         Ok((ranges.len() >= 2 && ranges.iter().all(|(a, b)| b > a)).then_some(ranges))
     })?;
     let span = |r: &(f64, f64)| r.1 - r.0;
-    let over = session.find("css selector", "#view .chart .u-over")?;
-    let width = session
-        .script(
-            "return document.querySelector('#view .chart .u-over').getBoundingClientRect().width",
-        )?
-        .as_f64()
-        .context("the plot's width")?;
-    let quarter = (width / 4.0).round() as i64;
-    let drag = || {
-        session.mouse(
-            &over,
-            &[(-quarter, Some(true)), (0, None), (quarter, Some(false))],
-        )
+    // The first plot's centre and width, read afresh: the page redraws its charts every 5 s.
+    let plot = || -> Result<(f64, f64, f64)> {
+        let rect = session.script(
+            "const r = document.querySelector('#view .chart .u-over').getBoundingClientRect();
+             return [r.left + r.width / 2, r.top + r.height / 2, r.width];",
+        )?;
+        let at = |i: usize| rect[i].as_f64().context("the plot's box");
+        Ok((at(0)?, at(1)?, at(2)?))
     };
-    let zoomed_everywhere = |what: &str| {
+    // `act` until `done` holds within half a second: a redraw can swallow a gesture.
+    let until = |what: &str, act: &dyn Fn() -> Result<()>, done: &dyn Fn() -> Result<bool>| {
+        for _ in 0..3 {
+            act()?;
+            std::thread::sleep(Duration::from_millis(500));
+            if done()? {
+                return Ok(());
+            }
+        }
+        bail!("{what}: three tries did nothing")
+    };
+    let drag = || -> Result<()> {
+        let (x, y, width) = plot()?;
+        let quarter = width / 4.0;
+        session.mouse(&[
+            (x - quarter, y, Some(true)),
+            (x, y, None),
+            (x + quarter, y, Some(false)),
+        ])
+    };
+    let double_click = || -> Result<()> {
+        let (x, y, _) = plot()?;
+        session.mouse(&[
+            (x, y, Some(true)),
+            (x, y, Some(false)),
+            (x, y, Some(true)),
+            (x, y, Some(false)),
+        ])
+    };
+    let click_reset = || session.click_on("css selector", "#view .reset-zoom:not([hidden])");
+    let zoomed_shown = || Ok(reset_buttons_shown(session)? > 0);
+    let zoom_gone = || Ok(reset_buttons_shown(session)? == 0);
+    // Every chart shows the same range, shorter than `before` (the first chart's range
+    // before the drag), with its "Reset zoom" button.
+    let zoomed_everywhere = |what: &str, before: (f64, f64)| {
         poll(what, || {
             let ranges = chart_ranges(session)?;
             let first = ranges.first().copied();
-            let shorter =
-                first.is_some_and(|f| span(&f) < 0.75 * span(&whole[0]) && span(&f) > 0.0);
+            let shorter = first.is_some_and(|f| span(&f) < 0.75 * span(&before) && span(&f) > 0.0);
             let same = first.is_some_and(|f| {
                 ranges.len() == whole.len()
                     && ranges
                         .iter()
                         .all(|r| (r.0 - f.0).abs() < 1.0 && (r.1 - f.1).abs() < 1.0)
             });
-            let buttons = reset_buttons_shown(session)? as usize == whole.len();
-            Ok((shorter && same && buttons).then_some(first))
+            let shown = reset_buttons_shown(session)?;
+            if shorter && same && shown as usize == whole.len() {
+                Ok(Some(first))
+            } else {
+                bail!("ranges {ranges:?} (whole {whole:?}), {shown} \"Reset zoom\" shown")
+            }
         })
     };
     let back_to_whole = |what: &str| {
@@ -669,31 +715,29 @@ fn zoom_across_charts(session: &Session) -> Result<String> {
                     .iter()
                     .zip(&whole)
                     .all(|(r, w)| span(r) >= 0.95 * span(w));
-            Ok((whole_again && reset_buttons_shown(session)? == 0).then_some(()))
+            let shown = reset_buttons_shown(session)?;
+            if whole_again && shown == 0 {
+                Ok(Some(()))
+            } else {
+                bail!("ranges {ranges:?} (whole {whole:?}), {shown} \"Reset zoom\" shown")
+            }
         })
     };
-    drag()?;
-    let zoomed = zoomed_everywhere("every chart zoomed to the dragged range")?.unwrap_or_default();
+    until("a drag across the first chart", &drag, &zoomed_shown)?;
+    let zoomed =
+        zoomed_everywhere("every chart zoomed to the dragged range", whole[0])?.unwrap_or_default();
     // The page refreshes every 5 s: the zoom stays.
     std::thread::sleep(Duration::from_secs(6));
-    zoomed_everywhere("the zoom to survive the page's refresh")?;
-    let reset = session.find("css selector", "#view .reset-zoom:not([hidden])")?;
-    session.click(&reset)?;
+    zoomed_everywhere("the zoom to survive the page's refresh", whole[0])?;
+    until("a click on \"Reset zoom\"", &click_reset, &zoom_gone)?;
     back_to_whole("\"Reset zoom\" to restore the whole range")?;
-    drag()?;
-    zoomed_everywhere("every chart zoomed again")?;
-    session.mouse(
-        &over,
-        &[
-            (0, Some(true)),
-            (0, Some(false)),
-            (0, Some(true)),
-            (0, Some(false)),
-        ],
-    )?;
+    let before = chart_ranges(session)?.first().copied().unwrap_or_default();
+    until("a drag again", &drag, &zoomed_shown)?;
+    zoomed_everywhere("every chart zoomed again", before)?;
+    until("a double-click on the chart", &double_click, &zoom_gone)?;
     back_to_whole("a double-click to restore the whole range")?;
     Ok(format!(
-        "a drag zoomed {} charts from {:.0} s to {:.0} s, kept across a refresh; \"Reset zoom\" \
+        "a drag zoomed {} charts from {:.1} s to {:.1} s, kept across a refresh; \"Reset zoom\" \
          and a double-click restored the range",
         whole.len(),
         span(&whole[0]),
@@ -752,11 +796,13 @@ const PAGE_FACTS: &str = "
 const charts = [...document.querySelectorAll('#view .chart')]
   .filter((c) => c.querySelector('.uplot canvas'))
   .map((c) => {
-    // What can show of the chart: its canvas, within its card (which clips).
+    // What can show of the chart: its canvas, within its card (which clips), relative to
+    // the chart's container as its tick boxes are.
     const a = c.querySelector('.uplot canvas').getBoundingClientRect();
     const b = (c.closest('.card') || c).getBoundingClientRect();
-    const frame = { left: Math.max(a.left, b.left), top: Math.max(a.top, b.top),
-                    right: Math.min(a.right, b.right), bottom: Math.min(a.bottom, b.bottom) };
+    const o = c.getBoundingClientRect();
+    const frame = { left: Math.max(a.left, b.left) - o.left, top: Math.max(a.top, b.top) - o.top,
+                    right: Math.min(a.right, b.right) - o.left, bottom: Math.min(a.bottom, b.bottom) - o.top };
     return { ticks: JSON.parse(c.dataset.ticks || '[]'), frame };
   });
 return {
@@ -771,7 +817,7 @@ return {
   periods: [...document.querySelectorAll('#view .chart')].map((c) => c.querySelectorAll('.period').length),
 };";
 
-/// One tick label a chart drew and its box (viewport CSS pixels).
+/// One tick label a chart drew and its box (CSS pixels from the chart container's top left).
 #[derive(Debug)]
 struct Tick {
     axis: String,
@@ -1103,8 +1149,7 @@ fn alert_pages(
     session.screenshot(&shots.join("alert-detail.png"))?;
 
     // Silence it by its labels through the dialog.
-    let open = session.find("css selector", "button.silence-open")?;
-    session.click(&open)?;
+    session.click_on("css selector", "button.silence-open")?;
     let listed = poll("the silence dialog listing the matchers", || {
         let items = session.script(
             "const d = document.querySelector('dialog.silence-dialog[open]');
@@ -1134,8 +1179,7 @@ fn alert_pages(
         bail!("the dialog lists {listed:?}, not the alert's name and labels {want:?}");
     }
     session.screenshot(&shots.join("alert-silence-dialog.png"))?;
-    let confirm = session.find("css selector", "dialog.silence-dialog button[type=submit]")?;
-    session.click(&confirm)?;
+    session.click_on("css selector", "dialog.silence-dialog button[type=submit]")?;
     let silence = poll("the API to hold the silence posted by the dialog", || {
         let list = send("GET", "/api/v1/silences", "")?;
         Ok(list["silences"].as_array().and_then(|s| {
@@ -1178,12 +1222,11 @@ fn alert_pages(
         .to_string(),
     )?;
     session.navigate(&format!("{base}/#/errors"))?;
-    let link = poll("the error group on #/errors", || {
-        session
-            .find("xpath", "//a[normalize-space()='TtsTimeout']")
-            .map(Some)
+    let group = "//a[normalize-space()='TtsTimeout']";
+    poll("the error group on #/errors", || {
+        session.find("xpath", group).map(Some)
     })?;
-    session.click(&link)?;
+    session.click_on("xpath", group)?;
     let sample = poll(
         "the error drill-down with the sample's message and call",
         || {

@@ -51,6 +51,7 @@ const DAY = 86400;
 // when the axis spans more than a day (so that no two ticks read the same).
 function timeLabels(splits, incr, span) {
   return splits.map((s) => {
+    if (s === null) return "";
     const d = new Date(s * 1000);
     const date = d.toLocaleDateString([], { month: "short", day: "numeric" });
     if (incr >= DAY) return date;
@@ -71,21 +72,33 @@ function widestTimeLabel(span) {
 }
 
 // The x range of a chart: its data widened to its markers (a deployment just before the first
-// point or after the last one still shows; the markers are of the view's range); a single
-// instant gets a minute either side.
-function xRange(markers) {
-  return (u, min, max) => {
-    for (const m of markers) {
-      min = Math.min(min, m.ts);
-      max = Math.max(max, m.ts);
-    }
-    return min === max ? [min - 60, max + 60] : [min, max];
-  };
+// point or after the last one still shows; the markers are of the view's range), and to a
+// minute at least around its middle (a few seconds of data still get readable time ticks).
+function xRange(markers, min, max) {
+  for (const m of markers) {
+    min = Math.min(min, m.ts);
+    max = Math.max(max, m.ts);
+  }
+  return spread(min, max, 60);
 }
 
-// The boxes of the labels an axis drew, in viewport CSS pixels.
-function tickBoxes(u, drawn) {
-  const plot = u.over.getBoundingClientRect();
+// [min, max], widened to `least` seconds around its middle when it is shorter.
+function spread(min, max, least) {
+  if (max - min >= least) return [min, max];
+  const mid = (min + max) / 2;
+  return [mid - least / 2, mid + least / 2];
+}
+
+// A zoom never goes below two seconds: the time ticks are whole seconds.
+const MIN_ZOOM = 2;
+
+// The boxes of the labels an axis drew, in CSS pixels from the top left of the chart's container.
+function tickBoxes(u, drawn, box) {
+  // Relative to the chart's container: a later layout shift that moves the chart without
+  // resizing it (no redraw) leaves them true.
+  const at = u.over.getBoundingClientRect();
+  const origin = box.getBoundingClientRect();
+  const plot = { left: at.left - origin.left, top: at.top - origin.top, bottom: at.bottom - origin.top };
   const boxes = [];
   const x = drawn[0];
   if (x) {
@@ -187,12 +200,14 @@ export function chart(box, xs, lines, unit, height, band, opts) {
     width: Math.max(box.clientWidth || 300, 200),
     height: height || 180,
     padding: [FONT_PX, Math.ceil(xLabelWidth / 2) + 4, 0, 0],
-    scales: { x: { time: true, range: xRange(markers) } },
+    scales: { x: { time: true, range: (u, min, max) => spread(min, max, MIN_ZOOM) } },
     series: [{ value: (u, v) => (v === null || v === undefined ? "–" : fmtTime(v * 1000)) }].concat(series),
     axes: [{
       font: FONT, stroke: axisColour, gap: GAP,
       space: (u, axis, min, max) => Math.ceil(widestTimeLabel(max - min)) + 16,
       incrs: TIME_INCRS,
+      // Over a range shorter than the smallest step, a step can fall outside it: no tick there.
+      filter: (u, splits) => splits.map((v) => (v >= u.scales.x.min && v <= u.scales.x.max ? v : null)),
       size: FONT_PX + TICK + GAP + 8,
       grid: { stroke: gridColour, width: 1 }, ticks: { stroke: gridColour, width: 1, size: TICK },
       values: (u, splits, axis, space, incr) => {
@@ -209,13 +224,13 @@ export function chart(box, xs, lines, unit, height, band, opts) {
       ready: [(u) => u.over.append(layer)],
       draw: [(u) => {
         placeOverlays(u, layer, markers, periods);
-        box.dataset.ticks = JSON.stringify(tickBoxes(u, drawn));
+        box.dataset.ticks = JSON.stringify(tickBoxes(u, drawn, box));
         box.dataset.x = JSON.stringify([u.scales.x.min, u.scales.x.max]);
       }],
       setSelect: [(u) => {
         if (u.select.width < 3) return;
-        const min = u.posToVal(u.select.left, "x");
-        const max = u.posToVal(u.select.left + u.select.width, "x");
+        const [min, max] = spread(u.posToVal(u.select.left, "x"),
+          u.posToVal(u.select.left + u.select.width, "x"), MIN_ZOOM);
         u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
         setZoom({ min, max });
       }],
@@ -237,7 +252,7 @@ export function chart(box, xs, lines, unit, height, band, opts) {
     if (width !== u.width) u.setSize({ width, height: u.height });
   });
   u.monResize.observe(box);
-  const [min, max] = xRange(markers)(u, xs[0], xs[xs.length - 1]);
+  const [min, max] = xRange(markers, xs[0], xs[xs.length - 1]);
   u.monFull = { min, max };
   ui.charts.push(u);
   // Explicitly: uPlot's own range around a single instant spans years.
@@ -265,7 +280,7 @@ export async function annotations() {
     to: x.resolved_at ? secs(x.resolved_at) : null,
     label: x.rule,
     severity: x.severity,
-    variables: x.source ? [] : variables.get(x.rule) || [],
+    variables: x.source === "rule" ? variables.get(x.rule) || [] : [],
     check: (x.labels || {}).check,
     metric: (x.annotations || {}).metric,
   }));
