@@ -38,11 +38,29 @@ fn value(s: usize, i: i64) -> f64 {
 /// Runs both systems and prints the figures and the ratio mon / Prometheus.
 pub(crate) fn query() -> Result<()> {
     apt_install(&["prometheus"])?;
+    // MON_BENCH_PERF=FILE: the `profiling` build (release with line tables), and
+    // `perf record -g` on mon-server while its compact query runs, into FILE.
+    let perf = std::env::var_os("MON_BENCH_PERF").map(std::path::PathBuf::from);
+    let profile = if perf.is_some() {
+        "profiling"
+    } else {
+        "release"
+    };
     run(
         "cargo",
-        &["build", "--release", "--locked", "-p", "mon-server"],
+        &[
+            "build",
+            "--profile",
+            profile,
+            "--locked",
+            "-p",
+            "mon-server",
+        ],
     )?;
-    let binary = project_root().join("target/release/mon-server");
+    let binary = project_root()
+        .join("target")
+        .join(profile)
+        .join("mon-server");
     let now_ms = chrono::Utc::now().timestamp_millis();
     let last = now_ms / 60_000 * 60_000 - 60_000;
     let first = last - (POINTS - 1) * 60_000;
@@ -63,11 +81,35 @@ pub(crate) fn query() -> Result<()> {
     let pid = server.child.id();
     std::thread::sleep(Duration::from_secs(3));
     let idle = super::bench_checks::rss_kib(pid)?;
+    let recording = match &perf {
+        Some(file) => Some(super::bench_alert_latency::Kill(
+            Command::new("perf")
+                .args(["record", "-g", "-F", "2000", "-o"])
+                .arg(file)
+                .args(["-p", &pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("cannot start perf (apt-get install linux-perf)")?,
+        )),
+        None => None,
+    };
     let compact = measure(
         server.port,
         &format!("/api/v1/metrics/range?name=bench_series&from={from}&to={to}&step=1m"),
         Some(pid),
     )?;
+    if let Some(mut recording) = recording {
+        // SIGINT: perf writes its file and exits.
+        run("kill", &["-INT", &recording.0.id().to_string()])?;
+        recording.0.wait()?;
+        println!(
+            "bench query: perf profile of the compact queries in {}",
+            perf.as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
+        );
+    }
     let full = measure(
         server.port,
         &format!("/api/v1/metrics/query?name=bench_series&from={from}&to={to}&step=1m"),

@@ -787,7 +787,14 @@ async fn range_answer(
     let p = RangeParams::parse(q)?;
     let plan = match shape {
         crate::range::Shape::Full => mon_store::RangePlan::new(p.from, p.to, p.step)?,
-        crate::range::Shape::Compact(_) => mon_store::RangePlan::dense(p.from, p.to, p.step)?,
+        crate::range::Shape::Compact(stats) => {
+            let plan = mon_store::RangePlan::dense(p.from, p.to, p.step)?;
+            if stats.extremes() {
+                plan
+            } else {
+                plan.without_extremes()
+            }
+        }
     };
     crate::range::answer(
         &state.store,

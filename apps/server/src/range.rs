@@ -38,6 +38,11 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
+    /// Whether the least or greatest values are asked for (read only then).
+    pub(crate) fn extremes(self) -> bool {
+        self.min || self.max
+    }
+
     /// `stats=` as written: names separated by commas.
     pub(crate) fn parse(text: &str) -> Result<Stats, ApiError> {
         let mut stats = Stats::default();

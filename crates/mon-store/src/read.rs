@@ -40,6 +40,11 @@ impl Drop for Lease<'_> {
     }
 }
 
+/// How much of the store file each read connection maps into memory (SQLite's
+/// `mmap_size`): address space, not memory; only the pages read count as resident, and
+/// they are shared by every connection and with the kernel's file cache.
+const READ_MMAP_BYTES: i64 = 256 * 1024 * 1024;
+
 impl ReadPool {
     /// Opens `options.read_connections` read-only connections to an existing WAL database.
     pub(crate) fn open(path: &Path, options: &StoreOptions) -> Result<ReadPool, StoreError> {
@@ -52,6 +57,10 @@ impl ReadPool {
             .map_err(|e| crate::store::open_error(path, "opening a read connection", e))?;
             conn.busy_timeout(options.busy_timeout)
                 .map_err(|e| crate::store::open_error(path, "setting the busy timeout", e))?;
+            // Range scans read the file's pages in place instead of copying them into
+            // each connection's page cache (the WAL is still read through it).
+            conn.pragma_update(None, "mmap_size", READ_MMAP_BYTES)
+                .map_err(|e| crate::store::open_error(path, "mapping the file for reads", e))?;
             idle.push(conn);
         }
         Ok(ReadPool {

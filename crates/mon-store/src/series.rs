@@ -468,9 +468,21 @@ pub struct RangePlan {
     pub step_ms: i64,
     /// The table read.
     pub resolution: Resolution,
+    /// Whether each bucket's least and greatest values are read (the rollups' `min` and
+    /// `max` columns); without, [`SeriesColumns::min`] and `max` stay empty.
+    pub extremes: bool,
 }
 
 impl RangePlan {
+    /// The same plan without the least and greatest values: a query that answers means
+    /// only reads two columns fewer per row.
+    pub fn without_extremes(self) -> RangePlan {
+        RangePlan {
+            extremes: false,
+            ..self
+        }
+    }
+
     /// The plan for `[from, to]` in `step` buckets. The resolution is the coarser of
     /// the one the range calls for ([`Resolution::for_range`]: what retention still
     /// holds) and the one the step allows ([`Resolution::for_step`]).
@@ -498,6 +510,7 @@ impl RangePlan {
                 to_ms,
                 step_ms: by_range.bucket_ms(),
                 resolution: by_range,
+                extremes: true,
             });
         };
         if step.as_millis() < 1 {
@@ -514,6 +527,7 @@ impl RangePlan {
             to_ms,
             step_ms,
             resolution,
+            extremes: true,
         };
         if plan.buckets() > MAX_POINTS_PER_SERIES {
             return Err(StoreError::InvalidInput {
@@ -574,9 +588,9 @@ pub struct SeriesColumns {
     pub count: Vec<u64>,
     /// Their sum.
     pub sum: Vec<f64>,
-    /// Their least value.
+    /// Their least value (empty when the plan reads no [`RangePlan::extremes`]).
     pub min: Vec<f64>,
-    /// Their greatest value.
+    /// Their greatest value (empty when the plan reads no [`RangePlan::extremes`]).
     pub max: Vec<f64>,
 }
 
@@ -608,19 +622,23 @@ impl SeriesColumns {
     }
 
     /// Folds one stored row (a sample or a rollup bucket) at bucket `index` in.
-    fn fold(&mut self, index: u64, count: u64, sum: f64, min: f64, max: f64) {
+    fn fold(&mut self, index: u64, count: u64, sum: f64, extremes: Option<(f64, f64)>) {
         if self.bucket.last() == Some(&index) {
             let last = self.bucket.len() - 1;
             self.count[last] += count;
             self.sum[last] += sum;
-            self.min[last] = self.min[last].min(min);
-            self.max[last] = self.max[last].max(max);
+            if let Some((min, max)) = extremes {
+                self.min[last] = self.min[last].min(min);
+                self.max[last] = self.max[last].max(max);
+            }
         } else {
             self.bucket.push(index);
             self.count.push(count);
             self.sum.push(sum);
-            self.min.push(min);
-            self.max.push(max);
+            if let Some((min, max)) = extremes {
+                self.min.push(min);
+                self.max.push(max);
+            }
         }
     }
 
@@ -632,8 +650,9 @@ impl SeriesColumns {
                     .unwrap_or_default(),
                 count: self.count[i],
                 avg: self.avg(i),
-                min: self.min[i],
-                max: self.max[i],
+                // The mean stands in for extremes the plan did not read.
+                min: self.min.get(i).copied().unwrap_or_else(|| self.avg(i)),
+                max: self.max.get(i).copied().unwrap_or_else(|| self.avg(i)),
                 sum: self.sum[i],
             })
             .collect();
@@ -646,9 +665,9 @@ impl SeriesColumns {
     }
 }
 
-/// The range scan behind [`Store::scan_series`]: the matching series (label order), then
-/// one statement over the resolution's table for all of them, ordered by labels and
-/// time, folded into `plan`'s buckets as the rows arrive.
+/// The range scan behind [`Store::scan_series_blocking`]: the matching series (label
+/// order), then each one's rows of the resolution's table in time order, folded into
+/// `plan`'s buckets as they arrive.
 fn scan(
     conn: &Connection,
     name: &str,
@@ -657,11 +676,14 @@ fn scan(
     sink: &mut dyn FnMut(&SeriesColumns) -> Result<(), StoreError>,
 ) -> Result<usize, StoreError> {
     let ctx = |e| StoreError::sqlite("reading series", e);
-    // Series ids in label order; `None` for a series the label filter leaves out.
+    // One read transaction: the list and every series are read from the same snapshot.
+    let snapshot = conn.unchecked_transaction().map_err(ctx)?;
+    // Series ids in label order, with their labels (`None` for a series the label
+    // filter leaves out).
+    let mut ids: Vec<i64> = Vec::new();
     let mut order: Vec<Option<BTreeMap<String, String>>> = Vec::new();
-    let mut position: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
     {
-        let mut stmt = conn
+        let mut stmt = snapshot
             .prepare_cached("SELECT id, labels FROM series WHERE name = ?1 ORDER BY labels")
             .map_err(ctx)?;
         let mut rows = stmt.query([name]).map_err(ctx)?;
@@ -674,100 +696,62 @@ fn scan(
                     reason: format!("{name} has labels {text:?}: {e}"),
                 })?;
             let keep = filter.iter().all(|(k, v)| labels.get(k) == Some(v));
-            position.insert(id, order.len());
+            ids.push(id);
             order.push(keep.then_some(labels));
         }
     }
     if order.iter().all(Option::is_none) {
         return Ok(0);
     }
-    // The series index (name, labels) drives the outer loop in label order; each series'
-    // rows come from its contiguous (series_id, ts) range, already in time order.
+    // Each series' rows are one contiguous (series_id, ts) range of its table, read with
+    // one cached statement run once per series: no join, no series id per row.
     let sql = match plan.resolution {
-        Resolution::Raw => "SELECT r.series_id, r.ts, r.value FROM series s \
-             JOIN samples r ON r.series_id = s.id \
-             WHERE s.name = ?1 AND r.ts >= ?2 AND r.ts <= ?3 ORDER BY s.labels, r.ts"
+        Resolution::Raw => "SELECT ts, value FROM samples \
+             WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts"
             .to_owned(),
         r => format!(
-            "SELECT r.series_id, r.ts, r.count, r.sum, r.min, r.max FROM series s \
-             JOIN {} r ON r.series_id = s.id \
-             WHERE s.name = ?1 AND r.ts >= ?2 AND r.ts <= ?3 ORDER BY s.labels, r.ts",
+            "SELECT ts, count, sum{} FROM {} \
+             WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts",
+            if plan.extremes { ", min, max" } else { "" },
             r.table()
         ),
     };
-    let mut stmt = conn.prepare_cached(&sql).map_err(ctx)?;
-    let mut rows = stmt
-        .query(params![name, plan.from_ms, plan.to_ms])
-        .map_err(ctx)?;
+    let mut stmt = snapshot.prepare_cached(&sql).map_err(ctx)?;
     let step = plan.step_ms.max(1);
     let raw = plan.resolution == Resolution::Raw;
     let mut columns = SeriesColumns::default();
-    // The next position in `order` not yet handed over, and the one being read.
-    let mut next = 0usize;
-    let mut current: Option<usize> = None;
     let mut handed = 0usize;
-    while let Some(row) = rows.next().map_err(ctx)? {
-        let id: i64 = row.get(0).map_err(ctx)?;
-        let Some(&at) = position.get(&id) else {
-            continue; // created after the series were listed
+    for (id, labels) in ids.into_iter().zip(order) {
+        let Some(labels) = labels else {
+            continue; // left out by the label filter
         };
-        if current != Some(at) {
-            let Some(labels) = order[at].take() else {
-                continue; // left out by the label filter
-            };
-            if current.is_some() {
-                sink(&columns)?;
-                handed += 1;
+        columns.clear();
+        columns.labels = labels;
+        let mut rows = stmt
+            .query(params![id, plan.from_ms, plan.to_ms])
+            .map_err(ctx)?;
+        while let Some(row) = rows.next().map_err(ctx)? {
+            let ts: i64 = row.get(0).map_err(ctx)?;
+            let index = (ts.saturating_sub(plan.from_ms) / step).max(0) as u64;
+            if raw {
+                let value: f64 = row.get(1).map_err(ctx)?;
+                columns.fold(index, 1, value, plan.extremes.then_some((value, value)));
+            } else {
+                let count: i64 = row.get(1).map_err(ctx)?;
+                let extremes = match plan.extremes {
+                    true => Some((row.get(3).map_err(ctx)?, row.get(4).map_err(ctx)?)),
+                    false => None,
+                };
+                columns.fold(
+                    index,
+                    count.max(0) as u64,
+                    row.get(2).map_err(ctx)?,
+                    extremes,
+                );
             }
-            handed += hand_over_empty(&mut order, &mut next, at, &mut columns, sink)?;
-            columns.clear();
-            columns.labels = labels;
-            next = at + 1;
-            current = Some(at);
         }
-        let ts: i64 = row.get(1).map_err(ctx)?;
-        let index = (ts.saturating_sub(plan.from_ms) / step).max(0) as u64;
-        if raw {
-            let value: f64 = row.get(2).map_err(ctx)?;
-            columns.fold(index, 1, value, value, value);
-        } else {
-            let count: i64 = row.get(2).map_err(ctx)?;
-            columns.fold(
-                index,
-                count.max(0) as u64,
-                row.get(3).map_err(ctx)?,
-                row.get(4).map_err(ctx)?,
-                row.get(5).map_err(ctx)?,
-            );
-        }
-    }
-    if current.is_some() {
         sink(&columns)?;
         handed += 1;
-    }
-    let end = order.len();
-    handed += hand_over_empty(&mut order, &mut next, end, &mut columns, sink)?;
-    Ok(handed)
-}
-
-/// Hands the matching series at positions `[next, upto)` of `order` over with no
-/// points (they have no rows in the range).
-fn hand_over_empty(
-    order: &mut [Option<BTreeMap<String, String>>],
-    next: &mut usize,
-    upto: usize,
-    columns: &mut SeriesColumns,
-    sink: &mut dyn FnMut(&SeriesColumns) -> Result<(), StoreError>,
-) -> Result<usize, StoreError> {
-    let mut handed = 0;
-    while *next < upto {
-        if let Some(labels) = order[*next].take() {
-            columns.clear();
-            columns.labels = labels;
-            sink(columns)?;
-            handed += 1;
-        }
-        *next += 1;
     }
     Ok(handed)
 }
