@@ -2,8 +2,8 @@
 //! times and aggregates) and `GET /api/v1/metrics/range` (compact: bucket times once,
 //! values as arrays).
 //!
-//! Both read through [`mon_store::Store::scan_series`] — one statement for all the
-//! series, decoded into columns — and write each series' JSON as it is read, in chunks of
+//! Both read through [`mon_store::Store::scan_series_blocking`] — each series' contiguous
+//! rows in one read transaction, decoded into columns — and write each series' JSON as it is read, in chunks of
 //! about [`CHUNK`] bytes through a channel [`CHUNKS_IN_FLIGHT`] deep to the HTTP body.
 //! What a query holds at once is therefore one series' columns and JSON (at most
 //! [`mon_store::MAX_POINTS_PER_SERIES`] buckets with a step) plus three chunks, whatever
