@@ -120,6 +120,11 @@ async fn webhook(
     let source = mon_http::params::query(query)?.source;
     if let Some(label) = &source {
         crate::sources::check_source(label)?;
+        // Before the event is accepted: a replay of an accepted event is not counted.
+        state
+            .recorder
+            .source_room(label)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
     let Some(webhooks) = &state.livekit.webhooks else {
         return Err(unauthorized(

@@ -512,6 +512,27 @@ async fn a_labelled_sources_livekit_activity_is_its_own_and_is_stored_as_series(
     .await;
     let rooms = stored(&app, "rooms_started").await;
     assert_eq!(rooms.keys().collect::<Vec<_>>(), ["{}"], "{rooms:?}");
+
+    // Over the source limit, a webhook is refused before its event is accepted: delivered
+    // again without the label, it still counts (it is no replay).
+    for i in 0..mon_metrics::MAX_SOURCES {
+        let uri = format!("/api/v1/events?source=s{i}");
+        let one = json!([{"type": "call_started", "call_id": "c"}]);
+        let (status, answer) = call_json(&app, "POST", &uri, Some(INGEST), Some(one)).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {answer}");
+    }
+    let late = json!({"event": "room_started", "room": {"sid": "RM_L"}, "id": "EV_L1", "createdAt": "1700000000"}).to_string();
+    let token = webhook_token(KEY, SECRET, late.as_bytes(), SystemTime::now()).unwrap();
+    let full = "/api/v1/webhooks/livekit?source=one-more";
+    let (status, answer) = post_webhook_to(&app, full, Some(&token), &late).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer.to_string().contains("16 labelled sources"),
+        "{answer}"
+    );
+    let (status, answer) = post_webhook(&app, Some(&token), &late).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["duplicate"], false, "{answer}");
     app.shutdown().await;
 }
 

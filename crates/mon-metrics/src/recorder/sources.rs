@@ -56,6 +56,29 @@ impl Recorder {
             .clone())
     }
 
+    /// Whether [`Recorder::source`] would answer `label`'s recorder now: it is kept, or
+    /// fewer than [`MAX_SOURCES`] are (checked before work that must not be lost to the
+    /// limit, such as accepting a webhook whose replays are refused).
+    ///
+    /// # Errors
+    /// [`MetricsError::TooManySources`] when `label` is new and the limit is reached.
+    pub fn source_room(&self, label: &str) -> Result<(), MetricsError> {
+        let map = self
+            .inner
+            .sources
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if map.contains_key(label) || map.len() < MAX_SOURCES {
+            Ok(())
+        } else {
+            Err(MetricsError::TooManySources {
+                label: label.to_owned(),
+                max: MAX_SOURCES,
+            })
+        }
+    }
+
     /// The labelled sources' recorders, by label.
     pub fn sources(&self) -> Vec<(String, Recorder)> {
         self.inner
