@@ -32,11 +32,11 @@ alerting:
   maintenance_windows:
     - name: api upgrade
       start: '00:00'
-      end: '23:59'
+      end: '00:00'
       matchers: [{ name: check, value: api }]
     - name: private db vacuum
       start: '00:00'
-      end: '23:59'
+      end: '00:00'
       matchers: [{ name: check, value: secret-db }, { name: team, value: hidden-team }]
 ";
 

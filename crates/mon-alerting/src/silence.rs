@@ -83,7 +83,7 @@ impl Silence {
 }
 
 /// A recurring maintenance window (UTC): on `days` (all days when empty), from
-/// `start` to `end` (`end` before `start` crosses midnight), alerts matching
+/// `start` to `end` (`end` before `start` crosses midnight; equal, the whole day), alerts matching
 /// `matchers` (all when empty) are not notified. The public status page lists the
 /// ongoing and next window when `public: true` or when a matcher names a public check
 /// (`{ name: check, value: api }`).
@@ -121,7 +121,9 @@ impl MaintenanceWindow {
     /// Whether it mutes `alert` at `now`.
     pub fn mutes(&self, alert: &Alert, now: DateTime<Utc>) -> bool {
         let time = now.time();
-        let (day, inside) = if self.start <= self.end {
+        // An end at or before the start crosses midnight (equal: the whole day), as
+        // `next_period` counts it.
+        let (day, inside) = if self.start < self.end {
             (now.weekday(), self.start <= time && time < self.end)
         } else if time >= self.start {
             (now.weekday(), true)
@@ -283,6 +285,18 @@ mod tests {
             ("2026-01-06T23:45:00Z", false),
         ] {
             assert_eq!(window.mutes(&a, at(now)), want, "{now}");
+        }
+        // Equal start and end: the whole day, every minute of it, as its period says.
+        let all_day: MaintenanceWindow =
+            serde_yaml_ng::from_str("name: all day\nstart: '00:00'\nend: '00:00'\n").unwrap();
+        for now in [
+            "2026-01-05T00:00:00Z",
+            "2026-01-05T12:00:00Z",
+            "2026-01-05T23:59:30Z",
+        ] {
+            assert!(all_day.mutes(&a, at(now)), "{now}");
+            let (start, end) = all_day.next_period(at(now)).expect("a period");
+            assert!(start <= at(now) && at(now) < end, "{now}: {start} – {end}");
         }
         let err =
             serde_yaml_ng::from_str::<MaintenanceWindow>("name: w\nstart: '25:00'\nend: '01:00'\n")
