@@ -17,6 +17,7 @@ use mon_tests::Capture;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,7 +31,35 @@ const EXTERNAL_URL: &str = "https://mon.e2e.example/voice";
 const ADMIN_TOKEN: &str = "e2e-admin-token";
 
 /// The Alertmanager child process; killed on drop.
-struct Alertmanager(Child);
+pub(crate) struct Alertmanager(Child);
+
+impl Alertmanager {
+    /// Starts Alertmanager with `config` on 127.0.0.1:`port`, its data under `data`,
+    /// with `cluster` flags (none: `--cluster.listen-address=`, no cluster); waits
+    /// until it is ready.
+    pub(crate) fn start(config: &Path, data: &Path, port: u16, cluster: &[String]) -> Result<Self> {
+        let mut command = Command::new("prometheus-alertmanager");
+        command
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        if cluster.is_empty() {
+            command.arg("--cluster.listen-address=");
+        }
+        let alertmanager = Alertmanager(
+            command
+                .args(cluster)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("cannot start prometheus-alertmanager")?,
+        );
+        wait_until("Alertmanager ready", || {
+            Ok(matches!(http_get(port, "/-/ready"), Ok((200, ..))))
+        })?;
+        Ok(alertmanager)
+    }
+}
 
 impl Drop for Alertmanager {
     fn drop(&mut self) {
@@ -40,7 +69,7 @@ impl Drop for Alertmanager {
 }
 
 /// The JSON bodies `capture` received on `path`, in arrival order.
-fn bodies(capture: &Capture, path: &str) -> Vec<Value> {
+pub(crate) fn bodies(capture: &Capture, path: &str) -> Vec<Value> {
     capture
         .requests()
         .iter()
@@ -81,23 +110,7 @@ receivers:
 "
         ),
     )?;
-    let _alertmanager = Alertmanager(
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", am_config.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.0.join("am-data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start prometheus-alertmanager")?,
-    );
-    wait_until("Alertmanager ready", || {
-        Ok(matches!(http_get(am_port, "/-/ready"), Ok((200, ..))))
-    })?;
+    let _alertmanager = Alertmanager::start(&am_config, &dir.0.join("am-data"), am_port, &[])?;
 
     // The rule holds while this listener accepts connections.
     let target = TcpListener::bind("127.0.0.1:0")?;
@@ -339,7 +352,7 @@ fn canonical_time(text: &str) -> String {
 }
 
 /// Polls `done` for up to 30 s; an error counts as not yet (and is shown on timeout).
-fn wait_until(what: &str, mut done: impl FnMut() -> Result<bool>) -> Result<()> {
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> Result<bool>) -> Result<()> {
     let limit = Duration::from_secs(30);
     mon_tests::try_eventually(what, limit, || match done() {
         Ok(true) => Ok(()),

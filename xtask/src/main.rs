@@ -15,6 +15,7 @@ mod bench_wrk;
 mod e2e_alertmanager;
 mod e2e_browser;
 mod e2e_checks;
+mod e2e_ha;
 mod e2e_logs;
 mod e2e_newcomer;
 mod e2e_openapi;
@@ -50,6 +51,7 @@ fn main() -> Result<()> {
             e2e_prom_alerts::prom_alerts()
         }
         Some("e2e") if args.get(1).map(String::as_str) == Some("restart") => e2e_restart::restart(),
+        Some("e2e") if args.get(1).map(String::as_str) == Some("ha") => e2e_ha::ha(),
         Some("e2e") if args.get(1).map(String::as_str) == Some("openapi") => e2e_openapi::openapi(),
         Some("e2e") if args.get(1).map(String::as_str) == Some("newcomer") => {
             build_bins()?;
@@ -60,7 +62,7 @@ fn main() -> Result<()> {
         Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query] | package>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|ha|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query] | package>"
             );
             std::process::exit(2);
         }
@@ -349,6 +351,7 @@ fn e2e() -> Result<()> {
     );
     e2e_checks::checks()?;
     e2e_alertmanager::alertmanager()?;
+    e2e_ha::ha()?;
     e2e_logs::logs()?;
     e2e_prometheus::prometheus()?;
     e2e_prom_alerts::prom_alerts()?;
@@ -357,9 +360,9 @@ fn e2e() -> Result<()> {
     e2e_openapi::openapi()?;
     e2e_newcomer::newcomer()?;
     // Any failure above has returned an error; these are the steps that passed:
-    // OpenMetrics, promtool, checks, Alertmanager, logs, Prometheus + Pushgateway, Prometheus
+    // OpenMetrics, promtool, checks, Alertmanager, HA pair behind an Alertmanager cluster, logs, Prometheus + Pushgateway, Prometheus
     // sending alerts, browser, restart, schemathesis, a newcomer's first run.
-    println!("e2e: 11 passed, 0 failed");
+    println!("e2e: 12 passed, 0 failed");
     Ok(())
 }
 

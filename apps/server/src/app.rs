@@ -310,7 +310,8 @@ impl Parts<'_> {
                     .iter()
                     .map(|c| (c.name.clone(), c.depends_on.clone())),
             ));
-        let links = mon_alerting::Links::new(&config.server.external_url());
+        let links = mon_alerting::Links::new(&config.server.external_url())
+            .with_external_labels(config.server.external_labels.clone());
         let mut channel_kinds = mon_alerting::channel_kinds();
         channel_kinds.extend(self.kinds);
         let alerts = alerting
@@ -450,7 +451,20 @@ impl App {
     /// Opens the store and starts every background part described by `config`,
     /// its checks and channels built with their kind's factory: a built-in one, or
     /// one of `kinds` (the server's extensions, which replace a built-in of their name).
-    pub(crate) async fn start_with(config: Config, kinds: Kinds) -> Result<App, StartError> {
+    pub(crate) async fn start_with(mut config: Config, kinds: Kinds) -> Result<App, StartError> {
+        // Everything below (scheduler, status page, dependencies) sees only the checks
+        // this instance probes.
+        if let Some(shard) = &config.checks_shard {
+            let probed = config.probed_checks();
+            tracing::info!(
+                index = shard.index,
+                count = shard.count,
+                probed = probed.len(),
+                of = config.checks.len(),
+                "checks shard: probing this instance's share of the checks"
+            );
+            config.checks = probed;
+        }
         let lock = mon_store::StoreLock::acquire(&config.storage.path)?;
         let store = Store::open(&config.storage.path, config.storage.store_options())?;
         let (stop, _) = watch::channel(false);

@@ -29,6 +29,16 @@ pub(crate) fn render(addr: SocketAddr, file: Option<&Path>, config: &Config) -> 
             config.server.public_paths.join(", ")
         )
     };
+    let shard = match &config.checks_shard {
+        Some(shard) => format!(
+            "\x20 checks   {} of {} probed here (checks_shard {} of {})\n",
+            config.probed_checks().len(),
+            config.checks.len(),
+            shard.index,
+            shard.count
+        ),
+        None => String::new(),
+    };
     let store =
         std::path::absolute(&config.storage.path).unwrap_or_else(|_| config.storage.path.clone());
     format!(
@@ -37,6 +47,7 @@ pub(crate) fn render(addr: SocketAddr, file: Option<&Path>, config: &Config) -> 
          \x20 config   {config_line}\n\
          \x20 reads    {reads}\n\
          \x20 store    {store}\n\
+         {shard}\
          \x20 tokens   add one under server.auth.tokens in the config file:\n\
          \x20            - {{ name: ops, token: \"${{MON_ADMIN_TOKEN}}\", role: admin }}   # read | ingest | admin\n\
          \x20          then start with MON_ADMIN_TOKEN set (docs/config.md, `server`)\n",

@@ -21,6 +21,7 @@ use crate::AlertingError;
 use mon_core::{ChannelFactory, ChannelSpec, KindSpec, Kinds, Notifier, Severity, Transition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,19 +29,34 @@ use std::time::Duration;
 /// How long one send may take before it counts as failed, unless the channel says otherwise.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where mon itself is reached (`server.external_url`), for the links channels put
-/// in their messages.
+/// What channels tell of this instance: where it is reached (`server.external_url`),
+/// for the links they put in their messages, and its `server.external_labels`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Links {
     external_url: String,
+    external_labels: BTreeMap<String, String>,
 }
 
 impl Links {
-    /// Links under `external_url` (a trailing `/` is dropped).
+    /// Links under `external_url` (a trailing `/` is dropped), no external labels.
     pub fn new(external_url: &str) -> Links {
         Links {
             external_url: external_url.trim_end_matches('/').to_string(),
+            external_labels: BTreeMap::new(),
         }
+    }
+
+    /// With `server.external_labels`.
+    #[must_use]
+    pub fn with_external_labels(mut self, labels: BTreeMap<String, String>) -> Links {
+        self.external_labels = labels;
+        self
+    }
+
+    /// `server.external_labels`: added to the labels of the alerts sent to
+    /// Alertmanager (an alert's own label of the same name wins, as in Prometheus).
+    pub fn external_labels(&self) -> &BTreeMap<String, String> {
+        &self.external_labels
     }
 
     /// mon's external URL, without a trailing `/`.
@@ -194,7 +210,13 @@ impl ChannelConfig {
             });
         }
         let notifier = kinds
-            .build_channel(&self.kind, &self.name, self.timeout, links.external_url())
+            .build_channel(
+                &self.kind,
+                &self.name,
+                self.timeout,
+                links.external_url(),
+                links.external_labels(),
+            )
             .map_err(|e| match e.path {
                 Some(field) => AlertingError::InvalidChannelField {
                     channel: self.name.clone(),
@@ -240,7 +262,10 @@ fn factory<T: ChannelKind>() -> ChannelFactory {
     Arc::new(|spec| {
         let config: T = spec.parse()?;
         config
-            .notifier(spec, &Links::new(spec.external_url))
+            .notifier(
+                spec,
+                &Links::new(spec.external_url).with_external_labels(spec.external_labels.clone()),
+            )
             .map_err(mon_core::KindError::new)
     })
 }

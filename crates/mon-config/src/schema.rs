@@ -27,6 +27,10 @@ pub struct Config {
     /// The health checks, each with a unique `name` and a `type`.
     #[serde(default)]
     pub checks: Vec<mon_health::CheckConfig>,
+    /// Which share of `checks:` this instance probes, when several instances share
+    /// one configuration (docs/ha.md). Absent: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks_shard: Option<mon_health::ShardConfig>,
     /// Metric collection.
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -66,6 +70,10 @@ pub struct ServerConfig {
     /// Alertmanager). Absent: `http://` + `listen` (`localhost` for an unspecified
     /// address such as `0.0.0.0`).
     pub external_url: Option<String>,
+    /// Labels that tell this instance from others running the same configuration
+    /// (`replica: a`), added where mon talks to systems they share: the alerts sent to
+    /// Alertmanager (an alert's own label of the same name wins). Default none.
+    pub external_labels: BTreeMap<String, String>,
     /// Bearer tokens and their roles.
     pub auth: AuthConfig,
     /// Paths answered without a token even when tokens are configured.
@@ -87,6 +95,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8480)),
             external_url: None,
+            external_labels: BTreeMap::new(),
             auth: AuthConfig::default(),
             public_paths: [
                 "/health",
@@ -155,6 +164,19 @@ impl ServerConfig {
         if let Some(message) = self.external_url_error() {
             errors.push(("server.external_url".into(), message));
         }
+        for (name, value) in &self.external_labels {
+            let key = format!("server.external_labels.{name}");
+            if let Err(e) = mon_core::check_label_name(name) {
+                errors.push((key, e));
+            } else if name.starts_with("__") {
+                errors.push((
+                    key,
+                    format!("{name:?}: names starting with `__` are reserved"),
+                ));
+            } else if value.is_empty() {
+                errors.push((key, "is empty; give the label a value".into()));
+            }
+        }
         if self.auth.metrics == MetricsAccess::Read && self.auth.tokens.is_empty() {
             errors.push((
                 "server.auth.metrics".into(),
@@ -197,6 +219,15 @@ impl Default for StorageConfig {
 }
 
 impl Config {
+    /// The checks this instance probes: all of `checks:`, or the share of them
+    /// `checks_shard:` assigns to it ([`mon_health::ShardConfig::select`]).
+    pub fn probed_checks(&self) -> Vec<mon_health::CheckConfig> {
+        match &self.checks_shard {
+            Some(shard) => shard.select(&self.checks),
+            None => self.checks.clone(),
+        }
+    }
+
     /// The policy of `privacy:`, its pseudonyms keyed by `privacy.key` or else by the key
     /// kept beside the store ([`mon_store::privacy_key`], generated on first use).
     ///
@@ -331,6 +362,9 @@ impl Config {
                 at.map_or_else(|| "checks".into(), |i| format!("checks[{i}].{field}")),
                 message,
             ));
+        }
+        for (key, message) in self.checks_shard.iter().flat_map(|s| s.validate()) {
+            errors.push((format!("checks_shard.{key}"), message));
         }
         let mut names = BTreeMap::new();
         let mut values = BTreeMap::new();

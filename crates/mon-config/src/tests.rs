@@ -319,6 +319,30 @@ fn config_errors_table() {
             "logging:\n  retention: { audit: 365 }\n",
             "mon.yaml:2:16: logging.retention.audit: invalid duration \"365\"",
         ),
+        (
+            "checks_shard: { index: 3, count: 3 }\n",
+            "mon.yaml:1:17: checks_shard.index: must be from 0 to 2 (count - 1), not 3",
+        ),
+        (
+            "checks_shard: { index: 0, count: 0 }\n",
+            "mon.yaml:1:27: checks_shard.count: must be from 1 to 1024 (the number of instances), not 0",
+        ),
+        (
+            "checks_shard: { index: 0, count: 2, of: 3 }\n",
+            "mon.yaml:1:37: checks_shard.of: unknown field `of`, expected one of `index`, `count`",
+        ),
+        (
+            "server:\n  external_labels: { replica-set: a }\n",
+            "mon.yaml:2:22: server.external_labels.replica-set: ",
+        ),
+        (
+            "server:\n  external_labels: { __replica: a }\n",
+            "mon.yaml:2:22: server.external_labels.__replica: label name \"__replica\" must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __",
+        ),
+        (
+            "server:\n  external_labels: { replica: '' }\n",
+            "mon.yaml:2:22: server.external_labels.replica: is empty; give the label a value",
+        ),
     ];
     let failures: Vec<String> = cases
         .iter()

@@ -181,6 +181,9 @@ pub struct ChannelSpec<'a> {
     pub timeout: Duration,
     /// Where mon itself is reached (`server.external_url`, no trailing `/`), for links.
     pub external_url: &'a str,
+    /// `server.external_labels`: the labels that tell this instance from the others
+    /// when it talks to systems several instances share (Alertmanager).
+    pub external_labels: &'a BTreeMap<String, String>,
     /// The entry's kind and own fields.
     pub kind: &'a KindSpec,
 }
@@ -359,6 +362,7 @@ impl Kinds {
         name: &str,
         timeout: Duration,
         external_url: &str,
+        external_labels: &BTreeMap<String, String>,
     ) -> Result<Arc<dyn Notifier>, KindError> {
         let registered = self
             .channels
@@ -368,6 +372,7 @@ impl Kinds {
             name,
             timeout,
             external_url,
+            external_labels,
             kind,
         })
     }
@@ -493,7 +498,13 @@ mod tests {
             "unknown check type `fixd`, expected one of `fixed`; did you mean `fixed`?"
         );
         let err = Kinds::new()
-            .build_channel(&spec, "c", Duration::from_secs(1), "http://x")
+            .build_channel(
+                &spec,
+                "c",
+                Duration::from_secs(1),
+                "http://x",
+                &BTreeMap::new(),
+            )
             .err()
             .unwrap();
         assert!(

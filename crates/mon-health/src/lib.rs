@@ -28,6 +28,8 @@
 //!   lifetime) and marks replays of an event already accepted.
 //! - [`SelfCheck`] is the `mon` self check: the store's probe ([`mon_store::Store::probe`])
 //!   and the background tasks in trouble, as a [`TaskTroubles`] (the server's supervisor) sees them.
+//! - [`ShardConfig`] (`checks_shard:`) picks the share of the checks one of several
+//!   instances probes, by rendezvous hashing of each check's dependency group.
 //! - [`status_page`] renders the public status page and its SVG badges from the
 //!   checks marked public, with their uptime counted from the store.
 //!
@@ -72,6 +74,7 @@ mod registry;
 mod router;
 mod scheduler;
 mod self_check;
+mod shard;
 pub mod status_page;
 #[cfg(test)]
 mod test_support;
@@ -96,5 +99,6 @@ pub use registry::{
 pub use router::{heartbeat_router, router};
 pub use scheduler::{CheckResult, Scheduler, SchedulerOptions};
 pub use self_check::{KEEPS_DYING, RECENT_PANICS, SelfCheck, TaskTrouble, TaskTroubles};
+pub use shard::{MAX_SHARDS, ShardConfig};
 pub use uptime::{refresh_uptime, spawn_uptime_refresh};
 pub use variables::CheckVariables;

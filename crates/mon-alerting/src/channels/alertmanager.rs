@@ -7,6 +7,14 @@
 //! acknowledged alert stays active there, posted again like any open alert, with
 //! the annotation `acknowledged_by` (annotations do not change its identity, so
 //! Alertmanager neither resolves nor re-pages it).
+//!
+//! Every Alertmanager of `urls` is posted to at once, and a notification counts as
+//! sent when one of them took it (as Prometheus counts it): a cluster member that
+//! is down misses nothing the others do not pass on, and hears the open alerts at
+//! the next resend. The alerts carry `server.external_labels` (an alert's own label
+//! of the same name wins), less the channel's `drop_labels`: two replicas of mon
+//! with `external_labels: {replica: a|b}` and `drop_labels: [replica]` post
+//! identical alerts, which Alertmanager deduplicates (docs/ha.md).
 
 use super::http;
 use super::{ChannelKind, Links};
@@ -29,6 +37,7 @@ pub const VALIDITY_INTERVALS: u32 = 4;
 ///   type: alertmanager
 ///   urls: [http://alertmanager-1:9093, http://alertmanager-2:9093]
 ///   resend_interval: 1m
+///   drop_labels: [replica]
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +49,10 @@ pub struct AlertmanagerChannelConfig {
     /// its own only when mon has been silent that long, whatever its `resolve_timeout`.
     #[serde(default = "default_resend_interval", with = "mon_core::duration")]
     pub resend_interval: Duration,
+    /// Labels left out of what Alertmanager gets, after `server.external_labels`
+    /// are added: the replica label of an HA pair (default none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_labels: Vec<String>,
 }
 
 fn default_resend_interval() -> Duration {
@@ -54,6 +67,9 @@ impl ChannelKind for AlertmanagerChannelConfig {
         }
         for url in &self.urls {
             http::check_url(url)?;
+        }
+        for (i, label) in self.drop_labels.iter().enumerate() {
+            mon_core::check_label_name(label).map_err(|e| format!("drop_labels[{i}]: {e}"))?;
         }
         if self.resend_interval < Duration::from_secs(1) {
             return Err(format!(
@@ -105,15 +121,27 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 
 /// One alert as `POST /api/v2/alerts` takes it (`postableAlert`), posted at `now`:
 /// an open alert ends `valid_for` later unless posted again, a resolved one ended
-/// when it resolved.
-pub fn postable(alert: &Alert, links: &Links, now: DateTime<Utc>, valid_for: Duration) -> Value {
+/// when it resolved. Its labels are [`labels`] with the external labels of `links`
+/// where the alert has no label of their name, less `drop`.
+pub fn postable(
+    alert: &Alert,
+    links: &Links,
+    drop: &[String],
+    now: DateTime<Utc>,
+    valid_for: Duration,
+) -> Value {
+    let mut labels = labels(alert);
+    for (name, value) in links.external_labels() {
+        labels.entry(name.clone()).or_insert_with(|| value.clone());
+    }
+    labels.retain(|name, _| !drop.contains(name));
     let ends = if alert.state == AlertState::Resolved {
         alert.resolved_at.unwrap_or(alert.updated_at)
     } else {
         now + TimeDelta::from_std(valid_for).unwrap_or(TimeDelta::MAX)
     };
     json!({
-        "labels": labels(alert),
+        "labels": labels,
         "annotations": annotations(alert),
         "startsAt": timestamp(alert.started_at),
         "endsAt": timestamp(ends),
@@ -139,19 +167,46 @@ impl Notifier for AlertmanagerNotifier {
         let body: Vec<Value> = notification
             .alerts
             .iter()
-            .map(|a| postable(a, &self.links, now, valid_for))
+            .map(|a| postable(a, &self.links, &self.config.drop_labels, now, valid_for))
             .collect();
         let body = Value::Array(body).to_string();
-        // Every member must hear it; the first failure is reported and the whole
-        // notification retried (Alertmanager merges what it already has).
+        // Every member at once, so that one that hangs delays no other.
+        let mut posts = tokio::task::JoinSet::new();
         for url in &self.config.urls {
             let endpoint = format!("{}/api/v2/alerts", url.trim_end_matches('/'));
-            let answer =
-                http::post(&self.client, &endpoint, &[], body.clone().into_bytes()).await?;
-            http::classify("Alertmanager", &answer)?;
+            let (client, body) = (self.client.clone(), body.clone().into_bytes());
+            posts.spawn(async move {
+                let answer = http::post(&client, &endpoint, &[], body).await?;
+                http::classify("Alertmanager", &answer)
+            });
         }
-        Ok(())
+        let mut failures = Vec::new();
+        while let Some(result) = posts.join_next().await {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failures.push(e),
+                Err(e) => failures.push(NotifyError::transient(e.to_string())),
+            }
+        }
+        sent_to_one(&self.name, self.config.urls.len(), failures)
     }
+}
+
+/// A notification posted to `posted` Alertmanagers is sent when one took it: the
+/// others' failures are logged (they hear the open alerts at the next resend).
+/// When none took it, the error is the first failure's, retried as it says.
+fn sent_to_one(
+    channel: &str,
+    posted: usize,
+    failures: Vec<NotifyError>,
+) -> Result<(), NotifyError> {
+    if failures.len() < posted {
+        for e in &failures {
+            tracing::warn!(channel, error = %e, "an Alertmanager did not take the alerts; the others did");
+        }
+        return Ok(());
+    }
+    failures.into_iter().next().map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
@@ -192,7 +247,7 @@ mod tests {
             ),
             (AlertState::Resolved, "2026-01-01T10:09:00Z", None),
         ] {
-            let body = postable(&alert(state), &links, now, valid);
+            let body = postable(&alert(state), &links, &[], now, valid);
             assert_eq!(body["endsAt"], ends, "{state}");
             assert_eq!(body["startsAt"], "2026-01-01T10:00:00Z", "{state}");
             assert_eq!(
@@ -210,6 +265,40 @@ mod tests {
     }
 
     #[test]
+    fn external_labels_are_added_where_the_alert_has_none_and_dropped_labels_left_out() {
+        let links = Links::new("https://mon.example.com/").with_external_labels(
+            [("replica", "a"), ("cluster", "eu"), ("service", "edge")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into(),
+        );
+        let now = Utc::now();
+        let valid = Duration::from_secs(240);
+        let alert = alert(AlertState::Firing);
+        let kept = postable(&alert, &links, &[], now, valid);
+        assert_eq!(
+            kept["labels"],
+            json!({"alertname": "Slow", "service": "api", "severity": "warning",
+                   "replica": "a", "cluster": "eu"}),
+            "the alert's own `service` wins"
+        );
+        let dropped = postable(&alert, &links, &["replica".to_string()], now, valid);
+        assert_eq!(
+            dropped["labels"],
+            json!({"alertname": "Slow", "service": "api", "severity": "warning", "cluster": "eu"})
+        );
+    }
+
+    #[test]
+    fn a_notification_is_sent_when_one_alertmanager_took_it() {
+        let down = || NotifyError::transient("connection refused");
+        assert!(sent_to_one("am", 2, vec![]).is_ok());
+        assert!(sent_to_one("am", 2, vec![down()]).is_ok());
+        let none = sent_to_one("am", 2, vec![down(), NotifyError::rejected("400")]).unwrap_err();
+        assert!(none.retryable(), "the first failure is the one reported");
+        assert!(sent_to_one("am", 1, vec![down()]).is_err());
+    }
+
+    #[test]
     fn config_errors() {
         for (yaml, want) in [
             ("name: am\ntype: alertmanager\nurls: []\n", "urls is empty"),
@@ -220,6 +309,10 @@ mod tests {
             (
                 "name: am\ntype: alertmanager\nurls: ['http://x:9093']\nresend_interval: 500ms\n",
                 "resend_interval must be at least 1s, not 500ms",
+            ),
+            (
+                "name: am\ntype: alertmanager\nurls: ['http://x:9093']\ndrop_labels: [replica, 'bad-name']\n",
+                "drop_labels[1]:",
             ),
             (
                 "name: am\ntype: alertmanager\nurls: ['http://x:9093']\nsend_resolved: false\n",
