@@ -82,6 +82,11 @@ metrics:
       path: "{{dir}}/export/metrics.json"
       url: "http://127.0.0.1:{recv}/export?api_key=PLNTjsonQuery"
       interval: 1s
+    remote_write:
+      url: "http://rw:PLNTremoteWritePassword@127.0.0.1:{recv}/export-rw?token=PLNTremoteWriteQuery"
+      headers: {{ X-Scope-OrgID: PLNTremoteWriteHeader }}
+      bearer_token: PLNTremoteWriteBearer
+      interval: 1s
 alerting:
   evaluation_interval: 1s
   default_rules: false
@@ -178,11 +183,12 @@ fn planted_secrets_appear_in_no_output() {
     assert_eq!(answer.status(), 200, "{:?}", answer.text());
 
     // Wait until every path that could carry a secret has run at least once.
-    eventually("both exporters to fail and record why", WAIT, || {
+    eventually("the exporters to fail and record why", WAIT, || {
         let status: serde_json::Value = serde_json::from_str(&get("/api/v1/status")).ok()?;
         let exporters = &status["exporters"];
         (exporters["pushgateway"]["last_error"].is_string()
-            && exporters["json_http"]["last_error"].is_string())
+            && exporters["json_http"]["last_error"].is_string()
+            && exporters["remote_write"]["last_error"].is_string())
         .then_some(())
     });
     eventually(

@@ -21,6 +21,7 @@ mod e2e_newcomer;
 mod e2e_openapi;
 mod e2e_prom_alerts;
 mod e2e_prometheus;
+mod e2e_remote_write;
 mod e2e_restart;
 mod livekit_fake;
 mod package;
@@ -52,6 +53,9 @@ fn main() -> Result<()> {
         }
         Some("e2e") if args.get(1).map(String::as_str) == Some("restart") => e2e_restart::restart(),
         Some("e2e") if args.get(1).map(String::as_str) == Some("ha") => e2e_ha::ha(),
+        Some("e2e") if args.get(1).map(String::as_str) == Some("remote-write") => {
+            e2e_remote_write::remote_write()
+        }
         Some("e2e") if args.get(1).map(String::as_str) == Some("openapi") => e2e_openapi::openapi(),
         Some("e2e") if args.get(1).map(String::as_str) == Some("newcomer") => {
             build_bins()?;
@@ -62,7 +66,7 @@ fn main() -> Result<()> {
         Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|ha|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query] | package>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|ha|remote-write|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query] | package>"
             );
             std::process::exit(2);
         }
@@ -354,6 +358,7 @@ fn e2e() -> Result<()> {
     e2e_ha::ha()?;
     e2e_logs::logs()?;
     e2e_prometheus::prometheus()?;
+    e2e_remote_write::remote_write()?;
     e2e_prom_alerts::prom_alerts()?;
     e2e_browser::browser()?;
     e2e_restart::restart()?;
@@ -362,7 +367,7 @@ fn e2e() -> Result<()> {
     // Any failure above has returned an error; these are the steps that passed:
     // OpenMetrics, promtool, checks, Alertmanager, HA pair behind an Alertmanager cluster, logs, Prometheus + Pushgateway, Prometheus
     // sending alerts, browser, restart, schemathesis, a newcomer's first run.
-    println!("e2e: 12 passed, 0 failed");
+    println!("e2e: 13 passed, 0 failed");
     Ok(())
 }
 

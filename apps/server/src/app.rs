@@ -55,6 +55,9 @@ pub enum StartError {
     /// The privacy policy's key could not be read or generated.
     #[error("privacy: {0}")]
     Privacy(String),
+    /// An exporter could not be built.
+    #[error("exporter: {0}")]
+    Exporter(String),
     /// The thread that runs the checks could not be started.
     #[error("cannot start the checks' thread: {0}")]
     Checks(std::io::Error),
@@ -411,9 +414,13 @@ impl Parts<'_> {
         (ingest, livekit)
     }
 
-    /// Exporters (Pushgateway, JSON file): one supervised task each, so that a restart
-    /// starts that one alone.
-    fn start_exporters(&mut self, exposition: &metrics::Exposition, ingest: &Ingest) {
+    /// Exporters (Pushgateway, JSON file, remote write): one supervised task each, so
+    /// that a restart starts that one alone.
+    fn start_exporters(
+        &mut self,
+        exposition: &metrics::Exposition,
+        ingest: &Ingest,
+    ) -> Result<(), StartError> {
         for (name, only) in self.config.metrics.exporters.each() {
             let (text, report) = (exposition.text_source(), ingest.recorder.report_source());
             let (status, sup) = (ingest.exporters.clone(), self.supervisor.clone());
@@ -428,6 +435,24 @@ impl Parts<'_> {
                 started.pop().unwrap_or_else(|| tokio::spawn(async {}))
             });
         }
+        if let Some(config) = self.config.metrics.exporters.remote_write.clone() {
+            let writer =
+                mon_metrics::RemoteWriter::new(config, self.config.server.external_labels.clone())
+                    .map_err(|e| StartError::Exporter(e.to_string()))?;
+            let (store, status, sup) = (
+                self.store.clone(),
+                ingest.exporters.clone(),
+                self.supervisor.clone(),
+            );
+            self.supervise("remote_write", move || {
+                tokio::spawn(
+                    writer
+                        .clone()
+                        .run(store.clone(), status.clone(), sup.stopped()),
+                )
+            });
+        }
+        Ok(())
     }
 
     /// Retention of the store and the series rollups: loops without a stop signal,
@@ -491,7 +516,7 @@ impl App {
         // Every metric is registered by now: /metrics, and the exporters that push it.
         let exposition =
             metrics::Exposition::new(std::mem::take(&mut parts.registry), store.clone());
-        parts.start_exporters(&exposition, &ingest);
+        parts.start_exporters(&exposition, &ingest)?;
         let Parts {
             hub,
             health,

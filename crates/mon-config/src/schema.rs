@@ -72,7 +72,8 @@ pub struct ServerConfig {
     pub external_url: Option<String>,
     /// Labels that tell this instance from others running the same configuration
     /// (`replica: a`), added where mon talks to systems they share: the alerts sent to
-    /// Alertmanager (an alert's own label of the same name wins). Default none.
+    /// Alertmanager and the series sent with remote write (an alert's or a series' own
+    /// label of the same name wins). Default none.
     pub external_labels: BTreeMap<String, String>,
     /// Bearer tokens and their roles.
     pub auth: AuthConfig,
@@ -414,6 +415,15 @@ impl Config {
         errors.extend(self.server.validate());
         for (key, message) in self.security.problems() {
             errors.push((format!("security.{key}"), message));
+        }
+        for (key, message) in self
+            .metrics
+            .exporters
+            .remote_write
+            .iter()
+            .flat_map(|r| r.validate())
+        {
+            errors.push((format!("metrics.exporters.remote_write.{key}"), message));
         }
         if self.metrics.max_label_value_bytes == 0 {
             errors.push((

@@ -320,6 +320,14 @@ fn config_errors_table() {
             "mon.yaml:2:16: logging.retention.audit: invalid duration \"365\"",
         ),
         (
+            "metrics:\n  exporters:\n    remote_write:\n      url: http://x/w\n      batch_size: 0\n",
+            "mon.yaml:5:7: metrics.exporters.remote_write.batch_size: must be from 1 to 100000, not 0",
+        ),
+        (
+            "metrics:\n  exporters:\n    remote_write:\n      url: 'http://u:${ADMIN_TOKEN}@/w'\n",
+            "mon.yaml:4:7: metrics.exporters.remote_write.url: \"http://***@/w\" is not an absolute http(s) URL",
+        ),
+        (
             "checks_shard: { index: 3, count: 3 }\n",
             "mon.yaml:1:17: checks_shard.index: must be from 0 to 2 (count - 1), not 3",
         ),

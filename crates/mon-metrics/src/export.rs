@@ -22,19 +22,23 @@ pub struct ExportersConfig {
     pub pushgateway: Option<PushgatewayConfig>,
     /// Write the metrics report as JSON to a file and/or POST it to a URL.
     pub json: Option<JsonExportConfig>,
+    /// Send the stored series with Prometheus remote write 1.0 (started on its own,
+    /// over the store: [`crate::RemoteWriter`]).
+    pub remote_write: Option<crate::RemoteWriteConfig>,
 }
 
 impl ExportersConfig {
     /// Each configured exporter alone, with its task name (`pushgateway_exporter`,
-    /// `json_exporter`), so that each can be started (and restarted) on its own.
+    /// `json_exporter`), so that each can be started (and restarted) on its own. The
+    /// remote write exporter, which reads the store, is not among them.
     pub fn each(&self) -> Vec<(&'static str, ExportersConfig)> {
         let pushgateway = self.pushgateway.clone().map(|p| ExportersConfig {
             pushgateway: Some(p),
-            json: None,
+            ..ExportersConfig::default()
         });
         let json = self.json.clone().map(|j| ExportersConfig {
-            pushgateway: None,
             json: Some(j),
+            ..ExportersConfig::default()
         });
         [
             ("pushgateway_exporter", pushgateway),
@@ -120,7 +124,7 @@ impl ExportStatus {
             .clone()
     }
 
-    fn note(&self, exporter: &'static str, result: &Result<(), MetricsError>) {
+    pub(crate) fn note(&self, exporter: &'static str, result: &Result<(), MetricsError>) {
         let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let state = all.entry(exporter).or_default();
         match result {

@@ -100,6 +100,7 @@ mod livekit;
 mod panel_values;
 mod raise;
 mod recorder;
+mod remote_write;
 mod report;
 mod sampler;
 mod scrape;
@@ -140,6 +141,7 @@ pub use recorder::{
     SecurityConfig, SecurityRow, SecuritySummary, SecurityTotals, SlowRequest, validate_label_name,
     validate_name as validate_metric_name,
 };
+pub use remote_write::{BasicAuth, MAX_BATCH_SIZE, RemoteWriteConfig, RemoteWriter, proto};
 pub use report::{INGEST_SOURCE, MetricsReport, WindowReport, spawn_publisher};
 pub use sampler::{recorder_samples, spawn_sampler};
 pub use scrape::Exposition;

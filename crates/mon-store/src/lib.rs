@@ -59,6 +59,7 @@
 
 mod alerts;
 mod backup;
+mod cursor;
 mod error;
 mod incidents;
 mod kept;
@@ -82,6 +83,7 @@ pub use alerts::{
     AlertEventRow, AlertNotificationRow, AlertWrite, OutboxState, PendingNotification,
     ResponseTimes,
 };
+pub use cursor::{SampleCursor, SeriesSamples};
 pub use error::StoreError;
 pub use incidents::{Incident, IncidentStatus, IncidentUpdate, NewIncident};
 pub use kept::KeptState;

@@ -163,13 +163,21 @@ pub(crate) fn series_list(conn: &Connection) -> Result<Vec<SeriesInfo>, StoreErr
     while let Some(row) = rows.next().map_err(ctx)? {
         let name: String = row.get(0).map_err(ctx)?;
         let labels: String = row.get(1).map_err(ctx)?;
-        let labels = serde_json::from_str(&labels).map_err(|e| StoreError::Decode {
-            what: "series labels",
-            reason: format!("{name} has labels {labels:?}: {e}"),
-        })?;
+        let labels = decode_labels(&name, &labels)?;
         out.push(SeriesInfo { name, labels });
     }
     Ok(out)
+}
+
+/// The labels of series `name` as stored (a JSON object).
+pub(crate) fn decode_labels(
+    name: &str,
+    labels: &str,
+) -> Result<BTreeMap<String, String>, StoreError> {
+    serde_json::from_str(labels).map_err(|e| StoreError::Decode {
+        what: "series labels",
+        reason: format!("{name} has labels {labels:?}: {e}"),
+    })
 }
 
 /// The samples of one series with `from <= ts <= to`, oldest first.
