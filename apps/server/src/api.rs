@@ -36,6 +36,7 @@ pub(crate) fn router(
         .merge(api)
         .merge(mon_logging::http::router(state.store.clone()))
         .merge(crate::ingest::router(state.clone()))
+        .merge(crate::otlp::router(state.clone()))
         .merge(mon_alerting::http::router(FromRef::from_ref(&state)))
         .merge(crate::anomaly::router(FromRef::from_ref(&state)))
         .merge(crate::dashboards::router(FromRef::from_ref(&state)))

@@ -372,6 +372,7 @@ impl Parts<'_> {
         let ingest = Ingest::new(
             recorder.clone(),
             config.server.limits.max_body_bytes,
+            mon_metrics::OtlpMapper::new(config.metrics.otlp.clone()),
             &mut self.registry,
         );
         let (r, p, sup) = (recorder.clone(), self.hub.clone(), self.supervisor.clone());
@@ -512,6 +513,22 @@ impl App {
         let alerts = parts.start_alerting()?;
         let logs = parts.start_logs()?;
         let (ingest, livekit) = parts.start_ingest();
+        // The versions services last deployed: OTLP marks only new ones after a restart.
+        let deployed = store
+            .app_events(
+                "deployment",
+                chrono::DateTime::UNIX_EPOCH,
+                chrono::Utc::now(),
+                10_000,
+            )
+            .await
+            .unwrap_or_default();
+        ingest
+            .otlp
+            .know_versions(deployed.into_iter().filter_map(|row| {
+                let text = |key: &str| row.body.get(key)?.as_str().map(str::to_owned);
+                Some((text("service")?, text("version")?))
+            }));
         parts.start_retention();
         // Every metric is registered by now: /metrics, and the exporters that push it.
         let exposition =

@@ -54,9 +54,11 @@ pub(crate) struct Ingest {
     /// The application recorders (rolling windows, `/metrics` families).
     pub(crate) recorder: Recorder,
     /// The largest body accepted after gzip decompression.
-    max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// The exporters' last successes and errors (in `GET /api/v1/status`).
     pub(crate) exporters: mon_metrics::ExportStatus,
+    /// OTLP exports into events (`/v1/metrics`, `/v1/logs`, `/v1/traces`).
+    pub(crate) otlp: mon_metrics::OtlpMapper,
     events: Family<TypeLabel, Counter>,
     rejected: Family<ReasonLabel, Counter>,
     dropped: Family<ReasonLabel, Counter>,
@@ -76,7 +78,12 @@ struct ReasonLabel {
 
 impl Ingest {
     /// Builds the ingest state and registers `mon_ingest_*` in `registry`.
-    pub(crate) fn new(recorder: Recorder, max_body_bytes: usize, registry: &mut Registry) -> Self {
+    pub(crate) fn new(
+        recorder: Recorder,
+        max_body_bytes: usize,
+        otlp: mon_metrics::OtlpMapper,
+        registry: &mut Registry,
+    ) -> Self {
         let events = Family::<TypeLabel, Counter>::default();
         let rejected = Family::<ReasonLabel, Counter>::default();
         let dropped = Family::<ReasonLabel, Counter>::default();
@@ -100,6 +107,7 @@ impl Ingest {
             recorder,
             max_body_bytes,
             exporters: mon_metrics::ExportStatus::default(),
+            otlp,
             events,
             rejected,
             dropped,
@@ -131,7 +139,7 @@ impl Ingest {
         }
     }
 
-    fn reject(&self, reason: &str) {
+    pub(crate) fn reject(&self, reason: &str) {
         self.rejected
             .get_or_create(&ReasonLabel {
                 reason: reason.into(),
@@ -368,7 +376,11 @@ fn too_large(limit: usize) -> ApiError {
 }
 
 /// The body as sent, or gunzipped when `Content-Encoding: gzip` (bounded by `limit`).
-fn decode_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn decode_body(
+    headers: &HeaderMap,
+    body: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -477,10 +489,22 @@ async fn ingest(
         e.into_response()
     })?;
     let max_label_bytes = ingest.recorder.options().max_label_value_bytes;
-    let mut events = parse_events(&body, max_label_bytes).map_err(|e| {
+    let events = parse_events(&body, max_label_bytes).map_err(|e| {
         ingest.reject("invalid");
         e.into_response()
     })?;
+    accept(&state, events, source).await.map(Json)
+}
+
+/// Accepts validated events as `POST /api/v1/events` does: masked, checked (heartbeat
+/// names, the custom series limit), stored in one commit, then recorded; `source`
+/// labels the batch. An error answer is ready to send.
+pub(crate) async fn accept(
+    state: &AppState,
+    mut events: Vec<Event>,
+    source: Option<String>,
+) -> Result<EventsAnswer, Response> {
+    let ingest = &state.ingest;
     // Secrets an application put in an error or log never reach the store, the
     // snapshot or the exporters.
     events.iter_mut().for_each(|e| state.logs.mask_event(e));
@@ -532,7 +556,7 @@ async fn ingest(
         }
     };
     let now = Utc::now();
-    let batch = batch_writes(&state, &events, now, source.as_deref());
+    let batch = batch_writes(state, &events, now, source.as_deref());
     let errors = mon_logging::LogIngest::errors_in(&batch.logs);
     let committed = match state.store.try_write(batch) {
         Ok(ticket) => ticket.await,
@@ -546,7 +570,7 @@ async fn ingest(
         }
     }
     for event in &events {
-        dispatch(&state, labelled.as_ref(), event, now);
+        dispatch(state, labelled.as_ref(), event, now);
         ingest
             .events
             .get_or_create(&TypeLabel {
@@ -570,11 +594,11 @@ async fn ingest(
     if dropped > 0 {
         dropped_reasons.insert(SERIES_LIMIT.to_string(), dropped);
     }
-    Ok(Json(EventsAnswer {
+    Ok(EventsAnswer {
         accepted: events.len(),
         dropped,
         dropped_reasons,
-    }))
+    })
 }
 
 /// The drop reason of a custom metric event beyond `metrics.max_series` series.

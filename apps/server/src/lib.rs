@@ -15,6 +15,7 @@ mod incidents;
 mod ingest;
 mod livekit;
 mod metrics;
+mod otlp;
 mod range;
 mod security_api;
 mod sources;

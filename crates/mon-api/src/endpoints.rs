@@ -421,6 +421,37 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ErrorCode::Unavailable,
     ])
     .answer(Answer::Typed("EventsAnswer")),
+    // OpenTelemetry in (docs/otel.md).
+    post("/v1/metrics", Ingest, "OTLP/HTTP metrics export (protobuf or JSON, optionally gzip)")
+        .body(Body::Raw)
+        .errors(&[
+            ErrorCode::BadRequest,
+            ErrorCode::MalformedJson,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::Busy,
+            ErrorCode::Unavailable,
+        ])
+        .answer(Answer::Object),
+    post("/v1/logs", Ingest, "OTLP/HTTP logs export (protobuf or JSON, optionally gzip)")
+        .body(Body::Raw)
+        .errors(&[
+            ErrorCode::BadRequest,
+            ErrorCode::MalformedJson,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::Busy,
+            ErrorCode::Unavailable,
+        ])
+        .answer(Answer::Object),
+    post("/v1/traces", Ingest, "OTLP/HTTP traces export (protobuf or JSON, optionally gzip)")
+        .body(Body::Raw)
+        .errors(&[
+            ErrorCode::BadRequest,
+            ErrorCode::MalformedJson,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::Busy,
+            ErrorCode::Unavailable,
+        ])
+        .answer(Answer::Object),
     get("/api/v1/snapshot", Read, "The rule variables now").answer(Answer::Typed("SnapshotAnswer")),
     get(
         "/api/v1/metrics",

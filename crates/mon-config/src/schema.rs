@@ -287,8 +287,11 @@ pub struct MetricsConfig {
     pub max_label_value_bytes: usize,
     /// Rollups (1m, 1h) and their retention; raw samples follow `storage.retention.samples`.
     pub series: mon_store::SeriesPolicy,
-    /// Pushgateway and JSON exporters (none by default).
+    /// Pushgateway, JSON and remote write exporters (none by default).
     pub exporters: mon_metrics::ExportersConfig,
+    /// OTLP ingest (`POST /v1/metrics`, `/v1/logs`, `/v1/traces`): the price table of
+    /// `gen_ai` spans (docs/otel.md).
+    pub otlp: mon_metrics::OtlpConfig,
 }
 
 impl Default for MetricsConfig {
@@ -304,6 +307,7 @@ impl Default for MetricsConfig {
             max_label_value_bytes: 256,
             series: mon_store::SeriesPolicy::default(),
             exporters: mon_metrics::ExportersConfig::default(),
+            otlp: mon_metrics::OtlpConfig::default(),
         }
     }
 }
@@ -424,6 +428,9 @@ impl Config {
             .flat_map(|r| r.validate())
         {
             errors.push((format!("metrics.exporters.remote_write.{key}"), message));
+        }
+        for (key, message) in self.metrics.otlp.validate() {
+            errors.push((format!("metrics.otlp.{key}"), message));
         }
         if self.metrics.max_label_value_bytes == 0 {
             errors.push((

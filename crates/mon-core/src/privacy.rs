@@ -115,8 +115,10 @@ impl Default for PrivacyConfig {
                     "email",
                     r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
                 ),
-                // E.164: `+`, a country code not starting with 0, at most 15 digits.
-                pattern("phone", r"\+[1-9][0-9]{6,14}\b"),
+                // International numbers: `+`, a country code not starting with 0, 7 to
+                // 15 digits, written together (E.164) or grouped by spaces, dots,
+                // dashes or parentheses (`+1 (415) 555-0100`).
+                pattern("phone", r"\+[1-9](?:[ .\-]?\(?[0-9]\)?){6,14}\b"),
             ],
             fields: [
                 "participant.identity",
@@ -397,6 +399,21 @@ impl Privacy {
     }
 }
 
+/// `+` and the digits of a number written with separators (`+1 (415) 555-0100` →
+/// `+14155550100`); `None` for anything else.
+fn grouped_number(text: &str) -> Option<String> {
+    let rest = text.strip_prefix('+')?;
+    let grouped = rest.chars().any(|c| !c.is_ascii_digit())
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')'));
+    grouped.then(|| {
+        std::iter::once('+')
+            .chain(rest.chars().filter(char::is_ascii_digit))
+            .collect()
+    })
+}
+
 impl Inner {
     fn token(&self, value: &str) -> String {
         if is_token(value) {
@@ -447,6 +464,15 @@ impl Inner {
         };
         patterns.replace_all(text, |caps: &regex::Captures<'_>| {
             let whole = caps.get(0).map_or("", |m| m.as_str());
+            // One number, however it is grouped, is one caller: one pseudonym.
+            let digits;
+            let whole = match grouped_number(whole) {
+                Some(d) => {
+                    digits = d;
+                    digits.as_str()
+                }
+                None => whole,
+            };
             let action = (0..self.pattern_actions.len())
                 .find(|i| caps.name(&format!("__p{i}")).is_some())
                 .and_then(|i| self.pattern_actions.get(i).copied())
@@ -588,6 +614,19 @@ mod tests {
             (
                 "version 1.2.3 at 12:00 +00:00".into(),
                 "version 1.2.3 at 12:00 +00:00".into(),
+            ),
+            // Grouped as people write them: the same caller, the same pseudonym.
+            (
+                "caller +1 510 555 0100 asked for a refund".into(),
+                format!("caller {phone} asked for a refund"),
+            ),
+            (
+                "call +1 (510) 555-0100, or +1.510.555.0100".into(),
+                format!("call {phone}, or {phone}"),
+            ),
+            (
+                "retry in +5 s, 2 of 3".into(),
+                "retry in +5 s, 2 of 3".into(),
             ),
         ] {
             assert_eq!(p.text(&input), want, "{input}");

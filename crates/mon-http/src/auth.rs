@@ -45,7 +45,8 @@ impl Auth {
         let ingest = path == "/api/v1/events"
             || path.starts_with("/api/v1/heartbeat/")
             || path == "/api/v1/alerts"
-            || path == "/api/v2/alerts";
+            || path == "/api/v2/alerts"
+            || matches!(path, "/v1/metrics" | "/v1/logs" | "/v1/traces");
         match (method, ingest) {
             (&Method::GET | &Method::HEAD, _) => Role::Read,
             (_, true) => Role::Ingest,
