@@ -20,7 +20,7 @@ const WARM_UP: Duration = Duration::from_secs(20);
 const MEASURE: Duration = Duration::from_secs(60);
 
 /// Starts the target server; returns its port and the count of requests it answered.
-fn target() -> Result<(u16, Arc<AtomicU64>)> {
+pub(crate) fn target() -> Result<(u16, Arc<AtomicU64>)> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let served = Arc::new(AtomicU64::new(0));

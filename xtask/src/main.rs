@@ -11,6 +11,7 @@
 mod bench_alert_latency;
 mod bench_checks;
 mod bench_query;
+mod bench_scale;
 mod bench_wrk;
 mod e2e_alertmanager;
 mod e2e_browser;
@@ -66,7 +67,7 @@ fn main() -> Result<()> {
         Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|ha|remote-write|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query] | package>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|ha|remote-write|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query|scale[:checks|ingest|otlp|remote-write]] | package>"
             );
             std::process::exit(2);
         }
@@ -414,6 +415,10 @@ fn bench(args: &[String]) -> Result<()> {
     }
     if matches!(which, "all" | "alert-latency") {
         bench_alert_latency::alert_latency()?;
+    }
+    if let Some(part) = which.strip_prefix("scale") {
+        // Not part of `all`: it runs for about 20 minutes.
+        bench_scale::scale(part.strip_prefix(':').unwrap_or("all"))?;
     }
     if matches!(which, "all" | "query") {
         bench_query::query()?;
