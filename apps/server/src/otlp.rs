@@ -18,6 +18,7 @@ use mon_api::ErrorCode;
 use mon_core::Event;
 use mon_http::ApiError;
 use mon_metrics::otlp::collector::{logs, metrics, trace};
+use mon_metrics::{Mapped, OtlpMapper};
 use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -92,12 +93,14 @@ impl Encoding {
 }
 
 /// Decodes an export of type `T` and turns it into events with `map`; then accepts
-/// the valid ones. Returns `(rejected, first reason)` for the partial success.
+/// the valid ones, and only then keeps what the mapper learnt from them (so that an
+/// export refused and sent again counts once). Returns the encoding and
+/// `(rejected, first reason)` for the partial success.
 async fn receive<T: Message + DeserializeOwned + Default>(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-    map: impl FnOnce(&T) -> Vec<Event>,
+    map: impl FnOnce(&OtlpMapper, &T) -> Mapped,
 ) -> Result<(Encoding, i64, String), Response> {
     let ingest = &state.ingest;
     let refuse = |e: ApiError| {
@@ -110,7 +113,9 @@ async fn receive<T: Message + DeserializeOwned + Default>(
     let max_label_bytes = ingest.recorder.options().max_label_value_bytes;
     let mut rejected = 0;
     let mut reason = String::new();
-    let events: Vec<Event> = map(&request)
+    let mapper = &ingest.otlp;
+    let mut mapped = map(mapper, &request);
+    let events: Vec<Event> = std::mem::take(&mut mapped.events)
         .into_iter()
         .filter(|event| match event.validate(max_label_bytes) {
             Ok(()) => true,
@@ -130,6 +135,7 @@ async fn receive<T: Message + DeserializeOwned + Default>(
             reason = "custom series beyond metrics.max_series were dropped".to_owned();
         }
     }
+    mapper.keep(mapped);
     Ok((encoding, rejected, reason))
 }
 
@@ -138,12 +144,11 @@ async fn export_metrics(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let mapper = state.ingest.otlp.clone();
     let (encoding, rejected, error_message) = receive(
         &state,
         &headers,
         &body,
-        |r: &metrics::v1::ExportMetricsServiceRequest| mapper.metrics(r),
+        |mapper: &OtlpMapper, r: &metrics::v1::ExportMetricsServiceRequest| mapper.metrics(r),
     )
     .await?;
     Ok(encoding.answer(&metrics::v1::ExportMetricsServiceResponse {
@@ -159,12 +164,11 @@ async fn export_logs(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let mapper = state.ingest.otlp.clone();
     let (encoding, rejected, error_message) = receive(
         &state,
         &headers,
         &body,
-        |r: &logs::v1::ExportLogsServiceRequest| mapper.logs(r),
+        |mapper: &OtlpMapper, r: &logs::v1::ExportLogsServiceRequest| mapper.logs(r),
     )
     .await?;
     Ok(encoding.answer(&logs::v1::ExportLogsServiceResponse {
@@ -180,12 +184,11 @@ async fn export_traces(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let mapper = state.ingest.otlp.clone();
     let (encoding, rejected, error_message) = receive(
         &state,
         &headers,
         &body,
-        |r: &trace::v1::ExportTraceServiceRequest| mapper.traces(r),
+        |mapper: &OtlpMapper, r: &trace::v1::ExportTraceServiceRequest| mapper.traces(r),
     )
     .await?;
     Ok(encoding.answer(&trace::v1::ExportTraceServiceResponse {

@@ -134,7 +134,7 @@ pub use livekit::{
 use mon_core::catalog;
 pub use mon_core::catalog::{CATALOG, Unit, VariableInfo, VariableKind, VariableSource, lookup};
 pub use mon_core::vars;
-pub use otlp::{ModelPrice, OtlpConfig, OtlpMapper};
+pub use otlp::{Mapped, ModelPrice, OtlpConfig, OtlpMapper};
 pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_grid_colour};
 pub use raise::{AlertSender, RaiseAlertAnswer, RaiseAlertBody, SendAlertError};
 pub use recorder::{

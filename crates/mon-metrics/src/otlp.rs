@@ -116,6 +116,18 @@ struct State {
     versions: BTreeMap<String, String>,
 }
 
+/// The events of one export, and what the mapper learnt from it (the latest point of
+/// each cumulative series, new service versions). What it learnt is kept only with
+/// [`OtlpMapper::keep`], once the events are: an export refused (a full store) and
+/// sent again counts the same as if it had been taken the first time.
+#[derive(Debug, Default)]
+pub struct Mapped {
+    /// The events, in the export's order.
+    pub events: Vec<Event>,
+    previous: BTreeMap<String, Previous>,
+    versions: BTreeMap<String, String>,
+}
+
 /// The most cumulative series remembered; beyond it the oldest keys are dropped
 /// (their next point is taken as a first one).
 const MAX_REMEMBERED: usize = 100_000;
@@ -141,13 +153,25 @@ impl OtlpMapper {
         }
     }
 
+    /// Keeps what `mapped` learnt: its events were accepted.
+    pub fn keep(&self, mapped: Mapped) {
+        let mut state = self.lock();
+        state.versions.extend(mapped.versions);
+        for (key, point) in mapped.previous {
+            if state.previous.len() >= MAX_REMEMBERED && !state.previous.contains_key(&key) {
+                state.previous.pop_first();
+            }
+            state.previous.insert(key, point);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The events of a metrics export.
-    pub fn metrics(&self, request: &ExportMetricsServiceRequest) -> Vec<Event> {
-        let mut out = Vec::new();
+    pub fn metrics(&self, request: &ExportMetricsServiceRequest) -> Mapped {
+        let mut out = Mapped::default();
         for rm in &request.resource_metrics {
             let service = Service::of(rm.resource.as_ref());
             self.deployment(&service, &mut out);
@@ -161,8 +185,8 @@ impl OtlpMapper {
     }
 
     /// The events of a logs export.
-    pub fn logs(&self, request: &ExportLogsServiceRequest) -> Vec<Event> {
-        let mut out = Vec::new();
+    pub fn logs(&self, request: &ExportLogsServiceRequest) -> Mapped {
+        let mut out = Mapped::default();
         for rl in &request.resource_logs {
             let service = Service::of(rl.resource.as_ref());
             self.deployment(&service, &mut out);
@@ -189,7 +213,7 @@ impl OtlpMapper {
                     } else {
                         record.observed_time_unix_nano
                     };
-                    out.push(Event::Log(LogEvent {
+                    out.events.push(Event::Log(LogEvent {
                         level: level(record.severity_number, &record.severity_text).to_owned(),
                         message: text(record.body.as_ref()),
                         call_id,
@@ -203,15 +227,15 @@ impl OtlpMapper {
     }
 
     /// The events of a traces export: AI usage and served requests.
-    pub fn traces(&self, request: &ExportTraceServiceRequest) -> Vec<Event> {
-        let mut out = Vec::new();
+    pub fn traces(&self, request: &ExportTraceServiceRequest) -> Mapped {
+        let mut out = Mapped::default();
         for rs in &request.resource_spans {
             let service = Service::of(rs.resource.as_ref());
             self.deployment(&service, &mut out);
             for ss in &rs.scope_spans {
                 for span in &ss.spans {
                     if let Some(event) = self.ai_usage(span).or_else(|| request_event(span)) {
-                        out.push(event);
+                        out.events.push(event);
                     }
                 }
             }
@@ -220,16 +244,19 @@ impl OtlpMapper {
     }
 
     /// A `deployment` event when `service` runs a version not seen before.
-    fn deployment(&self, service: &Service, out: &mut Vec<Event>) {
+    fn deployment(&self, service: &Service, out: &mut Mapped) {
         let (Some(name), Some(version)) = (&service.name, &service.version) else {
             return;
         };
-        let mut state = self.lock();
-        if state.versions.get(name) == Some(version) {
+        let known = match out.versions.get(name) {
+            Some(v) => v == version,
+            None => self.lock().versions.get(name) == Some(version),
+        };
+        if known {
             return;
         }
-        state.versions.insert(name.clone(), version.clone());
-        out.push(Event::Deployment(DeploymentEvent {
+        out.versions.insert(name.clone(), version.clone());
+        out.events.push(Event::Deployment(DeploymentEvent {
             service: name.clone(),
             version: version.clone(),
             commit: None,
@@ -242,7 +269,7 @@ impl OtlpMapper {
         &self,
         service: &Service,
         m: &opentelemetry_proto::tonic::metrics::v1::Metric,
-        out: &mut Vec<Event>,
+        out: &mut Mapped,
     ) {
         let name = metric_name(&m.name);
         let labels = |attributes: &[KeyValue]| {
@@ -255,7 +282,7 @@ impl OtlpMapper {
         match &m.data {
             Some(metric::Data::Gauge(g)) => {
                 for p in &g.data_points {
-                    out.push(gauge(
+                    out.events.push(gauge(
                         &name,
                         labels(&p.attributes),
                         number(&p.value),
@@ -270,17 +297,19 @@ impl OtlpMapper {
                     let labels = labels(&p.attributes);
                     let value = number(&p.value);
                     if !s.is_monotonic {
-                        out.push(gauge(&name, labels, value, p.time_unix_nano));
+                        out.events
+                            .push(gauge(&name, labels, value, p.time_unix_nano));
                         continue;
                     }
                     let increase = if cumulative {
-                        self.increase(&name, &labels, p.start_time_unix_nano, &[value])
+                        self.increase(out, &name, &labels, p.start_time_unix_nano, &[value])
                             .map(|d| d[0])
                     } else {
                         Some(value)
                     };
                     if let Some(increase) = increase {
-                        out.push(counter(&name, labels, increase, p.time_unix_nano));
+                        out.events
+                            .push(counter(&name, labels, increase, p.time_unix_nano));
                     }
                 }
             }
@@ -316,7 +345,7 @@ impl OtlpMapper {
                 for p in &s.data_points {
                     for q in &p.quantile_values {
                         let suffix = format!("{}", (q.quantile * 100.0).round());
-                        out.push(gauge(
+                        out.events.push(gauge(
                             &format!("{name}_p{suffix}"),
                             labels(&p.attributes),
                             q.value,
@@ -337,7 +366,7 @@ impl OtlpMapper {
         labels: BTreeMap<String, String>,
         cumulative: bool,
         point: Interval,
-        out: &mut Vec<Event>,
+        out: &mut Mapped,
     ) {
         let Interval {
             start,
@@ -349,21 +378,21 @@ impl OtlpMapper {
         let mut values = vec![count as f64, sum.unwrap_or(0.0)];
         values.extend(buckets.iter().map(|(.., c)| *c));
         let delta = if cumulative {
-            match self.increase(name, &labels, start, &values) {
+            match self.increase(out, name, &labels, start, &values) {
                 Some(delta) => delta,
                 None => return,
             }
         } else {
             values
         };
-        out.push(counter(
+        out.events.push(counter(
             &format!("{name}_count"),
             labels.clone(),
             delta[0],
             time,
         ));
         if sum.is_some() {
-            out.push(counter(
+            out.events.push(counter(
                 &format!("{name}_sum"),
                 labels.clone(),
                 delta[1].max(0.0),
@@ -378,7 +407,8 @@ impl OtlpMapper {
         for q in [0.5, 0.95, 0.99] {
             if let Some(value) = quantile(q, &observed) {
                 let p = (q * 100.0).round();
-                out.push(gauge(&format!("{name}_p{p}"), labels.clone(), value, time));
+                out.events
+                    .push(gauge(&format!("{name}_p{p}"), labels.clone(), value, time));
             }
         }
     }
@@ -391,21 +421,22 @@ impl OtlpMapper {
     /// increase.
     fn increase(
         &self,
+        out: &mut Mapped,
         name: &str,
         labels: &BTreeMap<String, String>,
         start: u64,
         values: &[f64],
     ) -> Option<Vec<f64>> {
         let key = format!("{name}{labels:?}");
-        let mut state = self.lock();
-        if state.previous.len() >= MAX_REMEMBERED && !state.previous.contains_key(&key) {
-            state.previous.pop_first();
-        }
         let now = Previous {
             start,
             values: values.to_vec(),
         };
-        let Some(before) = state.previous.insert(key, now) else {
+        let before = match out.previous.insert(key.clone(), now) {
+            Some(before) => Some(before),
+            None => self.lock().previous.get(&key).cloned(),
+        };
+        let Some(before) = before else {
             return (start >= self.since && start > 0).then(|| values.to_vec());
         };
         let reset = before.start != start

@@ -60,6 +60,13 @@ fn cumulative_sum(name: &str, start: u64, value: f64) -> Metric {
     }
 }
 
+/// The events of `mapped`, kept as the server keeps an accepted export.
+fn kept(mapper: &OtlpMapper, mut mapped: Mapped) -> Vec<Event> {
+    let events = std::mem::take(&mut mapped.events);
+    mapper.keep(mapped);
+    events
+}
+
 fn counters(events: &[Event]) -> Vec<(String, f64)> {
     let mut out = Vec::new();
     for event in events {
@@ -75,18 +82,24 @@ fn a_cumulative_sum_becomes_its_increases_and_a_new_version_a_deployment() {
     let mapper = OtlpMapper::new(OtlpConfig::default());
     // Started before the mapper: the first point is only the base.
     let old = 1_000;
-    let first = mapper.metrics(&metrics(
-        "1.0",
-        vec![cumulative_sum("stt.retries", old, 10.0)],
-    ));
+    let first = kept(
+        &mapper,
+        mapper.metrics(&metrics(
+            "1.0",
+            vec![cumulative_sum("stt.retries", old, 10.0)],
+        )),
+    );
     assert!(counters(&first).is_empty());
     assert!(
         matches!(&first[0], Event::Deployment(d) if d.service == "agent" && d.version == "1.0")
     );
-    let second = mapper.metrics(&metrics(
-        "1.0",
-        vec![cumulative_sum("stt.retries", old, 14.0)],
-    ));
+    let second = kept(
+        &mapper,
+        mapper.metrics(&metrics(
+            "1.0",
+            vec![cumulative_sum("stt.retries", old, 14.0)],
+        )),
+    );
     assert_eq!(counters(&second), [("stt_retries".to_owned(), 4.0)]);
     assert!(
         !second.iter().any(|e| matches!(e, Event::Deployment(_))),
@@ -100,10 +113,13 @@ fn a_cumulative_sum_becomes_its_increases_and_a_new_version_a_deployment() {
     assert_eq!(c.labels["provider"], "deepgram");
     // A restart of the service (new start time): the whole value is the increase.
     let restart = mapper.since + 5;
-    let third = mapper.metrics(&metrics(
-        "1.1",
-        vec![cumulative_sum("stt.retries", restart, 3.0)],
-    ));
+    let third = kept(
+        &mapper,
+        mapper.metrics(&metrics(
+            "1.1",
+            vec![cumulative_sum("stt.retries", restart, 3.0)],
+        )),
+    );
     assert_eq!(counters(&third), [("stt_retries".to_owned(), 3.0)]);
     assert!(
         third
@@ -111,18 +127,45 @@ fn a_cumulative_sum_becomes_its_increases_and_a_new_version_a_deployment() {
             .any(|e| matches!(e, Event::Deployment(d) if d.version == "1.1"))
     );
     // A series that started after the mapper counts from its first point.
-    let fresh = mapper.metrics(&metrics(
-        "1.1",
-        vec![cumulative_sum("tts.chars", restart, 7.0)],
-    ));
+    let fresh = kept(
+        &mapper,
+        mapper.metrics(&metrics(
+            "1.1",
+            vec![cumulative_sum("tts.chars", restart, 7.0)],
+        )),
+    );
     assert_eq!(counters(&fresh), [("tts_chars".to_owned(), 7.0)]);
+}
+
+#[test]
+fn an_export_refused_and_sent_again_counts_once() {
+    let mapper = OtlpMapper::new(OtlpConfig::default());
+    let start = mapper.since + 1;
+    kept(
+        &mapper,
+        mapper.metrics(&metrics("1", vec![cumulative_sum("turns", start, 5.0)])),
+    );
+    // Refused (not kept): the retry of the same export has the same increase...
+    let refused = mapper.metrics(&metrics("1", vec![cumulative_sum("turns", start, 9.0)]));
+    assert_eq!(counters(&refused.events), [("turns".to_owned(), 4.0)]);
+    let retried = kept(
+        &mapper,
+        mapper.metrics(&metrics("1", vec![cumulative_sum("turns", start, 9.0)])),
+    );
+    assert_eq!(counters(&retried), [("turns".to_owned(), 4.0)]);
+    // ...and once taken, the same export again adds nothing.
+    let again = kept(
+        &mapper,
+        mapper.metrics(&metrics("1", vec![cumulative_sum("turns", start, 9.0)])),
+    );
+    assert_eq!(counters(&again), [("turns".to_owned(), 0.0)]);
 }
 
 #[test]
 fn known_versions_are_not_marked_again() {
     let mapper = OtlpMapper::new(OtlpConfig::default());
     mapper.know_versions([("agent".to_owned(), "2.0".to_owned())]);
-    let events = mapper.metrics(&metrics("2.0", vec![]));
+    let events = kept(&mapper, mapper.metrics(&metrics("2.0", vec![])));
     assert!(events.is_empty(), "{events:?}");
 }
 
@@ -195,10 +238,16 @@ fn histograms_give_count_sum_and_quantiles_of_each_interval() {
         })),
         ..Default::default()
     };
-    let first = mapper.metrics(&metrics("1", vec![point(vec![10, 0, 0, 0], 0.5)]));
+    let first = kept(
+        &mapper,
+        mapper.metrics(&metrics("1", vec![point(vec![10, 0, 0, 0], 0.5)])),
+    );
     assert!(counters(&first).contains(&("http_server_request_duration_count".to_owned(), 10.0)));
     // The second interval: 10 more observations, all in (0.5, 1.0].
-    let second = mapper.metrics(&metrics("1", vec![point(vec![10, 0, 10, 0], 8.0)]));
+    let second = kept(
+        &mapper,
+        mapper.metrics(&metrics("1", vec![point(vec![10, 0, 10, 0], 8.0)])),
+    );
     assert_eq!(
         counters(&second),
         [
@@ -229,7 +278,7 @@ fn histograms_give_count_sum_and_quantiles_of_each_interval() {
         })),
         ..Default::default()
     };
-    let events = mapper.metrics(&metrics("1", vec![exp]));
+    let events = kept(&mapper, mapper.metrics(&metrics("1", vec![exp])));
     assert!(counters(&events).contains(&("llm_latency_count".to_owned(), 4.0)));
     assert!(
         events.iter().any(
@@ -270,14 +319,17 @@ fn spans_become_requests_and_ai_usage_priced_by_model() {
         },
     );
     let mapper = OtlpMapper::new(OtlpConfig { prices });
-    let events = mapper.traces(&span(
-        span::SpanKind::Server,
-        vec![
-            s("http.request.method", "POST"),
-            s("http.route", "/rooms/{id}"),
-            i("http.response.status_code", 503),
-        ],
-    ));
+    let events = kept(
+        &mapper,
+        mapper.traces(&span(
+            span::SpanKind::Server,
+            vec![
+                s("http.request.method", "POST"),
+                s("http.route", "/rooms/{id}"),
+                i("http.response.status_code", 503),
+            ],
+        )),
+    );
     let Some(Event::Request(r)) = events.iter().find(|e| matches!(e, Event::Request(_))) else {
         panic!("{events:?}")
     };
@@ -287,16 +339,19 @@ fn spans_become_requests_and_ai_usage_priced_by_model() {
     );
     assert_eq!(r.latency_ms, 250.0);
 
-    let events = mapper.traces(&span(
-        span::SpanKind::Client,
-        vec![
-            s("gen_ai.system", "openai"),
-            s("gen_ai.request.model", "gpt-4o"),
-            s("gen_ai.response.model", "gpt-4o-2024-08-06"),
-            i("gen_ai.usage.input_tokens", 1_000),
-            i("gen_ai.usage.output_tokens", 200),
-        ],
-    ));
+    let events = kept(
+        &mapper,
+        mapper.traces(&span(
+            span::SpanKind::Client,
+            vec![
+                s("gen_ai.system", "openai"),
+                s("gen_ai.request.model", "gpt-4o"),
+                s("gen_ai.response.model", "gpt-4o-2024-08-06"),
+                i("gen_ai.usage.input_tokens", 1_000),
+                i("gen_ai.usage.output_tokens", 200),
+            ],
+        )),
+    );
     let [Event::AiUsage(ai)] = events.as_slice() else {
         panic!("{events:?}")
     };
@@ -308,20 +363,24 @@ fn spans_become_requests_and_ai_usage_priced_by_model() {
     // 1000 × 2.50 / 1M + 200 × 10.00 / 1M (priced by the longest key it starts with).
     assert!((ai.cost_usd - 0.0045).abs() < 1e-12, "{}", ai.cost_usd);
 
-    let rpc = mapper.traces(&span(
-        span::SpanKind::Server,
-        vec![
-            s("rpc.system", "grpc"),
-            s("rpc.service", "Agent"),
-            s("rpc.method", "Say"),
-            i("rpc.grpc.status_code", 14),
-        ],
-    ));
+    let rpc = kept(
+        &mapper,
+        mapper.traces(&span(
+            span::SpanKind::Server,
+            vec![
+                s("rpc.system", "grpc"),
+                s("rpc.service", "Agent"),
+                s("rpc.method", "Say"),
+                i("rpc.grpc.status_code", 14),
+            ],
+        )),
+    );
     assert!(matches!(&rpc[0], Event::Request(r) if r.endpoint == "Agent/Say" && r.status == 503));
     // An internal span is not kept.
     assert!(
         mapper
             .traces(&span(span::SpanKind::Internal, vec![]))
+            .events
             .is_empty()
     );
 }
