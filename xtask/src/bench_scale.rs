@@ -32,6 +32,12 @@ fn binary() -> std::path::PathBuf {
     project_root().join("target/release/mon-server")
 }
 
+/// The release mon-server on `config` with its store at `db`.
+fn start(config: &Path, db: &Path) -> Result<Server> {
+    let db = db.to_str().unwrap_or_default();
+    Server::start_with(&binary(), Some(config), &[("MON__STORAGE__PATH", db)])
+}
+
 /// The size of the store's files (database and WAL), in bytes.
 fn store_bytes(db: &Path) -> u64 {
     ["", "-wal"]
@@ -92,7 +98,7 @@ fn checks() -> Result<()> {
     let config = dir.0.join("scale-checks.yaml");
     std::fs::write(&config, yaml)?;
     let started = served.load(Ordering::Relaxed);
-    let mut server = Server::start_with(&binary(), Some(&config), &[])?;
+    let mut server = start(&config, &db)?;
     let pid = server.child.id();
     // Two rounds to spread the checks over their interval and fill the caches.
     std::thread::sleep(Duration::from_secs(2 * INTERVAL_S));
@@ -178,7 +184,7 @@ fn ingest() -> Result<()> {
             db.display()
         ),
     )?;
-    let server = Server::start_with(&binary(), Some(&config), &[])?;
+    let server = start(&config, &db)?;
     let (port, pid) = (server.port, server.child.id());
     let ticks = clock_ticks_per_second()?;
     let batches_per_second = PER_MINUTE as f64 / 60.0 / BATCH as f64;
@@ -538,7 +544,7 @@ fn remote_write() -> Result<()> {
         ),
     )?;
     let start = Instant::now();
-    let server = Server::start_with(&binary(), Some(&config), &[])?;
+    let server = self::start(&config, &db)?;
     let pid = server.child.id();
     let ticks = clock_ticks_per_second()?;
     let cpu0 = cpu_ticks(pid)?;
