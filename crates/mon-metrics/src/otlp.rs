@@ -271,7 +271,7 @@ impl OtlpMapper {
         m: &opentelemetry_proto::tonic::metrics::v1::Metric,
         out: &mut Mapped,
     ) {
-        let name = metric_name(&m.name);
+        let name = prometheus_name(&m.name);
         let labels = |attributes: &[KeyValue]| {
             let mut labels = service.labels();
             for kv in attributes {
@@ -707,9 +707,9 @@ fn level(number: i32, text: &str) -> &'static str {
     }
 }
 
-/// An OTLP metric name as a mon metric name: characters Prometheus does not allow
-/// (`.`, `-`, `/`) as `_`.
-fn metric_name(name: &str) -> String {
+/// A name as Prometheus takes it for a metric or a label: every character other than a
+/// letter, digit or `_` (`.`, `-`, `/`) as `_`, and a `_` before a leading digit.
+pub(crate) fn prometheus_name(name: &str) -> String {
     let mut clean: String = name
         .chars()
         .map(|c| {
@@ -726,9 +726,9 @@ fn metric_name(name: &str) -> String {
     clean
 }
 
-/// An attribute key as a label name (as [`metric_name`]; a reserved name gets a `_`).
+/// An attribute key as a label name (as [`prometheus_name`]; a reserved name gets a `_`).
 fn label_name(key: &str) -> String {
-    let clean = metric_name(key);
+    let clean = prometheus_name(key);
     match clean.as_str() {
         "le" | "quantile" | "job" | "instance" => format!("{clean}_"),
         _ if clean.starts_with("__") => clean.trim_start_matches('_').to_owned() + "_",

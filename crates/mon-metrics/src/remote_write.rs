@@ -215,7 +215,7 @@ pub(crate) fn write_request(
             let mut labels: BTreeMap<String, String> = series
                 .labels
                 .iter()
-                .map(|(k, v)| (label_name(k), v.clone()))
+                .map(|(k, v)| (crate::otlp::prometheus_name(k), v.clone()))
                 .collect();
             for (name, value) in external {
                 labels.entry(name.clone()).or_insert_with(|| value.clone());
@@ -235,23 +235,6 @@ pub(crate) fn write_request(
         })
         .collect();
     proto::WriteRequest { timeseries }
-}
-
-fn label_name(name: &str) -> String {
-    let mut clean: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if clean.starts_with(|c: char| c.is_ascii_digit()) || clean.is_empty() {
-        clean.insert(0, '_');
-    }
-    clean
 }
 
 /// The body of a remote write request: the protobuf, snappy block-compressed.
