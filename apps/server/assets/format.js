@@ -4,7 +4,7 @@
 //
 // Units are the catalog's names, as the API answers carry them (`unit` of a dashboard panel):
 // percent, ratio, bytes, bytes_per_second, milliseconds, seconds, per_minute, count, load, usd,
-// mos. A series without a unit gets the one its name's suffix names (unitOf).
+// mos, rating. A series without a unit gets the one its name's suffix names (unitOf).
 
 const DASH = "–";
 
@@ -61,7 +61,7 @@ export function fmtNum(v, unit) {
     case "seconds": return duration(v * 1000);
     case "per_minute": return number(v) + "/min";
     case "count": return v.toFixed(0);
-    case "mos": return v.toFixed(1);
+    case "mos": case "rating": return v.toFixed(1);
     case "usd": return (v < 0 ? "-$" : "$") + Math.abs(v).toFixed(2);
     default: return number(v);
   }

@@ -194,7 +194,10 @@ fn dispatch(state: &AppState, labelled: Option<&Recorder>, event: &Event, now: D
         | Event::Gauge(_)
         | Event::Counter(_)
         | Event::Auth(_)
-        | Event::Security(_) => record(event),
+        | Event::Security(_)
+        | Event::Session(_)
+        | Event::Feedback(_)
+        | Event::Feature(_) => record(event),
         Event::Error(e) => {
             // Metrics (errors by kind, errors_per_minute); the group and the search
             // record were stored with the batch.
@@ -238,6 +241,9 @@ fn batch_writes(
             kind: event.type_name().to_owned(),
             body: serde_json::to_string(event).unwrap_or_default(),
             source: source.map(str::to_owned),
+            arm: event
+                .arm()
+                .map(|a| (a.experiment.to_owned(), a.variant.to_owned())),
         };
         // Errors and logs are stored (masked) in error tracking and log search instead
         // of `app_events`; heartbeats by their check; LiveKit events as their counters.
@@ -251,7 +257,10 @@ fn batch_writes(
             | Event::Counter(_)
             | Event::Auth(_)
             | Event::Security(_)
-            | Event::Deployment(_) => batch.app_events.push(row(event)),
+            | Event::Deployment(_)
+            | Event::Session(_)
+            | Event::Feedback(_)
+            | Event::Feature(_) => batch.app_events.push(row(event)),
             Event::Error(e) => batch
                 .logs
                 .extend(state.logs.error_writes(&e.kind, &e.message, &e.context, ts)),
@@ -297,7 +306,10 @@ pub(crate) fn security_sink(state: AppState) -> impl Fn(Event) + Send + Sync + '
             | Event::Heartbeat(_)
             | Event::Log(_)
             | Event::Livekit(_)
-            | Event::Deployment(_) => return,
+            | Event::Deployment(_)
+            | Event::Session(_)
+            | Event::Feedback(_)
+            | Event::Feature(_) => return,
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;

@@ -84,6 +84,8 @@ pub enum Unit {
     Usd,
     /// A mean opinion score of voice quality, from 1 to 5.
     Mos,
+    /// A user's rating, from 1 to 5.
+    Rating,
 }
 
 impl Unit {
@@ -101,6 +103,7 @@ impl Unit {
             Unit::Load => "load",
             Unit::Usd => "usd",
             Unit::Mos => "mos",
+            Unit::Rating => "rating",
         }
     }
 }
@@ -203,6 +206,19 @@ catalog! {
     AVG_VOICE_LATENCY_MS = "avg_voice_latency_ms", Gauge, Milliseconds, Ingest, "Mean voice latency of voice-quality events over the rule window.";
     AVG_PACKET_LOSS = "avg_packet_loss", Gauge, Ratio, Ingest, "Mean packet loss of voice-quality events over the rule window.";
     AVG_JITTER_MS = "avg_jitter_ms", Gauge, Milliseconds, Ingest, "Mean jitter of voice-quality events over the rule window.";
+    AVG_AUDIO_LEVEL = "avg_audio_level", Gauge, Ratio, Ingest, "Mean speech level heard (0 to 1) of voice-quality events that carry one, over the rule window.";
+    AVG_NOISE_LEVEL = "avg_noise_level", Gauge, Ratio, Ingest, "Mean background noise level (0 to 1) of voice-quality events that carry one, over the rule window.";
+    // user experience (session, feedback and feature events)
+    ACTIVE_SESSIONS = "active_sessions", Gauge, Count, Ingest, "User sessions in progress: started and not ended.";
+    TOTAL_SESSIONS = "total_sessions", Counter, Count, Ingest, "User sessions started since mon started.";
+    SESSIONS_PER_MINUTE = "sessions_per_minute", Gauge, PerMinute, Ingest, "User sessions started per minute over the rule window.";
+    AVG_SESSION_DURATION_SECONDS = "avg_session_duration_seconds", Gauge, Seconds, Ingest, "Mean duration of the user sessions that ended over the rule window.";
+    AVG_SESSION_TURNS = "avg_session_turns", Gauge, Count, Ingest, "Mean conversation turns of the user sessions that ended over the rule window.";
+    SESSION_ABANDONMENT_RATE = "session_abandonment_rate", Gauge, Ratio, Ingest, "Share of the user sessions that ended over the rule window with the outcome abandoned.";
+    AVG_RATING = "avg_rating", Gauge, Rating, Ingest, "Mean feedback rating (1 to 5) over the rule window.";
+    CSAT_PERCENT = "csat_percent", Gauge, Percent, Ingest, "Customer satisfaction: share of feedback over the rule window rated 4 or 5 (or a thumbs up when unrated).";
+    FEEDBACK_PER_MINUTE = "feedback_per_minute", Gauge, PerMinute, Ingest, "Feedback received per minute over the rule window.";
+    FEATURE_USES_PER_MINUTE = "feature_uses_per_minute", Gauge, PerMinute, Ingest, "Uses of the agent's features per minute over the rule window, all features.";
     AI_COST_USD = "ai_cost_usd", Counter, Usd, Ingest, "AI provider cost recorded since mon started, in US dollars.";
     // security: auth and security events, principal and ip of requests (security.failed_login_window)
     FAILED_LOGINS = "failed_logins", Gauge, Count, Ingest, "Failed authentications (auth events with success false) within security.failed_login_window.";

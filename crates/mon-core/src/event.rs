@@ -31,6 +31,13 @@ impl InvalidEvent {
     }
 }
 
+mod experience;
+
+pub use experience::{
+    Arm, FeatureEvent, FeedbackEvent, MAX_COMMENT_BYTES, SessionEvent, SessionOutcome,
+    SessionPhase, Thumbs,
+};
+
 type Checked = Result<(), InvalidEvent>;
 
 fn non_empty(field: &str, v: &str) -> Checked {
@@ -126,6 +133,12 @@ pub struct RequestEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl RequestEvent {
@@ -169,6 +182,12 @@ pub struct AuthEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl AuthEvent {
@@ -211,6 +230,12 @@ pub struct SecurityEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl SecurityEvent {
@@ -249,6 +274,12 @@ pub struct CallStartedEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl CallStartedEvent {
@@ -274,6 +305,12 @@ pub struct CallEndedEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl CallEndedEvent {
@@ -301,6 +338,12 @@ pub struct ErrorEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl ErrorEvent {
@@ -327,13 +370,26 @@ pub struct VoiceQualityEvent {
     pub jitter_ms: f64,
     /// Mean opinion score, 1–5.
     pub mos: f64,
+    /// The speech level heard, 0–1 (a share of full scale), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_level: Option<f64>,
+    /// The background noise level, 0–1 (a share of full scale), when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_level: Option<f64>,
     /// When it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl VoiceQualityEvent {
-    /// A non-empty conversation id, latency and jitter ≥ 0, packet loss 0–1, MOS 1–5.
+    /// A non-empty conversation id, latency and jitter ≥ 0, packet loss 0–1, MOS 1–5,
+    /// audio and noise levels 0–1.
     ///
     /// # Errors
     /// The first field at fault.
@@ -342,7 +398,14 @@ impl VoiceQualityEvent {
         at_least_zero("latency_ms", self.latency_ms)?;
         range("packet_loss", self.packet_loss, 0.0, 1.0)?;
         at_least_zero("jitter_ms", self.jitter_ms)?;
-        range("mos", self.mos, 1.0, 5.0)
+        range("mos", self.mos, 1.0, 5.0)?;
+        for (field, level) in [
+            ("audio_level", self.audio_level),
+            ("noise_level", self.noise_level),
+        ] {
+            level.map_or(Ok(()), |v| range(field, v, 0.0, 1.0))?;
+        }
+        Ok(())
     }
 }
 
@@ -363,9 +426,19 @@ pub struct AiUsageEvent {
     pub cost_usd: f64,
     /// Time to answer, in milliseconds.
     pub latency_ms: f64,
+    /// The call (or session) it served: experiments add the costs of one call up into
+    /// the AI cost per call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl AiUsageEvent {
@@ -403,6 +476,12 @@ pub struct GaugeEvent {
     /// When it was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl GaugeEvent {
@@ -431,6 +510,12 @@ pub struct CounterEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl CounterEvent {
@@ -454,6 +539,12 @@ pub struct HeartbeatEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl HeartbeatEvent {
@@ -484,6 +575,12 @@ pub struct LogEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl LogEvent {
@@ -509,6 +606,12 @@ pub struct LivekitEvent {
     /// When it happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl LivekitEvent {
@@ -540,6 +643,12 @@ pub struct DeploymentEvent {
     /// When it went live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<DateTime<Utc>>,
+    /// The experiment it belongs to (with `variant`): see [`Arm`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// The experiment's variant it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl DeploymentEvent {
@@ -595,6 +704,12 @@ pub enum Event {
     Security(SecurityEvent),
     /// A deployment of a service.
     Deployment(DeploymentEvent),
+    /// A user session began or ended.
+    Session(SessionEvent),
+    /// A user's rating, thumbs or comment.
+    Feedback(FeedbackEvent),
+    /// A feature of the agent was used.
+    Feature(FeatureEvent),
 }
 
 impl Event {
@@ -615,6 +730,9 @@ impl Event {
             Event::Auth(_) => "auth",
             Event::Security(_) => "security",
             Event::Deployment(_) => "deployment",
+            Event::Session(_) => "session",
+            Event::Feedback(_) => "feedback",
+            Event::Feature(_) => "feature",
         }
     }
 
@@ -635,7 +753,45 @@ impl Event {
             Event::Auth(e) => e.timestamp,
             Event::Security(e) => e.timestamp,
             Event::Deployment(e) => e.timestamp,
+            Event::Session(e) => e.timestamp,
+            Event::Feedback(e) => e.timestamp,
+            Event::Feature(e) => e.timestamp,
         }
+    }
+
+    /// The experiment arm the event belongs to, as written (unchecked: see
+    /// [`Event::arm`]).
+    fn arm_fields(&self) -> (Option<&str>, Option<&str>) {
+        let (experiment, variant) = match self {
+            Event::Request(e) => (&e.experiment, &e.variant),
+            Event::CallStarted(e) => (&e.experiment, &e.variant),
+            Event::CallEnded(e) => (&e.experiment, &e.variant),
+            Event::Error(e) => (&e.experiment, &e.variant),
+            Event::VoiceQuality(e) => (&e.experiment, &e.variant),
+            Event::AiUsage(e) => (&e.experiment, &e.variant),
+            Event::Gauge(e) => (&e.experiment, &e.variant),
+            Event::Counter(e) => (&e.experiment, &e.variant),
+            Event::Heartbeat(e) => (&e.experiment, &e.variant),
+            Event::Log(e) => (&e.experiment, &e.variant),
+            Event::Livekit(e) => (&e.experiment, &e.variant),
+            Event::Auth(e) => (&e.experiment, &e.variant),
+            Event::Security(e) => (&e.experiment, &e.variant),
+            Event::Deployment(e) => (&e.experiment, &e.variant),
+            Event::Session(e) => (&e.experiment, &e.variant),
+            Event::Feedback(e) => (&e.experiment, &e.variant),
+            Event::Feature(e) => (&e.experiment, &e.variant),
+        };
+        (experiment.as_deref(), variant.as_deref())
+    }
+
+    /// The experiment and variant the event belongs to, when it names both (a valid
+    /// event names both or neither).
+    pub fn arm(&self) -> Option<Arm<'_>> {
+        let (experiment, variant) = self.arm_fields();
+        Some(Arm {
+            experiment: experiment?,
+            variant: variant?,
+        })
     }
 
     /// Checks what serde cannot express: the timestamp within the years 0000–9999, then
@@ -648,6 +804,8 @@ impl Event {
         if let Some(t) = self.timestamp() {
             crate::duration::check_time(t).map_err(|e| InvalidEvent::new("timestamp", e))?;
         }
+        let (experiment, variant) = self.arm_fields();
+        Arm::of(experiment, variant, max_label_bytes)?;
         match self {
             Event::Request(e) => e.validate(max_label_bytes),
             Event::CallStarted(e) => e.validate(),
@@ -663,6 +821,9 @@ impl Event {
             Event::Auth(e) => e.validate(max_label_bytes),
             Event::Security(e) => e.validate(max_label_bytes),
             Event::Deployment(e) => e.validate(max_label_bytes),
+            Event::Session(e) => e.validate(),
+            Event::Feedback(e) => e.validate(max_label_bytes),
+            Event::Feature(e) => e.validate(max_label_bytes),
         }
     }
 
@@ -727,7 +888,27 @@ impl Event {
                 payload: Some(&mut e.payload),
                 ..FreeText::default()
             },
-            Event::AiUsage(_) | Event::Heartbeat(_) | Event::Deployment(_) => FreeText::default(),
+            Event::AiUsage(e) => FreeText {
+                texts: some([e.call_id.as_mut()]),
+                ..FreeText::default()
+            },
+            Event::Session(e) => FreeText {
+                texts: some([Some(&mut e.session_id), e.user_id.as_mut()]),
+                ..FreeText::default()
+            },
+            Event::Feedback(e) => FreeText {
+                texts: some([
+                    e.comment.as_mut(),
+                    e.user_id.as_mut(),
+                    e.session_id.as_mut(),
+                ]),
+                ..FreeText::default()
+            },
+            Event::Feature(e) => FreeText {
+                texts: some([e.user_id.as_mut(), e.session_id.as_mut()]),
+                ..FreeText::default()
+            },
+            Event::Heartbeat(_) | Event::Deployment(_) => FreeText::default(),
         }
     }
 
@@ -817,11 +998,46 @@ mod tests {
             json!({"type":"request","endpoint":"/api/rooms","method":"GET","status":200,"latency_ms":3.0,"principal":"svc-1","ip":"198.51.100.2"}),
             json!({"type":"deployment","service":"voice-agent","version":"1.4.2","commit":"9c01f36","environment":"production","timestamp":"2026-01-01T00:00:00Z"}),
             json!({"type":"deployment","service":"voice-agent","version":"1.4.3"}),
+            json!({"type":"session","session_id":"s1","phase":"start","user_id":"u1","experiment":"prompt-v2","variant":"b"}),
+            json!({"type":"session","session_id":"s1","phase":"end","turns":7,"outcome":"abandoned","duration_seconds":42.5}),
+            json!({"type":"feedback","rating":5,"category":"voice_quality","comment":"Great voice quality!","user_id":"u1","session_id":"s1"}),
+            json!({"type":"feedback","thumbs":"down"}),
+            json!({"type":"feature","feature":"voice_command","user_id":"u1","session_id":"s1","duration_seconds":5.0}),
+            json!({"type":"voice_quality","conversation_id":"c1","latency_ms":50.0,"packet_loss":0.1,"jitter_ms":5.0,"mos":4.5,"audio_level":0.8,"noise_level":0.1}),
+            json!({"type":"ai_usage","provider":"openai","service":"llm","model":"gpt","units":1.0,"cost_usd":0.01,"latency_ms":3.0,"call_id":"c1","experiment":"x","variant":"a"}),
         ];
         for sample in samples {
             let event: Event = serde_json::from_value(sample.clone()).unwrap();
             assert_eq!(event.type_name(), sample["type"]);
             assert_eq!(serde_json::to_value(&event).unwrap(), sample);
+        }
+    }
+
+    #[test]
+    fn every_kind_carries_an_experiment_arm() {
+        let event = Event::from_json(
+            json!({"type":"call_ended","call_id":"c","duration_seconds":3.0,"success":true,"experiment":"tts-voice","variant":"b"}),
+        )
+        .expect("decodes");
+        assert_eq!(event.validate(64), Ok(()));
+        let arm = event.arm().expect("an arm");
+        assert_eq!((arm.experiment, arm.variant), ("tts-voice", "b"));
+        let plain = Event::from_json(json!({"type":"heartbeat","name":"h"})).expect("decodes");
+        assert_eq!(plain.arm(), None);
+    }
+
+    #[test]
+    fn satisfaction_is_a_rating_of_four_or_more_else_a_thumbs_up() {
+        for (input, want) in [
+            (json!({"type":"feedback","rating":4}), true),
+            (json!({"type":"feedback","rating":3,"thumbs":"up"}), false),
+            (json!({"type":"feedback","thumbs":"up"}), true),
+            (json!({"type":"feedback","thumbs":"down"}), false),
+        ] {
+            let Ok(Event::Feedback(f)) = Event::from_json(input.clone()) else {
+                panic!("{input} is feedback");
+            };
+            assert_eq!(f.satisfied(), want, "{input}");
         }
     }
 
@@ -966,6 +1182,81 @@ mod tests {
                 json!({"type":"log","level":"","message":"m"}),
                 "level",
                 "must not be empty",
+            ),
+            (
+                json!({"type":"session","session_id":" ","phase":"start"}),
+                "session_id",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"session","session_id":"s","phase":"end"}),
+                "outcome",
+                "completed, abandoned, transferred or failed",
+            ),
+            (
+                json!({"type":"session","session_id":"s","phase":"start","outcome":"completed"}),
+                "outcome",
+                "belongs to the session's end",
+            ),
+            (
+                json!({"type":"session","session_id":"s","phase":"end","outcome":"failed","duration_seconds":-1.0}),
+                "duration_seconds",
+                "out of range",
+            ),
+            (
+                json!({"type":"feedback"}),
+                "rating",
+                "a rating (1-5), a thumbs",
+            ),
+            (
+                json!({"type":"feedback","rating":6}),
+                "rating",
+                "6 is out of range [1, 5]",
+            ),
+            (
+                json!({"type":"feedback","rating":0}),
+                "rating",
+                "out of range",
+            ),
+            (
+                json!({"type":"feedback","rating":3,"category":long}),
+                "category",
+                "over the label value limit",
+            ),
+            (
+                json!({"type":"feedback","rating":3,"comment":"x".repeat(MAX_COMMENT_BYTES + 1)}),
+                "comment",
+                "over the comment limit of 4096",
+            ),
+            (
+                json!({"type":"feature","feature":""}),
+                "feature",
+                "must not be empty",
+            ),
+            (
+                json!({"type":"feature","feature":"f","duration_seconds":-3.0}),
+                "duration_seconds",
+                "out of range",
+            ),
+            (
+                json!({"type":"voice_quality","conversation_id":"c","latency_ms":1.0,"packet_loss":0.1,"jitter_ms":1.0,"mos":4.0,"noise_level":1.5}),
+                "noise_level",
+                "[0, 1]",
+            ),
+            (
+                json!({"type":"call_started","call_id":"c","experiment":"x"}),
+                "variant",
+                "names its variant too",
+            ),
+            (
+                json!({"type":"call_started","call_id":"c","variant":"b"}),
+                "experiment",
+                "a variant belongs to an experiment",
+            ),
+            (
+                json!({"type":"call_started","call_id":"c","experiment":"x","variant":long}),
+                "variant",
+                "over the label value limit",
             ),
             (
                 json!({"type":"log","level":"info","message":"m","timestamp":"+10000-01-01T00:00:00Z"}),

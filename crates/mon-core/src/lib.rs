@@ -30,9 +30,10 @@ pub use alert::{Alert, AlertState, Severity};
 pub use catalog::vars;
 pub use check::{CheckOutcome, HealthCheck};
 pub use event::{
-    AiUsageEvent, AuthEvent, CallEndedEvent, CallStartedEvent, CounterEvent, DeploymentEvent,
-    ErrorEvent, Event, FreeText, GaugeEvent, HeartbeatEvent, InvalidEvent, LivekitEvent, LogEvent,
-    RequestEvent, SecurityEvent, VoiceQualityEvent,
+    AiUsageEvent, Arm, AuthEvent, CallEndedEvent, CallStartedEvent, CounterEvent, DeploymentEvent,
+    ErrorEvent, Event, FeatureEvent, FeedbackEvent, FreeText, GaugeEvent, HeartbeatEvent,
+    InvalidEvent, LivekitEvent, LogEvent, MAX_COMMENT_BYTES, RequestEvent, SecurityEvent,
+    SessionEvent, SessionOutcome, SessionPhase, Thumbs, VoiceQualityEvent,
 };
 pub use exposition::{LabelValue, check_label_name, check_metric_name, escape_label_value};
 pub use kind::{ChannelFactory, ChannelSpec, CheckFactory, CheckSpec, KindError, KindSpec, Kinds};

@@ -17,6 +17,17 @@ pub const ENDPOINT_SERIES: &[&str] = &[
     "endpoint_error_rate_percent",
 ];
 
+/// The stored series with labels of user experience, over the rule window: uses per
+/// feature, feedback and CSAT per category, the average rating per MOS and per voice
+/// latency band.
+pub const EXPERIENCE_SERIES: &[&str] = &[
+    "feature_uses_per_min",
+    "feedback_per_min",
+    "category_csat_percent",
+    "avg_rating_by_mos_band",
+    "avg_rating_by_latency_band",
+];
+
 /// How a panel shows its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -191,7 +202,9 @@ fn valid_id(id: &str) -> bool {
 
 /// Whether a panel may read `name`: a catalog variable or a stored endpoint series.
 pub fn known_metric(name: &str) -> bool {
-    crate::lookup(name).is_some() || ENDPOINT_SERIES.contains(&name)
+    crate::lookup(name).is_some()
+        || ENDPOINT_SERIES.contains(&name)
+        || EXPERIENCE_SERIES.contains(&name)
 }
 
 /// The known metric closest to `name`, for "did you mean".
@@ -308,7 +321,7 @@ pub fn validate_dashboards(dashboards: &[DashboardConfig]) -> Vec<(String, Strin
 }
 
 /// The ids of the built-in dashboards, in the order [`builtin_dashboards`] returns them.
-pub const BUILTIN_IDS: [&str; 7] = [
+pub const BUILTIN_IDS: [&str; 8] = [
     "system_overview",
     "api_performance",
     "ai_services",
@@ -316,6 +329,7 @@ pub const BUILTIN_IDS: [&str; 7] = [
     "calls_voice_quality",
     "livekit",
     "security",
+    "user_experience",
 ];
 
 struct P(
@@ -435,6 +449,21 @@ pub fn builtin_dashboards() -> Vec<DashboardConfig> {
             P("security_events", "Security Events", Timeseries, Some("security_events"), None, None, 12, 6, "Security events of any kind within the window."),
             P("new_principal_ips", "New Addresses for Principals", Timeseries, Some("new_principal_ips"), None, None, 12, 6, "Addresses first seen for a known principal within the window."),
             P("security_alerts", "Active Alerts", AlertList, None, None, None, 24, 6, "Alerts firing or acknowledged, brute force and the other security rules among them."),
+        ]),
+        dashboard("user_experience", "User Experience", "Sessions, satisfaction, feature use, and what voice quality costs in satisfaction", vec![
+            P("active_sessions", "Active Sessions", Stat, Some("active_sessions"), None, None, 6, 4, "User sessions in progress."),
+            P("csat", "CSAT", Gauge, Some("csat_percent"), Some(80.0), Some(60.0), 6, 4, "Share of feedback rated 4 or 5 (a thumbs up when unrated)."),
+            P("avg_rating", "Average Rating", Stat, Some("avg_rating"), Some(4.0), Some(3.0), 6, 4, "Mean feedback rating, 1 to 5."),
+            P("abandonment", "Abandonment Rate", Stat, Some("session_abandonment_rate"), Some(0.1), Some(0.25), 6, 4, "Share of ended sessions the caller abandoned."),
+            P("sessions_per_minute", "Sessions per Minute", Timeseries, Some("sessions_per_minute"), None, None, 12, 6, "User sessions started per minute."),
+            P("csat_trend", "CSAT Over Time", Timeseries, Some("csat_percent"), Some(80.0), Some(60.0), 12, 6, "Share of satisfied feedback over the rule window, over time."),
+            P("session_duration", "Session Duration", Timeseries, Some("avg_session_duration_seconds"), None, None, 8, 6, "Mean duration of ended sessions."),
+            P("session_turns", "Turns per Session", Timeseries, Some("avg_session_turns"), None, None, 8, 6, "Mean conversation turns of ended sessions."),
+            P("noise_level", "Noise Level", Timeseries, Some("avg_noise_level"), Some(0.3), Some(0.5), 8, 6, "Mean background noise level of voice-quality events, 0 to 1."),
+            P("rating_by_mos", "Rating per MOS Band", Table, Some("avg_rating_by_mos_band"), Some(4.0), Some(3.0), 12, 6, "Mean rating of sessions whose voice quality fell in each MOS band: what bad audio costs."),
+            P("rating_by_latency", "Rating per Latency Band", Table, Some("avg_rating_by_latency_band"), Some(4.0), Some(3.0), 12, 6, "Mean rating of sessions whose voice latency fell in each band."),
+            P("feedback_by_category", "Feedback per Category", Table, Some("feedback_per_min"), None, None, 12, 6, "Feedback received per minute, per category."),
+            P("top_features", "Top Features", Table, Some("feature_uses_per_min"), None, None, 12, 6, "Uses per minute of each feature, most used first."),
         ]),
     ]
 }

@@ -429,6 +429,8 @@ mod tests {
             value: f64::from(i),
             labels: Default::default(),
             timestamp: None,
+            experiment: None,
+            variant: None,
         })
     }
 

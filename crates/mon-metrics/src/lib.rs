@@ -110,8 +110,8 @@ mod snapshot;
 mod window;
 
 pub use dashboards::{
-    BUILTIN_IDS, Colour, DashboardConfig, ENDPOINT_SERIES, PanelConfig, PanelKind,
-    builtin_dashboards, known_metric, validate_dashboards,
+    BUILTIN_IDS, Colour, DashboardConfig, ENDPOINT_SERIES, EXPERIENCE_SERIES, PanelConfig,
+    PanelKind, builtin_dashboards, known_metric, validate_dashboards,
 };
 pub use error::MetricsError;
 pub use export::{
@@ -139,8 +139,9 @@ pub use panel_values::{MAX_DASHBOARD_RANGE, all_dashboards, series_step, status_
 pub use raise::{AlertSender, RaiseAlertAnswer, RaiseAlertBody, SendAlertError};
 pub use recorder::{
     CallTotals, CounterHandle, CustomAdmission, CustomBatch, CustomKind, ErrorRecord,
-    LATENCY_BUCKETS, MAX_SOURCES, OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions,
-    SecurityConfig, SecurityRow, SecuritySummary, SecurityTotals, SlowRequest, validate_label_name,
+    ExperienceBreakdown, LATENCY_BANDS, LATENCY_BUCKETS, MAX_SOURCES, MOS_BANDS, NO_CATEGORY,
+    OVERFLOW_LABEL, OperationTimer, Recorder, RecorderOptions, SecurityConfig, SecurityRow,
+    SecuritySummary, SecurityTotals, SlowRequest, validate_label_name,
     validate_name as validate_metric_name,
 };
 pub use remote_write::{BasicAuth, MAX_BATCH_SIZE, RemoteWriteConfig, RemoteWriter, proto};

@@ -219,6 +219,8 @@ impl OtlpMapper {
                         call_id,
                         fields,
                         timestamp: timestamp(time),
+                        experiment: None,
+                        variant: None,
                     }));
                 }
             }
@@ -262,6 +264,8 @@ impl OtlpMapper {
             commit: None,
             environment: service.environment.clone(),
             timestamp: None,
+            experiment: None,
+            variant: None,
         }));
     }
 
@@ -470,6 +474,7 @@ impl OtlpMapper {
             .number("gen_ai.usage.output_tokens")
             .or_else(|| attrs.number("gen_ai.usage.completion_tokens"))
             .unwrap_or(0.0);
+        let (experiment, variant) = arm(&attrs);
         let cost = self.config.price(&model).map_or(0.0, |p| {
             (input * p.input_per_million + output * p.output_per_million) / 1_000_000.0
         });
@@ -480,8 +485,20 @@ impl OtlpMapper {
             units: input + output,
             cost_usd: cost,
             latency_ms: duration_ms(span),
+            call_id: attrs.text("session.id"),
             timestamp: timestamp(span.end_time_unix_nano),
+            experiment,
+            variant,
         }))
+    }
+}
+
+/// The experiment arm a span's attributes `experiment` and `variant` name, when they
+/// name both.
+fn arm(attrs: &Attributes<'_>) -> (Option<String>, Option<String>) {
+    match (attrs.text("experiment"), attrs.text("variant")) {
+        (Some(experiment), Some(variant)) => (Some(experiment), Some(variant)),
+        _ => (None, None),
     }
 }
 
@@ -521,6 +538,7 @@ fn request_event(span: &Span) -> Option<Event> {
     } else {
         return None;
     };
+    let (experiment, variant) = arm(&attrs);
     Some(Event::Request(RequestEvent {
         endpoint,
         method,
@@ -531,6 +549,8 @@ fn request_event(span: &Span) -> Option<Event> {
         principal: None,
         ip: None,
         timestamp: timestamp(span.end_time_unix_nano),
+        experiment,
+        variant,
     }))
 }
 
@@ -742,6 +762,8 @@ fn gauge(name: &str, labels: BTreeMap<String, String>, value: f64, time: u64) ->
         value,
         labels,
         timestamp: timestamp(time),
+        experiment: None,
+        variant: None,
     })
 }
 
@@ -751,6 +773,8 @@ fn counter(name: &str, labels: BTreeMap<String, String>, value: f64, time: u64) 
         value,
         labels,
         timestamp: timestamp(time),
+        experiment: None,
+        variant: None,
     })
 }
 

@@ -1,6 +1,7 @@
 //! [`Recorder`]: the application recorders and their rolling windows, one module per
 //! kind of data — `requests`, `calls`, `errors`, `voice`, `ai`,
-//! `operations` (timers), `custom` metrics and `security` (auth and security events) — each owning its state, its
+//! `operations` (timers), `custom` metrics, `security` (auth and security events) and
+//! `experience` (sessions, feedback, feature use) — each owning its state, its
 //! recording, its part of the report and rule variables, and its exposition. The
 //! `Recorder` composes them and [`Recorder::record`] dispatches an [`Event`] to its kind.
 //!
@@ -16,6 +17,7 @@ mod ai;
 mod calls;
 mod custom;
 mod errors;
+mod experience;
 mod operations;
 mod requests;
 mod security;
@@ -25,6 +27,7 @@ mod voice;
 pub use calls::CallTotals;
 pub use custom::{CounterHandle, CustomAdmission, CustomBatch, CustomKind};
 pub use errors::ErrorRecord;
+pub use experience::{ExperienceBreakdown, LATENCY_BANDS, MOS_BANDS, NO_CATEGORY};
 pub use operations::OperationTimer;
 pub use requests::SlowRequest;
 pub use security::{SecurityConfig, SecurityRow, SecuritySummary, Totals as SecurityTotals};
@@ -130,6 +133,7 @@ pub(crate) struct Inner {
     pub(crate) calls: calls::Calls,
     pub(crate) errors: errors::Errors,
     pub(crate) voice: voice::Voice,
+    pub(crate) experience: experience::Experience,
     pub(crate) ai: ai::Ai,
     pub(crate) operations: operations::Operations,
     pub(crate) custom: custom::Custom,
@@ -277,6 +281,7 @@ impl Recorder {
                 calls: Default::default(),
                 errors: Default::default(),
                 voice: Default::default(),
+                experience: Default::default(),
                 ai: Default::default(),
                 operations: Default::default(),
                 custom: Default::default(),
@@ -328,6 +333,9 @@ impl Recorder {
             Event::Counter(e) => self.record_counter(e)?,
             Event::Auth(e) => self.record_auth(e),
             Event::Security(e) => self.record_security(e),
+            Event::Session(e) => self.record_session(e),
+            Event::Feedback(e) => self.record_feedback(e),
+            Event::Feature(e) => self.record_feature(e),
             Event::Heartbeat(_) | Event::Log(_) | Event::Livekit(_) | Event::Deployment(_) => {}
         }
         Ok(())

@@ -40,6 +40,26 @@ pub struct WindowReport {
     pub packet_loss: WindowStats,
     /// Voice quality: jitter in milliseconds.
     pub jitter_ms: WindowStats,
+    /// Voice quality: speech level heard, 0–1.
+    pub audio_level: WindowStats,
+    /// Voice quality: background noise level, 0–1.
+    pub noise_level: WindowStats,
+    /// User sessions started (count and rate).
+    pub sessions_started: WindowStats,
+    /// User sessions ended: values are 1 when abandoned, else 0; failures are the
+    /// abandoned ones.
+    pub sessions_ended: WindowStats,
+    /// Durations of ended sessions, in seconds.
+    pub session_duration: WindowStats,
+    /// Turns of ended sessions.
+    pub session_turns: WindowStats,
+    /// Feedback ratings (1–5); failures are ratings below 4.
+    pub ratings: WindowStats,
+    /// Every piece of feedback: values are 1 when satisfied (a rating of 4 or 5, or a
+    /// thumbs up), else 0 (a failure).
+    pub feedback: WindowStats,
+    /// Feature uses, all features: values are durations in seconds (0 when not given).
+    pub feature_uses: WindowStats,
 }
 
 /// Everything the recorder knows, for `GET /api/v1/snapshot`, exporters and dashboards.
@@ -98,6 +118,7 @@ impl Recorder {
         inner.errors.window(now, window, &mut w);
         inner.ai.window(now, window, &mut w);
         inner.voice.window(now, window, &mut w);
+        inner.experience.window(now, window, &mut w);
         w
     }
 
@@ -119,6 +140,7 @@ impl Recorder {
         inner.ai.publish(w, &mut out);
         inner.errors.publish(w, &mut out);
         inner.voice.publish(w, &mut out);
+        inner.experience.publish(w, &mut out);
         inner.custom.publish(&mut out);
         inner.security.publish(&mut out);
         out.0
@@ -188,6 +210,7 @@ impl prometheus_client::collector::Collector for AppCollector {
         inner.calls.encode(&mut encoder)?;
         inner.errors.encode(&mut encoder)?;
         inner.voice.encode(&mut encoder)?;
+        inner.experience.encode(&mut encoder)?;
         inner.ai.encode(&mut encoder)?;
         inner.operations.encode(&mut encoder)?;
         inner.security.encode(&mut encoder)?;

@@ -13,7 +13,8 @@ use std::time::Duration;
 /// publishes and those of its LiveKit activity (no labels), and per-endpoint request
 /// figures of the 1-minute window
 /// (`endpoint_requests_per_min`, `endpoint_avg_latency_ms`, `endpoint_p95_latency_ms`,
-/// `endpoint_error_rate_percent`, labelled `endpoint`); then the same for each labelled
+/// `endpoint_error_rate_percent`, labelled `endpoint`), and the user-experience figures
+/// of the rule window per name ([`crate::EXPERIENCE_SERIES`]); then the same for each labelled
 /// ingest source ([`Recorder::source`]), every sample of which also carries `source=<label>`.
 pub fn recorder_samples(recorder: &Recorder, now: DateTime<Utc>) -> Vec<Sample> {
     let mut out = Vec::new();
@@ -44,26 +45,66 @@ fn push_samples(
                 value,
             }),
     );
-    for (endpoint, stats) in recorder.request_stats(Window::OneMinute).1 {
+    let labelled = |label: &str, value: String| {
         let mut labels = base.clone();
-        labels.insert("endpoint".to_owned(), endpoint);
-        let mut push = |name: &str, v: Option<f64>| {
-            if let Some(value) = v.filter(|v| v.is_finite()) {
-                out.push(Sample {
-                    name: name.to_owned(),
-                    labels: labels.clone(),
-                    ts: now,
-                    value,
-                });
-            }
-        };
-        push("endpoint_requests_per_min", Some(stats.rate_per_min));
-        push("endpoint_avg_latency_ms", stats.avg);
-        push("endpoint_p95_latency_ms", stats.p95);
-        push(
-            "endpoint_error_rate_percent",
-            (stats.count > 0).then_some(stats.failure_percent),
+        labels.insert(label.to_owned(), value);
+        move |name: &str, v: Option<f64>| {
+            v.filter(|v| v.is_finite()).map(|value| Sample {
+                name: name.to_owned(),
+                labels: labels.clone(),
+                ts: now,
+                value,
+            })
+        }
+    };
+    for (endpoint, stats) in recorder.request_stats(Window::OneMinute).1 {
+        let push = labelled("endpoint", endpoint);
+        out.extend(
+            [
+                push("endpoint_requests_per_min", Some(stats.rate_per_min)),
+                push("endpoint_avg_latency_ms", stats.avg),
+                push("endpoint_p95_latency_ms", stats.p95),
+                push(
+                    "endpoint_error_rate_percent",
+                    (stats.count > 0).then_some(stats.failure_percent),
+                ),
+            ]
+            .into_iter()
+            .flatten(),
         );
+    }
+    let x = recorder.experience_breakdown(recorder.options().rule_window);
+    for (feature, stats) in x.features {
+        out.extend(labelled("feature", feature)(
+            "feature_uses_per_min",
+            Some(stats.rate_per_min),
+        ));
+    }
+    for (category, stats) in x.feedback_by_category {
+        let push = labelled("category", category);
+        out.extend(
+            [
+                push("feedback_per_min", Some(stats.rate_per_min)),
+                push(
+                    "category_csat_percent",
+                    (stats.count > 0).then_some(stats.success_percent),
+                ),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+    }
+    for (band, stats) in x.rating_by_mos_band {
+        out.extend(labelled("mos_band", band)(
+            "avg_rating_by_mos_band",
+            stats.avg,
+        ));
+    }
+    for (band, stats) in x.rating_by_latency_band {
+        out.extend(labelled("latency_band", band)(
+            "avg_rating_by_latency_band",
+            stats.avg,
+        ));
     }
 }
 

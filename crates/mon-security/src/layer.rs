@@ -285,6 +285,8 @@ impl Shared {
             endpoint: Some(endpoint.to_owned()),
             detail,
             timestamp: None,
+            experiment: None,
+            variant: None,
         }));
     }
 
@@ -409,6 +411,8 @@ impl Shared {
             principal: principal.map(|p| p.name().to_owned()),
             ip: seen.ip,
             timestamp: None,
+            experiment: None,
+            variant: None,
         }));
     }
 
@@ -432,6 +436,8 @@ impl Shared {
             ),
             endpoint: Some(String::from(&*seen.endpoint)),
             timestamp: None,
+            experiment: None,
+            variant: None,
         }));
         let policy = &self.policy;
         if policy.max_failed_logins == 0 {

@@ -210,6 +210,14 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX incident_updates_by_incident ON incident_updates (incident_id, id);
     "#,
+    // The experiment and variant an application event belongs to, so that one
+    // experiment's events are read at once (GET /api/v1/experiments/{name}).
+    r#"
+    ALTER TABLE app_events ADD COLUMN experiment TEXT;
+    ALTER TABLE app_events ADD COLUMN variant TEXT;
+    CREATE INDEX app_events_by_experiment ON app_events (experiment, ts)
+        WHERE experiment IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this binary writes: the number of migrations it knows.

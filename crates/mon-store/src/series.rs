@@ -30,6 +30,8 @@ pub struct AppEventRow {
     pub body: String,
     /// The batch's source label (`POST /api/v1/events?source=`), if it had one.
     pub source: Option<String>,
+    /// The experiment the event belongs to, and its variant (both or neither).
+    pub arm: Option<(String, String)>,
 }
 
 /// Inserts a batch's application events (called by the writer inside its transaction).
@@ -39,15 +41,21 @@ pub(crate) fn apply_events(conn: &Connection, rows: &[AppEventRow]) -> Result<()
     }
     let ctx = |e| StoreError::sqlite("inserting an application event", e);
     let mut insert = conn
-        .prepare_cached("INSERT INTO app_events (ts, type, body, source) VALUES (?1, ?2, ?3, ?4)")
+        .prepare_cached(
+            "INSERT INTO app_events (ts, type, body, source, experiment, variant) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
         .map_err(ctx)?;
     for row in rows {
+        let (experiment, variant) = row.arm.as_ref().map(|(e, v)| (e, v)).unzip();
         insert
             .execute(params![
                 row.ts.timestamp_millis(),
                 row.kind,
                 row.body,
-                row.source
+                row.source,
+                experiment,
+                variant
             ])
             .map_err(ctx)?;
     }

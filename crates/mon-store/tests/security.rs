@@ -47,6 +47,7 @@ async fn security_events_filter_by_type_ip_principal_and_since() {
             kind: kind.to_string(),
             body: body.to_string(),
             source: None,
+            arm: None,
         });
     }
     store.write(batch).await.unwrap();

@@ -151,6 +151,7 @@ async fn app_events_are_written_atomically_and_expire() {
             kind: "request".into(),
             body: format!("{{\"i\":{i}}}"),
             source: None,
+            arm: None,
         });
     }
     assert_eq!(batch.row_count(), 1000);

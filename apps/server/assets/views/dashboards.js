@@ -29,9 +29,10 @@ const SOURCES = [
   [/^(active_rooms|active_participants)$/, "a livekit check (type: livekit in mon.yaml), which asks the LiveKit server for its rooms."],
   [/^room_creation_failures$/, "error events with kind LK1301 that " + EVENTS + "."],
   [/^(rooms_|participants_|connection_success_rate|egress_failures|avg_room_duration)/, WEBHOOKS + "."],
+  [/(session|rating|csat|feedback|feature)/, "session, feedback and feature events that " + EVENTS + " (docs/metrics.md, User experience)."],
   [/(api_latency|^request_rate|^error_rate|^slow_requests|^endpoint_)/, "request events (type request) that " + EVENTS + "."],
   [/(call|_calls)/, "call_started and call_ended events that " + EVENTS + "."],
-  [/^(avg_mos|avg_voice_latency_ms|avg_packet_loss|avg_jitter_ms)$/, "voice_quality events that " + EVENTS + ", or a prometheus check on LiveKit's metrics."],
+  [/^(avg_mos|avg_voice_latency_ms|avg_packet_loss|avg_jitter_ms|avg_audio_level|avg_noise_level)$/, "voice_quality events that " + EVENTS + ", or a prometheus check on LiveKit's metrics."],
   [/^(avg_response_time_ms|ai_cost_usd)$/, "ai_usage events that " + EVENTS + "."],
   [/error/, "error events that " + EVENTS + ", and mon's own ERROR logs."],
   [/(login|principal|denied_ip|rate_limited|security_events)/, "auth and security events: mon's own token checks and those " + EVENTS + "."],
@@ -112,7 +113,8 @@ function panelBody(p, box, notes) {
       }
       box.append(el("div", { class: "scroll" }, el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, "Series"), el("th", {}, "Value"))),
-        el("tbody", {}, metrics.map((m) => el("tr", {},
+        // Largest first: the busiest feature, the slowest endpoint.
+        el("tbody", {}, [...metrics].sort((a, b) => (b.value ?? -Infinity) - (a.value ?? -Infinity)).map((m) => el("tr", {},
           el("td", {}, labelText(m) || m.name),
           el("td", { class: "nowrap value t-" + (m.color || "grey"), "data-unit": unitFor(m) }, fmtNum(m.value, unitFor(m)))))))));
       break;

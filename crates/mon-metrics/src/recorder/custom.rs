@@ -573,7 +573,10 @@ impl Recorder {
                 | Event::Livekit(_)
                 | Event::Auth(_)
                 | Event::Security(_)
-                | Event::Deployment(_) => continue,
+                | Event::Deployment(_)
+                | Event::Session(_)
+                | Event::Feedback(_)
+                | Event::Feature(_) => continue,
             };
             match self.check_custom(&mut batch, name, kind, &label_pairs(labels)) {
                 Ok(CustomAdmission::Fits) => {}

@@ -20,6 +20,8 @@ struct VoiceState {
     latency_ms: Ring,
     packet_loss: Ring,
     jitter_ms: Ring,
+    audio_level: Ring,
+    noise_level: Ring,
     mos_histo: Option<Histo>,
     samples_total: u64,
 }
@@ -30,6 +32,8 @@ struct Measurement {
     packet_loss: f64,
     jitter_ms: f64,
     mos: f64,
+    audio_level: Option<f64>,
+    noise_level: Option<f64>,
 }
 
 /// The voice quality state, behind one lock (one event per turn).
@@ -39,11 +43,20 @@ pub(crate) struct Voice(Mutex<VoiceState>);
 impl Voice {
     fn record(&self, at: SystemTime, m: &Measurement) {
         let (now, slot) = (current_slot(), slot_of(at));
-        let mut v = lock(&self.0);
+        let mut guard = lock(&self.0);
+        let v = &mut *guard;
         v.mos.record(slot, now, m.mos, false);
         v.latency_ms.record(slot, now, m.latency_ms, false);
         v.packet_loss.record(slot, now, m.packet_loss, false);
         v.jitter_ms.record(slot, now, m.jitter_ms, false);
+        for (ring, level) in [
+            (&mut v.audio_level, m.audio_level),
+            (&mut v.noise_level, m.noise_level),
+        ] {
+            if let Some(level) = level {
+                ring.record(slot, now, level, false);
+            }
+        }
         v.mos_histo
             .get_or_insert_with(|| Histo::new(MOS_BUCKETS))
             .observe(m.mos);
@@ -57,6 +70,8 @@ impl Voice {
         w.voice_latency_ms = voice.latency_ms.stats(now, window);
         w.packet_loss = voice.packet_loss.stats(now, window);
         w.jitter_ms = voice.jitter_ms.stats(now, window);
+        w.audio_level = voice.audio_level.stats(now, window);
+        w.noise_level = voice.noise_level.stats(now, window);
     }
 
     /// The voice variables of `w`.
@@ -65,6 +80,8 @@ impl Voice {
         out.put(vars::AVG_VOICE_LATENCY_MS, w.voice_latency_ms.avg);
         out.put(vars::AVG_PACKET_LOSS, w.packet_loss.avg);
         out.put(vars::AVG_JITTER_MS, w.jitter_ms.avg);
+        out.put(vars::AVG_AUDIO_LEVEL, w.audio_level.avg);
+        out.put(vars::AVG_NOISE_LEVEL, w.noise_level.avg);
     }
 
     /// The `mon_app_voice_*` families.
@@ -108,6 +125,8 @@ impl Recorder {
             packet_loss,
             jitter_ms,
             mos,
+            audio_level: None,
+            noise_level: None,
         };
         self.inner.voice.record(SystemTime::now(), &m);
     }
@@ -119,7 +138,13 @@ impl Recorder {
             packet_loss: e.packet_loss,
             jitter_ms: e.jitter_ms,
             mos: e.mos,
+            audio_level: e.audio_level,
+            noise_level: e.noise_level,
         };
-        self.inner.voice.record(system_time(e.timestamp), &m);
+        let inner = &self.inner;
+        inner.voice.record(system_time(e.timestamp), &m);
+        inner
+            .experience
+            .quality(&inner.options, &e.conversation_id, e.mos, e.latency_ms);
     }
 }
