@@ -61,6 +61,7 @@ mod alerts;
 mod backup;
 mod cursor;
 mod error;
+mod experiments;
 mod incidents;
 mod kept;
 mod lock;
@@ -85,6 +86,7 @@ pub use alerts::{
 };
 pub use cursor::{SampleCursor, SeriesSamples};
 pub use error::StoreError;
+pub use experiments::{ArmEvent, ArmSummary};
 pub use incidents::{Incident, IncidentStatus, IncidentUpdate, NewIncident};
 pub use kept::KeptState;
 pub use lock::StoreLock;
