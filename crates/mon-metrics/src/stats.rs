@@ -307,7 +307,8 @@ pub fn compare_rates(
             z = finite(d / se);
             for group in [a, b] {
                 let n = group.trials as f64;
-                for (expected, what) in [(n * pooled, "successes"), (n * (1.0 - pooled), "failures")]
+                for (expected, what) in
+                    [(n * pooled, "successes"), (n * (1.0 - pooled), "failures")]
                 {
                     if expected < MIN_EXPECTED {
                         notes.small.push(format!(
@@ -487,7 +488,9 @@ pub fn compare_means(
         let se = (v_a + v_b).sqrt();
         if se > 0.0 {
             t = finite(d / se);
-            df = finite((v_a + v_b).powi(2) / (v_a.powi(2) / (n_a - 1.0) + v_b.powi(2) / (n_b - 1.0)));
+            df = finite(
+                (v_a + v_b).powi(2) / (v_a.powi(2) / (n_a - 1.0) + v_b.powi(2) / (n_b - 1.0)),
+            );
             difference_interval = df
                 .and_then(|df| confidence.t_quantile(df))
                 .and_then(|q| Interval::around(d, q * se));
@@ -873,7 +876,10 @@ mod tests {
             (None, None, None, None)
         );
         assert!(!result.significant);
-        warning_has(&result.warning, &["control has no trials", "treatment has no trials"]);
+        warning_has(
+            &result.warning,
+            &["control has no trials", "treatment has no trials"],
+        );
 
         let result = rates((0, 0), (5, 50));
         assert_eq!((result.difference, result.p_value), (None, None));
@@ -883,7 +889,10 @@ mod tests {
         let result = rates((0, 500), (0, 800));
         assert_eq!((result.z, result.p_value), (None, None));
         close(result.difference, 0.0);
-        warning_has(&result.warning, &["No p-value", "no trial succeeded", "0 %"]);
+        warning_has(
+            &result.warning,
+            &["No p-value", "no trial succeeded", "0 %"],
+        );
         let wilson = result.a.interval.expect("an interval");
         assert!(wilson.low == 0.0 && wilson.high > 0.0, "{wilson:?}");
 
@@ -908,7 +917,13 @@ mod tests {
         // Enough trials, but too few failures expected.
         let result = rates((995, 1_000), (998, 1_000));
         warning_has(&result.warning, &["would expect only 3.5 failures"]);
-        assert!(!result.warning.as_deref().unwrap_or("").contains("fewer than 30"));
+        assert!(
+            !result
+                .warning
+                .as_deref()
+                .unwrap_or("")
+                .contains("fewer than 30")
+        );
     }
 
     #[test]
@@ -939,9 +954,13 @@ mod tests {
         close(means.t, 2.5 / se);
         close(
             means.df,
-            (25.0_f64 / 12.0).powi(2) / ((5.0_f64 / 12.0).powi(2) / 3.0 + (5.0_f64 / 3.0).powi(2) / 3.0),
+            (25.0_f64 / 12.0).powi(2)
+                / ((5.0_f64 / 12.0).powi(2) / 3.0 + (5.0_f64 / 3.0).powi(2) / 3.0),
         );
-        warning_has(&means.warning, &["before has only 4 values (fewer than 30)"]);
+        warning_has(
+            &means.warning,
+            &["before has only 4 values (fewer than 30)"],
+        );
     }
 
     #[test]
@@ -953,14 +972,22 @@ mod tests {
         close(result.ranks.p_value, 1.0);
         close(result.ranks.common_language_effect, 0.5);
         assert!(!result.means.significant && !result.ranks.significant);
-        assert_eq!((&result.means.warning, &result.ranks.warning), (&None, &None));
+        assert_eq!(
+            (&result.means.warning, &result.ranks.warning),
+            (&None, &None)
+        );
     }
 
     #[test]
     fn samples_too_small_to_compute() {
         let result = samples(&[], &[]);
         assert_eq!(
-            (result.means.a.mean, result.means.t, result.ranks.u, result.ranks.p_value),
+            (
+                result.means.a.mean,
+                result.means.t,
+                result.ranks.u,
+                result.ranks.p_value
+            ),
             (None, None, None, None)
         );
         assert_eq!(result.ranks.a.percentiles, None);
@@ -969,14 +996,23 @@ mod tests {
 
         let result = samples(&[3.0], &[1.0, 2.0]);
         close(result.means.a.mean, 3.0);
-        assert_eq!((result.means.a.std_dev, result.means.a.interval), (None, None));
+        assert_eq!(
+            (result.means.a.std_dev, result.means.a.interval),
+            (None, None)
+        );
         assert_eq!((result.means.t, result.means.p_value), (None, None));
         close(result.means.difference, -1.5);
-        warning_has(&result.means.warning, &["before has 1 value(s)", "at least 2"]);
+        warning_has(
+            &result.means.warning,
+            &["before has 1 value(s)", "at least 2"],
+        );
         // Ranks work from one value a side, with the small-sample caveat.
         close(result.ranks.u, 2.0);
         assert!(result.ranks.p_value.is_some());
-        warning_has(&result.ranks.warning, &["fewer than 20", "only approximate"]);
+        warning_has(
+            &result.ranks.warning,
+            &["fewer than 20", "only approximate"],
+        );
     }
 
     #[test]
