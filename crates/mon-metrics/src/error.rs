@@ -59,6 +59,23 @@ pub enum MetricsError {
         /// The limit.
         max: usize,
     },
+    /// A confidence level outside `(0, stats::MAX_CONFIDENCE]`.
+    #[error(
+        "confidence {value}: must be a level strictly between 0 and 1 (at most 0.999999), \
+         e.g. 0.95 for 95 %"
+    )]
+    InvalidConfidence {
+        /// The level as given.
+        value: f64,
+    },
+    /// A group given to a statistical comparison cannot be compared.
+    #[error("group {name:?}: {reason}")]
+    InvalidSample {
+        /// The group's name (variant or period).
+        name: String,
+        /// What is wrong with its figures.
+        reason: String,
+    },
     /// An exporter could not deliver.
     #[error("exporter {exporter}: {reason}")]
     Export {
@@ -80,7 +97,9 @@ impl MetricsError {
             | MetricsError::InvalidMetric { .. }
             | MetricsError::TooManySeries { .. }
             | MetricsError::TooManySources { .. }
-            | MetricsError::LabelValueTooLong { .. } => false,
+            | MetricsError::LabelValueTooLong { .. }
+            | MetricsError::InvalidConfidence { .. }
+            | MetricsError::InvalidSample { .. } => false,
             MetricsError::Export { retryable, .. } => *retryable,
         }
     }

@@ -88,6 +88,16 @@
 //! connections, egress failures, room durations) and room-creation errors, for
 //! `/metrics` (`mon_livekit_*`) and the snapshot (`connection_success_rate`,
 //! `room_creation_failures`, ...) under [`LIVEKIT_SOURCE`].
+//!
+//! # Statistics
+//!
+//! [`stats`] compares two groups — the variants of an experiment, or two periods (before and
+//! after a deployment, this week and last) — on a rate ([`stats::compare_rates`]: the
+//! two-proportion z-test with Wilson intervals), on a mean ([`stats::compare_means`]: Welch's
+//! t-test) and on ranks ([`stats::compare_ranks`]: Mann-Whitney U, with percentiles);
+//! [`stats::compare_samples`] runs both tests on durations, ratings or costs. Each result
+//! carries its confidence intervals, a p-value and a plain warning when a sample is too small
+//! to tell (docs/experiments.md).
 
 mod dashboards;
 mod error;
@@ -107,6 +117,7 @@ mod sampler;
 mod scrape;
 mod series;
 mod snapshot;
+pub mod stats;
 mod window;
 
 pub use dashboards::{
