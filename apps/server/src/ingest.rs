@@ -701,6 +701,15 @@ async fn snapshot(State(state): State<AppState>) -> Json<SnapshotAnswer> {
                     packet_loss: window_stats(r.packet_loss),
                     requests: window_stats(r.requests),
                     voice_latency_ms: window_stats(r.voice_latency_ms),
+                    audio_level: window_stats(r.audio_level),
+                    noise_level: window_stats(r.noise_level),
+                    sessions_started: window_stats(r.sessions_started),
+                    sessions_ended: window_stats(r.sessions_ended),
+                    session_duration: window_stats(r.session_duration),
+                    session_turns: window_stats(r.session_turns),
+                    ratings: window_stats(r.ratings),
+                    feedback: window_stats(r.feedback),
+                    feature_uses: window_stats(r.feature_uses),
                 };
                 (w.as_str().to_string(), view)
             })

@@ -11,6 +11,7 @@ mod backup;
 mod banner;
 mod builder;
 mod dashboards;
+mod experiments;
 mod incidents;
 mod ingest;
 mod livekit;

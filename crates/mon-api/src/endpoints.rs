@@ -640,6 +640,43 @@ pub const ENDPOINTS: &[Endpoint] = &[
         LIMIT,
     ])
     .answer(Answer::Typed("DeploymentsAnswer")),
+    // Experiments and comparisons (apps/server/src/experiments.rs).
+    get(
+        "/api/v1/experiments",
+        Read,
+        "Every experiment with events since a time, with its variants",
+    )
+    .query(&[param("since", ParamKind::Time)])
+    .answer(Answer::Object),
+    get(
+        "/api/v1/experiments/{name}",
+        Read,
+        "Each variant of one experiment against the control: rates (z-test), latencies, durations, ratings and AI cost per call (Welch, Mann-Whitney U), with intervals and warnings",
+    )
+    .query(&[
+        param("since", ParamKind::Time),
+        param("control", ParamKind::Text),
+        param("confidence", ParamKind::Text),
+    ])
+    .answer(Answer::Object),
+    get(
+        "/api/v1/compare",
+        Read,
+        "One stored metric in two periods, or before and after a deployment (Welch, Mann-Whitney U, percentiles)",
+    )
+    .query(&[
+        Param {
+            required: true,
+            ..param("metric", ParamKind::Name)
+        },
+        param("labels", ParamKind::Text),
+        param("a", ParamKind::Text),
+        param("b", ParamKind::Text),
+        param("deployment", ParamKind::Text),
+        param("window", ParamKind::Duration),
+        param("confidence", ParamKind::Text),
+    ])
+    .answer(Answer::Object),
     Endpoint {
         method: Method::Delete,
         ..get(

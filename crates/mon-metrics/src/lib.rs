@@ -101,6 +101,7 @@
 
 mod dashboards;
 mod error;
+pub mod experiment;
 mod export;
 mod exposition;
 mod forward;
