@@ -285,6 +285,19 @@ pub fn compare_rates(
     };
     let (estimate_a, estimate_b) = (estimate(a), estimate(b));
     let mut notes = Notes::default();
+    for group in [a, b] {
+        if group.trials == 0 {
+            notes.missing.push(format!(
+                "{} has no trials: its rate and the comparison cannot be computed.",
+                group.name
+            ));
+        } else if group.trials < MIN_TRIALS {
+            notes.small.push(format!(
+                "{} has only {} trials (fewer than {MIN_TRIALS})",
+                group.name, group.trials
+            ));
+        }
+    }
     let (mut difference, mut difference_interval, mut z) = (None, None, None);
     if let (Some(rate_a), Some(rate_b)) = (estimate_a.rate, estimate_b.rate) {
         let (n_a, n_b) = (a.trials as f64, b.trials as f64);
@@ -320,19 +333,6 @@ pub fn compare_rates(
                     }
                 }
             }
-        }
-    }
-    for group in [a, b] {
-        if group.trials == 0 {
-            notes.missing.push(format!(
-                "{} has no trials: its rate and the comparison cannot be computed.",
-                group.name
-            ));
-        } else if group.trials < MIN_TRIALS {
-            notes.small.push(format!(
-                "{} has only {} trials (fewer than {MIN_TRIALS})",
-                group.name, group.trials
-            ));
         }
     }
     let p_value = z.and_then(Confidence::normal_p);
