@@ -97,11 +97,6 @@ impl Confidence {
         finite(x)
     }
 
-    /// The two-sided p-value of `statistic` under the standard normal, at most 1.
-    fn normal_p(statistic: f64) -> Option<f64> {
-        finite(f64::min(2.0 * Normal::standard().sf(statistic.abs()), 1.0))
-    }
-
     /// Whether `p` is below the threshold (false when there is no p-value).
     fn significant(self, p: Option<f64>) -> bool {
         p.is_some_and(|p| p < self.alpha())
@@ -137,6 +132,12 @@ fn around(centre: f64, half: f64) -> Option<Interval> {
 /// `x` when it is finite.
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
+}
+
+/// The two-sided p-value of `statistic` under the symmetric `distribution` (centred on 0):
+/// twice its upper tail beyond `|statistic|`, at most 1.
+fn two_sided_p(distribution: &impl ContinuousCDF<f64, f64>, statistic: f64) -> Option<f64> {
+    finite(f64::min(2.0 * distribution.sf(statistic.abs()), 1.0))
 }
 
 /// Why a comparison cannot be (fully) computed, and why its samples are too small to tell;
@@ -287,7 +288,7 @@ pub fn compare_rates(
             }
         }
     }
-    let p_value = z.and_then(Confidence::normal_p);
+    let p_value = z.and_then(|z| two_sided_p(&Normal::standard(), z));
     Ok(RateComparison {
         confidence: confidence.level(),
         a: estimate_a,
@@ -416,7 +417,7 @@ pub fn compare_means(
     let p_value = match (t, df) {
         (Some(t), Some(df)) => StudentsT::new(0.0, 1.0, df)
             .ok()
-            .and_then(|dist| finite(f64::min(2.0 * dist.sf(t.abs()), 1.0))),
+            .and_then(|distribution| two_sided_p(&distribution, t)),
         _ => None,
     };
     Ok(MeanComparison {
@@ -568,7 +569,7 @@ pub fn compare_ranks(
             ));
         }
     }
-    let p_value = z.and_then(Confidence::normal_p);
+    let p_value = z.and_then(|z| two_sided_p(&Normal::standard(), z));
     Ok(RankComparison {
         confidence: confidence.level(),
         a: estimate(a, &sorted_a),
@@ -698,6 +699,34 @@ mod tests {
         assert_eq!(result.warning, None);
         let interval = result.a.interval.expect("an interval");
         assert!(interval.low < 0.48 && 0.48 < interval.high, "{interval:?}");
+    }
+
+    #[test]
+    fn the_confidence_level_sets_the_threshold_and_the_widths() {
+        // z ≈ 1.79, p ≈ 0.074: significant at 90 %, not at 95 % or 99 %.
+        let at = |c: f64| {
+            compare_rates(
+                Counts::new("control", 480, 1_000),
+                Counts::new("treatment", 520, 1_000),
+                level(c),
+            )
+            .expect("valid counts")
+        };
+        let (low, usual, high) = (at(0.90), at(0.95), at(0.99));
+        assert_eq!(low.p_value, high.p_value);
+        assert!(low.significant && !usual.significant && !high.significant);
+        assert_eq!((low.confidence, high.confidence), (0.90, 0.99));
+        let width = |r: &RateComparison| {
+            let i = r.difference_interval.expect("an interval");
+            i.high - i.low
+        };
+        assert!(width(&low) < width(&usual) && width(&usual) < width(&high));
+        // The interval and the test agree here: 0 lies inside the 95 % interval only.
+        let inside = |r: &RateComparison| {
+            let i = r.difference_interval.expect("an interval");
+            i.low < 0.0 && 0.0 < i.high
+        };
+        assert!(!inside(&low) && inside(&usual) && inside(&high));
     }
 
     #[test]
