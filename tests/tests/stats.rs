@@ -6,7 +6,8 @@
 //! leaves out must be one scipy cannot compute either.
 
 use mon_metrics::stats::{
-    Confidence, Counts, RateComparison, Sample, SampleComparison, compare_rates, compare_samples,
+    Confidence, Counts, Interval, RateComparison, Sample, SampleComparison, compare_rates,
+    compare_samples,
 };
 use serde_json::{Value, json};
 use std::io::Write;
@@ -129,58 +130,49 @@ const RATE_CASES: &[(&str, f64, Tally, Tally)] = &[
     ("equal rates", 0.95, (250, 1_000), (500, 2_000)),
 ];
 
-/// mon's figures of a rate comparison, under the script's names.
-fn rate_figures(r: &RateComparison) -> Vec<(&'static str, Option<f64>)> {
-    let low = |i: Option<mon_metrics::stats::Interval>| i.map(|i| i.low);
-    let high = |i: Option<mon_metrics::stats::Interval>| i.map(|i| i.high);
-    vec![
-        ("a_rate", r.a.rate),
-        ("a_low", low(r.a.interval)),
-        ("a_high", high(r.a.interval)),
-        ("b_rate", r.b.rate),
-        ("b_low", low(r.b.interval)),
-        ("b_high", high(r.b.interval)),
-        ("difference", r.difference),
-        ("difference_low", low(r.difference_interval)),
-        ("difference_high", high(r.difference_interval)),
-        ("z", r.z),
-        ("p_value", r.p_value),
+/// A figure's name in the script's answer, and mon's value of it.
+type Figure = (String, Option<f64>);
+
+/// `name_low` and `name_high` of `interval`.
+fn bounds(name: &str, interval: Option<Interval>) -> [Figure; 2] {
+    [
+        (format!("{name}_low"), interval.map(|i| i.low)),
+        (format!("{name}_high"), interval.map(|i| i.high)),
     ]
 }
 
+/// mon's figures of a rate comparison, under the script's names.
+fn rate_figures(r: &RateComparison) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for (side, estimate) in [("a", &r.a), ("b", &r.b)] {
+        figures.push((format!("{side}_rate"), estimate.rate));
+        figures.extend(bounds(side, estimate.interval));
+    }
+    figures.push(("difference".into(), r.difference));
+    figures.extend(bounds("difference", r.difference_interval));
+    figures.push(("z".into(), r.z));
+    figures.push(("p_value".into(), r.p_value));
+    figures
+}
+
 /// mon's figures of a sample comparison, under the script's names.
-fn sample_figures(s: &SampleComparison) -> Vec<(&'static str, Option<f64>)> {
+fn sample_figures(s: &SampleComparison) -> Vec<Figure> {
     let (m, r) = (&s.means, &s.ranks);
-    let low = |i: Option<mon_metrics::stats::Interval>| i.map(|i| i.low);
-    let high = |i: Option<mon_metrics::stats::Interval>| i.map(|i| i.high);
-    let pct = |side: &mon_metrics::stats::RankEstimate| {
-        side.percentiles
-            .map(|p| [p.p50, p.p90, p.p95, p.p99].map(Some))
-            .unwrap_or([None; 4])
-    };
-    let (pa, pb) = (pct(&r.a), pct(&r.b));
-    vec![
-        ("a_n", Some(m.a.n as f64)),
-        ("a_mean", m.a.mean),
-        ("a_std_dev", m.a.std_dev),
-        ("a_low", low(m.a.interval)),
-        ("a_high", high(m.a.interval)),
-        ("a_p50", pa[0]),
-        ("a_p90", pa[1]),
-        ("a_p95", pa[2]),
-        ("a_p99", pa[3]),
-        ("b_n", Some(m.b.n as f64)),
-        ("b_mean", m.b.mean),
-        ("b_std_dev", m.b.std_dev),
-        ("b_low", low(m.b.interval)),
-        ("b_high", high(m.b.interval)),
-        ("b_p50", pb[0]),
-        ("b_p90", pb[1]),
-        ("b_p95", pb[2]),
-        ("b_p99", pb[3]),
-        ("difference", m.difference),
-        ("difference_low", low(m.difference_interval)),
-        ("difference_high", high(m.difference_interval)),
+    let mut figures = Vec::new();
+    for (side, mean, ranks) in [("a", &m.a, &r.a), ("b", &m.b, &r.b)] {
+        figures.push((format!("{side}_n"), Some(mean.n as f64)));
+        figures.push((format!("{side}_mean"), mean.mean));
+        figures.push((format!("{side}_std_dev"), mean.std_dev));
+        figures.extend(bounds(side, mean.interval));
+        let p = ranks.percentiles;
+        figures.push((format!("{side}_p50"), p.map(|p| p.p50)));
+        figures.push((format!("{side}_p90"), p.map(|p| p.p90)));
+        figures.push((format!("{side}_p95"), p.map(|p| p.p95)));
+        figures.push((format!("{side}_p99"), p.map(|p| p.p99)));
+    }
+    figures.push(("difference".into(), m.difference));
+    figures.extend(bounds("difference", m.difference_interval));
+    for (name, value) in [
         ("t", m.t),
         ("df", m.df),
         ("t_p_value", m.p_value),
@@ -188,7 +180,10 @@ fn sample_figures(s: &SampleComparison) -> Vec<(&'static str, Option<f64>)> {
         ("u_z", r.z),
         ("u_p_value", r.p_value),
         ("common_language_effect", r.common_language_effect),
-    ]
+    ] {
+        figures.push((name.into(), value));
+    }
+    figures
 }
 
 /// Runs the script on `input`, with a clear message when python3, scipy or numpy is missing.
@@ -221,18 +216,15 @@ fn scipy(input: &Value) -> Value {
 
 /// Every figure of mon's `figures` against the reference `expected` of the same case; the
 /// mismatches, described.
-fn mismatches(
-    case: &str,
-    figures: &[(&'static str, Option<f64>)],
-    expected: &Value,
-) -> Vec<String> {
+fn mismatches(case: &str, figures: &[Figure], expected: &Value) -> Vec<String> {
     assert_eq!(
         expected["case"], case,
         "the script answers the cases in order"
     );
     figures
         .iter()
-        .filter_map(|&(name, mine)| {
+        .filter_map(|(name, mine)| {
+            let mine = *mine;
             let reference = expected
                 .get(name)
                 .unwrap_or_else(|| panic!("{case}: the script gives no {name}"))

@@ -11,6 +11,8 @@
 //! - [`security`]: the answers of the security API (summary and events).
 //! - [`sources`]: deployments, and what deleting one ingest source label removed.
 //! - [`incidents`]: check history (the status bars) and incidents with their updates.
+//! - [`stats`]: the figures of statistical comparisons (experiment variants, two periods of a
+//!   metric): rates, means and distributions of two groups, with intervals, p-values and warnings.
 //! - [`openapi`]: [`document`] builds the OpenAPI document from those rows and types.
 
 pub mod anomaly;
@@ -21,6 +23,7 @@ pub mod incidents;
 pub mod openapi;
 pub mod security;
 pub mod sources;
+pub mod stats;
 
 pub use endpoints::{
     Access, Answer, Body, ENDPOINTS, Endpoint, LOG_LEVELS, Method, Param, ParamKind,

@@ -2,7 +2,9 @@
 //! compared on a rate (two-proportion z-test, Wilson and Wald intervals), on a mean (Welch's
 //! t-test) and on ranks (Mann-Whitney U), with percentiles and a plain warning when a sample is
 //! too small to tell. Pure computation: the distributions are statrs's [`Normal`] and
-//! [`StudentsT`]; the server reads the groups from the store and answers with these types.
+//! [`StudentsT`]; the server reads the groups from the store and answers with the results.
+//! The result types are the API's (`mon_api::stats`, re-exported here), so the server, the CLI
+//! and the OpenAPI document share them.
 //!
 //! Every figure is finite or absent (`None`): a figure that cannot be computed (no trials, no
 //! spread) is left out and the warning says why, so that every result serialises to JSON.
@@ -10,6 +12,10 @@
 //! assumes and how to read it is in docs/experiments.md.
 
 use crate::MetricsError;
+pub use mon_api::stats::{
+    Interval, MeanComparison, MeanEstimate, Percentiles, RankComparison, RankEstimate,
+    RateComparison, RateEstimate, SampleComparison,
+};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 
@@ -91,11 +97,6 @@ impl Confidence {
         finite(x)
     }
 
-    /// The two-sided p-value of `statistic` under the standard normal, at most 1.
-    fn normal_p(statistic: f64) -> Option<f64> {
-        finite(f64::min(2.0 * Normal::standard().sf(statistic.abs()), 1.0))
-    }
-
     /// Whether `p` is below the threshold (false when there is no p-value).
     fn significant(self, p: Option<f64>) -> bool {
         p.is_some_and(|p| p < self.alpha())
@@ -122,27 +123,21 @@ impl From<Confidence> for f64 {
     }
 }
 
-/// A confidence interval: `low ≤ high`, both finite.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Interval {
-    /// The lower bound.
-    pub low: f64,
-    /// The upper bound.
-    pub high: f64,
-}
-
-impl Interval {
-    /// `centre ± half`, or `None` when a bound is not finite.
-    fn around(centre: f64, half: f64) -> Option<Interval> {
-        let (low, high) = (centre - half, centre + half);
-        (low.is_finite() && high.is_finite()).then_some(Interval { low, high })
-    }
+/// `centre ± half`, or `None` when a bound is not finite.
+fn around(centre: f64, half: f64) -> Option<Interval> {
+    let (low, high) = (centre - half, centre + half);
+    (low.is_finite() && high.is_finite()).then_some(Interval { low, high })
 }
 
 /// `x` when it is finite.
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
+}
+
+/// The two-sided p-value of `statistic` under the symmetric `distribution` (centred on 0):
+/// twice its upper tail beyond `|statistic|`, at most 1.
+fn two_sided_p(distribution: &impl ContinuousCDF<f64, f64>, statistic: f64) -> Option<f64> {
+    finite(f64::min(2.0 * distribution.sf(statistic.abs()), 1.0))
 }
 
 /// Why a comparison cannot be (fully) computed, and why its samples are too small to tell;
@@ -192,48 +187,6 @@ impl<'a> Counts<'a> {
     }
 }
 
-/// One group's rate with its Wilson score interval.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct RateEstimate {
-    /// The group's name.
-    pub name: String,
-    /// Successes.
-    pub successes: u64,
-    /// Trials.
-    pub trials: u64,
-    /// `successes / trials`, absent without trials.
-    pub rate: Option<f64>,
-    /// The Wilson score interval of the rate, absent without trials.
-    pub interval: Option<Interval>,
-}
-
-/// Two rates compared: each with its Wilson interval, the difference `b − a` with its unpooled
-/// Wald interval, and the pooled two-proportion z-test (two-sided).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct RateComparison {
-    /// The confidence level of the intervals and of `significant`.
-    pub confidence: Confidence,
-    /// The first group (control, or before).
-    pub a: RateEstimate,
-    /// The second group (treatment, or after).
-    pub b: RateEstimate,
-    /// `rate(b) − rate(a)`, absent when a group has no trials.
-    pub difference: Option<f64>,
-    /// The unpooled Wald interval of the difference.
-    pub difference_interval: Option<Interval>,
-    /// The pooled z statistic of `b − a`, absent when it is undefined (no trials, or a
-    /// pooled rate of 0 or 1).
-    pub z: Option<f64>,
-    /// The two-sided p-value of `z`.
-    pub p_value: Option<f64>,
-    /// Whether `p_value < 1 − confidence`.
-    pub significant: bool,
-    /// Plain words when a figure is missing or a sample is too small to tell.
-    pub warning: Option<String>,
-}
-
 /// `rate` with its Wilson score interval, for `trials > 0`.
 fn wilson(successes: u64, trials: u64, z: f64) -> (f64, Option<Interval>) {
     let n = trials as f64;
@@ -242,7 +195,7 @@ fn wilson(successes: u64, trials: u64, z: f64) -> (f64, Option<Interval>) {
     let scale = 1.0 + z2 / n;
     let centre = (rate + z2 / (2.0 * n)) / scale;
     let half = z / scale * (rate * (1.0 - rate) / n + z2 / (4.0 * n * n)).sqrt();
-    let interval = Interval::around(centre, half).map(|i| Interval {
+    let interval = around(centre, half).map(|i| Interval {
         low: i.low.max(0.0),
         high: i.high.min(1.0),
     });
@@ -285,13 +238,26 @@ pub fn compare_rates(
     };
     let (estimate_a, estimate_b) = (estimate(a), estimate(b));
     let mut notes = Notes::default();
+    for group in [a, b] {
+        if group.trials == 0 {
+            notes.missing.push(format!(
+                "{} has no trials: its rate and the comparison cannot be computed.",
+                group.name
+            ));
+        } else if group.trials < MIN_TRIALS {
+            notes.small.push(format!(
+                "{} has only {} trials (fewer than {MIN_TRIALS})",
+                group.name, group.trials
+            ));
+        }
+    }
     let (mut difference, mut difference_interval, mut z) = (None, None, None);
     if let (Some(rate_a), Some(rate_b)) = (estimate_a.rate, estimate_b.rate) {
         let (n_a, n_b) = (a.trials as f64, b.trials as f64);
         let d = rate_b - rate_a;
         difference = finite(d);
         let wald = (rate_a * (1.0 - rate_a) / n_a + rate_b * (1.0 - rate_b) / n_b).sqrt();
-        difference_interval = Interval::around(d, z_quantile * wald);
+        difference_interval = around(d, z_quantile * wald);
         let pooled = (a.successes + b.successes) as f64 / (n_a + n_b);
         if pooled == 0.0 || pooled == 1.0 {
             let (what, rate) = match pooled == 0.0 {
@@ -322,22 +288,9 @@ pub fn compare_rates(
             }
         }
     }
-    for group in [a, b] {
-        if group.trials == 0 {
-            notes.missing.push(format!(
-                "{} has no trials: its rate and the comparison cannot be computed.",
-                group.name
-            ));
-        } else if group.trials < MIN_TRIALS {
-            notes.small.push(format!(
-                "{} has only {} trials (fewer than {MIN_TRIALS})",
-                group.name, group.trials
-            ));
-        }
-    }
-    let p_value = z.and_then(Confidence::normal_p);
+    let p_value = z.and_then(|z| two_sided_p(&Normal::standard(), z));
     Ok(RateComparison {
-        confidence,
+        confidence: confidence.level(),
         a: estimate_a,
         b: estimate_b,
         difference,
@@ -383,48 +336,6 @@ impl<'a> Sample<'a> {
     }
 }
 
-/// One group's mean and standard deviation, with the t interval of its mean.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct MeanEstimate {
-    /// The group's name.
-    pub name: String,
-    /// The number of values.
-    pub n: usize,
-    /// The mean, absent without values.
-    pub mean: Option<f64>,
-    /// The sample standard deviation (divided by `n − 1`), absent below 2 values.
-    pub std_dev: Option<f64>,
-    /// The interval of the mean, `mean ± t(n − 1) · std_dev / √n`, absent below 2 values.
-    pub interval: Option<Interval>,
-}
-
-/// Two means compared with Welch's t-test (unequal variances, two-sided).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct MeanComparison {
-    /// The confidence level of the intervals and of `significant`.
-    pub confidence: Confidence,
-    /// The first group.
-    pub a: MeanEstimate,
-    /// The second group.
-    pub b: MeanEstimate,
-    /// `mean(b) − mean(a)`, absent when a group has no values.
-    pub difference: Option<f64>,
-    /// Welch's interval of the difference: `difference ± t(df) · se`.
-    pub difference_interval: Option<Interval>,
-    /// Welch's t statistic of `b − a`: `difference / se`, `se = √(s_a²/n_a + s_b²/n_b)`.
-    pub t: Option<f64>,
-    /// The Welch–Satterthwaite degrees of freedom.
-    pub df: Option<f64>,
-    /// The two-sided p-value of `t`.
-    pub p_value: Option<f64>,
-    /// Whether `p_value < 1 − confidence`.
-    pub significant: bool,
-    /// Plain words when a figure is missing or a sample is too small to tell.
-    pub warning: Option<String>,
-}
-
 /// The mean and the sample variance (two passes), the variance absent below 2 values.
 fn mean_variance(values: &[f64]) -> (Option<f64>, Option<f64>) {
     if values.is_empty() {
@@ -453,7 +364,7 @@ pub fn compare_means(
         let interval = match (mean, std_dev) {
             (Some(mean), Some(s)) => confidence
                 .t_quantile(n as f64 - 1.0)
-                .and_then(|q| Interval::around(mean, q * s / (n as f64).sqrt())),
+                .and_then(|q| around(mean, q * s / (n as f64).sqrt())),
             _ => None,
         };
         MeanEstimate {
@@ -493,7 +404,7 @@ pub fn compare_means(
             );
             difference_interval = df
                 .and_then(|df| confidence.t_quantile(df))
-                .and_then(|q| Interval::around(d, q * se));
+                .and_then(|q| around(d, q * se));
         } else {
             notes.missing.push(format!(
                 "Every value of {} is the same and every value of {} is the same: with no \
@@ -506,11 +417,11 @@ pub fn compare_means(
     let p_value = match (t, df) {
         (Some(t), Some(df)) => StudentsT::new(0.0, 1.0, df)
             .ok()
-            .and_then(|dist| finite(f64::min(2.0 * dist.sf(t.abs()), 1.0))),
+            .and_then(|distribution| two_sided_p(&distribution, t)),
         _ => None,
     };
     Ok(MeanComparison {
-        confidence,
+        confidence: confidence.level(),
         a: estimate(a, mean_a, var_a),
         b: estimate(b, mean_b, var_b),
         difference,
@@ -527,47 +438,30 @@ pub fn compare_means(
     })
 }
 
-/// Percentiles of one group, by linear interpolation between closest ranks: for `q` in
-/// 0–100 and `n` sorted values `x[0] ≤ … ≤ x[n−1]`, the position is `h = (n − 1) · q / 100`
-/// and the percentile `x[⌊h⌋] + (h − ⌊h⌋) · (x[⌊h⌋+1] − x[⌊h⌋])` — numpy's default
-/// (`np.percentile(values, q)`, method `"linear"`), Hyndman & Fan's type 7.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Percentiles {
-    /// The median.
-    pub p50: f64,
-    /// The 90th percentile.
-    pub p90: f64,
-    /// The 95th percentile.
-    pub p95: f64,
-    /// The 99th percentile.
-    pub p99: f64,
+/// The percentiles of `values` (any order), absent without values or with a value that is
+/// not finite. Linear interpolation between closest ranks, numpy's default: for `q` in 0–100
+/// and `n` sorted values `x[0] ≤ … ≤ x[n−1]`, the position is `h = (n − 1) · q / 100` and the
+/// percentile `x[⌊h⌋] + (h − ⌊h⌋) · (x[⌊h⌋+1] − x[⌊h⌋])`.
+pub fn percentiles(values: &[f64]) -> Option<Percentiles> {
+    if values.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    percentiles_of_sorted(&sorted)
 }
 
-impl Percentiles {
-    /// The percentiles of `values` (any order), absent without values or with a value that is
-    /// not finite.
-    pub fn new(values: &[f64]) -> Option<Percentiles> {
-        if values.iter().any(|v| !v.is_finite()) {
-            return None;
-        }
-        let mut sorted = values.to_vec();
-        sorted.sort_unstable_by(f64::total_cmp);
-        Percentiles::of_sorted(&sorted)
-    }
-
-    /// The percentiles of finite values sorted in ascending order.
-    fn of_sorted(sorted: &[f64]) -> Option<Percentiles> {
-        Some(Percentiles {
-            p50: percentile(sorted, 50.0)?,
-            p90: percentile(sorted, 90.0)?,
-            p95: percentile(sorted, 95.0)?,
-            p99: percentile(sorted, 99.0)?,
-        })
-    }
+/// The percentiles of finite values sorted in ascending order.
+fn percentiles_of_sorted(sorted: &[f64]) -> Option<Percentiles> {
+    Some(Percentiles {
+        p50: percentile(sorted, 50.0)?,
+        p90: percentile(sorted, 90.0)?,
+        p95: percentile(sorted, 95.0)?,
+        p99: percentile(sorted, 99.0)?,
+    })
 }
 
-/// The `q`th percentile (0–100) of ascending `sorted`, as [`Percentiles`] defines it. The
+/// The `q`th percentile (0–100) of ascending `sorted`, as [`percentiles`] defines it. The
 /// interpolation is written as numpy writes it (from the upper neighbour when past half way),
 /// so that the figures agree to the last bits.
 fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
@@ -581,47 +475,6 @@ fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
         false => low + (high - low) * fraction,
     };
     finite(value)
-}
-
-/// One group in a rank comparison: its size and percentiles.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct RankEstimate {
-    /// The group's name.
-    pub name: String,
-    /// The number of values.
-    pub n: usize,
-    /// The percentiles, absent without values.
-    pub percentiles: Option<Percentiles>,
-}
-
-/// Two distributions compared with the Mann-Whitney U test (two-sided), through its normal
-/// approximation with the tie correction and the continuity correction — the figures of
-/// scipy's `mannwhitneyu(a, b, method="asymptotic", use_continuity=True)`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct RankComparison {
-    /// The confidence level of `significant`.
-    pub confidence: Confidence,
-    /// The first group.
-    pub a: RankEstimate,
-    /// The second group.
-    pub b: RankEstimate,
-    /// U of `a` (as scipy reports it): the number of pairs (one value of `a`, one of `b`) in
-    /// which `a`'s value is higher, ties counting half.
-    pub u: Option<f64>,
-    /// The standardised statistic with the continuity correction, positive when `b`'s values
-    /// tend to be higher (the direction of `b − a` in the other tests).
-    pub z: Option<f64>,
-    /// The two-sided p-value of `z`.
-    pub p_value: Option<f64>,
-    /// The common-language effect size `U / (n_a · n_b)`: the chance that a value of `a`
-    /// drawn at random exceeds one of `b` (ties counting half); 0.5 when neither tends higher.
-    pub common_language_effect: Option<f64>,
-    /// Whether `p_value < 1 − confidence`.
-    pub significant: bool,
-    /// Plain words when a figure is missing or a sample is too small to tell.
-    pub warning: Option<String>,
 }
 
 /// What ranking two sorted samples together gives: the rank sum of the first, the tie
@@ -678,7 +531,7 @@ pub fn compare_ranks(
     let estimate = |group: Sample<'_>, sorted: &[f64]| RankEstimate {
         name: group.name.to_owned(),
         n: sorted.len(),
-        percentiles: Percentiles::of_sorted(sorted),
+        percentiles: percentiles_of_sorted(sorted),
     };
     let mut notes = Notes::default();
     for group in [a, b] {
@@ -716,9 +569,9 @@ pub fn compare_ranks(
             ));
         }
     }
-    let p_value = z.and_then(Confidence::normal_p);
+    let p_value = z.and_then(|z| two_sided_p(&Normal::standard(), z));
     Ok(RankComparison {
-        confidence,
+        confidence: confidence.level(),
         a: estimate(a, &sorted_a),
         b: estimate(b, &sorted_b),
         u,
@@ -731,18 +584,6 @@ pub fn compare_ranks(
              for so few values.",
         ),
     })
-}
-
-/// Two samples compared both ways: means (Welch's t-test) and distributions (Mann-Whitney U,
-/// with percentiles). What durations, latencies, ratings and costs are compared with, between
-/// variants or between two periods.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct SampleComparison {
-    /// The comparison of the means.
-    pub means: MeanComparison,
-    /// The comparison of the distributions, with each group's percentiles.
-    pub ranks: RankComparison,
 }
 
 /// Compares `a` and `b` with [`compare_means`] and [`compare_ranks`]. Refused when a value is
@@ -858,6 +699,34 @@ mod tests {
         assert_eq!(result.warning, None);
         let interval = result.a.interval.expect("an interval");
         assert!(interval.low < 0.48 && 0.48 < interval.high, "{interval:?}");
+    }
+
+    #[test]
+    fn the_confidence_level_sets_the_threshold_and_the_widths() {
+        // z ≈ 1.79, p ≈ 0.074: significant at 90 %, not at 95 % or 99 %.
+        let at = |c: f64| {
+            compare_rates(
+                Counts::new("control", 480, 1_000),
+                Counts::new("treatment", 520, 1_000),
+                level(c),
+            )
+            .expect("valid counts")
+        };
+        let (low, usual, high) = (at(0.90), at(0.95), at(0.99));
+        assert_eq!(low.p_value, high.p_value);
+        assert!(low.significant && !usual.significant && !high.significant);
+        assert_eq!((low.confidence, high.confidence), (0.90, 0.99));
+        let width = |r: &RateComparison| {
+            let i = r.difference_interval.expect("an interval");
+            i.high - i.low
+        };
+        assert!(width(&low) < width(&usual) && width(&usual) < width(&high));
+        // The interval and the test agree here: 0 lies inside the 95 % interval only.
+        let inside = |r: &RateComparison| {
+            let i = r.difference_interval.expect("an interval");
+            i.low < 0.0 && 0.0 < i.high
+        };
+        assert!(!inside(&low) && inside(&usual) && inside(&high));
     }
 
     #[test]
@@ -1056,15 +925,15 @@ mod tests {
 
     #[test]
     fn percentiles_interpolate_between_closest_ranks() {
-        let p = Percentiles::new(&[4.0, 1.0, 3.0, 2.0]).expect("percentiles");
+        let p = percentiles(&[4.0, 1.0, 3.0, 2.0]).expect("percentiles");
         // h = 3 · q / 100 in 1, 2, 3, 4.
         assert_eq!((p.p50, p.p90), (2.5, 3.7));
         close(Some(p.p95), 3.85);
         close(Some(p.p99), 3.97);
-        let one = Percentiles::new(&[42.0]).expect("percentiles");
+        let one = percentiles(&[42.0]).expect("percentiles");
         assert_eq!((one.p50, one.p99), (42.0, 42.0));
-        assert_eq!(Percentiles::new(&[]), None);
-        assert_eq!(Percentiles::new(&[1.0, f64::NAN]), None);
+        assert_eq!(percentiles(&[]), None);
+        assert_eq!(percentiles(&[1.0, f64::NAN]), None);
     }
 
     #[test]
