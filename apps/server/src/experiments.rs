@@ -12,7 +12,7 @@ use mon_core::Event;
 use mon_http::params::{parse_duration, parse_time, query};
 use mon_http::{ApiError, Json};
 use mon_metrics::experiment::{ArmData, compare_arms};
-use mon_metrics::stats::{Confidence, Percentiles, Sample, compare_samples};
+use mon_metrics::stats::{Confidence, Sample, compare_samples, percentiles};
 use mon_store::Store;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -272,7 +272,7 @@ async fn compare(
     }
     let result = compare_samples(Sample::new("a", &va), Sample::new("b", &vb), confidence)
         .map_err(|e| ApiError::internal("comparing the periods", &e))?;
-    let side = |(from, to): (DateTime<Utc>, DateTime<Utc>), v: &[f64]| json!({ "from": from, "to": to, "points": v.len(), "percentiles": Percentiles::new(v) });
+    let side = |(from, to): (DateTime<Utc>, DateTime<Utc>), v: &[f64]| json!({ "from": from, "to": to, "points": v.len(), "percentiles": percentiles(v) });
     Ok(Json(json!({
         "metric": selector.name,
         "labels": selector.labels,
