@@ -15,7 +15,9 @@ pub(crate) mod livekit;
 mod mysql;
 mod postgres;
 mod prometheus;
+mod railway;
 mod redis;
+mod supabase;
 mod system;
 mod tcp;
 mod tls;
@@ -31,7 +33,9 @@ pub use livekit::{LivekitCheckConfig, LivekitService};
 pub use mysql::MysqlCheckConfig;
 pub use postgres::PostgresCheckConfig;
 pub use prometheus::{Aggregate, PrometheusCheckConfig, SeriesMapping};
+pub use railway::{RailwayCheckConfig, RailwayTokenKind};
 pub use redis::RedisCheckConfig;
+pub use supabase::{SupabaseCheckConfig, SupabaseService};
 pub use system::SystemCheckConfig;
 pub use tcp::TcpCheckConfig;
 pub use tls::TlsCertificateCheckConfig;
@@ -60,6 +64,8 @@ pub(crate) fn register(kinds: &mut Kinds, heartbeats: &Heartbeats) {
     kind::<CommandCheckConfig>(kinds, "command", heartbeats);
     kind::<LivekitCheckConfig>(kinds, "livekit", heartbeats);
     kind::<PrometheusCheckConfig>(kinds, "prometheus", heartbeats);
+    kind::<SupabaseCheckConfig>(kinds, "supabase", heartbeats);
+    kind::<RailwayCheckConfig>(kinds, "railway", heartbeats);
 }
 
 /// Registers the built-in kind `name` whose fields are `T` (so they are shown as `T`
@@ -159,6 +165,14 @@ pub(crate) fn split_host_port(address: &str) -> Result<(String, u16), String> {
         return Err(bad());
     }
     Ok((host.to_owned(), port))
+}
+
+/// The first entry of `list` that repeats an earlier one, with its index (for a
+/// `services[i]` error).
+pub(crate) fn first_repeat<T: PartialEq>(list: &[T]) -> Option<(usize, &T)> {
+    list.iter()
+        .enumerate()
+        .find(|(i, item)| list[..*i].contains(item))
 }
 
 /// Validates a database URL: one of `schemes`, and a host.

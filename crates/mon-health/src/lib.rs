@@ -85,8 +85,9 @@ pub use aggregate::{HealthSummary, health_percentage, overall_status};
 pub use checks::{
     Aggregate, CommandCheckConfig, DnsCheckConfig, HeartbeatCheckConfig, HeartbeatSignal,
     HttpCheckConfig, LivekitCheckConfig, LivekitService, MysqlCheckConfig, PostgresCheckConfig,
-    PrometheusCheckConfig, RedisCheckConfig, SeriesMapping, StatusRange, SystemCheckConfig,
-    TcpCheckConfig, TlsCertificateCheckConfig, check_kinds, livekit_token, livekit_webhook,
+    PrometheusCheckConfig, RailwayCheckConfig, RailwayTokenKind, RedisCheckConfig, SeriesMapping,
+    StatusRange, SupabaseCheckConfig, SupabaseService, SystemCheckConfig, TcpCheckConfig,
+    TlsCertificateCheckConfig, check_kinds, livekit_token, livekit_webhook,
 };
 pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
 pub use error::HealthError;

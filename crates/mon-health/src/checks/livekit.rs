@@ -5,7 +5,7 @@ pub mod token;
 mod twirp;
 pub mod webhook;
 
-use super::{BuildContext, KindConfig};
+use super::{BuildContext, KindConfig, first_repeat};
 use crate::HealthError;
 use crate::checks::common::{format_latency, redact_url};
 use mon_core::{CheckOutcome, HealthCheck, Secret, Status, async_trait, vars};
@@ -150,14 +150,12 @@ impl KindConfig for LivekitCheckConfig {
                 "is empty; list at least one of room, egress, ingress, sip, auth, server (or leave it out for all)",
             ));
         }
-        for (i, service) in self.services.iter().enumerate() {
-            if self.services[..i].contains(service) {
-                return Err(HealthError::invalid(
-                    check,
-                    format!("services[{i}]"),
-                    format!("{} is listed twice", service.as_str()),
-                ));
-            }
+        if let Some((i, service)) = first_repeat(&self.services) {
+            return Err(HealthError::invalid(
+                check,
+                format!("services[{i}]"),
+                format!("{} is listed twice", service.as_str()),
+            ));
         }
         Ok(())
     }
