@@ -175,6 +175,56 @@ pub(crate) fn first_repeat<T: PartialEq>(list: &[T]) -> Option<(usize, &T)> {
         .find(|(i, item)| list[..*i].contains(item))
 }
 
+/// Checks a `services` list of a kind with several parts: not empty, nothing twice;
+/// `all` names every choice for the error.
+pub(crate) fn validate_services<T: PartialEq>(
+    check: &str,
+    services: &[T],
+    name: fn(&T) -> &'static str,
+    all: &str,
+) -> Result<(), HealthError> {
+    if services.is_empty() {
+        return Err(HealthError::invalid(
+            check,
+            "services",
+            format!("is empty; list at least one of {all} (or leave it out for all)"),
+        ));
+    }
+    if let Some((i, service)) = first_repeat(services) {
+        return Err(HealthError::invalid(
+            check,
+            format!("services[{i}]"),
+            format!("{} is listed twice", name(service)),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a secret sent in a request header (`field`, written as `${example}`): not
+/// empty, and a valid header value. The errors never show it.
+pub(crate) fn validate_header_secret(
+    check: &str,
+    field: &str,
+    secret: &mon_core::Secret,
+    example: &str,
+) -> Result<(), HealthError> {
+    if secret.expose().trim().is_empty() {
+        return Err(HealthError::invalid(
+            check,
+            field,
+            format!("is empty (is its environment variable set?); write {field}: ${{{example}}}"),
+        ));
+    }
+    if reqwest::header::HeaderValue::from_str(secret.expose()).is_err() {
+        return Err(HealthError::invalid(
+            check,
+            field,
+            "is not a usable header value: remove line breaks and other control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Validates a database URL: one of `schemes`, and a host.
 pub(crate) fn database_url(check: &str, url: &Url, schemes: &[&str]) -> Result<(), HealthError> {
     let shown = common::redact_url(url);

@@ -5,7 +5,7 @@ pub mod token;
 mod twirp;
 pub mod webhook;
 
-use super::{BuildContext, KindConfig, first_repeat};
+use super::{BuildContext, KindConfig, validate_services};
 use crate::HealthError;
 use crate::checks::common::{format_latency, redact_url};
 use mon_core::{CheckOutcome, HealthCheck, Secret, Status, async_trait, vars};
@@ -143,21 +143,12 @@ impl KindConfig for LivekitCheckConfig {
                 "is empty (is its environment variable set?); write api_secret: ${LIVEKIT_API_SECRET}",
             ));
         }
-        if self.services.is_empty() {
-            return Err(HealthError::invalid(
-                check,
-                "services",
-                "is empty; list at least one of room, egress, ingress, sip, auth, server (or leave it out for all)",
-            ));
-        }
-        if let Some((i, service)) = first_repeat(&self.services) {
-            return Err(HealthError::invalid(
-                check,
-                format!("services[{i}]"),
-                format!("{} is listed twice", service.as_str()),
-            ));
-        }
-        Ok(())
+        validate_services(
+            check,
+            &self.services,
+            |s| s.as_str(),
+            "room, egress, ingress, sip, auth, server",
+        )
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn HealthCheck>, HealthError> {

@@ -3,7 +3,7 @@
 
 use super::common::{SubResult, answer_message, combine, format_latency, redact_url};
 use super::http::{ClientSettings, call, validate_http_url};
-use super::{BuildContext, KindConfig, error_chain, first_repeat};
+use super::{BuildContext, KindConfig, error_chain, first_repeat, validate_header_secret};
 use crate::HealthError;
 use mon_core::{CheckOutcome, HealthCheck, Secret, Status, async_trait};
 use reqwest::StatusCode;
@@ -113,20 +113,7 @@ impl KindConfig for RailwayCheckConfig {
                 ),
             ));
         }
-        if self.token.expose().trim().is_empty() {
-            return Err(HealthError::invalid(
-                check,
-                "token",
-                "is empty (is its environment variable set?); write token: ${RAILWAY_TOKEN}",
-            ));
-        }
-        if HeaderValue::from_str(self.token.expose()).is_err() {
-            return Err(HealthError::invalid(
-                check,
-                "token",
-                "is not a usable header value: remove line breaks and other control characters",
-            ));
-        }
+        validate_header_secret(check, "token", &self.token, "RAILWAY_TOKEN")?;
         if let Some(i) = self.services.iter().position(|s| s.trim().is_empty()) {
             return Err(HealthError::invalid(
                 check,
@@ -427,7 +414,7 @@ impl HealthCheck for RailwayCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, check_kinds};
+    use crate::test_support::{run_with_secret, shown};
     use axum::Router;
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode as Code};
@@ -571,21 +558,7 @@ mod tests {
     }
 
     async fn probe(config: &RailwayCheckConfig) -> CheckOutcome {
-        // As written in YAML: the secret itself (a `Secret` serializes as `***`).
-        let mut fields = serde_json::to_value(config).unwrap();
-        fields["token"] = json!(config.token.expose());
-        let mut check = CheckConfig::new("railway", mon_core::KindSpec::new("railway", fields));
-        check.timeout = Duration::from_secs(5);
-        check.build(&check_kinds()).unwrap().check().await
-    }
-
-    /// Everything a person or another program can see of the check and its outcome.
-    fn shown(config: &RailwayCheckConfig, outcome: &CheckOutcome) -> String {
-        format!(
-            "{config:?} {} {outcome:?} {}",
-            serde_json::to_string(config).unwrap(),
-            serde_json::to_string(outcome).unwrap()
-        )
+        run_with_secret("railway", config, "token", &config.token).await
     }
 
     fn running() -> Vec<FakeService> {

@@ -4,7 +4,7 @@
 
 use super::common::{SubResult, answer_message, combine, format_latency, redact_url};
 use super::http::{ApiAnswer, ClientSettings, call, validate_http_url};
-use super::{BuildContext, KindConfig, error_chain, first_repeat};
+use super::{BuildContext, KindConfig, error_chain, validate_header_secret, validate_services};
 use crate::HealthError;
 use mon_core::{CheckOutcome, HealthCheck, Secret, Status, async_trait};
 use reqwest::StatusCode;
@@ -117,35 +117,8 @@ impl KindConfig for SupabaseCheckConfig {
                 ),
             ));
         }
-        if self.api_key.expose().trim().is_empty() {
-            return Err(HealthError::invalid(
-                check,
-                "api_key",
-                "is empty (is its environment variable set?); write api_key: ${SUPABASE_ANON_KEY}",
-            ));
-        }
-        if HeaderValue::from_str(self.api_key.expose()).is_err() {
-            return Err(HealthError::invalid(
-                check,
-                "api_key",
-                "is not a usable header value: remove line breaks and other control characters",
-            ));
-        }
-        if self.services.is_empty() {
-            return Err(HealthError::invalid(
-                check,
-                "services",
-                "is empty; list rest, auth or both (or leave it out for both)",
-            ));
-        }
-        if let Some((i, service)) = first_repeat(&self.services) {
-            return Err(HealthError::invalid(
-                check,
-                format!("services[{i}]"),
-                format!("{} is listed twice", service.as_str()),
-            ));
-        }
-        Ok(())
+        validate_header_secret(check, "api_key", &self.api_key, "SUPABASE_ANON_KEY")?;
+        validate_services(check, &self.services, |s| s.as_str(), "rest, auth")
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn HealthCheck>, HealthError> {
@@ -341,7 +314,7 @@ impl HealthCheck for SupabaseCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CheckConfig, check_kinds};
+    use crate::test_support::{run_with_secret, shown};
     use axum::Router;
     use axum::extract::State;
     use axum::http::{HeaderMap, StatusCode as Code};
@@ -472,21 +445,7 @@ mod tests {
     }
 
     async fn probe(config: &SupabaseCheckConfig) -> CheckOutcome {
-        // As written in YAML: the secret itself (a `Secret` serializes as `***`).
-        let mut fields = serde_json::to_value(config).unwrap();
-        fields["api_key"] = json!(config.api_key.expose());
-        let mut check = CheckConfig::new("supabase", mon_core::KindSpec::new("supabase", fields));
-        check.timeout = Duration::from_secs(5);
-        check.build(&check_kinds()).unwrap().check().await
-    }
-
-    /// Everything a person or another program can see of the check and its outcome.
-    fn shown(config: &SupabaseCheckConfig, outcome: &CheckOutcome) -> String {
-        format!(
-            "{config:?} {} {outcome:?} {}",
-            serde_json::to_string(config).unwrap(),
-            serde_json::to_string(outcome).unwrap()
-        )
+        run_with_secret("supabase", config, "api_key", &config.api_key).await
     }
 
     #[tokio::test]
