@@ -124,6 +124,15 @@ pub(crate) struct BuildContext<'a> {
     pub(crate) heartbeats: &'a Heartbeats,
 }
 
+impl BuildContext<'_> {
+    /// How long one request of the check may take: most of the check's timeout, so that
+    /// a slow part is reported as such (with the other parts' results) before the
+    /// scheduler cancels the whole run.
+    pub(crate) fn request_deadline(&self) -> Duration {
+        self.timeout.mul_f64(0.9).max(Duration::from_millis(10))
+    }
+}
+
 /// The error and its sources, `: `-separated, each part once (pass a reqwest error
 /// `without_url()`: its text would otherwise carry the URL and its secrets).
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

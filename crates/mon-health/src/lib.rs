@@ -34,7 +34,8 @@
 //!   checks marked public, with their uptime counted from the store.
 //!
 //! The kinds: `http`, `tcp`, `dns`, `tls_certificate`, `redis`, `postgres`,
-//! `mysql`, `system`, `heartbeat`, `command`, `livekit`, `prometheus` (docs/checks.md), plus any
+//! `mysql`, `system`, `heartbeat`, `command`, `livekit`, `prometheus`, `supabase`, `railway`
+//! (docs/checks.md), plus any
 //! [`HealthCheck`](mon_core::HealthCheck) added with [`Scheduler::add`].
 //!
 //! Mounting the health endpoints in an application:

@@ -158,9 +158,7 @@ impl KindConfig for LivekitCheckConfig {
             message,
         };
         let base = self.http_url().map_err(build_error)?;
-        // Each service gets most of the check's timeout, so that a slow one is reported
-        // as such (with the others' results) before the scheduler cancels the whole run.
-        let deadline = ctx.timeout.mul_f64(0.9).max(Duration::from_millis(10));
+        let deadline = ctx.request_deadline();
         let client = Twirp::new(base, deadline).map_err(build_error)?;
         let mut services = self.services.clone();
         services.sort();

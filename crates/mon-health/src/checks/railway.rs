@@ -167,7 +167,7 @@ impl KindConfig for RailwayCheckConfig {
             project_id: self.project_id.clone(),
             environment_id: self.environment_id.clone(),
             services: self.services.clone(),
-            timeout: ctx.timeout,
+            timeout: ctx.request_deadline(),
         }))
     }
 }

@@ -142,9 +142,7 @@ impl KindConfig for SupabaseCheckConfig {
             display_url: redact_url(&self.url),
             api_key: self.api_key.clone(),
             services,
-            // Each service gets most of the check's timeout, so that a slow one is
-            // reported (beside the other's result) before the scheduler gives up the run.
-            deadline: ctx.timeout.mul_f64(0.9).max(Duration::from_millis(10)),
+            deadline: ctx.request_deadline(),
         }))
     }
 }
