@@ -73,6 +73,14 @@ impl SupabaseService {
         }
     }
 
+    /// What a healthy service answers, for messages.
+    fn expected(self) -> &'static str {
+        match self {
+            SupabaseService::Rest => "the OpenAPI description (JSON)",
+            SupabaseService::Auth => "the Auth health answer (JSON)",
+        }
+    }
+
     /// The path under the project URL.
     fn path(self) -> &'static str {
         match self {
@@ -257,7 +265,8 @@ fn judge(service: SupabaseService, answer: &ApiAnswer, latency: Duration) -> Sub
                 Err(_) => result(
                     Status::Unhealthy,
                     format!(
-                        "HTTP 200 in {took}, but not the Auth health answer: {}",
+                        "HTTP 200 in {took}, but not {}: {}",
+                        service.expected(),
                         answer_message(&answer.body)
                     ),
                 ),
@@ -265,7 +274,7 @@ fn judge(service: SupabaseService, answer: &ApiAnswer, latency: Duration) -> Sub
         }
         (_, status) if status.is_success() => result(
             Status::Unhealthy,
-            format!("HTTP {code} in {took}, but not the OpenAPI description (JSON)"),
+            format!("HTTP {code} in {took}, but not {}", service.expected()),
         ),
         (_, status) => {
             let said = answer_message(&answer.body);
@@ -625,6 +634,27 @@ mod tests {
                 .contains("rest unhealthy (connection failed: "),
             "{}",
             outcome.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_is_not_supabase_is_down() {
+        // Answers 200 `ok` (text) to everything, as a plain web server might.
+        let app = Router::new().fallback(|| async { "ok" });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let outcome = probe(&config(&format!("http://{addr}"), SECRET)).await;
+        assert_eq!(outcome.status, Status::Unhealthy, "{outcome:?}");
+        let services = &outcome.details["services"];
+        let message = |s: &str| services[s]["message"].as_str().unwrap().to_owned();
+        assert!(
+            message("rest").ends_with("but not the OpenAPI description (JSON)"),
+            "{services}"
+        );
+        assert!(
+            message("auth").ends_with("but not the Auth health answer (JSON): ok"),
+            "{services}"
         );
     }
 
