@@ -72,19 +72,18 @@ pub(crate) fn kind<T: serde::Serialize>(name: &str, config: &T) -> mon_core::Kin
     mon_core::KindSpec::of(name, config).expect("a config struct serializes")
 }
 
-/// Runs once, with a 5 s timeout, the check of kind `name` whose fields are `config`
-/// with its `Secret` field `field` holding `secret` as YAML would (a `Secret` serializes
-/// as `***`).
+/// Runs once, with `timeout`, the check of kind `name` whose fields are `config` with its
+/// `Secret` field `field` holding `secret` as YAML would (a `Secret` serializes as `***`).
 pub(crate) async fn run_with_secret<T: serde::Serialize>(
     name: &str,
     config: &T,
-    field: &str,
-    secret: &mon_core::Secret,
+    (field, secret): (&str, &mon_core::Secret),
+    timeout: std::time::Duration,
 ) -> mon_core::CheckOutcome {
     let mut fields = serde_json::to_value(config).expect("a config struct serializes");
     fields[field] = serde_json::Value::from(secret.expose());
     let mut check = crate::CheckConfig::new(name, mon_core::KindSpec::new(name, fields));
-    check.timeout = std::time::Duration::from_secs(5);
+    check.timeout = timeout;
     check
         .build(&crate::check_kinds())
         .expect("the check builds")

@@ -558,7 +558,8 @@ mod tests {
     }
 
     async fn probe(config: &RailwayCheckConfig) -> CheckOutcome {
-        run_with_secret("railway", config, "token", &config.token).await
+        let secret = ("token", &config.token);
+        run_with_secret("railway", config, secret, Duration::from_secs(5)).await
     }
 
     fn running() -> Vec<FakeService> {
@@ -831,6 +832,26 @@ mod tests {
             "{}",
             outcome.message
         );
+    }
+
+    #[tokio::test]
+    async fn no_answer_within_the_deadline_is_down() {
+        let app = Router::new().route(
+            "/graphql/v2",
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "too late"
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let config = config(addr);
+        let secret = ("token", &config.token);
+        let outcome = run_with_secret("railway", &config, secret, Duration::from_millis(300)).await;
+        assert_eq!(outcome.status, Status::Unhealthy, "{outcome:?}");
+        // 90 % of the check's timeout, so the run ends before the scheduler cancels it.
+        assert_eq!(outcome.message, "timed out after 270ms");
     }
 
     #[test]

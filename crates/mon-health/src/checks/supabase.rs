@@ -452,7 +452,8 @@ mod tests {
     }
 
     async fn probe(config: &SupabaseCheckConfig) -> CheckOutcome {
-        run_with_secret("supabase", config, "api_key", &config.api_key).await
+        let secret = ("api_key", &config.api_key);
+        run_with_secret("supabase", config, secret, Duration::from_secs(5)).await
     }
 
     #[tokio::test]
