@@ -1,6 +1,6 @@
 //! End-to-end: distinct secrets planted in every config field that can hold one (URLs of
-//! checks, channels and exporters, tokens, keys, passwords, headers, webhook and LiveKit
-//! secrets, `${VAR}` values, `MON__*` overrides, an ingested error's fields), then every
+//! checks, channels and exporters, tokens, keys, passwords, headers, webhook, LiveKit,
+//! Supabase and Railway secrets, `${VAR}` values, `MON__*` overrides, an ingested error's fields), then every
 //! output of the real binaries searched for them: API answers, `/metrics`, `mon config
 //! show`, `mon config check` errors, log files, the store's file bytes and the JSON
 //! exporter's file and POST body (caught by a loopback receiver).
@@ -67,6 +67,21 @@ checks:
     url: "http://127.0.0.1:{closed}/PLNTlivekitPath0123456789abcdef"
     api_key: APIplainkey
     api_secret: PLNTlivekitSecret
+    interval: 1s
+    timeout: 2s
+    critical: false
+  - name: supabase
+    type: supabase
+    url: "http://127.0.0.1:{recv}/supabase"
+    api_key: PLNTsupabaseKey
+    interval: 1s
+    timeout: 2s
+    critical: false
+  - name: railway
+    type: railway
+    project_id: p-1
+    token: PLNTrailwayToken
+    endpoint: "http://127.0.0.1:{recv}/graphql/v2"
     interval: 1s
     timeout: 2s
     critical: false
@@ -192,7 +207,7 @@ fn planted_secrets_appear_in_no_output() {
         .then_some(())
     });
     eventually(
-        "the JSON exporter's POST of the error, and the webhook",
+        "the JSON exporter's POST of the error, the webhook and the hosted-service checks",
         WAIT,
         || {
             let seen = seen.requests();
@@ -201,7 +216,11 @@ fn planted_secrets_appear_in_no_output() {
             (seen
                 .iter()
                 .any(|r| posted(r, "/export") && r.text().contains("LLM_AUTH"))
-                && seen.iter().any(|r| posted(r, "/hooks/")))
+                && seen.iter().any(|r| posted(r, "/hooks/"))
+                && seen.iter().any(|r| posted(r, "/graphql/v2"))
+                && seen
+                    .iter()
+                    .any(|r| r.path.starts_with("/supabase/auth/v1/health")))
             .then_some(())
         },
     );

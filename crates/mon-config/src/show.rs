@@ -105,6 +105,8 @@ checks:
   - { name: db, type: postgres, url: "postgres://mon:PLNTpgPw@127.0.0.1:1/x" }
   - { name: my, type: mysql, url: "mysql://mon:PLNTmysqlPw@127.0.0.1:1/x" }
   - { name: lk, type: livekit, url: "http://127.0.0.1:1", api_key: APIkey, api_secret: PLNTlkSecret }
+  - { name: sb, type: supabase, url: "https://x.supabase.co", api_key: PLNTsupabaseKey }
+  - { name: rw, type: railway, project_id: p-1, token: PLNTrailwayToken }
 alerting:
   channels:
     - { name: hook, type: webhook, url: "http://127.0.0.1:1/h?token=PLNThookQuery",
@@ -125,6 +127,8 @@ alerting:
         assert_eq!(channels[3]["password"], "***", "{text}");
         assert_eq!(channels[3]["username"], "mon", "{text}");
         assert_eq!(value["checks"][4]["api_secret"], "***", "{text}");
+        assert_eq!(value["checks"][5]["api_key"], "***", "{text}");
+        assert_eq!(value["checks"][6]["token"], "***", "{text}");
         // Without the kinds' config structs, a secret under a plain name would show.
         let raw = shown(&config, &Kinds::new());
         assert!(raw.contains("PLNTpagerKey"), "{raw}");

@@ -250,7 +250,7 @@ fn config_errors_table() {
         ),
         (
             "checks:\n  - name: a\n    type: htp\n",
-            "mon.yaml:3:5: checks[0].type: unknown check type `htp`, expected one of `command`, `dns`, `heartbeat`, `http`, `livekit`, `mysql`, `postgres`, `prometheus`, `redis`, `system`, `tcp`, `tls_certificate`; did you mean `http`?",
+            "mon.yaml:3:5: checks[0].type: unknown check type `htp`, expected one of `command`, `dns`, `heartbeat`, `http`, `livekit`, `mysql`, `postgres`, `prometheus`, `railway`, `redis`, `supabase`, `system`, `tcp`, `tls_certificate`; did you mean `http`?",
         ),
         // A wrong shape at the key that has it.
         (
@@ -346,6 +346,31 @@ fn config_errors_table() {
         (
             "server:\n  external_labels: { __replica: a }\n",
             "mon.yaml:2:22: server.external_labels.__replica: label name \"__replica\" must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __",
+        ),
+        // The hosted-dependency kinds: each field checked, at its line, without the secret.
+        (
+            "checks:\n  - name: a\n    type: supabase\n    url: ftp://x.supabase.co\n    api_key: PLNTkey\n",
+            "mon.yaml:4:5: checks[0].url: unsupported scheme \"ftp\" in \"ftp://x.supabase.co/\": use an http:// or https:// URL",
+        ),
+        (
+            "checks:\n  - name: a\n    type: supabase\n    url: https://x.supabase.co\n    apikey: PLNTkey\n",
+            "mon.yaml:2:5: checks[0].api_key: missing field `api_key`\nmon.yaml:5:5: checks[0].apikey: unknown field `apikey`, expected one of `url`, `api_key`, `services`, `verify_tls`,",
+        ),
+        (
+            "checks:\n  - name: a\n    type: railway\n    project_id: p-1\n    token: \"${NO_SUCH_VAR:-}\"\n",
+            "mon.yaml:5:5: checks[0].token: is empty (is its environment variable set?)",
+        ),
+        (
+            "checks:\n  - name: a\n    type: railway\n    project_id: p-1\n    token: PLNTtoken\n    token_kind: team\n",
+            "mon.yaml:6:5: checks[0].token_kind: unknown variant `team`",
+        ),
+        (
+            "checks:\n  - name: a\n    type: railway\n    project_id: p-1\n    token: PLNTtoken\n    endpoint: backboard.railway.com\n",
+            "mon.yaml:6:5: checks[0].endpoint: relative URL without a base",
+        ),
+        (
+            "checks:\n  - { name: a, type: supabase, url: 'https://x.supabase.co', api_key: k }\n  - { name: b, type: railway, project_id: p-1, token: t, services: [api] }\n",
+            "ok",
         ),
         (
             "server:\n  external_labels: { replica: '' }\n",

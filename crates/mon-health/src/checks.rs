@@ -15,7 +15,9 @@ pub(crate) mod livekit;
 mod mysql;
 mod postgres;
 mod prometheus;
+mod railway;
 mod redis;
+mod supabase;
 mod system;
 mod tcp;
 mod tls;
@@ -31,7 +33,9 @@ pub use livekit::{LivekitCheckConfig, LivekitService};
 pub use mysql::MysqlCheckConfig;
 pub use postgres::PostgresCheckConfig;
 pub use prometheus::{Aggregate, PrometheusCheckConfig, SeriesMapping};
+pub use railway::{RailwayCheckConfig, RailwayTokenKind};
 pub use redis::RedisCheckConfig;
+pub use supabase::{SupabaseCheckConfig, SupabaseService};
 pub use system::SystemCheckConfig;
 pub use tcp::TcpCheckConfig;
 pub use tls::TlsCertificateCheckConfig;
@@ -60,6 +64,8 @@ pub(crate) fn register(kinds: &mut Kinds, heartbeats: &Heartbeats) {
     kind::<CommandCheckConfig>(kinds, "command", heartbeats);
     kind::<LivekitCheckConfig>(kinds, "livekit", heartbeats);
     kind::<PrometheusCheckConfig>(kinds, "prometheus", heartbeats);
+    kind::<SupabaseCheckConfig>(kinds, "supabase", heartbeats);
+    kind::<RailwayCheckConfig>(kinds, "railway", heartbeats);
 }
 
 /// Registers the built-in kind `name` whose fields are `T` (so they are shown as `T`
@@ -118,6 +124,15 @@ pub(crate) struct BuildContext<'a> {
     pub(crate) heartbeats: &'a Heartbeats,
 }
 
+impl BuildContext<'_> {
+    /// How long one request of the check may take: most of the check's timeout, so that
+    /// a slow part is reported as such (with the other parts' results) before the
+    /// scheduler cancels the whole run.
+    pub(crate) fn request_deadline(&self) -> Duration {
+        self.timeout.mul_f64(0.9).max(Duration::from_millis(10))
+    }
+}
+
 /// The error and its sources, `: `-separated, each part once (pass a reqwest error
 /// `without_url()`: its text would otherwise carry the URL and its secrets).
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -159,6 +174,64 @@ pub(crate) fn split_host_port(address: &str) -> Result<(String, u16), String> {
         return Err(bad());
     }
     Ok((host.to_owned(), port))
+}
+
+/// The first entry of `list` that repeats an earlier one, with its index (for a
+/// `services[i]` error).
+pub(crate) fn first_repeat<T: PartialEq>(list: &[T]) -> Option<(usize, &T)> {
+    list.iter()
+        .enumerate()
+        .find(|(i, item)| list[..*i].contains(item))
+}
+
+/// Checks a `services` list of a kind with several parts: not empty, nothing twice;
+/// `all` names every choice for the error.
+pub(crate) fn validate_services<T: PartialEq>(
+    check: &str,
+    services: &[T],
+    name: fn(&T) -> &'static str,
+    all: &str,
+) -> Result<(), HealthError> {
+    if services.is_empty() {
+        return Err(HealthError::invalid(
+            check,
+            "services",
+            format!("is empty; list at least one of {all} (or leave it out for all)"),
+        ));
+    }
+    if let Some((i, service)) = first_repeat(services) {
+        return Err(HealthError::invalid(
+            check,
+            format!("services[{i}]"),
+            format!("{} is listed twice", name(service)),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a secret sent in a request header (`field`, written as `${example}`): not
+/// empty, and a valid header value. The errors never show it.
+pub(crate) fn validate_header_secret(
+    check: &str,
+    field: &str,
+    secret: &mon_core::Secret,
+    example: &str,
+) -> Result<(), HealthError> {
+    if secret.expose().trim().is_empty() {
+        return Err(HealthError::invalid(
+            check,
+            field,
+            format!("is empty (is its environment variable set?); write {field}: ${{{example}}}"),
+        ));
+    }
+    if reqwest::header::HeaderValue::from_str(secret.expose()).is_err() {
+        return Err(HealthError::invalid(
+            check,
+            field,
+            "is not a usable header value: remove line breaks and other control characters",
+        ));
+    }
+    Ok(())
 }
 
 /// Validates a database URL: one of `schemes`, and a host.

@@ -34,7 +34,8 @@
 //!   checks marked public, with their uptime counted from the store.
 //!
 //! The kinds: `http`, `tcp`, `dns`, `tls_certificate`, `redis`, `postgres`,
-//! `mysql`, `system`, `heartbeat`, `command`, `livekit`, `prometheus` (docs/checks.md), plus any
+//! `mysql`, `system`, `heartbeat`, `command`, `livekit`, `prometheus`, `supabase`, `railway`
+//! (docs/checks.md), plus any
 //! [`HealthCheck`](mon_core::HealthCheck) added with [`Scheduler::add`].
 //!
 //! Mounting the health endpoints in an application:
@@ -85,8 +86,9 @@ pub use aggregate::{HealthSummary, health_percentage, overall_status};
 pub use checks::{
     Aggregate, CommandCheckConfig, DnsCheckConfig, HeartbeatCheckConfig, HeartbeatSignal,
     HttpCheckConfig, LivekitCheckConfig, LivekitService, MysqlCheckConfig, PostgresCheckConfig,
-    PrometheusCheckConfig, RedisCheckConfig, SeriesMapping, StatusRange, SystemCheckConfig,
-    TcpCheckConfig, TlsCertificateCheckConfig, check_kinds, livekit_token, livekit_webhook,
+    PrometheusCheckConfig, RailwayCheckConfig, RailwayTokenKind, RedisCheckConfig, SeriesMapping,
+    StatusRange, SupabaseCheckConfig, SupabaseService, SystemCheckConfig, TcpCheckConfig,
+    TlsCertificateCheckConfig, check_kinds, livekit_token, livekit_webhook,
 };
 pub use config::{CheckConfig, ThresholdConfig, validate_checks, validate_dependencies};
 pub use error::HealthError;

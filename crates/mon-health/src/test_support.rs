@@ -71,3 +71,35 @@ pub(crate) async fn tls_server(valid_days: i64) -> SocketAddr {
 pub(crate) fn kind<T: serde::Serialize>(name: &str, config: &T) -> mon_core::KindSpec {
     mon_core::KindSpec::of(name, config).expect("a config struct serializes")
 }
+
+/// Runs once, with `timeout`, the check of kind `name` whose fields are `config` with its
+/// `Secret` field `field` holding `secret` as YAML would (a `Secret` serializes as `***`).
+pub(crate) async fn run_with_secret<T: serde::Serialize>(
+    name: &str,
+    config: &T,
+    (field, secret): (&str, &mon_core::Secret),
+    timeout: std::time::Duration,
+) -> mon_core::CheckOutcome {
+    let mut fields = serde_json::to_value(config).expect("a config struct serializes");
+    fields[field] = serde_json::Value::from(secret.expose());
+    let mut check = crate::CheckConfig::new(name, mon_core::KindSpec::new(name, fields));
+    check.timeout = timeout;
+    check
+        .build(&crate::check_kinds())
+        .expect("the check builds")
+        .check()
+        .await
+}
+
+/// Everything a person or another program can see of a check's config and outcome:
+/// their `Debug` and JSON forms.
+pub(crate) fn shown<T: std::fmt::Debug + serde::Serialize>(
+    config: &T,
+    outcome: &mon_core::CheckOutcome,
+) -> String {
+    format!(
+        "{config:?} {} {outcome:?} {}",
+        serde_json::to_string(config).expect("a config struct serializes"),
+        serde_json::to_string(outcome).expect("an outcome serializes")
+    )
+}

@@ -139,24 +139,7 @@ impl fmt::Debug for HttpCheckConfig {
 
 impl KindConfig for HttpCheckConfig {
     fn validate(&self, check: &str) -> Result<(), HealthError> {
-        if !matches!(self.url.scheme(), "http" | "https") {
-            return Err(HealthError::invalid(
-                check,
-                "url",
-                format!(
-                    "unsupported scheme {:?} in {:?}: use an http:// or https:// URL",
-                    self.url.scheme(),
-                    redact_url(&self.url)
-                ),
-            ));
-        }
-        if self.url.host().is_none() {
-            return Err(HealthError::invalid(
-                check,
-                "url",
-                format!("{:?} has no host", redact_url(&self.url)),
-            ));
-        }
+        validate_http_url(check, "url", &self.url)?;
         parse_method(&self.method)
             .map_err(|message| HealthError::invalid(check, "method", message))?;
         parse_headers(&self.headers)
@@ -232,14 +215,40 @@ impl KindConfig for HttpCheckConfig {
     }
 }
 
+/// Checks that `url` (the field `field`) is an `http://` or `https://` URL with a host.
+pub(crate) fn validate_http_url(check: &str, field: &str, url: &Url) -> Result<(), HealthError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(HealthError::invalid(
+            check,
+            field,
+            format!(
+                "unsupported scheme {:?} in {:?}: use an http:// or https:// URL",
+                url.scheme(),
+                redact_url(url)
+            ),
+        ));
+    }
+    if url.host().is_none() {
+        return Err(HealthError::invalid(
+            check,
+            field,
+            format!("{:?} has no host", redact_url(url)),
+        ));
+    }
+    Ok(())
+}
+
 /// The settings in which HTTP clients differ. Checks with the same settings share one
 /// client — its TLS configuration and connection pool — so that a thousand checks do
 /// not hold a thousand of each; the timeout is set on each request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ClientSettings {
-    verify_tls: bool,
-    follow_redirects: bool,
-    keep_alive: bool,
+pub(crate) struct ClientSettings {
+    /// Whether the server's TLS certificate is verified.
+    pub(crate) verify_tls: bool,
+    /// Whether redirects are followed (up to 10).
+    pub(crate) follow_redirects: bool,
+    /// Whether idle connections are kept for the next run.
+    pub(crate) keep_alive: bool,
 }
 
 /// How long an idle kept-alive connection is kept for the next run.
@@ -247,7 +256,7 @@ const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(300);
 
 impl ClientSettings {
     /// The process's client for these settings, built on first use.
-    fn shared_client(self) -> Result<reqwest::Client, reqwest::Error> {
+    pub(crate) fn shared_client(self) -> Result<reqwest::Client, reqwest::Error> {
         static CLIENTS: LazyLock<Mutex<HashMap<ClientSettings, reqwest::Client>>> =
             LazyLock::new(Mutex::default);
         let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -472,20 +481,7 @@ impl HttpCheck {
             .and_then(CertificateFacts::parse);
         let keep = self.judges_body();
         let limit = if keep { JUDGED_BODY_LIMIT } else { BODY_LIMIT };
-        let mut body = Vec::new();
-        let mut read = 0;
-        while read < limit {
-            match response.chunk().await? {
-                Some(chunk) => {
-                    read += chunk.len();
-                    if keep {
-                        let room = limit.saturating_sub(body.len());
-                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                    }
-                }
-                None => break,
-            }
-        }
+        let body = read_body(&mut response, limit, keep).await?;
         Ok(Response {
             status,
             first_byte,
@@ -591,31 +587,7 @@ impl HttpCheck {
     }
 
     fn failed(&self, error: reqwest::Error, latency: Duration) -> CheckOutcome {
-        let error = error.without_url();
-        let (kind, what) = if error.is_timeout() {
-            ("timeout", "timed out")
-        } else if error.is_connect() {
-            ("connect", "connection failed")
-        } else if error.is_redirect() {
-            ("redirect", "redirect failed")
-        } else if error.is_body() || error.is_decode() {
-            ("body", "reading the response failed")
-        } else {
-            ("request", "request failed")
-        };
-        let mut message = if kind == "timeout" {
-            format!(
-                "timed out after {}",
-                mon_core::duration::format(self.timeout)
-            )
-        } else {
-            // reqwest's own text ("error sending request") says little; its sources say why.
-            let cause = match error.source() {
-                Some(source) => error_chain(source),
-                None => error.to_string(),
-            };
-            format!("{what}: {cause}")
-        };
+        let (kind, mut message) = request_failure(error, self.timeout);
         // Belt and braces: no error text may carry the credentials.
         if let Some(password) = self.url.password() {
             message = message.replace(password, "<redacted>");
@@ -628,6 +600,98 @@ impl HttpCheck {
         });
         CheckOutcome::unhealthy(latency, message).with_details(details)
     }
+}
+
+/// The answer to one API call made with this kind's machinery by a kind built on it
+/// (`supabase`, `railway`).
+#[derive(Debug)]
+pub(crate) struct ApiAnswer {
+    /// The HTTP status.
+    pub(crate) status: reqwest::StatusCode,
+    /// The `Content-Type` header, if any.
+    pub(crate) content_type: Option<String>,
+    /// The first 1 MiB of the body when the caller keeps it for that status, else empty.
+    pub(crate) body: Vec<u8>,
+}
+
+/// Sends `request` (from a [`ClientSettings::shared_client`]) with `timeout` and reads
+/// the answer, keeping the body when `keep(status)`; the error is [`request_failure`]'s.
+pub(crate) async fn call(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+    keep: impl Fn(reqwest::StatusCode) -> bool,
+) -> Result<ApiAnswer, (&'static str, String)> {
+    let failed = |e| request_failure(e, timeout);
+    let mut response = request.timeout(timeout).send().await.map_err(failed)?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let keep = keep(status);
+    let limit = if keep { JUDGED_BODY_LIMIT } else { BODY_LIMIT };
+    let body = read_body(&mut response, limit, keep)
+        .await
+        .map_err(failed)?;
+    Ok(ApiAnswer {
+        status,
+        content_type,
+        body,
+    })
+}
+
+/// Reads the body of `response` up to about `limit` bytes (the rest is left unread);
+/// returns the first `limit` bytes when `keep`, nothing otherwise.
+pub(crate) async fn read_body(
+    response: &mut reqwest::Response,
+    limit: usize,
+    keep: bool,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    let mut read = 0;
+    while read < limit {
+        match response.chunk().await? {
+            Some(chunk) => {
+                read += chunk.len();
+                if keep {
+                    let room = limit.saturating_sub(body.len());
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+            }
+            None => break,
+        }
+    }
+    Ok(body)
+}
+
+/// A request that got no answer, for outcomes: its class for details (`timeout`,
+/// `connect`, `redirect`, `body`, `request`) and one line for people, without the URL
+/// (`timeout` is the request's, for the message).
+pub(crate) fn request_failure(error: reqwest::Error, timeout: Duration) -> (&'static str, String) {
+    let error = error.without_url();
+    let (kind, what) = if error.is_timeout() {
+        ("timeout", "timed out")
+    } else if error.is_connect() {
+        ("connect", "connection failed")
+    } else if error.is_redirect() {
+        ("redirect", "redirect failed")
+    } else if error.is_body() || error.is_decode() {
+        ("body", "reading the response failed")
+    } else {
+        ("request", "request failed")
+    };
+    let message = if kind == "timeout" {
+        format!("timed out after {}", mon_core::duration::format(timeout))
+    } else {
+        // reqwest's own text ("error sending request") says little; its sources say why.
+        let cause = match error.source() {
+            Some(source) => error_chain(source),
+            None => error.to_string(),
+        };
+        format!("{what}: {cause}")
+    };
+    (kind, message)
 }
 
 #[async_trait]

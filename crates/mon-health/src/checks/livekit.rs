@@ -5,7 +5,7 @@ pub mod token;
 mod twirp;
 pub mod webhook;
 
-use super::{BuildContext, KindConfig};
+use super::{BuildContext, KindConfig, validate_services};
 use crate::HealthError;
 use crate::checks::common::{format_latency, redact_url};
 use mon_core::{CheckOutcome, HealthCheck, Secret, Status, async_trait, vars};
@@ -143,23 +143,12 @@ impl KindConfig for LivekitCheckConfig {
                 "is empty (is its environment variable set?); write api_secret: ${LIVEKIT_API_SECRET}",
             ));
         }
-        if self.services.is_empty() {
-            return Err(HealthError::invalid(
-                check,
-                "services",
-                "is empty; list at least one of room, egress, ingress, sip, auth, server (or leave it out for all)",
-            ));
-        }
-        for (i, service) in self.services.iter().enumerate() {
-            if self.services[..i].contains(service) {
-                return Err(HealthError::invalid(
-                    check,
-                    format!("services[{i}]"),
-                    format!("{} is listed twice", service.as_str()),
-                ));
-            }
-        }
-        Ok(())
+        validate_services(
+            check,
+            &self.services,
+            |s| s.as_str(),
+            "room, egress, ingress, sip, auth, server",
+        )
     }
 
     fn build(&self, ctx: &BuildContext<'_>) -> Result<Arc<dyn HealthCheck>, HealthError> {
@@ -169,9 +158,7 @@ impl KindConfig for LivekitCheckConfig {
             message,
         };
         let base = self.http_url().map_err(build_error)?;
-        // Each service gets most of the check's timeout, so that a slow one is reported
-        // as such (with the others' results) before the scheduler cancels the whole run.
-        let deadline = ctx.timeout.mul_f64(0.9).max(Duration::from_millis(10));
+        let deadline = ctx.request_deadline();
         let client = Twirp::new(base, deadline).map_err(build_error)?;
         let mut services = self.services.clone();
         services.sort();
