@@ -146,7 +146,7 @@ fn verdict(q: &RuleQuality, flap_minutes: u32) -> (Verdict, Vec<String>) {
     }
     if q.silenced > 0 {
         reasons.push(format!(
-            "{} of {} were held back by a silence or maintenance window",
+            "{} of {} alerts were held back by a silence or maintenance window",
             q.silenced, q.fired
         ));
     }
@@ -155,7 +155,7 @@ fn verdict(q: &RuleQuality, flap_minutes: u32) -> (Verdict, Vec<String>) {
     }
     if q.fired < NOISY_FIRINGS {
         reasons.push(format!(
-            "fewer than {NOISY_FIRINGS} firings are not judged noisy"
+            "fewer than {NOISY_FIRINGS} firings: too few to call it noisy"
         ));
     } else {
         reasons.push("most of its alerts were acknowledged".to_string());
@@ -199,7 +199,7 @@ async fn suggest(
                 Threshold::Suggested(t) => {
                     view.suggested_threshold = Some(t);
                     parts.push(format!(
-                        "use `{} {} {t}` ({} of its recorded values) to fire about {} % as often",
+                        "use `{} {} {t}`: {} of its recorded values, beyond which it spent about {} % of the period",
                         c.variable,
                         c.op.as_str(),
                         percentile_name(&c),
