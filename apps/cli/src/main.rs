@@ -269,11 +269,11 @@ enum AlertsCommand {
     )]
     Quality {
         /// Alerts that fired since (RFC 3339 time or a duration ago: 24h, 7d).
-        #[arg(long, default_value = "7d")]
+        #[arg(long, default_value = "7d", value_parser = time_arg)]
         since: String,
         /// An unacknowledged alert that resolves on its own within this many minutes
-        /// of firing counts as self-resolved.
-        #[arg(long, default_value_t = 5)]
+        /// of firing counts as self-resolved (1 to 1440).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1440))]
         flap_minutes: u32,
     },
 }

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use mon_core::AlertState;
-use mon_store::{AlertWrite, Store, StoreOptions, WriteBatch};
+use mon_store::{AlertWrite, RuleQuality, Store, StoreOptions, WriteBatch};
 use std::time::Duration;
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -23,6 +23,18 @@ fn alert(rule: &str, id: &str, state: AlertState) -> AlertWrite {
             .started_at(at(0))
             .updated_at(at(0))
             .build(),
+    )
+}
+
+/// fired, acknowledged, unacknowledged, self-resolved, silenced, open.
+fn counts(q: &RuleQuality) -> (u64, u64, u64, u64, u64, u64) {
+    (
+        q.fired,
+        q.acknowledged,
+        q.unacknowledged,
+        q.self_resolved,
+        q.silenced,
+        q.open,
     )
 }
 
@@ -109,17 +121,7 @@ async fn each_rules_firings_are_counted_from_the_history() {
     assert_eq!(names, ["Flappy", "Handled"]);
 
     let flappy = &rules[0];
-    assert_eq!(
-        (
-            flappy.fired,
-            flappy.acknowledged,
-            flappy.unacknowledged,
-            flappy.self_resolved,
-            flappy.silenced,
-            flappy.open
-        ),
-        (8, 0, 8, 6, 1, 0)
-    );
+    assert_eq!(counts(flappy), (8, 0, 8, 6, 1, 0));
     assert_eq!(flappy.median_self_resolved_seconds, Some(60.0));
     // Six of 60 s, one of 30 s, one of 1,200 s.
     assert_eq!(flappy.median_firing_seconds, Some(60.0));
@@ -130,17 +132,7 @@ async fn each_rules_firings_are_counted_from_the_history() {
     assert_eq!(flappy.mean_time_to_acknowledge_seconds, None);
 
     let handled = &rules[1];
-    assert_eq!(
-        (
-            handled.fired,
-            handled.acknowledged,
-            handled.unacknowledged,
-            handled.self_resolved,
-            handled.silenced,
-            handled.open
-        ),
-        (2, 1, 0, 0, 1, 1)
-    );
+    assert_eq!(counts(handled), (2, 1, 0, 0, 1, 1));
     assert_eq!(handled.mean_time_to_acknowledge_seconds, Some(120.0));
     assert_eq!(handled.median_firing_seconds, Some(3600.0));
 
