@@ -154,6 +154,10 @@ fn the_cli_refuses_hostile_durations_and_times_before_asking_the_server() {
             &["silence", "add", "--match", "check=api", "--for", "101y"],
             "--for",
         ),
+        (
+            &["alerts", "quality", "--since", "100000000000d"],
+            "--since",
+        ),
     ] {
         let out = Command::new(bin_dir().join("mon"))
             .args(args)

@@ -1,13 +1,14 @@
-//! `mon alerts …`, `mon silence …`, `mon rules list`, `mon channels …`.
+//! `mon alerts …` (with `mon alerts quality`), `mon silence …`, `mon rules list`, `mon channels …`.
 
 use crate::client::encode;
-use crate::format::{expr_unit, id_prefix_len, maybe, or_dash, prefix, resolve_id, time};
+use crate::format::{expr_unit, id_prefix_len, maybe, number, or_dash, prefix, resolve_id, time};
 use crate::output::{print_json, status_word, table};
 use crate::{Ctx, Format, Outcome};
 use mon_api::answers::{
     ActorBody, AlertAnswer, AlertView, AlertsAnswer, ChannelsAnswer, MatcherBody, RaiseAlertAnswer,
     RaiseAlertBody, RulesAnswer, SilenceBody, SilenceView, SilencesAnswer,
 };
+use mon_api::quality::{AlertQualityAnswer, Verdict};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -458,4 +459,74 @@ pub(crate) fn channel_test(ctx: &Ctx, name: &str) -> Outcome {
         }
         Err(o) => o,
     }
+}
+
+/// A share of alerts for a table cell: `40 %`, `-` when the rule never fired.
+fn share(percent: Option<f64>) -> String {
+    or_dash(percent.map(|p| format!("{p:.0} %")))
+}
+
+/// `mon alerts quality`: one row per rule, then each noisy rule's suggestion in full.
+pub(crate) fn quality(ctx: &Ctx, since: &str, flap_minutes: u32) -> Outcome {
+    let path = format!(
+        "/api/v1/alerts/quality?since={}&flap_minutes={flap_minutes}",
+        encode(since)
+    );
+    let (answer, report) = match ctx.client.get_answer::<AlertQualityAnswer>(&path) {
+        Ok(v) => v,
+        Err(o) => return o,
+    };
+    let rows: Vec<Vec<String>> = report
+        .rules
+        .iter()
+        .map(|r| {
+            let mut suggested = Vec::new();
+            if let Some(t) = r.suggested_threshold {
+                suggested.push(format!("threshold {}", number(t)));
+            }
+            if let Some(d) = &r.suggested_for {
+                suggested.push(format!("for {d}"));
+            }
+            if suggested.is_empty() && r.suggestion.is_some() {
+                suggested.push("see below".to_string());
+            }
+            vec![
+                r.rule.clone(),
+                r.fired.to_string(),
+                share(r.acknowledged_percent),
+                share(r.self_resolved_percent),
+                r.silenced.to_string(),
+                status_word(r.verdict.as_str(), ctx.color),
+                or_dash((!suggested.is_empty()).then(|| suggested.join(", "))),
+            ]
+        })
+        .collect();
+    match ctx.format {
+        Format::Json => print_json(&answer),
+        Format::Table => {
+            out!(
+                "{}",
+                table(
+                    &[
+                        "RULE",
+                        "FIRED",
+                        "ACKED",
+                        "SELF-RESOLVED",
+                        "SILENCED",
+                        "VERDICT",
+                        "SUGGESTION"
+                    ],
+                    &rows,
+                    &[1, 2, 3, 4],
+                )
+            );
+            for r in report.rules.iter().filter(|r| r.verdict == Verdict::Noisy) {
+                outln!("{}: {}", r.rule, r.reasons.join("; "));
+                if let Some(suggestion) = &r.suggestion {
+                    outln!("  suggestion: {suggestion}");
+                }
+            }
+        }
+    }
+    Outcome::Ok
 }

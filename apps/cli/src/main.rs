@@ -262,6 +262,20 @@ enum AlertsCommand {
         after_help = "Examples:\n  mon alerts send --severity critical --title \"TTS down\" --message \"ElevenLabs answers 503\" --label service=agent\n  mon alerts send --title \"TTS down\" --label service=agent --resolve"
     )]
     Send(alerts::SendArgs),
+    /// Per rule: how often it fired, how often it was acknowledged or resolved on its
+    /// own, a verdict (noisy, ok, quiet) and a suggested threshold or `for`.
+    #[command(
+        after_help = "Examples:\n  mon alerts quality\n  mon alerts quality --since 30d --flap-minutes 10"
+    )]
+    Quality {
+        /// Alerts that fired since (RFC 3339 time or a duration ago: 24h, 7d).
+        #[arg(long, default_value = "7d", value_parser = time_arg)]
+        since: String,
+        /// An unacknowledged alert that resolves on its own within this many minutes
+        /// of firing counts as self-resolved (1 to 1440).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        flap_minutes: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -494,6 +508,10 @@ fn main() -> ExitCode {
             alerts::act(&ctx, &id, "resolve", by.as_deref(), comment.as_deref())
         }
         Command::Alerts(AlertsCommand::Send(args)) => alerts::send(&ctx, args),
+        Command::Alerts(AlertsCommand::Quality {
+            since,
+            flap_minutes,
+        }) => alerts::quality(&ctx, &since, flap_minutes),
         Command::Silence(SilenceCommand::Add {
             matchers,
             duration,

@@ -71,7 +71,7 @@ pub(crate) fn print_json(value: &Value) {
 pub(crate) fn status_word(status: &str, color: bool) -> String {
     let code = match status {
         "healthy" | "ok" | "resolved" => "32",
-        "degraded" | "unknown" | "pending" | "warning" => "33",
+        "degraded" | "unknown" | "pending" | "warning" | "noisy" => "33",
         "unhealthy" | "firing" | "critical" | "error" => "31",
         _ => return status.to_string(),
     };

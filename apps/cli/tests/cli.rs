@@ -493,6 +493,26 @@ fn alerts_silences_rules_and_channels() {
     let out = with(&["alerts", "ack", &id]);
     assert_ne!(out.status.code(), Some(0));
 
+    // The quality report: the rule fired once and was acknowledged.
+    let out = with(&["alerts", "quality", "--since", "1h"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        normalise(&text(&out.stdout)),
+        "RULE FIRED ACKED SELF-RESOLVED SILENCED VERDICT SUGGESTION\n\
+         Always N N % N % N ok -\n"
+    );
+    let out = with(&["alerts", "quality", "--output", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["flap_minutes"], 5);
+    assert_eq!(report["rules"][0]["acknowledged"], 1, "{report}");
+    let out = with(&["alerts", "quality", "--flap-minutes", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--flap-minutes"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let out = with(&[
         "silence",
         "add",

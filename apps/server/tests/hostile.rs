@@ -30,6 +30,7 @@ const TIME_PARAMETERS: &[(&str, &str)] = &[
     ("/api/v1/logs?", "since"),
     ("/api/v1/logs?", "until"),
     ("/api/v1/alerts/stats?", "since"),
+    ("/api/v1/alerts/quality?", "since"),
     ("/api/v1/metrics/query?name=cpu_percent&", "from"),
     ("/api/v1/metrics/query?name=cpu_percent&", "to"),
     ("/api/v1/metrics/query?name=cpu_percent&", "step"),
@@ -187,6 +188,7 @@ async fn extreme_but_valid_times_are_answered() {
         "/api/v1/errors?since=0000-01-01T00:00:00Z",
         "/api/v1/logs?since=100y&until=9999-12-31T23:59:59Z",
         "/api/v1/alerts/stats?since=0000-01-01T00:00:00Z",
+        "/api/v1/alerts/quality?since=0000-01-01T00:00:00Z",
         "/api/v1/metrics/query?name=cpu_percent&from=100y&step=100y",
         "/api/v1/metrics/query?name=cpu_percent&from=0000-01-01T00:00:00Z&to=9999-12-31T23:59:59Z&step=1h",
     ] {

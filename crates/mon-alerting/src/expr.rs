@@ -126,6 +126,39 @@ impl Expr {
         self.threshold
     }
 
+    /// The condition as `variable OP constant` when it is one comparison of a bare
+    /// variable with a number (`avg_api_latency_ms > 5000`, or `0.8 > x` read as
+    /// `x < 0.8`) by `>`, `>=`, `<` or `<=`; `None` for anything else.
+    pub(crate) fn simple_comparison(&self) -> Option<Comparison> {
+        let Node::Call(call) = &self.program.expression().expr else {
+            return None;
+        };
+        let [left, right] = call.args.as_slice() else {
+            return None;
+        };
+        let op = match call.func_name.as_str() {
+            operators::GREATER => CompareOp::Greater,
+            operators::GREATER_EQUALS => CompareOp::GreaterOrEqual,
+            operators::LESS => CompareOp::Less,
+            operators::LESS_EQUALS => CompareOp::LessOrEqual,
+            _ => return None,
+        };
+        let threshold = self.threshold?;
+        match (&left.expr, &right.expr) {
+            (Node::Ident(variable), Node::Literal(_)) => Some(Comparison {
+                variable: variable.clone(),
+                op,
+                threshold,
+            }),
+            (Node::Literal(_), Node::Ident(variable)) => Some(Comparison {
+                variable: variable.clone(),
+                op: op.flipped(),
+                threshold,
+            }),
+            _ => None,
+        }
+    }
+
     /// Evaluates against `context` (see [`context`]). A variable without a value
     /// (or a map key that is absent) is [`Outcome::NoData`].
     pub(crate) fn evaluate(&self, context: &Context<'_, '_>) -> Outcome {
@@ -145,6 +178,53 @@ impl Expr {
                 Outcome::NoData
             }
             Err(e) => Outcome::Error(e.to_string()),
+        }
+    }
+}
+
+/// A condition of the form `variable OP threshold` ([`Expr::simple_comparison`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Comparison {
+    /// The variable compared.
+    pub(crate) variable: String,
+    /// How.
+    pub(crate) op: CompareOp,
+    /// With what.
+    pub(crate) threshold: f64,
+}
+
+/// The operator of a [`Comparison`], the variable on its left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CompareOp {
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+}
+
+impl CompareOp {
+    /// The same comparison with its sides swapped (`k > x` is `x < k`).
+    fn flipped(self) -> CompareOp {
+        match self {
+            CompareOp::Greater => CompareOp::Less,
+            CompareOp::GreaterOrEqual => CompareOp::LessOrEqual,
+            CompareOp::Less => CompareOp::Greater,
+            CompareOp::LessOrEqual => CompareOp::GreaterOrEqual,
+        }
+    }
+
+    /// Whether the condition holds for high values (`>`, `>=`).
+    pub(crate) fn fires_high(self) -> bool {
+        matches!(self, CompareOp::Greater | CompareOp::GreaterOrEqual)
+    }
+
+    /// The operator as written.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Greater => ">",
+            CompareOp::GreaterOrEqual => ">=",
+            CompareOp::Less => "<",
+            CompareOp::LessOrEqual => "<=",
         }
     }
 }
@@ -790,6 +870,45 @@ mod tests {
             },
         );
         s
+    }
+
+    #[test]
+    fn simple_comparisons_are_a_variable_against_a_number() {
+        let shape = |source: &str| {
+            Expr::parse(source)
+                .unwrap()
+                .simple_comparison()
+                .map(|c| (c.variable, c.op.as_str(), c.threshold))
+        };
+        let some = |v: &str, op, t| Some((v.to_string(), op, t));
+        for (source, want) in [
+            (
+                "avg_api_latency_ms > 5000",
+                some("avg_api_latency_ms", ">", 5000.0),
+            ),
+            ("cpu_percent >= 90.5", some("cpu_percent", ">=", 90.5)),
+            (
+                "connection_success_rate < 0.8",
+                some("connection_success_rate", "<", 0.8),
+            ),
+            ("x <= 1", some("x", "<=", 1.0)),
+            (
+                "5000 < avg_api_latency_ms",
+                some("avg_api_latency_ms", ">", 5000.0),
+            ),
+            (
+                "0.8 >= connection_success_rate",
+                some("connection_success_rate", "<=", 0.8),
+            ),
+            ("x == 1", None),
+            ("x / 1000.0 > 5", None),
+            ("x > 5 && y < 1", None),
+            ("checks.api.latency_ms > 10", None),
+            ("x > y", None),
+            ("anomaly(\"x\") > 4", None),
+        ] {
+            assert_eq!(shape(source), want, "{source}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use mon_api::answers::{
     HealthAlertsAnswer, HealthAlertsSummary, MatcherView, RuleView, RulesAnswer, SilenceBody,
     SilenceView, SilencesAnswer,
 };
+use mon_api::quality::AlertQualityAnswer;
 use mon_core::{Alert, AlertState, Notification, Severity, Transition};
 use mon_http::params::{parse_duration, parse_limit, parse_time};
 use mon_http::{ApiError, Json, TokenName};
@@ -63,6 +64,7 @@ pub fn router(state: AlertsState) -> Router {
         .route("/api/v1/alerts", get(list_alerts).post(raise::raise))
         .route("/api/v2/alerts", post(raise::raise_alertmanager))
         .route("/api/v1/alerts/stats", get(stats))
+        .route("/api/v1/alerts/quality", get(quality))
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route("/api/v1/alerts/{id}/ack", post(ack))
         .route("/api/v1/alerts/{id}/resolve", post(resolve))
@@ -157,6 +159,47 @@ async fn stats(
         mean_time_to_resolve_seconds: stats.response.mean_time_to_resolve_seconds,
         resolved: stats.response.resolved,
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QualityQuery {
+    /// Alerts that fired since then (default: 7 days ago).
+    since: Option<String>,
+    /// Minutes within which an unacknowledged alert resolving on its own counts as
+    /// self-resolved (default 5).
+    flap_minutes: Option<String>,
+}
+
+/// The most minutes `flap_minutes=` takes: a day.
+const MAX_FLAP_MINUTES: u64 = 1440;
+
+/// `GET /api/v1/alerts/quality?since=&flap_minutes=`: per rule, how often it fired and
+/// how its alerts were handled, its verdict and a suggestion ([`crate::quality`]).
+async fn quality(
+    State(state): State<AlertsState>,
+    Query(query): Query<QualityQuery>,
+) -> Result<Json<AlertQualityAnswer>, ApiError> {
+    let now = Utc::now();
+    let since = match query.since.as_deref() {
+        Some(text) => parse_time("since", text, now)?,
+        None => now - chrono::TimeDelta::days(7),
+    };
+    let flap_minutes = match query.flap_minutes.as_deref() {
+        None => 5,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|m| (1..=MAX_FLAP_MINUTES).contains(m))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "flap_minutes={text:?} is not a whole number of minutes from 1 to {MAX_FLAP_MINUTES}"
+                ))
+            })?,
+    };
+    let flap = std::time::Duration::from_secs(flap_minutes * 60);
+    let report = crate::quality::report(&state.alerts, &state.store, since, now, flap).await?;
+    Ok(Json(report))
 }
 
 /// `GET /api/v1/alerts/{id}`: the alert (open or from history), its transitions, the

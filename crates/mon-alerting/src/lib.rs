@@ -23,6 +23,7 @@
 //! ([`Route`], [`Inhibition`]), `delivery` (the outbox: one worker per channel,
 //! retries), [`channels`] (one module per channel kind, registered by
 //! name in a [`Kinds`](mon_core::Kinds) registry: [`channel_kinds`]), `config` ([`AlertingConfig`]) and
+//! [`quality`] (the alert-quality report: noisy rules, suggested thresholds) and
 //! [`http`] (the alerting API's router, [`http::router`]).
 
 pub mod anomaly;
@@ -33,6 +34,7 @@ mod engine;
 mod error;
 mod expr;
 pub mod http;
+pub mod quality;
 mod routing;
 mod rule;
 mod silence;

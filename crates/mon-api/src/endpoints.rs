@@ -531,6 +531,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     .query(&[SINCE])
     .answer(Answer::Typed("AlertStatsAnswer")),
     get(
+        "/api/v1/alerts/quality",
+        Read,
+        "Per rule: how often it fired and was handled, noisy rules, suggested thresholds",
+    )
+    .query(&[SINCE, param("flap_minutes", ParamKind::Count(1440))])
+    .answer(Answer::Typed("AlertQualityAnswer")),
+    get(
         "/api/v1/alerts/{id}",
         Read,
         "One alert with its history and notifications",

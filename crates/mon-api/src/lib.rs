@@ -10,6 +10,7 @@
 //!   ([`Access`]: public, or the bearer-token role it needs), its answer and its error codes.
 //! - [`security`]: the answers of the security API (summary and events).
 //! - [`sources`]: deployments, and what deleting one ingest source label removed.
+//! - [`quality`]: the alert-quality report (`GET /api/v1/alerts/quality`).
 //! - [`incidents`]: check history (the status bars) and incidents with their updates.
 //! - [`stats`]: the figures of statistical comparisons (experiment variants, two periods of a
 //!   metric): rates, means and distributions of two groups, with intervals, p-values and warnings.
@@ -21,6 +22,7 @@ pub mod endpoints;
 pub mod error;
 pub mod incidents;
 pub mod openapi;
+pub mod quality;
 pub mod security;
 pub mod sources;
 pub mod stats;

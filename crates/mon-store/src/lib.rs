@@ -57,6 +57,7 @@
 //! `(check_name, ts)`. Timestamps are unix milliseconds. The version is kept in
 //! `PRAGMA user_version` ([`SCHEMA_VERSION`]); a database from a newer mon is refused.
 
+mod alert_quality;
 mod alerts;
 mod backup;
 mod cursor;
@@ -80,6 +81,7 @@ mod store;
 mod uptime;
 mod writer;
 
+pub use alert_quality::RuleQuality;
 pub use alerts::{
     AlertEventRow, AlertNotificationRow, AlertWrite, OutboxState, PendingNotification,
     ResponseTimes,

@@ -410,6 +410,11 @@ impl AlertEngine {
             .collect()
     }
 
+    /// The configured rules, in rule order.
+    pub(crate) fn rules(&self) -> Vec<Rule> {
+        self.lock().slots.iter().map(|s| s.rule.clone()).collect()
+    }
+
     /// Each channel's delivery state: last success, last error, consecutive failures, queue.
     pub fn channels_status(&self) -> Vec<ChannelStatus> {
         self.outbox.statuses()
