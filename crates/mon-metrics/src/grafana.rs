@@ -283,6 +283,31 @@ pub fn promql(metric: &str, labels: &BTreeMap<String, String>) -> Option<String>
             "60 * {}",
             rate("mon_security_events_total{event=\"rate_limited\"}")
         ),
+        // User experience: the session, feedback and feature counters.
+        "active_sessions" => "mon_app_sessions_active".to_owned(),
+        "total_sessions" => "mon_app_sessions_started_total".to_owned(),
+        "sessions_per_minute" => format!("60 * {}", rate("mon_app_sessions_started_total")),
+        "session_abandonment_rate" => format!(
+            "{} / {}",
+            rate("mon_app_sessions_ended_total{outcome=\"abandoned\"}"),
+            rate("mon_app_sessions_ended_total")
+        ),
+        "csat_percent" => format!(
+            "100 * {} / {}",
+            rate("mon_app_feedback_satisfied_total"),
+            rate("mon_app_feedback_total")
+        ),
+        "feedback_per_minute" => format!("60 * {}", rate("mon_app_feedback_total")),
+        "feature_uses_per_minute" => format!("60 * {}", rate("mon_app_feature_uses_total")),
+        "feedback_per_min" => {
+            format!("60 * sum by (category) (rate(mon_app_feedback_total{m}[5m]))")
+        }
+        "category_csat_percent" => format!(
+            "100 * sum by (category) (rate(mon_app_feedback_satisfied_total{m}[5m])) / sum by (category) (rate(mon_app_feedback_total{m}[5m]))"
+        ),
+        "feature_uses_per_min" => {
+            format!("60 * sum by (feature) (rate(mon_app_feature_uses_total{m}[5m]))")
+        }
         "endpoint_requests_per_min" => {
             format!("60 * sum by (endpoint) (rate(mon_app_requests_total{m}[5m]))")
         }
