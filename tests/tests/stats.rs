@@ -10,9 +10,6 @@ use mon_metrics::stats::{
     compare_samples,
 };
 use serde_json::{Value, json};
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The tolerance of the comparison, relative to scipy's figure.
@@ -186,34 +183,6 @@ fn sample_figures(s: &SampleComparison) -> Vec<Figure> {
     figures
 }
 
-/// Runs the script on `input`, with a clear message when python3, scipy or numpy is missing.
-fn scipy(input: &Value) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/stats_check.py");
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs (with scipy and numpy: pip install scipy numpy)");
-    let mut stdin = child.stdin.take().expect("the script's stdin");
-    let body = serde_json::to_vec(input).expect("the data sets as JSON");
-    // Written from a thread: the script may answer before it has read everything.
-    let writer = std::thread::spawn(move || stdin.write_all(&body));
-    let out = child.wait_with_output().expect("the script finishes");
-    writer
-        .join()
-        .expect("the writer thread")
-        .expect("the data sets reach the script");
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
-}
-
 /// Every figure of mon's `figures` against the reference `expected` of the same case; the
 /// mismatches, described.
 fn mismatches(case: &str, figures: &[Figure], expected: &Value) -> Vec<String> {
@@ -252,7 +221,7 @@ fn the_statistics_agree_with_scipy() {
             "case": c.name, "confidence": c.confidence, "a": c.a, "b": c.b,
         })).collect::<Vec<_>>(),
     });
-    let reference = scipy(&input);
+    let reference = mon_tests::scipy_reference(&input);
 
     let mut wrong = Vec::new();
     for (i, &(name, confidence, a, b)) in RATE_CASES.iter().enumerate() {
