@@ -159,8 +159,9 @@ fn run_against(
         .filter(|d| d["builtin"] == true)
         .filter_map(|d| d["id"].as_str().map(str::to_owned))
         .collect();
-    if ids.len() != 7 {
-        bail!("expected 7 built-in dashboards, found {ids:?}");
+    let builtin = mon_metrics::BUILTIN_IDS.len();
+    if ids.len() != builtin {
+        bail!("expected {builtin} built-in dashboards, found {ids:?}");
     }
     let mut panels = 0;
     for id in &ids {
@@ -208,7 +209,7 @@ fn run_against(
     }
     eprintln!(
         "e2e: newcomer: a clone's first run — built-in default, start-up block, mon demo --fast \
-         in {:.1}s ({}), data in the {panels} panels it feeds of the 7 built-in dashboards, {}",
+         in {:.1}s ({}), data in the {panels} panels it feeds of the {builtin} built-in dashboards, {}",
         replay.as_secs_f64(),
         said.lines().next().unwrap_or_default(),
         deleted.trim()

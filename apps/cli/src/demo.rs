@@ -58,6 +58,10 @@ struct Call {
     started: DateTime<Utc>,
     ends: DateTime<Utc>,
     success: bool,
+    /// Conversational turns so far.
+    turns: u32,
+    /// The experiment arm of its session: the TTS voice it was answered with.
+    variant: &'static str,
 }
 
 /// The simulated service: calls in progress and what each simulated second produces.
@@ -75,6 +79,15 @@ const ENDPOINTS: &[(&str, &str, f64)] = &[
     ("/api/health", "GET", 5.0),
 ];
 const PRINCIPALS: &[&str] = &["svc-frontend", "svc-dialer", "svc-analytics"];
+/// The agent's features a turn may use.
+const FEATURES: &[&str] = &[
+    "voice_command",
+    "booking",
+    "faq_lookup",
+    "transfer_to_human",
+];
+/// What feedback is about.
+const CATEGORIES: &[&str] = &["voice_quality", "latency", "answer"];
 const AI: &[(&str, &str, &str, f64, f64, f64)] = &[
     // provider, service, model, units per turn, cost per unit (USD), latency ms
     ("deepgram", "stt", "nova-2", 12.0, 0.000_072, 220.0),
@@ -147,8 +160,14 @@ impl Sim {
                 started: t,
                 ends: t + TimeDelta::seconds(30 + (rng.next() % 210) as i64),
                 success: rng.chance(0.93),
+                turns: 0,
+                variant: if n % 2 == 0 { "control" } else { "warm-voice" },
             };
             events.push(json!({"type": "call_started", "call_id": call.id, "timestamp": ts}));
+            events.push(json!({
+                "type": "session", "session_id": call.id, "phase": "start",
+                "user_id": format!("demo-user-{}", n % 40), "timestamp": ts,
+            }));
             events.push(json!({
                 "type": "log", "level": "info", "message": "call started", "call_id": call.id,
                 "fields": {"room": call.room, "logger": "voice-agent"}, "timestamp": ts,
@@ -169,14 +188,22 @@ impl Sim {
         }
         // Every call in progress: a conversational turn now and then, voice quality
         // every ten seconds.
-        for call in &self.calls {
+        for call in &mut self.calls {
             if rng.chance(0.2) {
+                call.turns += 1;
+                if rng.chance(0.3) {
+                    events.push(json!({
+                        "type": "feature", "feature": rng.pick(FEATURES), "session_id": call.id,
+                        "duration_seconds": rng.between(1.0, 12.0).round(), "timestamp": ts,
+                    }));
+                }
                 for (provider, service, model, units, per_unit, latency) in AI {
                     let units = (units * rng.between(0.6, 1.4)).round();
                     events.push(json!({
                         "type": "ai_usage", "provider": provider, "service": service,
                         "model": model, "units": units, "cost_usd": units * per_unit,
                         "latency_ms": (latency * rng.between(0.7, 1.6)).round(),
+                        "call_id": call.id, "experiment": "tts-voice", "variant": call.variant,
                         "timestamp": ts,
                     }));
                 }
@@ -189,6 +216,8 @@ impl Sim {
                     "packet_loss": rng.between(0.0, if poor { 0.08 } else { 0.015 }),
                     "jitter_ms": rng.between(4.0, if poor { 70.0 } else { 25.0 }).round(),
                     "mos": rng.between(if poor { 2.6 } else { 3.8 }, if poor { 3.6 } else { 4.5 }),
+                    "audio_level": rng.between(0.5, 0.9),
+                    "noise_level": rng.between(0.02, if poor { 0.5 } else { 0.2 }),
                     "timestamp": ts,
                 }));
             }
@@ -202,7 +231,37 @@ impl Sim {
             events.push(json!({
                 "type": "call_ended", "call_id": call.id, "duration_seconds": duration,
                 "success": call.success, "timestamp": ts,
+                "experiment": "tts-voice", "variant": call.variant,
             }));
+            let outcome = match (call.success, rng.chance(0.5)) {
+                (true, _) if rng.chance(0.1) => "transferred",
+                (true, _) => "completed",
+                (false, true) => "abandoned",
+                (false, false) => "failed",
+            };
+            events.push(json!({
+                "type": "session", "session_id": call.id, "phase": "end", "outcome": outcome,
+                "turns": call.turns, "duration_seconds": duration, "timestamp": ts,
+                "experiment": "tts-voice", "variant": call.variant,
+            }));
+            if rng.chance(0.6) {
+                // Happier callers on successful calls, and a little more with the warm voice.
+                let lift = if call.variant == "warm-voice" {
+                    0.4
+                } else {
+                    0.0
+                };
+                let rating = if call.success {
+                    rng.between(3.0 + lift, 5.99).floor().min(5.0)
+                } else {
+                    rng.between(1.0, 3.99).floor()
+                };
+                events.push(json!({
+                    "type": "feedback", "rating": rating as u8, "category": rng.pick(CATEGORIES),
+                    "session_id": call.id, "timestamp": ts,
+                    "experiment": "tts-voice", "variant": call.variant,
+                }));
+            }
             let sid = format!("RM_{}", call.room);
             if call.success {
                 livekit.push((
@@ -489,6 +548,9 @@ mod tests {
             "auth",
             "security",
             "deployment",
+            "session",
+            "feedback",
+            "feature",
         ] {
             assert!(kinds.contains(kind), "no {kind} event in {kinds:?}");
         }

@@ -89,10 +89,11 @@ async fn dashboards_list_and_show_values_series_and_colours() {
             "calls_voice_quality",
             "livekit",
             "security",
+            "user_experience",
             "team"
         ]
     );
-    assert_eq!(body["dashboards"][7]["panels"], 1, "{body}");
+    assert_eq!(body["dashboards"][8]["panels"], 1, "{body}");
     assert_eq!(body["dashboards"][0]["title"], "System Overview");
     assert!(body["dashboards"][0]["updated_at"].is_string(), "{body}");
 

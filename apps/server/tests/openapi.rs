@@ -467,7 +467,11 @@ async fn the_typed_snapshot_and_dashboards_list_read_what_the_server_answers() {
 
     let list: DashboardsAnswer = read(&app, "GET", "/api/v1/dashboards", token, None).await;
     keys_in_sorted_order(&list);
-    assert_eq!(list.dashboards.len(), 7, "the built-in ones");
+    assert_eq!(
+        list.dashboards.len(),
+        mon_metrics::BUILTIN_IDS.len(),
+        "the built-in ones"
+    );
     assert!(list.dashboards.iter().all(|d| d.builtin && d.panels > 0));
     app.shutdown().await;
 }

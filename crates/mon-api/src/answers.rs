@@ -864,40 +864,40 @@ pub struct SlowRequestView {
 pub struct WindowReportView {
     /// AI provider calls: latencies in milliseconds.
     pub ai: WindowStatsView,
+    /// Voice quality: speech level heard, 0–1.
+    pub audio_level: WindowStatsView,
     /// Calls ended: durations in seconds; failures are unsuccessful calls.
     pub calls_ended: WindowStatsView,
     /// Calls started.
     pub calls_started: WindowStatsView,
     /// Application errors.
     pub errors: WindowStatsView,
+    /// Feature uses, all features: durations in seconds (0 when not given).
+    pub feature_uses: WindowStatsView,
+    /// All feedback: values 1 when satisfied, else 0 (a failure).
+    pub feedback: WindowStatsView,
     /// Voice quality: jitter in milliseconds.
     pub jitter_ms: WindowStatsView,
     /// Voice quality: mean opinion score.
     pub mos: WindowStatsView,
-    /// Voice quality: packet loss, 0–1.
-    pub packet_loss: WindowStatsView,
-    /// API requests: latencies in milliseconds; failures are status ≥ 500.
-    pub requests: WindowStatsView,
-    /// Voice quality: latency in milliseconds.
-    pub voice_latency_ms: WindowStatsView,
-    /// Voice quality: speech level heard, 0–1.
-    pub audio_level: WindowStatsView,
     /// Voice quality: background noise level, 0–1.
     pub noise_level: WindowStatsView,
-    /// User sessions started.
-    pub sessions_started: WindowStatsView,
-    /// User sessions ended: values 1 when abandoned, else 0; failures are the abandoned.
-    pub sessions_ended: WindowStatsView,
+    /// Voice quality: packet loss, 0–1.
+    pub packet_loss: WindowStatsView,
+    /// Feedback ratings, 1–5; failures are ratings below 4.
+    pub ratings: WindowStatsView,
+    /// API requests: latencies in milliseconds; failures are status ≥ 500.
+    pub requests: WindowStatsView,
     /// Durations of ended sessions, in seconds.
     pub session_duration: WindowStatsView,
     /// Turns of ended sessions.
     pub session_turns: WindowStatsView,
-    /// Feedback ratings, 1–5; failures are ratings below 4.
-    pub ratings: WindowStatsView,
-    /// All feedback: values 1 when satisfied, else 0 (a failure).
-    pub feedback: WindowStatsView,
-    /// Feature uses, all features: durations in seconds (0 when not given).
-    pub feature_uses: WindowStatsView,
+    /// User sessions ended: values 1 when abandoned, else 0; failures are the abandoned.
+    pub sessions_ended: WindowStatsView,
+    /// User sessions started.
+    pub sessions_started: WindowStatsView,
+    /// Voice quality: latency in milliseconds.
+    pub voice_latency_ms: WindowStatsView,
 }
 
 /// The statistics of one kind of value over one window; the mean, extremes and
