@@ -16,6 +16,13 @@ fn mon(args: &[&str]) -> Output {
         .expect("mon runs")
 }
 
+/// `mon ARGS` against the server at `url` with the admin token.
+fn as_admin(url: &str, args: &[&str]) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--server", url, "--token", "admin-token-1234"]);
+    mon(&all)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).to_string()
 }
@@ -446,11 +453,7 @@ fn alerts_silences_rules_and_channels() {
     );
     let server = TestServer::start(&config);
     let url = server.url();
-    let with = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", &url, "--token", "admin-token-1234"]);
-        mon(&all)
-    };
+    let with = |args: &[&str]| as_admin(&url, args);
     let id = eventually("the Always alert to fire", WAIT, || {
         let out = with(&["alerts", "list", "--output", "json"]);
         let json: Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -648,11 +651,7 @@ fn events_heartbeats_errors_and_logs() {
     );
     let server = TestServer::start(&config);
     let url = server.url();
-    let with = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", &url, "--token", "admin-token-1234"]);
-        mon(&all)
-    };
+    let with = |args: &[&str]| as_admin(&url, args);
     let out = with(&["heartbeat", "nightly", "--start"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = with(&["heartbeat", "nightly"]);
@@ -746,11 +745,7 @@ fn security_summary_and_events() {
     );
     let server = TestServer::start(&config);
     let url = server.url();
-    let with = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", &url, "--token", "admin-token-1234"]);
-        mon(&all)
-    };
+    let with = |args: &[&str]| as_admin(&url, args);
     for ip in ["203.0.113.7", "203.0.113.7", "198.51.100.9"] {
         let out = with(&[
             "events",
@@ -899,11 +894,7 @@ fn experiments_list_and_show_compare_the_variants() {
         format!("server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nmetrics:\n  host: false\n");
     let server = TestServer::start(&config);
     let url = server.url();
-    let with = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", &url, "--token", "admin-token-1234"]);
-        mon(&all)
-    };
+    let with = |args: &[&str]| as_admin(&url, args);
     // 40 calls a variant: control succeeds 28 times, b 39 times; b's calls are shorter.
     let mut events = Vec::new();
     for i in 0..40 {

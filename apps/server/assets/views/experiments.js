@@ -22,7 +22,7 @@ const signed = (text, v) => (v > 0 ? "+" + text : text);
 
 // A difference in percentage points, a rate difference being a share.
 function points(v) {
-  return v === null || v === undefined ? "–" : signed((v * 100).toFixed(1), v) + " pts";
+  return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + " pts";
 }
 
 function verdict(significant) {
@@ -78,7 +78,7 @@ function warnings(list) {
 // their means).
 function findingsOf(c) {
   const rates = Object.entries(c.rates).filter(([, r]) => r.significant && r.difference !== null)
-    .map(([name, r]) => label(name) + ": " + c.variant + " " + points(r.difference) + " against " + c.control
+    .map(([name, r]) => label(name) + ": " + c.variant + " " + signed(points(r.difference), r.difference) + " against " + c.control
       + " (p " + pValue(r.p_value) + ")");
   const samples = Object.entries(c.samples).filter(([, s]) => s.means.significant && s.means.difference !== null)
     .map(([name, s]) => label(name) + ": " + c.variant + " mean " + signed(fmtNum(s.means.difference, unitOfMetric(name)), s.means.difference)
@@ -91,10 +91,11 @@ function findingsList(list, none) {
 }
 
 function comparisonCard(c) {
+  // A row per metric, each with its warning's row.
   const rows = [
     ...Object.entries(c.rates).map(([name, r]) => rateRow(name, r)),
     ...Object.entries(c.samples).map(([name, s]) => sampleRow(name, s)),
-  ];
+  ].flat();
   return el("section", { class: "card experiment-variant", "data-variant": c.variant },
     el("h2", {}, c.variant + " against " + c.control),
     rows.length ? el("div", { class: "scroll" }, el("table", { class: "comparison" },
@@ -181,9 +182,9 @@ function compareForm() {
   } },
   el("h2", {}, "Compare periods"),
   el("div", { class: "bar" },
-    el("label", { for: "compare-metric" }, "Metric"), metric,
-    el("label", { for: "compare-mode" }, "Periods"), mode,
-    el("label", { for: "compare-deployment" }, "Deployment"), deployment,
+    el("label", { class: "field" }, "Metric", metric),
+    el("label", { class: "field" }, "Periods", mode),
+    el("label", { class: "field" }, "Deployment", deployment),
     el("button", { type: "submit" }, "Compare")),
   el("p", { class: "muted" }, "A deployment compares the hour before it with the hour after; "
     + "leave the version out for the service's latest deployment."),
@@ -213,7 +214,8 @@ export function experimentDetail(view, name) {
     el("h1", {}, name), confidencePicker(), body);
   return async () => {
     const d = await call("experiment", { name, since: SINCE, confidence });
-    body.replaceChildren(
+    // el() drops what is absent and flattens lists, which replaceChildren does not.
+    body.replaceChildren(el("div", {},
       el("section", { class: "card findings-card" }, el("h2", {}, "Findings"),
         findingsList(d.comparisons.flatMap(findingsOf),
           "No variant differs significantly from " + d.control + " at " + Math.round(d.confidence * 100) + " %.")),
@@ -222,6 +224,6 @@ export function experimentDetail(view, name) {
         + d.variants.map((v) => v.variant + " " + v.events + " events").join(", ")
         + ". Differences are variant − control; not significant means these data cannot tell (docs/experiments.md)."),
       d.comparisons.length ? d.comparisons.map(comparisonCard)
-        : el("p", { class: "muted" }, "Only one variant so far: nothing to compare it with."));
+        : el("p", { class: "muted" }, "Only one variant so far: nothing to compare it with.")));
   };
 }
