@@ -416,7 +416,7 @@ alerting:
 
     // Application events: a deployment (the charts' marker), requests, a call and voice
     // quality, so that dashboards show values in their units.
-    let events = json!([
+    let mut events = json!([
         { "type": "deployment", "service": "api", "version": DEPLOYED_VERSION },
         { "type": "request", "endpoint": "/api/rooms", "method": "POST", "status": 201, "latency_ms": 84.25 },
         { "type": "request", "endpoint": "/api/rooms", "method": "GET", "status": 200, "latency_ms": 1234.5 },
@@ -427,6 +427,9 @@ alerting:
         { "type": "voice_quality", "conversation_id": "e2e-1", "latency_ms": 230.4, "packet_loss": 0.025, "jitter_ms": 12.75, "mos": 4.26 },
         { "type": "ai_usage", "provider": "openai", "service": "llm", "model": "gpt", "units": 1200, "cost_usd": 0.0321, "latency_ms": 812.0 },
     ]);
+    if let Some(list) = events.as_array_mut() {
+        list.extend(experience_events());
+    }
     let (status, _, body) = http(
         server.port,
         "POST",
@@ -600,7 +603,10 @@ alerting:
     // 6. An incident opened through the page shows on the public status page.
     incidents_and_status_page(&session, &base, &shots, &api)?;
 
-    // 7. No console errors since sign-in.
+    // 7. The User Experience dashboard and the experiment's comparison.
+    user_experience_and_experiments(&session, &base, &shots)?;
+
+    // 8. No console errors since sign-in.
     let errors = severe(&session.console()?, |_| false);
     if !errors.is_empty() {
         bail!("the browser console has errors: {errors:?}");
@@ -609,6 +615,168 @@ alerting:
         "e2e: browser: console clean after sign-in (before it: {unauthorized} expected 401s); \
          screenshots in {}",
         shots.display()
+    );
+    Ok(())
+}
+
+/// The experiment the test's events belong to.
+const EXPERIMENT: &str = "e2e-prompt";
+
+/// Sessions, feedback and feature use (the feedback of session `e2e-1` rates the call whose
+/// voice quality was posted), and 40 calls and ratings of each variant of [`EXPERIMENT`]:
+/// `b` succeeds and satisfies more often, in shorter calls.
+fn experience_events() -> Vec<Value> {
+    let mut events = vec![
+        json!({ "type": "session", "session_id": "e2e-1", "phase": "start", "user_id": "u-1" }),
+        json!({ "type": "session", "session_id": "e2e-2", "phase": "start", "user_id": "u-2" }),
+        json!({ "type": "session", "session_id": "e2e-3", "phase": "start" }),
+        json!({ "type": "session", "session_id": "e2e-2", "phase": "end", "outcome": "completed", "turns": 6, "duration_seconds": 95.5 }),
+        json!({ "type": "feedback", "session_id": "e2e-1", "rating": 5, "category": "voice" }),
+        json!({ "type": "feedback", "session_id": "e2e-2", "rating": 2, "category": "latency", "comment": "slow answers" }),
+        json!({ "type": "feature", "feature": "transfer_to_agent", "session_id": "e2e-1" }),
+        json!({ "type": "feature", "feature": "booking", "session_id": "e2e-1", "duration_seconds": 12.5 }),
+        json!({ "type": "feature", "feature": "booking", "session_id": "e2e-3" }),
+    ];
+    for i in 0..40u32 {
+        for (variant, success, seconds, rating) in [
+            ("control", i < 30, 60 + i % 7, 3 + i % 2),
+            ("b", i < 39, 40 + i % 5, 4 + i % 2),
+        ] {
+            events.push(
+                json!({ "type": "call_ended", "call_id": format!("x-{variant}-{i}"),
+                "duration_seconds": seconds, "success": success,
+                "experiment": EXPERIMENT, "variant": variant }),
+            );
+            events.push(json!({ "type": "feedback", "rating": rating,
+                "experiment": EXPERIMENT, "variant": variant }));
+        }
+    }
+    events
+}
+
+/// The User Experience dashboard shows numbers (active sessions, CSAT) and table rows
+/// (rating per MOS band, top features); the Experiments page lists [`EXPERIMENT`], its page
+/// compares `b` with `control` (both named, p-values shown, significance marked) and again
+/// at another confidence level; the compare form answers for a host metric.
+fn user_experience_and_experiments(
+    session: &Session,
+    base: &str,
+    shots: &std::path::Path,
+) -> Result<()> {
+    session.navigate(&format!("{base}/#/dashboards/user_experience"))?;
+    let shown = poll("the User Experience panels with values and rows", || {
+        let facts = session.script(
+            "const text = (id) => (document.querySelector(`[data-panel=${id}] .value`) || {}).textContent || '';
+             const rows = (id) => document.querySelectorAll(`[data-panel=${id}] tbody tr`).length;
+             return { sessions: text('active_sessions'), csat: text('csat'), rating: text('avg_rating'),
+                      mos_rows: rows('rating_by_mos'), feature_rows: rows('top_features') }",
+        )?;
+        let number = |k: &str| {
+            facts[k]
+                .as_str()
+                .and_then(|t| t.trim_end_matches(" %").parse::<f64>().ok())
+        };
+        let rows = |k: &str| facts[k].as_u64().unwrap_or(0);
+        Ok((number("sessions").is_some_and(|n| n >= 1.0)
+            && facts["csat"].as_str().is_some_and(|t| t.ends_with(" %"))
+            && number("csat").is_some()
+            && number("rating").is_some()
+            && rows("mos_rows") > 0
+            && rows("feature_rows") > 0)
+            .then_some(facts))
+    })?;
+    session.screenshot(&shots.join("user-experience.png"))?;
+    eprintln!("e2e: browser: User Experience dashboard shows {shown}");
+
+    session.navigate(&format!("{base}/#/experiments"))?;
+    let link =
+        format!("//table[contains(@class,'experiments')]//a[normalize-space()='{EXPERIMENT}']");
+    poll("the experiment listed on #/experiments", || {
+        session.find("xpath", &link).map(Some)
+    })?;
+    let metric = session.find("css selector", "#compare-metric")?;
+    session.type_text(&metric, "cpu_percent")?;
+    session.click_on("css selector", ".compare-form button[type=submit]")?;
+    let compared = poll("the compare form's result", || {
+        let text = session.script(
+            "const r = document.getElementById('compare-result'); return r ? r.innerText : ''",
+        )?;
+        Ok(text
+            .as_str()
+            .filter(|t| t.contains("p-value") && t.contains("b (after)"))
+            .map(str::to_string))
+    })?;
+    session.screenshot(&shots.join("experiments.png"))?;
+    session.click_on("xpath", &link)?;
+    let read = || -> Result<Value> {
+        session.script(
+            "const card = document.querySelector('.experiment-variant[data-variant=b]');
+             if (!card) return null;
+             return { heads: [...card.querySelectorAll('thead th')].map((th) => th.textContent),
+                      rows: [...card.querySelectorAll('tbody tr:not(.warn-row)')].map((tr) =>
+                        [...tr.children].map((c) => c.innerText)),
+                      findings: document.querySelector('.findings-card').innerText,
+                      confidence: document.getElementById('confidence').value }",
+        )
+    };
+    let table = poll("b compared with control, with p-values", || {
+        let t = read()?;
+        Ok((t["rows"].as_array().is_some_and(|r| r.len() >= 3)).then_some(t))
+    })?;
+    let heads = strings(&table["heads"]);
+    if heads.first().map(String::as_str) != Some("Metric")
+        || !heads.iter().any(|h| h == "control (control)")
+        || !heads.iter().any(|h| h == "b")
+        || !heads.iter().any(|h| h == "p-value")
+    {
+        bail!("the comparison's headers do not name both variants and the p-value: {heads:?}");
+    }
+    let rows: Vec<Vec<String>> = table["rows"]
+        .as_array()
+        .map(|r| r.iter().map(strings).collect())
+        .unwrap_or_default();
+    let row = |metric: &str| rows.iter().find(|r| r.first().is_some_and(|m| m == metric));
+    let success =
+        row("call success rate").with_context(|| format!("no call success rate row: {rows:?}"))?;
+    // 30 of 40 against 39 of 40: +22.5 points, significant at 95 %.
+    if !(success[1].starts_with("75.0 %")
+        && success[2].starts_with("97.5 %")
+        && success[3].starts_with("+22.5 pts")
+        && success[4].starts_with("< 0.01")
+        && success[5] == "significant")
+    {
+        bail!("the call success rate row reads {success:?}");
+    }
+    let rating = row("rating").with_context(|| format!("no rating row: {rows:?}"))?;
+    if !(rating[4]
+        .chars()
+        .next()
+        .is_some_and(|c| c == '<' || c.is_ascii_digit())
+        && rating[5].starts_with("significant"))
+    {
+        bail!("the rating row reads {rating:?}");
+    }
+    if !table["findings"]
+        .as_str()
+        .is_some_and(|f| f.contains("call success rate: b +22.5 pts against control"))
+    {
+        bail!("the findings read {}", table["findings"]);
+    }
+    session.screenshot(&shots.join("experiment.png"))?;
+    // Another confidence level: the page asks again and keeps the choice.
+    session.click_on("css selector", "#confidence option[value='0.99']")?;
+    poll("the comparison at 99 %", || {
+        let t = read()?;
+        Ok(
+            (t["confidence"] == "0.99" && t["rows"].as_array().is_some_and(|r| r.len() >= 3))
+                .then_some(()),
+        )
+    })?;
+    eprintln!(
+        "e2e: browser: experiment {EXPERIMENT}: {} metrics compared, call success rate {success:?}; \
+         compare form: {}",
+        rows.len(),
+        compared.replace('\n', " | ")
     );
     Ok(())
 }
@@ -759,6 +927,8 @@ fn page_routes(dashboards: &[String], checks: &[&str], alerts: &[&str]) -> Vec<S
         "#/errors".to_string(),
         "#/logs".to_string(),
         "#/incidents".to_string(),
+        "#/experiments".to_string(),
+        format!("#/experiments/{EXPERIMENT}"),
     ]);
     routes.extend(alerts.iter().map(|id| format!("#/alerts/{id}")));
     routes
@@ -1011,7 +1181,7 @@ fn every_page_at_both_viewports(
                 ticks += drawn.len();
             }
             let text = facts["text"].as_str().unwrap_or_default();
-            for bad in ["NaN", "undefined", "[object Object]"] {
+            for bad in ["NaN", "undefined", "[object "] {
                 if text.contains(bad) {
                     problems.push(format!("the page text shows {bad:?}"));
                 }

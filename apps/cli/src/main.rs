@@ -15,6 +15,7 @@ mod checks;
 mod client;
 mod config_cmd;
 mod demo;
+mod experiments;
 mod format;
 mod incidents;
 mod metrics;
@@ -93,6 +94,9 @@ enum Command {
     /// Incidents on the public status page: list, show, open, post updates.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCommand),
+    /// Experiments: their variants, and each variant against the control with its statistics.
+    #[command(subcommand)]
+    Experiments(experiments::ExperimentsCommand),
     /// Alert rules and their current state.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -566,6 +570,7 @@ fn main() -> ExitCode {
         }
         Command::Security(command) => security::run(&ctx, &command),
         Command::Incidents(command) => incidents::run(&ctx, command),
+        Command::Experiments(command) => experiments::run(&ctx, command),
         Command::Config(ConfigCommand::Check { file }) => config_cmd::check(&file),
         Command::Config(ConfigCommand::Show { file }) => config_cmd::show(file.as_deref(), format),
         Command::Probe { config, only } => probe::run(&ctx, &config, &only),

@@ -16,6 +16,13 @@ fn mon(args: &[&str]) -> Output {
         .expect("mon runs")
 }
 
+/// `mon ARGS` against the server at `url` with the admin token.
+fn as_admin(url: &str, args: &[&str]) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--server", url, "--token", "admin-token-1234"]);
+    mon(&all)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).to_string()
 }
@@ -446,11 +453,7 @@ fn alerts_silences_rules_and_channels() {
     );
     let server = TestServer::start(&config);
     let url = server.url();
-    let with = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", &url, "--token", "admin-token-1234"]);
-        mon(&all)
-    };
+    let with = |args: &[&str]| as_admin(&url, args);
     let id = eventually("the Always alert to fire", WAIT, || {
         let out = with(&["alerts", "list", "--output", "json"]);
         let json: Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -668,11 +671,7 @@ fn events_heartbeats_errors_and_logs() {
     );
     let server = TestServer::start(&config);
     let url = server.url();
-    let with = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", &url, "--token", "admin-token-1234"]);
-        mon(&all)
-    };
+    let with = |args: &[&str]| as_admin(&url, args);
     let out = with(&["heartbeat", "nightly", "--start"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = with(&["heartbeat", "nightly"]);
@@ -766,11 +765,7 @@ fn security_summary_and_events() {
     );
     let server = TestServer::start(&config);
     let url = server.url();
-    let with = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", &url, "--token", "admin-token-1234"]);
-        mon(&all)
-    };
+    let with = |args: &[&str]| as_admin(&url, args);
     for ip in ["203.0.113.7", "203.0.113.7", "198.51.100.9"] {
         let out = with(&[
             "events",
@@ -886,4 +881,146 @@ fn backup_saves_a_consistent_copy_and_never_overwrites() {
         text(&out.stderr)
     );
     assert_eq!(std::fs::read(&dest).expect("copy"), before);
+}
+
+/// `events` to the server through `mon events send` (a JSON array on stdin).
+fn send_events(url: &str, events: &str) {
+    let mut send = Command::new(env!("CARGO_BIN_EXE_mon"))
+        .args([
+            "events",
+            "send",
+            "--server",
+            url,
+            "--token",
+            "admin-token-1234",
+        ])
+        .env_remove("MON_SERVER")
+        .env_remove("MON_TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mon runs");
+    std::io::Write::write_all(send.stdin.as_mut().expect("stdin"), events.as_bytes())
+        .expect("events written");
+    drop(send.stdin.take());
+    let out = send.wait_with_output().expect("mon ends");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn experiments_list_and_show_compare_the_variants() {
+    let config =
+        format!("server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nmetrics:\n  host: false\n");
+    let server = TestServer::start(&config);
+    let url = server.url();
+    let with = |args: &[&str]| as_admin(&url, args);
+    // 40 calls a variant: control succeeds 28 times, b 39 times; b's calls are shorter.
+    let mut events = Vec::new();
+    for i in 0..40 {
+        for (variant, ok, seconds) in [
+            ("control", i < 28, 60.0 + f64::from(i % 7)),
+            ("b", i < 39, 40.0 + f64::from(i % 5)),
+        ] {
+            events.push(serde_json::json!({
+                "type": "call_ended", "call_id": format!("{variant}-{i}"),
+                "duration_seconds": seconds, "success": ok,
+                "experiment": "prompt-v2", "variant": variant,
+            }));
+        }
+    }
+    send_events(&url, &Value::from(events).to_string());
+
+    let listed = eventually("the experiment listed", WAIT, || {
+        let out = with(&["experiments", "list"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let table = text(&out.stdout);
+        table.contains("prompt-v2").then_some(table)
+    });
+    let rows: Vec<Vec<&str>> = listed
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "EXPERIMENT",
+            "VARIANT",
+            "EVENTS",
+            "FIRST",
+            "SEEN",
+            "LAST",
+            "SEEN"
+        ]
+    );
+    assert_eq!(rows[1][..3], ["prompt-v2", "b", "40"], "{listed}");
+    assert_eq!(rows[2][..3], ["prompt-v2", "control", "40"], "{listed}");
+
+    let out = with(&["experiments", "show", "prompt-v2", "--confidence", "0.99"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.starts_with("experiment prompt-v2: control control, confidence 99 %\n"),
+        "{shown}"
+    );
+    // The findings come first, before the table: b succeeds 27.5 points more often.
+    let findings = shown.find("findings:").expect("findings");
+    let header = shown.find("METRIC").expect("a table");
+    assert!(findings < header, "{shown}");
+    assert!(
+        shown.contains("call_success_rate: b +27.5 points against control"),
+        "{shown}"
+    );
+    assert!(shown.contains("\nb against control:\n"), "{shown}");
+    let line = |metric: &str| -> Vec<String> {
+        shown
+            .lines()
+            .find(|l| l.starts_with(metric))
+            .unwrap_or_else(|| panic!("no {metric} row: {shown}"))
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let rate = line("call_success_rate");
+    assert_eq!(rate[1], "70.0 % (28/40)", "{shown}");
+    assert_eq!(rate[2], "97.5 % (39/40)", "{shown}");
+    assert!(rate[3].starts_with("+27.5 pts ["), "{shown}");
+    assert_eq!(rate[5], "yes", "{shown}");
+    let duration = line("call_duration_seconds");
+    assert!(duration[1].starts_with("mean 1.0 min"), "{shown}");
+    assert!(duration[2].starts_with("mean 42.0 s"), "{shown}");
+    assert!(duration[4].starts_with("<0.001 (ranks <0.001)"), "{shown}");
+    assert_eq!(duration[5], "yes", "{shown}");
+
+    // --output json is the server's answer.
+    let out = with(&["experiments", "show", "prompt-v2", "--output", "json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["comparisons"][0]["variant"], "b");
+    assert_eq!(json["confidence"], 0.95);
+
+    // An unknown experiment, an unknown control, a bad level: exit 2 and why.
+    let out = with(&["experiments", "show", "no-such-experiment"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("no events of experiment \"no-such-experiment\""),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let out = with(&["experiments", "show", "prompt-v2", "--control", "z"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("control=\"z\" is not a variant of \"prompt-v2\""),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = with(&["experiments", "show", "prompt-v2", "--confidence", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("confidence"),
+        "{}",
+        text(&out.stderr)
+    );
 }

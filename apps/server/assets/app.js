@@ -7,6 +7,7 @@ import { alertDetail, alertsView } from "./views/alerts.js";
 import { checkDetail } from "./views/checks.js";
 import { dashboard, dashboards } from "./views/dashboards.js";
 import { errorDetail, errorsView } from "./views/errors.js";
+import { experimentDetail, experimentsView } from "./views/experiments.js";
 import { incidentsView } from "./views/incidents.js";
 import { logsView } from "./views/logs.js";
 import { overview } from "./views/overview.js";
@@ -24,6 +25,8 @@ const ROUTES = [
   [/^#\/errors\/(.+)$/, errorDetail],
   [/^#\/logs$/, logsView],
   [/^#\/incidents$/, incidentsView],
+  [/^#\/experiments$/, experimentsView],
+  [/^#\/experiments\/(.+)$/, experimentDetail],
   [/^#\/logs\/call\/(.+)$/, logsView],
 ];
 

@@ -24,6 +24,9 @@ export const API = {
   incidents: ["GET", "/api/v1/incidents"],
   openIncident: ["POST", "/api/v1/incidents"],
   incidentUpdate: ["POST", "/api/v1/incidents/{id}/updates"],
+  experiments: ["GET", "/api/v1/experiments"],
+  experiment: ["GET", "/api/v1/experiments/{name}"],
+  compare: ["GET", "/api/v1/compare"],
 };
 
 export const RANGES = ["1h", "24h", "7d"];

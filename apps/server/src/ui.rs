@@ -76,6 +76,10 @@ pub(crate) fn router() -> Router {
             get(|| async { script(include_str!("../assets/views/logs.js")) }),
         )
         .route(
+            "/ui/views/experiments.js",
+            get(|| async { script(include_str!("../assets/views/experiments.js")) }),
+        )
+        .route(
             "/ui/views/incidents.js",
             get(|| async { script(include_str!("../assets/views/incidents.js")) }),
         )

@@ -281,11 +281,19 @@ async fn every_api_call_of_the_page_exists() {
         };
         assert!(!path.contains('{'), "untested placeholder in {template}");
         match method.as_str() {
-            // One alert, one error group: the route exists, the 404 is about the thing.
+            // One alert, one error group, one experiment, a series in two periods: the
+            // route exists, the 404 is about the thing.
             "GET"
                 if template.ends_with("/{id}") && path.contains("/alerts/")
-                    || template.contains("{fingerprint}") =>
+                    || template.contains("{fingerprint}")
+                    || template.starts_with("/api/v1/experiments/")
+                    || template == "/api/v1/compare" =>
             {
+                let path = if template == "/api/v1/compare" {
+                    format!("{path}?metric=no_such_series&a=14d/7d&b=7d/now")
+                } else {
+                    path
+                };
                 let (status, body) = call(&s.app, "GET", &path, Some(READ)).await;
                 assert_eq!(status, StatusCode::NOT_FOUND, "GET {path}: {body}");
                 let message = body["error"]["message"].as_str().unwrap_or_default();

@@ -775,6 +775,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "The web UI's incidents page",
     )
     .answer(JS),
+    get(
+        "/ui/views/experiments.js",
+        Public,
+        "The web UI's experiments page",
+    )
+    .answer(JS),
     get("/ui/app.css", Public, "The web UI's style sheet").answer(CSS),
     get("/ui/favicon.svg", Public, "The web UI's icon").answer(SVG),
     get("/ui/vendor/uplot.js", Public, "The chart library").answer(JS),
