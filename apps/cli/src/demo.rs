@@ -161,7 +161,11 @@ impl Sim {
                 ends: t + TimeDelta::seconds(30 + (rng.next() % 210) as i64),
                 success: rng.chance(0.93),
                 turns: 0,
-                variant: if n % 2 == 0 { "control" } else { "warm-voice" },
+                variant: if n.is_multiple_of(2) {
+                    "control"
+                } else {
+                    "warm-voice"
+                },
             };
             events.push(json!({"type": "call_started", "call_id": call.id, "timestamp": ts}));
             events.push(json!({

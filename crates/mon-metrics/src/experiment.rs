@@ -184,6 +184,15 @@ pub struct ArmComparison {
     pub warnings: Vec<String>,
 }
 
+/// A p-value in words: `p = 0.012`, or `p < 0.001` below what three decimals show.
+fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".to_owned()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
 /// The name of `m` in JSON (`call_success_rate`...).
 fn name_of(m: impl Serialize) -> String {
     serde_json::to_value(m)
@@ -228,8 +237,9 @@ pub fn compare_arms(
             let name = name_of(metric);
             if let (true, Some(d), Some(p)) = (r.significant, r.difference, r.p_value) {
                 c.findings.push(format!(
-                    "{name}: {variant} {:+.1} points against {control} (p = {p:.3})",
-                    d * 100.0
+                    "{name}: {variant} {:+.1} points against {control} ({})",
+                    d * 100.0,
+                    p_text(p)
                 ));
             }
             if let Some(w) = &r.warning {
@@ -252,7 +262,8 @@ pub fn compare_arms(
                 (s.means.significant, s.means.difference, s.means.p_value)
             {
                 c.findings.push(format!(
-                    "{name}: {variant} mean {d:+.3} against {control} (Welch p = {p:.3})"
+                    "{name}: {variant} mean {d:+.3} against {control} (Welch {})",
+                    p_text(p)
                 ));
             }
             if let Some(w) = s.means.warning.as_ref().or(s.ranks.warning.as_ref()) {
