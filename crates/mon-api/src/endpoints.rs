@@ -106,6 +106,8 @@ pub enum ParamKind {
     Count(u32),
     /// A number above 0 and at most this (`k`).
     Positive(u32),
+    /// A confidence level: a number above 0 and at most [`crate::stats::MAX_CONFIDENCE`].
+    Level,
     /// An RFC 3339 time or a duration ago (`30m`, `24h`).
     Time,
     /// A duration (`5m`, `1h`).
@@ -663,7 +665,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     .query(&[
         param("since", ParamKind::Time),
         param("control", ParamKind::Text),
-        param("confidence", ParamKind::Text),
+        param("confidence", ParamKind::Level),
     ])
     .answer(Answer::Object),
     get(
@@ -681,7 +683,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         param("b", ParamKind::Text),
         param("deployment", ParamKind::Text),
         param("window", ParamKind::Duration),
-        param("confidence", ParamKind::Text),
+        param("confidence", ParamKind::Level),
     ])
     .answer(Answer::Object),
     Endpoint {

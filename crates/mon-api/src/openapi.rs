@@ -329,6 +329,12 @@ fn param_schema(kind: ParamKind) -> Schema {
             .maximum(Some(max))
             .build()
             .into(),
+        ParamKind::Level => ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .exclusive_minimum(Some(0))
+            .maximum(Some(crate::stats::MAX_CONFIDENCE))
+            .build()
+            .into(),
         ParamKind::Duration => text(DURATION_PATTERN).into(),
         ParamKind::Time => OneOfBuilder::new()
             .item(text(DURATION_PATTERN))

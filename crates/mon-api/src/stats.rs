@@ -9,6 +9,10 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The highest confidence level accepted (`confidence=`): beyond it the quantiles of the
+/// tests lose their precision, and no monitoring sample supports such a claim.
+pub const MAX_CONFIDENCE: f64 = 0.999_999;
+
 /// A confidence interval: `low ≤ high`, both finite.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Interval {

@@ -21,9 +21,7 @@ use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 
 /// The confidence level used when none is asked for: 95 %.
 pub const DEFAULT_CONFIDENCE: f64 = 0.95;
-/// The highest confidence level accepted: beyond it the quantiles of the tests lose their
-/// precision, and no monitoring sample supports such a claim.
-pub const MAX_CONFIDENCE: f64 = 0.999_999;
+pub use mon_api::stats::MAX_CONFIDENCE;
 /// A rate's group with fewer trials than this is too small to tell.
 pub const MIN_TRIALS: u64 = 30;
 /// A rate's group expecting fewer successes (or failures) than this at the pooled rate is too
