@@ -685,6 +685,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         param("window", ParamKind::Duration),
         param("confidence", ParamKind::Level),
     ])
+    .errors(&[ErrorCode::NotFound])
     .answer(Answer::Object),
     Endpoint {
         method: Method::Delete,
