@@ -7,12 +7,10 @@ use crate::client::encode;
 use crate::format::{maybe, time, unit_of};
 use crate::output::{print_json, table};
 use crate::{Ctx, Format, Outcome};
-use chrono::{DateTime, Utc};
 use clap::Subcommand;
+use mon_api::experiments::{ExperimentAnswer, ExperimentsAnswer};
 use mon_api::stats::{Interval, RateComparison, SampleComparison};
 use mon_core::catalog::Unit;
-use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// `mon experiments …`.
 #[derive(Debug, Subcommand)]
@@ -43,50 +41,6 @@ pub(crate) enum ExperimentsCommand {
     },
 }
 
-/// One variant as the server lists it.
-#[derive(Debug, Deserialize)]
-struct Variant {
-    variant: String,
-    events: u64,
-    first_seen: DateTime<Utc>,
-    last_seen: DateTime<Utc>,
-}
-
-/// One experiment of `GET /api/v1/experiments`.
-#[derive(Debug, Deserialize)]
-struct Experiment {
-    name: String,
-    variants: Vec<Variant>,
-}
-
-/// `GET /api/v1/experiments`.
-#[derive(Debug, Deserialize)]
-struct ListAnswer {
-    experiments: Vec<Experiment>,
-}
-
-/// One variant against the control.
-#[derive(Debug, Deserialize)]
-struct Comparison {
-    variant: String,
-    control: String,
-    rates: BTreeMap<String, RateComparison>,
-    samples: BTreeMap<String, SampleComparison>,
-    findings: Vec<String>,
-    warnings: Vec<String>,
-}
-
-/// `GET /api/v1/experiments/{name}`.
-#[derive(Debug, Deserialize)]
-struct ShowAnswer {
-    experiment: String,
-    control: String,
-    confidence: f64,
-    variants: Vec<Variant>,
-    comparisons: Vec<Comparison>,
-    warnings: Vec<String>,
-}
-
 /// Runs one `mon experiments` command.
 pub(crate) fn run(ctx: &Ctx, command: ExperimentsCommand) -> Outcome {
     match command {
@@ -111,7 +65,7 @@ pub(crate) fn run(ctx: &Ctx, command: ExperimentsCommand) -> Outcome {
             if !query.is_empty() {
                 path = format!("{path}?{}", query.join("&"));
             }
-            match ctx.client.get_answer::<ShowAnswer>(&path) {
+            match ctx.client.get_answer::<ExperimentAnswer>(&path) {
                 Ok((json, answer)) => {
                     match ctx.format {
                         Format::Json => print_json(&json),
@@ -130,7 +84,7 @@ fn list(ctx: &Ctx, since: Option<&str>) -> Outcome {
         "/api/v1/experiments?since={}",
         encode(since.unwrap_or("30d"))
     );
-    let (json, answer) = match ctx.client.get_answer::<ListAnswer>(&path) {
+    let (json, answer) = match ctx.client.get_answer::<ExperimentsAnswer>(&path) {
         Ok(v) => v,
         Err(o) => return o,
     };
@@ -168,7 +122,7 @@ fn list(ctx: &Ctx, since: Option<&str>) -> Outcome {
     Outcome::Ok
 }
 
-fn print_experiment(answer: &ShowAnswer) {
+fn print_experiment(answer: &ExperimentAnswer) {
     let variants: Vec<String> = answer
         .variants
         .iter()

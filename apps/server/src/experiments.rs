@@ -8,6 +8,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
+use mon_api::experiments::{ExperimentAnswer, ExperimentView, ExperimentsAnswer, VariantView};
 use mon_core::Event;
 use mon_http::params::{parse_duration, parse_time, query};
 use mon_http::{ApiError, Json};
@@ -64,27 +65,31 @@ fn confidence(text: Option<&str>) -> Result<Confidence, ApiError> {
 async fn list(
     State(store): State<Store>,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExperimentsAnswer>, ApiError> {
     let q = query(q)?;
     let since = since(q.since.as_deref(), Utc::now())?;
-    let mut experiments: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut experiments: BTreeMap<String, Vec<VariantView>> = BTreeMap::new();
     for arm in store.experiment_arms(since).await? {
-        experiments.entry(arm.experiment).or_default().push(json!({
-            "variant": arm.variant,
-            "events": arm.events,
-            "first_seen": arm.first_seen,
-            "last_seen": arm.last_seen,
-        }));
+        experiments
+            .entry(arm.experiment)
+            .or_default()
+            .push(VariantView {
+                variant: arm.variant,
+                events: arm.events,
+                first_seen: arm.first_seen,
+                last_seen: arm.last_seen,
+                unattributed_ai_cost_usd: None,
+            });
     }
-    let experiments: Vec<Value> = experiments
+    let experiments: Vec<ExperimentView> = experiments
         .into_iter()
-        .map(|(name, variants)| json!({ "name": name, "variants": variants }))
+        .map(|(name, variants)| ExperimentView { name, variants })
         .collect();
-    Ok(Json(json!({
-        "since": since,
-        "count": experiments.len(),
-        "experiments": experiments,
-    })))
+    Ok(Json(ExperimentsAnswer {
+        since,
+        count: experiments.len(),
+        experiments,
+    }))
 }
 
 /// `?since=`, `?control=` (default: the variant named `control`, else the first by
@@ -102,7 +107,7 @@ async fn show(
     State(store): State<Store>,
     Path(name): Path<String>,
     q: Result<Query<ShowQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExperimentAnswer>, ApiError> {
     let q = query(q)?;
     let since = since(q.since.as_deref(), Utc::now())?;
     let confidence = confidence(q.confidence.as_deref())?;
@@ -140,17 +145,17 @@ async fn show(
     };
     let comparisons = compare_arms(&arms, &control, confidence)
         .map_err(|e| ApiError::internal("comparing the variants", &e))?;
-    let variants: Vec<Value> = arms
+    let variants: Vec<VariantView> = arms
         .iter()
         .map(|(variant, arm)| {
-            let (first, last) = seen.get(variant).copied().unwrap_or_default();
-            json!({
-                "variant": variant,
-                "events": arm.events,
-                "first_seen": first,
-                "last_seen": last,
-                "unattributed_ai_cost_usd": arm.unattributed_cost_usd,
-            })
+            let (first_seen, last_seen) = seen.get(variant).copied().unwrap_or_default();
+            VariantView {
+                variant: variant.clone(),
+                events: arm.events,
+                first_seen,
+                last_seen,
+                unattributed_ai_cost_usd: Some(arm.unattributed_cost_usd),
+            }
         })
         .collect();
     let mut warnings: Vec<String> = Vec::new();
@@ -164,16 +169,16 @@ async fn show(
             "read the first {MAX_EXPERIMENT_EVENTS} events only: narrow since= to read them all"
         ));
     }
-    Ok(Json(json!({
-        "experiment": name,
-        "since": since,
-        "control": control,
-        "confidence": confidence,
-        "truncated": truncated,
-        "variants": variants,
-        "comparisons": comparisons,
-        "warnings": warnings,
-    })))
+    Ok(Json(ExperimentAnswer {
+        experiment: name,
+        since,
+        control,
+        confidence: confidence.level(),
+        truncated,
+        variants,
+        comparisons,
+        warnings,
+    }))
 }
 
 /// `?metric=` (a stored series), `?labels=k=v,...`, and either `?a=` and `?b=` (each

@@ -656,7 +656,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "Every experiment with events since a time, with its variants",
     )
     .query(&[param("since", ParamKind::Time)])
-    .answer(Answer::Object),
+    .answer(Answer::Typed("ExperimentsAnswer")),
     get(
         "/api/v1/experiments/{name}",
         Read,
@@ -667,7 +667,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         param("control", ParamKind::Text),
         param("confidence", ParamKind::Level),
     ])
-    .answer(Answer::Object),
+    .answer(Answer::Typed("ExperimentAnswer")),
     get(
         "/api/v1/compare",
         Read,

@@ -12,6 +12,7 @@
 //! - [`sources`]: deployments, and what deleting one ingest source label removed.
 //! - [`quality`]: the alert-quality report (`GET /api/v1/alerts/quality`).
 //! - [`incidents`]: check history (the status bars) and incidents with their updates.
+//! - [`experiments`]: the experiments and one experiment's variants against the control.
 //! - [`stats`]: the figures of statistical comparisons (experiment variants, two periods of a
 //!   metric): rates, means and distributions of two groups, with intervals, p-values and warnings.
 //! - [`openapi`]: [`document`] builds the OpenAPI document from those rows and types.
@@ -20,6 +21,7 @@ pub mod anomaly;
 pub mod answers;
 pub mod endpoints;
 pub mod error;
+pub mod experiments;
 pub mod incidents;
 pub mod openapi;
 pub mod quality;

@@ -4,9 +4,8 @@
 //! with the test that fits it ([`crate::stats`]).
 
 use crate::MetricsError;
-use crate::stats::{
-    Confidence, Counts, RateComparison, Sample, SampleComparison, compare_rates, compare_samples,
-};
+use crate::stats::{Confidence, Counts, Sample, compare_rates, compare_samples};
+use mon_api::experiments::ArmComparisonView;
 use mon_core::{Event, SessionOutcome, SessionPhase};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -166,24 +165,6 @@ impl ArmData {
     }
 }
 
-/// One variant compared with the control: every rate and sample either of them has.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct ArmComparison {
-    /// The variant.
-    pub variant: String,
-    /// The control it is compared with.
-    pub control: String,
-    /// The rates (two-proportion z-test).
-    pub rates: BTreeMap<RateMetric, RateComparison>,
-    /// The samples (Welch's t-test and Mann-Whitney U).
-    pub samples: BTreeMap<SampleMetric, SampleComparison>,
-    /// Plain sentences: each difference that is significant, with its size.
-    pub findings: Vec<String>,
-    /// Plain sentences: each figure that cannot tell (too small a sample), by metric.
-    pub warnings: Vec<String>,
-}
-
 /// A p-value in words: `p = 0.012`, or `p < 0.001` below what three decimals show.
 fn p_text(p: f64) -> String {
     if p < 0.001 {
@@ -210,13 +191,13 @@ pub fn compare_arms(
     arms: &BTreeMap<String, ArmData>,
     control: &str,
     confidence: Confidence,
-) -> Result<Vec<ArmComparison>, MetricsError> {
+) -> Result<Vec<ArmComparisonView>, MetricsError> {
     let Some(base) = arms.get(control) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for (variant, arm) in arms.iter().filter(|(v, _)| *v != control) {
-        let mut c = ArmComparison {
+        let mut c = ArmComparisonView {
             variant: variant.clone(),
             control: control.to_owned(),
             rates: BTreeMap::new(),
@@ -245,7 +226,7 @@ pub fn compare_arms(
             if let Some(w) = &r.warning {
                 c.warnings.push(format!("{name}: {w}"));
             }
-            c.rates.insert(metric, r);
+            c.rates.insert(name, r);
         }
         for metric in SampleMetric::ALL {
             let (a, b) = (base.sample(metric), arm.sample(metric));
@@ -269,7 +250,7 @@ pub fn compare_arms(
             if let Some(w) = s.means.warning.as_ref().or(s.ranks.warning.as_ref()) {
                 c.warnings.push(format!("{name}: {w}"));
             }
-            c.samples.insert(metric, s);
+            c.samples.insert(name, s);
         }
         out.push(c);
     }
@@ -332,7 +313,7 @@ mod tests {
         let names: Vec<&str> = out.iter().map(|c| c.variant.as_str()).collect();
         assert_eq!(names, ["b", "tiny"]);
         let b = &out[0];
-        assert!(b.rates[&RateMetric::CallSuccessRate].significant);
+        assert!(b.rates["call_success_rate"].significant);
         assert!(
             b.findings
                 .iter()
@@ -340,7 +321,7 @@ mod tests {
             "{:?}",
             b.findings
         );
-        assert!(!out[1].rates[&RateMetric::CallSuccessRate].significant);
+        assert!(!out[1].rates["call_success_rate"].significant);
         assert!(
             out[1]
                 .warnings
@@ -351,8 +332,8 @@ mod tests {
             out[1].warnings
         );
         // No request, feedback or session events: those metrics are left out.
-        assert!(!b.rates.contains_key(&RateMetric::Csat));
-        assert!(!b.samples.contains_key(&SampleMetric::Rating));
+        assert!(!b.rates.contains_key("csat"));
+        assert!(!b.samples.contains_key("rating"));
         assert!(
             compare_arms(&arms, "absent", Confidence::default())
                 .unwrap()
