@@ -11,17 +11,20 @@
 //!   alerts and notifications;
 //! - [`written_files`]: what a server wrote under its directory, for tests that scan every
 //!   output for planted secrets or personal data;
-//! - [`scipy_reference`]: the figures of mon's statistics computed independently by scipy.
+//! - [`scipy_reference`]: the figures of mon's statistics computed independently by scipy;
+//! - [`Smtp`]: a real SMTP server (aiosmtpd) with STARTTLS and AUTH, and the messages it got.
 
 mod alert;
 pub mod alerts;
 mod capture;
 mod scipy;
+mod smtp;
 mod wait;
 
 pub use alert::{AlertBuilder, alert};
 pub use capture::{Answer, Capture, Request};
 pub use scipy::{close, scipy_reference};
+pub use smtp::Smtp;
 pub use wait::{Outcome, TimedOut, eventually, eventually_async, exit_status, try_eventually};
 
 /// Label values no input may use to break an exposition, for every labelled field

@@ -44,6 +44,7 @@ pub(crate) fn router(
         .merge(crate::backup::router(state.store.clone()))
         .merge(crate::sources::router(FromRef::from_ref(&state)))
         .merge(crate::experiments::router(state.store.clone()))
+        .merge(crate::reports::router(state.reports.clone()))
         .merge(crate::incidents::router(FromRef::from_ref(&state)))
         .merge(mon_http::whoami_router(auth.clone()))
         // Only matched routes need a token: an unknown path is 404 for everyone.

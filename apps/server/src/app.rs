@@ -94,6 +94,8 @@ pub(crate) struct AppState {
     pub(crate) status_page: Arc<mon_health::status_page::StatusPageConfig>,
     /// The maintenance windows (the status page lists the public ones).
     pub(crate) maintenance: Arc<Vec<mon_alerting::MaintenanceWindow>>,
+    /// Stakeholder reports: made on request and on `reports.schedule`.
+    pub(crate) reports: crate::reports::Reports,
 }
 
 /// The state of each router, taken from the whole (`FromRef`): a router sees only what it reads.
@@ -110,6 +112,7 @@ macro_rules! sub_state {
 sub_state! {
     HealthRegistry => |s| s.health.clone();
     Store => |s| s.store.clone();
+    crate::reports::Reports => |s| s.reports.clone();
     metrics::Exposition => |s| s.metrics.clone();
     mon_alerting::http::AlertsState => |s| mon_alerting::http::AlertsState {
         alerts: s.alerts.clone(),
@@ -458,6 +461,26 @@ impl Parts<'_> {
 
     /// Retention of the store and the series rollups: loops without a stop signal,
     /// aborted at shutdown.
+    /// Stakeholder reports: the scheduled one sent each period (`reports:`).
+    fn start_reports(&mut self, alerts: &AlertEngine) -> crate::reports::Reports {
+        let config = self.config;
+        let reports = crate::reports::Reports::new(
+            self.store.clone(),
+            alerts.clone(),
+            config.checks.iter().map(|c| c.name.clone()).collect(),
+            config.reports.clone(),
+            &config.server.external_url(),
+            &config.status_page.title,
+        );
+        if config.reports.schedule.is_some() {
+            let (r, sup) = (reports.clone(), self.supervisor.clone());
+            self.supervise("reports", move || {
+                tokio::spawn(r.clone().run(sup.stopped()))
+            });
+        }
+        reports
+    }
+
     fn start_retention(&mut self) {
         let config = self.config;
         let (s, policy) = (self.store.clone(), config.storage.retention.clone());
@@ -530,6 +553,7 @@ impl App {
                 Some((text("service")?, text("version")?))
             }));
         parts.start_retention();
+        let reports = parts.start_reports(&alerts);
         // Every metric is registered by now: /metrics, and the exporters that push it.
         let exposition =
             metrics::Exposition::new(std::mem::take(&mut parts.registry), store.clone());
@@ -573,6 +597,7 @@ impl App {
             ),
             status_page: Arc::new(config.status_page.clone()),
             maintenance: Arc::new(config.alerting.maintenance_windows.clone()),
+            reports,
         };
         let auth = mon_http::Auth::new(
             config.server.auth.clone(),

@@ -109,10 +109,27 @@ async fn show(
     q: Result<Query<ShowQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ExperimentAnswer>, ApiError> {
     let q = query(q)?;
-    let since = since(q.since.as_deref(), Utc::now())?;
+    let now = Utc::now();
+    let since = since(q.since.as_deref(), now)?;
     let confidence = confidence(q.confidence.as_deref())?;
+    experiment(&store, name, (since, None), q.control, confidence)
+        .await
+        .map(Json)
+}
+
+/// Experiment `name`'s variants compared with `control` (default: the variant named
+/// `control`, else the first by name) over the events of `period` (from, and until
+/// when given); 404 when it has none there.
+pub(crate) async fn experiment(
+    store: &Store,
+    name: String,
+    period: (DateTime<Utc>, Option<DateTime<Utc>>),
+    control: Option<String>,
+    confidence: Confidence,
+) -> Result<ExperimentAnswer, ApiError> {
+    let (since, until) = period;
     let rows = store
-        .experiment_events(&name, since, MAX_EXPERIMENT_EVENTS)
+        .experiment_events(&name, since, until, MAX_EXPERIMENT_EVENTS)
         .await?;
     if rows.is_empty() {
         return Err(ApiError::not_found(format!(
@@ -132,7 +149,7 @@ async fn show(
         let span = seen.entry(row.variant).or_insert((row.ts, row.ts));
         span.1 = row.ts;
     }
-    let control = match q.control {
+    let control = match control {
         Some(c) if arms.contains_key(&c) => c,
         Some(c) => {
             return Err(ApiError::bad_request(format!(
@@ -169,7 +186,7 @@ async fn show(
             "read the first {MAX_EXPERIMENT_EVENTS} events only: narrow since= to read them all"
         ));
     }
-    Ok(Json(ExperimentAnswer {
+    Ok(ExperimentAnswer {
         experiment: name,
         since,
         control,
@@ -178,7 +195,7 @@ async fn show(
         variants,
         comparisons,
         warnings,
-    }))
+    })
 }
 
 /// `?metric=` (a stored series), `?labels=k=v,...`, and either `?a=` and `?b=` (each

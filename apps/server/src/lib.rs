@@ -18,6 +18,7 @@ mod livekit;
 mod metrics;
 mod otlp;
 mod range;
+mod reports;
 mod security_api;
 mod sources;
 mod status_page;

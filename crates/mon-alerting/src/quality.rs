@@ -41,7 +41,7 @@ pub async fn report(
     flap: Duration,
 ) -> Result<AlertQualityAnswer, StoreError> {
     let mut history: BTreeMap<String, RuleQuality> = store
-        .alert_quality(since, flap)
+        .alert_quality(since, now, flap)
         .await?
         .into_iter()
         .map(|q| (q.rule.clone(), q))

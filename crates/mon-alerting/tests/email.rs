@@ -1,52 +1,13 @@
 //! The email channel against a real SMTP server we did not write: aiosmtpd
 //! (`pip install aiosmtpd`, see .ci/run) started by the test with a fresh
-//! self-signed certificate, STARTTLS and AUTH required. The received message is
+//! self-signed certificate, STARTTLS and AUTH required (`mon_tests::Smtp`). The received message is
 //! checked: envelope, AUTH, TLS, subject, text and HTML parts, links, Message-ID.
 
 use mon_alerting::{AlertEngine, AlertingConfig, Snapshot};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use mon_tests::Smtp;
 use std::time::Duration;
 
-/// The SMTP server process; killed when dropped.
-struct Smtp(Child);
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_smtp(dir: &Path, port: u16) -> Smtp {
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
-    let mut child = Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
-        .arg(script)
-        .arg(port.to_string())
-        .arg(dir.join("cert.pem"))
-        .arg(dir.join("key.pem"))
-        .arg(dir.join("received.jsonl"))
-        .args(["mon", "pa55"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs (the aiosmtpd test server)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(
-        line.trim(),
-        "ready",
-        "the SMTP server did not start: is aiosmtpd installed (pip install aiosmtpd)?"
-    );
-    Smtp(child)
-}
-
-fn engine(dir: &Path, port: u16, password: &str) -> AlertEngine {
+fn engine(smtp: &Smtp, password: &str) -> AlertEngine {
     let config: AlertingConfig = serde_yaml_ng::from_str(&format!(
         "default_rules: false
 rules:
@@ -68,7 +29,8 @@ channels:
     timeout: 10s
 retry: {{ initial_backoff: 50ms, max_backoff: 200ms }}
 ",
-        ca = dir.join("cert.pem").display()
+        port = smtp.port,
+        ca = smtp.cert.display()
     ))
     .unwrap();
     let links = mon_alerting::Links::new("https://mon.example.com/a&b");
@@ -91,16 +53,11 @@ async fn fire(engine: &AlertEngine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mails_through_a_real_smtp_server_with_starttls_and_auth() {
     let dir = tempfile::tempdir().unwrap();
-    let port = mon_tests::free_port();
-    let _smtp = start_smtp(dir.path(), port);
-    let engine = engine(dir.path(), port, "pa55");
+    let smtp = Smtp::start(dir.path());
+    let engine = engine(&smtp, "pa55");
     fire(&engine).await;
     wait_for("the mail", || engine.channels_status()[0].delivered == 1).await;
-    let text = std::fs::read_to_string(dir.path().join("received.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = smtp.received();
     assert_eq!(lines.len(), 1);
     let mail = &lines[0];
     assert_eq!(mail["from"], "alerts@example.com");
@@ -143,9 +100,8 @@ async fn mails_through_a_real_smtp_server_with_starttls_and_auth() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_refused_for_good() {
     let dir = tempfile::tempdir().unwrap();
-    let port = mon_tests::free_port();
-    let _smtp = start_smtp(dir.path(), port);
-    let engine = engine(dir.path(), port, "wrong");
+    let smtp = Smtp::start(dir.path());
+    let engine = engine(&smtp, "wrong");
     fire(&engine).await;
     wait_for("the refusal", || engine.channels_status()[0].failed == 1).await;
     let status = &engine.channels_status()[0];
@@ -157,6 +113,6 @@ async fn a_wrong_password_is_refused_for_good() {
         !status.last_error.as_deref().unwrap().contains("wrong"),
         "no password in errors"
     );
-    assert!(!dir.path().join("received.jsonl").exists());
+    assert!(smtp.received().is_empty());
     engine.stop_delivery();
 }

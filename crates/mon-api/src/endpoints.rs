@@ -687,6 +687,26 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ])
     .errors(&[ErrorCode::NotFound])
     .answer(Answer::Object),
+    // Stakeholder reports (apps/server/src/reports/).
+    get(
+        "/api/v1/reports",
+        Read,
+        "A report made now over a period: uptime, incidents (MTTA, MTTR), calls, voice quality, CSAT, AI cost, top errors, experiments, deployments, each with an SVG chart",
+    )
+    .query(&[
+        SINCE,
+        param("from", ParamKind::Time),
+        param("to", ParamKind::Time),
+        param("source", ParamKind::Name),
+    ])
+    .answer(Answer::Typed("ReportAnswer")),
+    get(
+        "/api/v1/reports/latest",
+        Read,
+        "The last scheduled report (reports.schedule)",
+    )
+    .errors(&[ErrorCode::NotFound])
+    .answer(Answer::Typed("ReportAnswer")),
     Endpoint {
         method: Method::Delete,
         ..get(

@@ -11,6 +11,7 @@
 //! - [`security`]: the answers of the security API (summary and events).
 //! - [`sources`]: deployments, and what deleting one ingest source label removed.
 //! - [`quality`]: the alert-quality report (`GET /api/v1/alerts/quality`).
+//! - [`reports`]: stakeholder reports, their sections, figures and charts.
 //! - [`incidents`]: check history (the status bars) and incidents with their updates.
 //! - [`experiments`]: the experiments and one experiment's variants against the control.
 //! - [`stats`]: the figures of statistical comparisons (experiment variants, two periods of a
@@ -25,6 +26,7 @@ pub mod experiments;
 pub mod incidents;
 pub mod openapi;
 pub mod quality;
+pub mod reports;
 pub mod security;
 pub mod sources;
 pub mod stats;

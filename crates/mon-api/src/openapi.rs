@@ -51,6 +51,7 @@ pub fn document(version: &str) -> OpenApi {
     let components = crate::incidents::components(components);
     let components = crate::quality::components(components);
     let components = crate::experiments::components(components);
+    let components = crate::reports::components(components);
     let components = crate::sources::components(components)
         .schema_from::<ErrorAnswer>()
         .schema_from::<ErrorBody>()

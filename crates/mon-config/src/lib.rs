@@ -15,6 +15,7 @@ mod error;
 mod livekit;
 mod locate;
 mod overrides;
+mod reports;
 mod schema;
 mod seed_env;
 mod show;
@@ -23,6 +24,7 @@ mod substitute;
 pub use check::check;
 pub use error::{ConfigError, ConfigErrors};
 pub use livekit::{LivekitConfig, LivekitWebhookConfig};
+pub use reports::{ReportSchedule, ReportsConfig};
 pub use schema::{
     AuthConfig, Config, LimitsConfig, MetricsAccess, MetricsConfig, Role, ServerConfig,
     StorageConfig, TokenConfig,

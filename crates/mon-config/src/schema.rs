@@ -54,6 +54,10 @@ pub struct Config {
     /// pseudonymised before anything is stored, labelled or exported (docs/privacy.md).
     #[serde(default)]
     pub privacy: mon_core::privacy::PrivacyConfig,
+    /// The scheduled stakeholder report: its period and the e-mail channels it is
+    /// mailed through (docs/reports.md).
+    #[serde(default)]
+    pub reports: crate::ReportsConfig,
     /// The values `${VAR}` took from the environment: secrets to any output.
     #[serde(skip)]
     pub(crate) substituted: Vec<Secret>,
@@ -457,6 +461,7 @@ impl Config {
             errors.push((format!("logging.{key}"), message));
         }
         errors.extend(self.validate_livekit());
+        errors.extend(self.reports.validate(&self.alerting));
         for (key, message) in mon_metrics::validate_dashboards(&self.dashboards) {
             errors.push((format!("dashboards{key}"), message));
         }

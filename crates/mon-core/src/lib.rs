@@ -37,7 +37,7 @@ pub use event::{
 };
 pub use exposition::{LabelValue, check_label_name, check_metric_name, escape_label_value};
 pub use kind::{ChannelFactory, ChannelSpec, CheckFactory, CheckSpec, KindError, KindSpec, Kinds};
-pub use notify::{Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
+pub use notify::{Message, Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
 pub use privacy::Privacy;
 pub use secret::{Secret, redact_url, redact_urls};
 pub use status::Status;

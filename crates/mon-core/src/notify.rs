@@ -21,6 +21,8 @@ pub enum Transition {
     Resolved,
     /// A test send from the API or CLI.
     Test,
+    /// A message written in full by mon (a stakeholder report), not about an alert.
+    Report,
 }
 
 impl Transition {
@@ -32,6 +34,7 @@ impl Transition {
             Transition::Acknowledged => "acknowledged",
             Transition::Resolved => "resolved",
             Transition::Test => "test",
+            Transition::Report => "report",
         }
     }
 }
@@ -50,6 +53,38 @@ pub struct Notification {
     pub transition: Transition,
     /// The same for every retry of the same delivery, different for every delivery.
     pub idempotency_key: String,
+    /// The message itself, for a [`Transition::Report`]: channels that can send it
+    /// (e-mail) send it as it is, instead of writing one about `alerts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+}
+
+/// A message written in full by its sender: a subject, a plain-text body and the same
+/// in HTML (a stakeholder report with its charts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Message {
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body (self-contained: inline styles and SVG, no external reference).
+    pub html: String,
+}
+
+impl Message {
+    /// A message of `subject`, `text` and `html`.
+    pub fn new(
+        subject: impl Into<String>,
+        text: impl Into<String>,
+        html: impl Into<String>,
+    ) -> Message {
+        Message {
+            subject: subject.into(),
+            text: text.into(),
+            html: html.into(),
+        }
+    }
 }
 
 impl Notification {
@@ -63,6 +98,15 @@ impl Notification {
             alerts,
             transition,
             idempotency_key: idempotency_key.into(),
+            message: None,
+        }
+    }
+
+    /// A [`Transition::Report`] notification carrying `message`, about no alert.
+    pub fn message(message: Message, idempotency_key: impl Into<String>) -> Notification {
+        Notification {
+            message: Some(message),
+            ..Notification::new(Transition::Report, Vec::new(), idempotency_key)
         }
     }
 }

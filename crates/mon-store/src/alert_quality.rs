@@ -113,16 +113,18 @@ fn summarise(rule: String, firings: &[Firing], flap_ms: i64) -> RuleQuality {
 
 impl Store {
     /// Per rule (by name), the alerts of the rules (not those raised from outside) that
-    /// fired at or after `since`: see [`RuleQuality`]. An alert that resolved without
+    /// fired at or after `since` and before `until`: see [`RuleQuality`]. An alert that resolved without
     /// acknowledgement, by its rule, at most `flap` after firing counts as
     /// self-resolved. One query reads every alert's firing, first acknowledgement,
     /// first resolution and whether a silence or maintenance window held it back.
     pub async fn alert_quality(
         &self,
         since: DateTime<Utc>,
+        until: DateTime<Utc>,
         flap: Duration,
     ) -> Result<Vec<RuleQuality>, StoreError> {
         let since = since.timestamp_millis();
+        let until = until.timestamp_millis();
         let flap_ms = i64::try_from(flap.as_millis()).unwrap_or(i64::MAX);
         self.read(move |conn| {
             let ctx = |e| StoreError::sqlite("reading the alert history per rule", e);
@@ -135,7 +137,7 @@ impl Store {
                        EXISTS (SELECT 1 FROM alert_events s WHERE s.alert_id = f.alert_id \
                                AND (s.detail LIKE ?2 OR s.detail LIKE ?3)) \
                      FROM (SELECT alert_id, MIN(ts) AS fired FROM alert_events \
-                           WHERE kind = 'firing' AND ts >= ?1 GROUP BY alert_id) f \
+                           WHERE kind = 'firing' AND ts >= ?1 AND ts < ?4 GROUP BY alert_id) f \
                      JOIN alerts a ON a.id = f.alert_id \
                      LEFT JOIN alert_events r ON r.id = \
                        (SELECT MIN(e.id) FROM alert_events e \
@@ -149,7 +151,8 @@ impl Store {
                     params![
                         since,
                         "% (not notified: silenced by %",
-                        "% (not notified: maintenance window %"
+                        "% (not notified: maintenance window %",
+                        until
                     ],
                     |row| {
                         let resolved: Option<i64> = row.get(3)?;

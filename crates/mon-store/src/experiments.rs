@@ -71,7 +71,8 @@ impl Store {
         .await
     }
 
-    /// The events of `experiment` at or after `since`, oldest first, at most `limit`.
+    /// The events of `experiment` at or after `since` (and before `until` when given),
+    /// oldest first, at most `limit`.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`] when the read fails.
@@ -79,19 +80,21 @@ impl Store {
         &self,
         experiment: &str,
         since: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Vec<ArmEvent>, StoreError> {
+        let until = until.map_or(i64::MAX, |t| t.timestamp_millis());
         let experiment = experiment.to_owned();
         self.read(move |conn| {
             let ctx = |e| StoreError::sqlite("reading an experiment's events", e);
             let mut stmt = conn
                 .prepare_cached(
                     "SELECT variant, ts, body FROM app_events \
-                     WHERE experiment = ?1 AND ts >= ?2 ORDER BY ts, id LIMIT ?3",
+                     WHERE experiment = ?1 AND ts >= ?2 AND ts < ?4 ORDER BY ts, id LIMIT ?3",
                 )
                 .map_err(ctx)?;
             stmt.query_map(
-                params![experiment, since.timestamp_millis(), limit],
+                params![experiment, since.timestamp_millis(), limit, until],
                 |row| {
                     Ok(ArmEvent {
                         variant: row.get(0)?,

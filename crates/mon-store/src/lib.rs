@@ -62,6 +62,7 @@ mod alerts;
 mod backup;
 mod cursor;
 mod error;
+mod event_totals;
 mod experiments;
 mod incidents;
 mod kept;
@@ -88,6 +89,7 @@ pub use alerts::{
 };
 pub use cursor::{SampleCursor, SeriesSamples};
 pub use error::StoreError;
+pub use event_totals::{Aggregate, EventTotals, EventTotalsQuery};
 pub use experiments::{ArmEvent, ArmSummary};
 pub use incidents::{Incident, IncidentStatus, IncidentUpdate, NewIncident};
 pub use kept::KeptState;

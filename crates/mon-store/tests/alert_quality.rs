@@ -114,7 +114,7 @@ async fn each_rules_firings_are_counted_from_the_history() {
         .unwrap();
 
     let rules = store
-        .alert_quality(at(500), Duration::from_secs(300))
+        .alert_quality(at(500), at(1_000_000), Duration::from_secs(300))
         .await
         .unwrap();
     let names: Vec<&str> = rules.iter().map(|r| r.rule.as_str()).collect();
@@ -138,13 +138,13 @@ async fn each_rules_firings_are_counted_from_the_history() {
 
     // A shorter flap window: a minute-long firing no longer counts as self-resolved.
     let strict = store
-        .alert_quality(at(500), Duration::from_secs(59))
+        .alert_quality(at(500), at(1_000_000), Duration::from_secs(59))
         .await
         .unwrap();
     assert_eq!(strict[0].self_resolved, 0);
     // A later start leaves the earlier firings out.
     let later = store
-        .alert_quality(at(9000), Duration::from_secs(300))
+        .alert_quality(at(9000), at(1_000_000), Duration::from_secs(300))
         .await
         .unwrap();
     assert_eq!(later.len(), 1);

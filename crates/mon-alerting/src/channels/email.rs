@@ -160,8 +160,16 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Subject, text body and HTML body of a notification, linking to mon under `links`.
+/// Subject, text body and HTML body of a notification, linking to mon under `links`; a
+/// notification carrying its own message (a report) is that message.
 pub fn render(notification: &Notification, links: &Links) -> (String, String, String) {
+    if let Some(message) = &notification.message {
+        return (
+            message.subject.clone(),
+            message.text.clone(),
+            message.html.clone(),
+        );
+    }
     let transition = notification.transition.as_str().to_uppercase();
     let subject = match notification.alerts.as_slice() {
         [one] => format!("[{transition}] {} ({})", one.rule, one.severity),

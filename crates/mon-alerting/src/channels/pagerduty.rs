@@ -86,7 +86,9 @@ pub fn event(
     let action = match transition {
         Transition::Acknowledged => "acknowledge",
         Transition::Resolved => "resolve",
-        Transition::Firing | Transition::Reminder | Transition::Test => "trigger",
+        Transition::Firing | Transition::Reminder | Transition::Test | Transition::Report => {
+            "trigger"
+        }
     };
     let mut event = json!({
         "routing_key": routing_key,

@@ -5,8 +5,8 @@
 use super::{ActionError, AlertChange, AlertEngine};
 use crate::Snapshot;
 use chrono::{DateTime, Utc};
-use mon_core::{Alert, Notification, Transition};
-use mon_store::{AlertWrite, WriteBatch};
+use mon_core::{Alert, Message, Notification, Transition};
+use mon_store::{AlertWrite, KeptState, WriteBatch};
 
 impl AlertEngine {
     /// Persists `changes` (alert rows, history, and the bookkeeping of their rules)
@@ -71,6 +71,53 @@ impl AlertEngine {
             self.outbox.push(lane, notification);
         }
         result
+    }
+
+    /// Sends `message` (a stakeholder report) through each of `channels`, by name, as a
+    /// [`Transition::Report`] notification keyed `key`: committed to the outbox in one
+    /// transaction with `kept` (what its sender keeps to send it once), then queued.
+    /// The outbox holds one row per channel and key, so the same key is never queued
+    /// twice. Channels that are not configured are skipped with a warning.
+    ///
+    /// # Errors
+    /// [`ActionError::Store`] when the store refused the batch: nothing was queued.
+    pub async fn send_message(
+        &self,
+        channels: &[String],
+        message: Message,
+        key: &str,
+        kept: Vec<KeptState>,
+    ) -> Result<(), ActionError> {
+        let now = Utc::now();
+        let notification = Notification::message(message, key);
+        let names = self.outbox.names();
+        let lanes: Vec<usize> = channels
+            .iter()
+            .filter_map(|c| {
+                let lane = names.iter().position(|n| n == c);
+                if lane.is_none() {
+                    tracing::warn!(channel = %c, key, "a message for a channel that is not configured is not sent");
+                }
+                lane
+            })
+            .collect();
+        if let Some(store) = &self.store {
+            let writes = lanes
+                .iter()
+                .map(|&lane| AlertWrite::Enqueue {
+                    channel: self.outbox.name(lane).to_string(),
+                    notification: notification.clone(),
+                    at: now,
+                })
+                .collect();
+            let mut batch = WriteBatch::from_alerting(writes);
+            batch.kept = kept;
+            store.write(batch).await.map_err(ActionError::Store)?;
+        }
+        for lane in lanes {
+            self.outbox.push(lane, notification.clone());
+        }
+        Ok(())
     }
 
     /// [`evaluate`](AlertEngine::evaluate) then [`record`](AlertEngine::record).
