@@ -97,7 +97,7 @@ fn print_line(system: &str, latencies: &[Duration]) {
 }
 
 /// The nearest-rank percentile `p` (0–100) of `values`.
-fn percentile(values: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(values: &[Duration], p: f64) -> Duration {
     let mut sorted = values.to_vec();
     sorted.sort();
     // Ranks are small counts: the conversions are exact.

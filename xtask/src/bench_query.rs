@@ -268,7 +268,8 @@ fn count_points(body: &str) -> Result<usize> {
         .sum())
 }
 
-fn rfc3339(ms: i64) -> Result<String> {
+/// `ms` (unix milliseconds) as RFC 3339 in whole seconds, UTC.
+pub(crate) fn rfc3339(ms: i64) -> Result<String> {
     Ok(chrono::DateTime::from_timestamp_millis(ms)
         .context("time out of range")?
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

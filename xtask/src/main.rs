@@ -10,6 +10,7 @@
 
 mod bench_alert_latency;
 mod bench_checks;
+mod bench_experiments;
 mod bench_query;
 mod bench_scale;
 mod bench_wrk;
@@ -67,7 +68,7 @@ fn main() -> Result<()> {
         Some("package") => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|ha|remote-write|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query|scale[:checks|ingest|otlp|remote-write]] | package>"
+                "usage: cargo xtask <ci | e2e [browser|prometheus|prom-alerts|alertmanager|ha|remote-write|restart|openapi|newcomer] | bench [store|rss|checks|anomaly|wrk|alert-latency|query|experiments|scale[:checks|ingest|otlp|remote-write]] | package>"
             );
             std::process::exit(2);
         }
@@ -422,6 +423,9 @@ fn bench(args: &[String]) -> Result<()> {
     }
     if matches!(which, "all" | "query") {
         bench_query::query()?;
+    }
+    if matches!(which, "all" | "experiments") {
+        bench_experiments::experiments()?;
     }
     Ok(())
 }
