@@ -603,8 +603,9 @@ alerting:
     // 6. An incident opened through the page shows on the public status page.
     incidents_and_status_page(&session, &base, &shots, &api)?;
 
-    // 7. The User Experience dashboard and the experiment's comparison.
+    // 7. The User Experience dashboard and the experiment's comparison; the report.
     user_experience_and_experiments(&session, &base, &shots)?;
+    report_page(&session, &base, &shots)?;
 
     // 8. No console errors since sign-in.
     let errors = severe(&session.console()?, |_| false);
@@ -913,6 +914,30 @@ fn zoom_across_charts(session: &Session) -> Result<String> {
     ))
 }
 
+/// The Reports page shows the report made over the last 7 days: its nine sections, each
+/// with the chart the server drew as SVG, and the calls the run sent counted.
+fn report_page(session: &Session, base: &str, shots: &std::path::Path) -> Result<()> {
+    session.navigate(&format!("{base}/#/reports"))?;
+    let shown = poll("the report's sections with their charts", || {
+        let facts = session.script(
+            "const cards = [...document.querySelectorAll('#report section.card')];
+             return { sections: cards.map((c) => c.id),
+                      charts: cards.filter((c) => c.querySelector('.report-chart svg')).length,
+                      calls: (document.querySelector('#report-calls .figure .value') || {}).textContent || '' }",
+        )?;
+        let sections = facts["sections"].as_array().map_or(0, Vec::len);
+        Ok((sections == 9
+            && facts["charts"].as_u64() == Some(9)
+            && facts["calls"]
+                .as_str()
+                .is_some_and(|t| t.parse::<u64>().is_ok_and(|n| n > 0)))
+        .then_some(facts))
+    })?;
+    session.screenshot(&shots.join("reports.png"))?;
+    eprintln!("e2e: browser: the Reports page shows {shown}");
+    Ok(())
+}
+
 /// The viewports every page is checked at: a laptop and a phone.
 const VIEWPORTS: [(u64, u64); 2] = [(1366, 900), (390, 844)];
 
@@ -929,6 +954,7 @@ fn page_routes(dashboards: &[String], checks: &[&str], alerts: &[&str]) -> Vec<S
         "#/incidents".to_string(),
         "#/experiments".to_string(),
         format!("#/experiments/{EXPERIMENT}"),
+        "#/reports".to_string(),
     ]);
     routes.extend(alerts.iter().map(|id| format!("#/alerts/{id}")));
     routes

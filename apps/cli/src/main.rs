@@ -22,6 +22,7 @@ mod metrics;
 mod observe;
 mod probe;
 mod push;
+mod report;
 mod security;
 mod status;
 mod watch;
@@ -97,6 +98,9 @@ enum Command {
     /// Experiments: their variants, and each variant against the control with its statistics.
     #[command(subcommand)]
     Experiments(experiments::ExperimentsCommand),
+    /// A stakeholder report: uptime, incidents, calls, voice quality, CSAT, AI cost,
+    /// top errors, experiments and deployments over a period.
+    Report(report::ReportArgs),
     /// Alert rules and their current state.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -571,6 +575,7 @@ fn main() -> ExitCode {
         Command::Security(command) => security::run(&ctx, &command),
         Command::Incidents(command) => incidents::run(&ctx, command),
         Command::Experiments(command) => experiments::run(&ctx, command),
+        Command::Report(args) => report::run(&ctx, args),
         Command::Config(ConfigCommand::Check { file }) => config_cmd::check(&file),
         Command::Config(ConfigCommand::Show { file }) => config_cmd::show(file.as_deref(), format),
         Command::Probe { config, only } => probe::run(&ctx, &config, &only),

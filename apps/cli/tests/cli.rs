@@ -909,6 +909,57 @@ fn send_events(url: &str, events: &str) {
 }
 
 #[test]
+fn report_over_a_period_and_the_latest_scheduled_one() {
+    let config =
+        format!("server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nmetrics:\n  host: false\n");
+    let server = TestServer::start(&config);
+    let url = server.url();
+    let with = |args: &[&str]| as_admin(&url, args);
+    let events = serde_json::json!([
+        {"type": "call_ended", "call_id": "c1", "duration_seconds": 30.0, "success": true},
+        {"type": "call_ended", "call_id": "c2", "duration_seconds": 90.0, "success": false},
+    ]);
+    send_events(&url, &events.to_string());
+    let report = eventually("the calls in the report", WAIT, || {
+        let out = with(&["report", "--since", "1h"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let report = text(&out.stdout);
+        report
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Calls", "ended", "2"])
+            .then_some(report)
+    });
+    for heading in [
+        "UPTIME",
+        "INCIDENTS",
+        "CALLS",
+        "VOICE QUALITY",
+        "CUSTOMER SATISFACTION",
+        "AI COST",
+        "TOP ERRORS",
+        "EXPERIMENTS",
+        "DEPLOYMENTS",
+    ] {
+        assert!(
+            report.lines().any(|l| l == heading),
+            "{heading} missing:\n{report}"
+        );
+    }
+    assert!(
+        report.contains("50.0 %") && report.contains("1m 0s"),
+        "{report}"
+    );
+    // Nothing scheduled: the server's reason, exit 2.
+    let latest = with(&["report", "--latest"]);
+    assert_eq!(latest.status.code(), Some(2));
+    assert!(
+        text(&latest.stderr).contains("no report is scheduled"),
+        "{}",
+        text(&latest.stderr)
+    );
+}
+
+#[test]
 fn experiments_list_and_show_compare_the_variants() {
     let config =
         format!("server:\n{TOKENS}storage:\n  path: {{dir}}/mon.db\nmetrics:\n  host: false\n");

@@ -11,6 +11,7 @@ import { experimentDetail, experimentsView } from "./views/experiments.js";
 import { incidentsView } from "./views/incidents.js";
 import { logsView } from "./views/logs.js";
 import { overview } from "./views/overview.js";
+import { reportsView } from "./views/reports.js";
 
 const POLL_MS = 5000;
 
@@ -27,6 +28,7 @@ const ROUTES = [
   [/^#\/incidents$/, incidentsView],
   [/^#\/experiments$/, experimentsView],
   [/^#\/experiments\/(.+)$/, experimentDetail],
+  [/^#\/reports$/, reportsView],
   [/^#\/logs\/call\/(.+)$/, logsView],
 ];
 

@@ -27,6 +27,8 @@ export const API = {
   experiments: ["GET", "/api/v1/experiments"],
   experiment: ["GET", "/api/v1/experiments/{name}"],
   compare: ["GET", "/api/v1/compare"],
+  report: ["GET", "/api/v1/reports"],
+  reportLatest: ["GET", "/api/v1/reports/latest"],
 };
 
 export const RANGES = ["1h", "24h", "7d"];

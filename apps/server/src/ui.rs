@@ -80,6 +80,10 @@ pub(crate) fn router() -> Router {
             get(|| async { script(include_str!("../assets/views/experiments.js")) }),
         )
         .route(
+            "/ui/views/reports.js",
+            get(|| async { script(include_str!("../assets/views/reports.js")) }),
+        )
+        .route(
             "/ui/views/incidents.js",
             get(|| async { script(include_str!("../assets/views/incidents.js")) }),
         )

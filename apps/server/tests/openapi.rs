@@ -69,10 +69,19 @@ fn routes_in(source: &str) -> Vec<String> {
 /// Every route the server serves, from the sources of its routers and the crates' ones.
 fn routed() -> BTreeSet<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(root.join("src"))
-        .expect("src")
-        .map(|e| e.expect("entry").path())
-        .collect();
+    // Every source file of the server, modules in directories included.
+    let mut files = Vec::new();
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a source directory") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     // The routers that live in the crates owning their data, and the kit's whoami.
     for file in [
         "mon-health/src/router.rs",

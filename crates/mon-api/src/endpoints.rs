@@ -804,6 +804,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "The web UI's experiments page",
     )
     .answer(JS),
+    get("/ui/views/reports.js", Public, "The web UI's reports page").answer(JS),
     get("/ui/app.css", Public, "The web UI's style sheet").answer(CSS),
     get("/ui/favicon.svg", Public, "The web UI's icon").answer(SVG),
     get("/ui/vendor/uplot.js", Public, "The chart library").answer(JS),

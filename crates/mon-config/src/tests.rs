@@ -26,6 +26,18 @@ fn error_positions(text: &str) -> Vec<&str> {
 fn config_errors_table() {
     let cases: &[(&str, &str)] = &[
         (
+            "alerting:\n  channels:\n    - { name: ops, type: log }\nreports:\n  schedule: weekly\n  channels: [ops]\n",
+            "mon.yaml:6:14: reports.channels[0]: \"ops\" is a log channel: reports are mailed through email channels",
+        ),
+        (
+            "reports:\n  schedule: fortnightly\n",
+            "mon.yaml:2:3: reports.schedule: \"fortnightly\" is not a schedule",
+        ),
+        (
+            "reports:\n  schedule: daily\n",
+            "mon.yaml:1:1: reports.channels: is empty: name at least one email channel",
+        ),
+        (
             "servr:\n  listen: 127.0.0.1:1\n",
             "mon.yaml:1:1: servr: unknown field `servr`, expected one of `server`",
         ),

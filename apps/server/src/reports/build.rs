@@ -35,7 +35,7 @@ const STEPS: [i64; 13] = [
     30 * 86_400,
     365 * 86_400,
 ];
-const MAX_COLUMNS: i64 = 31;
+const MAX_COLUMNS: i64 = 24;
 /// Rows of a section's table at most (the largest first).
 const MAX_ROWS: usize = 10;
 /// Feedback events read for the satisfaction section at most.
