@@ -123,23 +123,20 @@ impl<'de> Deserialize<'de> for ReportSchedule {
 }
 
 impl ReportsConfig {
-    /// Problems by key under `reports.`: a schedule without channels, channels without a
-    /// schedule, a channel that is not an `email` channel of `alerting.channels`.
+    /// Problems by key under `reports.`: a schedule without channels, a channel that is
+    /// not an `email` channel of `alerting.channels`.
     pub(crate) fn validate(
         &self,
         alerting: &mon_alerting::AlertingConfig,
     ) -> Vec<(String, String)> {
         let mut errors = Vec::new();
-        match (self.schedule, self.channels.is_empty()) {
-            (Some(_), true) => errors.push((
+        // Channels without a schedule are allowed: instances sharing one file give the
+        // schedule to one of them (docs/reports.md).
+        if self.schedule.is_some() && self.channels.is_empty() {
+            errors.push((
                 "reports.channels".to_string(),
                 "is empty: name at least one email channel of alerting.channels to mail the report through".to_string(),
-            )),
-            (None, false) => errors.push((
-                "reports.schedule".to_string(),
-                "is missing: say how often the report is made (daily, weekly or a duration)".to_string(),
-            )),
-            _ => {}
+            ));
         }
         for (i, name) in self.channels.iter().enumerate() {
             let key = format!("reports.channels[{i}]");

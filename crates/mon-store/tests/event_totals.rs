@@ -60,6 +60,17 @@ async fn events_add_up_by_bucket_group_and_source() {
             None,
         ));
     }
+    for (s, mos) in [(8, 4.4), (9, 3.0), (11, 3.6)] {
+        batch
+            .app_events
+            .push(row(at(s), "voice_quality", json!({"mos": mos}), None));
+    }
+    batch.app_events.push(row(
+        at(12),
+        "voice_quality",
+        json!({"latency_ms": 100.0}),
+        None,
+    ));
     store.write(batch).await.unwrap();
 
     let query =
@@ -130,6 +141,24 @@ async fn events_add_up_by_bucket_group_and_source() {
             (Some("openai".into()), vec![0.75, 1.0]),
         ]
     );
+
+    // MOS at or above 3.6 among the events that have one.
+    let mos = store
+        .event_totals(EventTotalsQuery {
+            kind: "voice_quality".into(),
+            ..query(
+                1,
+                None,
+                None,
+                vec![
+                    Aggregate::Count("$.mos".into()),
+                    Aggregate::AtLeast("$.mos".into(), 3.6),
+                ],
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!((mos[0].events, mos[0].values.clone()), (4, vec![3.0, 2.0]));
 
     let bad = store
         .event_totals(query(

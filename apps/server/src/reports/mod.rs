@@ -47,6 +47,33 @@ struct Kept {
     report: Option<ReportAnswer>,
 }
 
+/// The periods of `schedule` to report, oldest first, when the last one reported ended at
+/// `last_end` and the latest boundary due is `latest`: each starts where the one before
+/// ended (after a change of schedule off the new grid, the first runs to the next
+/// boundary), the latest [`MAX_CATCH_UP`] at most; and where the skipped ones end, if any.
+fn due(
+    schedule: ReportSchedule,
+    last_end: DateTime<Utc>,
+    latest: DateTime<Utc>,
+) -> (Vec<(DateTime<Utc>, DateTime<Utc>)>, Option<DateTime<Utc>>) {
+    let length = schedule.length();
+    let oldest = latest - length * MAX_CATCH_UP;
+    let (mut from, skipped) = if last_end < oldest {
+        (oldest, Some(oldest))
+    } else {
+        (last_end, None)
+    };
+    let mut periods = Vec::new();
+    loop {
+        let end = schedule.boundary_at_or_before(from) + length;
+        if end > latest {
+            return (periods, skipped);
+        }
+        periods.push((from, end));
+        from = end;
+    }
+}
+
 /// Builds reports and sends the scheduled ones. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Reports {
@@ -151,22 +178,15 @@ impl Reports {
                 .await
                 .map_err(|e| e.to_string());
         };
-        let length = schedule.length();
-        let mut end = kept.last_end + length;
-        if end > latest {
-            return Ok(());
-        }
-        let oldest = latest - length * (MAX_CATCH_UP - 1);
-        if end < oldest {
+        let (periods, skipped) = due(schedule, kept.last_end, latest);
+        if let Some(skipped_to) = skipped {
             tracing::warn!(
                 skipped_from = %kept.last_end,
-                skipped_to = %(oldest - length),
+                %skipped_to,
                 "reports of periods missed while the server was down are skipped: the latest {MAX_CATCH_UP} are sent"
             );
-            end = oldest;
         }
-        while end <= latest {
-            let from = end - length;
+        for (from, end) in periods {
             let report = self
                 .build(from, end, schedule.name(), None)
                 .await
@@ -187,7 +207,6 @@ impl Reports {
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!(from = %from, to = %end, channels = ?self.config.channels, "report queued");
-            end += length;
         }
         Ok(())
     }
@@ -283,4 +302,59 @@ async fn on_request(
         .build(from, to, "custom".to_owned(), q.source)
         .await
         .map(Json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn due_periods_follow_on_catch_up_and_realign() {
+        let daily = ReportSchedule::Daily;
+        // Nothing new within the period.
+        let (none, _) = due(
+            daily,
+            at("2026-12-02T00:00:00Z"),
+            at("2026-12-02T00:00:00Z"),
+        );
+        assert!(none.is_empty());
+        // Two days down: both reported, in order.
+        let (two, skipped) = due(
+            daily,
+            at("2026-11-30T00:00:00Z"),
+            at("2026-12-02T00:00:00Z"),
+        );
+        assert_eq!(
+            two,
+            vec![
+                (at("2026-11-30T00:00:00Z"), at("2026-12-01T00:00:00Z")),
+                (at("2026-12-01T00:00:00Z"), at("2026-12-02T00:00:00Z")),
+            ]
+        );
+        assert_eq!(skipped, None);
+        // A month down: the latest seven only.
+        let (seven, skipped) = due(
+            daily,
+            at("2026-11-01T00:00:00Z"),
+            at("2026-12-02T00:00:00Z"),
+        );
+        assert_eq!(seven.len(), 7);
+        assert_eq!(seven[0].0, at("2026-11-25T00:00:00Z"));
+        assert_eq!(skipped, Some(at("2026-11-25T00:00:00Z")));
+        // From every 5s to every 7s: the first period runs to the next 7s boundary.
+        let seven_s = ReportSchedule::Every(Duration::from_secs(7));
+        let last = DateTime::from_timestamp(1_800_000_005, 0).unwrap();
+        let latest = seven_s.boundary_at_or_before(last + TimeDelta::seconds(20));
+        let (realigned, _) = due(seven_s, last, latest);
+        assert_eq!(realigned[0].0, last);
+        assert_eq!(realigned[0].1.timestamp() % 7, 0);
+        for pair in realigned.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0);
+            assert_eq!((pair[1].1 - pair[1].0).num_seconds(), 7);
+        }
+    }
 }
