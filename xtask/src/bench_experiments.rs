@@ -18,9 +18,12 @@
 //!   `GET /api/v1/compare` around that deployment (`window=1h`, raw samples), over two
 //!   6-hour periods (raw samples) and over two days (1-minute rollups).
 //!
+//! - The stakeholder report over the last day (`GET /api/v1/reports?since=1d`): its nine
+//!   sections read from the same store, the experiment compared among them.
+//!
 //! Every answer is checked (both variants with every event, every metric compared, each
-//! period holding points) before its time counts. mon-server's resident memory is read
-//! before and after the queries.
+//! period holding points, the report's calls) before its time counts. mon-server's
+//! resident memory is read before and after the queries.
 
 use super::{TempDir, http, project_root, run};
 use crate::bench_alert_latency::percentile;
@@ -191,11 +194,41 @@ alerting:
             &format!(" ({what}: {a} and {b} points)"),
         );
     }
+    // The stakeholder report over the day: every section read from the same store.
+    let report = measure(port, "/api/v1/reports?since=1d")?;
+    check_report(&report.answer, calls)?;
+    print_line(&label, "GET /api/v1/reports?since=1d", &report, "");
     let rss = super::bench_checks::rss_kib(pid)?;
     println!(
         "bench experiments: {label}: mon-server RSS after the queries {:.1} MB",
         rss as f64 / 1024.0
     );
+    Ok(())
+}
+
+/// The report has its nine sections, the calls sent ended in it and the experiment in it.
+fn check_report(answer: &Value, calls: usize) -> Result<()> {
+    let sections = answer["sections"].as_array().map_or(0, Vec::len);
+    let figure = |section: &str, label: &str| {
+        answer["sections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["id"] == section)
+            .and_then(|s| {
+                s["figures"]
+                    .as_array()?
+                    .iter()
+                    .find(|f| f["label"] == label)
+            })
+            .and_then(|f| f["value"].as_f64())
+    };
+    if sections != 9
+        || figure("calls", "Calls ended") != Some(calls as f64)
+        || figure("experiments", "Experiments") != Some(1.0)
+    {
+        bail!("the report does not hold the {calls} calls and the experiment: {answer}");
+    }
     Ok(())
 }
 

@@ -47,6 +47,9 @@ struct Kept {
     report: Option<ReportAnswer>,
 }
 
+/// A period: from (included) to (excluded).
+type Span = (DateTime<Utc>, DateTime<Utc>);
+
 /// The periods of `schedule` to report, oldest first, when the last one reported ended at
 /// `last_end` and the latest boundary due is `latest`: each starts where the one before
 /// ended (after a change of schedule off the new grid, the first runs to the next
@@ -55,7 +58,7 @@ fn due(
     schedule: ReportSchedule,
     last_end: DateTime<Utc>,
     latest: DateTime<Utc>,
-) -> (Vec<(DateTime<Utc>, DateTime<Utc>)>, Option<DateTime<Utc>>) {
+) -> (Vec<Span>, Option<DateTime<Utc>>) {
     let length = schedule.length();
     let oldest = latest - length * MAX_CATCH_UP;
     let (mut from, skipped) = if last_end < oldest {
