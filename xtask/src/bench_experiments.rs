@@ -490,13 +490,7 @@ fn fill_series(path: &Path, now_ms: i64) -> Result<()> {
                 .write(mon_store::WriteBatch::from_samples(samples))
                 .await?;
         }
-        let policy = mon_store::SeriesPolicy::default();
-        let mut at = first;
-        while at <= last + 2 * 60_000 {
-            let when = chrono::DateTime::from_timestamp_millis(at).unwrap_or_default();
-            store.series_maintenance(&policy, when).await?;
-            at += 2 * 60_000;
-        }
+        crate::bench_query::roll_up(&store, first, last).await?;
         store.close().await?;
         anyhow::Ok(())
     })

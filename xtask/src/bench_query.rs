@@ -298,16 +298,23 @@ fn fill_mon(path: &std::path::Path, first: i64, last: i64) -> Result<()> {
                 .write(mon_store::WriteBatch::from_samples(samples))
                 .await?;
         }
-        let policy = mon_store::SeriesPolicy::default();
-        let mut at = first;
-        while at <= last + 2 * 60_000 {
-            let when = chrono::DateTime::from_timestamp_millis(at).unwrap_or_default();
-            store.series_maintenance(&policy, when).await?;
-            at += 2 * 60_000;
-        }
+        roll_up(&store, first, last).await?;
         store.close().await?;
         anyhow::Ok(())
     })
+}
+
+/// Rolls the points written from `first` to `last` (Unix ms) up as the server's series
+/// maintenance does, one pass every two minutes of their time.
+pub(crate) async fn roll_up(store: &mon_store::Store, first: i64, last: i64) -> Result<()> {
+    let policy = mon_store::SeriesPolicy::default();
+    let mut at = first;
+    while at <= last + 2 * 60_000 {
+        let when = chrono::DateTime::from_timestamp_millis(at).unwrap_or_default();
+        store.series_maintenance(&policy, when).await?;
+        at += 2 * 60_000;
+    }
+    Ok(())
 }
 
 /// Writes the same points as OpenMetrics and has promtool turn them into blocks in `data`.

@@ -174,12 +174,6 @@ fn by_column(
     out
 }
 
-/// The totals of a one-bucket query (zeroes when nothing matched).
-fn total(rows: &[EventTotals], n: usize) -> (u64, Vec<f64>) {
-    rows.first()
-        .map_or((0, vec![0.0; n]), |r| (r.events, r.values.clone()))
-}
-
 /// A section with its chart drawn.
 fn section(
     id: SectionId,
@@ -227,6 +221,30 @@ impl Reports {
             self.experiments(period).await?,
             self.deployments(period, source).await?,
         ])
+    }
+
+    /// The events of `kind` over the period added up: their count and one value per
+    /// aggregate (zeroes when there were none), and the same per column.
+    async fn totals_and_columns(
+        &self,
+        period: &Period,
+        kind: &str,
+        source: Option<&str>,
+        aggregates: Vec<Aggregate>,
+    ) -> Result<((u64, Vec<f64>), Vec<EventTotals>), ApiError> {
+        let n = aggregates.len();
+        let totals = self
+            .store
+            .event_totals(period.totals(kind, source, false, aggregates.clone()))
+            .await?;
+        let columns = self
+            .store
+            .event_totals(period.totals(kind, source, true, aggregates))
+            .await?;
+        let total = totals
+            .first()
+            .map_or((0, vec![0.0; n]), |r| (r.events, r.values.clone()));
+        Ok((total, columns))
     }
 
     async fn uptime(&self, period: &Period) -> Result<ReportSection, ApiError> {
@@ -380,22 +398,14 @@ impl Reports {
         period: &Period,
         source: Option<&str>,
     ) -> Result<ReportSection, ApiError> {
-        let aggregates = || {
-            vec![
-                Aggregate::Equals("$.success".into(), json!(true)),
-                Aggregate::Sum("$.duration_seconds".into()),
-                Aggregate::Count("$.duration_seconds".into()),
-            ]
-        };
-        let totals = self
-            .store
-            .event_totals(period.totals("call_ended", source, false, aggregates()))
+        let aggregates = vec![
+            Aggregate::Equals("$.success".into(), json!(true)),
+            Aggregate::Sum("$.duration_seconds".into()),
+            Aggregate::Count("$.duration_seconds".into()),
+        ];
+        let ((calls, v), columns) = self
+            .totals_and_columns(period, "call_ended", source, aggregates)
             .await?;
-        let columns = self
-            .store
-            .event_totals(period.totals("call_ended", source, true, aggregates()))
-            .await?;
-        let (calls, v) = total(&totals, 3);
         let figures = vec![
             count("Calls ended", calls),
             figure("Success rate", ratio(v[0] * 100.0, calls as f64), percent),
@@ -425,24 +435,16 @@ impl Reports {
         period: &Period,
         source: Option<&str>,
     ) -> Result<ReportSection, ApiError> {
-        let aggregates = || {
-            vec![
-                Aggregate::Sum("$.mos".into()),
-                Aggregate::Count("$.mos".into()),
-                Aggregate::AtLeast("$.mos".into(), POOR_MOS),
-                Aggregate::Sum("$.latency_ms".into()),
-                Aggregate::Count("$.latency_ms".into()),
-            ]
-        };
-        let totals = self
-            .store
-            .event_totals(period.totals("voice_quality", source, false, aggregates()))
+        let aggregates = vec![
+            Aggregate::Sum("$.mos".into()),
+            Aggregate::Count("$.mos".into()),
+            Aggregate::AtLeast("$.mos".into(), POOR_MOS),
+            Aggregate::Sum("$.latency_ms".into()),
+            Aggregate::Count("$.latency_ms".into()),
+        ];
+        let ((n, v), columns) = self
+            .totals_and_columns(period, "voice_quality", source, aggregates)
             .await?;
-        let columns = self
-            .store
-            .event_totals(period.totals("voice_quality", source, true, aggregates()))
-            .await?;
-        let (n, v) = total(&totals, 5);
         let figures = vec![
             count("Measurements", n),
             figure("Average MOS", ratio(v[0], v[1]), |m| format!("{m:.2}")),
