@@ -695,7 +695,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
     )
     .query(&[
         SINCE,
-        param("from", ParamKind::Time),
         param("to", ParamKind::Time),
         param("source", ParamKind::Name),
     ])

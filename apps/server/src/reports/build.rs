@@ -137,12 +137,63 @@ fn percent(v: f64) -> String {
     }
 }
 
+/// Dollars to the cent (the figure's `value` keeps the exact amount).
 fn usd(v: f64) -> String {
-    if v >= 1.0 {
-        format!("${v:.2}")
+    if v > 0.0 && v < 0.005 {
+        "< $0.01".to_owned()
     } else {
-        format!("${v:.4}")
+        format!("${v:.2}")
     }
+}
+
+/// A p-value to 2 decimals, as every figure of the report.
+fn p_value(p: Option<f64>) -> String {
+    match p {
+        Some(p) if p < 0.01 => "p < 0.01".to_owned(),
+        Some(p) => format!("p = {p:.2}"),
+        None => "no p-value".to_owned(),
+    }
+}
+
+/// The significant differences of one variant from the control, in words with at most
+/// two decimals: rates in %, samples by their means.
+fn findings(c: &mon_api::experiments::ArmComparisonView) -> Vec<String> {
+    let rates = c
+        .rates
+        .iter()
+        .filter(|(_, r)| r.significant)
+        .map(|(metric, r)| {
+            let pct = |e: &mon_api::stats::RateEstimate| {
+                e.rate
+                    .map_or_else(|| "—".to_owned(), |v| percent(v * 100.0))
+            };
+            format!(
+                "{metric}: {} {} vs {} {} ({})",
+                c.variant,
+                pct(&r.b),
+                c.control,
+                pct(&r.a),
+                p_value(r.p_value)
+            )
+        });
+    let samples = c
+        .samples
+        .iter()
+        .filter(|(_, s)| s.means.significant)
+        .map(|(metric, s)| {
+            let mean = |e: &mon_api::stats::MeanEstimate| {
+                e.mean.map_or_else(|| "—".to_owned(), |v| format!("{v:.2}"))
+            };
+            format!(
+                "{metric}: mean {} {} vs {} {} ({})",
+                c.variant,
+                mean(&s.means.b),
+                c.control,
+                mean(&s.means.a),
+                p_value(s.means.p_value)
+            )
+        });
+    rates.chain(samples).collect()
 }
 
 /// Seconds as people read them (`1m 12s`, `3h 5m`).
@@ -682,24 +733,22 @@ impl Reports {
                 label: name.clone(),
                 value: events as f64,
             });
-            let findings: Vec<String> = answer
-                .comparisons
-                .iter()
-                .flat_map(|c| c.findings.clone())
-                .collect();
+            let findings: Vec<String> = answer.comparisons.iter().flat_map(findings).collect();
             if !findings.is_empty() {
                 concluded += 1;
             }
+            let small = answer
+                .warnings
+                .iter()
+                .chain(answer.comparisons.iter().flat_map(|c| &c.warnings));
             let verdict = if !findings.is_empty() {
                 findings.join("; ")
-            } else if let Some(w) = answer
-                .warnings
-                .first()
-                .or_else(|| answer.comparisons.iter().flat_map(|c| &c.warnings).next())
-            {
-                w.clone()
+            } else if answer.variants.len() < 2 {
+                "one variant only: nothing to compare yet".to_owned()
+            } else if small.clone().any(|w| w.contains("Too small a sample")) {
+                "too few events to tell yet".to_owned()
             } else {
-                "no difference found yet".to_owned()
+                "no significant difference".to_owned()
             };
             let variants = answer
                 .variants
@@ -823,6 +872,9 @@ mod tests {
         assert_eq!(percent(99.951), "99.95 %");
         assert_eq!(percent(50.0), "50.0 %");
         assert_eq!(usd(14.2), "$14.20");
-        assert_eq!(usd(0.0125), "$0.0125");
+        assert_eq!(usd(0.0125), "$0.01");
+        assert_eq!(usd(0.0004), "< $0.01");
+        assert_eq!(p_value(Some(0.0004)), "p < 0.01");
+        assert_eq!(p_value(Some(0.1234)), "p = 0.12");
     }
 }

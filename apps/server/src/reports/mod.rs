@@ -256,13 +256,12 @@ async fn latest(State(reports): State<Reports>) -> Result<Json<ReportAnswer>, Ap
     }))
 }
 
-/// `?since=` (default 7 days ago) or `?from=`, `?to=` (default now): RFC 3339 or a
-/// duration ago; `?source=` (an ingest source label).
+/// `?since=` (default 7 days ago) and `?to=` (default now): RFC 3339 or a duration ago;
+/// `?source=` (an ingest source label).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReportQuery {
     since: Option<String>,
-    from: Option<String>,
     to: Option<String>,
     source: Option<String>,
 }
@@ -274,14 +273,7 @@ async fn on_request(
 ) -> Result<Json<ReportAnswer>, ApiError> {
     let q = query(q)?;
     let now = Utc::now();
-    let from = match (&q.since, &q.from) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request("give since= or from=, not both"));
-        }
-        (Some(since), None) => parse_time("since", since, now)?,
-        (None, Some(from)) => parse_time("from", from, now)?,
-        (None, None) => parse_time("since", DEFAULT_SINCE, now)?,
-    };
+    let from = parse_time("since", q.since.as_deref().unwrap_or(DEFAULT_SINCE), now)?;
     let to = match &q.to {
         Some(to) => parse_time("to", to, now)?,
         None => now,

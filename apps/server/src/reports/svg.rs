@@ -32,7 +32,7 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// A number as the chart writes it: at most three significant decimals.
+/// A number as the chart writes it: at most two decimals, thousands as `k`.
 fn short(v: f64) -> String {
     let a = v.abs();
     if a >= 1_000_000.0 {
@@ -41,10 +41,8 @@ fn short(v: f64) -> String {
         format!("{:.1}k", v / 1_000.0)
     } else if a >= 100.0 || v.fract() == 0.0 {
         format!("{v:.0}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
     } else {
-        format!("{v:.3}")
+        format!("{v:.2}")
     }
 }
 
