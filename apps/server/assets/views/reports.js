@@ -5,8 +5,10 @@ import { call, el } from "../core.js";
 import { fmtTime } from "../format.js";
 
 const CHOICES = [["latest", "Last scheduled"], ["24h", "Last 24 hours"], ["7d", "Last 7 days"], ["30d", "Last 30 days"]];
-// The choice, kept while the page is open.
+// The choices, kept while the page is open: the period, and whose events (the service's
+// own, or `mon demo`'s, labelled source=demo).
 let choice = "7d";
+let source = "";
 
 // The server's SVG as a node: parsed as XML, never as HTML.
 function chart(svg) {
@@ -31,14 +33,16 @@ export function reportsView(view) {
   const body = el("div", { id: "report" });
   const picker = el("select", { "aria-label": "Report period", onchange: (e) => { choice = e.target.value; shown = ""; body.replaceChildren(); } },
     CHOICES.map(([v, text]) => el("option", { value: v, selected: v === choice }, text)));
+  const sources = el("select", { "aria-label": "Whose events", onchange: (e) => { source = e.target.value; shown = ""; body.replaceChildren(); } },
+    [["", "the service's events"], ["demo", "mon demo's events"]].map(([v, text]) => el("option", { value: v, selected: v === source }, text)));
   view.append(el("h1", {}, "Reports"),
-    el("p", { class: "muted" }, "Uptime, incidents, calls, voice quality, satisfaction, AI cost, errors, experiments and deployments over a period. ", picker),
+    el("p", { class: "muted" }, "Uptime, incidents, calls, voice quality, satisfaction, AI cost, errors, experiments and deployments over a period. ", picker, " ", sources),
     body);
   let shown = "";
   return async () => {
     let d;
     try {
-      d = choice === "latest" ? await call("reportLatest", {}) : await call("report", { since: choice });
+      d = choice === "latest" ? await call("reportLatest", {}) : await call("report", { since: choice, source });
     } catch (err) {
       if (err.status !== 404) throw err;
       body.replaceChildren(el("p", { class: "muted" }, err.message));
