@@ -77,7 +77,9 @@ impl AlertEngine {
     /// [`Transition::Report`] notification keyed `key`: committed to the outbox in one
     /// transaction with `kept` (what its sender keeps to send it once), then queued.
     /// The outbox holds one row per channel and key, so the same key is never queued
-    /// twice. Channels that are not configured are skipped with a warning.
+    /// twice. Channels that are not configured are skipped with a warning. The e-mail
+    /// channel sends the message as written; other kinds receive a notification about no
+    /// alert, so name e-mail channels (`reports.channels` accepts no other kind).
     ///
     /// # Errors
     /// [`ActionError::Store`] when the store refused the batch: nothing was queued.
