@@ -8,7 +8,10 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
-use mon_api::experiments::{ExperimentAnswer, ExperimentView, ExperimentsAnswer, VariantView};
+use mon_api::experiments::{
+    CompareAnswer, ComparedPeriod, ExperimentAnswer, ExperimentView, ExperimentsAnswer, VariantView,
+};
+use mon_api::sources::DeploymentView;
 use mon_core::Event;
 use mon_http::params::{parse_duration, parse_time, query};
 use mon_http::{ApiError, Json};
@@ -16,7 +19,6 @@ use mon_metrics::experiment::{ArmData, compare_arms};
 use mon_metrics::stats::{Confidence, Sample, compare_samples, percentiles};
 use mon_store::Store;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// The most events of one experiment read for a comparison; an answer built from fewer
@@ -242,7 +244,7 @@ fn period(
 async fn compare(
     State(store): State<Store>,
     q: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CompareAnswer>, ApiError> {
     let q = query(q)?;
     let now = Utc::now();
     let metric = q
@@ -263,7 +265,8 @@ async fn compare(
             let window = parse_duration("window", q.window.as_deref().unwrap_or("1h"))?;
             let window = TimeDelta::from_std(window)
                 .map_err(|_| ApiError::bad_request("window= is too long"))?;
-            let (at, found) = deployment_time(&store, d, now).await?;
+            let found = deployment(&store, d, now).await?;
+            let at = found.timestamp;
             ((at - window, at), (at, at + window), Some(found))
         }
         _ => {
@@ -294,40 +297,38 @@ async fn compare(
     }
     let result = compare_samples(Sample::new("a", &va), Sample::new("b", &vb), confidence)
         .map_err(|e| ApiError::internal("comparing the periods", &e))?;
-    let side = |(from, to): (DateTime<Utc>, DateTime<Utc>), v: &[f64]| json!({ "from": from, "to": to, "points": v.len(), "percentiles": percentiles(v) });
-    Ok(Json(json!({
-        "metric": selector.name,
-        "labels": selector.labels,
-        "deployment": deployment,
-        "a": side(a, &va),
-        "b": side(b, &vb),
-        "confidence": confidence,
-        "means": result.means,
-        "ranks": result.ranks,
-    })))
+    let side = |(from, to): (DateTime<Utc>, DateTime<Utc>), v: &[f64]| ComparedPeriod {
+        from,
+        to,
+        points: v.len(),
+        percentiles: percentiles(v),
+    };
+    Ok(Json(CompareAnswer {
+        metric: selector.name,
+        labels: selector.labels,
+        deployment,
+        a: side(a, &va),
+        b: side(b, &vb),
+        confidence: confidence.level(),
+        means: result.means,
+        ranks: result.ranks,
+    }))
 }
 
-/// The time of the latest deployment of `spec` (`service` or `service@version`) up to
-/// `now`, and the deployment as stored.
-async fn deployment_time(
+/// The latest deployment of `spec` (`service` or `service@version`) up to `now`.
+async fn deployment(
     store: &Store,
     spec: &str,
     now: DateTime<Utc>,
-) -> Result<(DateTime<Utc>, Value), ApiError> {
+) -> Result<DeploymentView, ApiError> {
     let (service, version) = match spec.split_once('@') {
         Some((s, v)) => (s, Some(v)),
         None => (spec, None),
     };
-    let rows = store
-        .app_events("deployment", DateTime::<Utc>::MIN_UTC, now, 10_000)
-        .await?;
-    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
-    rows.into_iter()
-        .find(|row| {
-            text(&row.body, "service").as_deref() == Some(service)
-                && version.is_none_or(|v| text(&row.body, "version").as_deref() == Some(v))
-        })
-        .map(|row| (row.ts, row.body))
+    store
+        .latest_deployment(service, version, now)
+        .await?
+        .and_then(crate::sources::deployment_view)
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "deployment={spec:?}: no such deployment stored; GET /api/v1/deployments lists them"

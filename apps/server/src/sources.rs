@@ -80,22 +80,11 @@ async fn deployments(
     let (from, to) =
         mon_http::params::parse_from_to(q.from.as_deref(), q.to.as_deref(), Utc::now())?;
     let limit = mon_http::params::parse_store_limit(q.limit.as_deref())?;
-    let text =
-        |v: &serde_json::Value, key: &str| v.get(key).and_then(|s| s.as_str()).map(str::to_owned);
     let deployments: Vec<DeploymentView> = store
         .app_events("deployment", from, to, limit)
         .await?
         .into_iter()
-        .filter_map(|row| {
-            Some(DeploymentView {
-                timestamp: row.ts,
-                service: text(&row.body, "service")?,
-                version: text(&row.body, "version")?,
-                commit: text(&row.body, "commit"),
-                environment: text(&row.body, "environment"),
-                source: row.source,
-            })
-        })
+        .filter_map(deployment_view)
         .filter(|d| q.service.as_deref().is_none_or(|s| s == d.service))
         .collect();
     Ok(Json(DeploymentsAnswer {
@@ -134,4 +123,23 @@ async fn delete_source(
             points: deleted.points,
         },
     }))
+}
+
+/// A stored `deployment` event as the API shows it; `None` for a row without a service or
+/// a version (not written by mon's validated ingest).
+pub(crate) fn deployment_view(row: mon_store::AppEventRecord) -> Option<DeploymentView> {
+    let text = |key: &str| {
+        row.body
+            .get(key)
+            .and_then(|s| s.as_str())
+            .map(str::to_owned)
+    };
+    Some(DeploymentView {
+        timestamp: row.ts,
+        service: text("service")?,
+        version: text("version")?,
+        commit: text("commit"),
+        environment: text("environment"),
+        source: row.source,
+    })
 }

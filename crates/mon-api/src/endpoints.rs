@@ -686,7 +686,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         param("confidence", ParamKind::Level),
     ])
     .errors(&[ErrorCode::NotFound])
-    .answer(Answer::Object),
+    .answer(Answer::Typed("CompareAnswer")),
     // Stakeholder reports (apps/server/src/reports/).
     get(
         "/api/v1/reports",

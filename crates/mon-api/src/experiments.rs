@@ -1,8 +1,10 @@
-//! The answers of `GET /api/v1/experiments` (every experiment with its variants) and
-//! `GET /api/v1/experiments/{name}` (each variant against the control). mon-metrics'
-//! `experiment` module builds the comparisons; docs/experiments.md explains them.
+//! The answers of `GET /api/v1/experiments` (every experiment with its variants),
+//! `GET /api/v1/experiments/{name}` (each variant against the control) and
+//! `GET /api/v1/compare` (one stored metric in two periods). mon-metrics' `experiment`
+//! and `stats` modules build the comparisons; docs/experiments.md explains them.
 
-use crate::stats::{RateComparison, SampleComparison};
+use crate::sources::DeploymentView;
+use crate::stats::{MeanComparison, Percentiles, RankComparison, RateComparison, SampleComparison};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,6 +66,41 @@ pub struct ArmComparisonView {
     pub warnings: Vec<String>,
 }
 
+/// `GET /api/v1/compare`: one stored metric in two periods, or before and after a
+/// deployment — the means (Welch's t-test) and the distributions (Mann-Whitney U).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CompareAnswer {
+    /// The stored series' name.
+    pub metric: String,
+    /// Its labels, as selected (`labels=`).
+    pub labels: BTreeMap<String, String>,
+    /// The deployment the periods are around (`deployment=`); absent for two periods.
+    pub deployment: Option<DeploymentView>,
+    /// The first period (before the deployment).
+    pub a: ComparedPeriod,
+    /// The second period (after the deployment).
+    pub b: ComparedPeriod,
+    /// The confidence level of the intervals and verdicts.
+    pub confidence: f64,
+    /// The means compared (b − a).
+    pub means: MeanComparison,
+    /// The distributions compared.
+    pub ranks: RankComparison,
+}
+
+/// One period of a [`CompareAnswer`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ComparedPeriod {
+    /// Its start.
+    pub from: DateTime<Utc>,
+    /// Its end.
+    pub to: DateTime<Utc>,
+    /// The stored points it holds.
+    pub points: usize,
+    /// Their percentiles; absent without points.
+    pub percentiles: Option<Percentiles>,
+}
+
 /// `GET /api/v1/experiments/{name}`: each variant against the control.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ExperimentAnswer {
@@ -87,10 +124,7 @@ pub struct ExperimentAnswer {
 
 /// Adds these answers' schemas to the OpenAPI components.
 pub(crate) fn components(builder: ComponentsBuilder) -> ComponentsBuilder {
-    use crate::stats::{
-        Interval, MeanComparison, MeanEstimate, Percentiles, RankComparison, RankEstimate,
-        RateEstimate,
-    };
+    use crate::stats::{Interval, MeanEstimate, RankEstimate, RateEstimate};
     builder
         .schema_from::<Interval>()
         .schema_from::<RateEstimate>()
@@ -106,4 +140,6 @@ pub(crate) fn components(builder: ComponentsBuilder) -> ComponentsBuilder {
         .schema_from::<ExperimentsAnswer>()
         .schema_from::<ArmComparisonView>()
         .schema_from::<ExperimentAnswer>()
+        .schema_from::<ComparedPeriod>()
+        .schema_from::<CompareAnswer>()
 }

@@ -86,6 +86,45 @@ impl Store {
         .await
     }
 
+    /// The latest `deployment` event of `service` (of `version`, when given) at or before
+    /// `until`, found in SQL however many deployments are stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] when the read fails.
+    pub async fn latest_deployment(
+        &self,
+        service: &str,
+        version: Option<&str>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<AppEventRecord>, StoreError> {
+        let (service, version) = (service.to_owned(), version.map(str::to_owned));
+        self.read(move |conn| {
+            let ctx = |e| StoreError::sqlite("reading the latest deployment", e);
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT ts, body, source FROM app_events \
+                     WHERE type = 'deployment' AND ts <= ?1 \
+                     AND json_extract(body, '$.service') = ?2 \
+                     AND (?3 IS NULL OR json_extract(body, '$.version') = ?3) \
+                     ORDER BY ts DESC, id DESC LIMIT 1",
+                )
+                .map_err(ctx)?;
+            let mut rows = stmt
+                .query(params![until.timestamp_millis(), service, version])
+                .map_err(ctx)?;
+            let Some(row) = rows.next().map_err(ctx)? else {
+                return Ok(None);
+            };
+            let body: String = row.get(1).map_err(ctx)?;
+            Ok(Some(AppEventRecord {
+                ts: DateTime::from_timestamp_millis(row.get(0).map_err(ctx)?).unwrap_or_default(),
+                body: serde_json::from_str(&body).unwrap_or_default(),
+                source: row.get(2).map_err(ctx)?,
+            }))
+        })
+        .await
+    }
+
     /// Deletes every row labelled `source`: application events of batches sent with
     /// `?source=`, log records with that source, error groups one of whose kept
     /// samples has `source` as its context's `source`, and the series labelled

@@ -91,3 +91,64 @@ async fn deleting_a_source_removes_its_series_points_and_rollups_only() {
     assert_eq!((again.series, again.points), (1, 1));
     store.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_latest_deployment_is_found_by_service_version_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("mon.db"), StoreOptions::default()).unwrap();
+    let mut batch = WriteBatch::default();
+    // 12,000 deployments of another service after the ones looked for: more than any
+    // capped read of the newest deployments would go through.
+    let deployments = [
+        ("voice-agent", "1.0", 1),
+        ("voice-agent", "1.1", 2),
+        ("voice-agent", "1.0", 3),
+    ]
+    .into_iter()
+    .map(|(s, v, i)| (s.to_owned(), v.to_owned(), i))
+    .chain((0..12_000).map(|i| ("dialer".to_owned(), format!("0.{i}"), 10 + i)));
+    for (service, version, i) in deployments {
+        batch.app_events.push(mon_store::AppEventRow {
+            ts: at(i * MIN),
+            kind: "deployment".into(),
+            body: serde_json::json!({"type": "deployment", "service": service, "version": version})
+                .to_string(),
+            source: None,
+            arm: None,
+        });
+    }
+    store.write(batch).await.unwrap();
+    let found = |service: &str, version: Option<&str>, until: i64| {
+        let store = store.clone();
+        let service = service.to_owned();
+        let version = version.map(str::to_owned);
+        async move {
+            store
+                .latest_deployment(&service, version.as_deref(), at(until))
+                .await
+                .unwrap()
+                .map(|r| {
+                    (
+                        r.ts,
+                        r.body["version"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+        }
+    };
+    let end = 20_000 * MIN;
+    assert_eq!(
+        found("voice-agent", None, end).await,
+        Some((at(3 * MIN), "1.0".into()))
+    );
+    assert_eq!(
+        found("voice-agent", Some("1.1"), end).await,
+        Some((at(2 * MIN), "1.1".into()))
+    );
+    // Up to a time: the one before.
+    assert_eq!(
+        found("voice-agent", None, 2 * MIN).await,
+        Some((at(2 * MIN), "1.1".into()))
+    );
+    assert_eq!(found("voice-agent", Some("9.9"), end).await, None);
+    assert_eq!(found("voice", None, end).await, None);
+}

@@ -794,29 +794,23 @@ impl Reports {
         period: &Period,
         source: Option<&str>,
     ) -> Result<ReportSection, ApiError> {
-        let mut rows: Vec<_> = self
+        // Newest first, as stored; the table lists them so.
+        let rows: Vec<_> = self
             .store
             .app_events("deployment", period.from, period.to, MAX_DEPLOYMENTS)
             .await?
             .into_iter()
             .filter(|r| r.source.as_deref() == source && r.ts < period.to)
+            .filter_map(crate::sources::deployment_view)
             .collect();
-        rows.reverse();
-        let text = |row: &mon_store::AppEventRecord, key: &str| {
-            row.body
-                .get(key)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_owned()
-        };
         let mut columns = vec![None; period.buckets as usize];
         for row in &rows {
-            if let Some(slot) = columns.get_mut(period.bucket(row.ts)) {
+            if let Some(slot) = columns.get_mut(period.bucket(row.timestamp)) {
                 *slot = Some(slot.unwrap_or(0.0) + 1.0);
             }
         }
-        let services: std::collections::BTreeSet<String> =
-            rows.iter().map(|r| text(r, "service")).collect();
+        let services: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.service.as_str()).collect();
         let figures = vec![
             count("Deployments", rows.len() as u64),
             count("Services", services.len() as u64),
@@ -824,14 +818,13 @@ impl Reports {
         let table = table(
             &["Time", "Service", "Version", "Commit"],
             rows.iter()
-                .rev()
                 .take(MAX_ROWS * 2)
                 .map(|r| {
                     vec![
-                        r.ts.format("%Y-%m-%d %H:%M").to_string(),
-                        text(r, "service"),
-                        text(r, "version"),
-                        text(r, "commit"),
+                        r.timestamp.format("%Y-%m-%d %H:%M").to_string(),
+                        r.service.clone(),
+                        r.version.clone(),
+                        r.commit.clone().unwrap_or_default(),
                     ]
                 })
                 .collect(),
