@@ -215,8 +215,11 @@ const ERROR_COLUMNS: &str =
     "fingerprint, kind, message, location, count, first_seen, last_seen, samples";
 
 /// The user's words as an FTS5 query that cannot be a syntax error: every word quoted
-/// (so operators and punctuation are plain text), `word*` kept as a prefix query.
+/// (so operators and punctuation are plain text), `word*` kept as a prefix query. Control
+/// characters separate words, as the tokenizer reads them (FTS5 takes a NUL for the end
+/// of the query, which would leave a quote open).
 pub fn fts_query(text: &str) -> Option<String> {
+    let text = text.replace(char::is_control, " ");
     let terms: Vec<String> = text
         .split_whitespace()
         .map(|word| {
@@ -356,6 +359,8 @@ mod tests {
             ("a\"b OR NOT", Some("\"a\"\"b\" \"OR\" \"NOT\"")),
             ("*", Some("\"*\"")),
             ("   ", None),
+            ("a\u{0}b\u{94}", Some("\"a\" \"b\"")),
+            ("\u{0}", None),
         ] {
             assert_eq!(fts_query(input).as_deref(), want, "{input}");
         }

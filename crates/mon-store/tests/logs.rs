@@ -208,6 +208,16 @@ async fn prune_deletes_old_records_and_groups() {
         all.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(),
         ["new timeout"]
     );
+    // Control characters in the words separate them; a NUL does not end the query.
+    let hostile = store
+        .search_logs(LogQuery {
+            text: Some("\u{0}new\u{94}\u{7}timeout".into()),
+            limit: 10,
+            ..LogQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(hostile.len(), 1);
     let groups = store.error_groups(None, 10).await.unwrap();
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].fingerprint, "new");
