@@ -19,6 +19,7 @@ pub mod duration;
 mod event;
 mod exposition;
 mod kind;
+mod markup;
 mod notify;
 pub mod privacy;
 mod secret;
@@ -37,6 +38,7 @@ pub use event::{
 };
 pub use exposition::{LabelValue, check_label_name, check_metric_name, escape_label_value};
 pub use kind::{ChannelFactory, ChannelSpec, CheckFactory, CheckSpec, KindError, KindSpec, Kinds};
+pub use markup::escape_markup;
 pub use notify::{Message, Notification, Notifier, NotifyError, NotifyErrorKind, Transition};
 pub use privacy::Privacy;
 pub use secret::{Secret, redact_url, redact_urls};

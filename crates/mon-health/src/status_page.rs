@@ -8,6 +8,7 @@
 use crate::{HealthRegistry, Uptime};
 use chrono::{DateTime, Utc};
 use mon_core::Status;
+use mon_core::escape_markup;
 use mon_store::{HistoryBucket, Incident, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -63,14 +64,6 @@ pub async fn public_checks(
             name,
         })
         .collect())
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn status_colour(status: Status) -> &'static str {
@@ -255,7 +248,7 @@ fn incident_html(out: &mut String, incident: &Incident) {
         } else {
             "open"
         },
-        title = escape(&incident.title),
+        title = escape_markup(&incident.title),
         status = incident.status.as_str(),
     );
     for u in incident.updates.iter().rev() {
@@ -263,7 +256,7 @@ fn incident_html(out: &mut String, incident: &Incident) {
             out,
             "<li><b>{status}</b> {message} <time>{at}</time></li>",
             status = u.status.as_str(),
-            message = escape(&u.message),
+            message = escape_markup(&u.message),
             at = time_text(u.at),
         );
     }
@@ -300,12 +293,16 @@ pub fn page_html(page: &PageContent<'_>) -> String {
         let _ = write!(
             body,
             "<img class=\"logo\" src=\"{}\" alt=\"\">",
-            escape(logo)
+            escape_markup(logo)
         );
     }
-    let _ = writeln!(body, "<h1>{}</h1></header>", escape(&page.config.title));
+    let _ = writeln!(
+        body,
+        "<h1>{}</h1></header>",
+        escape_markup(&page.config.title)
+    );
     if let Some(d) = &page.config.description {
-        let _ = writeln!(body, "<p class=\"about\">{}</p>", escape(d));
+        let _ = writeln!(body, "<p class=\"about\">{}</p>", escape_markup(d));
     }
     let _ = writeln!(
         body,
@@ -330,7 +327,7 @@ pub fn page_html(page: &PageContent<'_>) -> String {
             let _ = writeln!(
                 body,
                 "<li><b>{name}</b> <span class=\"tag\">{when}</span> {from} – {to}</li>",
-                name = escape(&m.name),
+                name = escape_markup(&m.name),
                 from = time_text(m.starts_at),
                 to = time_text(m.ends_at),
             );
@@ -343,7 +340,7 @@ pub fn page_html(page: &PageContent<'_>) -> String {
             body,
             "<div class=\"check\"><div class=\"row\"><span class=\"name\">{name}</span>\
              <span><span class=\"dot\" style=\"background:{colour}\"></span>{status}</span></div>",
-            name = escape(&c.name),
+            name = escape_markup(&c.name),
             colour = status_colour(c.status),
             status = c.status.as_str(),
         );
@@ -396,7 +393,7 @@ pre{{background:var(--bg);border:1px solid var(--line);padding:.6rem;overflow-x:
 footer{{margin-top:1.5rem;font-size:.8rem;color:var(--muted)}}\
 @media (max-width:30rem){{body{{padding:.6rem}}.bars{{gap:1px}}}}\
 </style></head><body>\n{body}<footer>Updated {now} · this page refreshes every {REFRESH_SECONDS} s</footer>\n</body></html>\n",
-        title = escape(&page.config.title),
+        title = escape_markup(&page.config.title),
         now = page.now.format("%Y-%m-%d %H:%M:%S UTC"),
     )
 }
@@ -444,7 +441,7 @@ fn text_width(text: &str) -> u32 {
 fn badge(label: &str, value: &str, colour: &str) -> String {
     let (lw, vw) = (text_width(label) + 10, text_width(value) + 10);
     let total = lw + vw;
-    let (label, value) = (escape(label), escape(value));
+    let (label, value) = (escape_markup(label), escape_markup(value));
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total}\" height=\"20\" role=\"img\" aria-label=\"{label}: {value}\">\
 <title>{label}: {value}</title>\

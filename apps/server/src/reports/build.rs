@@ -196,14 +196,10 @@ fn findings(c: &mon_api::experiments::ArmComparisonView) -> Vec<String> {
     rates.chain(samples).collect()
 }
 
-/// Seconds as people read them (`1m 12s`, `3h 5m`).
+/// Seconds as people read them, to the second (`1m 12s`, `3h 5m`), as mon writes every
+/// duration.
 fn seconds(v: f64) -> String {
-    let s = v.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3_600 => format!("{}m {}s", s / 60, s % 60),
-        _ => format!("{}h {}m", s / 3_600, s % 3_600 / 60),
-    }
+    mon_core::duration::format(Duration::from_secs(v.max(0.0).round() as u64))
 }
 
 fn ratio(part: f64, whole: f64) -> Option<f64> {

@@ -1,9 +1,9 @@
 //! A report as an e-mail: the subject, a plain-text body and an HTML body holding each
 //! section's figures, its chart (inline SVG) and its table, with inline styles only.
 
-use super::svg::escape;
 use mon_api::reports::ReportAnswer;
 use mon_core::Message;
+use mon_core::escape_markup;
 use std::fmt::Write;
 
 /// The message of `report`, linking to the reports page under `ui_url`.
@@ -62,28 +62,32 @@ pub(crate) fn html(report: &ReportAnswer, ui_url: &str) -> String {
     let mut out = format!(
         "<!DOCTYPE html><html><body style=\"font-family:sans-serif;color:#111827;max-width:640px\">\
          <h1 style=\"font-size:20px\">{}</h1><p style=\"color:#6b7280\">{}</p>",
-        escape(&report.title),
-        escape(&period_line(report))
+        escape_markup(&report.title),
+        escape_markup(&period_line(report))
     );
     for section in &report.sections {
         let _ = write!(
             out,
             "<section id=\"section-{}\"><h2 style=\"font-size:16px;margin-top:24px\">{}</h2><table><tr>",
             section.id.as_str(),
-            escape(&section.title)
+            escape_markup(&section.title)
         );
         for figure in &section.figures {
             let _ = write!(
                 out,
                 "<td style=\"padding:0 16px 8px 0\"><div style=\"font-size:18px;font-weight:bold\">{}</div>\
                  <div style=\"color:#6b7280;font-size:12px\">{}</div></td>",
-                escape(&figure.text),
-                escape(&figure.label)
+                escape_markup(&figure.text),
+                escape_markup(&figure.label)
             );
         }
         out.push_str("</tr></table>");
         if let Some(note) = &section.note {
-            let _ = write!(out, "<p style=\"color:#6b7280\">{}</p>", escape(note));
+            let _ = write!(
+                out,
+                "<p style=\"color:#6b7280\">{}</p>",
+                escape_markup(note)
+            );
         }
         let _ = write!(out, "<div>{}</div>", section.chart_svg);
         if !section.table.rows.is_empty() {
@@ -91,13 +95,13 @@ pub(crate) fn html(report: &ReportAnswer, ui_url: &str) -> String {
                 "<table style=\"border-collapse:collapse;font-size:13px;margin-top:8px\"><tr>",
             );
             for column in &section.table.columns {
-                let _ = write!(out, "<th style=\"{cell}\">{}</th>", escape(column));
+                let _ = write!(out, "<th style=\"{cell}\">{}</th>", escape_markup(column));
             }
             out.push_str("</tr>");
             for row in &section.table.rows {
                 out.push_str("<tr>");
                 for value in row {
-                    let _ = write!(out, "<td style=\"{cell}\">{}</td>", escape(value));
+                    let _ = write!(out, "<td style=\"{cell}\">{}</td>", escape_markup(value));
                 }
                 out.push_str("</tr>");
             }
@@ -108,7 +112,7 @@ pub(crate) fn html(report: &ReportAnswer, ui_url: &str) -> String {
     let _ = write!(
         out,
         "<p style=\"margin-top:24px\"><a href=\"{}\">Reports in mon</a></p></body></html>",
-        escape(ui_url)
+        escape_markup(ui_url)
     );
     out
 }

@@ -4,6 +4,7 @@
 //! UI draw it the same way.
 
 use mon_api::reports::{ChartBar, ReportChart};
+use mon_core::escape_markup;
 use std::fmt::Write;
 
 /// The drawing's width in pixels.
@@ -14,23 +15,6 @@ pub(crate) const MAX_BARS: usize = 10;
 const FILL: &str = "#3b82f6";
 /// Text colour.
 const INK: &str = "#374151";
-
-/// Escapes text for XML content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A number as the chart writes it: at most two decimals, thousands as `k`.
 fn short(v: f64) -> String {
@@ -63,7 +47,7 @@ fn open(out: &mut String, height: f64, title: &str) {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
          viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" font-family=\"sans-serif\" \
          font-size=\"11\"><title>{}</title>",
-        escape(title)
+        escape_markup(title)
     );
 }
 
@@ -119,10 +103,10 @@ fn render_bars(bars: &[ChartBar], unit: &str, title: &str) -> String {
              <rect x=\"{label_width}\" y=\"{y}\" width=\"{length:.1}\" height=\"16\" rx=\"2\" fill=\"{FILL}\"/>\
              <text x=\"{vx:.1}\" y=\"{ty}\" fill=\"{INK}\">{value} {unit}</text>",
             ty = y + 12.0,
-            label = escape(&clip(&bar.label, 28)),
+            label = escape_markup(&clip(&bar.label, 28)),
             vx = label_width + length + 4.0,
             value = short(bar.value),
-            unit = escape(unit),
+            unit = escape_markup(unit),
         );
     }
     out.push_str("</svg>");
@@ -156,7 +140,7 @@ fn render_columns(
         "<text x=\"{left}\" y=\"11\" fill=\"{INK}\">max {} {}</text>\
          <line x1=\"{left}\" y1=\"{base}\" x2=\"{WIDTH}\" y2=\"{base}\" stroke=\"#d1d5db\"/>",
         short(max),
-        escape(unit),
+        escape_markup(unit),
         base = top + plot,
     );
     for (i, value) in values.iter().enumerate() {
@@ -175,7 +159,7 @@ fn render_columns(
             x = left + i as f64 * slot + slot * 0.1,
             y = top + plot - h,
             w = (slot * 0.8).max(1.0),
-            v = escape(&format!("{} {unit}", short(v))),
+            v = escape_markup(&format!("{} {unit}", short(v))),
         );
     }
     let end = start

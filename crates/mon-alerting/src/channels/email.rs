@@ -9,7 +9,7 @@ use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use mon_core::{ChannelSpec, Notification, Notifier, NotifyError, Secret};
+use mon_core::{ChannelSpec, Notification, Notifier, NotifyError, Secret, escape_markup};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -152,14 +152,6 @@ impl std::fmt::Debug for EmailNotifier {
     }
 }
 
-/// HTML-escapes text.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// Subject, text body and HTML body of a notification, linking to mon under `links`; a
 /// notification carrying its own message (a report) is that message.
 pub fn render(notification: &Notification, links: &Links) -> (String, String, String) {
@@ -184,9 +176,9 @@ pub fn render(notification: &Notification, links: &Links) -> (String, String, St
         ));
         html.push_str(&format!(
             "<h2>{}</h2><p><b>{}</b> · {}</p><table>",
-            escape(&alert.rule),
-            escape(alert.state.as_str()),
-            escape(alert.severity.as_str())
+            escape_markup(&alert.rule),
+            escape_markup(alert.state.as_str()),
+            escape_markup(alert.severity.as_str())
         ));
         let mut rows: Vec<(String, String)> = alert
             .annotations
@@ -204,8 +196,8 @@ pub fn render(notification: &Notification, links: &Links) -> (String, String, St
             text.push_str(&format!("  {k}: {v}\n"));
             html.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td></tr>",
-                escape(&k),
-                escape(&v)
+                escape_markup(&k),
+                escape_markup(&v)
             ));
         }
         text.push('\n');
@@ -215,7 +207,7 @@ pub fn render(notification: &Notification, links: &Links) -> (String, String, St
     text.push_str(&format!("Alerts in mon: {url}\n"));
     html.push_str(&format!(
         "<p><a href=\"{}\">Alerts in mon</a></p></body></html>",
-        escape(&url)
+        escape_markup(&url)
     ));
     (subject, text, html)
 }
